@@ -1,0 +1,5 @@
+"""``python -m player_sim`` is ``player-sim``."""
+
+from .cli import main
+
+main(prog_name="player-sim")

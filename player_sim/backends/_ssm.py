@@ -1,0 +1,320 @@
+"""The simulated SSM (Secure Session Manager) server.
+
+Rules (``seeds/000_7011756516eda0b2.txt`` and ``DOMAIN.md``):
+
+* setup answers a session token and the heartbeat period; "If the request for
+  a session token fails (potentially due to too many existing playback
+  sessions)" the setup is refused with 1007 and no session is created;
+* every successful heartbeat rotates the token: the next call must carry the
+  new one; a stale or unknown token fails with 1006;
+* a session whose heartbeats stop expires ``session_timeout`` seconds after the
+  last one (default: two heartbeat periods plus ``grace_period``): the slot of
+  a killed app's "zombie session" is held until then;
+* teardown answers 204 and frees the slot;
+* limits per account (the common one), and optionally per device group, per
+  client IP and on the number of IPs per account; at a limit the server
+  refuses the new session (``"refuse-new"``, the SSM default) or evicts the
+  oldest one (``"evict-oldest"``, as other vendors do);
+* ``legacy_status_200`` answers HTTP 200 even for a denial, with the error in
+  the body, as an older API did.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal, Protocol
+
+import attrs
+
+from .._errors import ConfigError
+from ..player._events import SsmAnswer
+from ._faults import Fault, ForcedFaults
+
+__all__ = ["DEFAULT_HTTP_STATUS", "SsmConfig", "SsmErrorCode", "SsmServer", "SsmSession"]
+
+
+class SsmErrorCode(enum.IntEnum):
+    """SSM server error codes (DOMAIN.md)."""
+
+    INVALID_AUTH_TOKEN = 1003
+    INVALID_TOKEN = 1006
+    MAX_SESSIONS_EXCEEDED = 1007
+    SESSION_MANAGEMENT_DISABLED = 1008
+    EXTERNAL_SESSION_ID_IN_USE = 1018
+    SSM_NOT_AVAILABLE = 4001
+
+
+#: HTTP status answered with each error code unless ``SsmConfig.error_http_status`` says otherwise.
+DEFAULT_HTTP_STATUS: Final[Mapping[int, int]] = {
+    SsmErrorCode.INVALID_AUTH_TOKEN: 401,
+    SsmErrorCode.INVALID_TOKEN: 401,
+    SsmErrorCode.MAX_SESSIONS_EXCEEDED: 403,
+    SsmErrorCode.SESSION_MANAGEMENT_DISABLED: 403,
+    SsmErrorCode.EXTERNAL_SESSION_ID_IN_USE: 409,
+    SsmErrorCode.SSM_NOT_AVAILABLE: 503,
+}
+
+LimitPolicy = Literal["refuse-new", "evict-oldest"]
+
+
+def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise ConfigError(f"{attribute.name} must be positive, not {value!r}")
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise ConfigError(f"{attribute.name} can't be negative, not {value!r}")
+
+
+def _check_policy(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in ("refuse-new", "evict-oldest"):
+        raise ConfigError(f"{attribute.name} must be 'refuse-new' or 'evict-oldest', "
+                          f"not {value!r}")
+
+
+@attrs.frozen
+class SsmConfig:
+    """How the SSM server behaves. Every field is documented in the README."""
+
+    max_sessions_per_account: int | None = attrs.field(default=2, validator=_positive_or_none)
+    account_limits: Mapping[str, int] = attrs.field(factory=dict)
+    max_sessions_per_device_group: int | None = attrs.field(default=None,
+                                                            validator=_positive_or_none)
+    max_sessions_per_ip: int | None = attrs.field(default=None, validator=_positive_or_none)
+    max_ips_per_account: int | None = attrs.field(default=None, validator=_positive_or_none)
+    limit_policy: LimitPolicy = attrs.field(default="refuse-new", validator=_check_policy)
+    heartbeat_period: float = attrs.field(default=30.0, validator=_positive_or_none)
+    grace_period: float = attrs.field(default=10.0, validator=_non_negative)
+    session_timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
+    enabled: bool = True
+    legacy_status_200: bool = False
+    error_http_status: Mapping[int, int] = attrs.field(factory=lambda: dict(DEFAULT_HTTP_STATUS))
+
+    @property
+    def effective_session_timeout(self) -> float:
+        """How long after its last setup or heartbeat a session expires."""
+        if self.session_timeout is not None:
+            return self.session_timeout
+        return 2 * self.heartbeat_period + self.grace_period
+
+
+@attrs.define(slots=True, eq=False)
+class SsmSession:
+    """One session as the server holds it."""
+
+    session_id: int
+    account: str
+    device: str
+    stream: str
+    ip: str | None
+    device_group: str | None
+    token: str
+    previous_token: str | None
+    created_at: float
+    expires_at: float
+    heartbeats: int = 0
+
+
+class _Host(Protocol):
+    """What a backend needs from the world it lives in."""
+
+    now: float
+
+    def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None: ...
+    def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None: ...
+    def new_token(self, prefix: str) -> str: ...
+
+
+ENDPOINTS: Final = ("setup", "heartbeat", "teardown")
+_ENDED_HOW: Final = {"ssm_session_ended": "was torn down", "ssm_session_expired": "expired",
+                     "ssm_session_evicted": "was evicted by a newer session"}
+
+
+class SsmServer:
+    """Sessions per account, token rotation, expiry, limits and forced errors."""
+
+    def __init__(self, config: SsmConfig, host: _Host, *, trace_heartbeats: bool = True) -> None:
+        self.config = config
+        self._host = host
+        self._trace_heartbeats = trace_heartbeats
+        self._timeout = config.effective_session_timeout
+        self._sessions: dict[int, SsmSession] = {}
+        self._by_token: dict[str, SsmSession] = {}
+        self._by_account: dict[str, dict[int, SsmSession]] = {}
+        self._ended: dict[str, str] = {}  # last token of each ended session -> how it ended
+        self._next_id = 1
+        self.faults = ForcedFaults(ENDPOINTS)
+
+    # --- queries ----------------------------------------------------------------
+
+    def active_sessions(self, account: str | None = None) -> list[SsmSession]:
+        """Sessions not yet torn down nor expired, oldest first (of ``account`` if given)."""
+        now = self._host.now
+        pool = self._sessions if account is None else self._by_account.get(account, {})
+        return [s for s in pool.values() if s.expires_at > now]
+
+    def session_of(self, token: str) -> SsmSession | None:
+        """The live session whose current token is ``token``."""
+        session = self._by_token.get(token)
+        if session is None or session.expires_at <= self._host.now:
+            return None
+        return session
+
+    def is_current(self, token: str | None) -> bool:
+        """Whether ``token`` is the current token of a live session."""
+        return token is not None and self.session_of(token) is not None
+
+    def fail_next(self, endpoint: str, count: int = 1, *, http_status: int,
+                  ssm_code: int | None = None, message: str = "") -> None:
+        """Answer the next ``count`` calls of ``endpoint`` (setup, heartbeat, teardown) so."""
+        self.faults.fail_next(endpoint, count, Fault(http_status, ssm_code, message))
+
+    # --- endpoints ------------------------------------------------------------------
+
+    def setup(self, account: str, device: str, stream: str, ip: str | None,
+              device_group: str | None) -> SsmAnswer:
+        host = self._host
+        fault = self.faults.take("setup")
+        if fault is not None:
+            return self._refuse(device, "ssm_setup_refused", fault.http_status, fault.code,
+                                fault.message, forced=True)
+        if not self.config.enabled:
+            return self._error(device, "ssm_setup_refused", SsmErrorCode.SESSION_MANAGEMENT_DISABLED,
+                               "session management is disabled")
+        refusal = self._check_limits(account, device, ip, device_group)
+        if refusal is not None:
+            return self._error(device, "ssm_setup_refused", SsmErrorCode.MAX_SESSIONS_EXCEEDED,
+                               refusal)
+        session = SsmSession(self._next_id, account, device, stream, ip, device_group,
+                             host.new_token("ssm"), None, host.now, host.now + self._timeout)
+        self._next_id += 1
+        self._sessions[session.session_id] = session
+        self._by_account.setdefault(account, {})[session.session_id] = session
+        self._by_token[session.token] = session
+        host.schedule_at(session.expires_at, self._check_expiry, session)
+        host.record(device, "ssm_session_created",
+                    {"session": session.session_id, "account": account, "stream": stream,
+                     "active": len(self.active_sessions(account))})
+        return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
+
+    def heartbeat(self, device: str, token: str) -> SsmAnswer:
+        fault = self.faults.take("heartbeat")
+        if fault is not None:
+            return self._refuse(device, "ssm_heartbeat_refused", fault.http_status, fault.code,
+                                fault.message, forced=True)
+        session = self.session_of(token)
+        if session is None:
+            return self._error(device, "ssm_heartbeat_refused", SsmErrorCode.INVALID_TOKEN,
+                               self._why_invalid(token))
+        host = self._host
+        del self._by_token[token]
+        session.previous_token = token
+        session.token = host.new_token("ssm")
+        session.expires_at = host.now + self._timeout
+        session.heartbeats += 1
+        self._by_token[session.token] = session
+        if self._trace_heartbeats:
+            host.record(device, "ssm_heartbeat", {"session": session.session_id})
+        return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
+
+    def teardown(self, device: str, token: str) -> SsmAnswer:
+        fault = self.faults.take("teardown")
+        if fault is not None:
+            return self._refuse(device, "ssm_teardown_refused", fault.http_status, fault.code,
+                                fault.message, forced=True)
+        session = self.session_of(token)
+        if session is None:
+            return self._error(device, "ssm_teardown_refused", SsmErrorCode.INVALID_TOKEN,
+                               self._why_invalid(token))
+        self._end(session, "ssm_session_ended", device)
+        return SsmAnswer(204)
+
+    def unavailable(self, device: str, endpoint: str) -> SsmAnswer:
+        """The answer while the server is in an outage."""
+        return self._error(device, f"ssm_{endpoint}_refused", SsmErrorCode.SSM_NOT_AVAILABLE,
+                           "SSM not available")
+
+    # --- internals -----------------------------------------------------------------
+
+    def _check_limits(self, account: str, device: str, ip: str | None,
+                      device_group: str | None) -> str | None:
+        """Why a new session would exceed a limit (evicting first if so configured)."""
+        cfg = self.config
+        limit = cfg.account_limits.get(account, cfg.max_sessions_per_account)
+        # (bound, the sessions the bound counts, why a refusal)
+        checks: list[tuple[int | None, Callable[[], list[SsmSession]], str]] = [
+            (limit, lambda: self.active_sessions(account),
+             f"max active sessions exceeded for account {account!r} (limit {limit})"),
+        ]
+        if device_group is not None:
+            checks.append((cfg.max_sessions_per_device_group,
+                           lambda: [s for s in self.active_sessions(account)
+                                    if s.device_group == device_group],
+                           f"max active sessions exceeded for device group {device_group!r} "
+                           f"(limit {cfg.max_sessions_per_device_group})"))
+        if ip is not None:
+            checks.append((cfg.max_sessions_per_ip,
+                           lambda: [s for s in self.active_sessions() if s.ip == ip],
+                           f"max active sessions exceeded for IP {ip} "
+                           f"(limit {cfg.max_sessions_per_ip})"))
+        for bound, counted, reason in checks:
+            if bound is None:
+                continue
+            mine = counted()
+            if len(mine) < bound:
+                continue
+            if cfg.limit_policy == "refuse-new":
+                return reason
+            for oldest in mine[: len(mine) - bound + 1]:
+                self._end(oldest, "ssm_session_evicted", oldest.device)
+        if ip is not None and cfg.max_ips_per_account is not None:
+            ips = {s.ip for s in self.active_sessions(account) if s.ip is not None}
+            if ip not in ips and len(ips) >= cfg.max_ips_per_account:
+                return (f"max IPs exceeded for account {account!r} "
+                        f"(limit {cfg.max_ips_per_account})")
+        return None
+
+    def _why_invalid(self, token: str) -> str:
+        ended = self._ended.get(token)
+        if ended is not None:
+            return f"invalid token: its session {ended}"
+        stale = self._by_token.get(token)
+        if stale is not None:  # still indexed: it expired and was not yet swept
+            return "invalid token: its session expired"
+        for session in self._sessions.values():
+            if session.previous_token == token:
+                return "stale token: a heartbeat already rotated it"
+        return "invalid token: no session has it"
+
+    def _end(self, session: SsmSession, kind: str, device: str) -> None:
+        self._sessions.pop(session.session_id, None)
+        self._by_account[session.account].pop(session.session_id, None)
+        self._by_token.pop(session.token, None)
+        self._ended[session.token] = _ENDED_HOW[kind]
+        self._host.record(device, kind, {"session": session.session_id,
+                                         "account": session.account,
+                                         "active": len(self.active_sessions(session.account))})
+
+    def _check_expiry(self, session: SsmSession) -> None:
+        if session.session_id not in self._sessions:
+            return
+        if session.expires_at > self._host.now:
+            self._host.schedule_at(session.expires_at, self._check_expiry, session)
+            return
+        self._end(session, "ssm_session_expired", session.device)
+
+    def _error(self, device: str, kind: str, code: SsmErrorCode, message: str) -> SsmAnswer:
+        status = self.config.error_http_status.get(code, DEFAULT_HTTP_STATUS.get(code, 400))
+        return self._refuse(device, kind, status, int(code), message, forced=False)
+
+    def _refuse(self, device: str, kind: str, http_status: int, code: int | None, message: str,
+                *, forced: bool) -> SsmAnswer:
+        if self.config.legacy_status_200 and code is not None:
+            http_status = 200
+        data: dict[str, Any] = {"http_status": http_status, "ssm_code": code, "message": message}
+        if forced:
+            data["forced"] = True
+        self._host.record(device, kind, data)
+        return SsmAnswer(http_status, code, message)

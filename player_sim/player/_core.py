@@ -1,0 +1,445 @@
+"""The pure player core: one player and its SDK's SSM client, no I/O, no time.
+
+``PlayerCore.feed(input)`` takes one action or answer (see :mod:`._events`),
+moves the two lifecycle machines of :mod:`._states`, and returns the effects
+the shell must carry out, in order. The core never sleeps, never sends and
+never reads a clock; the same inputs always give the same effects.
+
+The SSM client rules it implements (``seeds/000_7011756516eda0b2.txt``):
+
+* setup before the license request, and "The session token is used as part of
+  the license request";
+* "the SDK keeps a heartbeat with the SSM server": every period given by the
+  setup answer, each with the token the last answer rotated in;
+* "The SDK tears down the SSM session when the playback stops", more exactly
+  "the player will release the session when OTVAVPlayerItem is de-initialised":
+  the session belongs to the player item, released on stop (by default), on
+  replacement by a zap, or by :class:`~._events.ReleaseItem`;
+* the three error notifications carry "HTTP error codes and SSM error
+  messages"; a heartbeat error loses the session (no more heartbeats).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+import attrs
+from transitions import Machine
+
+from .._errors import ConfigError, InvalidTransition
+from . import _events as ev
+from ._states import APP_MACHINE, PLAYBACK_MACHINE, AppState, PlaybackState
+
+__all__ = ["CoreConfig", "PlayerCore"]
+
+P = PlaybackState
+A = AppState
+
+ZapOrder = Literal["setup-first", "teardown-first"]
+
+
+def _check_zap_order(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in ("setup-first", "teardown-first"):
+        raise ConfigError(f"{attribute.name} must be 'setup-first' or 'teardown-first', "
+                          f"not {value!r}")
+
+
+@attrs.frozen
+class CoreConfig:
+    """How one player's SDK is configured.
+
+    * ``uses_ssm``: the license delegate was given an ``ssmServerURL`` ("every
+      playback will have an SSM session"); without it there is no SSM traffic.
+    * ``sync_ssm_setup_teardown``: setup and teardown block the main thread.
+    * ``pip_enabled``: going to the background while playing enters PiP.
+    * ``async_zap_order``: with asynchronous teardown, which request a zap sends
+      first. ``"setup-first"`` (default) models iOS, where the old player item is
+      de-initialised (and its session released) after the new one replaced it.
+    * ``release_item_on_stop``: stopping de-initialises the player item, which
+      releases the SSM session. ``False`` keeps the item (and its heartbeats)
+      until :class:`~._events.ReleaseItem` or the next play.
+    * ``has_session_provider``: the pipeline starts by obtaining a KS and
+      loading the media entry through a media provider.
+    """
+
+    uses_ssm: bool = True
+    sync_ssm_setup_teardown: bool = False
+    pip_enabled: bool = False
+    async_zap_order: ZapOrder = attrs.field(default="setup-first", validator=_check_zap_order)
+    release_item_on_stop: bool = True
+    has_session_provider: bool = False
+
+
+# Actions fed as a plain trigger on one machine.
+_PLAYBACK_ACTIONS: Final[dict[type, str]] = {
+    ev.Stop: "stop", ev.Resume: "resume", ev.ReleaseItem: "release_item",
+}
+_APP_ACTIONS: Final[dict[type, str]] = {
+    ev.EnterBackground: "enter_background", ev.EnterForeground: "enter_foreground",
+    ev.EnterPip: "enter_pip", ev.LeavePip: "leave_pip", ev.ClosePip: "close_pip",
+}
+
+
+class PlayerCore:
+    """One player's lifecycle and SSM client state. Feed it inputs; run its effects.
+
+    Public read-only attributes: ``app`` and ``playback`` (the two machines'
+    states), ``stream`` (the stream of the current or last playback),
+    ``playback_id`` (increments with every play or zap), ``ssm_token`` (the
+    current session token held by the player item, or ``None``),
+    ``heartbeat_period`` and ``ssm_error`` (an SSM error notification was posted
+    for the current playback).
+    """
+
+    __slots__ = (
+        "_effects", "_pending_stream_value", "_start_after_teardown", "_stash", "_teardown_playback_id", "app", "config",
+        "drm_license_url", "heartbeat_period", "item_playback_id", "ks", "media_ssm",
+        "playback", "playback_id", "ssm_error", "ssm_token", "stream",
+    )
+
+    def __init__(self, config: CoreConfig | None = None) -> None:
+        self.config = config if config is not None else CoreConfig()
+        self.app = A.FOREGROUND
+        self.playback = P.IDLE
+        self._reset_playback_state()
+        self._effects: list[ev.Effect] = []
+
+    def _reset_playback_state(self) -> None:
+        self.stream: str | None = None
+        self.playback_id = 0
+        self.ssm_token: str | None = None
+        self.item_playback_id = 0
+        self.heartbeat_period = 0.0
+        self.ssm_error = False
+        self.ks: str | None = None
+        self.media_ssm = True
+        self.drm_license_url: str | None = None
+        self._start_after_teardown = False
+        self._teardown_playback_id = 0
+        self._stash: list[ev.Effect] = []
+        self._pending_stream_value: str | None = None
+
+    # --- the one entry point ------------------------------------------------
+
+    def feed(self, event: ev.Input) -> tuple[ev.Effect, ...]:
+        """Apply one input; return the effects to carry out, in order.
+
+        Raises :class:`~player_sim.InvalidTransition` when an action is not
+        accepted in the current state; the core is then unchanged.
+        """
+        before = (self.app, self.playback)
+        self._effects = []
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            raise TypeError(f"the player core does not take {type(event).__name__} inputs")
+        handler(self, event)
+        if (self.app, self.playback) != before:
+            self._notify("state_changed", app_from=before[0].value, app=self.app.value,
+                         playback_from=before[1].value, playback=self.playback.value)
+        return tuple(self._effects)
+
+    def can(self, event: ev.Action) -> bool:
+        """Whether ``event`` would be accepted now (without applying it)."""
+        if self.app is A.TERMINATED:
+            return False
+        if isinstance(event, ev.Play):
+            return self._can(PLAYBACK_MACHINE, self.playback, "play")
+        if isinstance(event, ev.Zap):
+            return self._can(PLAYBACK_MACHINE, self.playback, "zap")
+        if isinstance(event, ev.EnterPip) and not self.config.pip_enabled:
+            return False
+        trigger = _PLAYBACK_ACTIONS.get(type(event))
+        if trigger is not None:
+            return self._can(PLAYBACK_MACHINE, self.playback, trigger)
+        trigger = _APP_ACTIONS.get(type(event))
+        if trigger is not None:
+            return self._can(APP_MACHINE, self.app, trigger)
+        return False
+
+    @staticmethod
+    def _can(machine: Machine, state: Any, trigger: str) -> bool:
+        return state.name in machine.events[trigger].transitions
+
+    # --- firing ---------------------------------------------------------------
+
+    def _fire(self, machine: Machine, trigger: str) -> None:
+        state = self.playback if machine is PLAYBACK_MACHINE else self.app
+        if not self._can(machine, state, trigger):
+            which = "playback" if machine is PLAYBACK_MACHINE else "app"
+            raise InvalidTransition(which, state.value, trigger)
+        machine.events[trigger].trigger(self)
+
+    def _notify(self, kind: str, **fields: Any) -> None:
+        self._effects.append(ev.Notify(kind, tuple(sorted(fields.items()))))
+
+    def _emit(self, effect: ev.Effect) -> None:
+        self._effects.append(effect)
+
+    # --- actions ------------------------------------------------------------
+
+    def _on_play(self, event: ev.Play) -> None:
+        self._require_alive("play")
+        self._next_stream(event.stream)
+        self._fire(PLAYBACK_MACHINE, "play")
+
+    def _on_zap(self, event: ev.Zap) -> None:
+        self._require_alive("zap")
+        if not self._can(PLAYBACK_MACHINE, self.playback, "zap"):
+            raise InvalidTransition("playback", self.playback.value, "zap")
+        self._notify("zap", stream_from=self.stream, stream=event.stream,
+                     same_stream=event.stream == self.stream)
+        self._next_stream(event.stream)
+        self._fire(PLAYBACK_MACHINE, "zap")
+
+    def _on_playback_action(self, event: ev.Action) -> None:
+        trigger = _PLAYBACK_ACTIONS[type(event)]
+        self._require_alive(trigger)
+        self._fire(PLAYBACK_MACHINE, trigger)
+
+    def _on_app_action(self, event: ev.Action) -> None:
+        trigger = _APP_ACTIONS[type(event)]
+        self._require_alive(trigger)
+        if isinstance(event, ev.EnterPip) and not self.config.pip_enabled:
+            raise ConfigError("can't 'enter_pip': picture-in-picture is not enabled on this device")
+        self._fire(APP_MACHINE, trigger)
+
+    def kill(self) -> tuple[ev.Effect, ...]:
+        """The OS kills the app: no teardown is sent, the SSM session is left behind."""
+        return self._feed_trigger(APP_MACHINE, "kill")
+
+    def relaunch(self) -> tuple[ev.Effect, ...]:
+        """Start the app again after a kill: a fresh player, idle in the foreground."""
+        return self._feed_trigger(APP_MACHINE, "relaunch")
+
+    def _feed_trigger(self, machine: Machine, trigger: str) -> tuple[ev.Effect, ...]:
+        before = (self.app, self.playback)
+        self._effects = []
+        self._fire(machine, trigger)
+        if (self.app, self.playback) != before:
+            self._notify("state_changed", app_from=before[0].value, app=self.app.value,
+                         playback_from=before[1].value, playback=self.playback.value)
+        return tuple(self._effects)
+
+    def _require_alive(self, trigger: str) -> None:
+        if self.app is A.TERMINATED:
+            raise InvalidTransition("app", self.app.value, trigger)
+
+    def _next_stream(self, stream: str) -> None:
+        """Prepare a new playback of ``stream``; the machine's callbacks do the rest."""
+        self._pending_stream_value = stream
+
+    # --- answers ---------------------------------------------------------------
+
+    def _on_setup_answered(self, event: ev.SetupAnswered) -> None:
+        answer = event.answer
+        if event.playback_id != self.playback_id or self.playback is not P.SSM_SETUP:
+            # A setup answer for a playback that was stopped or zapped away from:
+            # release the session it created, or it would hold a slot until it expires.
+            if answer.ok and answer.token is not None:
+                self._emit(ev.SendSsmTeardown(event.playback_id, answer.token, blocking=False))
+            return
+        if answer.ok and answer.token is not None:
+            self.ssm_token = answer.token
+            self.item_playback_id = event.playback_id
+            self.heartbeat_period = answer.heartbeat_period or 0.0
+            if self.heartbeat_period > 0:
+                self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
+            self._fire(PLAYBACK_MACHINE, "ssm_setup_succeeded")
+        else:
+            self.ssm_error = True
+            self._notify_ssm_error("ssm_setup_error", answer)
+            self._fire(PLAYBACK_MACHINE, "ssm_setup_failed")
+
+    def _on_license_answered(self, event: ev.LicenseAnswered) -> None:
+        if event.playback_id != self.playback_id or self.playback is not P.LICENSE_REQUEST:
+            return
+        if event.granted:
+            self._fire(PLAYBACK_MACHINE, "license_granted")
+        else:
+            self._notify("license_error", stream=self.stream, http_status=event.http_status,
+                         code=event.code, message=event.message)
+            self._fire(PLAYBACK_MACHINE, "license_denied")
+
+    def _on_heartbeat_due(self, event: ev.HeartbeatDue) -> None:
+        if (self.ssm_token is None or event.playback_id != self.item_playback_id
+                or self.app is A.TERMINATED):
+            return
+        self._emit(ev.SendHeartbeat(event.playback_id, self.ssm_token))
+        self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
+
+    def _on_heartbeat_answered(self, event: ev.HeartbeatAnswered) -> None:
+        if self.ssm_token is None or event.playback_id != self.item_playback_id:
+            return
+        answer = event.answer
+        if answer.ok and answer.token is not None:
+            self.ssm_token = answer.token  # token rotation: the next call must use it
+            return
+        self.ssm_token = None  # the session is lost: no more heartbeats
+        self.ssm_error = True
+        self._notify_ssm_error("ssm_heartbeat_error", answer)
+
+    def _on_teardown_answered(self, event: ev.TeardownAnswered) -> None:
+        if not event.answer.ok:
+            if event.playback_id == self.playback_id:
+                self.ssm_error = True
+            self._notify_ssm_error("ssm_teardown_error", event.answer)
+        if self.playback is P.STOPPING and event.playback_id == self._teardown_playback_id:
+            self._fire(PLAYBACK_MACHINE, "teardown_done")
+
+    def _on_ks_answered(self, event: ev.KsAnswered) -> None:
+        if event.playback_id != self.playback_id or self.playback is not P.OBTAINING_KS:
+            return
+        if event.ks is not None:
+            self.ks = event.ks
+            self._fire(PLAYBACK_MACHINE, "ks_obtained")
+        else:
+            self._notify("ks_error", stream=self.stream, code=event.error_code,
+                         message=event.message)
+            self._fire(PLAYBACK_MACHINE, "ks_failed")
+
+    def _on_media_answered(self, event: ev.MediaAnswered) -> None:
+        if event.playback_id != self.playback_id or self.playback is not P.LOADING_MEDIA:
+            return
+        if event.ok:
+            self.media_ssm = event.ssm
+            self.drm_license_url = event.license_url
+            self._fire(PLAYBACK_MACHINE, "media_loaded")
+        else:
+            self._notify("media_load_error", stream=self.stream, code=event.error_code,
+                         message=event.message)
+            self._fire(PLAYBACK_MACHINE, "media_load_failed")
+
+    def _notify_ssm_error(self, kind: str, answer: ev.SsmAnswer) -> None:
+        self._notify(kind, stream=self.stream, http_status=answer.http_status,
+                     ssm_code=answer.ssm_code, message=answer.message)
+
+    # --- conditions (named in the tables) ----------------------------------------
+
+    def _teardown_blocks(self) -> bool:
+        return self.config.sync_ssm_setup_teardown and self.ssm_token is not None and (
+            self.config.release_item_on_stop or self._pending_stream_value is not None)
+
+    def _has_session_provider(self) -> bool:
+        return self.config.has_session_provider
+
+    def _uses_ssm(self) -> bool:
+        return self.config.uses_ssm and self.media_ssm
+
+    def _has_pending_stream(self) -> bool:
+        return self._start_after_teardown
+
+    def _pip_takes_over(self) -> bool:
+        return self.config.pip_enabled and self.playback is P.PLAYING
+
+    # --- callbacks (named in the tables) -----------------------------------------
+
+    def _begin_play(self) -> None:
+        self._begin_new_playback()
+
+    def _begin_zap(self) -> None:
+        self._stopped_notice("zap")
+        self._begin_new_playback()
+
+    def _begin_new_playback(self) -> None:
+        """A new player item replaces the old one, whose SSM session is released."""
+        stream = self._pending_stream_value
+        self._pending_stream_value = None
+        self.stream = stream
+        old_playback_id = self.item_playback_id
+        self.playback_id += 1
+        self.ssm_error = False
+        self.ks = None
+        self.media_ssm = True
+        self.drm_license_url = None
+        self._start_after_teardown = False
+        if self.ssm_token is None:
+            return
+        token, self.ssm_token = self.ssm_token, None
+        blocking = self.config.sync_ssm_setup_teardown
+        teardown = ev.SendSsmTeardown(old_playback_id, token, blocking=blocking)
+        if blocking:
+            self._teardown_playback_id = old_playback_id
+            self._start_after_teardown = True
+            self._emit(teardown)
+        elif self.config.async_zap_order == "setup-first":
+            self._stash.append(teardown)
+        else:
+            self._emit(teardown)
+
+    def _begin_stop(self) -> None:
+        self._stopped_notice("stop")
+        self._pending_stream_value = None
+        self.playback_id += 1  # answers still on the wire now belong to no playback
+        if self.config.release_item_on_stop:
+            self._release_session(teardown_waits=True)
+
+    def _release_item(self) -> None:
+        self._release_session(teardown_waits=False)
+
+    def _release_session(self, *, teardown_waits: bool) -> None:
+        if self.ssm_token is None:
+            return
+        token, self.ssm_token = self.ssm_token, None
+        blocking = self.config.sync_ssm_setup_teardown
+        if blocking and teardown_waits:
+            self._teardown_playback_id = self.item_playback_id
+        self._emit(ev.SendSsmTeardown(self.item_playback_id, token, blocking=blocking))
+
+    def _stopped_notice(self, reason: str) -> None:
+        if self.playback in (P.PLAYING, P.PAUSED):
+            self._notify("playback_stopped", stream=self.stream, reason=reason)
+
+    def _enter_stage(self) -> None:
+        pid = self.playback_id
+        state = self.playback
+        stream = self.stream or ""
+        if state is P.OBTAINING_KS:
+            self._emit(ev.FetchKs(pid))
+        elif state is P.LOADING_MEDIA:
+            self._emit(ev.LoadMedia(pid, stream, self.ks or ""))
+        elif state is P.SSM_SETUP:
+            self._emit(ev.SendSsmSetup(pid, stream, blocking=self.config.sync_ssm_setup_teardown))
+        elif state is P.LICENSE_REQUEST:
+            self._emit(ev.SendLicenseRequest(pid, stream, self.ssm_token,
+                                             ssm_required=self._uses_ssm()))
+        self._effects.extend(self._stash)
+        self._stash.clear()
+
+    def _enter_playing(self) -> None:
+        self._notify("playback_started", stream=self.stream)
+
+    def _enter_failed(self) -> None:
+        # A failed playback's player item is released with its session, if any.
+        self._release_session(teardown_waits=False)
+
+    def _enter_stopped(self) -> None:
+        self._start_after_teardown = False
+
+    def _suspend_app(self) -> None:
+        if self.playback is P.PLAYING:
+            self._fire(PLAYBACK_MACHINE, "suspend")
+
+    def _resume_app(self) -> None:
+        pass  # resuming playback is the app policy's decision
+
+    def _terminate(self) -> None:
+        pass  # nothing is sent: the SSM session is left to expire at the server
+
+    def _relaunch(self) -> None:
+        self.playback = P.IDLE
+        self._reset_playback_state()
+
+
+_HANDLERS: Final[dict[type, Any]] = {
+    ev.Play: PlayerCore._on_play,
+    ev.Zap: PlayerCore._on_zap,
+    **{cls: PlayerCore._on_playback_action for cls in _PLAYBACK_ACTIONS},
+    **{cls: PlayerCore._on_app_action for cls in _APP_ACTIONS},
+    ev.SetupAnswered: PlayerCore._on_setup_answered,
+    ev.LicenseAnswered: PlayerCore._on_license_answered,
+    ev.HeartbeatDue: PlayerCore._on_heartbeat_due,
+    ev.HeartbeatAnswered: PlayerCore._on_heartbeat_answered,
+    ev.TeardownAnswered: PlayerCore._on_teardown_answered,
+    ev.KsAnswered: PlayerCore._on_ks_answered,
+    ev.MediaAnswered: PlayerCore._on_media_answered,
+}

@@ -1,0 +1,173 @@
+"""The player lifecycle, declared once as data.
+
+Two orthogonal machines describe one player:
+
+* the **app** machine: is the application in the foreground, in normal
+  background (suspended by the OS: no timers, no heartbeats), in
+  picture-in-picture (background, but "the SSM service works as normal"), or
+  terminated (killed: no teardown is ever sent);
+* the **playback** machine: idle, then the play pipeline (KS, media load, SSM
+  setup, license request), playing or paused, then stopping (a synchronous
+  teardown in flight), stopped, or failed.
+
+Rules this table encodes (the quotes are from ``seeds/000_7011756516eda0b2.txt``):
+
+* "every playback will have an SSM session": with an SSM server URL, ``play``
+  and ``zap`` go through ``ssm_setup`` before ``license_request``; without one
+  they go straight to ``license_request``.
+* "If the request for a session token fails ... the license request will fail,
+  and playback can not continue": ``ssm_setup_failed`` leads to ``failed``,
+  never to ``license_request``.
+* "SettingsyncSSMSetupTeardown to true blocks the main thread": a synchronous
+  teardown is the ``stopping`` state; an asynchronous one leaves the player
+  ``stopped`` at once while the teardown is still on the wire.
+* Zap "stops the current stream and starts a new or the same one": with a
+  synchronous teardown the new stream starts only after ``teardown_done``.
+* Normal background suspends playback (``suspend``: playing to paused);
+  "When the application returns to the foreground, if no error notification is
+  received, playback can resume" (``resume``, decided by the app policy).
+
+The tables below build the machines (:mod:`._core`), draw the diagram
+(:mod:`._diagram`) and drive exhaustive exploration. Nothing restates them.
+Conditions and callbacks are names of :class:`~._core.PlayerCore` methods.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Final
+
+from transitions import Machine
+
+__all__ = [
+    "APP_MACHINE",
+    "APP_TRANSITIONS",
+    "PLAYBACK_MACHINE",
+    "PLAYBACK_TRANSITIONS",
+    "AppState",
+    "PlaybackState",
+]
+
+
+class AppState(enum.Enum):
+    """Where the application is, as the OS sees it."""
+
+    FOREGROUND = "foreground"
+    BACKGROUND = "background"
+    PIP = "pip"
+    TERMINATED = "terminated"
+
+
+class PlaybackState(enum.Enum):
+    """Where the player is in one playback's lifecycle."""
+
+    IDLE = "idle"
+    OBTAINING_KS = "obtaining_ks"
+    LOADING_MEDIA = "loading_media"
+    SSM_SETUP = "ssm_setup"
+    LICENSE_REQUEST = "license_request"
+    PLAYING = "playing"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+P = PlaybackState
+A = AppState
+
+#: States from which a new stream can be started with ``play``.
+_STARTABLE: Final = [P.IDLE, P.STOPPED, P.FAILED]
+#: States a playback passes through before it plays.
+_STARTING: Final = [P.OBTAINING_KS, P.LOADING_MEDIA, P.SSM_SETUP, P.LICENSE_REQUEST]
+#: States in which a playback is under way and can be stopped or zapped away from.
+_ACTIVE: Final = [*_STARTING, P.PLAYING, P.PAUSED]
+
+
+def _start_pipeline(trigger: str, source: list[P] | P, before: str) -> list[dict[str, Any]]:
+    """Where a new stream's pipeline begins, first matching condition wins.
+
+    A synchronous teardown of the previous player item must finish first
+    (``stopping``); otherwise the pipeline starts at its first stage.
+    """
+    common = {"trigger": trigger, "source": source, "before": before, "after": "_enter_stage"}
+    return [
+        {**common, "dest": P.STOPPING, "conditions": "_teardown_blocks"},
+        {**common, "dest": P.OBTAINING_KS, "conditions": "_has_session_provider"},
+        {**common, "dest": P.SSM_SETUP, "conditions": "_uses_ssm"},
+        {**common, "dest": P.LICENSE_REQUEST},
+    ]
+
+
+def _after_media(trigger: str, source: P) -> list[dict[str, Any]]:
+    common = {"trigger": trigger, "source": source, "after": "_enter_stage"}
+    return [
+        {**common, "dest": P.SSM_SETUP, "conditions": "_uses_ssm"},
+        {**common, "dest": P.LICENSE_REQUEST},
+    ]
+
+
+PLAYBACK_TRANSITIONS: Final[list[dict[str, Any]]] = [
+    *_start_pipeline("play", _STARTABLE, before="_begin_play"),
+    *_start_pipeline("zap", [*_ACTIVE, P.STOPPED, P.FAILED], before="_begin_zap"),
+    {"trigger": "ks_obtained", "source": P.OBTAINING_KS, "dest": P.LOADING_MEDIA,
+     "after": "_enter_stage"},
+    {"trigger": "ks_failed", "source": P.OBTAINING_KS, "dest": P.FAILED, "after": "_enter_failed"},
+    *_after_media("media_loaded", P.LOADING_MEDIA),
+    {"trigger": "media_load_failed", "source": P.LOADING_MEDIA, "dest": P.FAILED,
+     "after": "_enter_failed"},
+    {"trigger": "ssm_setup_succeeded", "source": P.SSM_SETUP, "dest": P.LICENSE_REQUEST,
+     "after": "_enter_stage"},
+    {"trigger": "ssm_setup_failed", "source": P.SSM_SETUP, "dest": P.FAILED,
+     "after": "_enter_failed"},
+    {"trigger": "license_granted", "source": P.LICENSE_REQUEST, "dest": P.PLAYING,
+     "after": "_enter_playing"},
+    {"trigger": "license_denied", "source": P.LICENSE_REQUEST, "dest": P.FAILED,
+     "after": "_enter_failed"},
+    {"trigger": "suspend", "source": P.PLAYING, "dest": P.PAUSED},
+    {"trigger": "resume", "source": P.PAUSED, "dest": P.PLAYING},
+    {"trigger": "stop", "source": _ACTIVE, "dest": P.STOPPING, "conditions": "_teardown_blocks",
+     "before": "_begin_stop"},
+    {"trigger": "stop", "source": _ACTIVE, "dest": P.STOPPED, "before": "_begin_stop",
+     "after": "_enter_stopped"},
+    {"trigger": "teardown_done", "source": P.STOPPING, "dest": P.OBTAINING_KS,
+     "conditions": ["_has_pending_stream", "_has_session_provider"], "after": "_enter_stage"},
+    {"trigger": "teardown_done", "source": P.STOPPING, "dest": P.SSM_SETUP,
+     "conditions": ["_has_pending_stream", "_uses_ssm"], "after": "_enter_stage"},
+    {"trigger": "teardown_done", "source": P.STOPPING, "dest": P.LICENSE_REQUEST,
+     "conditions": "_has_pending_stream", "after": "_enter_stage"},
+    {"trigger": "teardown_done", "source": P.STOPPING, "dest": P.STOPPED,
+     "after": "_enter_stopped"},
+    # Releasing the player item is an internal transition: the state stays.
+    {"trigger": "release_item", "source": [P.IDLE, P.STOPPED, P.FAILED], "dest": None,
+     "after": "_release_item"},
+]
+
+APP_TRANSITIONS: Final[list[dict[str, Any]]] = [
+    {"trigger": "enter_background", "source": A.FOREGROUND, "dest": A.PIP,
+     "conditions": "_pip_takes_over"},
+    {"trigger": "enter_background", "source": A.FOREGROUND, "dest": A.BACKGROUND,
+     "after": "_suspend_app"},
+    {"trigger": "enter_pip", "source": A.FOREGROUND, "dest": A.PIP},
+    {"trigger": "leave_pip", "source": A.PIP, "dest": A.FOREGROUND},
+    {"trigger": "close_pip", "source": A.PIP, "dest": A.BACKGROUND, "after": "_suspend_app"},
+    {"trigger": "enter_foreground", "source": A.PIP, "dest": A.FOREGROUND},
+    {"trigger": "enter_foreground", "source": A.BACKGROUND, "dest": A.FOREGROUND,
+     "after": "_resume_app"},
+    {"trigger": "kill", "source": [A.FOREGROUND, A.BACKGROUND, A.PIP], "dest": A.TERMINATED,
+     "after": "_terminate"},
+    {"trigger": "relaunch", "source": A.TERMINATED, "dest": A.FOREGROUND, "after": "_relaunch"},
+]
+
+
+def _machine(states: type[enum.Enum], initial: enum.Enum, table: list[dict[str, Any]],
+             attribute: str) -> Machine:
+    # model=None: one machine serves every PlayerCore (no per-player Machine,
+    # no quadratic add_model); triggers are fired as MACHINE.events[name].trigger(core).
+    return Machine(model=None, states=states, initial=initial, transitions=table,
+                   auto_transitions=False, ignore_invalid_triggers=False,
+                   model_attribute=attribute)
+
+
+PLAYBACK_MACHINE: Final = _machine(PlaybackState, P.IDLE, PLAYBACK_TRANSITIONS, "playback")
+APP_MACHINE: Final = _machine(AppState, A.FOREGROUND, APP_TRANSITIONS, "app")

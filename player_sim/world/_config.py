@@ -1,0 +1,112 @@
+"""Configuration of a world and of its devices: frozen, validated where they are built."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import attrs
+
+from .._errors import ConfigError
+from ..backends import LicenseConfig, SsmConfig
+from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy
+from ..player._core import ZapOrder, _check_zap_order
+
+__all__ = ["LINKS", "DeviceConfig", "NetworkConfig", "WorldConfig"]
+
+#: The network links a device uses, one per backend.
+LINKS: Final = ("ssm", "license", "ott", "ovp")
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise ConfigError(f"{attribute.name} can't be negative, not {value!r}")
+
+
+def _check_links(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, float]) -> None:
+    for link, latency in value.items():
+        if link not in LINKS:
+            raise ConfigError(f"{attribute.name}: no link {link!r}; links are {', '.join(LINKS)}")
+        if latency < 0:
+            raise ConfigError(f"{attribute.name}[{link!r}] can't be negative, not {latency!r}")
+
+
+@attrs.frozen
+class NetworkConfig:
+    """One-way latency in seconds, the same for every link unless ``link_latency``
+    names one; ``jitter`` adds a seeded uniform ``[0, jitter)`` to each message."""
+
+    latency: float = attrs.field(default=0.02, validator=_non_negative)
+    link_latency: Mapping[str, float] = attrs.field(factory=dict, validator=_check_links)
+    jitter: float = attrs.field(default=0.0, validator=_non_negative)
+
+    def latency_of(self, link: str) -> float:
+        return self.link_latency.get(link, self.latency)
+
+
+@attrs.frozen
+class WorldConfig:
+    """The backends and network every device of one world shares.
+
+    ``trace_heartbeats`` records each heartbeat (sent, and handled by the
+    server) in the trace; turn it off for very large fleets.
+    """
+
+    ssm: SsmConfig = attrs.field(factory=SsmConfig)
+    license: LicenseConfig = attrs.field(factory=LicenseConfig)
+    network: NetworkConfig = attrs.field(factory=NetworkConfig)
+    trace_heartbeats: bool = True
+
+
+def _check_url(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is None:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{attribute.name} must be an http(s) URL with a host, not {value!r}")
+
+
+def _check_name(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value or not value.strip():
+        raise ConfigError(f"{attribute.name} can't be empty")
+
+
+@attrs.frozen
+class DeviceConfig:
+    """One device: its account, its SDK's license delegate, its app.
+
+    The license delegate is configured like the SDK's
+    ``OTVSSPLicenseDelegate(certificateURL:licenseURL:ssmServerURL:syncSSMSetupTeardown:)``:
+    with ``ssm_server_url`` "every playback will have an SSM session"; without
+    it, no SSM traffic at all. ``sync_ssm_setup_teardown`` blocks the simulated
+    main thread for each setup and teardown round trip; user and app actions
+    issued meanwhile wait. See :class:`~player_sim.player.CoreConfig` for
+    ``pip``, ``async_zap_order`` and ``release_item_on_stop``.
+
+    ``app_reaction_delay`` is how long the app takes to act on a notification;
+    ``policy`` is the app (default: :class:`~player_sim.DocumentedAppPolicy`).
+    ``ip`` and ``device_group`` feed the SSM server's optional limits.
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    account: str = attrs.field(validator=_check_name)
+    ssm_server_url: str | None = attrs.field(default=None, validator=_check_url)
+    sync_ssm_setup_teardown: bool = False
+    certificate_url: str = attrs.field(default="https://ssp.example/certificate",
+                                       validator=_check_url)
+    license_url: str = attrs.field(default="https://ssp.example/license", validator=_check_url)
+    pip: bool = False
+    async_zap_order: ZapOrder = attrs.field(default="setup-first", validator=_check_zap_order)
+    release_item_on_stop: bool = True
+    app_reaction_delay: float = attrs.field(default=0.0, validator=_non_negative)
+    ip: str | None = None
+    device_group: str | None = None
+    policy: AppPolicy = attrs.field(factory=DocumentedAppPolicy, eq=False)
+
+    def core_config(self, *, has_session_provider: bool = False) -> CoreConfig:
+        return CoreConfig(uses_ssm=self.ssm_server_url is not None,
+                          sync_ssm_setup_teardown=self.sync_ssm_setup_teardown,
+                          pip_enabled=self.pip, async_zap_order=self.async_zap_order,
+                          release_item_on_stop=self.release_item_on_stop,
+                          has_session_provider=has_session_provider)

@@ -1,0 +1,79 @@
+"""Simulated network links: latency per link, extra latency windows, outages.
+
+A request leaves the device now, reaches its backend one latency later (where
+the backend handles it, or answers "unavailable" during an outage) and its
+answer reaches the device one latency after that. Latency is read at the moment
+each message leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._errors import ConfigError
+from ._config import LINKS, NetworkConfig
+
+if TYPE_CHECKING:
+    from ._world import World
+
+__all__ = ["Network"]
+
+
+class Network:
+    __slots__ = ("_base", "_config", "_extra", "_outages", "_world")
+
+    def __init__(self, config: NetworkConfig, world: World) -> None:
+        self._config = config
+        self._world = world
+        self._base = {link: config.latency_of(link) for link in LINKS}
+        self._outages: dict[str, list[tuple[float, float]]] = {link: [] for link in LINKS}
+        self._extra: dict[str, list[tuple[float, float, float]]] = {link: [] for link in LINKS}
+
+    def outage(self, link: str, start: float, end: float) -> None:
+        """The backend behind ``link`` is unreachable during ``[start, end)``."""
+        self._check(link, start, end)
+        self._outages[link].append((start, end))
+        self._world.record(None, "outage_planned", {"link": link, "start": start, "end": end})
+
+    def add_latency(self, link: str, extra: float, start: float = 0.0,
+                    end: float = float("inf")) -> None:
+        """Messages leaving on ``link`` during ``[start, end)`` take ``extra`` seconds more."""
+        self._check(link, start, end)
+        if extra < 0:
+            raise ConfigError(f"extra latency can't be negative, not {extra!r}")
+        self._extra[link].append((start, end, extra))
+
+    def is_down(self, link: str, now: float) -> bool:
+        return any(start <= now < end for start, end in self._outages[link])
+
+    def latency(self, link: str, now: float) -> float:
+        latency = self._base[link]
+        for start, end, extra in self._extra[link]:
+            if start <= now < end:
+                latency += extra
+        if self._config.jitter:
+            latency += self._world.rng.random() * self._config.jitter
+        return latency
+
+    def request(self, link: str, serve: Callable[[], Any], unavailable: Callable[[], Any],
+                deliver: Callable[[Any], None]) -> None:
+        """Send a request on ``link``: ``serve()`` runs at the backend on arrival (or
+        ``unavailable()`` during an outage) and ``deliver(answer)`` at the device."""
+        world = self._world
+        world.schedule_at(world.now + self.latency(link, world.now), self._arrive,
+                          (link, serve, unavailable, deliver))
+
+    def _arrive(self, packed: tuple[str, Callable[[], Any], Callable[[], Any],
+                                    Callable[[Any], None]]) -> None:
+        link, serve, unavailable, deliver = packed
+        now = self._world.now
+        answer = unavailable() if self._outages[link] and self.is_down(link, now) else serve()
+        self._world.schedule_at(now + self.latency(link, now), deliver, answer)
+
+    @staticmethod
+    def _check(link: str, start: float, end: float) -> None:
+        if link not in LINKS:
+            raise ConfigError(f"no link {link!r}; links are {', '.join(LINKS)}")
+        if not 0 <= start < end:
+            raise ConfigError(f"a window needs 0 <= start < end, not [{start}, {end})")

@@ -1,0 +1,176 @@
+"""The trio shell: a World whose clock is trio's clock.
+
+Inside ``async with Simulation(...) as sim``, virtual world time is
+``trio.current_time()`` minus the moment the block was entered. Under
+``trio.testing.MockClock`` (with ``autojump_threshold=0``, as pytest-trio's
+``autojump_clock`` fixture gives), ``await trio.sleep(600)`` in any task and
+``await sim.sleep(600)`` advance the same world by 600 s, instantly.
+
+Events are not one trio task each: the world keeps every timer in its own
+queue. Any use of the API (an action, a state read, ``sim.sleep``) first
+brings the world up to trio's current time, so what a harness observes never
+depends on scheduling. A single background task also advances the world so
+that signal listeners hear about events without polling; it wakes trio at most
+once per ``wake_interval`` virtual seconds, so a listener may hear an event up
+to that late (the notification still carries the event's exact time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+import trio
+
+from .. import signals
+from .._errors import ConfigError, PlayerSimError
+from ..backends import SsmSession
+from ..trace import Trace
+from ._config import DeviceConfig, WorldConfig
+from ._world import Device, Notification, World
+
+__all__ = ["Simulation"]
+
+
+class Simulation:
+    """An async context manager running a :class:`World` on trio's clock."""
+
+    def __init__(self, config: WorldConfig | None = None, *, seed: int = 0,
+                 wake_interval: float = 1.0) -> None:
+        if wake_interval < 0:
+            raise ConfigError(f"wake_interval can't be negative, not {wake_interval!r}")
+        self.world = World(config, seed=seed)
+        self.wake_interval = wake_interval
+        self._epoch: float | None = None
+        self._nursery_manager: Any = None
+        self._wake: trio.CancelScope | None = None
+        self._runner_scope: trio.CancelScope | None = None
+
+    async def __aenter__(self) -> Simulation:
+        if self._epoch is not None:
+            raise PlayerSimError("a Simulation can be entered only once")
+        self._epoch = trio.current_time()
+        self.world._clock = self._world_time
+        self.world._poke = self._rearm
+        self._nursery_manager = trio.open_nursery()
+        nursery = await self._nursery_manager.__aenter__()
+        self._runner_scope = trio.CancelScope()
+        nursery.start_soon(self._runner)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> bool | None:
+        assert self._runner_scope is not None
+        self._runner_scope.cancel()
+        result: bool | None = await self._nursery_manager.__aexit__(exc_type, exc, tb)
+        self.world._clock = None
+        self.world._poke = None
+        return result
+
+    # --- the world, through trio ------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """Virtual seconds since the simulation started."""
+        self.world.catch_up()
+        return self.world.now
+
+    @property
+    def trace(self) -> Trace:
+        self.world.catch_up()
+        return self.world.trace
+
+    def add_device(self, config: DeviceConfig) -> Device:
+        return self.world.add_device(config)
+
+    def device(self, name: str) -> Device:
+        return self.world.device(name)
+
+    def active_sessions(self, account: str | None = None) -> list[SsmSession]:
+        return self.world.active_sessions(account)
+
+    def zombie_sessions(self, account: str | None = None) -> list[SsmSession]:
+        return self.world.zombie_sessions(account)
+
+    async def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass (instantly under an autojump clock)."""
+        if seconds < 0:
+            raise ConfigError(f"can't sleep a negative time ({seconds!r})")
+        self.world.catch_up()
+        target = self.world.now + seconds
+        await trio.sleep_until(self._trio_time(target))
+        self.world.run_until(max(target, self.world.now))
+
+    async def wait_until(self, predicate: Callable[[], bool], *, timeout: float) -> None:
+        """Advance event by event until ``predicate()`` holds.
+
+        Raises :class:`trio.TooSlowError` when ``timeout`` virtual seconds pass first.
+        """
+        world = self.world
+        world.catch_up()
+        deadline = world.now + timeout
+        while not predicate():
+            upcoming = world.next_event_time()
+            if upcoming is None or upcoming > deadline:
+                await trio.sleep_until(self._trio_time(deadline))
+                world.run_until(max(deadline, world.now))
+                if predicate():
+                    return
+                raise trio.TooSlowError(f"condition not met within {timeout} virtual seconds")
+            await trio.sleep_until(self._trio_time(upcoming))
+            world.run_until(max(upcoming, world.now))
+
+    @contextmanager
+    def listen(self, *kinds: str, buffer: float = math.inf
+               ) -> Iterator[trio.MemoryReceiveChannel[Notification]]:
+        """Forward this simulation's notifications of ``kinds`` (all when empty) into
+        a trio memory channel, for as long as the ``with`` block lasts."""
+        names = kinds or signals.ALL_SIGNALS
+        send, receive = trio.open_memory_channel[Notification](buffer)
+        world = self.world
+
+        def forward(sender: Device, notification: Notification) -> None:
+            if sender.world is world:
+                send.send_nowait(notification)
+
+        connected = [(signals.signal(name), forward) for name in names]
+        for sig, receiver in connected:
+            sig.connect(receiver)
+        try:
+            yield receive
+        finally:
+            for sig, receiver in connected:
+                sig.disconnect(receiver)
+            send.close()
+
+    # --- inside ---------------------------------------------------------------------------
+
+    def _trio_time(self, world_time: float) -> float:
+        assert self._epoch is not None, "use the Simulation inside 'async with'"
+        return self._epoch + world_time
+
+    def _world_time(self) -> float:
+        assert self._epoch is not None
+        return round(trio.current_time() - self._epoch, 6)
+
+    def _next_wake(self) -> float:
+        upcoming = self.world.next_event_time()
+        if upcoming is None:
+            return math.inf
+        return self._trio_time(max(upcoming, self.world.now + self.wake_interval))
+
+    def _rearm(self) -> None:
+        if self._wake is not None:
+            self._wake.deadline = min(self._wake.deadline, self._next_wake())
+
+    async def _runner(self) -> None:
+        assert self._runner_scope is not None
+        with self._runner_scope:
+            while True:
+                self.world.catch_up()
+                with trio.CancelScope(deadline=self._next_wake()) as self._wake:
+                    await trio.sleep_forever()
+

@@ -1,0 +1,500 @@
+"""The deterministic world: virtual clock, one event queue, network, backends, devices.
+
+Every timer of every device and backend lives in one ``heapq`` of
+``(time, sequence, callback, argument)``; ties run in the order they were
+scheduled. Nothing reads a wall clock and the only randomness is the world's
+seeded ``rng``, so the same configuration, seed and actions give the same trace.
+
+:class:`World` is synchronous (``run_until``); :class:`~player_sim.Simulation`
+drives one from trio's clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .. import signals
+from .._errors import ConfigError, InvalidTransition, PlayerSimError
+from ..backends import LicenseServer, SsmServer, SsmSession
+from ..backends._license import LicenseVerdict
+from ..player import AppState, PlaybackState, PlayerCore
+from ..player import _events as ev
+from ..trace import Trace, TraceRecord
+from ._config import DeviceConfig, WorldConfig
+from ._network import Network
+
+__all__ = ["Device", "Notification", "World"]
+
+import attrs
+
+
+@attrs.frozen
+class Notification:
+    """What a signal carries: when, which device, which kind, and the payload."""
+
+    time: float
+    device: str
+    kind: str
+    payload: Mapping[str, Any]
+
+
+class World:
+    """Devices, backends and network sharing one virtual clock.
+
+    ``now`` is the virtual time in seconds. ``run_until(t)`` processes every
+    event up to and including ``t``; actions on devices happen at ``now``,
+    after the events already due.
+    """
+
+    def __init__(self, config: WorldConfig | None = None, *, seed: int = 0) -> None:
+        self.config = config if config is not None else WorldConfig()
+        self.seed = seed
+        self.now = 0.0
+        self.rng = random.Random(seed)
+        self.trace = Trace()
+        self.events_processed = 0
+        self._queue: list[tuple[float, int, Callable[[Any], None], Any]] = []
+        self._sequence = itertools.count()
+        self._tokens = itertools.count(1)
+        self._devices: dict[str, Device] = {}
+        self.network = Network(self.config.network, self)
+        self.ssm = SsmServer(self.config.ssm, self, trace_heartbeats=self.config.trace_heartbeats)
+        self.license = LicenseServer(self.config.license, self, self.ssm)
+        # Set by a Simulation: where "now" comes from, and whom to tell about new events.
+        self._clock: Callable[[], float] | None = None
+        self._poke: Callable[[], None] | None = None
+
+    # --- devices ------------------------------------------------------------------
+
+    def add_device(self, config: DeviceConfig) -> Device:
+        """Add a device (foreground, idle) at ``now``; names are unique in a world."""
+        self.catch_up()
+        if config.name in self._devices:
+            raise ConfigError(f"a device named {config.name!r} already exists in this world")
+        device = Device(self, config)
+        self._devices[config.name] = device
+        self.record(config.name, "device_added", {"account": config.account,
+                                                  "ssm": config.ssm_server_url is not None,
+                                                  "sync": config.sync_ssm_setup_teardown})
+        return device
+
+    def device(self, name: str) -> Device:
+        try:
+            return self._devices[name]
+        except KeyError:
+            raise ConfigError(f"no device named {name!r}; devices: "
+                              f"{', '.join(self._devices) or 'none'}") from None
+
+    @property
+    def devices(self) -> Sequence[Device]:
+        return tuple(self._devices.values())
+
+    # --- time -----------------------------------------------------------------------
+
+    def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None:
+        """Run ``callback(arg)`` at virtual ``time`` (not before ``now``)."""
+        heapq.heappush(self._queue, (time, next(self._sequence), callback, arg))
+
+    def next_event_time(self) -> float | None:
+        return self._queue[0][0] if self._queue else None
+
+    def run_until(self, time: float) -> None:
+        """Process every event due at or before ``time``; then ``now == time``."""
+        if time < self.now:
+            raise PlayerSimError(f"time can't go backwards (now {self.now}, asked {time})")
+        queue = self._queue
+        pop = heapq.heappop
+        processed = 0
+        while queue and queue[0][0] <= time:
+            event_time, _, callback, arg = pop(queue)
+            self.now = event_time
+            callback(arg)
+            processed += 1
+        self.events_processed += processed
+        self.now = time
+
+    def run_for(self, seconds: float) -> None:
+        """Advance ``seconds`` of virtual time."""
+        self.run_until(self.now + seconds)
+
+    def catch_up(self) -> None:
+        """Under a Simulation, bring the world up to trio's current time first."""
+        if self._clock is not None:
+            target = self._clock()
+            if target > self.now:
+                self.run_until(target)
+
+    def poke(self) -> None:
+        if self._poke is not None:
+            self._poke()
+
+    # --- faults -----------------------------------------------------------------------
+
+    def outage(self, link: str, start: float, end: float) -> None:
+        """Make the backend behind ``link`` unreachable during ``[start, end)``."""
+        self.network.outage(link, start, end)
+
+    def add_latency(self, link: str, extra: float, start: float = 0.0,
+                    end: float = float("inf")) -> None:
+        """Messages leaving on ``link`` during ``[start, end)`` take ``extra`` seconds more."""
+        self.network.add_latency(link, extra, start, end)
+
+    # --- questions -------------------------------------------------------------------
+
+    def active_sessions(self, account: str | None = None) -> list[SsmSession]:
+        """Live SSM sessions at ``now`` (of ``account`` if given)."""
+        self.catch_up()
+        return self.ssm.active_sessions(account)
+
+    def zombie_sessions(self, account: str | None = None) -> list[SsmSession]:
+        """Live SSM sessions no running player holds: killed apps, lost teardowns."""
+        self.catch_up()
+        zombies = []
+        for session in self.ssm.active_sessions(account):
+            device = self._devices.get(session.device)
+            held = (device is not None and not device.killed
+                    and device.core.ssm_token in (session.token, session.previous_token))
+            if not held:
+                zombies.append(session)
+        return zombies
+
+    # --- for devices and backends -----------------------------------------------------
+
+    def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None:
+        """Append a world or backend event to the trace (no device states)."""
+        self.trace.append(TraceRecord(self.now, device, kind, None, None, data))
+
+    def new_token(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._tokens)}-{self.rng.getrandbits(32):08x}"
+
+
+_RESUME_KINDS = frozenset({AppState.FOREGROUND.value, AppState.PIP.value})
+
+
+class Device:
+    """One device in a world: the player core, its SDK, its app, its network links.
+
+    Actions (``play``, ``stop`` ...) happen at the world's ``now``. While a
+    synchronous SSM setup or teardown blocks the main thread, actions wait and
+    run when it is free (``blocked_time`` sums the blocked seconds). While the
+    app is suspended (normal background) its timers and incoming answers wait
+    for the foreground.
+    """
+
+    def __init__(self, world: World, config: DeviceConfig) -> None:
+        self.world = world
+        self.config = config
+        self.name = config.name
+        self.core = PlayerCore(config.core_config())
+        self.policy = config.policy
+        self.killed = False
+        self.heartbeats_sent = 0
+        self.blocked_time = 0.0
+        self._blocking = 0
+        self._blocked_since = 0.0
+        self._waiting: deque[tuple[float, ev.Action, str]] = deque()
+        self._deferred: list[Callable[[], None]] = []
+        self._overdue_heartbeat: int | None = None
+        self._trace_heartbeats = world.config.trace_heartbeats
+
+    # --- what a harness reads ----------------------------------------------------------
+
+    @property
+    def app_state(self) -> AppState:
+        self.world.catch_up()
+        return self.core.app
+
+    @property
+    def playback_state(self) -> PlaybackState:
+        self.world.catch_up()
+        return self.core.playback
+
+    @property
+    def stream(self) -> str | None:
+        self.world.catch_up()
+        return self.core.stream
+
+    @property
+    def main_thread_blocked(self) -> bool:
+        self.world.catch_up()
+        return self._blocking > 0
+
+    def __repr__(self) -> str:
+        return (f"<Device {self.name!r} app={self.core.app.value} "
+                f"playback={self.core.playback.value}>")
+
+    # --- what a user does ------------------------------------------------------------
+
+    def play(self, stream: str) -> None:
+        """Start playing ``stream``."""
+        self.perform(ev.Play(stream))
+
+    def stop(self) -> None:
+        self.perform(ev.Stop())
+
+    def zap(self, stream: str) -> None:
+        """Stop the current stream and start ``stream`` (which may be the same one)."""
+        self.perform(ev.Zap(stream))
+
+    def resume(self) -> None:
+        self.perform(ev.Resume())
+
+    def release_item(self) -> None:
+        self.perform(ev.ReleaseItem())
+
+    def enter_background(self) -> None:
+        self.perform(ev.EnterBackground())
+
+    def enter_foreground(self) -> None:
+        self.perform(ev.EnterForeground())
+
+    def enter_pip(self) -> None:
+        self.perform(ev.EnterPip())
+
+    def leave_pip(self) -> None:
+        self.perform(ev.LeavePip())
+
+    def close_pip(self) -> None:
+        self.perform(ev.ClosePip())
+
+    def perform(self, action: ev.Action, *, origin: str = "user") -> None:
+        """Perform ``action`` now (or when the main thread is free).
+
+        Raises :class:`~player_sim.InvalidTransition` if the player refuses it now.
+        """
+        world = self.world
+        world.catch_up()
+        if self.killed:
+            raise InvalidTransition("app", AppState.TERMINATED.value, _action_name(action))
+        if self._blocking:
+            self._waiting.append((world.now, action, origin))
+            self._record("action_waits", {"name": _action_name(action), "origin": origin})
+        else:
+            self._do(action, origin)
+        world.poke()
+
+    def kill(self) -> None:
+        """The OS kills the app: nothing is sent; its SSM session becomes a zombie."""
+        self.world.catch_up()
+        effects = self.core.kill()
+        self.killed = True
+        if self._blocking:
+            self._unblock_all()
+        self._waiting.clear()
+        self._deferred.clear()
+        self._overdue_heartbeat = None
+        self._record("app_killed", {"stream": self.core.stream})
+        self._run(effects)
+        self.world.poke()
+
+    def relaunch(self) -> None:
+        """Start the killed app again: a new player, idle in the foreground."""
+        self.world.catch_up()
+        effects = self.core.relaunch()
+        self.killed = False
+        self._record("app_relaunched", {})
+        self._run(effects)
+        self.world.poke()
+
+    # --- inside -----------------------------------------------------------------------
+
+    def _do(self, action: ev.Action, origin: str) -> None:
+        data: dict[str, Any] = {"name": _action_name(action), "origin": origin}
+        data.update(attrs.asdict(action))
+        effects = self.core.feed(action)
+        self._record("action", data)
+        self._run(effects)
+
+    def _app_act(self, action: ev.Action) -> None:
+        """An action the app policy chose, applied after the reaction delay."""
+        if self.killed or not self.core.can(action):
+            return
+        if self._blocking:
+            self._waiting.append((self.world.now, action, "app"))
+            return
+        self._do(action, "app")
+
+    def _record(self, kind: str, data: Mapping[str, Any]) -> None:
+        core = self.core
+        self.world.trace.append(TraceRecord(self.world.now, self.name, kind, core.app.value,
+                                            core.playback.value, data))
+
+    def _deliver(self, answer: ev.Answer) -> None:
+        if self.killed:
+            return
+        if self.core.app is AppState.BACKGROUND:
+            self._deferred.append(lambda: self._deliver(answer))
+            return
+        self._run(self.core.feed(answer))
+
+    def _run(self, effects: tuple[ev.Effect, ...]) -> None:
+        for effect in effects:
+            kind = type(effect)
+            if kind is ev.ArmHeartbeat:
+                assert isinstance(effect, ev.ArmHeartbeat)
+                self.world.schedule_at(self.world.now + effect.delay, self._heartbeat_due,
+                                       effect.playback_id)
+            elif kind is ev.SendHeartbeat:
+                assert isinstance(effect, ev.SendHeartbeat)
+                self._send_heartbeat(effect)
+            elif kind is ev.Notify:
+                assert isinstance(effect, ev.Notify)
+                self._notify(effect)
+            elif kind is ev.SendSsmSetup:
+                assert isinstance(effect, ev.SendSsmSetup)
+                self._send_setup(effect)
+            elif kind is ev.SendSsmTeardown:
+                assert isinstance(effect, ev.SendSsmTeardown)
+                self._send_teardown(effect)
+            elif kind is ev.SendLicenseRequest:
+                assert isinstance(effect, ev.SendLicenseRequest)
+                self._send_license(effect)
+            else:
+                raise PlayerSimError(f"device {self.name!r} can't carry out {effect!r}: "
+                                     "no session provider is configured")
+
+    # --- SSM and license traffic --------------------------------------------------------
+
+    def _heartbeat_due(self, playback_id: int) -> None:
+        if self.killed:
+            return
+        if self.core.app is AppState.BACKGROUND:
+            self._overdue_heartbeat = playback_id  # iOS timers stop while suspended
+            return
+        self._run(self.core.feed(ev.HeartbeatDue(playback_id)))
+
+    def _send_heartbeat(self, effect: ev.SendHeartbeat) -> None:
+        self.heartbeats_sent += 1
+        if self._trace_heartbeats:
+            self._record("heartbeat_sent", {"token": effect.token})
+        ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
+        self.world.network.request(
+            "ssm", lambda: ssm.heartbeat(name, token),
+            lambda: ssm.unavailable(name, "heartbeat"),
+            lambda answer: self._deliver(ev.HeartbeatAnswered(pid, answer)))
+
+    def _send_setup(self, effect: ev.SendSsmSetup) -> None:
+        cfg = self.config
+        self._record("ssm_setup_sent", {"stream": effect.stream, "blocking": effect.blocking})
+        if effect.blocking:
+            self._block()
+        ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
+        self.world.network.request(
+            "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
+            lambda: ssm.unavailable(name, "setup"),
+            lambda answer: self._answered("ssm_setup_answered", ev.SetupAnswered(pid, answer),
+                                          effect.blocking))
+
+    def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
+        self._record("ssm_teardown_sent", {"token": effect.token, "blocking": effect.blocking})
+        if effect.blocking:
+            self._block()
+        ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
+        self.world.network.request(
+            "ssm", lambda: ssm.teardown(name, token),
+            lambda: ssm.unavailable(name, "teardown"),
+            lambda answer: self._answered("ssm_teardown_answered",
+                                          ev.TeardownAnswered(pid, answer), effect.blocking))
+
+    def _send_license(self, effect: ev.SendLicenseRequest) -> None:
+        self._record("license_request_sent", {"stream": effect.stream,
+                                              "ssm_token": effect.ssm_token})
+        lic, name, pid, stream = self.world.license, self.name, effect.playback_id, effect.stream
+
+        def deliver(verdict: LicenseVerdict) -> None:
+            self._answered("license_answered", ev.LicenseAnswered(
+                pid, verdict.granted, verdict.http_status, verdict.code, verdict.message), False)
+
+        self.world.network.request(
+            "license", lambda: lic.request(name, stream, effect.ssm_token, effect.ssm_required),
+            lambda: lic.unavailable(name, stream), deliver)
+
+    def _answered(self, kind: str, answer: ev.Answer, unblocks: bool) -> None:
+        if self.killed:
+            return
+        if self.core.app is AppState.BACKGROUND:
+            self._deferred.append(lambda: self._answered(kind, answer, unblocks))
+            return
+        data = attrs.asdict(answer)
+        data.pop("playback_id", None)
+        self._record(kind, _flatten(data))
+        self._run(self.core.feed(answer))
+        if unblocks:
+            self._unblock()
+
+    # --- the main thread --------------------------------------------------------------
+
+    def _block(self) -> None:
+        if self._blocking == 0:
+            self._blocked_since = self.world.now
+        self._blocking += 1
+
+    def _unblock(self) -> None:
+        self._blocking -= 1
+        if self._blocking:
+            return
+        self._close_blocked_period()
+        while self._waiting and not self._blocking and not self.killed:
+            since, action, origin = self._waiting.popleft()
+            if origin == "app" and not self.core.can(action):
+                continue
+            self._record("action_delayed", {"name": _action_name(action),
+                                            "waited": round(self.world.now - since, 6)})
+            self._do(action, origin)
+
+    def _unblock_all(self) -> None:
+        self._blocking = 0
+        self._close_blocked_period()
+
+    def _close_blocked_period(self) -> None:
+        blocked = self.world.now - self._blocked_since
+        self.blocked_time += blocked
+        self._record("main_thread_blocked", {"seconds": round(blocked, 6)})
+
+    # --- notifications and the app policy -----------------------------------------------
+
+    def _notify(self, effect: ev.Notify) -> None:
+        payload = effect.payload()
+        kind = effect.kind
+        self._record(kind, payload)
+        note = Notification(self.world.now, self.name, kind, payload)
+        signals.signal(kind).send(self, notification=note)
+        policy = self.policy
+        actions = list(policy.on_notification(self.core, kind, payload))
+        if kind == "state_changed" and payload["app"] != payload["app_from"]:
+            if payload["app"] == AppState.BACKGROUND.value:
+                actions += policy.on_background(self.core)
+            elif payload["app_from"] == AppState.BACKGROUND.value and payload["app"] in _RESUME_KINDS:
+                self._wake_up()
+                actions += policy.on_foreground(self.core)
+        delay = self.config.app_reaction_delay
+        for action in actions:
+            self.world.schedule_at(self.world.now + delay, self._app_act, action)
+
+    def _wake_up(self) -> None:
+        """Back from suspension: answers that arrived meanwhile, then an overdue heartbeat."""
+        deferred, self._deferred = self._deferred, []
+        overdue, self._overdue_heartbeat = self._overdue_heartbeat, None
+        for deliver in deferred:
+            self.world.schedule_at(self.world.now, lambda f: f(), deliver)
+        if overdue is not None:
+            self._record("heartbeat_overdue", {})
+            self.world.schedule_at(self.world.now, self._heartbeat_due, overdue)
+
+
+def _action_name(action: ev.Action) -> str:
+    name = type(action).__name__
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _flatten(data: dict[str, Any]) -> dict[str, Any]:
+    """Lift a nested answer's fields to the top level for the trace."""
+    inner = data.pop("answer", None)
+    if isinstance(inner, dict):
+        data.update({k: v for k, v in inner.items() if v is not None or k == "ssm_code"})
+    return data
