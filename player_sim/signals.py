@@ -40,8 +40,8 @@ from blinker import Namespace, Signal
 __all__ = [
     "ALL_SIGNALS",
     "SSM_ERROR_SIGNALS",
-    "license_error",
     "ks_error",
+    "license_error",
     "media_load_error",
     "playback_started",
     "playback_stopped",

@@ -181,7 +181,8 @@ class SsmServer:
             return self._refuse(device, "ssm_setup_refused", fault.http_status, fault.code,
                                 fault.message, forced=True)
         if not self.config.enabled:
-            return self._error(device, "ssm_setup_refused", SsmErrorCode.SESSION_MANAGEMENT_DISABLED,
+            return self._error(device, "ssm_setup_refused",
+                               SsmErrorCode.SESSION_MANAGEMENT_DISABLED,
                                "session management is disabled")
         refusal = self._check_limits(account, device, ip, device_group)
         if refusal is not None:

@@ -92,7 +92,8 @@ class PlayerCore:
     """
 
     __slots__ = (
-        "_effects", "_pending_stream_value", "_start_after_teardown", "_stash", "_teardown_playback_id", "app", "config",
+        "_effects", "_pending_stream_value", "_start_after_teardown", "_stash",
+        "_teardown_playback_id", "app", "config",
         "drm_license_url", "heartbeat_period", "item_playback_id", "ks", "media_ssm",
         "playback", "playback_id", "ssm_error", "ssm_token", "stream",
     )

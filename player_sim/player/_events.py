@@ -16,6 +16,7 @@ __all__ = [
     "Action",
     "Answer",
     "ArmHeartbeat",
+    "ClosePip",
     "Effect",
     "EndSession",
     "EnterBackground",
@@ -44,7 +45,6 @@ __all__ = [
     "SsmAnswer",
     "Stop",
     "TeardownAnswered",
-    "ClosePip",
     "Zap",
 ]
 

@@ -469,7 +469,8 @@ class Device:
         if kind == "state_changed" and payload["app"] != payload["app_from"]:
             if payload["app"] == AppState.BACKGROUND.value:
                 actions += policy.on_background(self.core)
-            elif payload["app_from"] == AppState.BACKGROUND.value and payload["app"] in _RESUME_KINDS:
+            elif (payload["app_from"] == AppState.BACKGROUND.value
+                  and payload["app"] in _RESUME_KINDS):
                 self._wake_up()
                 actions += policy.on_foreground(self.core)
         delay = self.config.app_reaction_delay
