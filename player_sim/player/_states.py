@@ -132,10 +132,11 @@ PLAYBACK_TRANSITIONS: Final[list[dict[str, Any]]] = [
      "after": "_enter_stopped"},
     {"trigger": "teardown_done", "source": P.STOPPING, "dest": P.OBTAINING_KS,
      "conditions": ["_has_pending_stream", "_has_session_provider"], "after": "_enter_stage"},
+    # Only a player item holding an SSM session blocks in ``stopping``, so a pending
+    # stream always goes through SSM setup (or the KS first): there is no row to
+    # ``license_request`` here, it could never fire.
     {"trigger": "teardown_done", "source": P.STOPPING, "dest": P.SSM_SETUP,
      "conditions": ["_has_pending_stream", "_uses_ssm"], "after": "_enter_stage"},
-    {"trigger": "teardown_done", "source": P.STOPPING, "dest": P.LICENSE_REQUEST,
-     "conditions": "_has_pending_stream", "after": "_enter_stage"},
     {"trigger": "teardown_done", "source": P.STOPPING, "dest": P.STOPPED,
      "after": "_enter_stopped"},
     # Releasing the player item is an internal transition: the state stays.
