@@ -157,8 +157,8 @@ class World:
         zombies = []
         for session in self.ssm.active_sessions(account):
             device = self._devices.get(session.device)
-            held = (device is not None and not device.killed
-                    and device.core.ssm_token in (session.token, session.previous_token))
+            token = device.core.ssm_token if device is not None and not device.killed else None
+            held = token is not None and token in (session.token, session.previous_token)
             if not held:
                 zombies.append(session)
         return zombies
