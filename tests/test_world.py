@@ -1,0 +1,564 @@
+"""The simulated world on trio's autojump clock: each behaviour the SSM document states.
+
+Default timings used in the assertions: one-way latency 0.02 s per link, a 30 s
+heartbeat period and a session timeout of 2 * 30 + 10 = 70 s after the last
+setup or heartbeat the server handled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+from conftest import SignalLog
+
+from player_sim import (
+    AppState,
+    DeviceConfig,
+    DocumentedAppPolicy,
+    PlaybackState,
+    Simulation,
+    SsmConfig,
+    Trace,
+    WorldConfig,
+)
+
+URL = "https://ssm.example/"
+P = PlaybackState
+
+
+def device(name: str, account: str = "alice", **options: Any) -> DeviceConfig:
+    return DeviceConfig(name=name, account=account, ssm_server_url=URL, **options)
+
+
+def world(**ssm: Any) -> WorldConfig:
+    return WorldConfig(ssm=SsmConfig(**ssm))
+
+
+def kinds(trace: Trace, device: str, *wanted: str) -> list[tuple[float, str]]:
+    return [(round(r.t, 6), r.kind) for r in trace.of_kind(*wanted, device=device)]
+
+
+# --- the session limit ---------------------------------------------------------------------
+
+
+async def test_third_device_of_a_two_session_account_is_refused(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(world(max_sessions_per_account=2), seed=1) as sim:
+        phones = [sim.add_device(device(name)) for name in ("phone", "tablet", "tv")]
+        for phone in phones:
+            phone.play("ch-1")
+        await sim.sleep(600)
+        assert [p.playback_state for p in phones] == [P.PLAYING, P.PLAYING, P.FAILED]
+        [error] = signal_log.of("ssm_setup_error")
+        assert (error.device, error.time) == ("tv", pytest.approx(0.04))
+        assert error.payload == {
+            "stream": "ch-1", "http_status": 403, "ssm_code": 1007,
+            "message": "max active sessions exceeded for account 'alice' (limit 2)"}
+        assert sim.trace.of_kind("license_request_sent", device="tv") == []
+        assert signal_log.of("playback_started", device="tv") == []
+        assert [s.device for s in sim.active_sessions("alice")] == ["phone", "tablet"]
+
+
+async def test_refused_device_plays_once_a_slot_is_torn_down(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(world(max_sessions_per_account=1), seed=1) as sim:
+        phone, tv = sim.add_device(device("phone")), sim.add_device(device("tv"))
+        phone.play("ch-1")
+        await sim.sleep(1)
+        tv.play("ch-1")
+        await sim.sleep(1)
+        assert tv.playback_state is P.FAILED
+        phone.stop()
+        await sim.sleep(1)  # the teardown (204) has freed the slot
+        assert [r.data["http_status"] for r in sim.trace.of_kind("ssm_teardown_answered")] == [204]
+        tv.play("ch-1")
+        await sim.sleep(1)
+        assert tv.playback_state is P.PLAYING
+
+
+# --- heartbeats and their errors ----------------------------------------------------------
+
+
+async def test_heartbeat_error_makes_the_app_zap_to_the_same_stream(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(10)
+        sim.world.ssm.fail_next("heartbeat", http_status=500, ssm_code=None, message="boom")
+        await sim.sleep(60)
+        [error] = signal_log.of("ssm_heartbeat_error")
+        # The first heartbeat leaves at 30.04 and its error is back at 30.08.
+        assert error.time == pytest.approx(30.08)
+        assert error.payload == {"stream": "news", "http_status": 500, "ssm_code": None,
+                                 "message": "boom"}
+        [zap] = sim.trace.of_kind("action", device="phone")[1:]
+        assert (zap.t, dict(zap.data)) == (pytest.approx(30.08),
+                                           {"name": "zap", "origin": "app", "stream": "news"})
+        assert [n.payload for n in signal_log.of("zap")] == [
+            {"stream_from": "news", "stream": "news", "same_stream": True}]
+        assert [n.payload for n in signal_log.of("playback_stopped")] == [
+            {"stream": "news", "reason": "zap"}]
+        assert phone.playback_state is P.PLAYING
+        assert len(signal_log.of("playback_started")) == 2
+        # The new session heartbeats with its own tokens.
+        created = [r.data["session"] for r in sim.trace.of_kind("ssm_session_created")]
+        assert created == [1, 2]
+
+
+async def test_heartbeat_error_stops_playback_when_the_app_does_not_zap(
+        autojump_clock: trio.abc.Clock) -> None:
+    policy = DocumentedAppPolicy(zap_on_heartbeat_error=False)
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone", policy=policy))
+        phone.play("news")
+        await sim.sleep(10)
+        sim.world.ssm.fail_next("heartbeat", http_status=401, ssm_code=1006, message="stale")
+        await sim.sleep(600)
+        assert phone.playback_state is P.STOPPED
+        assert [(r.t, r.data["name"]) for r in sim.trace.of_kind("action", device="phone")] == [
+            (0.0, "play"), (pytest.approx(30.08), "stop")]
+        # No heartbeat after the error: the session is lost.
+        sent = [r.t for r in sim.trace.of_kind("heartbeat_sent", device="phone")]
+        assert sent == [pytest.approx(30.04)]
+
+
+async def test_teardown_error_is_signalled_and_leaves_a_zombie(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(5)
+        sim.world.ssm.fail_next("teardown", http_status=500, ssm_code=None,
+                                message="internal error")
+        phone.stop()
+        await sim.sleep(1)
+        [error] = signal_log.of("ssm_teardown_error")
+        assert (error.device, error.time) == ("phone", pytest.approx(5.04))
+        assert error.payload == {"stream": "news", "http_status": 500, "ssm_code": None,
+                                 "message": "internal error"}
+        assert phone.playback_state is P.STOPPED
+        # The slot stays taken until the session expires (70 s after its setup at 0.02).
+        assert [s.session_id for s in sim.zombie_sessions()] == [1]
+        await sim.sleep(70.02 - 6 - 0.01)
+        assert len(sim.zombie_sessions()) == 1
+        await sim.sleep(0.02)
+        assert sim.zombie_sessions() == []
+
+
+async def test_pip_keeps_heartbeats_flowing_for_hours(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone", pip=True))
+        phone.play("news")
+        await sim.sleep(60)
+        phone.enter_background()
+        assert (phone.app_state, phone.playback_state) == (AppState.PIP, P.PLAYING)
+        await sim.sleep(3 * 3600)
+        sent = [r.t for r in sim.trace.of_kind("heartbeat_sent", device="phone")]
+        # Every 30 s from 30.04 to 10830.04 (3 h plus 60 s): 361 heartbeats, none missed.
+        assert len(sent) == 361
+        assert sent[-1] == pytest.approx(10830.04)
+        assert sent[0] == pytest.approx(30.04)
+        assert all(b - a == pytest.approx(30.0) for a, b in zip(sent, sent[1:], strict=False))
+        assert sim.trace.of_kind("ssm_heartbeat", device="phone")[-1].t == pytest.approx(
+            sent[-1] + 0.02)
+        assert [s.session_id for s in sim.active_sessions()] == [1]
+        assert [n for n in signal_log.received if n[1].kind.startswith("ssm_")] == []
+        assert phone.playback_state is P.PLAYING
+
+
+# --- background ----------------------------------------------------------------------------
+
+
+async def test_short_background_resumes_without_an_error(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(300)
+        phone.enter_background()
+        assert phone.playback_state is P.PAUSED
+        await sim.sleep(40)  # the last heartbeat was handled at 270.06: expiry 340.06
+        # Suspended: no heartbeat left the device while in background.
+        assert [r.t for r in sim.trace.of_kind("heartbeat_sent", device="phone")
+                if r.t > 300] == []
+        phone.enter_foreground()
+        await sim.sleep(100)
+        assert phone.playback_state is P.PLAYING
+        assert [r.data["name"] for r in sim.trace.of_kind("action", device="phone")] == [
+            "play", "enter_background", "enter_foreground", "resume"]
+        assert [n for n in signal_log.received if n[1].kind.startswith("ssm_")] == []
+        assert [s.session_id for s in sim.active_sessions()] == [1]
+        # The overdue heartbeat leaves at once on foreground, then every 30 s.
+        after = [r.t for r in sim.trace.of_kind("heartbeat_sent", device="phone") if r.t >= 340]
+        assert after == [pytest.approx(t) for t in (340.0, 370.0, 400.0, 430.0)]
+
+
+async def test_long_background_fails_the_first_heartbeat_and_zaps_to_the_same_stream(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(300)
+        phone.enter_background()
+        await sim.sleep(3600)
+        # The server let the session go 70 s after the last heartbeat it handled.
+        [expired] = sim.trace.of_kind("ssm_session_expired")
+        assert expired.t == pytest.approx(340.06)
+        phone.enter_foreground()
+        await sim.sleep(10)
+        [error] = signal_log.of("ssm_heartbeat_error")
+        assert error.time == pytest.approx(3900.04)
+        assert error.payload == {"stream": "news", "http_status": 401, "ssm_code": 1006,
+                                 "message": "invalid token: its session expired"}
+        first_after = [r for r in sim.trace.of_kind("heartbeat_sent") if r.t >= 3900]
+        assert first_after[0].t == 3900.0
+        assert [n.payload for n in signal_log.of("zap")] == [
+            {"stream_from": "news", "stream": "news", "same_stream": True}]
+        assert phone.playback_state is P.PLAYING
+        assert [s.session_id for s in sim.active_sessions()] == [2]
+
+
+# --- zombies -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("timeout", "expected_expiry"), [(None, 90.06 + 70), (300.0, 90.06 + 300)])
+async def test_killed_app_leaves_a_zombie_until_the_timeout(
+        autojump_clock: trio.abc.Clock, timeout: float | None, expected_expiry: float) -> None:
+    async with Simulation(world(session_timeout=timeout), seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(100)  # last heartbeat handled at 90.06
+        phone.kill()
+        assert phone.app_state is AppState.TERMINATED
+        assert [z.session_id for z in sim.zombie_sessions("alice")] == [1]
+        await sim.sleep(expected_expiry - 100 - 0.01)
+        assert [z.session_id for z in sim.zombie_sessions("alice")] == [1]
+        await sim.sleep(0.02)
+        assert sim.zombie_sessions("alice") == []
+        [expired] = sim.trace.of_kind("ssm_session_expired")
+        assert expired.t == pytest.approx(expected_expiry)
+        # The killed app sent nothing after the kill.
+        killed_at = sim.trace.of_kind("app_killed")[0].t
+        assert [r for r in sim.trace if r.device == "phone" and r.t > killed_at
+                and r.kind.endswith("_sent")] == []
+
+
+async def test_zombie_holds_the_slot_against_the_relaunched_app(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(world(max_sessions_per_account=1), seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(5)
+        phone.kill()
+        phone.relaunch()
+        phone.play("news")
+        await sim.sleep(1)
+        assert phone.playback_state is P.FAILED
+        assert [n.payload["ssm_code"] for n in signal_log.of("ssm_setup_error")] == [1007]
+        await sim.sleep(70)  # the zombie (set up at 0.02) has expired at 70.02
+        phone.play("news")
+        await sim.sleep(1)
+        assert phone.playback_state is P.PLAYING
+
+
+# --- zap at the limit ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("sync", "order", "outcome", "setup_errors"), [
+    (False, "setup-first", P.FAILED, [1007]),
+    (False, "teardown-first", P.PLAYING, []),
+    (True, "setup-first", P.PLAYING, []),
+])
+async def test_zap_at_the_limit(autojump_clock: trio.abc.Clock, signal_log: SignalLog,
+                                sync: bool, order: str, outcome: PlaybackState,
+                                setup_errors: list[int]) -> None:
+    async with Simulation(world(max_sessions_per_account=1), seed=1) as sim:
+        phone = sim.add_device(device("phone", sync_ssm_setup_teardown=sync,
+                                      async_zap_order=order))
+        phone.play("ch-1")
+        await sim.sleep(10)
+        phone.zap("ch-2")
+        await sim.sleep(10)
+        assert phone.playback_state is outcome
+        assert [n.payload["ssm_code"] for n in signal_log.of("ssm_setup_error")] == setup_errors
+        # The old session was torn down in every case; only the order differs.
+        assert [r.data["session"] for r in sim.trace.of_kind("ssm_session_ended")] == [1]
+
+
+# --- sync mode blocks the main thread ------------------------------------------------------
+
+
+async def test_sync_mode_records_blocked_time_and_delays_actions(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone", sync_ssm_setup_teardown=True))
+        phone.play("news")
+        await sim.sleep(0.01)
+        assert phone.main_thread_blocked
+        phone.stop()  # issued while the setup blocks: it waits
+        assert phone.playback_state is P.SSM_SETUP
+        await sim.sleep(10)
+        assert phone.playback_state is P.STOPPED
+        assert not phone.main_thread_blocked
+        [waits] = sim.trace.of_kind("action_waits")
+        assert (waits.t, dict(waits.data)) == (0.01, {"name": "stop", "origin": "user"})
+        [delayed] = sim.trace.of_kind("action_delayed")
+        assert (delayed.t, dict(delayed.data)) == (pytest.approx(0.04),
+                                                   {"name": "stop", "waited": 0.03})
+        # Setup 0.00 -> 0.04, then teardown 0.04 -> 0.08.
+        blocked = [(r.t, r.data["seconds"]) for r in sim.trace.of_kind("main_thread_blocked")]
+        assert blocked == [(pytest.approx(0.04), 0.04), (pytest.approx(0.08), 0.04)]
+        assert phone.blocked_time == pytest.approx(0.08)
+
+
+async def test_async_mode_never_blocks(autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        phone.stop()
+        phone.play("news")
+        await sim.sleep(100)
+        assert phone.blocked_time == 0.0
+        assert sim.trace.of_kind("action_waits", "main_thread_blocked") == []
+
+
+async def test_sync_mode_blocks_longer_on_a_slow_ssm_link(autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        sim.world.add_latency("ssm", 1.5)
+        phone = sim.add_device(device("phone", sync_ssm_setup_teardown=True))
+        phone.play("news")
+        await sim.sleep(10)
+        phone.zap("sport")
+        await sim.sleep(10)
+        # Each round trip is 2 * (0.02 + 1.5) s: setup, then teardown + setup of the zap.
+        assert phone.blocked_time == pytest.approx(3 * 3.04)
+        assert phone.playback_state is P.PLAYING
+
+
+# --- server variants -----------------------------------------------------------------------
+
+
+async def test_ssm_outage_answers_503_with_4001(autojump_clock: trio.abc.Clock,
+                                                signal_log: SignalLog) -> None:
+    async with Simulation(seed=1) as sim:
+        sim.world.outage("ssm", 100.0, 200.0)
+        phone, tv = sim.add_device(device("phone")), sim.add_device(device("tv"))
+        phone.play("news")
+        await sim.sleep(150)
+        tv.play("news")
+        await sim.sleep(1)
+        [setup_error] = signal_log.of("ssm_setup_error", device="tv")
+        assert setup_error.payload == {
+            "stream": "news", "http_status": 503, "ssm_code": 4001,
+            "message": "SSM not available"}
+        assert tv.playback_state is P.FAILED
+        # The phone's heartbeat at 120.04 hits the outage too.
+        [hb_error] = signal_log.of("ssm_heartbeat_error")
+        assert (hb_error.device, hb_error.time) == ("phone", pytest.approx(120.08))
+        assert (hb_error.payload["http_status"], hb_error.payload["ssm_code"]) == (503, 4001)
+        # Its app zaps to the same stream, whose setup fails in the outage as well.
+        assert [n.time for n in signal_log.of("ssm_setup_error", device="phone")] == [
+            pytest.approx(120.12)]
+        assert phone.playback_state is P.FAILED
+        await sim.sleep(100)  # after the outage: a new play works
+        tv.play("news")
+        await sim.sleep(1)
+        assert tv.playback_state is P.PLAYING
+
+
+async def test_legacy_200_with_a_denial_in_the_body_is_still_an_error(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(world(max_sessions_per_account=1, legacy_status_200=True),
+                          seed=1) as sim:
+        phone, tv = sim.add_device(device("phone")), sim.add_device(device("tv"))
+        phone.play("news")
+        await sim.sleep(1)
+        tv.play("news")
+        await sim.sleep(1)
+        [error] = signal_log.of("ssm_setup_error")
+        assert (error.device, error.payload["http_status"], error.payload["ssm_code"]) == (
+            "tv", 200, 1007)
+        assert tv.playback_state is P.FAILED
+        assert sim.trace.of_kind("license_request_sent", device="tv") == []
+
+
+async def test_evict_oldest_policy_ends_the_oldest_session(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    config = world(max_sessions_per_account=1, limit_policy="evict-oldest")
+    async with Simulation(config, seed=1) as sim:
+        phone, tv = sim.add_device(device("phone")), sim.add_device(device("tv"))
+        phone.play("news")
+        await sim.sleep(5)
+        tv.play("news")
+        await sim.sleep(1)
+        assert tv.playback_state is P.PLAYING
+        [evicted] = sim.trace.of_kind("ssm_session_evicted")
+        assert (evicted.t, evicted.device, evicted.data["session"]) == (
+            pytest.approx(5.02), "phone", 1)
+        assert [s.device for s in sim.active_sessions()] == ["tv"]
+        assert signal_log.of("ssm_setup_error") == []
+        await sim.sleep(30)  # the phone's next heartbeat (30.04) finds its session gone
+        [error] = signal_log.of("ssm_heartbeat_error", device="phone")
+        assert error.payload["ssm_code"] == 1006
+        assert error.payload["message"] == "invalid token: its session was evicted by a newer session"
+
+
+async def test_per_ip_limit_counts_sessions_of_every_account(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(world(max_sessions_per_account=5, max_sessions_per_ip=1),
+                          seed=1) as sim:
+        a = sim.add_device(device("a", "alice", ip="10.0.0.1"))
+        b = sim.add_device(device("b", "bob", ip="10.0.0.1"))
+        c = sim.add_device(device("c", "bob", ip="10.0.0.2"))
+        for d in (a, b, c):
+            d.play("news")
+        await sim.sleep(1)
+        assert [d.playback_state for d in (a, b, c)] == [P.PLAYING, P.FAILED, P.PLAYING]
+        [error] = signal_log.of("ssm_setup_error")
+        assert (error.device, error.payload["ssm_code"], error.payload["message"]) == (
+            "b", 1007, "max active sessions exceeded for IP 10.0.0.1 (limit 1)")
+
+
+async def test_max_ips_per_account(autojump_clock: trio.abc.Clock,
+                                   signal_log: SignalLog) -> None:
+    async with Simulation(world(max_sessions_per_account=5, max_ips_per_account=1),
+                          seed=1) as sim:
+        a = sim.add_device(device("a", ip="10.0.0.1"))
+        b = sim.add_device(device("b", ip="10.0.0.1"))
+        c = sim.add_device(device("c", ip="10.0.0.2"))
+        for d in (a, b, c):
+            d.play("news")
+        await sim.sleep(1)
+        assert [d.playback_state for d in (a, b, c)] == [P.PLAYING, P.PLAYING, P.FAILED]
+        assert [n.payload["message"] for n in signal_log.of("ssm_setup_error")] == [
+            "max IPs exceeded for account 'alice' (limit 1)"]
+
+
+async def test_device_group_limit(autojump_clock: trio.abc.Clock,
+                                  signal_log: SignalLog) -> None:
+    config = world(max_sessions_per_account=5, max_sessions_per_device_group=1)
+    async with Simulation(config, seed=1) as sim:
+        a = sim.add_device(device("a", device_group="mobile"))
+        b = sim.add_device(device("b", device_group="mobile"))
+        c = sim.add_device(device("c", device_group="tv"))
+        d = sim.add_device(device("d"))  # no group: not counted against one
+        for x in (a, b, c, d):
+            x.play("news")
+        await sim.sleep(1)
+        assert [x.playback_state for x in (a, b, c, d)] == [
+            P.PLAYING, P.FAILED, P.PLAYING, P.PLAYING]
+        assert [(n.device, n.payload["message"]) for n in signal_log.of("ssm_setup_error")] == [
+            ("b", "max active sessions exceeded for device group 'mobile' (limit 1)")]
+
+
+async def test_without_ssm_url_no_ssm_traffic(autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(world(max_sessions_per_account=1), seed=1) as sim:
+        phones = [sim.add_device(DeviceConfig(name=n, account="alice")) for n in ("a", "b")]
+        for p in phones:
+            p.play("free")
+        await sim.sleep(600)
+        assert [p.playback_state for p in phones] == [P.PLAYING, P.PLAYING]
+        assert [r for r in sim.trace if r.kind.startswith(("ssm", "heartbeat"))] == []
+        assert [r.data["ssm_token"] for r in sim.trace.of_kind("license_request_sent")] == [
+            None, None]
+
+
+# --- virtual time on trio ------------------------------------------------------------------
+
+
+async def _scenario(sim: Simulation, wait: Any) -> None:
+    phone = sim.add_device(device("phone"))
+    phone.play("news")
+    await wait(600)
+    phone.enter_background()
+    await wait(600)
+    phone.enter_foreground()
+    await wait(600)
+
+
+async def test_trio_sleep_advances_the_world_like_sim_sleep(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=3) as by_sim:
+        await _scenario(by_sim, by_sim.sleep)
+        assert by_sim.now == 1800.0
+        expected = by_sim.trace.to_jsonl()
+    async with Simulation(seed=3) as by_trio:
+        start = trio.current_time()
+        await _scenario(by_trio, trio.sleep)
+        assert trio.current_time() - start == 1800.0
+        assert by_trio.now == 1800.0
+        assert by_trio.trace.to_jsonl() == expected
+    assert "heartbeat_sent" in expected and "ssm_heartbeat_error" in expected
+
+
+async def test_listen_delivers_notifications_into_a_trio_channel(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(world(max_sessions_per_account=1), seed=1) as sim:
+        phone, tv = sim.add_device(device("phone")), sim.add_device(device("tv"))
+        with sim.listen("ssm_setup_error", "playback_started") as notes:
+            phone.play("news")
+            await sim.sleep(5)
+            tv.play("news")
+            with trio.fail_after(60):
+                first = await notes.receive()
+                second = await notes.receive()
+        assert (first.kind, first.device, first.time) == (
+            "playback_started", "phone", pytest.approx(0.08))
+        assert (second.kind, second.device, second.time) == (
+            "ssm_setup_error", "tv", pytest.approx(5.04))
+        assert second.payload["ssm_code"] == 1007
+        # The channel is closed when the block ends.
+        with pytest.raises(trio.EndOfChannel):
+            await notes.receive()
+
+
+async def test_listen_hears_events_without_the_harness_touching_the_world(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        sim.world.ssm.fail_next("heartbeat", http_status=500, message="boom")
+        with sim.listen("ssm_heartbeat_error") as notes:
+            phone.play("news")
+            with trio.fail_after(100):
+                note = await notes.receive()  # only trio's clock moves the world here
+        assert (note.time, note.payload["message"]) == (pytest.approx(30.08), "boom")
+
+
+# --- determinism ---------------------------------------------------------------------------
+
+
+async def _busy_world(seed: int) -> str:
+    async with Simulation(world(max_sessions_per_account=2), seed=seed) as sim:
+        devices = [sim.add_device(device(n, sync_ssm_setup_teardown=n == "tv"))
+                   for n in ("phone", "tablet", "tv")]
+        for d in devices:
+            d.play("news")
+        await sim.sleep(100)
+        devices[0].zap("sport")
+        devices[1].kill()
+        await sim.sleep(300)
+        devices[2].play("sport")
+        await sim.sleep(300)
+        return sim.trace.to_jsonl()
+
+
+async def test_same_seed_gives_a_byte_identical_trace(autojump_clock: trio.abc.Clock) -> None:
+    first = await _busy_world(7)
+    second = await _busy_world(7)
+    assert first == second
+    assert first.count("\n") > 50
+
+
+async def test_different_seeds_give_different_tokens(autojump_clock: trio.abc.Clock) -> None:
+    def tokens(jsonl: str) -> list[str]:
+        trace = Trace.from_jsonl(jsonl)
+        return [r.data["token"] for r in trace.of_kind("ssm_setup_answered")
+                if r.data.get("token")]
+
+    seven, eight = tokens(await _busy_world(7)), tokens(await _busy_world(8))
+    assert len(seven) == len(eight) >= 3
+    assert set(seven).isdisjoint(eight)
