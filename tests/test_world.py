@@ -7,6 +7,7 @@ setup or heartbeat the server handled.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -162,7 +163,7 @@ async def test_pip_keeps_heartbeats_flowing_for_hours(
         assert len(sent) == 361
         assert sent[-1] == pytest.approx(10830.04)
         assert sent[0] == pytest.approx(30.04)
-        assert all(b - a == pytest.approx(30.0) for a, b in zip(sent, sent[1:], strict=False))
+        assert all(b - a == pytest.approx(30.0) for a, b in itertools.pairwise(sent))
         assert sim.trace.of_kind("ssm_heartbeat", device="phone")[-1].t == pytest.approx(
             sent[-1] + 0.02)
         assert [s.session_id for s in sim.active_sessions()] == [1]
@@ -404,7 +405,8 @@ async def test_evict_oldest_policy_ends_the_oldest_session(
         await sim.sleep(30)  # the phone's next heartbeat (30.04) finds its session gone
         [error] = signal_log.of("ssm_heartbeat_error", device="phone")
         assert error.payload["ssm_code"] == 1006
-        assert error.payload["message"] == "invalid token: its session was evicted by a newer session"
+        assert error.payload["message"] == (
+            "invalid token: its session was evicted by a newer session")
 
 
 async def test_per_ip_limit_counts_sessions_of_every_account(
