@@ -17,6 +17,7 @@ The same simulation and seed always give byte-identical JSONL.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -106,9 +107,14 @@ class Trace:
             for key, types in _FIELDS.items():
                 if key not in obj and key in ("t", "kind"):
                     raise TraceFormatError(source, number, f"missing required key {key!r}")
-                if key in obj and not isinstance(obj[key], types):
+                # bool is an int to isinstance, but never a valid value here.
+                if key in obj and (not isinstance(obj[key], types) or obj[key] is True
+                                   or obj[key] is False):
                     raise TraceFormatError(source, number, f"{key!r} has the wrong type "
                                            f"({type(obj[key]).__name__})")
+            if not math.isfinite(obj["t"]):
+                raise TraceFormatError(source, number, "'t' must be a finite number of "
+                                       f"seconds, not {obj['t']!r}")
             unknown = sorted(set(obj) - set(_FIELDS))
             if unknown:
                 raise TraceFormatError(source, number, f"unknown key {unknown[0]!r}; "
