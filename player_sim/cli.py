@@ -5,6 +5,8 @@ Exit codes: 0 success, 1 a check failed (a scenario, a rule, a mutant), 2 bad in
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from .player import mermaid_diagram
@@ -22,3 +24,136 @@ def main() -> None:
 def diagram() -> None:
     """Print the player lifecycle as a Mermaid state diagram."""
     click.echo(mermaid_diagram(), nl=False)
+
+
+# --- scenarios -------------------------------------------------------------------------
+
+_DEFAULT_SCENARIOS = "scenarios"
+
+
+def _scenario_files(paths: tuple[str, ...]) -> list[str]:
+    from ._errors import ConfigError
+    from .scenario import discover
+
+    try:
+        return discover(paths or (_DEFAULT_SCENARIOS,))
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+
+
+def _report_invalid(errors: list[Any]) -> None:
+    for error in errors:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+    files = len(errors)
+    click.echo(f"{files} invalid scenario file{'s' if files != 1 else ''}: nothing was run",
+               err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--seed", type=int, default=None,
+              help="World seed for every scenario (default: each file's seed:, else 0).")
+@click.option("--junit-xml", "junit_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write a JUnit XML report.")
+@click.option("--json", "json_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write a JSON report: summary counts and one entry per scenario.")
+@click.option("--trace-dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Write each scenario's trace as DIR/NAME.jsonl.")
+@click.option("-k", "keyword", metavar="EXPR",
+              help="Run only scenarios whose name, file or tags match (and / or / not).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
+def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
+        json_path: str | None, trace_dir: str | None, keyword: str | None,
+        quiet: bool) -> None:
+    """Run scenario files (default: ./scenarios, without scenarios/broken/).
+
+    Exit status: 0 all passed, 1 a scenario failed, 2 invalid input.
+    """
+    import os
+    import sys
+
+    from ._errors import ConfigError
+    from .scenario import (
+        format_result,
+        json_report,
+        junit_xml,
+        keyword_matches,
+        load_many,
+        run_scenario,
+        summary_line,
+        summary_table,
+        trace_file_names,
+        write_atomic,
+    )
+
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    scenarios, errors = load_many(_scenario_files(paths))
+    if errors:
+        _report_invalid(errors)
+        sys.exit(2)
+    if keyword:
+        try:
+            scenarios = [s for s in scenarios if keyword_matches(
+                keyword, (s.name, s.path, os.path.basename(s.path), *s.tags))]
+        except ConfigError as err:
+            raise click.UsageError(str(err)) from None
+    styles = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"),
+              "error": ("ERROR", "red")}
+    results = []
+    for scenario in scenarios:
+        result = run_scenario(scenario, seed=seed)
+        results.append(result)
+        word, colour = styles[result.status]
+        if not quiet or not result.passed:
+            click.echo(f"{click.style(word, fg=colour, bold=True) if color else word:5} "
+                       f"{scenario.path}  {scenario.name}", color=color)
+        if not result.passed:
+            click.echo(_indent(format_result(result)) + "\n", color=color)
+    if not quiet:
+        click.echo("\n" + summary_table(results))
+    click.echo(summary_line(results))
+    try:
+        if json_path:
+            write_atomic(json_path, json_report(results))
+        if junit_path:
+            write_atomic(junit_path, junit_xml(results))
+        if trace_dir:
+            for result, name in zip(results, trace_file_names(results), strict=True):
+                write_atomic(os.path.join(trace_dir, name), result.trace.to_jsonl())
+    except OSError as err:
+        raise click.UsageError(f"can't write a report: {err}") from None
+    sys.exit(0 if all(r.passed for r in results) else 1)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line if line else line for line in text.splitlines())
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+def validate(paths: tuple[str, ...]) -> None:
+    """Check scenario files without running them (default: ./scenarios).
+
+    Exit status: 0 all valid, 2 any invalid.
+    """
+    import sys
+
+    from .scenario import load_many
+
+    files = _scenario_files(paths)
+    scenarios, errors = load_many(files)
+    for scenario in scenarios:
+        click.echo(f"ok    {scenario.path}")
+    if errors:
+        _report_invalid(errors)
+        sys.exit(2)
+    click.echo(f"{len(scenarios)} valid scenario file{'s' if len(scenarios) != 1 else ''}")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors)."""
+    from .scenario import schema_json
+
+    click.echo(schema_json(), nl=False)

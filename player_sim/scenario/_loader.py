@@ -1,0 +1,692 @@
+"""Load a scenario file: safe YAML, JSON Schema, then the checks a schema can't make.
+
+Every mistake becomes a :class:`~._model.Problem` with ``file:line:column`` and
+a sentence stating the rule and the fix; all of a file's problems are raised
+together as one :class:`~._model.ScenarioError`. Nothing here runs a scenario.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any, Final
+
+import jsonschema
+
+from .. import signals
+from .._errors import ConfigError
+from ..backends import LicenseConfig, SsmConfig
+from ..player import AppPolicy, DocumentedAppPolicy
+from ..world import DeviceConfig, NetworkConfig, WorldConfig
+from ._model import (
+    ACTIONS,
+    COMPARATORS,
+    METRICS,
+    TRACE_EVENTS,
+    Action,
+    At,
+    Condition,
+    Expect,
+    FailNext,
+    Invariant,
+    Latency,
+    Mode,
+    Outage,
+    Problem,
+    Scenario,
+    ScenarioError,
+    SignalMatch,
+    Step,
+    Wait,
+    format_duration,
+    parse_duration,
+)
+from ._schema import SCHEMA
+from ._yaml import Document, compose_file
+
+__all__ = ["SSM_SERVER_URL", "known_rule_ids", "load_many", "load_scenario",
+           "load_scenario_text"]
+
+Path = tuple[Hashable, ...]
+
+#: The SSM server URL a device declared with ``ssm: true`` is given.
+SSM_SERVER_URL: Final = "https://ssm.example/"
+
+_VALIDATOR: Final = jsonschema.Draft202012Validator(SCHEMA)
+
+_TYPE_WORDS: Final = {"integer": "a whole number", "number": "a number", "string": "text",
+                      "boolean": "true or false", "object": "a mapping (key: value)",
+                      "array": "a list", "null": "null"}
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Load and validate the scenario file at ``path``.
+
+    Raises :class:`ScenarioError` listing every problem (``file:line:column``
+    and a sentence) when the file is not a valid scenario.
+    """
+    return _load(os.fspath(path), None)
+
+
+def load_scenario_text(text: str, path: str = "<scenario>") -> Scenario:
+    """Load a scenario from ``text``; ``path`` names it in messages and resolves includes."""
+    return _load(path, text)
+
+
+def load_many(paths: Iterable[str]) -> tuple[list[Scenario], list[ScenarioError]]:
+    """Load every file of ``paths``: the valid scenarios, and the errors of the others."""
+    scenarios: list[Scenario] = []
+    errors: list[ScenarioError] = []
+    for path in paths:
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioError as err:
+            errors.append(err)
+    return scenarios, errors
+
+
+def known_rule_ids() -> frozenset[str] | None:
+    """The ids of the rule catalogue, or ``None`` when there is no catalogue to check."""
+    try:
+        from .. import rules
+    except ImportError:
+        return None
+    for name in ("rule_ids", "RULE_IDS"):
+        found = getattr(rules, name, None)
+        if callable(found):
+            found = found()
+        if found:
+            return frozenset(found)
+    catalogue = getattr(rules, "RULES", None) or getattr(rules, "CATALOGUE", None)
+    if catalogue:
+        ids = catalogue.keys() if isinstance(catalogue, Mapping) else \
+            [getattr(rule, "id", rule) for rule in catalogue]
+        return frozenset(str(i) for i in ids)
+    return None
+
+
+def _load(path: str, text: str | None) -> Scenario:
+    doc = compose_file(path, text)
+    if doc.problems:
+        raise ScenarioError(doc.problems)
+    if not isinstance(doc.data, dict):
+        raise ScenarioError([Problem(doc.root, "a scenario file is a mapping with at least "
+                                               "name, devices and steps")])
+    for error in _VALIDATOR.iter_errors(doc.data):
+        doc.problems.extend(_schema_problems(doc, error))
+    if doc.problems:
+        raise ScenarioError(_dedupe(doc.problems))
+    scenario = _Build(doc, path).scenario()
+    if doc.problems:
+        raise ScenarioError(_dedupe(doc.problems))
+    assert scenario is not None
+    return scenario
+
+
+def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+# --- schema errors as sentences -------------------------------------------------------
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _hint(word: str, choices: Iterable[str], label: str) -> str:
+    """"; did you mean 'x'? Label: a, b" (or "; label: a, b" when nothing is close)."""
+    choices = list(choices)
+    listed = ", ".join(choices) if choices else "none"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}? {label[0].upper()}{label[1:]}: {listed}"
+    return f"; {label}: {listed}"
+
+
+def _where(path: Path) -> str:
+    """A reader's name for the place ``path`` points to."""
+    if not path:
+        return "the scenario"
+    head = path[0]
+    if head == "steps" and len(path) >= 2:
+        if len(path) >= 3:
+            return f"the {path[2]} step (step {int(path[1]) + 1})"  # type: ignore[call-overload]
+        return f"step {int(path[1]) + 1}"  # type: ignore[call-overload]
+    if head == "devices" and len(path) >= 2:
+        rest = ".".join(str(p) for p in path[2:])
+        return f"device {path[1]!r}" + (f" ({rest})" if rest else "")
+    if head in ("always", "never") and len(path) >= 2:
+        return f"a {head} invariant"
+    if head == "accounts" and len(path) >= 2:
+        return f"account {path[1]!r}"
+    return ".".join(str(p) for p in path if not isinstance(p, int))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _schema_problems(doc: Document, error: Any) -> list[Problem]:
+    path: Path = tuple(error.absolute_path)
+    schema = error.schema
+    kind = error.validator
+    instance = error.instance
+    here = doc.where(path)
+    name = str(path[-1]) if path and not isinstance(path[-1], int) else _where(path)
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = list(schema.get("properties", {}))
+        out = []
+        for key in instance:
+            if key in allowed:
+                continue
+            where = doc.key_where((*path, key))
+            if schema.get("title") == "step":
+                msg = f"unknown step {key!r}{_hint(key, allowed, 'a step is one of')}"
+            elif not allowed:
+                continue
+            else:
+                msg = (f"unknown key {key!r} in {_where(path)}"
+                       f"{_hint(key, allowed, 'allowed keys')}")
+            out.append(Problem(where, msg))
+        return out
+    if kind == "required":
+        missing = [k for k in error.validator_value if k not in instance]
+        return [Problem(here, f"{_where(path)} needs {key!r}") for key in missing]
+    if kind == "maxProperties" and schema.get("title") == "step":
+        keys = ", ".join(instance)
+        return [Problem(here, f"a step does one thing, but this one has {keys}: "
+                              "write each as its own '- ' item")]
+    if kind == "minProperties":
+        what = "a step" if schema.get("title") == "step" else _where(path)
+        return [Problem(here, f"{what} can't be empty")]
+    if kind == "pattern" and schema.get("title") == "duration":
+        return [Problem(here, f"bad duration {instance!r} for {name}: write a number "
+                              "followed by a unit (ms, s, m, h or d), e.g. 300ms, 30s, 5m, "
+                              "2h, 1d")]
+    if kind == "pattern" and schema.get("title") == "rule id":
+        return [Problem(here, f"{instance!r} is not a rule id: rule ids are dotted "
+                              "lower-case words, e.g. ssm.setup.limit-refuses")]
+    if kind == "type":
+        wanted = error.validator_value
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        words = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in wanted if w != "null")
+        if "null" in wanted:
+            words += " (or null)"
+        if schema.get("title") == "duration":
+            words = "a duration such as 30s"
+        got = _TYPE_WORDS.get(_json_type(instance), "something else")
+        return [Problem(here, f"{name} must be {words}, not {got} ({_show(instance)})")]
+    if kind == "enum":
+        choices = [str(c) for c in error.validator_value]
+        return [Problem(here, f"{_show(instance)} is not a valid {name}"
+                              f"{_hint(str(instance), choices, 'choose one of')}")]
+    if kind in ("minimum", "maximum"):
+        bound = "at least" if kind == "minimum" else "at most"
+        return [Problem(here, f"{name} must be {bound} {error.validator_value}, "
+                              f"not {_show(instance)}")]
+    if kind == "minLength":
+        return [Problem(here, f"{name} can't be empty")]
+    return [Problem(here, f"{_where(path)}: {error.message}")]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+# --- building the Scenario ------------------------------------------------------------
+
+_INVARIANT_TEXT: Final = re.compile(
+    r"^\s*(?:ssm\.)?([A-Za-z_]\w*)\s*\(\s*([^()\s]*)\s*\)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
+
+
+class _Build:
+    """Turns validated data into a Scenario, adding a Problem for each semantic mistake."""
+
+    def __init__(self, doc: Document, path: str) -> None:
+        self.doc = doc
+        self.path = path
+        self.data: dict[str, Any] = doc.data
+        self.devices: dict[str, str] = {}  # device -> account
+        self.accounts: list[str] = []
+
+    def problem(self, path: Path, message: str, *, key: bool = False) -> None:
+        where = self.doc.key_where(path) if key else self.doc.where(path)
+        self.doc.problems.append(Problem(where, message))
+
+    def seconds(self, path: Path) -> float:
+        value = self._get(path)
+        try:
+            return parse_duration(value)
+        except ValueError as err:
+            self.problem(path, str(err))
+            return 0.0
+
+    def _get(self, path: Path) -> Any:
+        value: Any = self.data
+        for part in path:
+            value = value[part]
+        return value
+
+    # --- the whole file ---------------------------------------------------------
+
+    def scenario(self) -> Scenario | None:
+        data = self.data
+        world = self.world(data.get("world", {}))
+        devices = self.device_configs(data["devices"])
+        covers = self.covers(data.get("covers", []))
+        steps = self.steps(data["steps"])
+        invariants = [*self.invariants("always"), *self.invariants("never")]
+        if self.doc.problems or world is None:
+            return None
+        return Scenario(
+            name=data["name"], path=self.path, location=self.doc.root, covers=covers,
+            world=world, devices=tuple(devices), steps=tuple(steps),
+            invariants=tuple(invariants), seed=data.get("seed"),
+            description=data.get("description", ""), tags=tuple(data.get("tags", [])))
+
+    def covers(self, ids: list[str]) -> tuple[str, ...]:
+        known = known_rule_ids()
+        if known is not None:
+            for i, rule in enumerate(ids):
+                if rule not in known:
+                    self.problem(("covers", i), f"unknown rule id {rule!r}"
+                                 f"{_suggest(rule, sorted(known))} "
+                                 "(`player-sim rules` lists the catalogue)")
+        return tuple(ids)
+
+    def world(self, world: dict[str, Any]) -> WorldConfig | None:
+        ssm = dict(world.get("ssm", {}))
+        for key in ("heartbeat_period", "grace_period", "session_timeout"):
+            if ssm.get(key) is not None:
+                ssm[key] = self.seconds(("world", "ssm", key))
+        limits = {}
+        accounts = self.data.get("accounts") or {}
+        for name, settings in accounts.items():
+            self.accounts.append(name)
+            if settings and "max_sessions" in settings:
+                limits[name] = settings["max_sessions"]
+        net = world.get("network", {})
+        network: dict[str, Any] = {}
+        if "latency" in net:
+            network["latency"] = self.seconds(("world", "network", "latency"))
+        if "jitter" in net:
+            network["jitter"] = self.seconds(("world", "network", "jitter"))
+        if "links" in net:
+            network["link_latency"] = {link: self.seconds(("world", "network", "links", link))
+                                       for link in net["links"]}
+        try:
+            return WorldConfig(
+                ssm=SsmConfig(**ssm, account_limits=limits),
+                license=LicenseConfig(**world.get("license", {})),
+                network=NetworkConfig(**network),
+                trace_heartbeats=world.get("trace_heartbeats", True))
+        except (ConfigError, TypeError) as err:
+            self.problem(("world",), f"invalid world: {err}")
+            return None
+
+    def device_configs(self, devices: dict[str, Any]) -> list[DeviceConfig]:
+        out = []
+        for name, spec in devices.items():
+            account = spec["account"]
+            if self.accounts and account not in self.accounts:
+                self.problem(("devices", name, "account"),
+                             f"account {account!r} is not declared under accounts"
+                             f"{_hint(account, self.accounts, 'declared accounts')}")
+            self.devices[name] = account
+            app = spec.get("app", {})
+            policy: AppPolicy = DocumentedAppPolicy(
+                zap_on_heartbeat_error=app.get("zap_on_heartbeat_error", True),
+                resume_after_background=app.get("resume_after_background", True))
+            if app.get("policy") == "passive":
+                if "zap_on_heartbeat_error" in app or "resume_after_background" in app:
+                    self.problem(("devices", name, "app", "policy"),
+                                 "a passive app never reacts: drop zap_on_heartbeat_error and "
+                                 "resume_after_background, or use policy: documented")
+                policy = AppPolicy()
+            delay = (self.seconds(("devices", name, "app", "reaction_delay"))
+                     if "reaction_delay" in app else 0.0)
+            try:
+                out.append(DeviceConfig(
+                    name=name, account=account,
+                    ssm_server_url=SSM_SERVER_URL if spec.get("ssm", True) else None,
+                    sync_ssm_setup_teardown=spec.get("sync_setup_teardown", False),
+                    pip=spec.get("pip", False),
+                    async_zap_order=spec.get("zap_order", "setup-first"),
+                    release_item_on_stop=spec.get("release_item_on_stop", True),
+                    app_reaction_delay=delay, ip=spec.get("ip"),
+                    device_group=spec.get("device_group"), policy=policy))
+            except ConfigError as err:
+                self.problem(("devices", name), f"invalid device {name!r}: {err}", key=True)
+        return out
+
+    # --- names ----------------------------------------------------------------------
+
+    def device(self, path: Path, name: str) -> str:
+        if name not in self.devices:
+            declared = list(self.devices)
+            self.problem(path, f"device {name!r} is not declared under devices"
+                         f"{_hint(name, declared, 'declared devices')}")
+        return name
+
+    def account(self, path: Path, name: str) -> str:
+        known = list(dict.fromkeys([*self.accounts, *self.devices.values()]))
+        if name not in known:
+            self.problem(path, f"account {name!r} has no device and is not declared"
+                         f"{_hint(name, known, 'known accounts')}")
+        return name
+
+    # --- steps ----------------------------------------------------------------------
+
+    def steps(self, steps: list[dict[str, Any]]) -> list[Step]:
+        out: list[Step] = []
+        now = 0.0
+        for i, step in enumerate(steps):
+            (kind, value), = step.items()
+            path: Path = ("steps", i, kind)
+            loc = self.doc.where(path)
+            if kind in ACTIONS:
+                device = value if isinstance(value, str) else value["device"]
+                dpath = path if isinstance(value, str) else (*path, "device")
+                self.device(dpath, device)
+                stream = value.get("stream") if isinstance(value, dict) else None
+                out.append(Action(self.doc.where(("steps", i)), kind, device, stream))
+            elif kind == "wait":
+                seconds = self.seconds(path)
+                now += seconds
+                out.append(Wait(loc, seconds))
+            elif kind == "at":
+                time = self.seconds(path)
+                if time < now:
+                    self.problem(path, f"at {value} is earlier than the time this step is "
+                                 f"reached ({format_duration(now)}): time can't go backwards; "
+                                 "use a later time or a wait")
+                now = max(now, time)
+                out.append(At(loc, time))
+            elif kind == "fail":
+                out.append(self.fail(path, value))
+            elif kind in ("outage", "latency"):
+                fault = self.window_fault(path, kind, value, now)
+                if fault is not None:
+                    out.append(fault)
+            else:
+                expect = self.expect(path, value, now)
+                if expect is not None:
+                    out.append(expect)
+        return out
+
+    def fail(self, path: Path, value: dict[str, Any]) -> FailNext:
+        endpoint = value["endpoint"]
+        code_key = "ssm_code" if endpoint.startswith("ssm.") else "code"
+        other = "code" if code_key == "ssm_code" else "ssm_code"
+        if other in value:
+            self.problem((*path, other), f"{endpoint} errors carry {code_key!r}, not {other!r}",
+                         key=True)
+        return FailNext(self.doc.where(path), endpoint, value.get("count", 1),
+                        value["http_status"], value.get(code_key), value.get("message", ""))
+
+    def window(self, path: Path, value: dict[str, Any], now: float) -> tuple[float, float]:
+        start = self.seconds((*path, "from")) if "from" in value else now
+        if "for" in value and "until" in value:
+            self.problem((*path, "until"), "give 'for' (a duration) or 'until' (a time), "
+                                           "not both", key=True)
+        if "for" in value:
+            end = start + self.seconds((*path, "for"))
+        elif "until" in value:
+            end = self.seconds((*path, "until"))
+        else:
+            end = float("inf")
+        if start < now:
+            self.problem((*path, "from"), f"from {format_duration(start)} is before the time "
+                         f"this step is reached ({format_duration(now)}): faults can't be "
+                         "planned in the past")
+        if end <= start:
+            self.problem(path, "the window ends before it starts: 'until' must be later than "
+                               "'from' and 'for' longer than 0s")
+        return start, end
+
+    def window_fault(self, path: Path, kind: str, value: dict[str, Any],
+                     now: float) -> Outage | Latency | None:
+        if kind == "outage" and "for" not in value and "until" not in value:
+            self.problem(path, "an outage needs an end: add 'for: 2m' or 'until: 10m'")
+            return None
+        start, end = self.window(path, value, now)
+        loc = self.doc.where(path)
+        if kind == "outage":
+            return Outage(loc, value["backend"], start, end)
+        return Latency(loc, value["link"], self.seconds((*path, "extra")), start, end)
+
+    # --- expectations -----------------------------------------------------------------
+
+    def match(self, path: Path, value: dict[str, Any]) -> SignalMatch | None:
+        if "signal" in value and "event" in value:
+            self.problem((*path, "event"), "name a signal or an event, not both", key=True)
+            return None
+        kind = value.get("signal", value.get("event"))
+        if kind is None:
+            return None
+        is_signal = "signal" in value
+        if not is_signal and kind not in TRACE_EVENTS and kind not in signals.ALL_SIGNALS:
+            known = [*signals.ALL_SIGNALS, *TRACE_EVENTS]
+            self.problem((*path, "event"), f"no trace event is called {kind!r}"
+                         f"{_hint(kind, known, 'events')}")
+        device = value.get("device")
+        if device is not None:
+            self.device((*path, "device"), device)
+        return SignalMatch(kind, is_signal, device, dict(value.get("payload", {})))
+
+    def condition(self, path: Path, value: dict[str, Any]) -> Condition | None:
+        state = [k for k in ("app", "playback", "stream", "playing") if k in value]
+        comparators = [k for k in COMPARATORS if k in value]
+        metric = value.get("metric")
+        if metric is not None:
+            if state:
+                self.problem((*path, state[0]), "a metric expectation can't also check "
+                             f"{state[0]!r}: write two expectations", key=True)
+            subject_key = METRICS[metric]
+            wrong = "device" if subject_key == "account" else "account"
+            if wrong in value:
+                self.problem((*path, wrong), f"{metric} is counted per {subject_key}, "
+                             f"not per {wrong}", key=True)
+            subject = value.get(subject_key)
+            if subject is not None:
+                if subject_key == "device":
+                    self.device((*path, "device"), subject)
+                else:
+                    self.account((*path, "account"), subject)
+            if len(comparators) != 1:
+                self.problem(path, f"a metric expectation needs exactly one comparison "
+                             f"({', '.join(COMPARATORS)}), e.g. at_most: 2")
+                return None
+            key = comparators[0]
+            number = self.metric_value((*path, key), metric, value[key])
+            return Condition(metric=metric, subject=subject, comparator=COMPARATORS[key],
+                             value=number)
+        if comparators:
+            self.problem((*path, comparators[0]), f"{comparators[0]!r} compares a metric: "
+                         "add 'metric:' (" + ", ".join(METRICS) + ")", key=True)
+            return None
+        if "account" in value:
+            self.problem((*path, "account"), "'account' names whom a metric is about: add "
+                         "'metric: active_sessions' or 'metric: zombies'", key=True)
+            return None
+        if not state:
+            return None
+        if "device" not in value:
+            self.problem(path, f"a state expectation needs the device whose {state[0]} "
+                               "it checks: add 'device:'")
+            return None
+        device = self.device((*path, "device"), value["device"])
+        playback = value.get("playback")
+        stream = value.get("stream")
+        if "playing" in value:
+            if playback not in (None, "playing") or stream not in (None, value["playing"]):
+                self.problem((*path, "playing"), "'playing: STREAM' means playback playing "
+                             "and that stream; it contradicts playback/stream here", key=True)
+            playback, stream = "playing", value["playing"]
+        return Condition(device=device, app=value.get("app"), playback=playback, stream=stream)
+
+    def metric_value(self, path: Path, metric: str, raw: Any) -> float:
+        if metric == "blocked_time":
+            if isinstance(raw, str):
+                return self.seconds(path)
+            self.problem(path, f"blocked_time is a duration: write e.g. {raw}s or 300ms")
+            return 0.0
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            self.problem(path, f"{metric} is a count: compare it with a whole number, "
+                               f"not {raw!r}")
+            return 0.0
+        return float(raw)
+
+    def expect(self, path: Path, value: dict[str, Any], now: float) -> Expect | None:
+        text = _expect_text(value)
+        loc = self.doc.where(path)
+        signal = self.match(path, value)
+        condition = self.condition(path, value)
+        timing = [k for k in ("within", "by", "at", "for", "absent_for", "absent_until")
+                  if k in value]
+        if len(timing) > 1:
+            self.problem((*path, timing[1]), f"say when once: {timing[0]!r} and "
+                         f"{timing[1]!r} can't be combined", key=True)
+            return None
+        when = timing[0] if timing else None
+        if signal is not None:
+            extra = [k for k in ("app", "playback", "stream", "playing", "metric") if k in value]
+            if extra:
+                self.problem((*path, extra[0]), f"an expectation is about a signal or event, "
+                             f"or about a state or metric, not both: move {extra[0]!r} to "
+                             "its own expect", key=True)
+                return None
+            if when in (None, "at", "for"):
+                self.problem(path, f"say when {signal.describe()} must happen: 'within: 30s' "
+                             "or 'by: 5m' (or that it must not: 'absent_for: 5m', "
+                             "'absent_until: 10m')")
+                return None
+            if when in ("within", "absent_for"):
+                end = now + self.seconds((*path, when))
+            else:
+                end = self.time_after((*path, when), now)
+            mode: Mode = "occurs" if when in ("within", "by") else "absent"
+            return Expect(loc, text, mode, signal=signal, start=now, end=end)
+        if condition is None:
+            if not self.doc.problems or self.doc.problems[-1].location.line != loc.line:
+                self.problem(path, "an expectation needs a signal or event, a device state "
+                                   "(app, playback, stream, playing) or a metric")
+            return None
+        if when in ("absent_for", "absent_until"):
+            self.problem((*path, when), f"{when!r} is for signals and events; a state or "
+                         "metric uses now, 'at', 'within', 'by' or 'for'", key=True)
+            return None
+        if when is None:
+            return Expect(loc, text, "now", condition=condition, start=now, end=now)
+        if when == "at":
+            at = self.time_after((*path, "at"), now)
+            return Expect(loc, text, "at", condition=condition, start=at, end=at)
+        if when == "by":
+            return Expect(loc, text, "within", condition=condition, start=now,
+                          end=self.time_after((*path, "by"), now))
+        end = now + self.seconds((*path, when))
+        return Expect(loc, text, "within" if when == "within" else "for",
+                      condition=condition, start=now, end=end)
+
+    def time_after(self, path: Path, now: float) -> float:
+        time = self.seconds(path)
+        if time < now:
+            self.problem(path, f"{path[-1]} {format_duration(time)} is earlier than the time "
+                         f"this step is reached ({format_duration(now)}): give a later time "
+                         "or use 'within'")
+        return time
+
+    # --- invariants -----------------------------------------------------------------
+
+    def invariants(self, kind: str) -> list[Invariant]:
+        out = []
+        for i, item in enumerate(self.data.get(kind, [])):
+            path: Path = (kind, i)
+            loc = self.doc.where(path)
+            if isinstance(item, str):
+                condition = self.parse_invariant(path, item)
+                if condition is not None:
+                    out.append(Invariant(loc, item, "always" if kind == "always" else "never",
+                                         condition=condition))
+                continue
+            text = _expect_text(item)
+            signal = self.match(path, item)
+            condition = self.condition(path, item)
+            if signal is not None:
+                if kind == "always":
+                    self.problem(path, "'always' holds for states and metrics; to forbid a "
+                                       "signal or event, list it under 'never'")
+                    continue
+                if condition is not None:
+                    self.problem(path, "an invariant is about a signal or event, or about a "
+                                       "state or metric, not both")
+                    continue
+                out.append(Invariant(loc, text, "never", signal=signal))
+            elif condition is not None:
+                out.append(Invariant(loc, text, "always" if kind == "always" else "never",
+                                     condition=condition))
+            elif not self.doc.problems or self.doc.problems[-1].location.line != loc.line:
+                self.problem(path, "an invariant needs a signal or event (never only), a "
+                                   "device state or a metric")
+        return out
+
+    def parse_invariant(self, path: Path, text: str) -> Condition | None:
+        match = _INVARIANT_TEXT.match(text)
+        if match is None:
+            self.problem(path, f"can't read invariant {text!r}: write 'metric(subject) OP "
+                         "value', e.g. 'active_sessions(alice) <= 2' (OP is one of "
+                         "<=, <, ==, !=, >=, >)")
+            return None
+        metric, subject, op, raw = match.groups()
+        if metric not in METRICS:
+            self.problem(path, f"no metric is called {metric!r}"
+                         f"{_hint(metric, METRICS, 'metrics')}")
+            return None
+        if subject:
+            if METRICS[metric] == "device":
+                self.device(path, subject)
+            else:
+                self.account(path, subject)
+        if metric == "blocked_time":
+            try:
+                value = parse_duration(raw)
+            except ValueError as err:
+                self.problem(path, str(err))
+                return None
+        else:
+            try:
+                value = float(int(raw))
+            except ValueError:
+                self.problem(path, f"{metric} is a count: compare it with a whole number, "
+                                   f"not {raw!r}")
+                return None
+        return Condition(metric=metric, subject=subject or None, comparator=op, value=value)
+
+
+def _expect_text(value: Mapping[str, Any]) -> str:
+    """A one-line, flow-style rendering of a mapping, as a reader would write it."""
+    def show(v: Any) -> str:
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {show(x)}" for k, x in v.items()) + "}"
+        if v is None:
+            return "null"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(v)
+    return show(dict(value))

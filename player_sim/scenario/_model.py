@@ -1,0 +1,343 @@
+"""A loaded scenario as frozen data, and the error a bad scenario file raises.
+
+Everything here is plain, validated data: the loader builds it from a file,
+the runner reads it. Every step, expectation and invariant carries the
+:class:`Location` it came from, so a failure can point at its line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal
+
+import attrs
+
+from .._errors import PlayerSimError
+from ..world import DeviceConfig, WorldConfig
+
+__all__ = [
+    "ACTIONS",
+    "COMPARATORS",
+    "ENDPOINTS",
+    "METRICS",
+    "TRACE_EVENTS",
+    "Action",
+    "At",
+    "Condition",
+    "Expect",
+    "FailNext",
+    "Invariant",
+    "Latency",
+    "Location",
+    "Mode",
+    "Outage",
+    "Problem",
+    "Scenario",
+    "ScenarioError",
+    "SignalMatch",
+    "Step",
+    "Wait",
+    "format_duration",
+    "parse_duration",
+]
+
+
+@attrs.frozen(order=True)
+class Location:
+    """Where something was written: ``file`` and 1-based ``line`` and ``column``."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@attrs.frozen
+class Problem:
+    """One mistake in a scenario file: where, and a sentence stating the rule and the fix."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class ScenarioError(PlayerSimError):
+    """A scenario file is invalid. ``problems`` lists every mistake found, in file order.
+
+    ``file``, ``line`` and ``column`` are those of the first problem; ``str(error)``
+    is one ``file:line:column: sentence`` line per problem.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("a ScenarioError needs at least one problem")
+        self.problems: tuple[Problem, ...] = tuple(sorted(
+            problems, key=lambda p: (p.location, p.message)))
+        first = self.problems[0].location
+        self.file = first.file
+        self.line = first.line
+        self.column = first.column
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --- durations ----------------------------------------------------------------------
+
+_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION: Final = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+#: The JSON Schema pattern of a duration string.
+DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h|d)$"
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"300ms"``, ``"30s"``, ``"5m"``, ``"2h"`` or ``"1d"``.
+
+    Raises ``ValueError`` stating the accepted form otherwise.
+    """
+    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"bad duration {text!r}: write a number followed by a unit "
+                         "(ms, s, m, h or d), e.g. 300ms, 30s, 5m, 2h, 1d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact duration string for ``seconds`` (``90.0`` -> ``"90s"``)."""
+    for unit in ("d", "h", "m", "s"):
+        value = seconds / _UNITS[unit]
+        if value >= 1 and value == int(value):
+            return f"{int(value)}{unit}"
+    millis = seconds * 1000
+    if millis == int(millis):
+        return f"{int(millis)}ms"
+    return f"{round(seconds, 6)}s"
+
+
+# --- steps -----------------------------------------------------------------------
+
+#: Device actions a step can name, mapped to what they need besides the device.
+ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
+    "play": ("stream",),
+    "stop": (),
+    "zap": ("stream",),
+    "resume": (),
+    "background": (),
+    "foreground": (),
+    "enter_pip": (),
+    "leave_pip": (),
+    "close_pip": (),
+    "release_item": (),
+    "kill": (),
+    "relaunch": (),
+}
+
+#: Endpoints a ``fail`` step can break, as ``backend.endpoint``.
+ENDPOINTS: Final = ("ssm.setup", "ssm.heartbeat", "ssm.teardown", "license")
+
+#: Trace events (``event:`` in an expectation) besides the signals: see the README.
+TRACE_EVENTS: Final = (
+    "device_added", "action", "action_waits", "action_delayed", "app_killed",
+    "app_relaunched", "main_thread_blocked", "ssm_setup_sent", "ssm_setup_answered",
+    "ssm_teardown_sent", "ssm_teardown_answered", "license_request_sent", "license_answered",
+    "heartbeat_sent", "heartbeat_overdue", "ssm_session_created", "ssm_heartbeat",
+    "ssm_session_ended", "ssm_session_expired", "ssm_session_evicted", "ssm_setup_refused",
+    "ssm_heartbeat_refused", "ssm_teardown_refused", "license_granted", "license_denied",
+    "outage_planned",
+)
+
+#: What a ``metric`` expectation or invariant can measure, and whom it is about.
+METRICS: Final[Mapping[str, str]] = {
+    "active_sessions": "account",   # live SSM sessions (of an account, or of all)
+    "zombies": "account",           # live SSM sessions no running player holds
+    "heartbeats_sent": "device",    # heartbeats a device sent (all devices if none named)
+    "blocked_time": "device",       # seconds the main thread was blocked (sync mode)
+}
+
+#: Comparators of a metric condition, as written in a file.
+COMPARATORS: Final[Mapping[str, str]] = {
+    "equals": "==", "not_equals": "!=", "at_most": "<=", "at_least": ">=",
+    "below": "<", "above": ">",
+}
+
+
+@attrs.frozen
+class Action:
+    """Perform ``name`` (a key of :data:`ACTIONS`) on ``device``; ``stream`` for play/zap."""
+
+    location: Location
+    name: str
+    device: str
+    stream: str | None = None
+
+
+@attrs.frozen
+class Wait:
+    """Let ``seconds`` of virtual time pass."""
+
+    location: Location
+    seconds: float
+
+
+@attrs.frozen
+class At:
+    """Let virtual time pass until ``time`` (seconds since the start)."""
+
+    location: Location
+    time: float
+
+
+@attrs.frozen
+class FailNext:
+    """Answer the next ``count`` calls of ``endpoint`` with this error."""
+
+    location: Location
+    endpoint: str
+    count: int
+    http_status: int
+    code: int | None
+    message: str
+
+
+@attrs.frozen
+class Outage:
+    """The backend behind ``link`` is unreachable during ``[start, end)`` (absolute)."""
+
+    location: Location
+    link: str
+    start: float
+    end: float
+
+
+@attrs.frozen
+class Latency:
+    """Messages leaving on ``link`` during ``[start, end)`` take ``extra`` seconds more."""
+
+    location: Location
+    link: str
+    extra: float
+    start: float
+    end: float
+
+
+@attrs.frozen
+class SignalMatch:
+    """A trace record of kind ``kind`` (a signal, or any trace event when ``is_signal``
+    is false), of ``device`` if given, whose data has every field of ``payload``."""
+
+    kind: str
+    is_signal: bool = True
+    device: str | None = None
+    payload: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def describe(self) -> str:
+        what = f"signal {self.kind}" if self.is_signal else f"event {self.kind}"
+        if self.device is not None:
+            what += f" from {self.device}"
+        if self.payload:
+            what += " with " + ", ".join(f"{k}={v!r}" for k, v in sorted(self.payload.items()))
+        return what
+
+
+@attrs.frozen
+class Condition:
+    """Something true or false at one instant: a device's state or a metric.
+
+    State: ``device`` with any of ``app``, ``playback``, ``stream``.
+    Metric: ``metric`` (a key of :data:`METRICS`) about ``subject`` (an account or a
+    device, or ``None`` for all), compared with ``comparator`` (a value of
+    :data:`COMPARATORS`) to ``value``.
+    """
+
+    device: str | None = None
+    app: str | None = None
+    playback: str | None = None
+    stream: str | None = None
+    metric: str | None = None
+    subject: str | None = None
+    comparator: str = "=="
+    value: float = 0.0
+
+    def describe(self) -> str:
+        if self.metric is not None:
+            shown = format_duration(self.value) if self.metric == "blocked_time" \
+                else _number(self.value)
+            return f"{self.metric}({self.subject or ''}) {self.comparator} {shown}"
+        parts = [f"{name} {getattr(self, name)}" for name in ("app", "playback", "stream")
+                 if getattr(self, name) is not None]
+        return f"{self.device}: " + ", ".join(parts)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+Mode = Literal["now", "at", "within", "for", "occurs", "absent", "always", "never"]
+
+
+@attrs.frozen
+class Expect:
+    """An expectation, checked while the scenario runs.
+
+    Exactly one of ``signal`` and ``condition`` is set. ``mode``:
+
+    * for a signal: ``"occurs"`` (a matching record in ``[start, end]``) or
+      ``"absent"`` (none in ``[start, end]``);
+    * for a condition: ``"now"`` / ``"at"`` (true at ``start``, after the events
+      of that instant), ``"within"`` (true at some instant in ``[start, end]``) or
+      ``"for"`` (true at every instant in ``[start, end]``).
+
+    ``start`` and ``end`` are absolute virtual times: the loader knows the time
+    of every step, since only ``wait`` and ``at`` move it. ``text`` is the
+    expectation as written, for reports.
+    """
+
+    location: Location
+    text: str
+    mode: Mode
+    signal: SignalMatch | None = None
+    condition: Condition | None = None
+    start: float = 0.0
+    end: float = 0.0
+
+    def describe(self) -> str:
+        return self.text
+
+
+@attrs.frozen
+class Invariant:
+    """``always`` (the condition holds at every instant) or ``never`` (the condition
+    never holds, or the signal is never posted) over the whole run."""
+
+    location: Location
+    text: str
+    kind: Literal["always", "never"]
+    signal: SignalMatch | None = None
+    condition: Condition | None = None
+
+
+Step = Action | Wait | At | FailNext | Outage | Latency | Expect
+
+
+@attrs.frozen
+class Scenario:
+    """One scenario file, loaded and validated.
+
+    ``devices`` keeps the file's order; the runner adds them in that order.
+    ``seed`` is the file's seed, or ``None`` (the runner then uses its own).
+    """
+
+    name: str
+    path: str
+    location: Location
+    covers: tuple[str, ...]
+    world: WorldConfig
+    devices: tuple[DeviceConfig, ...]
+    steps: tuple[Step, ...]
+    invariants: tuple[Invariant, ...] = ()
+    seed: int | None = None
+    description: str = ""
+    tags: tuple[str, ...] = ()

@@ -1,0 +1,490 @@
+"""Run a loaded scenario on a synchronous :class:`~player_sim.World` and judge it.
+
+Steps run in order at the virtual time they name (only ``wait`` and ``at``
+move time). Expectations and invariants are monitors: after every instant at
+which something happened, each open monitor looks at the new trace records and
+at the world's state, so an ``always`` invariant that breaks for a moment at
+3 min 12 s is caught at that moment, not only at the end. A scenario ends when
+its last step ran and every window an expectation opened has closed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, Literal
+
+import attrs
+
+from .._errors import PlayerSimError
+from ..trace import Trace, TraceRecord
+from ..world import Device, DeviceConfig, World
+from ._model import (
+    Action,
+    At,
+    Condition,
+    Expect,
+    FailNext,
+    Invariant,
+    Latency,
+    Location,
+    Outage,
+    Scenario,
+    SignalMatch,
+    Wait,
+    format_duration,
+)
+
+__all__ = ["Failure", "ScenarioResult", "format_time", "run_scenario"]
+
+_EPS: Final = 1e-9
+_INF: Final = math.inf
+_BEFORE: Final = 10  # trace records shown up to a failing moment
+_AFTER: Final = 3  # and after it
+
+OPERATORS: Final[Mapping[str, Callable[[float, float], bool]]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
+}
+
+Status = Literal["passed", "failed", "error"]
+
+
+def format_time(t: float) -> str:
+    """A virtual time as reports show it: ``t=930.04s`` (microsecond precision)."""
+    return f"t={round(t, 6):g}s"
+
+
+@attrs.frozen
+class Failure:
+    """One expectation, invariant or step that did not hold.
+
+    ``location`` and ``text`` say what was written where; ``message`` says what
+    happened instead; ``time`` is the virtual moment it was decided; ``excerpt``
+    holds the trace records around that moment. ``kind`` is ``"expect"``,
+    ``"always"``, ``"never"`` or ``"step"`` (a step the player refused).
+    """
+
+    kind: Literal["expect", "always", "never", "step"]
+    location: Location
+    text: str
+    message: str
+    time: float
+    excerpt: tuple[TraceRecord, ...] = ()
+
+
+@attrs.frozen
+class ScenarioResult:
+    """The outcome of one run: ``status`` is ``"passed"`` (nothing failed),
+    ``"failed"`` (an expectation or invariant failed) or ``"error"`` (a step could
+    not be performed). ``duration`` is the virtual seconds the run covered
+    (no wall clock: results are deterministic). ``trace`` is the whole trace."""
+
+    scenario: Scenario
+    seed: int
+    status: Status
+    failures: tuple[Failure, ...]
+    trace: Trace = attrs.field(eq=False)
+    duration: float
+    events: int
+    checks: int
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+def run_scenario(scenario: Scenario, *, seed: int | None = None,
+                 configure_device: Callable[[DeviceConfig], DeviceConfig] | None = None,
+                 ) -> ScenarioResult:
+    """Run ``scenario`` in virtual time and return its :class:`ScenarioResult`.
+
+    ``seed``: the world's seed (default: the file's ``seed:``, else 0). The same
+    scenario and seed always give the same result and byte-identical trace.
+    ``configure_device`` may replace each device's configuration before it is
+    added (e.g. to plug in another app policy); it is how a harness runs the
+    bundled scenarios against its own variant.
+    """
+    if seed is None:
+        seed = scenario.seed if scenario.seed is not None else 0
+    return _Run(scenario, seed, configure_device).run()
+
+
+# --- monitors -------------------------------------------------------------------
+
+@attrs.define(eq=False)
+class _Monitor:
+    kind: Literal["expect", "always", "never"]
+    location: Location
+    text: str
+    mode: str  # occurs, absent, now, at, within, for, always, never
+    start: float
+    end: float
+    signal: SignalMatch | None
+    condition: Condition | None
+    done: bool = False
+    seen: list[TraceRecord] = attrs.field(factory=list)  # same kind, not matching
+
+
+class _Run:
+    def __init__(self, scenario: Scenario, seed: int,
+                 configure: Callable[[DeviceConfig], DeviceConfig] | None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.world = World(scenario.world, seed=seed)
+        self.configure = configure
+        self.failures: list[Failure] = []
+        self.signal_monitors: list[_Monitor] = []
+        self.condition_monitors: list[_Monitor] = []
+        self.checkpoints: list[float] = []
+        self.cursor = 0
+        self.checks = 0
+        self.step_error = False
+
+    # --- driving ------------------------------------------------------------------
+
+    def run(self) -> ScenarioResult:
+        world = self.world
+        for config in self.scenario.devices:
+            world.add_device(self.configure(config) if self.configure else config)
+        for invariant in self.scenario.invariants:
+            self.add_invariant(invariant)
+        self.observe(0.0)
+        for step in self.scenario.steps:
+            kind = type(step)
+            if kind is Wait:
+                assert isinstance(step, Wait)
+                self.advance_to(world.now + step.seconds)
+            elif kind is At:
+                assert isinstance(step, At)
+                self.advance_to(max(world.now, step.time))
+            elif kind is Action:
+                assert isinstance(step, Action)
+                self.act(step)
+            elif kind is Expect:
+                assert isinstance(step, Expect)
+                self.add_expect(step)
+            else:
+                assert isinstance(step, FailNext | Outage | Latency)
+                self.fault(step)
+        ends = [m.end for m in (*self.signal_monitors, *self.condition_monitors)
+                if m.kind == "expect" and not m.done]
+        self.advance_to(max([world.now, *ends]))
+        self.close_all()
+        failures = sorted(self.failures, key=lambda f: (f.time, f.location))
+        trace = world.trace
+        failures = [attrs.evolve(f, excerpt=_excerpt(trace, f.time)) for f in failures]
+        status: Status = "passed"
+        if failures:
+            status = "error" if self.step_error else "failed"
+        return ScenarioResult(self.scenario, self.seed, status, tuple(failures), trace,
+                              world.now, world.events_processed, self.checks)
+
+    def advance_to(self, t: float) -> None:
+        world = self.world
+        if not self.condition_monitors:
+            world.run_until(t)
+            self.observe(t)
+            return
+        checkpoints = self.checkpoints
+        while True:
+            next_event = world.next_event_time()
+            x = _INF if next_event is None else next_event
+            if checkpoints and checkpoints[0] < x:
+                x = checkpoints[0]
+            if x > t:
+                break
+            world.run_until(x)
+            while checkpoints and checkpoints[0] <= x:
+                heapq.heappop(checkpoints)
+            self.observe(x)
+            if not self.condition_monitors:
+                break
+        if world.now < t:
+            world.run_until(t)
+        self.observe(t)
+
+    def act(self, step: Action) -> None:
+        device = self.world.device(step.device)
+        try:
+            _perform(device, step)
+        except PlayerSimError as err:
+            self.step_error = True
+            self.failures.append(Failure("step", step.location, _action_text(step),
+                                         f"the player refused this step: {err}",
+                                         self.world.now))
+        self.observe(self.world.now)
+
+    def fault(self, step: FailNext | Outage | Latency) -> None:
+        world = self.world
+        if isinstance(step, FailNext):
+            if step.endpoint == "license":
+                world.license.fail_next(step.count, http_status=step.http_status,
+                                        code=step.code, message=step.message)
+            else:
+                world.ssm.fail_next(step.endpoint.split(".", 1)[1], step.count,
+                                    http_status=step.http_status, ssm_code=step.code,
+                                    message=step.message)
+            world.record(None, "fault_planned", {
+                "endpoint": step.endpoint, "count": step.count,
+                "http_status": step.http_status, "code": step.code, "message": step.message})
+        elif isinstance(step, Outage):
+            world.outage(step.link, step.start, step.end)
+        else:
+            world.add_latency(step.link, step.extra, step.start, step.end)
+            world.record(None, "latency_planned", {
+                "link": step.link, "extra": step.extra, "start": step.start,
+                "end": step.end if step.end != _INF else None})
+
+    # --- monitors ------------------------------------------------------------------
+
+    def add_expect(self, expect: Expect) -> None:
+        monitor = _Monitor("expect", expect.location, expect.text, expect.mode, expect.start,
+                           expect.end, expect.signal, expect.condition)
+        self.add(monitor)
+
+    def add_invariant(self, invariant: Invariant) -> None:
+        self.add(_Monitor(invariant.kind, invariant.location, invariant.text, invariant.kind,
+                          0.0, _INF, invariant.signal, invariant.condition))
+
+    def add(self, monitor: _Monitor) -> None:
+        now = self.world.now
+        if monitor.signal is not None:
+            self.signal_monitors.append(monitor)
+            trace = self.world.trace
+            first = len(trace)
+            while first > 0 and trace[first - 1].t >= monitor.start - _EPS:
+                first -= 1
+            self.scan(monitor, [trace[i] for i in range(first, len(trace))])
+            self.expire_signal(monitor, now)
+        else:
+            self.condition_monitors.append(monitor)
+            if monitor.end != _INF and monitor.end > now:
+                heapq.heappush(self.checkpoints, monitor.end)
+            if monitor.start > now:
+                heapq.heappush(self.checkpoints, monitor.start)
+            self.check_condition(monitor, now)
+        self.prune()
+
+    def observe(self, now: float) -> None:
+        trace = self.world.trace
+        if self.cursor < len(trace):
+            new = [trace[i] for i in range(self.cursor, len(trace))]
+            self.cursor = len(trace)
+            for monitor in self.signal_monitors:
+                if not monitor.done:
+                    self.scan(monitor, new)
+        for monitor in self.signal_monitors:
+            if not monitor.done:
+                self.expire_signal(monitor, now)
+        for monitor in self.condition_monitors:
+            if not monitor.done:
+                self.check_condition(monitor, now)
+        self.prune()
+
+    def prune(self) -> None:
+        if any(m.done for m in self.signal_monitors):
+            self.signal_monitors = [m for m in self.signal_monitors if not m.done]
+        if any(m.done for m in self.condition_monitors):
+            self.condition_monitors = [m for m in self.condition_monitors if not m.done]
+
+    def scan(self, monitor: _Monitor, records: Sequence[TraceRecord]) -> None:
+        match = monitor.signal
+        assert match is not None
+        for record in records:
+            if monitor.done:
+                return
+            if record.kind != match.kind or (match.device is not None
+                                             and record.device != match.device):
+                continue
+            if record.t < monitor.start - _EPS or record.t > monitor.end + _EPS:
+                monitor.seen.append(record)
+                continue
+            if not _payload_matches(record.data, match.payload):
+                monitor.seen.append(record)
+                continue
+            self.checks += 1
+            if monitor.mode == "occurs":
+                monitor.done = True
+            else:  # absent, never
+                who = f" by {record.device}" if record.device else ""
+                self.fail(monitor, record.t, f"{match.describe()} was posted{who} at "
+                          f"{format_time(record.t)}" + _data_text(record))
+
+    def expire_signal(self, monitor: _Monitor, now: float) -> None:
+        if monitor.done or now < monitor.end - _EPS:
+            return
+        if monitor.mode == "absent":
+            monitor.done = True
+            self.checks += 1
+        elif monitor.mode == "occurs":
+            self.fail(monitor, monitor.end, self.missing_message(monitor))
+
+    def missing_message(self, monitor: _Monitor) -> str:
+        match = monitor.signal
+        assert match is not None
+        window = f"between {format_time(monitor.start)} and {format_time(monitor.end)}"
+        message = f"expected {match.describe()} {window}; none was posted"
+        inside = [r for r in monitor.seen
+                  if monitor.start - _EPS <= r.t <= monitor.end + _EPS]
+        if inside:
+            got = ", ".join(f"{k}={inside[0].data.get(k)!r}" for k in sorted(match.payload))
+            return (f"{message} with that payload ({len(inside)} {match.kind} in the window "
+                    f"had {got})")
+        trace = self.world.trace
+        later = [r for r in trace.of_kind(match.kind, device=match.device)
+                 if r.t > monitor.end + _EPS and _payload_matches(r.data, match.payload)]
+        if later:
+            return f"{message} (the first came later, at {format_time(later[0].t)})"
+        earlier = [r for r in trace.of_kind(match.kind, device=match.device)
+                   if r.t < monitor.start - _EPS and _payload_matches(r.data, match.payload)]
+        if earlier:
+            return f"{message} (the last one came earlier, at {format_time(earlier[-1].t)})"
+        return message
+
+    def check_condition(self, monitor: _Monitor, now: float) -> None:
+        if monitor.done or now < monitor.start - _EPS:
+            return
+        condition = monitor.condition
+        assert condition is not None
+        holds = self.holds(condition)
+        self.checks += 1
+        mode = monitor.mode
+        if mode in ("now", "at"):
+            monitor.done = True
+            if not holds:
+                self.fail(monitor, now, f"expected {condition.describe()} at "
+                          f"{format_time(now)}; {self.actual(condition)}")
+        elif mode == "within":
+            if holds:
+                monitor.done = True
+            elif now >= monitor.end - _EPS:
+                self.fail(monitor, monitor.end, f"expected {condition.describe()} at some "
+                          f"moment between {format_time(monitor.start)} and "
+                          f"{format_time(monitor.end)}; it never was, and at the end "
+                          f"{self.actual(condition)}")
+        elif mode == "for":
+            if not holds:
+                self.fail(monitor, now, f"expected {condition.describe()} throughout "
+                          f"{format_time(monitor.start)} to {format_time(monitor.end)}; at "
+                          f"{format_time(now)} {self.actual(condition)}")
+            elif now >= monitor.end - _EPS:
+                monitor.done = True
+        elif mode == "always":
+            if not holds:
+                self.fail(monitor, now, f"always {condition.describe()} broke at "
+                          f"{format_time(now)}: {self.actual(condition)}")
+        elif holds:  # never
+            self.fail(monitor, now, f"never {condition.describe()} happened at "
+                      f"{format_time(now)}: {self.actual(condition)}")
+
+    def close_all(self) -> None:
+        now = self.world.now
+        for monitor in [*self.signal_monitors, *self.condition_monitors]:
+            if monitor.done or monitor.kind != "expect":
+                continue
+            if monitor.signal is not None:
+                self.expire_signal(monitor, now)
+            else:
+                self.check_condition(monitor, now)
+
+    def fail(self, monitor: _Monitor, time: float, message: str) -> None:
+        monitor.done = True
+        self.failures.append(Failure(monitor.kind, monitor.location, monitor.text, message,
+                                     time))
+
+    # --- the world's state ---------------------------------------------------------------
+
+    def holds(self, condition: Condition) -> bool:
+        if condition.metric is not None:
+            return OPERATORS[condition.comparator](self.metric(condition), condition.value)
+        device = self.world.device(condition.device or "")
+        core = device.core
+        return ((condition.app is None or core.app.value == condition.app)
+                and (condition.playback is None or core.playback.value == condition.playback)
+                and (condition.stream is None or core.stream == condition.stream))
+
+    def metric(self, condition: Condition) -> float:
+        world = self.world
+        name, subject = condition.metric, condition.subject
+        if name == "active_sessions":
+            return len(world.ssm.active_sessions(subject))
+        if name == "zombies":
+            return len(world.zombie_sessions(subject))
+        devices = [world.device(subject)] if subject is not None else list(world.devices)
+        if name == "heartbeats_sent":
+            return sum(d.heartbeats_sent for d in devices)
+        return sum(d.blocked_time for d in devices)
+
+    def actual(self, condition: Condition) -> str:
+        if condition.metric is not None:
+            value = self.metric(condition)
+            shown = format_duration(value) if condition.metric == "blocked_time" else \
+                f"{value:g}"
+            return f"it was {shown}"
+        core = self.world.device(condition.device or "").core
+        return (f"{condition.device} was: app {core.app.value}, playback "
+                f"{core.playback.value}, stream {core.stream}")
+
+
+def _perform(device: Device, step: Action) -> None:
+    name = step.name
+    if name == "play":
+        device.play(step.stream or "")
+    elif name == "zap":
+        device.zap(step.stream or "")
+    elif name == "kill":
+        device.kill()
+    elif name == "relaunch":
+        device.relaunch()
+    else:
+        method: Callable[[], None] = {
+            "stop": device.stop, "resume": device.resume,
+            "background": device.enter_background, "foreground": device.enter_foreground,
+            "enter_pip": device.enter_pip, "leave_pip": device.leave_pip,
+            "close_pip": device.close_pip, "release_item": device.release_item,
+        }[name]
+        method()
+
+
+def _action_text(step: Action) -> str:
+    if step.stream is not None:
+        return f"{step.name}: {{device: {step.device}, stream: {step.stream}}}"
+    return f"{step.name}: {step.device}"
+
+
+def _payload_matches(data: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
+    for key, want in payload.items():
+        if key not in data:
+            return False
+        got = data[key]
+        if isinstance(want, bool) or isinstance(got, bool):
+            if want is not got:
+                return False
+        elif got != want:
+            return False
+    return True
+
+
+def _data_text(record: TraceRecord) -> str:
+    if not record.data:
+        return ""
+    return " (" + ", ".join(f"{k}={v!r}" for k, v in sorted(record.data.items())) + ")"
+
+
+def _excerpt(trace: Trace, time: float) -> tuple[TraceRecord, ...]:
+    """The records up to ``time`` (the last few) and the few right after it."""
+    records = list(trace)
+    lo, hi = 0, len(records)
+    while lo < hi:  # first record after time
+        mid = (lo + hi) // 2
+        if records[mid].t <= time + _EPS:
+            lo = mid + 1
+        else:
+            hi = mid
+    return tuple(records[max(0, lo - _BEFORE): lo + _AFTER])

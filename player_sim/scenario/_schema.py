@@ -1,0 +1,187 @@
+"""The JSON Schema of scenario files (draft 2020-12).
+
+The schema checks the shape of a file (keys, types, durations, enums); the
+loader then checks what a schema can't (declared devices, signal names, rule
+ids, time going forwards) and builds the :class:`~._model.Scenario`.
+``player-sim schema`` prints it so editors can complete and check files.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from .. import signals
+from ..player import AppState, PlaybackState
+from ..world import LINKS
+from ._model import ACTIONS, COMPARATORS, DURATION_PATTERN, ENDPOINTS, METRICS
+
+__all__ = ["SCHEMA", "schema_json"]
+
+_DURATION: Final = {"title": "duration", "type": "string", "pattern": DURATION_PATTERN,
+                    "description": "A number and a unit: 300ms, 30s, 5m, 2h, 1d."}
+_TIME: Final = {**_DURATION, "description": "Virtual time since the start, as a duration."}
+_NAME: Final = {"type": "string", "minLength": 1}
+_RULE_ID: Final = {"title": "rule id", "type": "string",
+                   "pattern": r"^[a-z0-9-]+(\.[a-z0-9-]+)+$",
+                   "description": "A rule of the catalogue, e.g. ssm.setup.limit-refuses."}
+
+
+def _obj(properties: dict[str, Any], required: tuple[str, ...] = (),
+         description: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": properties,
+                           "additionalProperties": False}
+    if required:
+        out["required"] = list(required)
+    if description:
+        out["description"] = description
+    return out
+
+
+_SSM: Final = _obj({
+    "max_sessions_per_account": {"type": ["integer", "null"], "minimum": 1},
+    "max_sessions_per_device_group": {"type": ["integer", "null"], "minimum": 1},
+    "max_sessions_per_ip": {"type": ["integer", "null"], "minimum": 1},
+    "max_ips_per_account": {"type": ["integer", "null"], "minimum": 1},
+    "limit_policy": {"enum": ["refuse-new", "evict-oldest"]},
+    "heartbeat_period": _DURATION,
+    "grace_period": _DURATION,
+    "session_timeout": {**_DURATION, "type": ["string", "null"]},
+    "enabled": {"type": "boolean"},
+    "legacy_status_200": {"type": "boolean",
+                          "description": "Answer HTTP 200 even for a denial (older API)."},
+}, description="The SSM server (session limits, heartbeats, expiry).")
+
+_WORLD: Final = _obj({
+    "ssm": _SSM,
+    "license": _obj({"require_ssm_token": {"type": ["boolean", "null"]}}),
+    "network": _obj({
+        "latency": _DURATION,
+        "links": _obj({link: _DURATION for link in LINKS},
+                      description="One-way latency of one link, overriding latency."),
+        "jitter": _DURATION,
+    }),
+    "trace_heartbeats": {"type": "boolean"},
+}, description="Backends and network every device shares.")
+
+_APP: Final = _obj({
+    "policy": {"enum": ["documented", "passive"],
+               "description": "documented: the app the SSM document asks for; "
+                              "passive: an app that never reacts."},
+    "zap_on_heartbeat_error": {"type": "boolean"},
+    "resume_after_background": {"type": "boolean"},
+    "reaction_delay": _DURATION,
+})
+
+_DEVICE: Final = _obj({
+    "account": _NAME,
+    "ssm": {"type": "boolean", "description": "The license delegate has an SSM server URL."},
+    "sync_setup_teardown": {"type": "boolean"},
+    "pip": {"type": "boolean"},
+    "zap_order": {"enum": ["setup-first", "teardown-first"]},
+    "release_item_on_stop": {"type": "boolean"},
+    "ip": _NAME,
+    "device_group": _NAME,
+    "app": _APP,
+}, required=("account",))
+
+_DEVICE_REF: Final = {"type": ["string", "object"], "minLength": 1,
+                      "properties": {"device": _NAME}, "required": ["device"],
+                      "additionalProperties": False,
+                      "description": "A device name, or {device: NAME}."}
+_STREAM_ACTION: Final = _obj({"device": _NAME, "stream": _NAME}, required=("device", "stream"))
+
+_FAIL: Final = _obj({
+    "endpoint": {"enum": list(ENDPOINTS)},
+    "count": {"type": "integer", "minimum": 1},
+    "http_status": {"type": "integer", "minimum": 100, "maximum": 599},
+    "ssm_code": {"type": ["integer", "null"]},
+    "code": {"type": ["integer", "null"]},
+    "message": {"type": "string"},
+}, required=("endpoint", "http_status"),
+    description="Answer the next count calls of endpoint with this error.")
+
+_WINDOW: Final = {"from": _TIME, "until": _TIME, "for": _DURATION}
+_OUTAGE: Final = _obj({"backend": {"enum": list(LINKS)}, **_WINDOW}, required=("backend",),
+                      description="The backend is unreachable from 'from' (default: now) "
+                                  "for 'for' or until 'until'.")
+_LATENCY: Final = _obj({"link": {"enum": list(LINKS)}, "extra": _DURATION, **_WINDOW},
+                       required=("link", "extra"))
+
+_PAYLOAD: Final = {"type": "object", "description": "Fields the record's data must have.",
+                   "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+
+_CONDITION_KEYS: Final[dict[str, Any]] = {
+    "device": _NAME,
+    "app": {"enum": [s.value for s in AppState]},
+    "playback": {"enum": [s.value for s in PlaybackState]},
+    "stream": _NAME,
+    "playing": {**_NAME, "description": "Shorthand: playback playing, this stream."},
+    "metric": {"enum": list(METRICS)},
+    "account": _NAME,
+    **{name: {"type": ["number", "string"]} for name in COMPARATORS},
+}
+_MATCH_KEYS: Final[dict[str, Any]] = {
+    "signal": {"enum": list(signals.ALL_SIGNALS)},
+    "event": _NAME,
+    "payload": _PAYLOAD,
+}
+
+_EXPECT: Final = _obj({
+    **_MATCH_KEYS, **_CONDITION_KEYS,
+    "within": _DURATION, "by": _TIME, "at": _TIME, "for": _DURATION,
+    "absent_for": _DURATION, "absent_until": _TIME,
+}, description="A signal or event (within / by / absent_for / absent_until), or a device "
+               "state or metric (now, at, within, by, for).")
+
+_INVARIANT: Final = {
+    "type": ["string", "object"],
+    "properties": {**_MATCH_KEYS, **_CONDITION_KEYS},
+    "additionalProperties": False,
+    "description": "'metric(subject) OP value', a state or metric mapping, or (under never) "
+                   "a signal or event.",
+}
+
+_STEP_KINDS: Final[dict[str, Any]] = {
+    **{name: (_STREAM_ACTION if needs else _DEVICE_REF) for name, needs in ACTIONS.items()},
+    "wait": _DURATION,
+    "at": _TIME,
+    "fail": _FAIL,
+    "outage": _OUTAGE,
+    "latency": _LATENCY,
+    "expect": _EXPECT,
+}
+
+_STEP: Final = {"type": "object", "title": "step", "properties": _STEP_KINDS,
+                "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+                "description": "One action, wait, fault or expectation."}
+
+SCHEMA: Final[dict[str, Any]] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://player-sim.example/scenario.schema.json",
+    "title": "player_sim scenario",
+    **_obj({
+        "name": _NAME,
+        "description": {"type": "string"},
+        "covers": {"type": "array", "items": _RULE_ID},
+        "tags": {"type": "array", "items": _NAME},
+        "seed": {"type": "integer"},
+        "include": {"type": ["string", "array"], "items": _NAME,
+                    "description": "YAML files (relative to this one) whose world, "
+                                   "accounts and devices this file extends."},
+        "world": _WORLD,
+        "accounts": {"type": "object", "additionalProperties": {
+            "type": ["object", "null"],
+            "properties": {"max_sessions": {"type": "integer", "minimum": 1}},
+            "additionalProperties": False}},
+        "devices": {"type": "object", "minProperties": 1, "additionalProperties": _DEVICE},
+        "steps": {"type": "array", "items": _STEP},
+        "always": {"type": "array", "items": _INVARIANT},
+        "never": {"type": "array", "items": _INVARIANT},
+    }, required=("name", "devices", "steps")),
+}
+
+
+def schema_json() -> str:
+    """The schema as indented JSON text, ending with a newline."""
+    return json.dumps(SCHEMA, indent=2) + "\n"
