@@ -1,16 +1,33 @@
-"""Simulated backends: the SSM server and the SSP license server."""
+"""Simulated backends: the SSM server, the SSP license server, the OTT and OVP backends."""
 
 from ._faults import Fault, ForcedFaults
+from ._ks import ApiAnswer, KsLedger, KsRecord, KsStatus
 from ._license import LicenseConfig, LicenseServer, LicenseVerdict
+from ._ott import DrmScheme, OttAsset, OttBackend, OttConfig, OttErrorCode
+from ._ovp import OVP_ERROR_CODES, OvpBackend, OvpConfig, OvpEntry, OvpFault
 from ._ssm import DEFAULT_HTTP_STATUS, SsmConfig, SsmErrorCode, SsmServer, SsmSession
 
 __all__ = [
     "DEFAULT_HTTP_STATUS",
+    "OVP_ERROR_CODES",
+    "ApiAnswer",
+    "DrmScheme",
     "Fault",
     "ForcedFaults",
+    "KsLedger",
+    "KsRecord",
+    "KsStatus",
     "LicenseConfig",
     "LicenseServer",
     "LicenseVerdict",
+    "OttAsset",
+    "OttBackend",
+    "OttConfig",
+    "OttErrorCode",
+    "OvpBackend",
+    "OvpConfig",
+    "OvpEntry",
+    "OvpFault",
     "SsmConfig",
     "SsmErrorCode",
     "SsmServer",

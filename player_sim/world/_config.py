@@ -9,9 +9,11 @@ from urllib.parse import urlsplit
 import attrs
 
 from .._errors import ConfigError
-from ..backends import LicenseConfig, SsmConfig
+from ..backends import LicenseConfig, OttConfig, OvpConfig, SsmConfig
 from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy
 from ..player._core import ZapOrder, _check_zap_order
+from ..providers import MediaSource, OvpMediaProvider, PhoenixMediaProvider, SessionProvider
+from ..providers import check_session_provider as _check_session_provider
 
 __all__ = ["LINKS", "DeviceConfig", "NetworkConfig", "WorldConfig"]
 
@@ -50,13 +52,16 @@ class WorldConfig:
     """The backends and network every device of one world shares.
 
     ``trace_heartbeats`` records each heartbeat (sent, and handled by the
-    server) in the trace; turn it off for very large fleets.
+    server) in the trace; turn it off for very large fleets. ``ott`` and ``ovp``
+    configure the Kaltura OTT (Phoenix) and OVP backends session providers use.
     """
 
     ssm: SsmConfig = attrs.field(factory=SsmConfig)
     license: LicenseConfig = attrs.field(factory=LicenseConfig)
     network: NetworkConfig = attrs.field(factory=NetworkConfig)
     trace_heartbeats: bool = True
+    ott: OttConfig = attrs.field(factory=OttConfig)
+    ovp: OvpConfig = attrs.field(factory=OvpConfig)
 
 
 def _check_url(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
@@ -70,6 +75,20 @@ def _check_url(_: object, attribute: attrs.Attribute[Any], value: str | None) ->
 def _check_name(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
     if not value or not value.strip():
         raise ConfigError(f"{attribute.name} can't be empty")
+
+
+def _check_provider(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _check_session_provider(value)
+
+
+def _check_media(instance: DeviceConfig, _: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, PhoenixMediaProvider | OvpMediaProvider):
+        raise ConfigError(f"media must be a PhoenixMediaProvider or an OvpMediaProvider, "
+                          f"not {type(value).__name__}")
+    if (value is None) != (instance.session_provider is None):
+        raise ConfigError("session_provider and media go together: the media provider loads "
+                          "the entry with the session provider's KS; set both or neither")
 
 
 @attrs.frozen
@@ -87,6 +106,12 @@ class DeviceConfig:
     ``app_reaction_delay`` is how long the app takes to act on a notification;
     ``policy`` is the app (default: :class:`~player_sim.DocumentedAppPolicy`).
     ``ip`` and ``device_group`` feed the SSM server's optional limits.
+
+    ``session_provider`` (any :class:`~player_sim.providers.SessionProvider`)
+    with ``media`` (a media provider template: the played stream is its asset
+    or entry id) makes each playback start the way a Kaltura app's does: obtain
+    a KS, load the media entry, then SSM setup and license. Without them the
+    device plays streams directly. A built-in provider serves one device only.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -103,8 +128,13 @@ class DeviceConfig:
     ip: str | None = None
     device_group: str | None = None
     policy: AppPolicy = attrs.field(factory=DocumentedAppPolicy, eq=False)
+    session_provider: SessionProvider | None = attrs.field(default=None, eq=False,
+                                                           validator=_check_provider)
+    media: MediaSource | None = attrs.field(default=None, eq=False, validator=_check_media)
 
-    def core_config(self, *, has_session_provider: bool = False) -> CoreConfig:
+    def core_config(self, *, has_session_provider: bool | None = None) -> CoreConfig:
+        if has_session_provider is None:
+            has_session_provider = self.media is not None
         return CoreConfig(uses_ssm=self.ssm_server_url is not None,
                           sync_ssm_setup_teardown=self.sync_ssm_setup_teardown,
                           pip_enabled=self.pip, async_zap_order=self.async_zap_order,

@@ -20,10 +20,11 @@ from typing import Any
 
 from .. import signals
 from .._errors import ConfigError, InvalidTransition, PlayerSimError
-from ..backends import LicenseServer, SsmServer, SsmSession
+from ..backends import LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
 from ..backends._license import LicenseVerdict
 from ..player import AppState, PlaybackState, PlayerCore
 from ..player import _events as ev
+from ..providers import MediaResult, OttSessionProvider, OvpSessionProvider, PrimitiveResult
 from ..trace import Trace, TraceRecord
 from ._config import DeviceConfig, WorldConfig
 from ._network import Network
@@ -65,6 +66,8 @@ class World:
         self.network = Network(self.config.network, self)
         self.ssm = SsmServer(self.config.ssm, self, trace_heartbeats=self.config.trace_heartbeats)
         self.license = LicenseServer(self.config.license, self, self.ssm)
+        self.ott = OttBackend(self.config.ott, self)
+        self.ovp = OvpBackend(self.config.ovp, self)
         # Set by a Simulation: where "now" comes from, and whom to tell about new events.
         self._clock: Callable[[], float] | None = None
         self._poke: Callable[[], None] | None = None
@@ -201,6 +204,9 @@ class Device:
         self._deferred: list[Callable[[], None]] = []
         self._overdue_heartbeat: int | None = None
         self._trace_heartbeats = world.config.trace_heartbeats
+        self.session_provider = config.session_provider
+        if isinstance(self.session_provider, OttSessionProvider | OvpSessionProvider):
+            self.session_provider.attach(world, self.name)
 
     # --- what a harness reads ----------------------------------------------------------
 
@@ -262,6 +268,20 @@ class Device:
     def close_pip(self) -> None:
         self.perform(ev.ClosePip())
 
+    def login(self, username: str | None = None, password: str | None = None) -> None:
+        """Start a session on the device's session provider: a user session with
+        ``username`` and ``password``, else an anonymous one. Answered later."""
+        self.perform(ev.Login(username, password))
+
+    def logout(self) -> None:
+        """End the session provider's session (same as :meth:`end_session`)."""
+        self.perform(ev.Logout())
+
+    def end_session(self) -> None:
+        """End the session provider's session: a user session is logged out at the
+        backend; an anonymous one is dropped locally (its KS stays valid until expiry)."""
+        self.perform(ev.EndSession())
+
     def perform(self, action: ev.Action, *, origin: str = "user") -> None:
         """Perform ``action`` now (or when the main thread is free).
 
@@ -304,6 +324,9 @@ class Device:
     # --- inside -----------------------------------------------------------------------
 
     def _do(self, action: ev.Action, origin: str) -> None:
+        if isinstance(action, ev.Login | ev.Logout | ev.EndSession):
+            self._session_action(action, origin)
+            return
         data: dict[str, Any] = {"name": _action_name(action), "origin": origin}
         data.update(attrs.asdict(action))
         effects = self.core.feed(action)
@@ -354,9 +377,86 @@ class Device:
             elif kind is ev.SendLicenseRequest:
                 assert isinstance(effect, ev.SendLicenseRequest)
                 self._send_license(effect)
+            elif kind is ev.FetchKs:
+                assert isinstance(effect, ev.FetchKs)
+                self._fetch_ks(effect)
+            elif kind is ev.LoadMedia:
+                assert isinstance(effect, ev.LoadMedia)
+                self._load_media(effect)
             else:
-                raise PlayerSimError(f"device {self.name!r} can't carry out {effect!r}: "
-                                     "no session provider is configured")
+                raise PlayerSimError(f"device {self.name!r} can't carry out {effect!r}")
+
+    # --- session provider and media provider --------------------------------------------
+
+    def _session_action(self, action: ev.Login | ev.Logout | ev.EndSession,
+                        origin: str) -> None:
+        provider = self.session_provider
+        name = _action_name(action)
+        if not isinstance(provider, OttSessionProvider | OvpSessionProvider):
+            what = "no session provider" if provider is None else \
+                f"a self-implemented session provider ({type(provider).__name__})"
+            raise ConfigError(f"device {self.name!r} can't {name}: it has {what}; login, "
+                              "logout and end_session need an OttSessionProvider or an "
+                              "OvpSessionProvider")
+        data: dict[str, Any] = {"name": name, "origin": origin}
+        if isinstance(action, ev.Login):
+            data["username"] = action.username  # never the password
+        self._record("action", data)
+
+        def done(result: PrimitiveResult) -> None:
+            self.world.schedule_at(self.world.now, self._session_answered, (name, result))
+
+        if isinstance(action, ev.Login):
+            provider.login(action.username, action.password, done)
+        else:
+            provider.end_session(done)
+
+    def _session_answered(self, packed: tuple[str, PrimitiveResult]) -> None:
+        name, result = packed
+        data: dict[str, Any] = {"action": name, "ok": result.ok}
+        if result.error is not None:
+            data.update(code=result.error.code, message=result.error.message)
+        self._record("session_answered", data)
+
+    def _fetch_ks(self, effect: ev.FetchKs) -> None:
+        provider = self.session_provider
+        if provider is None:
+            raise PlayerSimError(f"device {self.name!r} can't obtain a KS: "
+                                 "no session provider is configured")
+        self._record("ks_requested", {})
+        pid, world = effect.playback_id, self.world
+
+        def done(result: PrimitiveResult) -> None:
+            error = result.error
+            answer = ev.KsAnswered(pid, result.value) if error is None else ev.KsAnswered(
+                pid, None, *_error_fields(error.code, error.name, error.message))
+            world.schedule_at(world.now, self._answered_now, ("ks_answered", answer))
+
+        provider.get_ks(done)
+
+    def _load_media(self, effect: ev.LoadMedia) -> None:
+        media, provider = self.config.media, self.session_provider
+        if media is None or provider is None:
+            raise PlayerSimError(f"device {self.name!r} can't load media: "
+                                 "no media provider is configured")
+        self._record("media_load_started", {"stream": effect.stream})
+        pid, world = effect.playback_id, self.world
+
+        def done(result: MediaResult) -> None:
+            entry, error = result.entry, result.error
+            if entry is not None:
+                answer = ev.MediaAnswered(pid, True, entry.drm_scheme, entry.license_url,
+                                          entry.ssm)
+            else:
+                assert error is not None
+                code, message = _error_fields(error.code, error.name, error.message)
+                answer = ev.MediaAnswered(pid, False, error_code=code, message=message)
+            world.schedule_at(world.now, self._answered_now, ("media_answered", answer))
+
+        media.for_playback(effect.stream, provider, world, self.name).load(done)
+
+    def _answered_now(self, packed: tuple[str, ev.Answer]) -> None:
+        self._answered(packed[0], packed[1], False)
 
     # --- SSM and license traffic --------------------------------------------------------
 
@@ -491,6 +591,14 @@ class Device:
 def _action_name(action: ev.Action) -> str:
     name = type(action).__name__
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _error_fields(code: int | str, name: str, message: str) -> tuple[int | None, str]:
+    """An error element as the core's (error_code, message): OVP's string codes go
+    into the message, as the core's codes are numbers."""
+    if isinstance(code, int):
+        return code, message
+    return None, f"{code}: {message}" if message else code
 
 
 def _flatten(data: dict[str, Any]) -> dict[str, Any]:

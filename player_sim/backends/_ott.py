@@ -1,0 +1,318 @@
+"""The simulated OTT backend (Kaltura Phoenix), reached over the ``ott`` link.
+
+Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session providers"):
+
+* ``ottUser/anonymousLogin(partnerId, udid)``: an anonymous KS (user id ``"0"``);
+* ``ottUser/login(partnerId, username, password, udid)``: a user KS and a
+  refresh token;
+* ``ottUser/refreshSession(ks, refreshToken, udid)``: a new KS and a new
+  refresh token for the same login session (the old refresh token is spent);
+  the KS may be left out once it expired: the refresh token authenticates;
+* ``ottUser/logout(ks, udid)``: "making the session token invalid": every KS of
+  the login session and its refresh token are revoked, "additional requests
+  using that token will fail";
+* ``session/get(ks)``: the KS's expiry, user id and partner id;
+* ``asset/getPlaybackContext(ks, assetId, assetReferenceType, formats)``: the
+  asset's DRM data (scheme, license URL) and whether SSM applies.
+
+Server errors come in an HTTP 200 body (:class:`OttErrorCode`); an outage
+answers HTTP 408 (no connection), a forced fault whatever it was given.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+import attrs
+
+from .._errors import ConfigError
+from ._faults import Fault, ForcedFaults
+from ._ks import ApiAnswer, KsLedger, KsRecord, KsStatus
+from ._ssm import _Host
+
+__all__ = ["DrmScheme", "OttAsset", "OttBackend", "OttConfig", "OttErrorCode"]
+
+DrmScheme = Literal["widevine", "playready", "fairplay"]
+_DRM_SCHEMES: Final = ("widevine", "playready", "fairplay")
+
+#: The API calls of the OTT backend, as named in fault injection and the trace.
+ENDPOINTS: Final = ("ottUser/anonymousLogin", "ottUser/login", "ottUser/refreshSession",
+                    "ottUser/logout", "session/get", "asset/getPlaybackContext")
+
+#: User id of an anonymous KS.
+ANONYMOUS_USER_ID: Final = "0"
+
+
+class OttErrorCode(enum.IntEnum):
+    """Phoenix server error codes (DOMAIN.md; 1011 is Phoenix's failed-login code)."""
+
+    KS_EXPIRED = 500016
+    MEDIA_CONCURRENCY_LIMITATION = 4000
+    CONCURRENCY_LIMITATION = 4001
+    USER_SUSPENDED = 2001
+    NOT_ENTITLED = 3032
+    USER_NOT_ENTITLED = 3051
+    WRONG_PASSWORD_OR_USERNAME = 1011
+
+
+def _check_drm(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in _DRM_SCHEMES:
+        raise ConfigError(f"{attribute.name} must be one of {', '.join(_DRM_SCHEMES)}, "
+                          f"not {value!r}")
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{attribute.name} must be positive, not {value!r}")
+
+
+def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and value < 1:
+        raise ConfigError(f"{attribute.name} must be at least 1 (or None: no limit), "
+                          f"not {value!r}")
+
+
+@attrs.frozen
+class OttAsset:
+    """An asset's playback context: DRM scheme, license URL, whether SSM applies.
+
+    ``entitled_users``: ``None`` lets everyone play it (anonymous users too);
+    otherwise only those usernames (others get 3032, not entitled).
+    """
+
+    drm_scheme: DrmScheme = attrs.field(default="widevine", validator=_check_drm)
+    license_url: str = "https://udrm.ott.example/widevine/license"
+    ssm: bool = True
+    formats: tuple[str, ...] = ("HD", "SD")
+    entitled_users: frozenset[str] | None = None
+
+
+@attrs.frozen
+class OttConfig:
+    """How the OTT (Phoenix) backend behaves.
+
+    * ``ks_validity`` / ``anonymous_ks_validity``: seconds a user / anonymous KS
+      is valid (24 h by default);
+    * ``refresh_token_validity``: how long a refresh token can renew the session;
+    * ``users``: username to password; ``suspended_users`` get 2001 on playback;
+    * ``assets``: asset id to :class:`OttAsset`; an asset not listed gets
+      ``default_asset`` (``None``: answered HTTP 404);
+    * ``concurrency_limit``: how many devices (udids) of one user may hold a
+      playback context at once (a device holds one while the KS it used is
+      valid); one more gets 4001, concurrency limitation.
+    """
+
+    ks_validity: float = attrs.field(default=86400.0, validator=_positive)
+    anonymous_ks_validity: float = attrs.field(default=86400.0, validator=_positive)
+    refresh_token_validity: float = attrs.field(default=30 * 86400.0, validator=_positive)
+    users: Mapping[str, str] = attrs.field(factory=dict)
+    suspended_users: frozenset[str] = frozenset()
+    assets: Mapping[str, OttAsset] = attrs.field(factory=dict)
+    default_asset: OttAsset | None = attrs.field(factory=OttAsset)
+    concurrency_limit: int | None = attrs.field(default=None, validator=_positive_or_none)
+
+
+@attrs.define(slots=True, eq=False)
+class _RefreshToken:
+    token: str
+    session: int
+    partner_id: int
+    user_id: str
+    username: str
+    udid: str | None
+    expires_at: float
+    spent: bool = False
+
+
+class OttBackend:
+    """The Phoenix API: KSs with expiry and revocation, refresh tokens, playback contexts."""
+
+    def __init__(self, config: OttConfig, host: _Host) -> None:
+        self.config = config
+        self._host = host
+        self.ledger = KsLedger("ott", host)
+        self.faults = ForcedFaults(ENDPOINTS)
+        self._refresh_tokens: dict[str, _RefreshToken] = {}
+        self._user_ids = {name: str(100001 + i) for i, name in enumerate(sorted(config.users))}
+        self._usernames = {uid: name for name, uid in self._user_ids.items()}
+        self._playing: dict[str, dict[str, str]] = {}  # user id -> udid -> KS used
+
+    def fail_next(self, endpoint: str, count: int = 1, *, http_status: int = 200,
+                  code: int | None = None, message: str = "") -> None:
+        """Answer the next ``count`` calls of ``endpoint`` with this error (``code`` in
+        an HTTP 200 body, or ``http_status`` alone for a transport error)."""
+        if http_status == 200 and code is None:
+            raise ConfigError("a forced OTT error needs a code (in an HTTP 200 body) "
+                              "or an HTTP status other than 200")
+        self.faults.fail_next(endpoint, count, Fault(http_status, code, message))
+
+    def ks_status(self, ks: str | None) -> KsStatus:
+        return self.ledger.status(ks)
+
+    # --- endpoints -----------------------------------------------------------------
+
+    def anonymous_login(self, device: str | None, partner_id: int,
+                        udid: str | None) -> ApiAnswer:
+        forced = self._forced(device, "ottUser/anonymousLogin")
+        if forced is not None:
+            return forced
+        record = self.ledger.issue(device, via="ottUser/anonymousLogin", partner_id=partner_id,
+                                   user_id=ANONYMOUS_USER_ID, anonymous=True, udid=udid,
+                                   validity=self.config.anonymous_ks_validity)
+        return ApiAnswer(value={"ks": record.ks, "refresh_token": None})
+
+    def login(self, device: str | None, partner_id: int, username: str, password: str,
+              udid: str | None) -> ApiAnswer:
+        forced = self._forced(device, "ottUser/login")
+        if forced is not None:
+            return forced
+        if self.config.users.get(username) != password:
+            return self._error(device, "ottUser/login", OttErrorCode.WRONG_PASSWORD_OR_USERNAME,
+                               f"wrong username or password for {username!r}")
+        user_id = self._user_ids[username]
+        record = self.ledger.issue(device, via="ottUser/login", partner_id=partner_id,
+                                   user_id=user_id, anonymous=False, udid=udid,
+                                   validity=self.config.ks_validity)
+        refresh = self._new_refresh_token(record, username)
+        return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token,
+                                "user_id": user_id})
+
+    def refresh_session(self, device: str | None, ks: str | None, refresh_token: str,
+                        udid: str | None) -> ApiAnswer:
+        endpoint = "ottUser/refreshSession"
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        held = self._refresh_tokens.get(refresh_token)
+        now = self._host.now
+        if held is None or held.spent or held.expires_at <= now:
+            why = ("unknown" if held is None else "already used" if held.spent else "expired")
+            return self._error(device, endpoint, OttErrorCode.KS_EXPIRED,
+                               f"refresh token {why}: start a new session")
+        if ks is not None and self.ledger.status(ks) is not KsStatus.VALID:
+            return self._ks_error(device, endpoint, ks)
+        held.spent = True
+        del self._refresh_tokens[refresh_token]
+        record = self.ledger.issue(device, via=endpoint, partner_id=held.partner_id,
+                                   user_id=held.user_id, anonymous=False, udid=udid,
+                                   validity=self.config.ks_validity, session=held.session)
+        refresh = self._new_refresh_token(record, held.username)
+        return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token})
+
+    def logout(self, device: str | None, ks: str, udid: str | None) -> ApiAnswer:
+        endpoint = "ottUser/logout"
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        record = self.ledger.get(ks)
+        if record is None or self.ledger.status(ks) is not KsStatus.VALID:
+            return self._ks_error(device, endpoint, ks)
+        self.ledger.revoke_session(device, record, endpoint)
+        for token in [t for t, r in self._refresh_tokens.items() if r.session == record.session]:
+            del self._refresh_tokens[token]
+        return ApiAnswer(value={"result": True})
+
+    def session_get(self, device: str | None, ks: str) -> ApiAnswer:
+        forced = self._forced(device, "session/get")
+        if forced is not None:
+            return forced
+        record = self.ledger.get(ks)
+        if record is None or self.ledger.status(ks) is not KsStatus.VALID:
+            return self._ks_error(device, "session/get", ks)
+        return ApiAnswer(value={"ks": ks, "expiry": record.expires_at, "user_id": record.user_id,
+                                "partner_id": record.partner_id, "udid": record.udid})
+
+    def get_playback_context(self, device: str | None, ks: str, asset_id: str,
+                             reference_type: str, formats: tuple[str, ...],
+                             udid: str | None) -> ApiAnswer:
+        endpoint = "asset/getPlaybackContext"
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        record = self.ledger.get(ks)
+        if record is None or self.ledger.status(ks) is not KsStatus.VALID:
+            return self._ks_error(device, endpoint, ks)
+        asset = self.config.assets.get(asset_id, self.config.default_asset)
+        if asset is None:
+            return self._answer(device, endpoint, ApiAnswer(
+                404, code=None, name="NotFound", message=f"no asset {asset_id!r}"))
+        username = self._usernames.get(record.user_id)
+        if username is not None and username in self.config.suspended_users:
+            return self._error(device, endpoint, OttErrorCode.USER_SUSPENDED,
+                               f"user {username!r} is suspended")
+        if asset.entitled_users is not None and username not in asset.entitled_users:
+            return self._error(device, endpoint, OttErrorCode.NOT_ENTITLED,
+                               f"{'anonymous user' if username is None else repr(username)} "
+                               f"is not entitled to asset {asset_id!r}")
+        refusal = self._take_concurrency_slot(record, udid)
+        if refusal is not None:
+            return self._error(device, endpoint, OttErrorCode.CONCURRENCY_LIMITATION, refusal)
+        sources = [f for f in formats if f in asset.formats] if formats else list(asset.formats)
+        answer = ApiAnswer(value={"asset_id": asset_id, "reference_type": reference_type,
+                                  "drm_scheme": asset.drm_scheme,
+                                  "license_url": asset.license_url, "ssm": asset.ssm,
+                                  "formats": tuple(sources)})
+        self._host.record(device, "ott_playback_context", {"asset_id": asset_id,
+                                                           "drm_scheme": asset.drm_scheme,
+                                                           "ssm": asset.ssm})
+        return answer
+
+    def unavailable(self, device: str | None, endpoint: str) -> ApiAnswer:
+        """The answer while the backend is unreachable (an outage on the ``ott`` link)."""
+        return self._answer(device, endpoint, ApiAnswer(
+            408, name="ConnectionError", message="OTT backend not reachable"))
+
+    # --- internals --------------------------------------------------------------------
+
+    def _take_concurrency_slot(self, record: KsRecord, udid: str | None) -> str | None:
+        limit = self.config.concurrency_limit
+        if limit is None or record.anonymous:
+            return None
+        slots = self._playing.setdefault(record.user_id, {})
+        for held_udid, held_ks in list(slots.items()):
+            if self.ledger.status(held_ks) is not KsStatus.VALID:
+                del slots[held_udid]
+        key = udid or ""
+        if key not in slots and len(slots) >= limit:
+            return (f"concurrency limitation: {len(slots)} devices of user {record.user_id} "
+                    f"already play (limit {limit})")
+        slots[key] = record.ks
+        return None
+
+    def _new_refresh_token(self, record: KsRecord, username: str) -> _RefreshToken:
+        token = _RefreshToken(self._host.new_token("refresh"), record.session,
+                              record.partner_id, record.user_id, username, record.udid,
+                              self._host.now + self.config.refresh_token_validity)
+        self._refresh_tokens[token.token] = token
+        return token
+
+    def _forced(self, device: str | None, endpoint: str) -> ApiAnswer | None:
+        fault = self.faults.take(endpoint)
+        if fault is None:
+            return None
+        known = {int(code): code.name for code in OttErrorCode}
+        name = known.get(fault.code, "ForcedError") if fault.code is not None else "ForcedError"
+        return self._answer(device, endpoint, ApiAnswer(
+            fault.http_status, code=fault.code, name=name, message=fault.message), forced=True)
+
+    def _ks_error(self, device: str | None, endpoint: str, ks: str) -> ApiAnswer:
+        status = self.ledger.status(ks)
+        why = {KsStatus.EXPIRED: "KS expired", KsStatus.REVOKED: "KS was revoked by logout",
+               KsStatus.UNKNOWN: "KS unknown to this backend"}.get(status, "KS not valid")
+        return self._error(device, endpoint, OttErrorCode.KS_EXPIRED, why)
+
+    def _error(self, device: str | None, endpoint: str, code: OttErrorCode,
+               message: str) -> ApiAnswer:
+        return self._answer(device, endpoint, ApiAnswer(200, code=int(code), name=code.name,
+                                                        message=message))
+
+    def _answer(self, device: str | None, endpoint: str, answer: ApiAnswer, *,
+                forced: bool = False) -> ApiAnswer:
+        data: dict[str, Any] = {"endpoint": endpoint, "http_status": answer.http_status,
+                                "code": answer.code, "message": answer.message}
+        if forced:
+            data["forced"] = True
+        self._host.record(device, "ott_error", data)
+        return answer

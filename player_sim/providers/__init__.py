@@ -1,0 +1,64 @@
+"""Session providers and media providers (``seeds/004_0c9c6e939a18d3d9.txt``).
+
+A :class:`SessionProvider` gives a base URL, a partner id and session tokens
+(KS); :class:`OttSessionProvider` and :class:`OvpSessionProvider` are the
+provided implementations, and any object with the same three members works
+wherever they do. Media providers load a media entry with a KS. Providers run
+inside a :class:`~player_sim.World`'s event queue: every API call is a network
+round trip in virtual time and completions are called from the queue.
+"""
+
+from ._media import (
+    AssetReferenceType,
+    MediaCompletion,
+    MediaSource,
+    OvpMediaProvider,
+    PhoenixMediaProvider,
+)
+from ._ott import OttSessionProvider, RefreshPolicy
+from ._ovp import OvpSessionProvider
+from ._protocol import (
+    Binding,
+    KsCompletion,
+    SessionProvider,
+    check_base_url,
+    check_session_provider,
+)
+from ._results import (
+    BAD_REQUEST,
+    CONNECTION_ERROR,
+    NOT_FOUND,
+    SERVICE_ERROR,
+    SERVICE_UNAVAILABLE,
+    SESSION_ERROR,
+    ErrorElement,
+    MediaEntry,
+    MediaResult,
+    PrimitiveResult,
+)
+
+__all__ = [
+    "BAD_REQUEST",
+    "CONNECTION_ERROR",
+    "NOT_FOUND",
+    "SERVICE_ERROR",
+    "SERVICE_UNAVAILABLE",
+    "SESSION_ERROR",
+    "AssetReferenceType",
+    "Binding",
+    "ErrorElement",
+    "KsCompletion",
+    "MediaCompletion",
+    "MediaEntry",
+    "MediaResult",
+    "MediaSource",
+    "OttSessionProvider",
+    "OvpMediaProvider",
+    "OvpSessionProvider",
+    "PhoenixMediaProvider",
+    "PrimitiveResult",
+    "RefreshPolicy",
+    "SessionProvider",
+    "check_base_url",
+    "check_session_provider",
+]

@@ -1,0 +1,154 @@
+"""Media providers: load a media entry (DRM scheme, license URL, SSM) with a KS.
+
+"Components such as Media Providers ... work with the SessionProvider": a load
+asks its session provider for a KS first; if that fails, the load completes
+with that error and makes no backend call (DOMAIN.md). Otherwise one API call
+on the backend's link answers the entry or an error.
+
+A media provider is a frozen value: :class:`PhoenixMediaProvider` (asset id,
+reference type, formats) on the OTT backend, :class:`OvpMediaProvider` (entry
+id) on the OVP backend. In a :class:`~player_sim.DeviceConfig` it is the
+template for every playback: the device loads the played stream as the asset
+(entry) id, with its own session provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import attrs
+
+from .._errors import ConfigError, PlayerSimError
+from ..backends import ApiAnswer
+from ._protocol import Binding, SessionProvider, check_session_provider
+from ._results import ErrorElement, MediaEntry, MediaResult, PrimitiveResult
+
+if TYPE_CHECKING:
+    from ..world import World
+
+__all__ = ["AssetReferenceType", "MediaCompletion", "MediaSource", "OvpMediaProvider",
+           "PhoenixMediaProvider"]
+
+#: What a media load calls back with, exactly once.
+MediaCompletion = Callable[[MediaResult], None]
+
+AssetReferenceType = Literal["media", "epg_internal", "epg_external", "npvr"]
+_REFERENCE_TYPES: Final = ("media", "epg_internal", "epg_external", "npvr")
+
+
+def _check_reference_type(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in _REFERENCE_TYPES:
+        raise ConfigError(f"{attribute.name} must be one of {', '.join(_REFERENCE_TYPES)}, "
+                          f"not {value!r}")
+
+
+def _check_provider(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_session_provider(value)
+
+
+def _ready(provider: PhoenixMediaProvider | OvpMediaProvider, what: str,
+           value: str | None) -> tuple[SessionProvider, Binding, str]:
+    name = type(provider).__name__
+    if value is None:
+        raise PlayerSimError(f"{name}.load() needs {what}")
+    if provider.session_provider is None:
+        raise PlayerSimError(f"{name}.load() needs a session_provider")
+    if provider.binding is None:
+        raise PlayerSimError(f"{name} is not attached to a world: call attach(world, device)")
+    return provider.session_provider, provider.binding, value
+
+
+def _load(session_provider: SessionProvider, binding: Binding, link: str, endpoint: str,
+          call: Callable[[str], ApiAnswer], entry_of: Callable[[ApiAnswer], MediaEntry],
+          completion: MediaCompletion) -> None:
+    def got_ks(result: PrimitiveResult) -> None:
+        if not result.ok or result.value is None:
+            assert result.error is not None
+            completion(MediaResult(error=result.error))  # no backend call
+            return
+        ks = result.value
+
+        def answered(answer: ApiAnswer) -> None:
+            completion(MediaResult(entry_of(answer)) if answer.ok
+                       else MediaResult(error=ErrorElement.from_answer(answer)))
+
+        binding.call(link, endpoint, lambda: call(ks), answered, ks=ks)
+
+    session_provider.get_ks(got_ks)
+
+
+@attrs.frozen
+class PhoenixMediaProvider:
+    """Loads an asset's playback context from the OTT (Phoenix) backend."""
+
+    asset_id: str | None = None
+    reference_type: AssetReferenceType = attrs.field(default="media",
+                                                     validator=_check_reference_type)
+    formats: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    session_provider: SessionProvider | None = attrs.field(default=None, eq=False,
+                                                           validator=_check_provider)
+    binding: Binding | None = attrs.field(default=None, eq=False, repr=False)
+
+    def attach(self, world: World, device: str | None = None) -> PhoenixMediaProvider:
+        """A copy that reaches the backends of ``world``, acting for ``device``."""
+        return attrs.evolve(self, binding=Binding(world, device))
+
+    def for_playback(self, asset_id: str, session_provider: SessionProvider, world: World,
+                     device: str | None) -> PhoenixMediaProvider:
+        """The provider a device uses to load ``asset_id``."""
+        return attrs.evolve(self, asset_id=asset_id, session_provider=session_provider,
+                            binding=Binding(world, device))
+
+    def load(self, completion: MediaCompletion) -> None:
+        """Obtain a KS, then ``asset/getPlaybackContext``; ``completion`` gets the entry."""
+        provider, b, asset_id = _ready(self, "an asset_id", self.asset_id)
+        udid = getattr(provider, "udid", None) or b.device
+        ref, formats = self.reference_type, self.formats
+
+        def entry_of(answer: ApiAnswer) -> MediaEntry:
+            v = answer.value
+            return MediaEntry(asset_id, v["drm_scheme"], v["license_url"], v["ssm"],
+                              tuple(v["formats"]))
+
+        _load(provider, b, "ott", "asset/getPlaybackContext",
+              lambda ks: b.world.ott.get_playback_context(b.device, ks, asset_id, ref,
+                                                          formats, udid),
+              entry_of, completion)
+
+
+@attrs.frozen
+class OvpMediaProvider:
+    """Loads a media entry's playback context from the OVP backend."""
+
+    entry_id: str | None = None
+    session_provider: SessionProvider | None = attrs.field(default=None, eq=False,
+                                                           validator=_check_provider)
+    binding: Binding | None = attrs.field(default=None, eq=False, repr=False)
+
+    def attach(self, world: World, device: str | None = None) -> OvpMediaProvider:
+        """A copy that reaches the backends of ``world``, acting for ``device``."""
+        return attrs.evolve(self, binding=Binding(world, device))
+
+    def for_playback(self, asset_id: str, session_provider: SessionProvider, world: World,
+                     device: str | None) -> OvpMediaProvider:
+        """The provider a device uses to load entry ``asset_id``."""
+        return attrs.evolve(self, entry_id=asset_id, session_provider=session_provider,
+                            binding=Binding(world, device))
+
+    def load(self, completion: MediaCompletion) -> None:
+        """Obtain a KS, then ``baseEntry/getPlaybackContext``; ``completion`` gets the entry."""
+        provider, b, entry_id = _ready(self, "an entry_id", self.entry_id)
+
+        def entry_of(answer: ApiAnswer) -> MediaEntry:
+            v = answer.value
+            return MediaEntry(entry_id, v["drm_scheme"], v["license_url"], v["ssm"])
+
+        _load(provider, b, "ovp", "baseEntry/getPlaybackContext",
+              lambda ks: b.world.ovp.get_playback_context(b.device, ks, entry_id),
+              entry_of, completion)
+
+
+#: A media provider a device can be configured with.
+MediaSource = PhoenixMediaProvider | OvpMediaProvider
