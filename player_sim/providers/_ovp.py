@@ -221,7 +221,8 @@ class OvpSessionProvider(_Attachable):
         b.call("ovp", "session/startWidgetSession",
                lambda: b.world.ovp.start_widget_session(b.device, widget_id), deliver)
 
-    def _login(self, login_id: str, password: str, partner_id: int, deliver: Callable[[ApiAnswer], None]) -> None:
+    def _login(self, login_id: str, password: str, partner_id: int,
+               deliver: Callable[[ApiAnswer], None]) -> None:
         b = self.binding
         b.call("ovp", "user/loginByLoginId",
                lambda: b.world.ovp.login_by_login_id(b.device, login_id, password, partner_id),
