@@ -185,6 +185,11 @@ _RULES: Final[tuple[Rule, ...]] = (
          "Zapping (changing the source) tears the old session down and sets a new one up.",
          "A zap from a playback that holds an SSM session tears that session down and sets up "
          "a new one.", "within-after", "DeviceConfig.async_zap_order"),
+    _dom("ssm.zap.no-self-limit",
+         "With async teardown the new setup can reach the server before the old teardown: at "
+         "the session limit this fails the zap.",
+         "A device's setup is never refused for a limit while its own teardown is still on the "
+         "wire (the async-teardown zap race).", "never", "DeviceConfig.async_zap_order"),
     _dom("ssm.kill.no-teardown",
          "A session that is never torn down (app killed, crash, tab closed) keeps its slot "
          "until it expires: the \"zombie session\".",
