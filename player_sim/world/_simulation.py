@@ -12,7 +12,14 @@ brings the world up to trio's current time, so what a harness observes never
 depends on scheduling. A single background task also advances the world so
 that signal listeners hear about events without polling; it wakes trio at most
 once per ``wake_interval`` virtual seconds, so a listener may hear an event up
-to that late (the notification still carries the event's exact time).
+to that late (the notification still carries the event's exact time). It wakes
+only while some receiver is connected to one of :mod:`player_sim.signals`:
+with nobody listening the world is advanced by the API alone, so a quiet
+simulation costs no trio wake-ups at all (a waking trio costs about as much as
+a few dozen world events; see ``benchmarks/world_bench.py``). What is reached
+through ``sim.world`` directly (``sim.world.ssm.fail_next``, ``sim.world.trace``)
+does not catch up: after a plain ``await trio.sleep`` touch the API first
+(``sim.now``), or wait with ``sim.sleep``.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 import trio
 
@@ -33,6 +40,8 @@ from ._config import DeviceConfig, WorldConfig
 from ._world import Device, Notification, World
 
 __all__ = ["Simulation"]
+
+_SIGNALS: Final = tuple(signals.signal(name) for name in signals.ALL_SIGNALS)
 
 
 class Simulation:
@@ -55,6 +64,8 @@ class Simulation:
         self._epoch = trio.current_time()
         self.world._clock = self._world_time
         self.world._poke = self._rearm
+        for sig in _SIGNALS:  # a new receiver may need the runner awake
+            sig.receiver_connected.connect(self._receiver_connected, sender=sig, weak=False)
         self._nursery_manager = trio.open_nursery()
         nursery = await self._nursery_manager.__aenter__()
         self._runner_scope = trio.CancelScope()
@@ -68,6 +79,8 @@ class Simulation:
         result: bool | None = await self._nursery_manager.__aexit__(exc_type, exc, tb)
         self.world._clock = None
         self.world._poke = None
+        for sig in _SIGNALS:
+            sig.receiver_connected.disconnect(self._receiver_connected, sender=sig)
         return result
 
     # --- the world, through trio ------------------------------------------------------
@@ -158,13 +171,16 @@ class Simulation:
 
     def _next_wake(self) -> float:
         upcoming = self.world.next_event_time()
-        if upcoming is None:
+        if upcoming is None or not any(sig.receivers for sig in _SIGNALS):
             return math.inf
         return self._trio_time(max(upcoming, self.world.now + self.wake_interval))
 
     def _rearm(self) -> None:
         if self._wake is not None:
             self._wake.deadline = min(self._wake.deadline, self._next_wake())
+
+    def _receiver_connected(self, signal: Any, **_: Any) -> None:
+        self._rearm()
 
     async def _runner(self) -> None:
         assert self._runner_scope is not None

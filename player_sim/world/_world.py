@@ -196,8 +196,8 @@ class Device:
         self.core = PlayerCore(config.core_config())
         self.policy = config.policy
         self.killed = False
-        self.heartbeats_sent = 0
-        self.blocked_time = 0.0
+        self._heartbeats_sent = 0
+        self._blocked_time = 0.0
         self._blocking = 0
         self._blocked_since = 0.0
         self._waiting: deque[tuple[float, ev.Action, str]] = deque()
@@ -229,6 +229,18 @@ class Device:
     def main_thread_blocked(self) -> bool:
         self.world.catch_up()
         return self._blocking > 0
+
+    @property
+    def heartbeats_sent(self) -> int:
+        """How many SSM heartbeats this device has sent."""
+        self.world.catch_up()
+        return self._heartbeats_sent
+
+    @property
+    def blocked_time(self) -> float:
+        """Seconds its main thread spent blocked by synchronous SSM setups and teardowns."""
+        self.world.catch_up()
+        return self._blocked_time
 
     def __repr__(self) -> str:
         return (f"<Device {self.name!r} app={self.core.app.value} "
@@ -469,7 +481,7 @@ class Device:
         self._run(self.core.feed(ev.HeartbeatDue(playback_id)))
 
     def _send_heartbeat(self, effect: ev.SendHeartbeat) -> None:
-        self.heartbeats_sent += 1
+        self._heartbeats_sent += 1
         if self._trace_heartbeats:
             self._record("heartbeat_sent", {"token": effect.token})
         ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
@@ -553,7 +565,7 @@ class Device:
 
     def _close_blocked_period(self) -> None:
         blocked = self.world.now - self._blocked_since
-        self.blocked_time += blocked
+        self._blocked_time += blocked
         self._record("main_thread_blocked", {"seconds": round(blocked, 6)})
 
     # --- notifications and the app policy -----------------------------------------------
