@@ -6,6 +6,7 @@ with an underscore is private and may change.
 
 from . import signals
 from ._errors import ConfigError, InvalidTransition, PlayerSimError
+from ._timeline import render_timeline
 from .backends import (
     Fault,
     LicenseConfig,
@@ -63,6 +64,7 @@ __all__ = [
     "WorldConfig",
     "events",
     "mermaid_diagram",
+    "render_timeline",
     "signals",
 ]
 

@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a check failed (a scenario, a rule, a mutant), 2 bad in
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -157,3 +158,53 @@ def schema() -> None:
     from .scenario import schema_json
 
     click.echo(schema_json(), nl=False)
+
+
+@main.command()
+@click.argument("trace_file", metavar="TRACE.jsonl",
+                type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("-o", "--output", metavar="OUT.svg", type=click.Path(dir_okay=False),
+              help="Where to write the SVG ('-' for standard output; default: the trace's "
+                   "path with .svg).")
+@click.option("--title", help="The drawing's title (default: the trace file's name).")
+@click.option("--from", "start", metavar="DURATION", default="0s", show_default=True,
+              help="Draw from this virtual time (e.g. 90s, 5m).")
+@click.option("--to", "end", metavar="DURATION",
+              help="Draw up to this virtual time (default: the last event).")
+def timeline(trace_file: str, output: str | None, title: str | None, start: str,
+             end: str | None) -> None:
+    """Draw a JSONL trace as an SVG timeline: one lane per device."""
+    from ._timeline import render_timeline
+    from .scenario import parse_duration, write_atomic
+    from .trace import Trace, TraceFormatError
+
+    def seconds(option: str, text: str) -> float:
+        try:
+            return parse_duration(text)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint=option) from None
+
+    source = Path(trace_file)
+    try:
+        trace = Trace.from_jsonl(source.read_text(encoding="utf-8"), source=str(source))
+    except TraceFormatError as err:
+        raise click.UsageError(str(err)) from None
+    except UnicodeDecodeError as err:
+        raise click.UsageError(f"{source}: not UTF-8 text ({err.reason} at byte "
+                               f"{err.start}); a trace is JSONL text") from None
+    try:
+        svg = render_timeline(trace, title if title is not None else source.stem,
+                              start=seconds("--from", start),
+                              end=None if end is None else seconds("--to", end))
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    if output == "-":
+        click.echo(svg, nl=False)
+        return
+    target = Path(output) if output is not None else source.with_suffix(".svg")
+    try:
+        write_atomic(target, svg)
+    except OSError as err:
+        raise click.UsageError(f"can't write {target}: {err.strerror}") from None
+    click.echo(f"wrote {target}", err=True)
+

@@ -1,0 +1,673 @@
+"""A trace drawn as a standalone SVG timeline, for people who would rather look than read.
+
+One lane per device, in order of first appearance in the trace. Each lane shows,
+over virtual time:
+
+* the app state (foreground, background, PiP, terminated) as a thin band and the
+  playback state as a wide band below it, one ``<rect>`` per interval of constant
+  state (intervals of zero virtual duration are not drawn);
+* each heartbeat the device sent as a tick, and its notifications as markers
+  (SSM errors, other play-pipeline errors, playback started / stopped, zap);
+* user actions as small triangles above the bands, and the periods a synchronous
+  SSM call blocked the main thread as a hatched overlay;
+* its SSM sessions as seen by the server: a bar from creation to the end, closed
+  by a mark saying how it ended (torn down, expired, evicted);
+* the part of a session that outlives its killed app as a zombie;
+* forced errors (``*_refused`` / ``license_denied`` records with ``forced``) as
+  fault marks; backend outages (``outage_planned``) shade every lane.
+
+Every mark carries a ``<title>`` (a tooltip in browsers) with its exact time and
+payload, and ``data-*`` attributes for tools. The drawing is a pure function of
+the trace: the same trace gives byte-identical SVG text (fixed float formatting,
+no generated ids, no dict-order dependence).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+from xml.sax.saxutils import escape, quoteattr
+
+import attrs
+
+from . import signals
+from .trace import Trace, TraceRecord
+
+__all__ = ["render_timeline"]
+
+# --- layout (pixels) ---------------------------------------------------------------
+
+_WIDTH: Final = 1280
+_LABEL_W: Final = 170
+_RIGHT: Final = 40
+_PLOT_W: Final = _WIDTH - _LABEL_W - _RIGHT
+_TOP: Final = 80  # first lane starts here (title and axis above)
+_LANE_H: Final = 92
+_OUTAGE_ROW_H: Final = 22
+
+# Offsets inside a lane.
+_ACTION_Y: Final = 4
+_APP_Y, _APP_H = 12, 8
+_PLAY_Y, _PLAY_H = 22, 24
+_TICK_Y, _TICK_H = 50, 8
+_MARK_Y: Final = 66  # centre of notification and fault markers
+_SESSION_Y: Final = 82  # centre of session bars
+
+# --- colours ----------------------------------------------------------------------
+
+PLAYBACK_COLOURS: Final = {
+    "idle": "#d9d9d9",
+    "obtaining_ks": "#fde7a9",
+    "loading_media": "#fdd882",
+    "ssm_setup": "#fdc35a",
+    "license_request": "#f6a93b",
+    "playing": "#4caf50",
+    "paused": "#7fb3e6",
+    "stopping": "#c98bd6",
+    "stopped": "#9e9e9e",
+    "failed": "#e53935",
+}
+APP_COLOURS: Final = {
+    "foreground": "#81c784",
+    "background": "#546e7a",
+    "pip": "#8e63ce",
+    "terminated": "#212121",
+}
+_UNKNOWN_COLOUR: Final = "#ffffff"
+
+#: Marker shape and colour per notification kind; kinds not listed get the last entry.
+_NOTIFICATION_STYLE: Final[dict[str, tuple[str, str]]] = {
+    "ssm_setup_error": ("diamond", "#d50000"),
+    "ssm_heartbeat_error": ("diamond", "#ff6d00"),
+    "ssm_teardown_error": ("diamond", "#6d4c41"),
+    "license_error": ("triangle", "#d50000"),
+    "ks_error": ("triangle", "#ad1457"),
+    "media_load_error": ("triangle", "#6a1b9a"),
+    "playback_started": ("circle", "#1b5e20"),
+    "playback_stopped": ("square", "#424242"),
+    "zap": ("chevron", "#1565c0"),
+    "": ("circle", "#00838f"),
+}
+_SESSION_COLOUR: Final = "#26a69a"
+_SESSION_ENDS: Final = {
+    "ssm_session_ended": ("bar", "#00695c", "torn down"),
+    "ssm_session_expired": ("cross", "#000000", "expired"),
+    "ssm_session_evicted": ("triangle", "#7b1fa2", "evicted"),
+}
+_HEARTBEAT_COLOUR: Final = "#2e7d32"
+_FAULT_COLOUR: Final = "#ffca28"
+_ZOMBIE_COLOUR: Final = "#b71c1c"
+_OUTAGE_FILL: Final = "#ef5350"
+_AXIS_STEPS: Final = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15,
+                      30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+                      86400, 172800, 432000, 864000)
+#: Notification kinds drawn as bands, not markers.
+_NOT_MARKERS: Final = frozenset({"state_changed"})
+
+
+@attrs.frozen
+class _Interval:
+    state: str
+    start: float
+    end: float
+
+
+@attrs.define
+class _Lane:
+    device: str
+    start: float
+    records: list[TraceRecord] = attrs.field(factory=list)
+
+
+# --- public ------------------------------------------------------------------------
+
+
+def render_timeline(trace: Trace | Iterable[TraceRecord], title: str, *,
+                    start: float = 0.0, end: float | None = None) -> str:
+    """The trace as a standalone SVG document (text, ending with a newline).
+
+    The drawing shows virtual time from ``start`` to ``end`` (by default the whole
+    trace: ``end`` is the last record's time; a scenario that ended with a long
+    wait passes its end time). A narrower window zooms in; what lies outside it
+    is left out. Raises ``ValueError`` unless ``0 <= start < end``.
+    """
+    # Times to the microsecond, as the JSONL form writes them: a trace read back from
+    # its file draws exactly like the trace in memory.
+    records = [r if r.t == round(r.t, 6) else attrs.evolve(r, t=round(r.t, 6)) for r in trace]
+    start, end = round(start, 6), None if end is None else round(end, 6)
+    last = max((r.t for r in records), default=0.0)
+    if end is None:
+        end = max(last, start + 1.0) if last <= start else last
+    if not 0 <= start < end:
+        raise ValueError(f"a timeline window needs 0 <= start < end, not [{start}, {end}]")
+    lanes = _lanes(records)
+    outages = [r for r in records if r.kind == "outage_planned"]
+    scale = _Scale(start, end)
+    end = max(end, last)  # state intervals run to the trace's end; the scale clips them
+
+    has_outage_row = bool(outages)
+    lanes_top = _TOP + (_OUTAGE_ROW_H if has_outage_row else 0)
+    lanes_bottom = lanes_top + _LANE_H * max(len(lanes), 1)
+    legend = _legend(lanes_bottom + 46)
+    height = legend.bottom + 16
+
+    out: list[str] = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {_WIDTH} {height}" font-family="DejaVu Sans, Verdana, sans-serif" '
+        'font-size="12">',
+        f"<title>{escape(title)}</title>",
+        "<defs>",
+        '<pattern id="blocked-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#000000" '
+        'fill-opacity="0.15"/><line x1="0" y1="0" x2="0" y2="6" stroke="#000000" '
+        'stroke-width="2.5"/></pattern>',
+        "</defs>",
+        f'<rect class="background" x="0" y="0" width="{_WIDTH}" height="{height}" '
+        'fill="#ffffff"/>',
+        f'<text class="title" x="16" y="26" font-size="18" font-weight="bold">'
+        f"{escape(title)}</text>",
+        f'<text class="subtitle" x="16" y="46" fill="#555555">virtual time '
+        f"{escape(_duration(scale.start))} to "
+        f"{escape(_duration(scale.end))} · {len(lanes)} device{'s' if len(lanes) != 1 else ''} · "
+        f"{len(records)} trace records</text>",
+    ]
+    out += _axis(scale, _TOP - 12, lanes_bottom)
+    out += _outages(outages, scale, _TOP, lanes_top, lanes_bottom)
+    if not lanes:
+        out.append(f'<text x="{_LABEL_W}" y="{lanes_top + 40}" fill="#777777">'
+                   "no device events in this trace</text>")
+    for index, lane in enumerate(lanes):
+        out += _lane(lane, lanes_top + index * _LANE_H, end, scale)
+    out += legend.lines
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# --- lanes -----------------------------------------------------------------------------
+
+
+def _lanes(records: Sequence[TraceRecord]) -> list[_Lane]:
+    """One lane per device, in order of first appearance."""
+    lanes: dict[str, _Lane] = {}
+    for record in records:
+        if record.device is None:
+            continue
+        lane = lanes.get(record.device)
+        if lane is None:
+            lane = lanes[record.device] = _Lane(record.device, record.t)
+        lane.records.append(record)
+    return list(lanes.values())
+
+
+def _state_intervals(records: Sequence[TraceRecord], attribute: str, start: float,
+                    end: float) -> list[_Interval]:
+    """Intervals of constant ``attribute`` ("app" or "playback") of one device's records.
+
+    Records carry the device's state *after* the event. Before the first record
+    that carries a state, the state is the ``*_from`` of the first
+    ``state_changed`` (foreground and idle for a new device).
+    """
+    changes: list[tuple[float, str]] = []
+    for record in records:
+        value = getattr(record, attribute)
+        if value is not None and (not changes or changes[-1][1] != value):
+            changes.append((record.t, value))
+    if not changes:
+        return []
+    first_change = next((r for r in records if r.kind == "state_changed"), None)
+    initial = first_change.data.get(f"{attribute}_from") if first_change is not None else None
+    if isinstance(initial, str) and initial != changes[0][1] and changes[0][0] > start:
+        changes.insert(0, (start, initial))
+    intervals = []
+    for (t, value), following in zip(changes, [*changes[1:], (end, "")], strict=True):
+        if following[0] > t:
+            intervals.append(_Interval(value, t, following[0]))
+    return intervals
+
+
+def _lane(lane: _Lane, top: int, end: float, scale: _Scale) -> list[str]:
+    records = lane.records
+    name = lane.device
+    out = [f'<g class="lane" data-device={quoteattr(name)}>']
+    out.append(f'<line class="lane-separator" x1="0" y1="{top + _LANE_H}" x2="{_WIDTH}" '
+               f'y2="{top + _LANE_H}" stroke="#cccccc"/>')
+    for caption, y in (("app", _APP_Y + 7), ("signals", _MARK_Y + 4),
+                       ("SSM server", _SESSION_Y + 4)):
+        out.append(f'<text class="row-caption" x="{_LABEL_W - 8}" y="{top + y}" '
+                   f'font-size="9" fill="#888888" text-anchor="end">{caption}</text>')
+    out.append(f'<text class="lane-label" x="12" y="{top + 38}" font-size="14" '
+               f'font-weight="bold">{escape(_clip(name, 20))}</text>')
+    added = next((r for r in records if r.kind == "device_added"), None)
+    if added is not None:
+        bits = [str(added.data.get("account", "?"))]
+        if added.data.get("ssm"):
+            bits.append("SSM sync" if added.data.get("sync") else "SSM async")
+        out.append(f'<text class="lane-detail" x="12" y="{top + 56}" fill="#555555">'
+                   f"{escape(_clip(' · '.join(bits), 26))}</text>")
+    for row, y, h in (("app", _APP_Y, _APP_H), ("playback", _PLAY_Y, _PLAY_H)):
+        colours = APP_COLOURS if row == "app" else PLAYBACK_COLOURS
+        out.append(f'<g class="{row}-states">')
+        for iv in _state_intervals(records, row, lane.start, end):
+            if not scale.overlaps(iv.start, iv.end):
+                continue
+            x0, x1 = scale.x(iv.start), scale.x(iv.end)
+            tip = (f"{name} · {row} {iv.state} · {_when(iv.start)} to {_when(iv.end)} "
+                   f"({_duration(iv.end - iv.start)})")
+            out.append(f'<rect class="band {row}-state" data-state={quoteattr(iv.state)} '
+                       f'data-start="{_num(iv.start)}" data-end="{_num(iv.end)}" '
+                       f'x="{_px(x0)}" y="{top + y}" width="{_px(max(x1 - x0, 0.5))}" '
+                       f'height="{h}" fill="{colours.get(iv.state, _UNKNOWN_COLOUR)}" '
+                       f'stroke="#ffffff" stroke-width="0.5"><title>{escape(tip)}</title>'
+                       "</rect>")
+            label = iv.state.replace("_", " ")
+            if row == "playback" and x1 - x0 > 7 * len(label) + 8:
+                colour = "#ffffff" if iv.state in ("playing", "failed", "stopped") else "#222222"
+                out.append(f'<text class="band-label" x="{_px(x0 + 4)}" '
+                           f'y="{top + y + h / 2 + 4:.0f}" fill="{colour}" '
+                           f'pointer-events="none">{escape(label)}</text>')
+        out.append("</g>")
+    out += _blocked(records, top, scale)
+    out += _actions(records, top, scale)
+    out += _heartbeats(records, top, scale)
+    out += _notifications(records, top, scale)
+    out += _faults(records, top, scale)
+    killed = [(iv.start, iv.end) for iv in _state_intervals(records, "app", lane.start, end)
+              if iv.state == "terminated"]
+    out += _sessions(records, top, end, scale, killed)
+    out.append("</g>")
+    return out
+
+
+def _blocked(records: Sequence[TraceRecord], top: int, scale: _Scale) -> list[str]:
+    out = ['<g class="main-thread-blocked">']
+    for r in records:
+        if r.kind != "main_thread_blocked":
+            continue
+        seconds = float(r.data.get("seconds", 0.0))
+        if seconds <= 0 or not scale.overlaps(r.t - seconds, r.t):
+            continue
+        x0, x1 = scale.x(r.t - seconds), scale.x(r.t)
+        tip = f"main thread blocked {_duration(seconds)}, until {_when(r.t)}"
+        out.append(f'<rect class="blocked" data-start="{_num(r.t - seconds)}" '
+                   f'data-end="{_num(r.t)}" x="{_px(x0)}" y="{top + _PLAY_Y}" '
+                   f'width="{_px(max(x1 - x0, 1.0))}" height="{_PLAY_H}" '
+                   f'fill="url(#blocked-hatch)"><title>{escape(tip)}</title></rect>')
+    out.append("</g>")
+    return out
+
+
+def _actions(records: Sequence[TraceRecord], top: int, scale: _Scale) -> list[str]:
+    out = ['<g class="actions">']
+    y = top + _ACTION_Y
+    for r in records:
+        if r.kind not in ("action", "app_killed", "app_relaunched") or not scale.shows(r.t):
+            continue
+        name = str(r.data.get("name", r.kind.removeprefix("app_")))
+        origin = str(r.data.get("origin", "os"))
+        x = scale.x(r.t)
+        fill = "#000000" if origin == "user" else "#ffffff"
+        tip = f"{_when(r.t)} · {origin} action: {name}{_payload(r.data, ('name', 'origin'))}"
+        out.append(f'<path class="action" data-t="{_num(r.t)}" data-name={quoteattr(name)} '
+                   f'data-origin={quoteattr(origin)} d="M{_px(x - 4)} {y - 3}h8l-4 6z" '
+                   f'fill="{fill}" stroke="#000000" stroke-width="0.8">'
+                   f"<title>{escape(tip)}</title></path>")
+    out.append("</g>")
+    return out
+
+
+def _heartbeats(records: Sequence[TraceRecord], top: int, scale: _Scale) -> list[str]:
+    out = ['<g class="heartbeats">']
+    y0, y1 = top + _TICK_Y, top + _TICK_Y + _TICK_H
+    for r in records:
+        if r.kind != "heartbeat_sent" or not scale.shows(r.t):
+            continue
+        x = _px(scale.x(r.t))
+        out.append(f'<line class="heartbeat" data-t="{_num(r.t)}" x1="{x}" y1="{y0}" '
+                   f'x2="{x}" y2="{y1}" stroke="{_HEARTBEAT_COLOUR}" stroke-width="1.5">'
+                   f"<title>{escape(_when(r.t))} · heartbeat sent</title></line>")
+    out.append("</g>")
+    return out
+
+
+_MARKER_KINDS: Final = tuple(k for k in signals.ALL_SIGNALS if k not in _NOT_MARKERS)
+
+
+def _notifications(records: Sequence[TraceRecord], top: int, scale: _Scale) -> list[str]:
+    """Markers in time order. One that would overlap the previous is nudged right, with
+    a leader line from its true time; after each such cluster, a short label names its
+    errors where there is room before the next cluster."""
+    y = top + _MARK_Y
+    placed: list[tuple[float, float, int, TraceRecord]] = []  # (true x, x, size, record)
+    last_x = -math.inf
+    for r in records:
+        if r.kind not in _MARKER_KINDS or not scale.shows(r.t):
+            continue
+        shape, _ = _NOTIFICATION_STYLE.get(r.kind, _NOTIFICATION_STYLE[""])
+        size = 6 if shape in ("diamond", "triangle") else 4
+        true_x = scale.x(r.t)
+        last_x = max(true_x, last_x + 2 * size + 1)
+        placed.append((true_x, last_x, size, r))
+    clusters: list[list[tuple[float, float, int, TraceRecord]]] = []
+    for item in placed:
+        if clusters and item[1] - item[0] > 0.01:
+            clusters[-1].append(item)
+        else:
+            clusters.append([item])
+    out = ['<g class="notifications">']
+    for index, cluster in enumerate(clusters):
+        for true_x, x, size, r in cluster:
+            shape, colour = _NOTIFICATION_STYLE.get(r.kind, _NOTIFICATION_STYLE[""])
+            if x - true_x > 1:
+                out.append(f'<path class="leader" d="M{_px(true_x)} {y - 8}L{_px(x)} '
+                           f'{y - size}" stroke="#9e9e9e" stroke-width="0.8" fill="none"/>')
+            tip = f"{_when(r.t)} · {r.kind}{_payload(r.data)}"
+            out.append(f'<path class="notification" data-kind={quoteattr(r.kind)} '
+                       f'data-t="{_num(r.t)}" d="{_shape(shape, x, y, size)}" '
+                       f'fill="{colour}" stroke="#ffffff" stroke-width="0.8">'
+                       f"<title>{escape(tip)}</title></path>")
+        errors = [r for _, _, _, r in cluster if r.kind.endswith("_error")]
+        if not errors:
+            continue
+        _, x, size, _ = cluster[-1]
+        left = x + size + 3
+        right = clusters[index + 1][0][1] - 8 if index + 1 < len(clusters) else _WIDTH - 4
+        label = _fit(" · ".join(_error_label(r) for r in errors), (right - left) / 6.2)
+        if label:
+            colour = _NOTIFICATION_STYLE.get(errors[0].kind, _NOTIFICATION_STYLE[""])[1]
+            out.append(f'<text class="marker-label" x="{_px(left)}" y="{y + 4}" '
+                       f'font-size="10" fill="{colour}">{escape(label)}</text>')
+    out.append("</g>")
+    return out
+
+
+def _error_label(r: TraceRecord) -> str:
+    label = r.kind.removeprefix("ssm_").replace("_", " ")
+    code = r.data.get("ssm_code")
+    if code is None:
+        code = r.data.get("code")
+    if code is None:
+        code = r.data.get("http_status")
+    return f"{label} {code}" if code is not None else label
+
+
+def _fit(text: str, chars: float) -> str:
+    """``text``, shortened with an ellipsis to ``chars`` characters; empty if under 8."""
+    if len(text) <= chars:
+        return text
+    if chars < 8:
+        return ""
+    return text[: int(chars) - 1] + "…"
+
+
+def _is_fault(r: TraceRecord) -> bool:
+    return bool(r.data.get("forced")) and (r.kind.endswith("_refused")
+                                           or r.kind == "license_denied")
+
+
+def _faults(records: Sequence[TraceRecord], top: int, scale: _Scale) -> list[str]:
+    out = ['<g class="faults">']
+    y = top + _SESSION_Y
+    last_x = -math.inf
+    for r in records:
+        if not _is_fault(r) or not scale.shows(r.t):
+            continue
+        x = max(scale.x(r.t), last_x + 17)
+        last_x = x
+        tip = f"{_when(r.t)} · forced error: {r.kind}{_payload(r.data, ('forced',))}"
+        out.append(f'<path class="fault" data-kind={quoteattr(r.kind)} data-t="{_num(r.t)}" '
+                   f'd="M{_px(x)} {y - 9}l8 14h-16z" fill="{_FAULT_COLOUR}" stroke="#000000" '
+                   f'stroke-width="1"><title>{escape(tip)}</title></path>')
+        out.append(f'<text x="{_px(x)}" y="{y + 3}" font-size="9" font-weight="bold" '
+                   'text-anchor="middle" pointer-events="none">!</text>')
+    out.append("</g>")
+    return out
+
+
+def _sessions(records: Sequence[TraceRecord], top: int, end: float, scale: _Scale,
+              killed: Sequence[tuple[float, float]]) -> list[str]:
+    """Session bars; the part of a session that outlives its app (killed, so no
+    teardown) is drawn as a zombie."""
+    out = ['<g class="sessions">']
+    y = top + _SESSION_Y
+    opened: dict[Any, TraceRecord] = {}
+    closed: list[tuple[TraceRecord, TraceRecord | None]] = []
+    for r in records:
+        if r.kind == "ssm_session_created":
+            opened[r.data.get("session")] = r
+        elif r.kind in _SESSION_ENDS:
+            start = opened.pop(r.data.get("session"), None)
+            if start is not None:
+                closed.append((start, r))
+    closed += [(start, None) for start in opened.values()]
+    closed.sort(key=lambda pair: (pair[0].t, str(pair[0].data.get("session"))))
+    for start, stop in closed:
+        session = start.data.get("session")
+        t1 = stop.t if stop is not None else end
+        how = _SESSION_ENDS[stop.kind][2] if stop is not None else "still active"
+        if not scale.overlaps(start.t, t1):
+            continue
+        x0, x1 = scale.x(start.t), scale.x(t1)
+        tip = (f"SSM session {session} ({start.data.get('stream', '?')}) · "
+               f"{_when(start.t)} to {_when(t1)} · {how}")
+        out.append(f'<rect class="session" data-session={quoteattr(str(session))} '
+                   f'data-start="{_num(start.t)}" data-end="{_num(t1)}" '
+                   f'data-how={quoteattr(how)} x="{_px(x0)}" y="{y - 3}" '
+                   f'width="{_px(max(x1 - x0, 1.0))}" height="6" rx="3" '
+                   f'fill="{_SESSION_COLOUR}"><title>{escape(tip)}</title></rect>')
+        if x1 - x0 > 60:
+            out.append(f'<text x="{_px(x0 + 4)}" y="{y - 6}" font-size="9" fill="#00695c">'
+                       f"session {escape(str(session))}</text>")
+        for dead_from, dead_to in killed:
+            z0, z1 = max(start.t, dead_from), min(t1, dead_to)
+            if z1 <= z0 or not scale.overlaps(z0, z1):
+                continue
+            zx0, zx1 = scale.x(z0), scale.x(z1)
+            tip = (f"zombie: SSM session {session} still holds a slot after the app was "
+                   f"killed, {_when(z0)} to {_when(z1)} ({_duration(z1 - z0)})")
+            out.append(f'<rect class="zombie" data-session={quoteattr(str(session))} '
+                       f'data-start="{_num(z0)}" data-end="{_num(z1)}" x="{_px(zx0)}" '
+                       f'y="{y - 4}" width="{_px(max(zx1 - zx0, 1.0))}" height="8" '
+                       f'fill="{_ZOMBIE_COLOUR}"><title>{escape(tip)}</title></rect>')
+            if zx1 - zx0 > 40:
+                out.append(f'<text x="{_px(zx0 + 4)}" y="{y - 6}" font-size="9" '
+                           f'fill="{_ZOMBIE_COLOUR}">zombie</text>')
+        if stop is not None and scale.shows(stop.t):
+            shape, colour, _ = _SESSION_ENDS[stop.kind]
+            out.append(f'<path class="session-end" data-kind={quoteattr(stop.kind)} '
+                       f'data-t="{_num(stop.t)}" d="{_shape(shape, x1, y, 5)}" '
+                       f'fill="{colour}" stroke="{colour}" stroke-width="1.6">'
+                       f"<title>{escape(_when(stop.t))} · {escape(stop.kind)}"
+                       f"{escape(_payload(stop.data))}</title></path>")
+    out.append("</g>")
+    return out
+
+
+def _outages(outages: Sequence[TraceRecord], scale: _Scale, row_top: int, lanes_top: int,
+             lanes_bottom: int) -> list[str]:
+    out = ['<g class="outages">']
+    if outages:
+        out.append(f'<text x="12" y="{row_top + 15}" fill="#b71c1c" font-weight="bold">'
+                   "outages</text>")
+    for r in outages:
+        link = str(r.data.get("link", "?"))
+        start = float(r.data.get("start", r.t))
+        stop = float(r.data.get("end", start))
+        if not scale.overlaps(start, stop):
+            continue
+        x0, x1 = scale.x(start), scale.x(stop)
+        tip = f"{link} backend unreachable from {_when(start)} to {_when(stop)}"
+        out.append(f'<rect class="outage" data-link={quoteattr(link)} '
+                   f'data-start="{_num(start)}" data-end="{_num(stop)}" x="{_px(x0)}" '
+                   f'y="{row_top + 2}" width="{_px(max(x1 - x0, 1.0))}" '
+                   f'height="{lanes_bottom - row_top - 2}" fill="{_OUTAGE_FILL}" '
+                   f'fill-opacity="0.15" stroke="{_OUTAGE_FILL}" stroke-dasharray="4 3">'
+                   f"<title>{escape(tip)}</title></rect>")
+        out.append(f'<text x="{_px(x0 + 4)}" y="{row_top + 15}" fill="#b71c1c">'
+                   f"{escape(link)} outage</text>")
+    out.append("</g>")
+    return out
+
+
+# --- axis and legend ---------------------------------------------------------------------
+
+
+class _Scale:
+    """Virtual time ``[start, end]`` onto the plot's width; ``x`` clamps to the window."""
+
+    __slots__ = ("end", "start")
+
+    def __init__(self, start: float, end: float) -> None:
+        self.start = start
+        self.end = end
+
+    def x(self, t: float) -> float:
+        t = min(max(t, self.start), self.end)
+        return _LABEL_W + _PLOT_W * ((t - self.start) / (self.end - self.start))
+
+    def shows(self, t: float) -> bool:
+        return self.start <= t <= self.end
+
+    def overlaps(self, t0: float, t1: float) -> bool:
+        return t0 <= self.end and t1 >= self.start
+
+
+def _axis(scale: _Scale, y: int, bottom: int) -> list[str]:
+    span = scale.end - scale.start
+    step = next((s for s in _AXIS_STEPS if span / s <= 12), _AXIS_STEPS[-1])
+    out = ['<g class="axis">',
+           f'<line x1="{_LABEL_W}" y1="{y}" x2="{_LABEL_W + _PLOT_W}" y2="{y}" '
+           'stroke="#333333"/>']
+    first = math.ceil(scale.start / step - 1e-9)
+    last = math.floor(scale.end / step + 1e-9)
+    for i in range(first, last + 1):
+        t = round(i * step, 6)
+        x = _px(scale.x(t))
+        out.append(f'<line class="grid" x1="{x}" y1="{y}" x2="{x}" y2="{bottom}" '
+                   'stroke="#e6e6e6"/>')
+        out.append(f'<line x1="{x}" y1="{y - 5}" x2="{x}" y2="{y}" stroke="#333333"/>')
+        out.append(f'<text class="tick" x="{x}" y="{y - 8}" text-anchor="middle" '
+                   f'fill="#333333">{escape(_duration(t))}</text>')
+    out.append(f'<text x="{_LABEL_W - 8}" y="{y - 8}" text-anchor="end" fill="#777777">'
+               "virtual time</text>")
+    out.append("</g>")
+    return out
+
+
+@attrs.frozen
+class _Legend:
+    lines: list[str]
+    bottom: int
+
+
+def _legend(top: int) -> _Legend:
+    items: list[tuple[str, str]] = []  # (svg of the symbol at (0, 0), label)
+    for state, colour in PLAYBACK_COLOURS.items():
+        items.append((f'<rect x="0" y="-7" width="22" height="12" fill="{colour}"/>',
+                      f"playback: {state.replace('_', ' ')}"))
+    for state, colour in APP_COLOURS.items():
+        items.append((f'<rect x="0" y="-4" width="22" height="6" fill="{colour}"/>',
+                      f"app: {state}"))
+    items.append((f'<line x1="11" y1="-6" x2="11" y2="4" stroke="{_HEARTBEAT_COLOUR}" '
+                  'stroke-width="1.5"/>', "heartbeat sent"))
+    for kind, (shape, colour) in _NOTIFICATION_STYLE.items():
+        if not kind:
+            continue
+        size = 6 if shape in ("diamond", "triangle") else 4
+        items.append((f'<path d="{_shape(shape, 11, -1, size)}" fill="{colour}"/>', kind))
+    items.append((f'<path d="M11 -10l8 14h-16z" fill="{_FAULT_COLOUR}" stroke="#000000"/>',
+                  "forced error (fault)"))
+    items.append((f'<rect x="0" y="-7" width="22" height="12" fill="{_OUTAGE_FILL}" '
+                  f'fill-opacity="0.15" stroke="{_OUTAGE_FILL}" stroke-dasharray="4 3"/>',
+                  "backend outage"))
+    items.append(('<rect x="0" y="-7" width="22" height="12" fill="url(#blocked-hatch)"/>',
+                  "main thread blocked"))
+    items.append(('<path d="M7 -4h8l-4 6z" fill="#000000"/>', "user action"))
+    items.append(('<path d="M7 -4h8l-4 6z" fill="#ffffff" stroke="#000000"/>', "app action"))
+    items.append((f'<rect x="0" y="-4" width="22" height="6" rx="3" fill="{_SESSION_COLOUR}"/>',
+                  "SSM session at the server"))
+    items.append((f'<rect x="0" y="-5" width="22" height="8" fill="{_ZOMBIE_COLOUR}"/>',
+                  "zombie session (app killed)"))
+    for shape, colour, how in _SESSION_ENDS.values():
+        items.append((f'<path d="{_shape(shape, 11, -1, 5)}" fill="{colour}" '
+                      f'stroke="{colour}" stroke-width="1.6"/>', f"session {how}"))
+    columns, col_w, row_h = 6, (_WIDTH - 32) // 6, 22
+    out = ['<g class="legend">',
+           f'<text x="16" y="{top - 14}" font-weight="bold">Legend</text>']
+    for index, (symbol, label) in enumerate(items):
+        x = 16 + (index % columns) * col_w
+        y = top + (index // columns) * row_h
+        out.append(f'<g transform="translate({x} {y})">{symbol}'
+                   f'<text x="30" y="3">{escape(label)}</text></g>')
+    out.append("</g>")
+    rows = (len(items) + columns - 1) // columns
+    return _Legend(out, top + rows * row_h)
+
+
+# --- small helpers ---------------------------------------------------------------------
+
+
+def _shape(shape: str, x: float, y: float, r: float) -> str:
+    """An SVG path for a marker centred on (x, y) with radius ``r``."""
+    if shape == "diamond":
+        return f"M{_px(x)} {_px(y - r)}l{_px(r)} {_px(r)}l{_px(-r)} {_px(r)}l{_px(-r)} {_px(-r)}z"
+    if shape == "triangle":
+        return f"M{_px(x - r)} {_px(y - r)}h{_px(2 * r)}l{_px(-r)} {_px(2 * r)}z"
+    if shape == "square":
+        return f"M{_px(x - r)} {_px(y - r)}h{_px(2 * r)}v{_px(2 * r)}h{_px(-2 * r)}z"
+    if shape == "chevron":
+        return f"M{_px(x - r)} {_px(y - r)}l{_px(2 * r)} {_px(r)}l{_px(-2 * r)} {_px(r)}z"
+    if shape == "cross":
+        return (f"M{_px(x - r)} {_px(y - r)}l{_px(2 * r)} {_px(2 * r)}"
+                f"M{_px(x + r)} {_px(y - r)}l{_px(-2 * r)} {_px(2 * r)}")
+    if shape == "bar":
+        return f"M{_px(x)} {_px(y - r)}v{_px(2 * r)}"
+    # circle, as two arcs
+    return (f"M{_px(x - r)} {_px(y)}a{_px(r)} {_px(r)} 0 1 0 {_px(2 * r)} 0"
+            f"a{_px(r)} {_px(r)} 0 1 0 {_px(-2 * r)} 0z")
+
+
+def _px(value: float) -> str:
+    """A coordinate with two decimals at most, never ``-0``."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _num(value: float) -> str:
+    """A time in seconds, to the microsecond, as the trace writes it."""
+    text = f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _duration(seconds: float) -> str:
+    """``0``, ``300ms``, ``1.5s``, ``5m``, ``1h 30m``, ``2d 3h``: the scenario notation."""
+    if seconds <= 0:
+        return "0"
+    if seconds < 1:
+        return f"{_num(seconds * 1000)}ms"
+    if seconds < 60:
+        return f"{_num(round(seconds, 3))}s"
+    parts = []
+    rest = round(seconds, 3)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        whole = int(rest // size)
+        if whole:
+            parts.append(f"{whole}{unit}")
+            rest = round(rest - whole * size, 3)
+    if rest:
+        parts.append(f"{_num(rest)}s")
+    return " ".join(parts)
+
+
+def _when(t: float) -> str:
+    return f"t={_num(t)}s" if t < 60 else f"t={_num(t)}s ({_duration(t)})"
+
+
+def _payload(data: Mapping[str, Any], skip: tuple[str, ...] = ()) -> str:
+    shown = [f"{key}={data[key]!r}" for key in sorted(data) if key not in skip]
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"

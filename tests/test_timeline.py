@@ -1,0 +1,302 @@
+"""The SVG timeline: its structure matches the trace, and its bytes depend only on the trace."""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from player_sim import (
+    DeviceConfig,
+    SsmConfig,
+    Trace,
+    TraceRecord,
+    World,
+    WorldConfig,
+    render_timeline,
+)
+from player_sim.cli import main
+
+NS = {"svg": "http://www.w3.org/2000/svg"}
+SSM = "https://ssm.example/"
+
+
+def parse(svg: str) -> ET.Element:
+    assert svg.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<svg ')
+    return ET.fromstring(svg.encode("utf-8"))
+
+
+def lanes(root: ET.Element) -> dict[str, ET.Element]:
+    return {g.get("data-device", ""): g for g in root.iterfind(".//svg:g[@class='lane']", NS)}
+
+
+def bands(lane: ET.Element, row: str) -> list[tuple[str, float, float]]:
+    return [(r.get("data-state", ""), float(r.get("data-start", "nan")),
+             float(r.get("data-end", "nan")))
+            for r in lane.iterfind(f".//svg:rect[@class='band {row}-state']", NS)]
+
+
+def marks(element: ET.Element, cls: str, attribute: str = "data-t") -> list[str]:
+    return [e.get(attribute, "") for e in element.iterfind(f".//*[@class='{cls}']", NS)]
+
+
+def rec(t: float, device: str | None, kind: str, app: str | None = None,
+        playback: str | None = None, **data: Any) -> TraceRecord:
+    return TraceRecord(t, device, kind, app, playback, data)
+
+
+def changed(t: float, device: str, app_from: str, playback_from: str, app: str,
+            playback: str) -> TraceRecord:
+    return TraceRecord(t, device, "state_changed", app, playback,
+                       {"app_from": app_from, "playback_from": playback_from, "app": app,
+                        "playback": playback})
+
+
+FG, BG = "foreground", "background"
+
+#: A small hand-written trace whose drawing is known exactly.
+HAND = Trace([
+    rec(0, "phone", "device_added", account="alice", ssm=True, sync=False),
+    rec(0, None, "outage_planned", link="ssm", start=120.0, end=180.0),
+    rec(0, "phone", "action", FG, "ssm_setup", name="play", origin="user", stream="ch-1"),
+    changed(0, "phone", FG, "idle", FG, "ssm_setup"),
+    rec(0.02, "phone", "ssm_session_created", session=1, account="alice", stream="ch-1",
+        active=1),
+    changed(0.04, "phone", FG, "ssm_setup", FG, "license_request"),
+    rec(0.08, "phone", "playback_started", FG, "playing", stream="ch-1"),
+    changed(0.08, "phone", FG, "license_request", FG, "playing"),
+    rec(30, "phone", "heartbeat_sent", FG, "playing", token="t1"),
+    rec(60, "phone", "heartbeat_sent", FG, "playing", token="t2"),
+    rec(60.02, "phone", "ssm_heartbeat_refused", http_status=500, ssm_code=None, message="x",
+        forced=True),
+    rec(60.04, "phone", "ssm_heartbeat_error", FG, "playing", stream="ch-1", http_status=500,
+        ssm_code=None, message="x"),
+    rec(100, "phone", "action", BG, "paused", name="enter_background", origin="user"),
+    changed(100, "phone", FG, "playing", BG, "paused"),
+    rec(150, "phone", "ssm_session_expired", session=1, account="alice", active=0),
+    rec(200, "tv", "device_added", account="bob", ssm=False, sync=False),
+    rec(200, "tv", "action", FG, "license_request", name="play", origin="user", stream="ch-2"),
+])
+
+
+def test_one_lane_per_device_in_order_of_appearance() -> None:
+    root = parse(render_timeline(HAND, "hand"))
+    assert list(lanes(root)) == ["phone", "tv"]
+
+
+def test_a_band_per_state_interval_with_its_start_and_end() -> None:
+    found = lanes(parse(render_timeline(HAND, "hand", end=300)))
+    assert bands(found["phone"], "playback") == [
+        ("ssm_setup", 0, 0.04), ("license_request", 0.04, 0.08), ("playing", 0.08, 100),
+        ("paused", 100, 300)]
+    assert bands(found["phone"], "app") == [(FG, 0, 100), (BG, 100, 300)]
+    # No state_changed for the tv: its lane starts with its first state.
+    assert bands(found["tv"], "playback") == [("license_request", 200, 300)]
+    assert bands(found["tv"], "app") == [(FG, 200, 300)]
+
+
+def test_the_first_state_comes_from_the_first_state_change() -> None:
+    trace = Trace([rec(0, "phone", "device_added"),
+                   changed(5, "phone", FG, "idle", FG, "license_request")])
+    found = lanes(parse(render_timeline(trace, "t", end=10)))
+    assert bands(found["phone"], "playback") == [("idle", 0, 5), ("license_request", 5, 10)]
+
+
+def test_band_geometry_is_one_linear_scale() -> None:
+    root = parse(render_timeline(HAND, "hand", end=300))
+    rects = [r for r in root.iterfind(".//svg:rect", NS)
+             if (r.get("class") or "").startswith("band ")]
+    origin = float(next(r.get("x", "") for r in rects if r.get("data-start") == "0"))
+    widest = max(rects, key=lambda r: float(r.get("width", "0")))
+    per_second = float(widest.get("width", "0")) / (float(widest.get("data-end", "0"))
+                                                   - float(widest.get("data-start", "0")))
+    assert per_second > 0
+    for r in rects:
+        start, stop = float(r.get("data-start", "0")), float(r.get("data-end", "0"))
+        assert float(r.get("x", "0")) == pytest.approx(origin + start * per_second, abs=0.02)
+        if stop - start >= 1:
+            assert float(r.get("width", "0")) == pytest.approx((stop - start) * per_second,
+                                                               abs=0.02)
+
+
+def test_markers_for_heartbeats_notifications_faults_sessions_and_outages() -> None:
+    root = parse(render_timeline(HAND, "hand", end=300))
+    phone, tv = lanes(root)["phone"], lanes(root)["tv"]
+    assert marks(phone, "heartbeat") == ["30", "60"]
+    assert marks(tv, "heartbeat") == []
+    assert marks(phone, "notification", "data-kind") == ["playback_started",
+                                                        "ssm_heartbeat_error"]
+    assert marks(phone, "fault", "data-kind") == ["ssm_heartbeat_refused"]
+    sessions = phone.findall(".//svg:rect[@class='session']", NS)
+    assert [(s.get("data-session"), s.get("data-start"), s.get("data-end"), s.get("data-how"))
+            for s in sessions] == [("1", "0.02", "150", "expired")]
+    assert marks(phone, "session-end", "data-kind") == ["ssm_session_expired"]
+    outages = root.findall(".//svg:rect[@class='outage']", NS)
+    assert [(o.get("data-link"), o.get("data-start"), o.get("data-end")) for o in outages] == [
+        ("ssm", "120", "180")]
+    assert marks(phone, "action", "data-name") == ["play", "enter_background"]
+
+
+def test_an_unforced_refusal_is_not_a_fault() -> None:
+    trace = Trace([rec(0, "phone", "device_added"),
+                   rec(1, "phone", "ssm_setup_refused", http_status=403, ssm_code=1007,
+                       message="max")])
+    assert marks(parse(render_timeline(trace, "t")), "fault") == []
+
+
+def test_every_mark_has_a_tooltip_with_its_time() -> None:
+    root = parse(render_timeline(HAND, "hand", end=300))
+    error = root.find(".//svg:path[@data-kind='ssm_heartbeat_error']", NS)
+    assert error is not None
+    tip = error.find("svg:title", NS)
+    assert tip is not None and tip.text is not None
+    assert tip.text.startswith("t=60.04s (1m 0.04s) · ssm_heartbeat_error (")
+
+
+def test_a_window_draws_only_what_falls_inside_it() -> None:
+    root = parse(render_timeline(HAND, "hand", start=50, end=150))
+    phone = lanes(root)["phone"]
+    assert [b[0] for b in bands(phone, "playback")] == ["playing", "paused"]
+    assert marks(phone, "heartbeat") == ["60"]
+    # The tv has records only after the window: a lane, but nothing in it.
+    assert bands(lanes(root)["tv"], "playback") == []
+
+
+def test_axis_ticks_read_as_durations() -> None:
+    root = parse(render_timeline(HAND, "hand", end=300))
+    ticks = [t.text for t in root.iterfind(".//svg:text[@class='tick']", NS)]
+    assert ticks == ["0", "30s", "1m", "1m 30s", "2m", "2m 30s", "3m", "3m 30s", "4m",
+                     "4m 30s", "5m"]
+
+
+@pytest.mark.parametrize(("start", "end"), [(10, 5), (-1, 5), (3, 3)])
+def test_a_bad_window_is_refused(start: float, end: float) -> None:
+    with pytest.raises(ValueError, match="needs 0 <= start < end"):
+        render_timeline(HAND, "hand", start=start, end=end)
+
+
+def test_names_are_escaped() -> None:
+    name = 'a<b> & "c"'
+    trace = Trace([rec(0, name, "device_added"), rec(1, name, "action", FG, "stopped")])
+    root = parse(render_timeline(trace, "<title & more>"))
+    assert list(lanes(root)) == [name]
+    title = root.find("svg:title", NS)
+    assert title is not None and title.text == "<title & more>"
+
+
+def test_an_empty_trace_still_draws() -> None:
+    root = parse(render_timeline(Trace(), "nothing"))
+    assert lanes(root) == {}
+
+
+# --- with a real world ---------------------------------------------------------------
+
+
+def world_trace(seed: int) -> World:
+    world = World(WorldConfig(ssm=SsmConfig(max_sessions_per_account=2)), seed=seed)
+    phone = world.add_device(DeviceConfig("phone", "alice", ssm_server_url=SSM))
+    tv = world.add_device(DeviceConfig("tv", "alice", ssm_server_url=SSM,
+                                       sync_ssm_setup_teardown=True))
+    world.outage("ssm", 200, 230)
+    phone.play("ch-1")
+    tv.play("ch-2")
+    world.run_for(100)
+    world.ssm.fail_next("heartbeat", 1, http_status=500, ssm_code=4001, message="boom")
+    world.run_for(200)
+    phone.enter_background()
+    world.run_for(600)
+    phone.enter_foreground()
+    tv.zap("ch-3")
+    world.run_for(60)
+    tv.kill()
+    world.run_for(200)
+    return world
+
+
+def test_world_trace_lanes_tile_time_and_count_every_heartbeat() -> None:
+    world = world_trace(seed=3)
+    trace = world.trace
+    root = parse(render_timeline(trace, "world", end=world.now))
+    found = lanes(root)
+    assert list(found) == ["phone", "tv"]
+    for name, lane in found.items():
+        assert len(marks(lane, "heartbeat")) == len(trace.of_kind("heartbeat_sent", device=name))
+        for row in ("app", "playback"):
+            intervals = bands(lane, row)
+            assert intervals[0][1] == 0 and intervals[-1][2] == round(world.now, 6)
+            for (_, _, end), (_, start, _) in itertools.pairwise(intervals):
+                assert end == start
+            # Each band's state is the one the trace says the device was in at its start
+            # (the SVG, like the JSONL, writes times to the microsecond).
+            for state, start, _ in intervals:
+                after = [r for r in trace if r.device == name and round(r.t, 6) <= start
+                         and getattr(r, row) is not None]
+                assert getattr(after[-1], row) == state
+        blocked = [r for r in trace.of_kind("main_thread_blocked", device=name)
+                   if r.data["seconds"] > 0]
+        assert len(marks(lane, "blocked", "data-end")) == len(blocked)
+    assert len(marks(found["phone"], "heartbeat")) > 3
+    assert marks(root, "fault", "data-kind") == ["ssm_heartbeat_refused"]
+    assert marks(found["tv"], "blocked", "data-end")  # the sync device blocked its main thread
+    killed_at = trace.of_kind("app_killed", device="tv")[0].t
+    assert bands(found["tv"], "app")[-1][:2] == ("terminated", killed_at)
+    # The tv's session outlives its killed app until it expires: drawn as a zombie.
+    expired = trace.of_kind("ssm_session_expired", device="tv")[-1].t
+    zombies = found["tv"].findall(".//svg:rect[@class='zombie']", NS)
+    assert [(float(z.get("data-start", "")), float(z.get("data-end", ""))) for z in zombies] == [
+        (killed_at, round(expired, 6))]
+    assert found["phone"].findall(".//svg:rect[@class='zombie']", NS) == []
+
+
+def test_same_trace_same_bytes() -> None:
+    first = world_trace(seed=11)
+    second = world_trace(seed=11)
+    svg = render_timeline(first.trace, "run", end=first.now)
+    assert svg == render_timeline(second.trace, "run", end=second.now)
+    reread = Trace.from_jsonl(first.trace.to_jsonl())
+    assert svg == render_timeline(reread, "run", end=first.now)
+
+
+# --- the command -----------------------------------------------------------------------
+
+
+def test_cli_writes_the_same_svg_as_the_function(tmp_path: Path) -> None:
+    world = world_trace(seed=5)
+    source = tmp_path / "run.jsonl"
+    source.write_text(world.trace.to_jsonl(), encoding="utf-8")
+    result = CliRunner().invoke(main, ["timeline", str(source)])
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "run.svg").read_text(encoding="utf-8")
+    assert written == render_timeline(Trace.from_jsonl(source.read_text()), "run")
+    result = CliRunner().invoke(main, ["timeline", str(source), "-o", "-", "--title", "T",
+                                       "--from", "1m", "--to", "5m"])
+    assert result.exit_code == 0
+    assert result.stdout == render_timeline(world.trace, "T", start=60, end=300)
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "run.jsonl", tmp_path / "run.svg"]
+
+
+@pytest.mark.parametrize(("content", "args", "message"), [
+    ('{"t": 1}\n', [], "bad.jsonl:1: missing required key 'kind'"),
+    ('{"t": 0, "kind": "x"}\nnot json\n', [], "bad.jsonl:2: not JSON"),
+    ('{"t": 0, "kind": "x"}\n', ["--to", "5 minutes"], "bad duration '5 minutes'"),
+    ('{"t": 0, "kind": "x"}\n', ["--from", "5m", "--to", "1m"], "needs 0 <= start < end"),
+])
+def test_cli_bad_input_exits_2_with_the_reason(tmp_path: Path, content: str, args: list[str],
+                                               message: str) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(main, ["timeline", str(source), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "bad.svg").exists()
+
+
+def test_cli_missing_trace_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["timeline", str(tmp_path / "none.jsonl")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
