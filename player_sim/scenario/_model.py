@@ -238,7 +238,8 @@ class SignalMatch:
         if self.device is not None:
             what += f" from {self.device}"
         if self.payload:
-            what += " with " + ", ".join(f"{k}={v!r}" for k, v in sorted(self.payload.items()))
+            fields = sorted(self.payload.items())
+            what += " with " + ", ".join(f"{k}={_shown(v)}" for k, v in fields)
         return what
 
 
@@ -269,6 +270,15 @@ class Condition:
         parts = [f"{name} {getattr(self, name)}" for name in ("app", "playback", "stream")
                  if getattr(self, name) is not None]
         return f"{self.device}: " + ", ".join(parts)
+
+
+def _shown(value: Any) -> str:
+    """A payload value as a scenario file writes it: true, null, 1007, 'text'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def _number(value: float) -> str:

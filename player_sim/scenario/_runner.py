@@ -192,6 +192,8 @@ class _Run:
             self.observe(t)
             return
         checkpoints = self.checkpoints
+        while checkpoints and checkpoints[0] <= world.now:
+            heapq.heappop(checkpoints)  # left over from a stretch run without conditions
         while True:
             next_event = world.next_event_time()
             x = _INF if next_event is None else next_event
