@@ -293,7 +293,7 @@ class OttBackend:
         if fault is None:
             return None
         known = {int(code): code.name for code in OttErrorCode}
-        name = known.get(fault.code, "ForcedError") if fault.code is not None else "ForcedError"
+        name = "" if fault.code is None else known.get(fault.code, "ForcedError")
         return self._answer(device, endpoint, ApiAnswer(
             fault.http_status, code=fault.code, name=name, message=fault.message), forced=True)
 

@@ -185,7 +185,7 @@ class OvpBackend:
             return None
         code = fault.ovp_code if isinstance(fault, OvpFault) else None
         return self._answer(device, endpoint, ApiAnswer(
-            fault.http_status, code=code, name=code or "ForcedError", message=fault.message),
+            fault.http_status, code=code, name=code or "", message=fault.message),
             forced=True)
 
     def _ks_error(self, device: str | None, endpoint: str, ks: str) -> ApiAnswer:

@@ -345,16 +345,18 @@ class OttSessionProvider(_Attachable):
             pid, udid = self._partner_id, session.udid
             b.call("ott", "ottUser/anonymousLogin",
                    lambda: b.world.ott.anonymous_login(b.device, pid, udid),
-                   lambda answer: self._refreshed(generation, session, answer, expired))
+                   lambda answer: self._refreshed(generation, session, answer, started))
             return
         ks = None if expired else session.ks  # an expired KS is not sent: the token renews
         token = session.refresh_token
         b.call("ott", "ottUser/refreshSession",
                lambda: b.world.ott.refresh_session(b.device, ks, token, session.udid),
-               lambda answer: self._refreshed(generation, session, answer, expired), ks=ks)
+               lambda answer: self._refreshed(generation, session, answer, started), ks=ks)
 
     def _refreshed(self, generation: int, old: _OttSession, answer: ApiAnswer,
-                   expired: bool) -> None:
+                   started: float) -> None:
+        """A refresh (or, once expired when it started, a renewal) was answered."""
+        expired = old.expires_at <= started
         if generation != self._generation:
             return
         if not answer.ok:
@@ -373,9 +375,9 @@ class OttSessionProvider(_Attachable):
             data: dict[str, Any] = {"backend": "ott", "ks_from": old.ks, "ks": ks,
                                     "expires_at": round(session.expires_at, 6)}
             if expired:
-                data["expired_for"] = round(self.now - old.expires_at, 6)
+                data["expired_for"] = round(started - old.expires_at, 6)
             else:
-                data["time_left"] = round(old.expires_at - self.now, 6)
+                data["time_left"] = round(old.expires_at - started, 6)
             self.binding.record("ks_renewed" if expired else "ks_refreshed", data)
             self._answer_waiters(PrimitiveResult(ks))
 

@@ -277,17 +277,17 @@ class OvpSessionProvider(_Attachable):
 
     def _renew(self, old: _OvpSession, *, background: bool) -> None:
         self._renewing = True
-        generation = self._generation
+        generation, started = self._generation, self.now
 
         def then(session: _OvpSession) -> None:
             self._session = session
             data: dict[str, Any] = {"backend": "ovp", "ks_from": old.ks, "ks": session.ks,
                                     "expires_at": round(session.expires_at, 6),
                                     "background": background}
-            if old.expires_at <= self.now:
-                data["expired_for"] = round(self.now - old.expires_at, 6)
+            if old.expires_at <= started:
+                data["expired_for"] = round(started - old.expires_at, 6)
             else:
-                data["time_left"] = round(old.expires_at - self.now, 6)
+                data["time_left"] = round(old.expires_at - started, 6)
             self.binding.record("ks_renewed", data)
             self._answer_waiters(PrimitiveResult(session.ks))
 

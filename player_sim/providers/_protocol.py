@@ -108,8 +108,8 @@ class _Attachable:
         """Reach the backends of ``world``, acting for ``device`` (done by the device)."""
         if self._binding is not None and (self._binding.world is not world
                                           or self._binding.device != device):
-            raise ConfigError(f"this {type(self).__name__} already serves device "
-                              f"{self._binding.device!r}; give each device its own provider")
+            raise ConfigError(f"a {type(self).__name__} serves one device only and this one "
+                              f"serves {self._binding.device!r}; give each device its own")
         self._binding = Binding(world, device)
 
     @property
