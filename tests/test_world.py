@@ -18,6 +18,7 @@ from player_sim import (
     AppState,
     DeviceConfig,
     DocumentedAppPolicy,
+    LicenseConfig,
     PlaybackState,
     Simulation,
     SsmConfig,
@@ -467,6 +468,60 @@ async def test_without_ssm_url_no_ssm_traffic(autojump_clock: trio.abc.Clock) ->
         assert [r for r in sim.trace if r.kind.startswith(("ssm", "heartbeat"))] == []
         assert [r.data["ssm_token"] for r in sim.trace.of_kind("license_request_sent")] == [
             None, None]
+
+
+# --- the license server ----------------------------------------------------------------------
+
+
+async def test_license_request_with_a_token_rotated_meanwhile_is_denied(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(seed=1) as sim:
+        sim.world.add_latency("license", 35.0)
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(100)
+        # The request leaves at 0.04 with the setup's token and arrives at 35.06, after
+        # the heartbeat of 30.04 rotated that token at the server (30.06).
+        [sent] = sim.trace.of_kind("license_request_sent")
+        assert sent.data["ssm_token"] == sim.trace.of_kind("heartbeat_sent")[0].data["token"]
+        [error] = signal_log.of("license_error")
+        assert (error.time, error.payload) == (pytest.approx(70.08), {
+            "stream": "news", "http_status": 403, "code": 1006,
+            "message": "SSM token is not the current token of a live session"})
+        assert phone.playback_state is P.FAILED
+        # The failed item releases its session, with the newest token: 204.
+        assert [r.data["http_status"] for r in sim.trace.of_kind("ssm_teardown_answered")] == [
+            204]
+        assert sim.active_sessions() == []
+
+
+async def test_license_server_can_require_a_token_even_without_ssm(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    config = WorldConfig(license=LicenseConfig(require_ssm_token=True))
+    async with Simulation(config, seed=1) as sim:
+        phone = sim.add_device(DeviceConfig(name="phone", account="alice"))
+        phone.play("news")
+        await sim.sleep(1)
+        assert phone.playback_state is P.FAILED
+        assert [n.payload for n in signal_log.of("license_error")] == [{
+            "stream": "news", "http_status": 403, "code": None,
+            "message": "license request carries no SSM token"}]
+
+
+async def test_license_granted_only_for_the_current_token(autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(1)
+        lic = sim.world.license
+        token = phone.core.ssm_token
+        assert lic.request("probe", "news", token, True).granted
+        assert not lic.request("probe", "news", "forged", True).granted
+        assert lic.request("probe", "news", None, False).granted  # content not under SSM
+        phone.stop()
+        await sim.sleep(1)
+        verdict = lic.request("probe", "news", token, True)
+        assert (verdict.granted, verdict.http_status, verdict.code) == (False, 403, 1006)
 
 
 # --- virtual time on trio ------------------------------------------------------------------
