@@ -10,6 +10,9 @@ import pytest
 from player_sim import CoreConfig, Notification, PlayerCore, events, signals
 from player_sim.player._events import Effect, Notify
 
+#: pytester runs the pytest plugin's tests in throwaway projects (test_pytest_plugin.py).
+pytest_plugins = ["pytester"]
+
 ev = events
 
 def notifies(effects: tuple[Effect, ...], kind: str | None = None) -> list[Notify]:
