@@ -88,7 +88,7 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         write_atomic,
     )
 
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    color = _color_wanted()
     scenarios, errors = load_many(_scenario_files(paths))
     if errors:
         _report_invalid(errors)
@@ -125,6 +125,15 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     except OSError as err:
         raise click.UsageError(f"can't write a report: {err}") from None
     sys.exit(0 if all(r.passed for r in results) else 1)
+
+
+def _color_wanted() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    import os
+    import sys
+
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
 
 
 def _indent(text: str) -> str:

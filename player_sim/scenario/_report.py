@@ -146,17 +146,30 @@ _STATUS_WORD = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
 
 def summary_table(results: Sequence[ScenarioResult]) -> str:
     """A fixed-width table: status, file, virtual time covered, events, rules covered."""
-    from ._model import format_duration
-
     rows = [("status", "scenario", "virtual", "events", "failures", "covers")]
     for r in results:
         rows.append((_STATUS_WORD[r.status], r.scenario.path,
-                     format_duration(r.duration) if r.duration else "0s", str(r.events),
+                     _clock(r.duration), str(r.events),
                      str(len(r.failures)), ", ".join(r.scenario.covers) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row))
              .rstrip() for row in rows]
     return "\n".join(lines)
+
+
+def _clock(seconds: float) -> str:
+    """Virtual time covered, as ``1d02h03m04s`` (leading zero units dropped)."""
+    days, rest = divmod(round(seconds, 6), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    sec = f"{secs:g}"
+    if days:
+        return f"{int(days)}d{int(hours):02d}h{int(minutes):02d}m{sec.zfill(2)}s"
+    if hours:
+        return f"{int(hours)}h{int(minutes):02d}m{sec.zfill(2)}s"
+    if minutes:
+        return f"{int(minutes)}m{sec.zfill(2)}s"
+    return f"{sec}s"
 
 
 def summary_line(results: Sequence[ScenarioResult]) -> str:

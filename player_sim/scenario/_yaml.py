@@ -23,6 +23,8 @@ __all__ = ["Document", "compose_file"]
 Path = tuple[Hashable, ...]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STANDARD_TAGS = tuple(f"tag:yaml.org,2002:{name}" for name in (
+    "str", "int", "float", "bool", "null", "seq", "map", "timestamp", "binary", "merge"))
 _INCLUDABLE = ("world", "accounts", "devices")
 
 
@@ -186,7 +188,12 @@ class _Builder:
         self.loader = loader
 
     def build(self, node: Any, path: Path) -> Any:
-        self.doc.values[path] = _location(node.start_mark, node.start_mark.name)
+        where = self.doc.values[path] = _location(node.start_mark, node.start_mark.name)
+        if not node.tag.startswith(_STANDARD_TAGS):
+            self.doc.problems.append(Problem(where, f"the tag {node.tag!r} is not allowed: "
+                                                    "scenario files are plain YAML, loaded "
+                                                    "safely (no objects, no custom tags)"))
+            return None
         if isinstance(node, yaml.ScalarNode):
             try:
                 return self.loader.construct_object(node, deep=True)
