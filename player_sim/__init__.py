@@ -4,12 +4,18 @@ The public API is what this module exports; every submodule whose name starts
 with an underscore is private and may change.
 """
 
-from . import signals
+from . import providers, signals
 from ._errors import ConfigError, InvalidTransition, PlayerSimError
 from ._timeline import render_timeline
 from .backends import (
     Fault,
+    KsStatus,
     LicenseConfig,
+    OttAsset,
+    OttConfig,
+    OttErrorCode,
+    OvpConfig,
+    OvpEntry,
     SsmConfig,
     SsmErrorCode,
     SsmSession,
@@ -24,6 +30,18 @@ from .player import (
     PlayerView,
     events,
     mermaid_diagram,
+)
+from .providers import (
+    ErrorElement,
+    MediaEntry,
+    MediaResult,
+    OttSessionProvider,
+    OvpMediaProvider,
+    OvpSessionProvider,
+    PhoenixMediaProvider,
+    PrimitiveResult,
+    RefreshPolicy,
+    SessionProvider,
 )
 from .trace import Trace, TraceFormatError, TraceRecord
 from .world import (
@@ -44,15 +62,31 @@ __all__ = [
     "Device",
     "DeviceConfig",
     "DocumentedAppPolicy",
+    "ErrorElement",
     "Fault",
     "InvalidTransition",
+    "KsStatus",
     "LicenseConfig",
+    "MediaEntry",
+    "MediaResult",
     "NetworkConfig",
     "Notification",
+    "OttAsset",
+    "OttConfig",
+    "OttErrorCode",
+    "OttSessionProvider",
+    "OvpConfig",
+    "OvpEntry",
+    "OvpMediaProvider",
+    "OvpSessionProvider",
+    "PhoenixMediaProvider",
     "PlaybackState",
     "PlayerCore",
     "PlayerSimError",
     "PlayerView",
+    "PrimitiveResult",
+    "RefreshPolicy",
+    "SessionProvider",
     "Simulation",
     "SsmConfig",
     "SsmErrorCode",
@@ -64,6 +98,7 @@ __all__ = [
     "WorldConfig",
     "events",
     "mermaid_diagram",
+    "providers",
     "render_timeline",
     "signals",
 ]
