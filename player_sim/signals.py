@@ -20,8 +20,13 @@ Other failures of the play pipeline (payload ``stream``, ``code``, ``message``,
 plus ``http_status`` for the license):
 
 * ``license_error``: the license server denied the license request.
-* ``ks_error``: the session provider could not obtain a KS.
-* ``media_load_error``: the media provider could not load the media entry.
+* ``ks_error``: the session provider could not obtain a KS (``code`` 601 for a
+  session error: no session, an ended one, a failed refresh).
+* ``media_load_error``: the media provider could not load the media entry
+  (``code`` is the backend's: 500016, 3032, 4001 ...).
+
+For these two, ``code`` is a number; an OVP backend's string code (e.g.
+``INVALID_KS``) leaves ``code`` ``None`` and starts the ``message`` instead.
 
 Lifecycle:
 
