@@ -332,3 +332,41 @@ async def test_ks_answers_wait_while_the_app_is_suspended(autojump_clock: Any) -
         assert phone.playback_state is PlaybackState.OBTAINING_KS  # the answer waits
         phone.enter_foreground()
         await sim.wait_until(lambda: phone.playback_state is PlaybackState.PLAYING, timeout=60)
+
+
+def test_a_killed_app_loses_its_session_but_not_its_ks(signal_log: SignalLog) -> None:
+    world = World(world_config())
+    phone = world.add_device(ott_device())
+    phone.login("alice", "pw")
+    world.run_for(1)
+    provider = phone.session_provider
+    assert isinstance(provider, OttSessionProvider)
+    ks = provider.ks
+    phone.kill()
+    phone.relaunch()
+    phone.play("asset-1")
+    world.run_for(1)
+    assert phone.playback_state is PlaybackState.FAILED
+    assert "no session was started" in signal_log.of("ks_error")[0].payload["message"]
+    assert world.ott.session_get(None, str(ks)).ok  # nobody logged it out
+    assert [r.data["ks"] for r in world.trace.of_kind("session_forgotten")] == [ks]
+    phone.login("alice", "pw")
+    world.run_for(1)
+    phone.play("asset-1")
+    world.run_for(5)
+    assert phone.playback_state is PlaybackState.PLAYING
+
+
+def test_the_partner_id_is_the_one_that_created_the_session_token() -> None:
+    # "PartnerId - The partner that was used to create the session token."
+    world = World(world_config())
+    ott = OttSessionProvider(OTT_URL, 3009)
+    ovp = OvpSessionProvider(OVP_URL, 2215841)
+    ott.attach(world, "a")
+    ovp.attach(world, "b")
+    ott.start_session("alice", "pw")
+    ovp.start_session("bob", "secret")
+    world.run_for(1)
+    ott_record, ovp_record = world.ott.ledger.get(ott.ks), world.ovp.ledger.get(ovp.ks)
+    assert ott_record is not None and ott_record.partner_id == ott.partner_id == 3009
+    assert ovp_record is not None and ovp_record.partner_id == ovp.partner_id == 2215841

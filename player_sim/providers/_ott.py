@@ -238,6 +238,18 @@ class OttSessionProvider(_Attachable):
                lambda: b.world.ott.logout(b.device, session.ks, session.udid), answered,
                ks=session.ks)
 
+    def forget(self) -> None:
+        """The app was killed: its in-memory session is gone, with no server call and no
+        completion called. The KS stays valid at the backend until it expires."""
+        session = self._session
+        self._generation += 1
+        self._session = None
+        self._ended = False
+        self._waiters = []
+        self._refreshing = False
+        if session is not None:
+            self.binding.record("session_forgotten", {"backend": "ott", "ks": session.ks})
+
     # --- what a harness reads ---------------------------------------------------------------
 
     @property

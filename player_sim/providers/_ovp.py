@@ -170,6 +170,18 @@ class OvpSessionProvider(_Attachable):
         b.call("ovp", "session/end", lambda: b.world.ovp.session_end(b.device, session.ks),
                answered, ks=session.ks)
 
+    def forget(self) -> None:
+        """The app was killed: its in-memory session is gone, with no server call and no
+        completion called. The KS stays valid at the backend until it expires."""
+        session = self._session
+        self._generation += 1
+        self._session = None
+        self._ended = False
+        self._waiters = []
+        self._renewing = False
+        if session is not None:
+            self.binding.record("session_forgotten", {"backend": "ovp", "ks": session.ks})
+
     # --- what a harness reads ---------------------------------------------------------------
 
     @property

@@ -321,6 +321,8 @@ class Device:
         self._deferred.clear()
         self._overdue_heartbeat = None
         self._record("app_killed", {"stream": self.core.stream})
+        if isinstance(self.session_provider, OttSessionProvider | OvpSessionProvider):
+            self.session_provider.forget()  # the app's memory is gone; its KS is not
         self._run(effects)
         self.world.poke()
 
