@@ -217,3 +217,123 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
         raise click.UsageError(f"can't write {target}: {err.strerror}") from None
     click.echo(f"wrote {target}", err=True)
 
+
+
+# --- rules, trace conformance, exploration -------------------------------------------------
+
+
+@main.command("rules")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-v", "--verbose", is_flag=True, help="Also print each rule's statement and quote.")
+def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
+    """List the rule catalogue with how many scenarios cover each rule.
+
+    Scenarios are read from PATHS (default: ./scenarios, without broken/).
+    Exit status: 0 every rule is covered, 1 a rule is covered by no scenario,
+    2 invalid scenario files.
+    """
+    import sys
+
+    from .rules import CATALOGUE, rule_coverage, uncovered
+    from .scenario import load_many
+
+    scenarios, errors = load_many(_scenario_files(paths))
+    if errors:
+        _report_invalid(errors)
+        sys.exit(2)
+    try:
+        coverage = rule_coverage((s.path, s.covers) for s in scenarios)
+    except KeyError as err:
+        raise click.UsageError(str(err.args[0])) from None
+    width = max(len(rule_id) for rule_id in CATALOGUE)
+    for rule_id, covering in coverage.items():
+        r = CATALOGUE[rule_id]
+        mark = f"{len(covering):3}" if covering else "  -"
+        click.echo(f"{mark}  {rule_id:<{width}}  {r.kind:<12}  {r.where}")
+        if verbose:
+            click.echo(f"       {r.statement}\n       \"{r.quote}\"")
+    missing = uncovered(coverage)
+    click.echo(f"{len(coverage)} rules, {len(coverage) - len(missing)} covered by "
+               f"{len(scenarios)} scenario file{'s' if len(scenarios) != 1 else ''}")
+    if missing:
+        click.echo(f"{len(missing)} rule{'s' if len(missing) != 1 else ''} covered by no "
+                   f"scenario: {', '.join(missing)}")
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("trace_file", metavar="TRACE.jsonl",
+                type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--rule", "rule_ids", multiple=True, metavar="ID",
+              help="Check only this rule (repeatable; default: every rule).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="The SSM per-account session limit (enables ssm.setup.limit-refuses).")
+@click.option("--session-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="The SSM server's session timeout (enables ssm.session.expires).")
+@click.option("--reaction-window", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              metavar="SECONDS", help="How long an app or SDK has to answer a trigger.")
+@click.option("--heartbeat-slack", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              metavar="SECONDS", help="How late a heartbeat may come after its period.")
+@click.option("--no-heartbeats", is_flag=True,
+              help="The trace does not record heartbeats (skip the heartbeat-period rules).")
+def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
+          session_timeout: float | None, reaction_window: float, heartbeat_slack: float,
+          no_heartbeats: bool) -> None:
+    """Check a JSONL trace (e.g. converted from a device log) against the rules.
+
+    Exit status: 0 no violation, 1 violations (each printed with its rule, quote,
+    device, time and trace excerpt), 2 a malformed trace (file:line) or bad option.
+    """
+    import sys
+
+    from .rules import CheckConfig, check_trace
+    from .trace import Trace, TraceFormatError
+
+    source = Path(trace_file)
+    try:
+        trace = Trace.from_jsonl(source.read_text(encoding="utf-8"), source=str(source))
+    except TraceFormatError as err:
+        raise click.UsageError(str(err)) from None
+    except UnicodeDecodeError as err:
+        raise click.UsageError(f"{source}: not UTF-8 text ({err.reason} at byte "
+                               f"{err.start}); a trace is JSONL text") from None
+    config = CheckConfig(reaction_window=reaction_window, heartbeat_slack=heartbeat_slack,
+                         max_sessions_per_account=limit, session_timeout=session_timeout,
+                         heartbeats_traced=not no_heartbeats)
+    try:
+        violations = check_trace(trace, config, rules=rule_ids or None)
+    except KeyError as err:
+        raise click.UsageError(str(err.args[0])) from None
+    for violation in violations:
+        click.echo(violation.describe() + "\n")
+    count = len(violations)
+    click.echo(f"{source}: {len(trace)} records, {count} violation{'s' if count != 1 else ''}")
+    sys.exit(1 if violations else 0)
+
+
+@main.command()
+@click.option("--exhaustive", is_flag=True,
+              help="Breadth-first exploration of the lifecycle core and the small world.")
+@click.option("--depth", type=click.IntRange(min=1, max=30), default=6, show_default=True,
+              help="With --exhaustive: the longest input sequence explored in each core "
+                   "(the small world goes two steps deeper).")
+def explore(exhaustive: bool, depth: int) -> None:
+    """Search for input sequences that break a rule.
+
+    With --exhaustive: every sequence of actions and abstract answers up to
+    --depth through the pure player core (under several SDK configurations),
+    then the small abstract world (two devices, one account, limit one) to
+    --depth + 2.
+    Reports reachable states, table rows never taken, and each invariant
+    violation with the shortest path to it.
+    Exit status: 0 no violation, 1 violations found, 2 bad arguments.
+    """
+    import sys
+
+    if not exhaustive:
+        raise click.UsageError("random exploration is not available yet; use --exhaustive")
+    from .explore import explore_exhaustive, format_exhaustive
+
+    report = explore_exhaustive(depth)
+    click.echo(format_exhaustive(report), nl=False)
+    sys.exit(1 if report.violations else 0)

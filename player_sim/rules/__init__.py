@@ -10,6 +10,7 @@ from ._catalogue import (
     rule,
     verify_quotes,
 )
+from ._coverage import rule_coverage, uncovered
 from ._monitors import (
     MONITORS,
     CheckConfig,
@@ -35,5 +36,7 @@ __all__ = [
     "Violation",
     "check_trace",
     "rule",
+    "rule_coverage",
+    "uncovered",
     "verify_quotes",
 ]

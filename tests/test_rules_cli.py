@@ -1,0 +1,99 @@
+"""`player-sim rules` and `player-sim check`: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from player_sim import DeviceConfig, World
+from player_sim.cli import main
+from player_sim.rules import CATALOGUE
+
+URL = "https://ssm.example/"
+
+
+def _scenario(folder: Path, name: str, covers: list[str]) -> None:
+    (folder / f"{name}.yaml").write_text(
+        f"name: {name}\ncovers: [{', '.join(covers)}]\n"
+        "devices:\n  tv: {account: alice, ssm: true}\n"
+        "steps:\n  - play: {device: tv, stream: c1}\n  - wait: 1m\n")
+
+
+def test_rules_counts_covering_scenarios_and_fails_on_uncovered(tmp_path: Path) -> None:
+    _scenario(tmp_path, "one", ["ssm.teardown.on-stop", "ssm.heartbeat.keeps-session"])
+    _scenario(tmp_path, "two", ["ssm.teardown.on-stop"])
+    result = CliRunner().invoke(main, ["rules", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    lines = {line.split()[1]: line.split()[0] for line in result.output.splitlines()
+             if line.strip() and line.split()[1] in CATALOGUE}
+    assert lines["ssm.teardown.on-stop"] == "2"
+    assert lines["ssm.heartbeat.keeps-session"] == "1"
+    assert lines["ssm.pip.runs-normally"] == "-"
+    assert f"{len(CATALOGUE)} rules, 2 covered by 2 scenario files" in result.output
+    assert "covered by no scenario: ssm.setup.before-license" in result.output
+
+
+def test_rules_exits_0_when_everything_is_covered(tmp_path: Path) -> None:
+    _scenario(tmp_path, "all", list(CATALOGUE))
+    result = CliRunner().invoke(main, ["rules", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "covered by no scenario" not in result.output
+
+
+def test_rules_rejects_invalid_scenarios(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("name: x\ncovers: [ssm.nope]\nsteps: []\n")
+    result = CliRunner().invoke(main, ["rules", str(tmp_path)])
+    assert result.exit_code == 2
+
+
+def _trace(tmp_path: Path) -> Path:
+    world = World()
+    phone = world.add_device(DeviceConfig(name="phone", account="alice", ssm_server_url=URL))
+    phone.play("c1")
+    world.run_for(100)
+    phone.stop()
+    world.run_for(5)
+    path = tmp_path / "run.jsonl"
+    path.write_text(world.trace.to_jsonl())
+    return path
+
+
+def test_check_clean_trace_exits_0(tmp_path: Path) -> None:
+    path = _trace(tmp_path)
+    result = CliRunner().invoke(main, ["check", str(path), "--limit", "2",
+                                       "--session-timeout", "70"])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("0 violations\n")
+
+
+def test_check_reports_violations_with_rule_quote_and_line(tmp_path: Path) -> None:
+    path = _trace(tmp_path)
+    lines = path.read_text().splitlines()
+    # Drop every teardown: the stop no longer releases the session.
+    kept = [line for line in lines if json.loads(line)["kind"] != "ssm_teardown_sent"]
+    kept.append(json.dumps({"t": 200.0, "device": "phone", "kind": "action",
+                            "app": "foreground", "playback": "stopped", "data": {"name": "x"}}))
+    path.write_text("\n".join(kept) + "\n")
+    result = CliRunner().invoke(main, ["check", str(path), "--rule", "ssm.teardown.on-stop"])
+    assert result.exit_code == 1, result.output
+    assert "ssm.teardown.on-stop: stop sent no SSM teardown" in result.output
+    assert "The SDK tears down the SSM session when the playback stops." in result.output
+    assert "on device 'phone'" in result.output
+    assert "1 violation\n" in result.output
+
+
+def test_check_malformed_trace_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"t": 0, "kind": "action"}\n{"t": "soon", "kind": "action"}\n')
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:2: 't' has the wrong type" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_unknown_rule_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["check", str(_trace(tmp_path)), "--rule", "ssm.nope"])
+    assert result.exit_code == 2
+    assert "no rule 'ssm.nope'" in result.output
