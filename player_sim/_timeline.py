@@ -43,8 +43,9 @@ _LABEL_W: Final = 170
 _RIGHT: Final = 40
 _PLOT_W: Final = _WIDTH - _LABEL_W - _RIGHT
 _TOP: Final = 80  # first lane starts here (title and axis above)
-_LANE_H: Final = 92
+_LANE_H: Final = 100
 _OUTAGE_ROW_H: Final = 22
+_CHAR_W: Final = 6.2  # a generous width of one character of the 10 px marker labels
 
 # Offsets inside a lane.
 _ACTION_Y: Final = 4
@@ -52,7 +53,7 @@ _APP_Y, _APP_H = 12, 8
 _PLAY_Y, _PLAY_H = 22, 24
 _TICK_Y, _TICK_H = 50, 8
 _MARK_Y: Final = 66  # centre of notification and fault markers
-_SESSION_Y: Final = 82  # centre of session bars
+_SESSION_Y: Final = 88  # centre of session bars
 
 # --- colours ----------------------------------------------------------------------
 
@@ -218,8 +219,11 @@ def _state_intervals(records: Sequence[TraceRecord], attribute: str, start: floa
         return []
     first_change = next((r for r in records if r.kind == "state_changed"), None)
     initial = first_change.data.get(f"{attribute}_from") if first_change is not None else None
-    if isinstance(initial, str) and initial != changes[0][1] and changes[0][0] > start:
-        changes.insert(0, (start, initial))
+    if isinstance(initial, str) and changes[0][0] > start:
+        if initial == changes[0][1]:
+            changes[0] = (start, initial)
+        else:
+            changes.insert(0, (start, initial))
     intervals = []
     for (t, value), following in zip(changes, [*changes[1:], (end, "")], strict=True):
         if following[0] > t:
@@ -268,14 +272,35 @@ def _lane(lane: _Lane, top: int, end: float, scale: _Scale) -> list[str]:
                            f'y="{top + y + h / 2 + 4:.0f}" fill="{colour}" '
                            f'pointer-events="none">{escape(label)}</text>')
         out.append("</g>")
+    killed = [(iv.start, iv.end) for iv in _state_intervals(records, "app", lane.start, end)
+              if iv.state == "terminated"]
+    out += _killed(killed, top, scale)
     out += _blocked(records, top, scale)
     out += _actions(records, top, scale)
     out += _heartbeats(records, top, scale)
     out += _notifications(records, top, scale)
     out += _faults(records, top, scale)
-    killed = [(iv.start, iv.end) for iv in _state_intervals(records, "app", lane.start, end)
-              if iv.state == "terminated"]
     out += _sessions(records, top, end, scale, killed)
+    out.append("</g>")
+    return out
+
+
+def _killed(killed: Sequence[tuple[float, float]], top: int, scale: _Scale) -> list[str]:
+    """Shade the playback band while the app is terminated: its last state is frozen."""
+    out = ['<g class="killed">']
+    for start, stop in killed:
+        if not scale.overlaps(start, stop):
+            continue
+        x0, x1 = scale.x(start), scale.x(stop)
+        out.append(f'<rect class="app-killed" data-start="{_num(start)}" data-end="{_num(stop)}" '
+                   f'x="{_px(x0)}" y="{top + _PLAY_Y}" width="{_px(max(x1 - x0, 1.0))}" '
+                   f'height="{_PLAY_H}" fill="#000000" fill-opacity="0.45">'
+                   f"<title>app killed {_when(start)}: the player's last state, frozen"
+                   "</title></rect>")
+        if x1 - x0 > 60:
+            out.append(f'<text x="{_px(x1 - 4)}" y="{top + _PLAY_Y + _PLAY_H / 2 + 4:.0f}" '
+                       'fill="#ffffff" text-anchor="end" pointer-events="none">app killed'
+                       "</text>")
     out.append("</g>")
     return out
 
@@ -304,8 +329,9 @@ def _actions(records: Sequence[TraceRecord], top: int, scale: _Scale) -> list[st
     for r in records:
         if r.kind not in ("action", "app_killed", "app_relaunched") or not scale.shows(r.t):
             continue
-        name = str(r.data.get("name", r.kind.removeprefix("app_")))
-        origin = str(r.data.get("origin", "os"))
+        # A kill or relaunch is the harness's doing, like a user's action.
+        name = str(r.data.get("name", r.kind.removeprefix("app_").removesuffix("ed")))
+        origin = str(r.data.get("origin", "user"))
         x = scale.x(r.t)
         fill = "#000000" if origin == "user" else "#ffffff"
         tip = f"{_when(r.t)} · {origin} action: {name}{_payload(r.data, ('name', 'origin'))}"
@@ -370,12 +396,22 @@ def _notifications(records: Sequence[TraceRecord], top: int, scale: _Scale) -> l
         errors = [r for _, _, _, r in cluster if r.kind.endswith("_error")]
         if not errors:
             continue
+        text = " · ".join(_error_label(r) for r in errors)
+        colour = _NOTIFICATION_STYLE.get(errors[0].kind, _NOTIFICATION_STYLE[""])[1]
+        # Right of the cluster if it fits there, else left of it, else shortened on the right.
         _, x, size, _ = cluster[-1]
         left = x + size + 3
         right = clusters[index + 1][0][1] - 8 if index + 1 < len(clusters) else _WIDTH - 4
-        label = _fit(" · ".join(_error_label(r) for r in errors), (right - left) / 6.2)
+        _, before_x, before_size, _ = cluster[0]
+        room_left = before_x - before_size - 3 - (
+            clusters[index - 1][-1][1] + 8 if index > 0 else _LABEL_W)
+        if len(text) * _CHAR_W > right - left and len(text) * _CHAR_W <= room_left:
+            out.append(f'<text class="marker-label" x="{_px(before_x - before_size - 3)}" '
+                       f'y="{y + 4}" font-size="10" fill="{colour}" text-anchor="end">'
+                       f"{escape(text)}</text>")
+            continue
+        label = _fit(text, (right - left) / _CHAR_W)
         if label:
-            colour = _NOTIFICATION_STYLE.get(errors[0].kind, _NOTIFICATION_STYLE[""])[1]
             out.append(f'<text class="marker-label" x="{_px(left)}" y="{y + 4}" '
                        f'font-size="10" fill="{colour}">{escape(label)}</text>')
     out.append("</g>")
@@ -583,6 +619,9 @@ def _legend(top: int) -> _Legend:
                   "backend outage"))
     items.append(('<rect x="0" y="-7" width="22" height="12" fill="url(#blocked-hatch)"/>',
                   "main thread blocked"))
+    items.append(('<rect x="0" y="-7" width="22" height="12" fill="#4caf50"/><rect x="0" '
+                  'y="-7" width="22" height="12" fill="#000000" fill-opacity="0.45"/>',
+                  "app killed: last state"))
     items.append(('<path d="M7 -4h8l-4 6z" fill="#000000"/>', "user action"))
     items.append(('<path d="M7 -4h8l-4 6z" fill="#ffffff" stroke="#000000"/>', "app action"))
     items.append((f'<rect x="0" y="-4" width="22" height="6" rx="3" fill="{_SESSION_COLOUR}"/>',

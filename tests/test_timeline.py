@@ -104,6 +104,7 @@ def test_the_first_state_comes_from_the_first_state_change() -> None:
                    changed(5, "phone", FG, "idle", FG, "license_request")])
     found = lanes(parse(render_timeline(trace, "t", end=10)))
     assert bands(found["phone"], "playback") == [("idle", 0, 5), ("license_request", 5, 10)]
+    assert bands(found["phone"], "app") == [(FG, 0, 10)]
 
 
 def test_band_geometry_is_one_linear_scale() -> None:
@@ -244,6 +245,8 @@ def test_world_trace_lanes_tile_time_and_count_every_heartbeat() -> None:
     assert marks(found["tv"], "blocked", "data-end")  # the sync device blocked its main thread
     killed_at = trace.of_kind("app_killed", device="tv")[0].t
     assert bands(found["tv"], "app")[-1][:2] == ("terminated", killed_at)
+    assert [float(t) for t in marks(found["tv"], "app-killed", "data-start")] == [killed_at]
+    assert marks(found["phone"], "app-killed") == []
     # The tv's session outlives its killed app until it expires: drawn as a zombie.
     expired = trace.of_kind("ssm_session_expired", device="tv")[-1].t
     zombies = found["tv"].findall(".//svg:rect[@class='zombie']", NS)
