@@ -347,3 +347,35 @@ steps:
 
     failure = only_failure(run(body, configure_device=passive))
     assert failure.message.startswith("expected signal zap from phone with same_stream=true")
+
+
+def test_a_window_ending_now_waits_for_the_events_of_this_instant() -> None:
+    scenario = load_scenario_text("""\
+name: instant
+world:
+  network: {latency: 0s}
+devices:
+  phone: {account: alice}
+steps:
+  - play: {device: phone, stream: a}
+  - expect: {event: ssm_setup_answered, device: phone, within: 0s}
+  - expect: {device: phone, playing: a, at: 0s}
+""")
+    result = run_scenario(scenario)
+    assert result.passed, [f.message for f in result.failures]
+    assert result.duration == 0.0
+
+
+def test_a_state_is_judged_at_the_instant_of_the_action_that_changed_it() -> None:
+    failure = only_failure(run("""\
+steps:
+  - play: {device: phone, stream: a}
+  - wait: 1m
+  - background: phone
+  - wait: 1m
+always:
+  - {device: phone, app: foreground}
+"""))
+    assert failure.time == 60.0
+    assert failure.message == ("always phone: app foreground broke at t=60s: phone was: app "
+                               "background, playback paused, stream a")

@@ -17,7 +17,7 @@ import jsonschema
 
 from .. import signals
 from .._errors import ConfigError
-from ..backends import LicenseConfig, SsmConfig
+from ..backends import LicenseConfig, OttAsset, OttConfig, OvpConfig, OvpEntry, SsmConfig
 from ..player import AppPolicy, DocumentedAppPolicy
 from ..world import DeviceConfig, NetworkConfig, WorldConfig
 from ._model import (
@@ -35,6 +35,7 @@ from ._model import (
     Mode,
     Outage,
     Problem,
+    ProviderSpec,
     Scenario,
     ScenarioError,
     SignalMatch,
@@ -53,6 +54,10 @@ Path = tuple[Hashable, ...]
 
 #: The SSM server URL a device declared with ``ssm: true`` is given.
 SSM_SERVER_URL: Final = "https://ssm.example/"
+#: The base URL of each session provider backend unless a device names one.
+BASE_URLS: Final = {"ott": "https://phoenix.example/", "ovp": "https://cdnapisec.kaltura.com/"}
+_OTT_ONLY: Final = ("refresh_policy", "race_on_refresh", "reference_type", "formats")
+_OVP_ONLY: Final = ("assumed_validity", "renew_window")
 
 _VALIDATOR: Final = jsonschema.Draft202012Validator(SCHEMA)
 
@@ -264,6 +269,7 @@ class _Build:
         self.data: dict[str, Any] = doc.data
         self.devices: dict[str, str] = {}  # device -> account
         self.accounts: list[str] = []
+        self.providers: dict[str, ProviderSpec] = {}
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> None:
         where = self.doc.key_where(path) if key else self.doc.where(path)
@@ -297,7 +303,8 @@ class _Build:
         return Scenario(
             name=data["name"], path=self.path, location=self.doc.root, covers=covers,
             world=world, devices=tuple(devices), steps=tuple(steps),
-            invariants=tuple(invariants), seed=data.get("seed"),
+            invariants=tuple(invariants), providers=dict(self.providers),
+            seed=data.get("seed"),
             description=data.get("description", ""), tags=tuple(data.get("tags", [])))
 
     def covers(self, ids: list[str]) -> tuple[str, ...]:
@@ -335,10 +342,75 @@ class _Build:
                 ssm=SsmConfig(**ssm, account_limits=limits),
                 license=LicenseConfig(**world.get("license", {})),
                 network=NetworkConfig(**network),
-                trace_heartbeats=world.get("trace_heartbeats", True))
+                trace_heartbeats=world.get("trace_heartbeats", True),
+                ott=self.ott(world.get("ott", {})), ovp=self.ovp(world.get("ovp", {})))
         except (ConfigError, TypeError) as err:
             self.problem(("world",), f"invalid world: {err}")
             return None
+
+    def durations(self, path: Path, value: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+        return {key: self.seconds((*path, key)) for key in keys if key in value}
+
+    def ott(self, ott: dict[str, Any]) -> OttConfig:
+        path: Path = ("world", "ott")
+        kwargs = self.durations(path, ott, ("ks_validity", "anonymous_ks_validity",
+                                            "refresh_token_validity"))
+        for key in ("users", "concurrency_limit"):
+            if key in ott:
+                kwargs[key] = ott[key]
+        if "suspended_users" in ott:
+            kwargs["suspended_users"] = frozenset(ott["suspended_users"])
+        if "assets" in ott:
+            kwargs["assets"] = {name: _asset(a) for name, a in ott["assets"].items()}
+        if "default_asset" in ott:
+            kwargs["default_asset"] = (None if ott["default_asset"] is None
+                                       else _asset(ott["default_asset"]))
+        return OttConfig(**kwargs)
+
+    def ovp(self, ovp: dict[str, Any]) -> OvpConfig:
+        path: Path = ("world", "ovp")
+        kwargs = self.durations(path, ovp, ("widget_session_validity", "user_session_validity"))
+        if "users" in ovp:
+            kwargs["users"] = ovp["users"]
+        if "entries" in ovp:
+            kwargs["entries"] = {name: _entry(e) for name, e in ovp["entries"].items()}
+        if "default_entry" in ovp:
+            kwargs["default_entry"] = (None if ovp["default_entry"] is None
+                                       else _entry(ovp["default_entry"]))
+        return OvpConfig(**kwargs)
+
+    def provider(self, device: str, spec: dict[str, Any]) -> ProviderSpec | None:
+        path: Path = ("devices", device, "session_provider")
+        backend = spec["backend"]
+        wrong = _OVP_ONLY if backend == "ott" else _OTT_ONLY
+        for key in wrong:
+            if key in spec:
+                self.problem((*path, key), f"{key!r} is not a setting of an {backend} session "
+                             "provider", key=True)
+        margin = None
+        policy: str | None = spec.get("refresh_policy", "android")
+        if policy not in ("android", "ios"):
+            try:
+                margin, policy = parse_duration(str(policy)), None
+            except ValueError:
+                self.problem((*path, "refresh_policy"), f"refresh_policy is android, ios or "
+                             f"a fixed margin such as 5m, not {policy!r}")
+                return None
+        extra = self.durations(path, spec, _OVP_ONLY)
+        provider = ProviderSpec(
+            backend, spec["partner_id"], spec.get("base_url", BASE_URLS[backend]),
+            refresh_policy=policy, refresh_margin=margin,
+            race_on_refresh=spec.get("race_on_refresh", False),
+            reference_type=spec.get("reference_type", "media"),
+            formats=tuple(spec.get("formats", ())), **extra)
+        try:
+            provider.build()  # refuse a bad base URL or setting here, with its line
+        except ConfigError as err:
+            where = (*path, "base_url") if "base_url" in spec and "url" in str(err).lower() \
+                else path
+            self.problem(where, f"invalid session provider: {err}")
+            return None
+        return provider
 
     def device_configs(self, devices: dict[str, Any]) -> list[DeviceConfig]:
         out = []
@@ -349,6 +421,10 @@ class _Build:
                              f"account {account!r} is not declared under accounts"
                              f"{_hint(account, self.accounts, 'declared accounts')}")
             self.devices[name] = account
+            if "session_provider" in spec:
+                provider = self.provider(name, spec["session_provider"])
+                if provider is not None:
+                    self.providers[name] = provider
             app = spec.get("app", {})
             policy: AppPolicy = DocumentedAppPolicy(
                 zap_on_heartbeat_error=app.get("zap_on_heartbeat_error", True),
@@ -404,8 +480,15 @@ class _Build:
                 device = value if isinstance(value, str) else value["device"]
                 dpath = path if isinstance(value, str) else (*path, "device")
                 self.device(dpath, device)
-                stream = value.get("stream") if isinstance(value, dict) else None
-                out.append(Action(self.doc.where(("steps", i)), kind, device, stream))
+                fields = value if isinstance(value, dict) else {}
+                if kind in ("login", "logout", "end_session") and device in self.devices \
+                        and device not in self.providers:
+                    self.problem(dpath, f"{kind} needs a session provider, and device "
+                                 f"{device!r} has none: add session_provider: {{backend: ott, "
+                                 "partner_id: ...}} to it")
+                out.append(Action(self.doc.where(("steps", i)), kind, device,
+                                  fields.get("stream"), fields.get("username"),
+                                  fields.get("password")))
             elif kind == "wait":
                 seconds = self.seconds(path)
                 now += seconds
@@ -432,13 +515,27 @@ class _Build:
 
     def fail(self, path: Path, value: dict[str, Any]) -> FailNext:
         endpoint = value["endpoint"]
-        code_key = "ssm_code" if endpoint.startswith("ssm.") else "code"
+        backend = endpoint.split(".", 1)[0]
+        code_key = "ssm_code" if backend == "ssm" else "code"
         other = "code" if code_key == "ssm_code" else "ssm_code"
         if other in value:
             self.problem((*path, other), f"{endpoint} errors carry {code_key!r}, not {other!r}",
                          key=True)
+        code = value.get(code_key)
+        status = value.get("http_status")
+        if backend in ("ssm", "license") and status is None:
+            self.problem(path, f"a {endpoint} error needs 'http_status' (e.g. 503)")
+        elif backend in ("ott", "ovp") and code is None and status in (None, 200):
+            self.problem(path, f"an {backend} error needs a 'code' (in an HTTP 200 body) or an "
+                               "'http_status' other than 200")
+        want = str if backend == "ovp" else int
+        if code is not None and (not isinstance(code, want) or isinstance(code, bool)):
+            example = "INVALID_KS" if backend == "ovp" else "500016"
+            self.problem((*path, code_key), f"{backend} error codes are "
+                         f"{'text' if want is str else 'numbers'}, e.g. {example}, "
+                         f"not {code!r}")
         return FailNext(self.doc.where(path), endpoint, value.get("count", 1),
-                        value["http_status"], value.get(code_key), value.get("message", ""))
+                        200 if status is None else status, code, value.get("message", ""))
 
     def window(self, path: Path, value: dict[str, Any], now: float) -> tuple[float, float]:
         start = self.seconds((*path, "from")) if "from" in value else now
@@ -690,3 +787,27 @@ def _expect_text(value: Mapping[str, Any]) -> str:
             return "true" if v else "false"
         return str(v)
     return show(dict(value))
+
+
+def _asset(spec: dict[str, Any]) -> OttAsset:
+    kwargs: dict[str, Any] = {}
+    if "drm" in spec:
+        kwargs["drm_scheme"] = spec["drm"]
+    for key in ("license_url", "ssm"):
+        if key in spec:
+            kwargs[key] = spec[key]
+    if "formats" in spec:
+        kwargs["formats"] = tuple(spec["formats"])
+    if "entitled_users" in spec:
+        kwargs["entitled_users"] = frozenset(spec["entitled_users"])
+    return OttAsset(**kwargs)
+
+
+def _entry(spec: dict[str, Any]) -> OvpEntry:
+    kwargs: dict[str, Any] = {}
+    if "drm" in spec:
+        kwargs["drm_scheme"] = spec["drm"]
+    for key in ("license_url", "ssm"):
+        if key in spec:
+            kwargs[key] = spec[key]
+    return OvpEntry(**kwargs)

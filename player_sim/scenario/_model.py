@@ -14,6 +14,17 @@ from typing import Any, Final, Literal
 import attrs
 
 from .._errors import PlayerSimError
+from ..backends._ott import ENDPOINTS as OTT_ENDPOINTS
+from ..backends._ovp import ENDPOINTS as OVP_ENDPOINTS
+from ..providers import (
+    MediaSource,
+    OttSessionProvider,
+    OvpMediaProvider,
+    OvpSessionProvider,
+    PhoenixMediaProvider,
+    RefreshPolicy,
+    SessionProvider,
+)
 from ..world import DeviceConfig, WorldConfig
 
 __all__ = [
@@ -33,6 +44,7 @@ __all__ = [
     "Mode",
     "Outage",
     "Problem",
+    "ProviderSpec",
     "Scenario",
     "ScenarioError",
     "SignalMatch",
@@ -88,21 +100,25 @@ class ScenarioError(PlayerSimError):
 # --- durations ----------------------------------------------------------------------
 
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION: Final = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
-#: The JSON Schema pattern of a duration string.
-DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h|d)$"
+#: The JSON Schema pattern of a duration string: one or more number-unit parts.
+DURATION_PATTERN: Final = r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"
+_DURATION: Final = re.compile(DURATION_PATTERN)
+_PART: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in ``"300ms"``, ``"30s"``, ``"5m"``, ``"2h"`` or ``"1d"``.
+    """Seconds in ``"300ms"``, ``"30s"``, ``"5m"``, ``"2h"``, ``"1d"`` or a sum of such
+    parts, largest first (``"1h30m"``, ``"2m30s"``).
 
     Raises ``ValueError`` stating the accepted form otherwise.
     """
-    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
-    if match is None:
+    ok = isinstance(text, str) and _DURATION.match(text) is not None
+    parts = _PART.findall(text) if ok else []
+    order = [list(_UNITS).index(unit) for _, unit in parts]
+    if not ok or order != sorted(set(order), reverse=True):
         raise ValueError(f"bad duration {text!r}: write a number followed by a unit "
-                         "(ms, s, m, h or d), e.g. 300ms, 30s, 5m, 2h, 1d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+                         "(ms, s, m, h or d), e.g. 300ms, 30s, 5m, 2h, 1d, 1h30m")
+    return sum(float(number) * _UNITS[unit] for number, unit in parts)
 
 
 def format_duration(seconds: float) -> str:
@@ -133,10 +149,14 @@ ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
     "release_item": (),
     "kill": (),
     "relaunch": (),
+    "login": (),          # optional username and password: a user session, else anonymous
+    "logout": (),
+    "end_session": (),
 }
 
 #: Endpoints a ``fail`` step can break, as ``backend.endpoint``.
-ENDPOINTS: Final = ("ssm.setup", "ssm.heartbeat", "ssm.teardown", "license")
+ENDPOINTS: Final = ("ssm.setup", "ssm.heartbeat", "ssm.teardown", "license",
+                    *(f"ott.{e}" for e in OTT_ENDPOINTS), *(f"ovp.{e}" for e in OVP_ENDPOINTS))
 
 #: Trace events (``event:`` in an expectation) besides the signals: see the README.
 TRACE_EVENTS: Final = (
@@ -146,7 +166,12 @@ TRACE_EVENTS: Final = (
     "heartbeat_sent", "heartbeat_overdue", "ssm_session_created", "ssm_heartbeat",
     "ssm_session_ended", "ssm_session_expired", "ssm_session_evicted", "ssm_setup_refused",
     "ssm_heartbeat_refused", "ssm_teardown_refused", "license_granted", "license_denied",
-    "outage_planned",
+    "outage_planned", "fault_planned", "latency_planned",
+    # session providers (OTT / OVP) and media loading
+    "ks_requested", "ks_answered", "media_load_started", "media_answered", "session_answered",
+    "session_started", "session_start_failed", "ks_refreshed", "ks_renewed",
+    "ks_refresh_failed", "session_ended", "ks_issued", "ks_revoked", "ks_used",
+    "ott_playback_context", "ott_error", "ovp_playback_context", "ovp_error",
 )
 
 #: What a ``metric`` expectation or invariant can measure, and whom it is about.
@@ -166,12 +191,15 @@ COMPARATORS: Final[Mapping[str, str]] = {
 
 @attrs.frozen
 class Action:
-    """Perform ``name`` (a key of :data:`ACTIONS`) on ``device``; ``stream`` for play/zap."""
+    """Perform ``name`` (a key of :data:`ACTIONS`) on ``device``; ``stream`` for play/zap,
+    ``username`` and ``password`` for a user login."""
 
     location: Location
     name: str
     device: str
     stream: str | None = None
+    username: str | None = None
+    password: str | None = None
 
 
 @attrs.frozen
@@ -192,14 +220,57 @@ class At:
 
 @attrs.frozen
 class FailNext:
-    """Answer the next ``count`` calls of ``endpoint`` with this error."""
+    """Answer the next ``count`` calls of ``endpoint`` with this error (OVP codes are
+    text, e.g. ``INVALID_KS``; the others are numbers)."""
 
     location: Location
     endpoint: str
     count: int
     http_status: int
-    code: int | None
+    code: int | str | None
     message: str
+
+
+@attrs.frozen
+class ProviderSpec:
+    """How to build a device's session provider and media provider, fresh for each run
+    (a built-in provider serves one device of one world).
+
+    ``backend`` is ``"ott"`` or ``"ovp"``. OTT: ``refresh_policy`` (``"android"``,
+    ``"ios"``, or ``None`` with ``refresh_margin`` seconds), ``race_on_refresh``,
+    ``reference_type`` and ``formats`` of the Phoenix media provider. OVP:
+    ``assumed_validity`` and ``renew_window`` seconds.
+    """
+
+    backend: str
+    partner_id: int
+    base_url: str
+    refresh_policy: str | None = "android"
+    refresh_margin: float | None = None
+    race_on_refresh: bool = False
+    assumed_validity: float = 86400.0
+    renew_window: float = 600.0
+    reference_type: str = "media"
+    formats: tuple[str, ...] = ()
+
+    def build(self) -> tuple[SessionProvider, MediaSource]:
+        """A new session provider and its media provider template.
+
+        Raises :class:`~player_sim.ConfigError` when a setting is refused.
+        """
+        if self.backend == "ott":
+            policy = (RefreshPolicy.named(self.refresh_policy) if self.refresh_policy
+                      else RefreshPolicy.custom(self.refresh_margin or 0.0))
+            provider: SessionProvider = OttSessionProvider(
+                self.base_url, self.partner_id, refresh_policy=policy,
+                race_on_refresh=self.race_on_refresh)
+            media: MediaSource = PhoenixMediaProvider(
+                reference_type=self.reference_type,  # type: ignore[arg-type]
+                formats=self.formats)  # type: ignore[arg-type]
+            return provider, media
+        return (OvpSessionProvider(self.base_url, self.partner_id,
+                                   assumed_validity=self.assumed_validity,
+                                   renew_window=self.renew_window), OvpMediaProvider())
 
 
 @attrs.frozen
@@ -337,6 +408,8 @@ class Scenario:
     """One scenario file, loaded and validated.
 
     ``devices`` keeps the file's order; the runner adds them in that order.
+    ``providers`` maps a device name to its :class:`ProviderSpec`, from which the
+    runner builds that device's session and media providers for each run.
     ``seed`` is the file's seed, or ``None`` (the runner then uses its own).
     """
 
@@ -348,6 +421,7 @@ class Scenario:
     devices: tuple[DeviceConfig, ...]
     steps: tuple[Step, ...]
     invariants: tuple[Invariant, ...] = ()
+    providers: Mapping[str, ProviderSpec] = attrs.field(factory=dict)
     seed: int | None = None
     description: str = ""
     tags: tuple[str, ...] = ()

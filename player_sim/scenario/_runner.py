@@ -150,11 +150,16 @@ class _Run:
 
     def run(self) -> ScenarioResult:
         world = self.world
+        providers = self.scenario.providers
         for config in self.scenario.devices:
+            spec = providers.get(config.name)
+            if spec is not None:
+                provider, media = spec.build()  # fresh: a provider serves one world
+                config = attrs.evolve(config, session_provider=provider, media=media)
             world.add_device(self.configure(config) if self.configure else config)
         for invariant in self.scenario.invariants:
             self.add_invariant(invariant)
-        self.observe(0.0)
+        self.observe(0.0, settled=True)
         for step in self.scenario.steps:
             kind = type(step)
             if kind is Wait:
@@ -189,10 +194,10 @@ class _Run:
         world = self.world
         if not self.condition_monitors:
             world.run_until(t)
-            self.observe(t)
+            self.observe(t, settled=True)
             return
         checkpoints = self.checkpoints
-        while checkpoints and checkpoints[0] <= world.now:
+        while checkpoints and checkpoints[0] < world.now:
             heapq.heappop(checkpoints)  # left over from a stretch run without conditions
         while True:
             next_event = world.next_event_time()
@@ -204,12 +209,12 @@ class _Run:
             world.run_until(x)
             while checkpoints and checkpoints[0] <= x:
                 heapq.heappop(checkpoints)
-            self.observe(x)
+            self.observe(x, settled=True)
             if not self.condition_monitors:
                 break
         if world.now < t:
             world.run_until(t)
-        self.observe(t)
+        self.observe(t, settled=True)
 
     def act(self, step: Action) -> None:
         device = self.world.device(step.device)
@@ -220,18 +225,27 @@ class _Run:
             self.failures.append(Failure("step", step.location, _action_text(step),
                                          f"the player refused this step: {err}",
                                          self.world.now))
-        self.observe(self.world.now)
+        self.observe(self.world.now, settled=False)
+        if self.condition_monitors:  # judge states once this instant's events have run
+            heapq.heappush(self.checkpoints, self.world.now)
 
     def fault(self, step: FailNext | Outage | Latency) -> None:
         world = self.world
         if isinstance(step, FailNext):
-            if step.endpoint == "license":
+            backend, _, endpoint = step.endpoint.partition(".")
+            if backend == "license":
                 world.license.fail_next(step.count, http_status=step.http_status,
-                                        code=step.code, message=step.message)
-            else:
-                world.ssm.fail_next(step.endpoint.split(".", 1)[1], step.count,
-                                    http_status=step.http_status, ssm_code=step.code,
+                                        code=_int(step.code), message=step.message)
+            elif backend == "ott":
+                world.ott.fail_next(endpoint, step.count, http_status=step.http_status,
+                                    code=_int(step.code), message=step.message)
+            elif backend == "ovp":
+                world.ovp.fail_next(endpoint, step.count, http_status=step.http_status,
+                                    code=None if step.code is None else str(step.code),
                                     message=step.message)
+            else:
+                world.ssm.fail_next(endpoint, step.count, http_status=step.http_status,
+                                    ssm_code=_int(step.code), message=step.message)
             world.record(None, "fault_planned", {
                 "endpoint": step.endpoint, "count": step.count,
                 "http_status": step.http_status, "code": step.code, "message": step.message})
@@ -263,17 +277,24 @@ class _Run:
             while first > 0 and trace[first - 1].t >= monitor.start - _EPS:
                 first -= 1
             self.scan(monitor, [trace[i] for i in range(first, len(trace))])
-            self.expire_signal(monitor, now)
         else:
             self.condition_monitors.append(monitor)
-            if monitor.end != _INF and monitor.end > now:
+            # checked after every instant; these make sure its bounds are instants
+            if monitor.end != _INF:
                 heapq.heappush(self.checkpoints, monitor.end)
-            if monitor.start > now:
+            if monitor.start != monitor.end:
                 heapq.heappush(self.checkpoints, monitor.start)
-            self.check_condition(monitor, now)
+            if monitor.mode == "now" or (monitor.mode == "within" and self.holds_now(monitor)):
+                self.check_condition(monitor, now)
         self.prune()
 
-    def observe(self, now: float) -> None:
+    def holds_now(self, monitor: _Monitor) -> bool:
+        assert monitor.condition is not None
+        return self.holds(monitor.condition)
+
+    def observe(self, now: float, *, settled: bool) -> None:
+        """Look at what happened up to ``now``. ``settled``: every event due at or
+        before ``now`` has run, so windows ending at ``now`` may be closed."""
         trace = self.world.trace
         if self.cursor < len(trace):
             new = [trace[i] for i in range(self.cursor, len(trace))]
@@ -281,12 +302,13 @@ class _Run:
             for monitor in self.signal_monitors:
                 if not monitor.done:
                     self.scan(monitor, new)
-        for monitor in self.signal_monitors:
-            if not monitor.done:
-                self.expire_signal(monitor, now)
-        for monitor in self.condition_monitors:
-            if not monitor.done:
-                self.check_condition(monitor, now)
+        if settled:
+            for monitor in self.signal_monitors:
+                if not monitor.done:
+                    self.expire_signal(monitor, now)
+            for monitor in self.condition_monitors:
+                if not monitor.done:
+                    self.check_condition(monitor, now)
         self.prune()
 
     def prune(self) -> None:
@@ -444,17 +466,26 @@ def _perform(device: Device, step: Action) -> None:
         device.kill()
     elif name == "relaunch":
         device.relaunch()
+    elif name == "login":
+        device.login(step.username, step.password)
     else:
         method: Callable[[], None] = {
             "stop": device.stop, "resume": device.resume,
             "background": device.enter_background, "foreground": device.enter_foreground,
             "enter_pip": device.enter_pip, "leave_pip": device.leave_pip,
             "close_pip": device.close_pip, "release_item": device.release_item,
+            "logout": device.logout, "end_session": device.end_session,
         }[name]
         method()
 
 
+def _int(code: int | str | None) -> int | None:
+    return code if isinstance(code, int) else None
+
+
 def _action_text(step: Action) -> str:
+    if step.username is not None:
+        return f"{step.name}: {{device: {step.device}, username: {step.username}}}"
     if step.stream is not None:
         return f"{step.name}: {{device: {step.device}, stream: {step.stream}}}"
     return f"{step.name}: {step.device}"

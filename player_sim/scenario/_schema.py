@@ -52,8 +52,39 @@ _SSM: Final = _obj({
                           "description": "Answer HTTP 200 even for a denial (older API)."},
 }, description="The SSM server (session limits, heartbeats, expiry).")
 
+_DRM: Final = {"enum": ["widevine", "playready", "fairplay"]}
+_NAMES: Final = {"type": "array", "items": _NAME}
+_OTT_ASSET: Final = _obj({"drm": _DRM, "license_url": _NAME, "ssm": {"type": "boolean"},
+                          "formats": _NAMES, "entitled_users": _NAMES},
+                         description="An asset's playback context.")
+_OVP_ENTRY: Final = _obj({"drm": _DRM, "license_url": _NAME, "ssm": {"type": "boolean"}},
+                         description="A media entry's DRM data.")
+_PASSWORDS: Final = {"type": "object", "additionalProperties": {"type": "string"},
+                     "description": "User name (login id) to password."}
+
+_OTT: Final = _obj({
+    "ks_validity": _DURATION,
+    "anonymous_ks_validity": _DURATION,
+    "refresh_token_validity": _DURATION,
+    "users": _PASSWORDS,
+    "suspended_users": _NAMES,
+    "concurrency_limit": {"type": ["integer", "null"], "minimum": 1},
+    "assets": {"type": "object", "additionalProperties": _OTT_ASSET},
+    "default_asset": {**_OTT_ASSET, "type": ["object", "null"]},
+}, description="The Kaltura OTT (Phoenix) backend.")
+
+_OVP: Final = _obj({
+    "widget_session_validity": _DURATION,
+    "user_session_validity": _DURATION,
+    "users": _PASSWORDS,
+    "entries": {"type": "object", "additionalProperties": _OVP_ENTRY},
+    "default_entry": {**_OVP_ENTRY, "type": ["object", "null"]},
+}, description="The Kaltura OVP backend.")
+
 _WORLD: Final = _obj({
     "ssm": _SSM,
+    "ott": _OTT,
+    "ovp": _OVP,
     "license": _obj({"require_ssm_token": {"type": ["boolean", "null"]}}),
     "network": _obj({
         "latency": _DURATION,
@@ -83,6 +114,21 @@ _DEVICE: Final = _obj({
     "ip": _NAME,
     "device_group": _NAME,
     "app": _APP,
+    "session_provider": _obj({
+        "backend": {"enum": ["ott", "ovp"]},
+        "partner_id": {"type": "integer", "minimum": 0},
+        "base_url": {**_NAME, "description": "Scheme and host only (no path)."},
+        "refresh_policy": {"type": "string",
+                           "description": "OTT: android, ios, or a fixed margin (5m)."},
+        "race_on_refresh": {"type": "boolean",
+                            "description": "OTT: reproduce the Android refresh race."},
+        "assumed_validity": _DURATION,
+        "renew_window": _DURATION,
+        "reference_type": {"enum": ["media", "epg_internal", "epg_external", "npvr"]},
+        "formats": _NAMES,
+    }, required=("backend", "partner_id"),
+        description="A KS session provider: playback obtains a KS, loads the media "
+                    "entry (the played stream is its id), then SSM setup and license."),
 }, required=("account",))
 
 _DEVICE_REF: Final = {"type": ["string", "object"], "minLength": 1,
@@ -96,9 +142,9 @@ _FAIL: Final = _obj({
     "count": {"type": "integer", "minimum": 1},
     "http_status": {"type": "integer", "minimum": 100, "maximum": 599},
     "ssm_code": {"type": ["integer", "null"]},
-    "code": {"type": ["integer", "null"]},
+    "code": {"type": ["integer", "string", "null"]},
     "message": {"type": "string"},
-}, required=("endpoint", "http_status"),
+}, required=("endpoint",),
     description="Answer the next count calls of endpoint with this error.")
 
 _WINDOW: Final = {"from": _TIME, "until": _TIME, "for": _DURATION}
@@ -142,8 +188,14 @@ _INVARIANT: Final = {
                    "a signal or event.",
 }
 
+_LOGIN: Final = {**_DEVICE_REF, "properties": {"device": _NAME, "username": _NAME,
+                                                "password": {"type": "string"}},
+                  "description": "A device name (anonymous session), or {device, username, "
+                                 "password} (a user session)."}
+
 _STEP_KINDS: Final[dict[str, Any]] = {
     **{name: (_STREAM_ACTION if needs else _DEVICE_REF) for name, needs in ACTIONS.items()},
+    "login": _LOGIN,
     "wait": _DURATION,
     "at": _TIME,
     "fail": _FAIL,
