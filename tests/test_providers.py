@@ -727,3 +727,17 @@ def test_providers_are_deterministic() -> None:
         return world.trace.to_jsonl()
 
     assert run() == run()
+
+
+def test_an_unknown_asset_without_a_default_is_not_found() -> None:
+    world = make_world(default_asset=None, assets={"known": OttAsset()})
+    provider = ott_provider(world)
+    started(world, provider, "anonymous")
+    results = []
+    for asset in ("known", "unknown"):
+        calls = Calls(world)
+        PhoenixMediaProvider(asset, session_provider=provider).attach(world, "phone").load(calls)
+        world.run_for(1)
+        results.append(calls.last)
+    assert results[0].ok
+    assert results[1].error == ErrorElement(404, "NotFound", "no asset 'unknown'")
