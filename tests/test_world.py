@@ -540,8 +540,10 @@ async def _scenario(sim: Simulation, wait: Any) -> None:
 async def test_trio_sleep_advances_the_world_like_sim_sleep(
         autojump_clock: trio.abc.Clock) -> None:
     async with Simulation(seed=3) as by_sim:
+        start = trio.current_time()
         await _scenario(by_sim, by_sim.sleep)
         assert by_sim.now == 1800.0
+        assert trio.current_time() - start == 1800.0  # one clock for both
         expected = by_sim.trace.to_jsonl()
     async with Simulation(seed=3) as by_trio:
         start = trio.current_time()
@@ -550,6 +552,19 @@ async def test_trio_sleep_advances_the_world_like_sim_sleep(
         assert by_trio.now == 1800.0
         assert by_trio.trace.to_jsonl() == expected
     assert "heartbeat_sent" in expected and "ssm_heartbeat_error" in expected
+
+
+async def test_mixing_trio_sleep_and_sim_sleep_keeps_one_clock(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=3) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(100)
+        await trio.sleep(100)
+        await sim.sleep(100)
+        assert sim.now == 300.0
+        sent = [r.t for r in sim.trace.of_kind("heartbeat_sent")]
+        assert sent == [pytest.approx(30.04 + 30 * k) for k in range(9)]
 
 
 async def test_listen_delivers_notifications_into_a_trio_channel(
