@@ -54,6 +54,8 @@ _PLAY_Y, _PLAY_H = 22, 24
 _TICK_Y, _TICK_H = 50, 8
 _MARK_Y: Final = 66  # centre of notification and fault markers
 _SESSION_Y: Final = 88  # centre of session bars
+_KS_ROW_H: Final = 18  # the KS row, drawn when the trace has session-provider records
+_KS_Y: Final = _LANE_H + 4
 
 # --- colours ----------------------------------------------------------------------
 
@@ -103,6 +105,21 @@ _OUTAGE_FILL: Final = "#ef5350"
 _AXIS_STEPS: Final = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15,
                       30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
                       86400, 172800, 432000, 864000)
+_KS_COLOUR: Final = "#3949ab"
+_KS_FAILURE_COLOUR: Final = "#d50000"
+#: Session-provider records drawn in the KS row: a shape and colour per kind.
+_KS_MARKS: Final[dict[str, tuple[str, str, str]]] = {
+    "session_started": ("square", _KS_COLOUR, "provider session started"),
+    "ks_refreshed": ("circle", _KS_COLOUR, "KS refreshed / renewed"),
+    "ks_renewed": ("circle", _KS_COLOUR, ""),
+    "session_ended": ("bar", "#616161", "provider session ended"),
+    "session_forgotten": ("bar", "#616161", ""),
+    "session_start_failed": ("cross", _KS_FAILURE_COLOUR, "provider failure"),
+    "ks_refresh_failed": ("cross", _KS_FAILURE_COLOUR, ""),
+    "ott_error": ("cross", _KS_FAILURE_COLOUR, ""),
+    "ovp_error": ("cross", _KS_FAILURE_COLOUR, ""),
+}
+_KS_KINDS: Final = frozenset({*_KS_MARKS, "ks_issued", "ks_revoked", "ks_used"})
 #: Notification kinds drawn as bands, not markers.
 _NOT_MARKERS: Final = frozenset({"state_changed"})
 
@@ -149,7 +166,9 @@ def render_timeline(trace: Trace | Iterable[TraceRecord], title: str, *,
 
     has_outage_row = bool(outages)
     lanes_top = _TOP + (_OUTAGE_ROW_H if has_outage_row else 0)
-    lanes_bottom = lanes_top + _LANE_H * max(len(lanes), 1)
+    with_ks = any(r.kind in _KS_KINDS for r in records)
+    lane_h = _LANE_H + (_KS_ROW_H if with_ks else 0)
+    lanes_bottom = lanes_top + lane_h * max(len(lanes), 1)
     legend = _legend(lanes_bottom + 46)
     height = legend.bottom + 16
 
@@ -180,7 +199,7 @@ def render_timeline(trace: Trace | Iterable[TraceRecord], title: str, *,
         out.append(f'<text x="{_LABEL_W}" y="{lanes_top + 40}" fill="#777777">'
                    "no device events in this trace</text>")
     for index, lane in enumerate(lanes):
-        out += _lane(lane, lanes_top + index * _LANE_H, end, scale)
+        out += _lane(lane, lanes_top + index * lane_h, lane_h, end, scale, with_ks)
     out += legend.lines
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -231,14 +250,15 @@ def _state_intervals(records: Sequence[TraceRecord], attribute: str, start: floa
     return intervals
 
 
-def _lane(lane: _Lane, top: int, end: float, scale: _Scale) -> list[str]:
+def _lane(lane: _Lane, top: int, height: int, end: float, scale: _Scale,
+          with_ks: bool) -> list[str]:
     records = lane.records
     name = lane.device
     out = [f'<g class="lane" data-device={quoteattr(name)}>']
-    out.append(f'<line class="lane-separator" x1="0" y1="{top + _LANE_H}" x2="{_WIDTH}" '
-               f'y2="{top + _LANE_H}" stroke="#cccccc"/>')
+    out.append(f'<line class="lane-separator" x1="0" y1="{top + height}" x2="{_WIDTH}" '
+               f'y2="{top + height}" stroke="#cccccc"/>')
     for caption, y in (("app", _APP_Y + 7), ("signals", _MARK_Y + 4),
-                       ("SSM server", _SESSION_Y + 4)):
+                       ("SSM server", _SESSION_Y + 4), *([("KS", _KS_Y + 4)] if with_ks else [])):
         out.append(f'<text class="row-caption" x="{_LABEL_W - 8}" y="{top + y}" '
                    f'font-size="9" fill="#888888" text-anchor="end">{caption}</text>')
     out.append(f'<text class="lane-label" x="12" y="{top + 38}" font-size="14" '
@@ -281,6 +301,8 @@ def _lane(lane: _Lane, top: int, end: float, scale: _Scale) -> list[str]:
     out += _notifications(records, top, scale)
     out += _faults(records, top, scale)
     out += _sessions(records, top, end, scale, killed)
+    if with_ks:
+        out += _ks(records, top, end, scale)
     out.append("</g>")
     return out
 
@@ -381,6 +403,10 @@ def _notifications(records: Sequence[TraceRecord], top: int, scale: _Scale) -> l
             clusters[-1].append(item)
         else:
             clusters.append([item])
+    for index, cluster in enumerate(clusters):  # keep a cluster at the right edge inside
+        overflow = cluster[-1][1] + cluster[-1][2] - (_WIDTH - 4)
+        if overflow > 0:
+            clusters[index] = [(tx, x - overflow, size, r) for tx, x, size, r in cluster]
     out = ['<g class="notifications">']
     for index, cluster in enumerate(clusters):
         for true_x, x, size, r in cluster:
@@ -520,6 +546,56 @@ def _sessions(records: Sequence[TraceRecord], top: int, end: float, scale: _Scal
     return out
 
 
+def _ks(records: Sequence[TraceRecord], top: int, end: float, scale: _Scale) -> list[str]:
+    """KS validity bars (issued to expiry or revocation, on two alternating tracks so a
+    refreshed KS shows beside the old one), provider events, and requests that left
+    carrying a KS the backend no longer accepted."""
+    y = top + _KS_Y
+    out = ['<g class="ks">']
+    revoked = {r.data.get("ks"): r.t for r in records if r.kind == "ks_revoked"}
+    track_end = [-math.inf, -math.inf]
+    for r in records:
+        if r.kind != "ks_issued":
+            continue
+        ks = str(r.data.get("ks", "?"))
+        expires = r.data.get("expires_at")
+        stop = float(expires) if isinstance(expires, int | float) else end
+        stop = min(stop, revoked.get(ks, math.inf), end)
+        track = 0 if track_end[0] <= r.t else 1 if track_end[1] <= r.t else 0
+        track_end[track] = stop
+        if not scale.overlaps(r.t, stop):
+            continue
+        x0, x1 = scale.x(r.t), scale.x(stop)
+        how = "revoked" if ks in revoked and revoked[ks] <= stop else "valid"
+        who = "anonymous" if r.data.get("anonymous") else f"user {r.data.get('user_id', '?')}"
+        tip = (f"KS {ks} ({r.data.get('backend', '?')}, {who}) issued via "
+               f"{r.data.get('via', '?')} at {_when(r.t)}, {how} until {_when(stop)}")
+        out.append(f'<rect class="ks-validity" data-ks={quoteattr(ks)} '
+                   f'data-start="{_num(r.t)}" data-end="{_num(stop)}" x="{_px(x0)}" '
+                   f'y="{y - 5 + 5 * track}" width="{_px(max(x1 - x0, 1.0))}" height="4" '
+                   f'fill="{_KS_COLOUR}" fill-opacity="{0.9 - 0.35 * track:.2f}">'
+                   f"<title>{escape(tip)}</title></rect>")
+    for r in records:
+        if not scale.shows(r.t):
+            continue
+        if r.kind == "ks_used" and r.data.get("valid") is False:
+            shape, colour = "diamond", _KS_FAILURE_COLOUR
+            tip = (f"{_when(r.t)} · a request to {r.data.get('endpoint', '?')} left carrying "
+                   f"a KS the backend finds {r.data.get('status', 'invalid')}"
+                   f"{_payload(r.data)}")
+        elif r.kind in _KS_MARKS:
+            shape, colour, _ = _KS_MARKS[r.kind]
+            tip = f"{_when(r.t)} · {r.kind}{_payload(r.data)}"
+        else:
+            continue
+        out.append(f'<path class="ks-event" data-kind={quoteattr(r.kind)} '
+                   f'data-t="{_num(r.t)}" d="{_shape(shape, scale.x(r.t), y, 4)}" '
+                   f'fill="{colour}" stroke="{colour}" stroke-width="1.6">'
+                   f"<title>{escape(tip)}</title></path>")
+    out.append("</g>")
+    return out
+
+
 def _outages(outages: Sequence[TraceRecord], scale: _Scale, row_top: int, lanes_top: int,
              lanes_bottom: int) -> list[str]:
     out = ['<g class="outages">']
@@ -631,6 +707,14 @@ def _legend(top: int) -> _Legend:
     for shape, colour, how in _SESSION_ENDS.values():
         items.append((f'<path d="{_shape(shape, 11, -1, 5)}" fill="{colour}" '
                       f'stroke="{colour}" stroke-width="1.6"/>', f"session {how}"))
+    items.append((f'<rect x="0" y="-4" width="22" height="4" fill="{_KS_COLOUR}"/>',
+                  "KS valid (session provider)"))
+    for shape, colour, label in _KS_MARKS.values():
+        if label:
+            items.append((f'<path d="{_shape(shape, 11, -1, 4)}" fill="{colour}" '
+                          f'stroke="{colour}" stroke-width="1.6"/>', label))
+    items.append((f'<path d="{_shape("diamond", 11, -1, 4)}" fill="{_KS_FAILURE_COLOUR}"/>',
+                  "request with an invalid KS"))
     columns, col_w, row_h = 6, (_WIDTH - 32) // 6, 22
     out = ['<g class="legend">',
            f'<text x="16" y="{top - 14}" font-weight="bold">Legend</text>']

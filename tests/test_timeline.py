@@ -142,6 +142,33 @@ def test_markers_for_heartbeats_notifications_faults_sessions_and_outages() -> N
     assert marks(phone, "action", "data-name") == ["play", "enter_background"]
 
 
+def test_session_provider_records_get_a_ks_row() -> None:
+    trace = Trace([
+        rec(0, "phone", "device_added"),
+        rec(0.02, "phone", "ks_issued", backend="ott", ks="ks-1", via="ottUser/login",
+            anonymous=False, user_id="7", expires_at=100.0),
+        rec(0.08, "phone", "session_started", backend="ott", ks="ks-1"),
+        rec(50, "phone", "ks_issued", backend="ott", ks="ks-2", via="ottUser/refreshSession",
+            anonymous=False, user_id="7", expires_at=150.0),
+        rec(50.1, "phone", "ks_refreshed", backend="ott", ks="ks-2", ks_from="ks-1"),
+        rec(60, "phone", "ks_revoked", backend="ott", ks="ks-2", via="ottUser/logout"),
+        rec(61, "phone", "ks_used", backend="ott", endpoint="asset/get", ks="ks-2",
+            valid=False, status="revoked"),
+        rec(62, "phone", "ks_used", backend="ott", endpoint="asset/get", ks="ks-1",
+            valid=True, status="valid"),
+        rec(63, "phone", "ks_refresh_failed", backend="ott", code=601, message="x"),
+    ])
+    phone = lanes(parse(render_timeline(trace, "ks", end=200)))["phone"]
+    bars = phone.findall(".//svg:rect[@class='ks-validity']", NS)
+    assert [(b.get("data-ks"), b.get("data-start"), b.get("data-end")) for b in bars] == [
+        ("ks-1", "0.02", "100"), ("ks-2", "50", "60")]
+    # Only a request with a KS the backend refused is marked, not every use.
+    assert marks(phone, "ks-event", "data-kind") == [
+        "session_started", "ks_refreshed", "ks_used", "ks_refresh_failed"]
+    assert marks(phone, "ks-event") == ["0.08", "50.1", "61", "63"]
+    assert parse(render_timeline(HAND, "no ks")).find(".//svg:g[@class='ks']", NS) is None
+
+
 def test_an_unforced_refusal_is_not_a_fault() -> None:
     trace = Trace([rec(0, "phone", "device_added"),
                    rec(1, "phone", "ssm_setup_refused", http_status=403, ssm_code=1007,
