@@ -61,12 +61,15 @@ def _report_invalid(errors: list[Any]) -> None:
               help="Write a JSON report: summary counts and one entry per scenario.")
 @click.option("--trace-dir", metavar="DIR", type=click.Path(file_okay=False),
               help="Write each scenario's trace as DIR/NAME.jsonl.")
+@click.option("--timeline", "timeline_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Draw each scenario as DIR/NAME.svg: one lane per device over virtual "
+                   "time.")
 @click.option("-k", "keyword", metavar="EXPR",
               help="Run only scenarios whose name, file or tags match (and / or / not).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
-        json_path: str | None, trace_dir: str | None, keyword: str | None,
-        quiet: bool) -> None:
+        json_path: str | None, trace_dir: str | None, timeline_dir: str | None,
+        keyword: str | None, quiet: bool) -> None:
     """Run scenario files (default: ./scenarios, without scenarios/broken/).
 
     Exit status: 0 all passed, 1 a scenario failed, 2 invalid input.
@@ -122,6 +125,12 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         if trace_dir:
             for result, name in zip(results, trace_file_names(results), strict=True):
                 write_atomic(os.path.join(trace_dir, name), result.trace.to_jsonl())
+        if timeline_dir:
+            from ._timeline import render_timeline
+
+            for result, name in zip(results, trace_file_names(results), strict=True):
+                svg = render_timeline(result.trace, result.scenario.name, end=result.duration)
+                write_atomic(os.path.join(timeline_dir, name[:-len(".jsonl")] + ".svg"), svg)
     except OSError as err:
         raise click.UsageError(f"can't write a report: {err}") from None
     sys.exit(0 if all(r.passed for r in results) else 1)

@@ -171,3 +171,17 @@ def test_write_atomic_replaces_the_whole_file(tmp_path: Path) -> None:
     write_atomic(target, "second\n")
     assert target.read_text() == "second\n"
     assert [p.name for p in target.parent.iterdir()] == ["report.json"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_timeline_draws_one_svg_per_scenario(runner: CliRunner, suite: Path) -> None:
+    result = invoke(runner, suite, "run", "-q", "--timeline", "svg",
+                    "scenarios/zombie_after_kill.yaml", "scenarios/zap_race_at_limit.yaml")
+    assert result.exit_code == 0  # type: ignore[attr-defined]
+    names = sorted(p.name for p in (suite / "svg").iterdir())
+    assert names == ["zap_race_at_limit.svg", "zombie_after_kill.svg"]
+    svg = (suite / "svg" / "zombie_after_kill.svg").read_text()
+    assert svg.startswith("<?xml") and "<svg" in svg
+    assert "A killed app leaves a zombie session" in svg

@@ -120,6 +120,12 @@ def junit_xml(results: Sequence[ScenarioResult], suite: str = "player_sim scenar
             + ElementTree.tostring(root, encoding="unicode") + "\n")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` all at once: a temporary file, then ``os.replace``.
 
@@ -134,6 +140,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give a report normal rights
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
