@@ -15,6 +15,7 @@ from ._exhaustive import (
     format_exhaustive,
     table_rows,
 )
+from ._stateful import PlayerCoreMachine, core_machine
 
 __all__ = [
     "ACTIONS",
@@ -25,10 +26,12 @@ __all__ = [
     "ExhaustiveReport",
     "Finding",
     "Path",
+    "PlayerCoreMachine",
     "Request",
     "TableRow",
     "WorldExploration",
     "clone_core",
+    "core_machine",
     "explore_core",
     "explore_exhaustive",
     "explore_world",

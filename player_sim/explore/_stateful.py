@@ -1,0 +1,129 @@
+"""A Hypothesis ``RuleBasedStateMachine`` over the pure player core (no trio, no world).
+
+Rules are the actions the core accepts now (one rule per action, each with a
+precondition on :meth:`PlayerCore.can <player_sim.PlayerCore.can>`), a kill
+and a relaunch, and the abstract answers of :mod:`._coremodel` to any open
+request. After every step the invariants of :func:`~._coremodel.step` must hold
+(license requests carry the current session token under SSM, a held session is
+never dropped without a teardown, playing means a granted license, failed
+answers are notified, ...), plus two checked here: a stale item's heartbeat
+timer, if it fires, sends nothing; and the two machines stay in their tables'
+states.
+
+Use it as a test case (``PlayerCoreMachine.TestCase``) or build one for
+another configuration or core (an SDK variant, a mutant) with
+:func:`core_machine`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import attrs
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
+from ..player import _events as ev
+from ._coremodel import ACTIONS, KILL, RELAUNCH, CoreEnv, Finding, clone_core, inputs, step
+
+__all__ = ["PlayerCoreMachine", "core_machine"]
+
+
+class PlayerCoreMachine(RuleBasedStateMachine):
+    """Drives one :class:`~player_sim.PlayerCore` with actions and abstract answers."""
+
+    config: ClassVar[CoreConfig] = CoreConfig()
+    core_type: ClassVar[type[PlayerCore]] = PlayerCore
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.core = self.core_type(self.config)
+        self.env = CoreEnv()
+        self.findings: list[Finding] = []
+        self.steps = 0
+        self.history: list[str] = []
+
+    def _apply(self, label: str, event: Any, index: int, used: int) -> None:
+        self.env, _, found = step(self.core, self.env, event, index, used)
+        self.steps += 1
+        self.history.append(label)
+        self.findings += found
+
+    def _answers(self) -> list[tuple[str, Any, int, int]]:
+        return [choice for choice in inputs(self.core, self.env) if choice[2] >= 0]
+
+    @precondition(lambda self: self.core.app is not AppState.TERMINATED)
+    @rule()
+    def kill(self) -> None:
+        self._apply("kill", KILL, -1, 0)
+
+    @precondition(lambda self: self.core.app is AppState.TERMINATED)
+    @rule()
+    def relaunch(self) -> None:
+        self._apply("relaunch", RELAUNCH, -1, 0)
+
+    @precondition(lambda self: bool(self.env.requests)
+                  and self.core.app not in (AppState.BACKGROUND, AppState.TERMINATED))
+    @rule(choice=st.integers(min_value=0, max_value=255))
+    def answer(self, choice: int) -> None:
+        """Answer one open request (which one, and how, is ``choice``)."""
+        answers = self._answers()
+        label, event, index, used = answers[choice % len(answers)]
+        self._apply(label, event, index, used)
+
+    @invariant()
+    def invariants_hold(self) -> None:
+        if self.findings:
+            steps = "\n".join(f"  {n}. {s}" for n, s in enumerate(self.history, 1))
+            lines = "\n".join(f"{f.rule_id}: {f.message}" for f in self.findings)
+            raise AssertionError(f"{lines}\nafter:\n{steps}")
+
+    @invariant()
+    def stale_heartbeat_timers_send_nothing(self) -> None:
+        for request in self.env.requests:
+            if request.kind != "timer" or request.playback_id == self.core.item_playback_id:
+                continue
+            effects = clone_core(self.core).feed(ev.HeartbeatDue(request.playback_id))
+            sent = [e for e in effects if isinstance(e, ev.SendHeartbeat | ev.ArmHeartbeat)]
+            assert not sent, (f"the timer of stale item #{request.playback_id} fired "
+                              f"{sent} (current item #{self.core.item_playback_id})")
+
+    @invariant()
+    def states_come_from_the_tables(self) -> None:
+        assert isinstance(self.core.app, AppState)
+        assert isinstance(self.core.playback, PlaybackState)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _action_rule(action: ev.Action) -> Any:
+    label = f"{type(action).__name__}({', '.join(repr(v) for v in _values(action))})"
+
+    def may(self: PlayerCoreMachine) -> bool:
+        return not any(r.blocking for r in self.env.requests) and self.core.can(action)
+
+    def do(self: PlayerCoreMachine) -> None:
+        self._apply(label, action, -1, 0)
+
+    do.__doc__ = f"The user or app performs {label}."
+    return precondition(may)(rule()(do))
+
+
+def _values(action: ev.Action) -> tuple[Any, ...]:
+    return attrs.astuple(action, recurse=False)
+
+
+for _action in ACTIONS:
+    _suffix = "_".join(str(v) for v in _values(_action))
+    _name = "do_" + _snake(type(_action).__name__) + (f"_{_suffix}" if _suffix else "")
+    setattr(PlayerCoreMachine, _name, _action_rule(_action))
+
+
+def core_machine(config: CoreConfig, core_type: type[PlayerCore] = PlayerCore,
+                 name: str = "CoreMachine") -> type[PlayerCoreMachine]:
+    """A :class:`PlayerCoreMachine` for another SDK configuration or core class."""
+    return type(name, (PlayerCoreMachine,), {"config": config, "core_type": core_type})

@@ -1,0 +1,375 @@
+"""Hypothesis strategies that generate whole scenarios, as the loader's plain data.
+
+:func:`scenario_dicts` draws a world (SSM limits, heartbeat period, legacy
+status, OTT backend), several devices on shared accounts (sync or async
+teardown, zap order, PiP, an OTT session provider with or without the Android
+refresh race) and a list of steps: user actions, waits, forced faults, outages
+and extra latency. The result is a plain ``dict`` that
+:func:`~player_sim.scenario.load_scenario_text` accepts once written as YAML
+(:func:`scenario_yaml`), so every generated example is a scenario file a
+person can read, edit and replay with ``player-sim run``.
+
+Actions are drawn from those the device accepts at that moment: the strategy
+runs the scenario on the runner's world as it draws it (same code, same seed),
+so a generated scenario never has a step the player refuses, and shrinking
+keeps it so. A user only touches a device whose app is in the foreground or
+in picture-in-picture; while a synchronous SSM call blocks the main thread,
+only a kill can happen.
+
+:class:`Space` says what may be generated. :data:`DOCUMENTED_SPACE` is the SDK
+and app the documents describe, without the configurations known to race
+(setup-first async zaps at a limit, the Android refresh race, heartbeat answers
+slower than a period): the property tests assert that no rule is ever violated
+there. :data:`EXPLORE_SPACE` allows everything; ``player-sim explore``
+searches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+import attrs
+import yaml
+from hypothesis import strategies as st
+
+from ..player import _events as ev
+from ..rules import CheckConfig
+from ..scenario import (
+    Action,
+    FailNext,
+    Latency,
+    Location,
+    Outage,
+    Scenario,
+    load_scenario_text,
+    parse_duration,
+)
+from ..world import Device, World
+
+__all__ = ["DOCUMENTED_SPACE", "EXPLORE_SPACE", "Space", "check_config", "scenario_dicts",
+           "scenario_yaml", "scenarios"]
+
+#: Device names, in the order devices are added.
+DEVICE_NAMES: Final = ("phone", "tablet", "tv")
+#: Streams of a device that plays streams directly, and asset ids of an OTT device.
+STREAMS: Final = ("channel-1", "channel-2")
+ASSETS: Final = ("asset-1", "asset-2")
+#: Virtual time a ``wait`` step lets pass; shrinking prefers the first ones.
+WAITS: Final = ("1s", "100ms", "5s", "30s", "1m", "2m", "5m", "20m", "55m", "2h")
+#: Forced SSM and license errors: (endpoint, http_status, code, message).
+FAULTS: Final = (
+    ("ssm.heartbeat", 503, 4001, "SSM not available"),
+    ("ssm.setup", 503, 4001, "SSM not available"),
+    ("ssm.teardown", 503, 4001, "SSM not available"),
+    ("ssm.heartbeat", 403, 1006, "invalid token"),
+    ("ssm.setup", 200, 1007, "max active sessions exceeded"),
+    ("ssm.heartbeat", 200, 1006, "invalid token"),
+    ("license", 403, None, "license denied"),
+)
+OTT_FAULTS: Final = (
+    ("ott.ottUser/refreshSession", 200, 500016, "KS expired"),
+    ("ott.session/get", 500, None, "server error"),
+)
+OUTAGE_LENGTHS: Final = ("30s", "2m")
+EXTRA_LATENCIES: Final = ("1s", "10s", "40s")
+PARTNER_ID: Final = 3009
+_USER: Final = ("alice", "secret")
+_NOWHERE: Final = Location("<generated>", 1, 1)
+
+
+@attrs.frozen
+class Space:
+    """What :func:`scenario_dicts` may generate.
+
+    * ``max_devices`` / ``max_steps``: bounds on the scenario's size;
+    * ``accounts``: account names devices are spread over; ``limits``: the
+      per-account SSM session limits drawn from;
+    * ``sync``, ``pip``, ``setup_first_zaps``: device options that may be drawn
+      (``setup_first_zaps=False`` makes every async device zap teardown-first);
+    * ``providers``: devices may have an OTT session provider (a 1 h KS);
+      ``race_on_refresh``: it may have the Android refresh race;
+    * ``legacy_status_200`` / ``evict_oldest``: server variants that may be drawn;
+    * ``faults``, ``outages``, ``slow_answers``: forced errors, outages, and extra
+      latency up to 40 s (slower than a 30 s heartbeat period: answers overtaken
+      by the next heartbeat);
+    * ``user_resume``: a user may press resume (otherwise only the app policy
+      resumes, as the SSM document asks).
+    """
+
+    max_devices: int = 3
+    max_steps: int = 12
+    accounts: tuple[str, ...] = ("alice", "bob")
+    limits: tuple[int, ...] = (1, 2)
+    sync: bool = True
+    pip: bool = True
+    setup_first_zaps: bool = True
+    providers: bool = True
+    race_on_refresh: bool = True
+    legacy_status_200: bool = True
+    evict_oldest: bool = True
+    faults: bool = True
+    outages: bool = True
+    slow_answers: bool = True
+    user_resume: bool = True
+
+
+#: The documented SDK and app, without the configurations known to race.
+DOCUMENTED_SPACE: Final = Space(setup_first_zaps=False, race_on_refresh=False,
+                                slow_answers=False, user_resume=False, evict_oldest=False)
+#: Everything: what ``player-sim explore`` searches.
+EXPLORE_SPACE: Final = Space()
+
+
+# --- the world and the devices ------------------------------------------------------
+
+@st.composite
+def _setup(draw: st.DrawFn, space: Space) -> dict[str, Any]:
+    limit = draw(st.sampled_from(space.limits))
+    ssm: dict[str, Any] = {"max_sessions_per_account": limit, "heartbeat_period": "30s",
+                           "grace_period": "10s"}
+    if space.legacy_status_200 and draw(st.booleans()):
+        ssm["legacy_status_200"] = True
+    if space.evict_oldest and draw(st.booleans()):
+        ssm["limit_policy"] = "evict-oldest"
+    count = draw(st.integers(1, space.max_devices))
+    devices: dict[str, Any] = {}
+    for name in DEVICE_NAMES[:count]:
+        device: dict[str, Any] = {"account": draw(st.sampled_from(space.accounts))}
+        async_device = True
+        if space.sync and draw(st.booleans()):
+            device["sync_setup_teardown"] = True
+            async_device = False
+        if async_device and (not space.setup_first_zaps or draw(st.booleans())):
+            device["zap_order"] = "teardown-first"
+        if space.pip and draw(st.booleans()):
+            device["pip"] = True
+        if space.providers and draw(st.booleans()):
+            provider: dict[str, Any] = {"backend": "ott", "partner_id": PARTNER_ID}
+            if space.race_on_refresh and draw(st.booleans()):
+                provider["race_on_refresh"] = True
+            device["session_provider"] = provider
+        devices[name] = device
+    world: dict[str, Any] = {"ssm": ssm, "network": {"latency": "20ms"}}
+    if any("session_provider" in d for d in devices.values()):
+        world["ott"] = {"users": {_USER[0]: _USER[1]}, "ks_validity": "1h"}
+    return {"name": "generated", "seed": 0, "world": world, "devices": devices,
+            "steps": []}
+
+
+# --- steps ------------------------------------------------------------------------------
+
+_USER_EVENTS: Final[tuple[tuple[str, ev.Action], ...]] = (
+    ("play", ev.Play("")), ("zap", ev.Zap("")), ("stop", ev.Stop()), ("resume", ev.Resume()),
+    ("release_item", ev.ReleaseItem()), ("background", ev.EnterBackground()),
+    ("foreground", ev.EnterForeground()), ("enter_pip", ev.EnterPip()),
+    ("leave_pip", ev.LeavePip()), ("close_pip", ev.ClosePip()),
+)
+# What a user can do to an app that is not on screen (normal background).
+_OFF_SCREEN: Final = frozenset({"foreground"})
+
+
+def accepted_actions(device: Device, *, user_resume: bool = True) -> list[str]:
+    """The actions a user can perform on ``device`` now, in a fixed order.
+
+    A killed app can only be relaunched; while a synchronous SSM call blocks
+    the main thread, only a kill happens at once; an app in normal background
+    can only be brought back (or killed). ``resume`` is left out unless
+    ``user_resume``.
+    """
+    if device.killed:
+        return ["relaunch"]
+    if device.main_thread_blocked:
+        return ["kill"]
+    core = device.core
+    off_screen = core.app.value == "background"
+    names = [name for name, event in _USER_EVENTS
+             if core.can(event) and (not off_screen or name in _OFF_SCREEN)
+             and (user_resume or name != "resume")]
+    names.append("kill")
+    if device.session_provider is not None and not off_screen:
+        names += ["login", "logout"]
+    return names
+
+
+class _Driver:
+    """Runs a scenario being drawn on the runner's own world, step by step."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        from ..scenario._runner import _Run  # the runner's world: same code, same seed
+
+        skeleton = load_scenario_text(scenario_yaml({**data, "steps": [{"wait": "0s"}]}),
+                                      "<generated>")
+        self.run = _Run(skeleton, 0, None)
+        world = self.run.world
+        for config in skeleton.devices:
+            spec = skeleton.providers.get(config.name)
+            if spec is not None:
+                provider, media = spec.build()
+                config = attrs.evolve(config, session_provider=provider, media=media)
+            world.add_device(config)
+
+    @property
+    def world(self) -> World:
+        return self.run.world
+
+    def wait(self, duration: str) -> None:
+        self.run.advance_to(self.world.now + parse_duration(duration))
+
+    def act(self, step: Mapping[str, Any]) -> None:
+        (name, value), = step.items()
+        fields = value if isinstance(value, dict) else {"device": value}
+        self.run.act(Action(_NOWHERE, name, fields["device"], fields.get("stream"),
+                            fields.get("username"), fields.get("password")))
+
+    def fault(self, step: Mapping[str, Any]) -> None:
+        (kind, value), = step.items()
+        now = self.world.now
+        if kind == "fail":
+            code = value.get("ssm_code", value.get("code"))
+            self.run.fault(FailNext(_NOWHERE, value["endpoint"], value["count"],
+                                    value["http_status"], code, value["message"]))
+        elif kind == "outage":
+            self.run.fault(Outage(_NOWHERE, value["backend"], now,
+                                  now + parse_duration(value["for"])))
+        else:
+            self.run.fault(Latency(_NOWHERE, value["link"], parse_duration(value["extra"]),
+                                   now, now + parse_duration(value["for"])))
+
+
+@st.composite
+def _action(draw: st.DrawFn, driver: _Driver, space: Space,
+            devices: Mapping[str, Any]) -> dict[str, Any] | None:
+    name = draw(st.sampled_from(sorted(devices, key=DEVICE_NAMES.index)))
+    device = driver.world.device(name)
+    choices = accepted_actions(device, user_resume=space.user_resume)
+    action = draw(st.sampled_from(choices))
+    if action in ("play", "zap"):
+        streams = ASSETS if "session_provider" in devices[name] else STREAMS
+        return {action: {"device": name, "stream": draw(st.sampled_from(streams))}}
+    if action == "login":
+        if draw(st.booleans()):
+            return {"login": {"device": name}}  # anonymous
+        return {"login": {"device": name, "username": _USER[0], "password": _USER[1]}}
+    return {action: name}
+
+
+@st.composite
+def _fault(draw: st.DrawFn, space: Space, links: tuple[str, ...],
+           providers: bool) -> dict[str, Any]:
+    kinds = [k for k, allowed in (("fail", space.faults), ("outage", space.outages),
+                                   ("latency", True)) if allowed]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "fail":
+        faults = FAULTS + (OTT_FAULTS if providers else ())
+        endpoint, status, code, message = draw(st.sampled_from(faults))
+        step: dict[str, Any] = {"endpoint": endpoint, "count": draw(st.integers(1, 2)),
+                                "http_status": status}
+        if code is not None:
+            step["ssm_code" if endpoint.startswith("ssm.") else "code"] = code
+        step["message"] = message
+        return {"fail": step}
+    if kind == "outage":
+        return {"outage": {"backend": draw(st.sampled_from(links)),
+                           "for": draw(st.sampled_from(OUTAGE_LENGTHS))}}
+    extras = EXTRA_LATENCIES if space.slow_answers else EXTRA_LATENCIES[:1]
+    return {"latency": {"link": draw(st.sampled_from(links)),
+                        "extra": draw(st.sampled_from(extras)), "for": "20s"}}
+
+
+@st.composite
+def scenario_dicts(draw: st.DrawFn, space: Space = EXPLORE_SPACE) -> dict[str, Any]:
+    """A whole scenario as the loader's plain data (see the module docstring).
+
+    The last step is always a wait, long enough (5 min) for every answer to
+    arrive and every monitor's window to close.
+    """
+    data = draw(_setup(space))
+    driver = _Driver(data)
+    devices = data["devices"]
+    providers = "ott" in data["world"]
+    links = ("ssm", "license", "ott") if providers else ("ssm", "license")
+    disturb = space.faults or space.outages or space.slow_answers
+    kinds = ["action", "action", "wait"] + (["fault"] if disturb else [])
+    steps: list[dict[str, Any]] = data["steps"]
+    for _ in range(draw(st.integers(1, space.max_steps))):
+        kind = draw(st.sampled_from(kinds))
+        if kind == "action":
+            step = draw(_action(driver, space, devices))
+            driver.act(step)
+        elif kind == "wait":
+            step = {"wait": draw(st.sampled_from(WAITS))}
+            driver.wait(step["wait"])
+        else:
+            step = draw(_fault(space, links, providers))
+            driver.fault(step)
+        steps.append(step)
+    steps.append({"wait": "5m"})
+    return data
+
+
+def scenarios(space: Space = EXPLORE_SPACE) -> st.SearchStrategy[Scenario]:
+    """Whole scenarios as loaded :class:`~player_sim.scenario.Scenario` values."""
+    return scenario_dicts(space).map(
+        lambda data: load_scenario_text(scenario_yaml(data), "<generated>"))
+
+
+# --- writing and checking ------------------------------------------------------------------
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: Mapping[str, Any]) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items())
+
+
+_Dumper.add_representer(dict, _represent_dict)
+
+
+def _flow(value: Any) -> str:
+    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=10_000)
+    return text.removesuffix("\n...\n").strip()  # a plain scalar ends its document
+
+
+def _lines(data: Mapping[str, Any]) -> Iterator[str]:
+    for key in ("name", "description", "seed"):
+        if key in data:
+            yield f"{key}: {_flow(data[key])}"
+    for key in ("world", "accounts"):
+        if key in data:
+            yield f"{key}:"
+            for name, value in data[key].items():
+                yield f"  {name}: {_flow(value)}"
+    yield "devices:"
+    for name, value in data["devices"].items():
+        yield f"  {name}: {_flow(value)}"
+    yield "steps:"
+    for step in data["steps"]:
+        yield f"  - {_flow(step)}"
+    for key in ("always", "never"):
+        if data.get(key):
+            yield f"{key}:"
+            for item in data[key]:
+                yield f"  - {_flow(item)}"
+    for key in ("check_rules", "covers"):
+        if data.get(key):
+            yield f"{key}: {_flow(list(data[key]))}"
+
+
+def scenario_yaml(data: Mapping[str, Any], header: str = "") -> str:
+    """``data`` (from :func:`scenario_dicts`) as scenario-file text, one step per line.
+
+    ``header`` lines are written first as ``#`` comments. Keys keep their order,
+    so the same data always gives the same bytes.
+    """
+    comments = [f"# {line}".rstrip() for line in header.splitlines()]
+    return "\n".join([*comments, *_lines(data)]) + "\n"
+
+
+def check_config(scenario: Scenario) -> CheckConfig:
+    """The monitors' configuration for ``scenario``'s world and devices."""
+    world = World(scenario.world)
+    for config in scenario.devices:
+        world.add_device(config)
+    return CheckConfig.for_world(world)

@@ -1,0 +1,65 @@
+"""The RuleBasedStateMachine over the pure core runs, and catches a broken core."""
+
+from __future__ import annotations
+
+import unittest
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from player_sim.explore import PlayerCoreMachine, core_machine
+from player_sim.player import CoreConfig, PlayerCore
+from player_sim.player import _events as ev
+
+BOUNDED = settings(max_examples=40, stateful_step_count=30, deadline=None, derandomize=True,
+                   database=None,
+                   suppress_health_check=[HealthCheck.too_slow])
+
+
+class TestDocumentedCore(PlayerCoreMachine.TestCase):  # type: ignore[misc,valid-type]
+    settings = BOUNDED
+
+
+SyncKeepItem = core_machine(CoreConfig(sync_ssm_setup_teardown=True, release_item_on_stop=False,
+                                       pip_enabled=True), name="SyncKeepItem")
+
+
+class TestSyncKeepItemPipCore(SyncKeepItem.TestCase):  # type: ignore[misc,valid-type,name-defined]
+    settings = BOUNDED
+
+
+ProviderCore = core_machine(CoreConfig(has_session_provider=True), name="ProviderCore")
+
+
+class TestProviderCore(ProviderCore.TestCase):  # type: ignore[misc,valid-type,name-defined]
+    settings = BOUNDED
+
+
+def test_the_machine_has_a_rule_per_action_and_the_answers() -> None:
+    names = {name for name in dir(PlayerCoreMachine)
+             if hasattr(getattr(PlayerCoreMachine, name), "hypothesis_stateful_rule")}
+    assert {"do_play_a", "do_zap_b", "do_stop", "do_enter_pip", "kill", "relaunch",
+            "answer"} <= names
+
+
+class _ForgetsTheToken(PlayerCore):
+    """A mutant: its license requests never carry the SSM session token."""
+
+    __slots__ = ()
+
+    def _enter_stage(self) -> None:
+        super()._enter_stage()
+        self._effects[:] = [ev.SendLicenseRequest(e.playback_id, e.stream, None, e.ssm_required)
+                            if isinstance(e, ev.SendLicenseRequest) else e
+                            for e in self._effects]
+
+
+def test_a_mutant_core_fails_the_machine() -> None:
+    machine = core_machine(CoreConfig(), _ForgetsTheToken, name="ForgetsTheToken")
+    with pytest.raises(AssertionError, match=r"ssm\.license\.carries-token"):
+        run_state_machine_as_test(machine, settings=BOUNDED)
+
+
+if __name__ == "__main__":
+    unittest.main()
