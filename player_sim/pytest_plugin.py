@@ -10,7 +10,8 @@ on purpose) is collected only when named on the command line. A failing item
 shows the runner's failure report (the expectation, its line, the trace around
 the moment), an invalid file its ``file:line:column`` problems; never a
 traceback. ``--player-sim-seed N`` runs every scenario with seed ``N``;
-``-k`` also matches a scenario's name, tags and covered rule ids.
+``--player-sim-timeline DIR`` draws each run as an SVG timeline; ``-k`` also
+matches a scenario's name, tags and covered rule ids.
 
 **Fixtures for harnesses** (with pytest-trio: ``trio_mode = true`` or
 ``@pytest.mark.trio``; request ``autojump_clock`` to make virtual time instant):
@@ -221,6 +222,7 @@ class _Harness:
 
 
 _HARNESS: Final = pytest.StashKey[_Harness]()
+_TIMELINE_NAMES: Final = pytest.StashKey[dict[str, str]]()
 
 
 def _harness(request: pytest.FixtureRequest) -> _Harness:
@@ -300,6 +302,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--player-sim-seed", type=int, default=None, metavar="N",
                     help="run every scenario file with this world seed "
                          "(default: each file's seed:, else 0)")
+    group.addoption("--player-sim-timeline", default=None, metavar="DIR",
+                    help="draw each scenario file's run as DIR/NAME.svg (a failure report "
+                         "names its drawing)")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
@@ -379,10 +384,35 @@ class ScenarioItem(pytest.Item):
             raise _ScenarioFailed(f"invalid scenario file:\n{self.load_error}")
         seed = self.config.getoption("player_sim_seed")
         result = run_scenario(self.scenario, seed=seed)
+        drawing = self._draw(result)
         if not result.passed:
             word = "failed" if result.status == "failed" else "could not run"
-            raise _ScenarioFailed(f"scenario {self.scenario.name!r} {word} "
-                                  f"(seed {result.seed}):\n{format_result(result)}")
+            report = (f"scenario {self.scenario.name!r} {word} "
+                      f"(seed {result.seed}):\n{format_result(result)}")
+            if drawing is not None:
+                report += f"\ntimeline: {drawing}"
+            raise _ScenarioFailed(report)
+
+    def _draw(self, result: Any) -> Path | None:
+        """With ``--player-sim-timeline DIR``, the run as ``DIR/NAME.svg`` (numbered on
+        clashes, in collection order)."""
+        from ._timeline import render_timeline
+        from .scenario import write_atomic
+
+        folder = self.config.getoption("player_sim_timeline")
+        if folder is None:
+            return None
+        used = self.config.stash.setdefault(_TIMELINE_NAMES, {})
+        name = used.get(self.nodeid)
+        if name is None:
+            name, n = f"{self.path.stem}.svg", 2
+            while name in used.values():
+                name, n = f"{self.path.stem}-{n}.svg", n + 1
+            used[self.nodeid] = name
+        target = Path(folder) / name
+        svg = render_timeline(result.trace, self.scenario.name, end=result.duration)
+        write_atomic(target, svg)  # the same drawing as player-sim run --timeline
+        return target
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | Any:

@@ -7,8 +7,9 @@ import textwrap
 import pytest
 import trio
 
-from player_sim import DeviceConfig, Simulation, SsmConfig, WorldConfig
+from player_sim import DeviceConfig, Simulation, SsmConfig, WorldConfig, render_timeline
 from player_sim.pytest_plugin import SignalRecorder, SignalTimeout, SimulationFactory
+from player_sim.scenario import load_scenario, run_scenario
 
 SSM = "https://ssm.example/"
 
@@ -273,6 +274,20 @@ def test_k_matches_scenario_name_and_tags_and_the_seed_option(
         failed=1, deselected=1)
     result = project.runpytest("scenarios/failing.yaml", "--player-sim-seed", "5")
     result.stdout.fnmatch_lines(["*failed (seed 5):"])
+
+
+def test_timeline_option_draws_each_run_and_names_it_in_a_failure(
+        project: pytest.Pytester) -> None:
+    result = project.runpytest("scenarios", "--player-sim-timeline", "drawings")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*none was posted", "*", "timeline: drawings/failing.svg"])
+    assert "timeline: drawings/passing.svg" not in result.stdout.str()
+    drawings = project.path / "drawings"
+    assert sorted(p.name for p in drawings.iterdir()) == ["failing.svg", "passing.svg"]
+    scenario = load_scenario(project.path / "scenarios" / "failing.yaml")
+    run = run_scenario(scenario)
+    assert (drawings / "failing.svg").read_text(encoding="utf-8") == render_timeline(
+        run.trace, scenario.name, end=run.duration)
 
 
 def test_fixtures_work_in_a_project_with_the_autojump_clock(
