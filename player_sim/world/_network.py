@@ -9,7 +9,7 @@ each message leaves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._errors import ConfigError
 from ._config import LINKS, NetworkConfig
@@ -17,7 +17,35 @@ from ._config import LINKS, NetworkConfig
 if TYPE_CHECKING:
     from ._world import World
 
-__all__ = ["Network"]
+__all__ = ["Network", "Request"]
+
+
+class Request(Protocol):
+    """A message to a backend: ``serve()`` runs at the backend when it arrives on
+    ``link`` (``unavailable()`` during an outage), ``deliver(answer)`` back at the sender.
+
+    The world's most frequent message, the heartbeat, is one small object of this
+    shape rather than three closures (see ``Device._send_heartbeat``).
+    """
+
+    @property
+    def link(self) -> str: ...
+    def serve(self) -> Any: ...
+    def unavailable(self) -> Any: ...
+    def deliver(self, answer: Any) -> None: ...
+
+
+class _Callbacks:
+    """A :class:`Request` made of three callables."""
+
+    __slots__ = ("deliver", "link", "serve", "unavailable")
+
+    def __init__(self, link: str, serve: Callable[[], Any], unavailable: Callable[[], Any],
+                 deliver: Callable[[Any], None]) -> None:
+        self.link = link
+        self.serve = serve
+        self.unavailable = unavailable
+        self.deliver = deliver
 
 
 class Network:
@@ -60,16 +88,22 @@ class Network:
                 deliver: Callable[[Any], None]) -> None:
         """Send a request on ``link``: ``serve()`` runs at the backend on arrival (or
         ``unavailable()`` during an outage) and ``deliver(answer)`` at the device."""
-        world = self._world
-        world.schedule_at(world.now + self.latency(link, world.now), self._arrive,
-                          (link, serve, unavailable, deliver))
+        self.send(_Callbacks(link, serve, unavailable, deliver))
 
-    def _arrive(self, packed: tuple[str, Callable[[], Any], Callable[[], Any],
-                                    Callable[[Any], None]]) -> None:
-        link, serve, unavailable, deliver = packed
+    def send(self, request: Request) -> None:
+        """Send ``request`` on its link, as :meth:`request` does with three callables."""
+        world = self._world
+        world.schedule_at(world.now + self.latency(request.link, world.now), self._arrive,
+                          request)
+
+    def _arrive(self, request: Request) -> None:
+        link = request.link
         now = self._world.now
-        answer = unavailable() if self._outages[link] and self.is_down(link, now) else serve()
-        self._world.schedule_at(now + self.latency(link, now), deliver, answer)
+        if self._outages[link] and self.is_down(link, now):
+            answer = request.unavailable()
+        else:
+            answer = request.serve()
+        self._world.schedule_at(now + self.latency(link, now), request.deliver, answer)
 
     @staticmethod
     def _check(link: str, start: float, end: float) -> None:
