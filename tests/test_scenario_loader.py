@@ -249,6 +249,38 @@ MISTAKES = [
         steps:
           - fail: {endpoint: ssm.setup, http_status: 403, code: 1007}
         """, 5, "code: 1007", ["ssm.setup errors carry 'ssm_code', not 'code'"]),
+    ("base-url-with-path", """\
+        name: providers
+        devices:
+          phone:
+            account: alice
+            session_provider: {backend: ovp, partner_id: 1, base_url: "https://x.example/api_v3/"}
+        steps: []
+        """, 5, '"https://x.example/api_v3/"', ["invalid session provider",
+                                             "must be the host only", "'https://x.example/'"]),
+    ("login-without-provider", """\
+        name: providers
+        devices:
+          phone: {account: alice}
+        steps:
+          - login: {device: phone, username: alice, password: pw}
+        """, 5, "phone,", ["login needs a session provider, and device 'phone' has none"]),
+    ("ott-option-on-ovp", """\
+        name: providers
+        devices:
+          tv:
+            account: bob
+            session_provider: {backend: ovp, partner_id: 1, refresh_policy: ios}
+        steps: []
+        """, 5, "refresh_policy", ["'refresh_policy' is not a setting of an ovp session "
+                                   "provider"]),
+    ("ovp-code-is-text", """\
+        name: providers
+        devices:
+          tv: {account: bob, session_provider: {backend: ovp, partner_id: 1}}
+        steps:
+          - fail: {endpoint: ovp.session/get, code: 500016}
+        """, 5, "500016", ["ovp error codes are text, e.g. INVALID_KS, not 500016"]),
 ]
 
 
