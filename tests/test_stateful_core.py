@@ -36,11 +36,22 @@ class TestProviderCore(ProviderCore.TestCase):  # type: ignore[misc,valid-type,n
     settings = BOUNDED
 
 
-def test_the_machine_has_a_rule_per_action_and_the_answers() -> None:
+def test_the_machine_acts_only_as_the_core_accepts() -> None:
     names = {name for name in dir(PlayerCoreMachine)
              if hasattr(getattr(PlayerCoreMachine, name), "hypothesis_stateful_rule")}
-    assert {"do_play_a", "do_zap_b", "do_stop", "do_enter_pip", "kill", "relaunch",
-            "answer"} <= names
+    assert names == {"act", "answer", "kill", "relaunch"}
+    machine = PlayerCoreMachine()
+    assert [type(a).__name__ for a in machine._actions()] == [
+        "Play", "ReleaseItem", "EnterBackground"]  # idle in the foreground, no PiP
+    machine.act(0)
+    assert machine.history == ["Play('a')"]
+    assert machine.core.playback.value == "ssm_setup"
+    assert {type(a).__name__ for a in machine._actions()} == {"Zap", "Stop", "EnterBackground"}
+    machine.answer(0)  # setup ok
+    assert machine.history[-1] == "setup ok #1"
+    assert machine.core.ssm_token is not None
+    machine.invariants_hold()
+    machine.teardown()
 
 
 class _ForgetsTheToken(PlayerCore):

@@ -163,6 +163,8 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int,
             effects = core.feed(event)
     except PlayerSimError as err:
         return env, (), [Finding("core.accepts-inputs", f"the core raised {err!r}")]
+    if event in (KILL, RELAUNCH):
+        env = CoreEnv(tokens=env.tokens)  # a relaunched player numbers playbacks afresh
     setup_ok, setup_failed = set(env.setup_ok), set(env.setup_failed)
     granted, no_ssm = set(env.granted), set(env.no_ssm_media)
     if isinstance(event, ev.SetupAnswered):

@@ -1,9 +1,14 @@
 """A Hypothesis ``RuleBasedStateMachine`` over the pure player core (no trio, no world).
 
-Rules are the actions the core accepts now (one rule per action, each with a
-precondition on :meth:`PlayerCore.can <player_sim.PlayerCore.can>`), a kill
-and a relaunch, and the abstract answers of :mod:`._coremodel` to any open
-request. After every step the invariants of :func:`~._coremodel.step` must hold
+Rules: ``act`` performs one of the actions the core accepts now
+(:meth:`PlayerCore.can <player_sim.PlayerCore.can>`; none while a synchronous
+request blocks the main thread), ``kill`` and ``relaunch``, and ``answer``
+gives one of the abstract answers of :mod:`._coremodel` to an open request.
+(One ``act`` rule choosing among the accepted actions, rather than one rule per
+action with a precondition each, keeps Hypothesis from testing a dozen
+preconditions per step: it doubles the steps per second.) A failure's message
+lists the inputs fed, in order. After every step the invariants of
+:func:`~._coremodel.step` must hold
 (license requests carry the current session token under SSM, a held session is
 never dropped without a teardown, playing means a granted license, failed
 answers are notified, ...), plus two checked here: a stale item's heartbeat
@@ -17,7 +22,6 @@ another configuration or core (an SDK variant, a mutant) with
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 import attrs
@@ -54,6 +58,20 @@ class PlayerCoreMachine(RuleBasedStateMachine):
     def _answers(self) -> list[tuple[str, Any, int, int]]:
         return [choice for choice in inputs(self.core, self.env) if choice[2] >= 0]
 
+    def _actions(self) -> list[ev.Action]:
+        if any(r.blocking for r in self.env.requests):
+            return []  # the main thread is blocked: actions wait
+        return [action for action in ACTIONS if self.core.can(action)]
+
+    @precondition(lambda self: bool(self._actions()))
+    @rule(choice=st.integers(min_value=0, max_value=255))
+    def act(self, choice: int) -> None:
+        """Perform one of the actions the core accepts now (which one is ``choice``)."""
+        actions = self._actions()
+        action = actions[choice % len(actions)]
+        values = ", ".join(repr(v) for v in attrs.astuple(action, recurse=False))
+        self._apply(f"{type(action).__name__}({values})", action, -1, 0)
+
     @precondition(lambda self: self.core.app is not AppState.TERMINATED)
     @rule()
     def kill(self) -> None:
@@ -75,13 +93,13 @@ class PlayerCoreMachine(RuleBasedStateMachine):
 
     @invariant()
     def invariants_hold(self) -> None:
+        """The explorer's invariants, a stale timer's silence, the tables' states."""
         if self.findings:
             steps = "\n".join(f"  {n}. {s}" for n, s in enumerate(self.history, 1))
             lines = "\n".join(f"{f.rule_id}: {f.message}" for f in self.findings)
             raise AssertionError(f"{lines}\nafter:\n{steps}")
-
-    @invariant()
-    def stale_heartbeat_timers_send_nothing(self) -> None:
+        assert isinstance(self.core.app, AppState)
+        assert isinstance(self.core.playback, PlaybackState)
         for request in self.env.requests:
             if request.kind != "timer" or request.playback_id == self.core.item_playback_id:
                 continue
@@ -89,38 +107,6 @@ class PlayerCoreMachine(RuleBasedStateMachine):
             sent = [e for e in effects if isinstance(e, ev.SendHeartbeat | ev.ArmHeartbeat)]
             assert not sent, (f"the timer of stale item #{request.playback_id} fired "
                               f"{sent} (current item #{self.core.item_playback_id})")
-
-    @invariant()
-    def states_come_from_the_tables(self) -> None:
-        assert isinstance(self.core.app, AppState)
-        assert isinstance(self.core.playback, PlaybackState)
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def _action_rule(action: ev.Action) -> Any:
-    label = f"{type(action).__name__}({', '.join(repr(v) for v in _values(action))})"
-
-    def may(self: PlayerCoreMachine) -> bool:
-        return not any(r.blocking for r in self.env.requests) and self.core.can(action)
-
-    def do(self: PlayerCoreMachine) -> None:
-        self._apply(label, action, -1, 0)
-
-    do.__doc__ = f"The user or app performs {label}."
-    return precondition(may)(rule()(do))
-
-
-def _values(action: ev.Action) -> tuple[Any, ...]:
-    return attrs.astuple(action, recurse=False)
-
-
-for _action in ACTIONS:
-    _suffix = "_".join(str(v) for v in _values(_action))
-    _name = "do_" + _snake(type(_action).__name__) + (f"_{_suffix}" if _suffix else "")
-    setattr(PlayerCoreMachine, _name, _action_rule(_action))
 
 
 def core_machine(config: CoreConfig, core_type: type[PlayerCore] = PlayerCore,

@@ -1,0 +1,127 @@
+"""How fast exploration runs.
+
+Run ``python benchmarks/explore_bench.py`` (``--quick`` for a smaller run). In one run:
+
+a. lifecycle steps per second through the pure player core under Hypothesis'
+   ``RuleBasedStateMachine`` (:class:`player_sim.explore.PlayerCoreMachine`:
+   one rule per action with a ``can()`` precondition, kill, relaunch, abstract
+   answers, the explorer's invariants after every step), against a trivial
+   three-rule machine (increment, decrement, reset an integer; one trivial
+   invariant) under the same settings, measured in the same run. Target: the
+   core machine reaches at least half the trivial machine's steps per second.
+b. the exhaustive explorer: distinct states and steps (inputs fed) per second,
+   breadth-first through the default core configuration and through the small
+   two-device world.
+
+Settings are fixed (``derandomize=True``, no database), so every run does the
+same work; wall times come from ``time.perf_counter``. Exit status 1 when the
+target of (a) is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import ClassVar
+
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from player_sim.explore import (
+    CORE_CONFIGS,
+    WORLD_CONFIGS,
+    PlayerCoreMachine,
+    explore_core,
+    explore_world,
+)
+
+TARGET_RATIO = 0.5
+
+
+class CountingCoreMachine(PlayerCoreMachine):
+    """The core machine, counting every step across examples."""
+
+    total: ClassVar[int] = 0
+
+    def _apply(self, label: str, event: object, index: int, used: int) -> None:
+        super()._apply(label, event, index, used)
+        CountingCoreMachine.total += 1
+
+
+class TrivialMachine(RuleBasedStateMachine):
+    """Three rules on an integer: the Hypothesis baseline."""
+
+    total: ClassVar[int] = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.value = 0
+
+    @rule()
+    def increment(self) -> None:
+        self.value += 1
+        TrivialMachine.total += 1
+
+    @rule()
+    def decrement(self) -> None:
+        self.value -= 1
+        TrivialMachine.total += 1
+
+    @rule()
+    def reset(self) -> None:
+        self.value = 0
+        TrivialMachine.total += 1
+
+    @invariant()
+    def is_an_int(self) -> None:
+        assert isinstance(self.value, int)
+
+
+def _steps_per_second(machine: type[RuleBasedStateMachine], examples: int,
+                      steps: int) -> tuple[int, float]:
+    chosen = settings(max_examples=examples, stateful_step_count=steps, deadline=None,
+                      derandomize=True, database=None,
+                      suppress_health_check=list(HealthCheck))
+    machine.total = 0  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    run_state_machine_as_test(machine, settings=chosen)
+    elapsed = time.perf_counter() - start
+    total: int = machine.total  # type: ignore[attr-defined]
+    return total, total / elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    args = parser.parse_args()
+    examples, steps = (100, 50) if args.quick else (400, 50)
+    core_depth, world_depth = (6, 8) if args.quick else (7, 9)
+
+    print(f"a. RuleBasedStateMachine, {examples} examples x up to {steps} steps")
+    trivial_steps, trivial_rate = _steps_per_second(TrivialMachine, examples, steps)
+    core_steps, core_rate = _steps_per_second(CountingCoreMachine, examples, steps)
+    ratio = core_rate / trivial_rate
+    print(f"   trivial three-rule machine: {trivial_steps:7d} steps  {trivial_rate:9.0f} steps/s")
+    print(f"   player core machine:        {core_steps:7d} steps  {core_rate:9.0f} steps/s")
+    verdict = "ok" if ratio >= TARGET_RATIO else "MISSED"
+    print(f"   ratio {ratio:.2f} (target >= {TARGET_RATIO}): {verdict}")
+
+    print("b. exhaustive explorer")
+    start = time.perf_counter()
+    core = explore_core(CORE_CONFIGS["default"], core_depth, "default")
+    elapsed = time.perf_counter() - start
+    print(f"   core/default to depth {core_depth}: {core.states} states, {core.steps} steps in "
+          f"{elapsed:.2f} s: {core.states / elapsed:.0f} states/s, "
+          f"{core.steps / elapsed:.0f} steps/s")
+    start = time.perf_counter()
+    world = explore_world(WORLD_CONFIGS["setup-first"], world_depth, "setup-first")
+    elapsed = time.perf_counter() - start
+    print(f"   world/setup-first to depth {world_depth}: {world.states} states, {world.steps} "
+          f"steps in {elapsed:.2f} s: {world.states / elapsed:.0f} states/s, "
+          f"{world.steps / elapsed:.0f} steps/s")
+    return 0 if ratio >= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
