@@ -196,6 +196,9 @@ class Device:
         self.core = PlayerCore(config.core_config())
         self.policy = config.policy
         self.killed = False
+        # Which run of the app this is: a kill starts a new one, and what the dead
+        # process sent or armed (answers, timers, app reactions) never reaches it.
+        self._launch = 0
         self._heartbeats_sent = 0
         self._blocked_time = 0.0
         self._blocking = 0
@@ -315,6 +318,7 @@ class Device:
         self.world.catch_up()
         effects = self.core.kill()
         self.killed = True
+        self._launch += 1
         if self._blocking:
             self._unblock_all()
         self._waiting.clear()
@@ -347,9 +351,10 @@ class Device:
         self._record("action", data)
         self._run(effects)
 
-    def _app_act(self, action: ev.Action) -> None:
+    def _app_act(self, packed: tuple[ev.Action, int]) -> None:
         """An action the app policy chose, applied after the reaction delay."""
-        if self.killed or not self.core.can(action):
+        action, launch = packed
+        if self.killed or launch != self._launch or not self.core.can(action):
             return
         if self._blocking:
             self._waiting.append((self.world.now, action, "app"))
@@ -361,11 +366,11 @@ class Device:
         self.world.trace.append(TraceRecord(self.world.now, self.name, kind, core.app.value,
                                             core.playback.value, data))
 
-    def _deliver(self, answer: ev.Answer) -> None:
-        if self.killed:
+    def _deliver(self, answer: ev.Answer, launch: int) -> None:
+        if self.killed or launch != self._launch:
             return
         if self.core.app is AppState.BACKGROUND:
-            self._deferred.append(lambda: self._deliver(answer))
+            self._deferred.append(lambda: self._deliver(answer, launch))
             return
         self._run(self.core.feed(answer))
 
@@ -375,7 +380,7 @@ class Device:
             if kind is ev.ArmHeartbeat:
                 assert isinstance(effect, ev.ArmHeartbeat)
                 self.world.schedule_at(self.world.now + effect.delay, self._heartbeat_due,
-                                       effect.playback_id)
+                                       (effect.playback_id, self._launch))
             elif kind is ev.SendHeartbeat:
                 assert isinstance(effect, ev.SendHeartbeat)
                 self._send_heartbeat(effect)
@@ -438,13 +443,13 @@ class Device:
             raise PlayerSimError(f"device {self.name!r} can't obtain a KS: "
                                  "no session provider is configured")
         self._record("ks_requested", {})
-        pid, world = effect.playback_id, self.world
+        pid, world, launch = effect.playback_id, self.world, self._launch
 
         def done(result: PrimitiveResult) -> None:
             error = result.error
             answer = ev.KsAnswered(pid, result.value) if error is None else ev.KsAnswered(
                 pid, None, *_error_fields(error.code, error.name, error.message))
-            world.schedule_at(world.now, self._answered_now, ("ks_answered", answer))
+            world.schedule_at(world.now, self._answered_now, ("ks_answered", answer, launch))
 
         provider.get_ks(done)
 
@@ -454,7 +459,7 @@ class Device:
             raise PlayerSimError(f"device {self.name!r} can't load media: "
                                  "no media provider is configured")
         self._record("media_load_started", {"stream": effect.stream})
-        pid, world = effect.playback_id, self.world
+        pid, world, launch = effect.playback_id, self.world, self._launch
 
         def done(result: MediaResult) -> None:
             entry, error = result.entry, result.error
@@ -465,17 +470,19 @@ class Device:
                 assert error is not None
                 code, message = _error_fields(error.code, error.name, error.message)
                 answer = ev.MediaAnswered(pid, False, error_code=code, message=message)
-            world.schedule_at(world.now, self._answered_now, ("media_answered", answer))
+            world.schedule_at(world.now, self._answered_now,
+                              ("media_answered", answer, launch))
 
         media.for_playback(effect.stream, provider, world, self.name).load(done)
 
-    def _answered_now(self, packed: tuple[str, ev.Answer]) -> None:
-        self._answered(packed[0], packed[1], False)
+    def _answered_now(self, packed: tuple[str, ev.Answer, int]) -> None:
+        self._answered(packed[0], packed[1], False, packed[2])
 
     # --- SSM and license traffic --------------------------------------------------------
 
-    def _heartbeat_due(self, playback_id: int) -> None:
-        if self.killed:
+    def _heartbeat_due(self, packed: tuple[int, int]) -> None:
+        playback_id, launch = packed
+        if self.killed or launch != self._launch:
             return
         if self.core.app is AppState.BACKGROUND:
             self._overdue_heartbeat = playback_id  # iOS timers stop while suspended
@@ -487,10 +494,11 @@ class Device:
         if self._trace_heartbeats:
             self._record("heartbeat_sent", {"token": effect.token})
         ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
+        launch = self._launch
         self.world.network.request(
             "ssm", lambda: ssm.heartbeat(name, token),
             lambda: ssm.unavailable(name, "heartbeat"),
-            lambda answer: self._deliver(ev.HeartbeatAnswered(pid, answer)))
+            lambda answer: self._deliver(ev.HeartbeatAnswered(pid, answer), launch))
 
     def _send_setup(self, effect: ev.SendSsmSetup) -> None:
         cfg = self.config
@@ -498,41 +506,46 @@ class Device:
         if effect.blocking:
             self._block()
         ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
+        launch = self._launch
         self.world.network.request(
             "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
             lambda: ssm.unavailable(name, "setup"),
             lambda answer: self._answered("ssm_setup_answered", ev.SetupAnswered(pid, answer),
-                                          effect.blocking))
+                                          effect.blocking, launch))
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
         self._record("ssm_teardown_sent", {"token": effect.token, "blocking": effect.blocking})
         if effect.blocking:
             self._block()
         ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
+        launch = self._launch
         self.world.network.request(
             "ssm", lambda: ssm.teardown(name, token),
             lambda: ssm.unavailable(name, "teardown"),
             lambda answer: self._answered("ssm_teardown_answered",
-                                          ev.TeardownAnswered(pid, answer), effect.blocking))
+                                          ev.TeardownAnswered(pid, answer), effect.blocking,
+                                          launch))
 
     def _send_license(self, effect: ev.SendLicenseRequest) -> None:
         self._record("license_request_sent", {"stream": effect.stream,
                                               "ssm_token": effect.ssm_token})
         lic, name, pid, stream = self.world.license, self.name, effect.playback_id, effect.stream
+        launch = self._launch
 
         def deliver(verdict: LicenseVerdict) -> None:
             self._answered("license_answered", ev.LicenseAnswered(
-                pid, verdict.granted, verdict.http_status, verdict.code, verdict.message), False)
+                pid, verdict.granted, verdict.http_status, verdict.code, verdict.message), False,
+                launch)
 
         self.world.network.request(
             "license", lambda: lic.request(name, stream, effect.ssm_token, effect.ssm_required),
             lambda: lic.unavailable(name, stream), deliver)
 
-    def _answered(self, kind: str, answer: ev.Answer, unblocks: bool) -> None:
-        if self.killed:
+    def _answered(self, kind: str, answer: ev.Answer, unblocks: bool, launch: int) -> None:
+        if self.killed or launch != self._launch:
             return
         if self.core.app is AppState.BACKGROUND:
-            self._deferred.append(lambda: self._answered(kind, answer, unblocks))
+            self._deferred.append(lambda: self._answered(kind, answer, unblocks, launch))
             return
         data = attrs.asdict(answer)
         data.pop("playback_id", None)
@@ -589,7 +602,8 @@ class Device:
                 actions += policy.on_foreground(self.core)
         delay = self.config.app_reaction_delay
         for action in actions:
-            self.world.schedule_at(self.world.now + delay, self._app_act, action)
+            self.world.schedule_at(self.world.now + delay, self._app_act,
+                                   (action, self._launch))
 
     def _wake_up(self) -> None:
         """Back from suspension: answers that arrived meanwhile, then an overdue heartbeat."""
@@ -599,7 +613,7 @@ class Device:
             self.world.schedule_at(self.world.now, lambda f: f(), deliver)
         if overdue is not None:
             self._record("heartbeat_overdue", {})
-            self.world.schedule_at(self.world.now, self._heartbeat_due, overdue)
+            self.world.schedule_at(self.world.now, self._heartbeat_due, (overdue, self._launch))
 
 
 def _action_name(action: ev.Action) -> str:
