@@ -267,6 +267,46 @@ async def test_zombie_holds_the_slot_against_the_relaunched_app(
         assert phone.playback_state is P.PLAYING
 
 
+async def test_answers_to_a_killed_app_never_reach_the_relaunched_one(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone", sync_ssm_setup_teardown=True))
+        phone.play("news")
+        await sim.sleep(0.01)  # the setup is on the wire, the main thread blocked
+        phone.kill()
+        phone.relaunch()
+        await sim.sleep(0.005)
+        phone.play("news")  # its setup answer comes back at 0.055, the dead one's at 0.04
+        await sim.sleep(1)
+        assert phone.playback_state is P.PLAYING
+        assert not phone.main_thread_blocked
+        # Blocked 0.00-0.01 until the kill, then 0.015-0.055 for the new setup.
+        assert phone.blocked_time == pytest.approx(0.05)
+        # The new player holds the new session; the dead process's one is a zombie.
+        assert [z.session_id for z in sim.zombie_sessions()] == [1]
+        assert [r.data["token"] for r in sim.trace.of_kind("ssm_setup_answered")] == [
+            sim.trace.of_kind("license_request_sent")[0].data["ssm_token"]]
+        assert sim.trace.of_kind("ssm_teardown_sent") == []
+        phone.stop()  # the main thread is free: the stop runs at once
+        assert sim.trace.of_kind("action_waits") == []
+        await sim.sleep(1)
+        assert phone.playback_state is P.STOPPED
+
+
+async def test_heartbeat_timers_of_a_killed_app_die_with_it(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(10)  # the first heartbeat is due at 30.04
+        phone.kill()
+        phone.relaunch()
+        phone.play("news")  # set up at 10.04: heartbeats at 40.04, 70.04
+        await sim.sleep(90)
+        sent = [r.t for r in sim.trace.of_kind("heartbeat_sent")]
+        assert sent == [pytest.approx(40.04), pytest.approx(70.04)]
+
+
 # --- zap at the limit ----------------------------------------------------------------------
 
 
