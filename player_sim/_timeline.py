@@ -13,8 +13,10 @@ over virtual time:
 * its SSM sessions as seen by the server: a bar from creation to the end, closed
   by a mark saying how it ended (torn down, expired, evicted);
 * the part of a session that outlives its killed app as a zombie;
-* forced errors (``*_refused`` / ``license_denied`` records with ``forced``) as
-  fault marks; backend outages (``outage_planned``) shade every lane.
+* backend answers forced by a planned fault (records with ``forced``) as fault
+  marks; above the lanes, what was planned for the world: outages
+  (``outage_planned``, also shading every lane), extra latency
+  (``latency_planned``) and forced errors (``fault_planned``).
 
 Every mark carries a ``<title>`` (a tooltip in browsers) with its exact time and
 payload, and ``data-*`` attributes for tools. The drawing is a pure function of
@@ -44,7 +46,7 @@ _RIGHT: Final = 40
 _PLOT_W: Final = _WIDTH - _LABEL_W - _RIGHT
 _TOP: Final = 80  # first lane starts here (title and axis above)
 _LANE_H: Final = 100
-_OUTAGE_ROW_H: Final = 22
+_WORLD_ROW_H: Final = 22
 _CHAR_W: Final = 6.2  # a generous width of one character of the 10 px marker labels
 
 # Offsets inside a lane.
@@ -102,6 +104,9 @@ _HEARTBEAT_COLOUR: Final = "#2e7d32"
 _FAULT_COLOUR: Final = "#ffca28"
 _ZOMBIE_COLOUR: Final = "#b71c1c"
 _OUTAGE_FILL: Final = "#ef5350"
+_LATENCY_FILL: Final = "#ffe0b2"
+#: World records drawn in the row above the lanes.
+_PLANNED: Final = frozenset({"outage_planned", "fault_planned", "latency_planned"})
 _AXIS_STEPS: Final = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15,
                       30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
                       86400, 172800, 432000, 864000)
@@ -160,12 +165,11 @@ def render_timeline(trace: Trace | Iterable[TraceRecord], title: str, *,
     if not 0 <= start < end:
         raise ValueError(f"a timeline window needs 0 <= start < end, not [{start}, {end}]")
     lanes = _lanes(records)
-    outages = [r for r in records if r.kind == "outage_planned"]
+    planned = [r for r in records if r.device is None and r.kind in _PLANNED]
     scale = _Scale(start, end)
     end = max(end, last)  # state intervals run to the trace's end; the scale clips them
 
-    has_outage_row = bool(outages)
-    lanes_top = _TOP + (_OUTAGE_ROW_H if has_outage_row else 0)
+    lanes_top = _TOP + (_WORLD_ROW_H if planned else 0)
     with_ks = any(r.kind in _KS_KINDS for r in records)
     lane_h = _LANE_H + (_KS_ROW_H if with_ks else 0)
     lanes_bottom = lanes_top + lane_h * max(len(lanes), 1)
@@ -194,7 +198,7 @@ def render_timeline(trace: Trace | Iterable[TraceRecord], title: str, *,
         f"{len(records)} trace records</text>",
     ]
     out += _axis(scale, _TOP - 12, lanes_bottom)
-    out += _outages(outages, scale, _TOP, lanes_top, lanes_bottom)
+    out += _world_row(planned, scale, _TOP, lanes_bottom)
     if not lanes:
         out.append(f'<text x="{_LABEL_W}" y="{lanes_top + 40}" fill="#777777">'
                    "no device events in this trace</text>")
@@ -299,7 +303,7 @@ def _lane(lane: _Lane, top: int, height: int, end: float, scale: _Scale,
     out += _actions(records, top, scale)
     out += _heartbeats(records, top, scale)
     out += _notifications(records, top, scale)
-    out += _faults(records, top, scale)
+    out += _faults(records, top, scale, with_ks)
     out += _sessions(records, top, end, scale, killed)
     if with_ks:
         out += _ks(records, top, end, scale)
@@ -464,19 +468,23 @@ def _fit(text: str, chars: float) -> str:
 
 
 def _is_fault(r: TraceRecord) -> bool:
-    return bool(r.data.get("forced")) and (r.kind.endswith("_refused")
-                                           or r.kind == "license_denied")
+    """A backend's answer forced by a planned fault (not its own decision)."""
+    return bool(r.data.get("forced"))
 
 
-def _faults(records: Sequence[TraceRecord], top: int, scale: _Scale) -> list[str]:
+def _faults(records: Sequence[TraceRecord], top: int, scale: _Scale,
+            with_ks: bool) -> list[str]:
+    """Forced answers: OTT / OVP ones in the KS row (when drawn), the others in the SSM
+    server row; one that would overlap the previous in its row is nudged right."""
     out = ['<g class="faults">']
-    y = top + _SESSION_Y
-    last_x = -math.inf
+    last_x = {_SESSION_Y: -math.inf, _KS_Y: -math.inf}
     for r in records:
         if not _is_fault(r) or not scale.shows(r.t):
             continue
-        x = max(scale.x(r.t), last_x + 17)
-        last_x = x
+        row = _KS_Y if with_ks and r.kind in ("ott_error", "ovp_error") else _SESSION_Y
+        y = top + row
+        x = max(scale.x(r.t), last_x[row] + 17)
+        last_x[row] = x
         tip = f"{_when(r.t)} · forced error: {r.kind}{_payload(r.data, ('forced',))}"
         out.append(f'<path class="fault" data-kind={quoteattr(r.kind)} data-t="{_num(r.t)}" '
                    f'd="M{_px(x)} {y - 9}l8 14h-16z" fill="{_FAULT_COLOUR}" stroke="#000000" '
@@ -583,7 +591,7 @@ def _ks(records: Sequence[TraceRecord], top: int, end: float, scale: _Scale) -> 
             tip = (f"{_when(r.t)} · a request to {r.data.get('endpoint', '?')} left carrying "
                    f"a KS the backend finds {r.data.get('status', 'invalid')}"
                    f"{_payload(r.data)}")
-        elif r.kind in _KS_MARKS:
+        elif r.kind in _KS_MARKS and not _is_fault(r):  # a forced one is drawn as a fault
             shape, colour, _ = _KS_MARKS[r.kind]
             tip = f"{_when(r.t)} · {r.kind}{_payload(r.data)}"
         else:
@@ -596,13 +604,49 @@ def _ks(records: Sequence[TraceRecord], top: int, end: float, scale: _Scale) -> 
     return out
 
 
-def _outages(outages: Sequence[TraceRecord], scale: _Scale, row_top: int, lanes_top: int,
-             lanes_bottom: int) -> list[str]:
-    out = ['<g class="outages">']
-    if outages:
-        out.append(f'<text x="12" y="{row_top + 15}" fill="#b71c1c" font-weight="bold">'
-                   "outages</text>")
-    for r in outages:
+def _world_row(planned: Sequence[TraceRecord], scale: _Scale, row_top: int,
+               lanes_bottom: int) -> list[str]:
+    """What the harness planned for the whole world: outages (shading every lane),
+    extra latency windows and forced errors (``fault_planned``, ``latency_planned``)."""
+    out = ['<g class="world">']
+    if planned:
+        out.append(f'<text class="row-caption" x="12" y="{row_top + 15}" fill="#b71c1c" '
+                   'font-weight="bold">faults planned</text>')
+    for r in planned:
+        if r.kind == "latency_planned":
+            link = str(r.data.get("link", "?"))
+            start = float(r.data.get("start", r.t))
+            stop_at = r.data.get("end")
+            stop = float(stop_at) if isinstance(stop_at, int | float) else scale.end
+            if not scale.overlaps(start, stop):
+                continue
+            x0, x1 = scale.x(start), scale.x(stop)
+            extra = float(r.data.get("extra", 0.0))
+            tip = (f"{link} messages take {_duration(extra)} more from {_when(start)} "
+                   f"to {_when(stop) if stop_at is not None else 'the end'}")
+            out.append(f'<rect class="latency" data-link={quoteattr(link)} '
+                       f'data-start="{_num(start)}" data-end="{_num(stop)}" x="{_px(x0)}" '
+                       f'y="{row_top + 3}" width="{_px(max(x1 - x0, 1.0))}" height="16" '
+                       f'fill="{_LATENCY_FILL}"><title>{escape(tip)}</title></rect>')
+            out.append(f'<text x="{_px(x0 + 4)}" y="{row_top + 15}" fill="#6d4c41">'
+                       f"{escape(_fit(f'+{_duration(extra)} {link} latency', (x1 - x0) / 7))}"
+                       "</text>")
+        elif r.kind == "fault_planned":
+            x = scale.x(r.t)
+            if not scale.shows(r.t):
+                continue
+            what = (f"next {r.data.get('count', '?')} {r.data.get('endpoint', '?')} call(s) "
+                    f"fail: HTTP {r.data.get('http_status', '?')}")
+            if r.data.get("code") is not None:
+                what += f", code {r.data['code']}"
+            tip = f"{_when(r.t)} · planned: {what}"
+            out.append(f'<path class="fault-planned" data-t="{_num(r.t)}" '
+                       f'data-endpoint={quoteattr(str(r.data.get("endpoint", "?")))} '
+                       f'd="M{_px(x)} {row_top + 4}l7 12h-14z" fill="#ffffff" '
+                       f'stroke="#000000" stroke-width="1.2"><title>{escape(tip)}</title></path>')
+    for r in planned:
+        if r.kind != "outage_planned":
+            continue
         link = str(r.data.get("link", "?"))
         start = float(r.data.get("start", r.t))
         stop = float(r.data.get("end", start))
@@ -690,6 +734,10 @@ def _legend(top: int) -> _Legend:
         items.append((f'<path d="{_shape(shape, 11, -1, size)}" fill="{colour}"/>', kind))
     items.append((f'<path d="M11 -10l8 14h-16z" fill="{_FAULT_COLOUR}" stroke="#000000"/>',
                   "forced error (fault)"))
+    items.append(('<path d="M11 -8l7 12h-14z" fill="#ffffff" stroke="#000000"/>',
+                  "forced error planned"))
+    items.append((f'<rect x="0" y="-7" width="22" height="12" fill="{_LATENCY_FILL}"/>',
+                  "extra latency"))
     items.append((f'<rect x="0" y="-7" width="22" height="12" fill="{_OUTAGE_FILL}" '
                   f'fill-opacity="0.15" stroke="{_OUTAGE_FILL}" stroke-dasharray="4 3"/>',
                   "backend outage"))

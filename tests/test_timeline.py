@@ -62,6 +62,7 @@ FG, BG = "foreground", "background"
 HAND = Trace([
     rec(0, "phone", "device_added", account="alice", ssm=True, sync=False),
     rec(0, None, "outage_planned", link="ssm", start=120.0, end=180.0),
+    rec(0, None, "latency_planned", link="license", extra=2.0, start=10.0, end=None),
     rec(0, "phone", "action", FG, "ssm_setup", name="play", origin="user", stream="ch-1"),
     changed(0, "phone", FG, "idle", FG, "ssm_setup"),
     rec(0.02, "phone", "ssm_session_created", session=1, account="alice", stream="ch-1",
@@ -70,6 +71,8 @@ HAND = Trace([
     rec(0.08, "phone", "playback_started", FG, "playing", stream="ch-1"),
     changed(0.08, "phone", FG, "license_request", FG, "playing"),
     rec(30, "phone", "heartbeat_sent", FG, "playing", token="t1"),
+    rec(45, None, "fault_planned", endpoint="ssm.heartbeat", count=1, http_status=500,
+        code=None, message="x"),
     rec(60, "phone", "heartbeat_sent", FG, "playing", token="t2"),
     rec(60.02, "phone", "ssm_heartbeat_refused", http_status=500, ssm_code=None, message="x",
         forced=True),
@@ -140,6 +143,10 @@ def test_markers_for_heartbeats_notifications_faults_sessions_and_outages() -> N
     assert [(o.get("data-link"), o.get("data-start"), o.get("data-end")) for o in outages] == [
         ("ssm", "120", "180")]
     assert marks(phone, "action", "data-name") == ["play", "enter_background"]
+    assert marks(root, "fault-planned", "data-endpoint") == ["ssm.heartbeat"]
+    latency = root.findall(".//svg:rect[@class='latency']", NS)
+    assert [(r.get("data-link"), r.get("data-start"), r.get("data-end")) for r in latency] == [
+        ("license", "10", "300")]  # no end: to the end of the drawing
 
 
 def test_session_provider_records_get_a_ks_row() -> None:
@@ -157,6 +164,8 @@ def test_session_provider_records_get_a_ks_row() -> None:
         rec(62, "phone", "ks_used", backend="ott", endpoint="asset/get", ks="ks-1",
             valid=True, status="valid"),
         rec(63, "phone", "ks_refresh_failed", backend="ott", code=601, message="x"),
+        rec(64, "phone", "ott_error", endpoint="asset/get", http_status=200, code=500016,
+            message="x", forced=True),
     ])
     phone = lanes(parse(render_timeline(trace, "ks", end=200)))["phone"]
     bars = phone.findall(".//svg:rect[@class='ks-validity']", NS)
@@ -166,6 +175,7 @@ def test_session_provider_records_get_a_ks_row() -> None:
     assert marks(phone, "ks-event", "data-kind") == [
         "session_started", "ks_refreshed", "ks_used", "ks_refresh_failed"]
     assert marks(phone, "ks-event") == ["0.08", "50.1", "61", "63"]
+    assert marks(phone, "fault", "data-kind") == ["ott_error"]
     assert parse(render_timeline(HAND, "no ks")).find(".//svg:g[@class='ks']", NS) is None
 
 
