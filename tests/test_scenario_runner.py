@@ -345,7 +345,7 @@ steps:
     def passive(config: DeviceConfig) -> DeviceConfig:
         return attrs.evolve(config, policy=AppPolicy())
 
-    failure = only_failure(run(body, configure_device=passive))
+    failure = only_failure(run(body, configure_device=passive, check_rules=False))
     assert failure.message.startswith("expected signal zap from phone with same_stream=true")
 
 
@@ -379,3 +379,41 @@ always:
     assert failure.time == 60.0
     assert failure.message == ("always phone: app foreground broke at t=60s: phone was: app "
                                "background, playback paused, stream a")
+
+
+# --- the rule catalogue's monitors ------------------------------------------------------
+
+PASSIVE_ERROR = """\
+  phone2: {account: bob, app: {policy: passive}}
+steps:
+  - play: {device: phone2, stream: a}
+  - wait: 40s
+  - fail: {endpoint: ssm.heartbeat, http_status: 503, ssm_code: 4001}
+  - wait: 1m
+"""
+
+
+def test_a_rule_broken_without_violates_is_a_failure_naming_the_rule() -> None:
+    result = run(PASSIVE_ERROR)
+    assert result.status == "failed"
+    by_rule = {f.text: f for f in result.failures}
+    assert set(by_rule) == {"ssm.background.heartbeat-error-zap", "ssm.errors.stop-playback"}
+    failure = by_rule["ssm.background.heartbeat-error-zap"]
+    assert failure.kind == "rule"
+    assert failure.message.startswith("rule ssm.background.heartbeat-error-zap broken at "
+                                      "t=61.2s on phone2: no zap to the same stream 'a'")
+    assert "(seeds/000_7011756516eda0b2.txt:28)" in failure.message
+    assert failure.message.endswith("list it under 'violates:'")
+    assert run(PASSIVE_ERROR, check_rules=False).passed
+
+
+def test_violates_accepts_the_listed_rules_and_requires_them() -> None:
+    listed = ("violates: [ssm.background.heartbeat-error-zap, ssm.errors.stop-playback]\n"
+              + HEAD.format(name="hazard") + PASSIVE_ERROR)
+    assert run_scenario(load_scenario_text(listed, "hazard.yaml")).passed
+    never_broken = ("violates: [ssm.zap.no-self-limit]\n" + HEAD.format(name="clean")
+                    + "steps:\n  - play: {device: phone, stream: a}\n  - wait: 1m\n")
+    failure = only_failure(run_scenario(load_scenario_text(never_broken, "clean.yaml")))
+    assert failure.kind == "rule" and failure.location.line == 1
+    assert failure.message == ("rule ssm.zap.no-self-limit is listed under 'violates:' but the "
+                               "run never broke it")

@@ -296,6 +296,7 @@ class _Build:
         world = self.world(data.get("world", {}))
         devices = self.device_configs(data["devices"])
         covers = self.covers(data.get("covers", []))
+        violates = self.rule_ids("violates", data.get("violates", []))
         steps = self.steps(data["steps"])
         invariants = [*self.invariants("always"), *self.invariants("never")]
         if self.doc.problems or world is None:
@@ -304,15 +305,19 @@ class _Build:
             name=data["name"], path=self.path, location=self.doc.root, covers=covers,
             world=world, devices=tuple(devices), steps=tuple(steps),
             invariants=tuple(invariants), providers=dict(self.providers),
+            violates={rule: self.doc.where(("violates", i)) for i, rule in enumerate(violates)},
             seed=data.get("seed"),
             description=data.get("description", ""), tags=tuple(data.get("tags", [])))
 
     def covers(self, ids: list[str]) -> tuple[str, ...]:
+        return self.rule_ids("covers", ids)
+
+    def rule_ids(self, key: str, ids: list[str]) -> tuple[str, ...]:
         known = known_rule_ids()
         if known is not None:
             for i, rule in enumerate(ids):
                 if rule not in known:
-                    self.problem(("covers", i), f"unknown rule id {rule!r}"
+                    self.problem((key, i), f"unknown rule id {rule!r}"
                                  f"{_suggest(rule, sorted(known))} "
                                  "(`player-sim rules` lists the catalogue)")
         return tuple(ids)

@@ -410,6 +410,8 @@ class Scenario:
     ``devices`` keeps the file's order; the runner adds them in that order.
     ``providers`` maps a device name to its :class:`ProviderSpec`, from which the
     runner builds that device's session and media providers for each run.
+    ``violates`` maps the rule ids the scenario breaks on purpose (a hazard it
+    demonstrates, e.g. an app that ignores SSM errors) to where they are listed.
     ``seed`` is the file's seed, or ``None`` (the runner then uses its own).
     """
 
@@ -422,6 +424,7 @@ class Scenario:
     steps: tuple[Step, ...]
     invariants: tuple[Invariant, ...] = ()
     providers: Mapping[str, ProviderSpec] = attrs.field(factory=dict)
+    violates: Mapping[str, Location] = attrs.field(factory=dict)
     seed: int | None = None
     description: str = ""
     tags: tuple[str, ...] = ()

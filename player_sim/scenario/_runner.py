@@ -63,10 +63,12 @@ class Failure:
     ``location`` and ``text`` say what was written where; ``message`` says what
     happened instead; ``time`` is the virtual moment it was decided; ``excerpt``
     holds the trace records around that moment. ``kind`` is ``"expect"``,
-    ``"always"``, ``"never"`` or ``"step"`` (a step the player refused).
+    ``"always"``, ``"never"``, ``"step"`` (a step the player refused) or
+    ``"rule"`` (a rule of the catalogue broken, or one listed under
+    ``violates:`` that was not); for a rule, ``text`` is its id.
     """
 
-    kind: Literal["expect", "always", "never", "step"]
+    kind: Literal["expect", "always", "never", "step", "rule"]
     location: Location
     text: str
     message: str
@@ -101,7 +103,7 @@ class ScenarioResult:
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None,
                  configure_device: Callable[[DeviceConfig], DeviceConfig] | None = None,
-                 ) -> ScenarioResult:
+                 check_rules: bool = True) -> ScenarioResult:
     """Run ``scenario`` in virtual time and return its :class:`ScenarioResult`.
 
     ``seed``: the world's seed (default: the file's ``seed:``, else 0). The same
@@ -109,10 +111,15 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
     ``configure_device`` may replace each device's configuration before it is
     added (e.g. to plug in another app policy); it is how a harness runs the
     bundled scenarios against its own variant.
+
+    With ``check_rules`` (default) every rule of the catalogue is monitored over
+    the run too (:class:`~player_sim.rules.TraceChecker`): a rule broken that the
+    file does not list under ``violates:`` is a failure, and so is a listed rule
+    that was never broken.
     """
     if seed is None:
         seed = scenario.seed if scenario.seed is not None else 0
-    return _Run(scenario, seed, configure_device).run()
+    return _Run(scenario, seed, configure_device, check_rules=check_rules).run()
 
 
 # --- monitors -------------------------------------------------------------------
@@ -133,7 +140,9 @@ class _Monitor:
 
 class _Run:
     def __init__(self, scenario: Scenario, seed: int,
-                 configure: Callable[[DeviceConfig], DeviceConfig] | None) -> None:
+                 configure: Callable[[DeviceConfig], DeviceConfig] | None, *,
+                 check_rules: bool = False) -> None:
+        self.check_rules = check_rules
         self.scenario = scenario
         self.seed = seed
         self.world = World(scenario.world, seed=seed)
@@ -181,6 +190,8 @@ class _Run:
                 if m.kind == "expect" and not m.done]
         self.advance_to(max([world.now, *ends]))
         self.close_all()
+        if self.check_rules:
+            self.failures.extend(self.rule_failures())
         failures = sorted(self.failures, key=lambda f: (f.time, f.location))
         trace = world.trace
         failures = [attrs.evolve(f, excerpt=_excerpt(trace, f.time)) for f in failures]
@@ -421,6 +432,39 @@ class _Run:
         monitor.done = True
         self.failures.append(Failure(monitor.kind, monitor.location, monitor.text, message,
                                      time))
+
+    def rule_failures(self) -> list[Failure]:
+        """The catalogue's monitors over the whole trace, against ``violates:``."""
+        from ..rules import CheckConfig, TraceChecker
+
+        world = self.world
+        checker = TraceChecker(CheckConfig.for_world(world))
+        for record in world.trace:
+            checker.feed(record)
+        checker.finish(world.now)
+        allowed = self.scenario.violates
+        broken: dict[str, list[Any]] = {}
+        for violation in checker.violations:
+            broken.setdefault(violation.rule.id, []).append(violation)
+        out = []
+        for rule_id, violations in broken.items():
+            if rule_id in allowed:
+                continue
+            first = violations[0]
+            more = f" ({len(violations) - 1} more)" if len(violations) > 1 else ""
+            who = f" on {first.device}" if first.device is not None else ""
+            out.append(Failure(
+                "rule", self.scenario.location, rule_id,
+                f"rule {rule_id} broken at {format_time(first.t)}{who}: {first.message}{more}."
+                f" The rule: {first.rule.statement} ({first.rule.where}). If this scenario "
+                f"breaks it on purpose, list it under 'violates:'", first.t))
+        for rule_id, location in allowed.items():
+            if rule_id not in broken:
+                out.append(Failure(
+                    "rule", location, rule_id,
+                    f"rule {rule_id} is listed under 'violates:' but the run never broke it",
+                    world.now))
+        return out
 
     # --- the world's state ---------------------------------------------------------------
 

@@ -216,6 +216,9 @@ SCHEMA: Final[dict[str, Any]] = {
         "name": _NAME,
         "description": {"type": "string"},
         "covers": {"type": "array", "items": _RULE_ID},
+        "violates": {"type": "array", "items": _RULE_ID,
+                     "description": "Rules this scenario breaks on purpose (a hazard it "
+                                    "demonstrates); any other rule broken is a failure."},
         "tags": {"type": "array", "items": _NAME},
         "seed": {"type": "integer"},
         "include": {"type": ["string", "array"], "items": _NAME,
