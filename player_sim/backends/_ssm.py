@@ -74,12 +74,20 @@ def _check_policy(_: object, attribute: attrs.Attribute[Any], value: str) -> Non
                           f"not {value!r}")
 
 
+def _check_limits_map(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, int]
+                      ) -> None:
+    for account, limit in value.items():
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigError(f"{attribute.name}[{account!r}] must be a positive number of "
+                              f"sessions, not {limit!r}")
+
+
 @attrs.frozen
 class SsmConfig:
     """How the SSM server behaves. Every field is documented in the README."""
 
     max_sessions_per_account: int | None = attrs.field(default=2, validator=_positive_or_none)
-    account_limits: Mapping[str, int] = attrs.field(factory=dict)
+    account_limits: Mapping[str, int] = attrs.field(factory=dict, validator=_check_limits_map)
     max_sessions_per_device_group: int | None = attrs.field(default=None,
                                                             validator=_positive_or_none)
     max_sessions_per_ip: int | None = attrs.field(default=None, validator=_positive_or_none)
@@ -260,21 +268,26 @@ class SsmServer:
                            lambda: [s for s in self.active_sessions() if s.ip == ip],
                            f"max active sessions exceeded for IP {ip} "
                            f"(limit {cfg.max_sessions_per_ip})"))
+        # Decide first, evict after: a setup refused by a later check evicts nobody.
+        evict: dict[int, SsmSession] = {}
         for bound, counted, reason in checks:
             if bound is None:
                 continue
-            mine = counted()
+            mine = [s for s in counted() if s.session_id not in evict]
             if len(mine) < bound:
                 continue
             if cfg.limit_policy == "refuse-new":
                 return reason
             for oldest in mine[: len(mine) - bound + 1]:
-                self._end(oldest, "ssm_session_evicted", oldest.device)
+                evict[oldest.session_id] = oldest
         if ip is not None and cfg.max_ips_per_account is not None:
-            ips = {s.ip for s in self.active_sessions(account) if s.ip is not None}
+            ips = {s.ip for s in self.active_sessions(account)
+                   if s.ip is not None and s.session_id not in evict}
             if ip not in ips and len(ips) >= cfg.max_ips_per_account:
                 return (f"max IPs exceeded for account {account!r} "
                         f"(limit {cfg.max_ips_per_account})")
+        for oldest in evict.values():
+            self._end(oldest, "ssm_session_evicted", oldest.device)
         return None
 
     def _why_invalid(self, token: str) -> str:
