@@ -274,3 +274,27 @@ def test_session_timeout_default_and_override() -> None:
     assert SsmConfig().effective_session_timeout == 70.0
     assert SsmConfig(heartbeat_period=600, grace_period=60).effective_session_timeout == 1260.0
     assert SsmConfig(session_timeout=15).effective_session_timeout == 15
+
+
+def test_evict_oldest_evicts_nobody_when_the_setup_is_refused_anyway() -> None:
+    ssm, host = server(max_sessions_per_account=2, max_ips_per_account=1,
+                       limit_policy="evict-oldest")
+    assert setup(ssm, "a", ip="1.1.1.1").ok and setup(ssm, "b", ip="1.1.1.1").ok
+    refused = setup(ssm, "c", ip="2.2.2.2")
+    assert refused.message == "max IPs exceeded for account 'alice' (limit 1)"
+    assert [s.device for s in ssm.active_sessions()] == ["a", "b"]
+    assert host.kinds("ssm_session_evicted") == []
+
+
+def test_account_limits_are_checked_where_they_enter() -> None:
+    with pytest.raises(ConfigError) as info:
+        SsmConfig(account_limits={"alice": 2, "bob": 0})
+    assert str(info.value) == "account_limits['bob'] must be a positive number of sessions, not 0"
+
+
+def test_evict_oldest_may_free_an_ip_for_the_new_session() -> None:
+    ssm, _ = server(max_sessions_per_account=1, max_ips_per_account=1,
+                    limit_policy="evict-oldest")
+    assert setup(ssm, "a", ip="1.1.1.1").ok
+    assert setup(ssm, "b", ip="2.2.2.2").ok  # a is evicted, so only b's IP remains
+    assert [s.device for s in ssm.active_sessions()] == ["b"]
