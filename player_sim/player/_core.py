@@ -92,7 +92,7 @@ class PlayerCore:
     """
 
     __slots__ = (
-        "_effects", "_pending_stream_value", "_start_after_teardown", "_stash",
+        "_effects", "_heartbeat_arm", "_pending_stream_value", "_start_after_teardown", "_stash",
         "_teardown_playback_id", "app", "config",
         "drm_license_url", "heartbeat_period", "item_playback_id", "ks", "media_ssm",
         "playback", "playback_id", "ssm_error", "ssm_token", "stream",
@@ -104,6 +104,7 @@ class PlayerCore:
         self.playback = P.IDLE
         self._reset_playback_state()
         self._effects: list[ev.Effect] = []
+        self._heartbeat_arm = ev.ArmHeartbeat(0, 0.0)  # see _on_heartbeat_due
 
     def _reset_playback_state(self) -> None:
         self.stream: str | None = None
@@ -272,8 +273,11 @@ class PlayerCore:
         token = self.ssm_token
         if token is None or event.playback_id != self.item_playback_id or self.app is A.TERMINATED:
             return ()
-        return (ev.SendHeartbeat(event.playback_id, token),
-                ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
+        # Effects are immutable: every period re-arms with the same ArmHeartbeat.
+        arm = self._heartbeat_arm
+        if arm.playback_id != event.playback_id or arm.delay != self.heartbeat_period:
+            arm = self._heartbeat_arm = ev.ArmHeartbeat(event.playback_id, self.heartbeat_period)
+        return (ev.SendHeartbeat(event.playback_id, token), arm)
 
     def _on_heartbeat_answered(self, event: ev.HeartbeatAnswered) -> tuple[ev.Effect, ...]:
         if self.ssm_token is None or event.playback_id != self.item_playback_id:

@@ -16,7 +16,7 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from .. import signals
 from .._errors import ConfigError, InvalidTransition, PlayerSimError
@@ -205,7 +205,9 @@ class Device:
         self._blocked_since = 0.0
         self._waiting: deque[tuple[float, ev.Action, str]] = deque()
         self._deferred: list[Callable[[], None]] = []
-        self._overdue_heartbeat: int | None = None
+        self._overdue_heartbeat: ev.HeartbeatDue | None = None
+        # The heartbeat timer's argument, reused while playback and launch stay the same.
+        self._heartbeat_timer = (ev.HeartbeatDue(0), self._launch)
         self._trace_heartbeats = world.config.trace_heartbeats
         self.session_provider = config.session_provider
         if isinstance(self.session_provider, OttSessionProvider | OvpSessionProvider):
@@ -376,34 +378,10 @@ class Device:
 
     def _run(self, effects: tuple[ev.Effect, ...]) -> None:
         for effect in effects:
-            kind = type(effect)
-            if kind is ev.ArmHeartbeat:
-                assert isinstance(effect, ev.ArmHeartbeat)
-                self.world.schedule_at(self.world.now + effect.delay, self._heartbeat_due,
-                                       (effect.playback_id, self._launch))
-            elif kind is ev.SendHeartbeat:
-                assert isinstance(effect, ev.SendHeartbeat)
-                self._send_heartbeat(effect)
-            elif kind is ev.Notify:
-                assert isinstance(effect, ev.Notify)
-                self._notify(effect)
-            elif kind is ev.SendSsmSetup:
-                assert isinstance(effect, ev.SendSsmSetup)
-                self._send_setup(effect)
-            elif kind is ev.SendSsmTeardown:
-                assert isinstance(effect, ev.SendSsmTeardown)
-                self._send_teardown(effect)
-            elif kind is ev.SendLicenseRequest:
-                assert isinstance(effect, ev.SendLicenseRequest)
-                self._send_license(effect)
-            elif kind is ev.FetchKs:
-                assert isinstance(effect, ev.FetchKs)
-                self._fetch_ks(effect)
-            elif kind is ev.LoadMedia:
-                assert isinstance(effect, ev.LoadMedia)
-                self._load_media(effect)
-            else:
+            carry_out = _CARRY_OUT.get(type(effect))
+            if carry_out is None:
                 raise PlayerSimError(f"device {self.name!r} can't carry out {effect!r}")
+            carry_out(self, effect)
 
     # --- session provider and media provider --------------------------------------------
 
@@ -480,25 +458,30 @@ class Device:
 
     # --- SSM and license traffic --------------------------------------------------------
 
-    def _heartbeat_due(self, packed: tuple[int, int]) -> None:
-        playback_id, launch = packed
+    def _arm_heartbeat(self, effect: ev.ArmHeartbeat) -> None:
+        # Heartbeats are most of a large world's events: the timer's argument is
+        # immutable, so one (HeartbeatDue, launch) pair serves every period of a
+        # playback instead of two new objects per heartbeat.
+        timer = self._heartbeat_timer
+        if timer[0].playback_id != effect.playback_id or timer[1] != self._launch:
+            timer = self._heartbeat_timer = (ev.HeartbeatDue(effect.playback_id), self._launch)
+        world = self.world
+        world.schedule_at(world.now + effect.delay, self._heartbeat_due, timer)
+
+    def _heartbeat_due(self, timer: tuple[ev.HeartbeatDue, int]) -> None:
+        due, launch = timer
         if self.killed or launch != self._launch:
             return
         if self.core.app is AppState.BACKGROUND:
-            self._overdue_heartbeat = playback_id  # iOS timers stop while suspended
+            self._overdue_heartbeat = due  # iOS timers stop while suspended
             return
-        self._run(self.core.feed(ev.HeartbeatDue(playback_id)))
+        self._run(self.core.feed(due))
 
     def _send_heartbeat(self, effect: ev.SendHeartbeat) -> None:
         self._heartbeats_sent += 1
         if self._trace_heartbeats:
             self._record("heartbeat_sent", {"token": effect.token})
-        ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
-        launch = self._launch
-        self.world.network.request(
-            "ssm", lambda: ssm.heartbeat(name, token),
-            lambda: ssm.unavailable(name, "heartbeat"),
-            lambda answer: self._deliver(ev.HeartbeatAnswered(pid, answer), launch))
+        self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id))
 
     def _send_setup(self, effect: ev.SendSsmSetup) -> None:
         cfg = self.config
@@ -614,6 +597,45 @@ class Device:
         if overdue is not None:
             self._record("heartbeat_overdue", {})
             self.world.schedule_at(self.world.now, self._heartbeat_due, (overdue, self._launch))
+
+
+#: How a device carries out each kind of effect its core returns.
+_CARRY_OUT: Final[dict[type, Callable[[Device, Any], None]]] = {
+    ev.ArmHeartbeat: Device._arm_heartbeat,
+    ev.SendHeartbeat: Device._send_heartbeat,
+    ev.Notify: Device._notify,
+    ev.SendSsmSetup: Device._send_setup,
+    ev.SendSsmTeardown: Device._send_teardown,
+    ev.SendLicenseRequest: Device._send_license,
+    ev.FetchKs: Device._fetch_ks,
+    ev.LoadMedia: Device._load_media,
+}
+
+
+class _HeartbeatRequest:
+    """One heartbeat on the wire (a :class:`~._network.Request`).
+
+    Heartbeats are most of a large world's traffic: one small object per heartbeat
+    costs less than the three closures :meth:`Network.request` would take.
+    """
+
+    __slots__ = ("device", "launch", "playback_id", "token")
+    link = "ssm"
+
+    def __init__(self, device: Device, token: str, playback_id: int) -> None:
+        self.device = device
+        self.token = token
+        self.playback_id = playback_id
+        self.launch = device._launch
+
+    def serve(self) -> ev.SsmAnswer:
+        return self.device.world.ssm.heartbeat(self.device.name, self.token)
+
+    def unavailable(self) -> ev.SsmAnswer:
+        return self.device.world.ssm.unavailable(self.device.name, "heartbeat")
+
+    def deliver(self, answer: ev.SsmAnswer) -> None:
+        self.device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch)
 
 
 def _action_name(action: ev.Action) -> str:
