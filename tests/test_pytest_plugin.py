@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 import trio
@@ -318,3 +320,12 @@ def test_fixtures_work_in_a_project_with_the_autojump_clock(
     result.stdout.fnmatch_lines([
         "*SignalTimeout: no ssm_setup_error within 3600 virtual seconds; sent meanwhile: "
         "nothing"])
+
+
+def test_the_readme_harness_example_passes(project: pytest.Pytester) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## pytest plugin\n"):]
+    example = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert example is not None
+    project.makepyfile(test_readme=example.group(1))
+    project.runpytest("test_readme.py").assert_outcomes(passed=1)
