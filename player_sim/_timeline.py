@@ -226,7 +226,7 @@ def _lanes(records: Sequence[TraceRecord]) -> list[_Lane]:
 
 
 def _state_intervals(records: Sequence[TraceRecord], attribute: str, start: float,
-                    end: float) -> list[_Interval]:
+                     end: float) -> list[_Interval]:
     """Intervals of constant ``attribute`` ("app" or "playback") of one device's records.
 
     Records carry the device's state *after* the event. Before the first record
