@@ -184,7 +184,8 @@ class Device:
 
     Actions (``play``, ``stop`` ...) happen at the world's ``now``. While a
     synchronous SSM setup or teardown blocks the main thread, actions wait and
-    run when it is free (``blocked_time`` sums the blocked seconds). While the
+    run when it is free (``blocked_time`` sums the blocked seconds); one the
+    player refuses by then is recorded as ``action_dropped``. While the
     app is suspended (normal background) its timers and incoming answers wait
     for the foreground.
     """
@@ -555,7 +556,12 @@ class Device:
                 continue
             self._record("action_delayed", {"name": _action_name(action),
                                             "waited": round(self.world.now - since, 6)})
-            self._do(action, origin)
+            try:
+                self._do(action, origin)
+            except InvalidTransition as refused:
+                # Nobody is left to raise to: the user acted while the thread was blocked.
+                self._record("action_dropped", {"name": _action_name(action), "origin": origin,
+                                                "reason": str(refused)})
 
     def _unblock_all(self) -> None:
         self._blocking = 0
