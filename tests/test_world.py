@@ -357,6 +357,23 @@ async def test_sync_mode_records_blocked_time_and_delays_actions(
         assert phone.blocked_time == pytest.approx(0.08)
 
 
+async def test_a_waiting_action_refused_when_its_turn_comes_is_dropped_not_raised(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone", sync_ssm_setup_teardown=True))
+        phone.play("news")
+        await sim.sleep(0.01)
+        phone.resume()  # nothing is paused, but the main thread is blocked: it waits
+        phone.zap("sport")  # waits too, and is fine when its turn comes
+        await sim.sleep(10)  # the setup answer at 0.04 frees the main thread
+        [dropped] = sim.trace.of_kind("action_dropped")
+        assert (dropped.t, dict(dropped.data)) == (pytest.approx(0.04), {
+            "name": "resume", "origin": "user",
+            "reason": "can't 'resume' while playback is 'license_request'"})
+        assert [r.data["name"] for r in sim.trace.of_kind("action_delayed")] == ["resume", "zap"]
+        assert (phone.stream, phone.playback_state) == ("sport", P.PLAYING)
+
+
 async def test_async_mode_never_blocks(autojump_clock: trio.abc.Clock) -> None:
     async with Simulation(seed=1) as sim:
         phone = sim.add_device(device("phone"))
