@@ -39,18 +39,24 @@ class TestProviderCore(ProviderCore.TestCase):  # type: ignore[misc,valid-type,n
 def test_the_machine_acts_only_as_the_core_accepts() -> None:
     names = {name for name in dir(PlayerCoreMachine)
              if hasattr(getattr(PlayerCoreMachine, name), "hypothesis_stateful_rule")}
-    assert names == {"act", "answer", "kill", "relaunch"}
+    assert names == {"act", "answer"}
     machine = PlayerCoreMachine()
-    assert [type(a).__name__ for a in machine._actions()] == [
-        "Play", "ReleaseItem", "EnterBackground"]  # idle in the foreground, no PiP
+    assert [label for label, _ in machine._actions()] == [
+        "Play('a')", "ReleaseItem()", "EnterBackground()", "kill"]  # idle, foreground, no PiP
     machine.act(0)
     assert machine.history == ["Play('a')"]
     assert machine.core.playback.value == "ssm_setup"
-    assert {type(a).__name__ for a in machine._actions()} == {"Zap", "Stop", "EnterBackground"}
+    assert [label for label, _ in machine._actions()] == [
+        "Zap('a')", "Zap('b')", "Stop()", "EnterBackground()", "kill"]
     machine.answer(0)  # setup ok
     assert machine.history[-1] == "setup ok #1"
     assert machine.core.ssm_token is not None
     machine.invariants_hold()
+    machine.act(4)  # kill
+    assert [label for label, _ in machine._actions()] == ["relaunch"]
+    machine.act(7)
+    assert machine.history[-2:] == ["kill", "relaunch"]
+    assert machine.core.playback.value == "idle"
     machine.teardown()
 
 

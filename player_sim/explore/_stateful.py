@@ -1,19 +1,21 @@
 """A Hypothesis ``RuleBasedStateMachine`` over the pure player core (no trio, no world).
 
-Rules: ``act`` performs one of the actions the core accepts now
+Two rules: ``act`` performs one of the actions the core accepts now
 (:meth:`PlayerCore.can <player_sim.PlayerCore.can>`; none while a synchronous
-request blocks the main thread), ``kill`` and ``relaunch``, and ``answer``
-gives one of the abstract answers of :mod:`._coremodel` to an open request.
-(One ``act`` rule choosing among the accepted actions, rather than one rule per
-action with a precondition each, keeps Hypothesis from testing a dozen
-preconditions per step: it doubles the steps per second.) A failure's message
-lists the inputs fed, in order. After every step the invariants of
-:func:`~._coremodel.step` must hold
-(license requests carry the current session token under SSM, a held session is
-never dropped without a teardown, playing means a granted license, failed
+request blocks the main thread), or kills the app (relaunches it once
+killed); ``answer`` gives one of the abstract answers of :mod:`._coremodel` to
+an open request. (One ``act`` rule choosing among the accepted actions, rather
+than one rule per action with a precondition each, keeps Hypothesis from
+testing a dozen preconditions per step: it doubles the steps per second, and a
+kill is one choice among the actions instead of a third of all steps.) A
+failure's message lists the inputs fed, in order.
+
+After every step the invariants of :func:`~._coremodel.step` must hold
+(license requests carry the current session token under SSM, a held session
+is never dropped without a teardown, playing means a granted license, failed
 answers are notified, ...), plus two checked here: a stale item's heartbeat
-timer, if it fires, sends nothing; and the two machines stay in their tables'
-states.
+timer, if it fires, sends nothing; and the two machines stay in their
+tables' states.
 
 Use it as a test case (``PlayerCoreMachine.TestCase``) or build one for
 another configuration or core (an SDK variant, a mutant) with
@@ -48,9 +50,12 @@ class PlayerCoreMachine(RuleBasedStateMachine):
         self.findings: list[Finding] = []
         self.steps = 0
         self.history: list[str] = []
+        self._valid: list[tuple[str, Any]] | None = None
+        self._quiet_timers: set[tuple[int, int, str | None]] = set()
 
     def _apply(self, label: str, event: Any, index: int, used: int) -> None:
         self.env, _, found = step(self.core, self.env, event, index, used)
+        self._valid = None
         self.steps += 1
         self.history.append(label)
         self.findings += found
@@ -58,29 +63,24 @@ class PlayerCoreMachine(RuleBasedStateMachine):
     def _answers(self) -> list[tuple[str, Any, int, int]]:
         return [choice for choice in inputs(self.core, self.env) if choice[2] >= 0]
 
-    def _actions(self) -> list[ev.Action]:
-        if any(r.blocking for r in self.env.requests):
-            return []  # the main thread is blocked: actions wait
-        return [action for action in ACTIONS if self.core.can(action)]
+    def _actions(self) -> list[tuple[str, Any]]:
+        """The actions accepted now, with a kill (or the relaunch), computed once per step."""
+        if self._valid is None:
+            if self.core.app is AppState.TERMINATED:
+                self._valid = [("relaunch", RELAUNCH)]
+            elif any(r.blocking for r in self.env.requests):
+                self._valid = [("kill", KILL)]  # the main thread is blocked: actions wait
+            else:
+                self._valid = [(_label(a), a) for a in ACTIONS if self.core.can(a)]
+                self._valid.append(("kill", KILL))
+        return self._valid
 
-    @precondition(lambda self: bool(self._actions()))
     @rule(choice=st.integers(min_value=0, max_value=255))
     def act(self, choice: int) -> None:
-        """Perform one of the actions the core accepts now (which one is ``choice``)."""
+        """Perform one of the actions accepted now, kill the app, or relaunch it."""
         actions = self._actions()
-        action = actions[choice % len(actions)]
-        values = ", ".join(repr(v) for v in attrs.astuple(action, recurse=False))
-        self._apply(f"{type(action).__name__}({values})", action, -1, 0)
-
-    @precondition(lambda self: self.core.app is not AppState.TERMINATED)
-    @rule()
-    def kill(self) -> None:
-        self._apply("kill", KILL, -1, 0)
-
-    @precondition(lambda self: self.core.app is AppState.TERMINATED)
-    @rule()
-    def relaunch(self) -> None:
-        self._apply("relaunch", RELAUNCH, -1, 0)
+        label, action = actions[choice % len(actions)]
+        self._apply(label, action, -1, 0)
 
     @precondition(lambda self: bool(self.env.requests)
                   and self.core.app not in (AppState.BACKGROUND, AppState.TERMINATED))
@@ -103,10 +103,19 @@ class PlayerCoreMachine(RuleBasedStateMachine):
         for request in self.env.requests:
             if request.kind != "timer" or request.playback_id == self.core.item_playback_id:
                 continue
+            seen = (request.playback_id, self.core.item_playback_id, self.core.ssm_token)
+            if seen in self._quiet_timers:
+                continue
+            self._quiet_timers.add(seen)
             effects = clone_core(self.core).feed(ev.HeartbeatDue(request.playback_id))
             sent = [e for e in effects if isinstance(e, ev.SendHeartbeat | ev.ArmHeartbeat)]
             assert not sent, (f"the timer of stale item #{request.playback_id} fired "
                               f"{sent} (current item #{self.core.item_playback_id})")
+
+
+def _label(action: ev.Action) -> str:
+    values = ", ".join(repr(v) for v in attrs.astuple(action, recurse=False))
+    return f"{type(action).__name__}({values})"
 
 
 def core_machine(config: CoreConfig, core_type: type[PlayerCore] = PlayerCore,
