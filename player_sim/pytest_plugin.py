@@ -133,9 +133,9 @@ class SignalRecorder:
         Successive calls with the same arguments return successive notifications.
         With a simulation (``simulation=``, else the recorder's own) the world is
         advanced event by event, so on return ``simulation.now`` is the
-        notification's time (to the microsecond); without one, the recorder waits on trio's clock and
-        hears the notification when the simulation's runner next wakes (within
-        its ``wake_interval``). Raises :class:`SignalTimeout` (an ``AssertionError``
+        notification's time (to the microsecond); without one, the recorder
+        waits on trio's clock and hears the notification when the simulation's
+        runner next wakes (within its ``wake_interval``). Raises :class:`SignalTimeout` (an ``AssertionError``
         and a ``trio.TooSlowError``) naming what was recorded instead.
         """
         _check_kind(kind)

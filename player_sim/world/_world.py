@@ -558,7 +558,7 @@ class Device:
                                             "waited": round(self.world.now - since, 6)})
             try:
                 self._do(action, origin)
-            except InvalidTransition as refused:
+            except (InvalidTransition, ConfigError) as refused:
                 # Nobody is left to raise to: the user acted while the thread was blocked.
                 self._record("action_dropped", {"name": _action_name(action), "origin": origin,
                                                 "reason": str(refused)})
