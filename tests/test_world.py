@@ -374,6 +374,19 @@ async def test_a_waiting_action_refused_when_its_turn_comes_is_dropped_not_raise
         assert (phone.stream, phone.playback_state) == ("sport", P.PLAYING)
 
 
+async def test_a_waiting_action_the_device_can_never_take_is_dropped_with_the_rule(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone", sync_ssm_setup_teardown=True))  # no PiP
+        phone.play("news")
+        phone.enter_pip()
+        await sim.sleep(10)
+        [dropped] = sim.trace.of_kind("action_dropped")
+        assert dropped.data["reason"] == (
+            "can't 'enter_pip': picture-in-picture is not enabled on this device")
+        assert phone.playback_state is P.PLAYING
+
+
 async def test_async_mode_never_blocks(autojump_clock: trio.abc.Clock) -> None:
     async with Simulation(seed=1) as sim:
         phone = sim.add_device(device("phone"))
