@@ -8,6 +8,7 @@ setup or heartbeat the server handled.
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 import pytest
@@ -16,13 +17,17 @@ from conftest import SignalLog
 
 from player_sim import (
     AppState,
+    ConfigError,
     DeviceConfig,
     DocumentedAppPolicy,
+    InvalidTransition,
     LicenseConfig,
+    NetworkConfig,
     PlaybackState,
     Simulation,
     SsmConfig,
     Trace,
+    World,
     WorldConfig,
 )
 
@@ -668,6 +673,82 @@ async def test_listen_hears_events_without_the_harness_touching_the_world(
             with trio.fail_after(100):
                 note = await notes.receive()  # only trio's clock moves the world here
         assert (note.time, note.payload["message"]) == (pytest.approx(30.08), "boom")
+
+
+# --- random users -----------------------------------------------------------------------------
+
+_USER_MOVES = ("play", "stop", "zap", "resume", "release_item", "enter_background",
+               "enter_foreground", "enter_pip", "leave_pip", "close_pip", "kill", "relaunch")
+
+
+def _random_world(seed: int) -> tuple[World, bool]:
+    """A small world of 1-3 devices of one account, driven by a seeded random user.
+
+    Returns the world, settled for 1000 s, and whether faults were injected.
+    """
+    rnd = random.Random(seed)
+    config = WorldConfig(
+        ssm=SsmConfig(max_sessions_per_account=rnd.choice([1, 2, 3]),
+                      limit_policy=rnd.choice(["refuse-new", "evict-oldest"])),
+        network=NetworkConfig(jitter=rnd.choice([0.0, 0.05])))
+    sim_world = World(config, seed=seed)
+    devices = [sim_world.add_device(DeviceConfig(
+        name=f"d{i}", account="acc", ssm_server_url=rnd.choice([URL, URL, None]),
+        sync_ssm_setup_teardown=rnd.random() < 0.5, pip=rnd.random() < 0.5,
+        async_zap_order=rnd.choice(["setup-first", "teardown-first"]),
+        release_item_on_stop=rnd.random() < 0.7, app_reaction_delay=rnd.choice([0.0, 0.5])))
+        for i in range(rnd.randint(1, 3))]
+    faulty = rnd.random() < 0.5
+    if faulty:
+        start = rnd.uniform(0, 200)
+        sim_world.outage("ssm", start, start + rnd.uniform(1, 100))
+        sim_world.ssm.fail_next(rnd.choice(["setup", "heartbeat", "teardown"]), rnd.randint(1, 3),
+                                http_status=500)
+    for _ in range(rnd.randint(5, 40)):
+        target, move = rnd.choice(devices), rnd.choice(_USER_MOVES)
+        try:
+            if move == "kill":
+                if not target.killed:
+                    target.kill()
+            elif move == "relaunch":
+                if target.killed:
+                    target.relaunch()
+            elif move in ("play", "zap"):
+                getattr(target, move)(rnd.choice(["x", "y"]))
+            else:
+                getattr(target, move)()
+        except (InvalidTransition, ConfigError):
+            pass  # refused now, with the rule: that is the contract of perform()
+        sim_world.run_for(rnd.choice([0.0, 0.01, 0.03, 1, 10, 45, 200]))
+    sim_world.run_for(1000)
+    return sim_world, faulty
+
+
+@pytest.mark.parametrize("block", range(4))
+def test_random_users_never_break_the_world(block: int) -> None:
+    for seed in range(block * 100, block * 100 + 100):
+        settled, faulty = _random_world(seed)  # no exception escapes the event loop
+        ssm = settled.ssm
+        for d in settled.devices:
+            # The main thread is never left blocked in the foreground once things settle
+            # (a suspended app holds its answers until it comes back: that is by design).
+            assert d.core.app is AppState.BACKGROUND or d.killed or not d.main_thread_blocked, (
+                seed, d.name)
+        if faulty:
+            continue
+        held = {d.core.ssm_token for d in settled.devices
+                if not d.killed and d.core.ssm_token is not None}
+        # Without faults every live session is held by a running player: no zombie
+        # outlives its timeout, no teardown is lost.
+        assert all(s.token in held or s.previous_token in held
+                   for s in ssm.active_sessions()), seed
+        if settled.config.ssm.limit_policy == "refuse-new":
+            assert len(ssm.active_sessions("acc")) <= settled.config.ssm.max_sessions_per_account
+            for d in settled.devices:
+                token = d.core.ssm_token
+                if token is not None and not d.killed and d.core.app is not AppState.BACKGROUND:
+                    assert any(token in (s.token, s.previous_token)
+                               for s in ssm.active_sessions()), (seed, d.name)
 
 
 # --- determinism ---------------------------------------------------------------------------
