@@ -129,6 +129,6 @@ def test_cli_explore_exhaustive_reports_and_exits_1_on_violations() -> None:
     assert "ssm.zap.no-self-limit (world/setup-first, 5 steps)" in result.output
 
 
-def test_cli_explore_needs_a_mode_and_a_sane_depth() -> None:
-    assert CliRunner().invoke(main, ["explore"]).exit_code == 2
+def test_cli_explore_exhaustive_refuses_bad_arguments() -> None:
     assert CliRunner().invoke(main, ["explore", "--exhaustive", "--depth", "0"]).exit_code == 2
+    assert CliRunner().invoke(main, ["explore", "--depth", "3"]).exit_code == 2

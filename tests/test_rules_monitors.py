@@ -434,3 +434,43 @@ def test_the_async_teardown_zap_race_at_the_limit_is_flagged() -> None:
     assert [v.rule.id for v in found] == ["ssm.zap.no-self-limit"]
     roomy = _world(zap_at_limit, ssm=SsmConfig(max_sessions_per_account=2))
     assert check_trace(roomy.trace, CheckConfig.for_world(roomy), end=roomy.now) == []
+
+
+def test_setup_answers_reordered_by_a_latency_change_are_told_apart() -> None:
+    """A stale answer that arrives after the current one (found by explore) is no violation."""
+    world = World(WorldConfig(ssm=SsmConfig(max_sessions_per_account=2)), seed=0)
+    tablet = world.add_device(DeviceConfig(name="tablet", account="alice", ssm_server_url=URL))
+    tablet.play("c1")
+    world.run_for(1)
+    world.add_latency("ssm", 1.0, world.now, world.now + 20)
+    tablet.zap("c1")
+    tablet.stop()
+    world.add_latency("ssm", 40.0, world.now, world.now + 20)
+    tablet.play("c1")
+    world.run_for(600)
+    answers = [r for r in world.trace.of_kind("ssm_setup_answered", "ssm_teardown_sent")
+               if r.t > 1]
+    # the newest playback's answer (t=42.04) comes before the stale one's (t=43.04),
+    # which the player tears down
+    assert [r.kind for r in answers][:3] == ["ssm_setup_answered", "ssm_setup_answered",
+                                             "ssm_teardown_sent"]
+    found = check_trace(world.trace, CheckConfig.for_world(world), end=world.now)
+    assert found == [], "\n".join(v.describe() for v in found)
+
+
+def test_a_stale_setup_answer_torn_down_at_once_is_not_the_session() -> None:
+    def trace(license_token: str) -> list[TraceRecord]:
+        return [added(), *started()[:2],
+                r(0.01, "action", "ssm_setup", name="zap", stream="c2"),
+                r(0.01, "ssm_setup_sent", "ssm_setup", stream="c2", blocking=False),
+                r(0.04, "ssm_setup_answered", "ssm_setup", http_status=200, ssm_code=None,
+                  message="", token="OLD", heartbeat_period=30.0),
+                r(0.04, "ssm_teardown_sent", "ssm_setup", token="OLD", blocking=False),
+                r(0.05, "ssm_setup_answered", "ssm_setup", http_status=200, ssm_code=None,
+                  message="", token="NEW", heartbeat_period=30.0),
+                r(0.05, "license_request_sent", "license_request", stream="c2",
+                  ssm_token=license_token),
+                r(30.05, "heartbeat_sent", token="NEW")]
+
+    assert check_trace(trace("NEW"), CFG) == []
+    assert [v.rule.id for v in check_trace(trace("OLD"), CFG)] == ["ssm.license.carries-token"]

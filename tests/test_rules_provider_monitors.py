@@ -231,3 +231,24 @@ def test_real_provider_runs_are_clean() -> None:
     assert {"ks_refreshed", "ks_renewed", "session_ended", "ks_answered"} <= kinds
     found = check_trace(world.trace, CheckConfig.for_world(world), end=world.now)
     assert found == [], "\n".join(v.describe() for v in found)
+
+
+def test_logout_after_the_ks_expired_needs_no_server_call() -> None:
+    """Ending a user session whose KS already expired calls nothing (found by explore)."""
+    world = World(WorldConfig(ott=OttConfig(users={"alice": "secret"}, ks_validity=600)))
+    phone = world.add_device(DeviceConfig(
+        name="phone", account="alice",
+        session_provider=OttSessionProvider("https://phoenix.example/", partner_id=3009),
+        media=PhoenixMediaProvider(formats=("HD",))))
+    phone.login(username="alice", password="secret")
+    world.run_for(1200)
+    phone.logout()
+    world.run_for(10)
+    ended = world.trace.of_kind("session_ended")
+    assert [r.data["server_call"] for r in ended] == [False]
+    found = check_trace(world.trace, CheckConfig.for_world(world), end=world.now)
+    assert found == [], "\n".join(v.describe() for v in found)
+    # ... but ending it while its KS is valid must call ottUser/logout
+    bad = [*login(), srv(10, "session_ended", backend="ott", anonymous=False, ks="K1", ok=True,
+                         server_call=False)]
+    assert [v.rule.id for v in check_trace(bad, CFG)] == ["provider.ott.logout-ends"]

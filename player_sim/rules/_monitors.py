@@ -218,6 +218,7 @@ class DeviceView:
         self.setup_ok_generation = -1
         self.setup_sent_generation = -1
         self.setup_token: str | None = None
+        self._orphan_check: tuple[Any, ...] | None = None
         self.held = False
         self.held_before = False
         self.period = 0.0
@@ -245,6 +246,8 @@ class DeviceView:
     def update(self, rec: TraceRecord) -> None:
         kind, data = rec.kind, rec.data
         self.provider.update(rec, self.generation)
+        if self._orphan_check is not None and rec.app is not None:
+            self._revert_orphan(rec)
         self.held_before = self.held
         self.app_before = self.app
         if rec.app is not None:
@@ -269,21 +272,33 @@ class DeviceView:
             if data.get("blocking"):
                 self.blocked = True
         elif kind == "ssm_setup_answered":
+            # Which playback an answer is for is not in the trace. Answers usually come
+            # back in the order sent (stale ones first); but latency can change meanwhile,
+            # so an accepted answer is known by what follows it: a stale success is torn
+            # down at once (see _revert_orphan), a current one is not.
+            in_setup = rec.playback in (None, "ssm_setup")
             if self._stale:
                 self._stale -= 1
-                self.setup_current = False
+                fifo_current = False
             else:
                 self._outstanding = max(0, self._outstanding - 1)
-                self.setup_current = rec.playback in (None, "ssm_setup")
+                fifo_current = True
             token = data.get("token")
             if isinstance(token, str):
                 self._known.add(token)
-            if self.setup_current and _ok(data) and isinstance(token, str):
-                self.held = True
-                self._chain = {token}
-                self.period = float(data.get("heartbeat_period") or 0.0)
-                self.setup_ok_generation = self.generation
-                self.setup_token = token
+            if _ok(data) and isinstance(token, str):
+                self.setup_current = in_setup
+                if in_setup:
+                    self._orphan_check = (token, self.held, set(self._chain), self.period,
+                                          self.setup_ok_generation, self.setup_token)
+                    self.held = True
+                    self._chain = {token}
+                    self.period = float(data.get("heartbeat_period") or 0.0)
+                    self.setup_ok_generation = self.generation
+                    self.setup_token = token
+                    return
+            else:
+                self.setup_current = in_setup and fifo_current
         elif kind == "heartbeat_sent":
             token = data.get("token")
             if isinstance(token, str):
@@ -317,6 +332,16 @@ class DeviceView:
             self._release()
             self._new_generation()
             self._stale = 0
+
+    def _revert_orphan(self, rec: TraceRecord) -> None:
+        """The record after an accepted-looking setup answer: a teardown of its token
+        right away means the player dropped it as stale (it answered an older playback)."""
+        check, self._orphan_check = self._orphan_check, None
+        assert check is not None
+        token, held, chain, period, ok_generation, setup_token = check
+        if rec.kind == "ssm_teardown_sent" and rec.data.get("token") == token:
+            self.held, self._chain, self.period = held, chain, period
+            self.setup_ok_generation, self.setup_token = ok_generation, setup_token
 
     def _release(self) -> None:
         self.held = False
