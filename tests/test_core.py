@@ -198,6 +198,10 @@ def test_async_zap_setup_first_sends_the_new_setup_before_the_old_teardown() -> 
         {"stream": "ch-1", "reason": "zap"}]
     assert core.playback is P.SSM_SETUP
     assert core.stream == "ch-2"
+    # The old session's teardown is sent once, not again at the next stage.
+    effects = core.feed(ev.SetupAnswered(2, ev.SsmAnswer(200, None, "", "tok-2", 30.0)))
+    assert without_notifies(effects) == [
+        ev.ArmHeartbeat(2, 30.0), ev.SendLicenseRequest(2, "ch-2", "tok-2", ssm_required=True)]
 
 
 def test_async_zap_teardown_first_sends_the_old_teardown_first() -> None:
