@@ -14,6 +14,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from player_sim.cli import main
 from player_sim.scenario import (
@@ -481,3 +483,33 @@ def test_a_missing_path_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> N
     result = runner.invoke(main, ["run", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
     assert "no such scenario file or folder" in result.stderr
+
+
+BUNDLED = sorted(p for p in (Path(__file__).resolve().parent.parent / "scenarios").glob("*.yaml")
+                 if not p.name.startswith("_"))
+NOISE = ["", "x", "5", "-1", "1h", "null", "[]", "{}", "true", '"a b"', "0s", "phone", "- ",
+         ":", "&a", "*a", "<<: *a", "!!str", "1.5", "at: 1s", "{signal: zap}", "'", "\t"]
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None)
+def test_a_mangled_bundled_file_loads_or_gives_located_problems(data: st.DataObject) -> None:
+    """Delete, repeat or replace a word of any line: never a crash, only ScenarioError."""
+    path = data.draw(st.sampled_from(BUNDLED))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = data.draw(st.integers(0, len(lines) - 1))
+    how = data.draw(st.sampled_from(["delete", "repeat", "replace"]))
+    if how == "delete":
+        del lines[index]
+    elif how == "repeat":
+        lines.insert(index, lines[data.draw(st.integers(0, len(lines) - 1))])
+    else:
+        words = lines[index].split(" ")
+        words[data.draw(st.integers(0, len(words) - 1))] = data.draw(st.sampled_from(NOISE))
+        lines[index] = " ".join(words)
+    try:
+        load_scenario_text("\n".join(lines) + "\n", str(path))
+    except ScenarioError as err:
+        for problem in err.problems:
+            assert problem.location.line >= 1 and problem.location.column >= 1
+            assert problem.message and "Traceback" not in problem.message
