@@ -213,11 +213,11 @@ class SsmServer:
         if fault is not None:
             return self._refuse(device, "ssm_heartbeat_refused", fault.http_status, fault.code,
                                 fault.message, forced=True)
-        session = self.session_of(token)
-        if session is None:
+        host = self._host
+        session = self._by_token.get(token)  # session_of(token), inlined on the hot path
+        if session is None or session.expires_at <= host.now:
             return self._error(device, "ssm_heartbeat_refused", SsmErrorCode.INVALID_TOKEN,
                                self._why_invalid(token))
-        host = self._host
         del self._by_token[token]
         session.previous_token = token
         session.token = host.new_token("ssm")

@@ -33,6 +33,8 @@ __all__ = ["Device", "Notification", "World"]
 
 import attrs
 
+_heappush = heapq.heappush  # schedule_at runs for every event: skip a lookup
+
 
 @attrs.frozen
 class Notification:
@@ -60,7 +62,7 @@ class World:
         self.trace = Trace()
         self.events_processed = 0
         self._queue: list[tuple[float, int, Callable[[Any], None], Any]] = []
-        self._sequence = itertools.count()
+        self._next_sequence = itertools.count().__next__
         self._tokens = itertools.count(1)
         self._devices: dict[str, Device] = {}
         self.network = Network(self.config.network, self)
@@ -101,7 +103,7 @@ class World:
 
     def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None:
         """Run ``callback(arg)`` at virtual ``time`` (not before ``now``)."""
-        heapq.heappush(self._queue, (time, next(self._sequence), callback, arg))
+        _heappush(self._queue, (time, self._next_sequence(), callback, arg))
 
     def next_event_time(self) -> float | None:
         return self._queue[0][0] if self._queue else None
@@ -375,7 +377,9 @@ class Device:
         if self.core.app is AppState.BACKGROUND:
             self._deferred.append(lambda: self._deliver(answer, launch))
             return
-        self._run(self.core.feed(answer))
+        effects = self.core.feed(answer)
+        if effects:  # a heartbeat's answer usually has none
+            self._run(effects)
 
     def _run(self, effects: tuple[ev.Effect, ...]) -> None:
         for effect in effects:
