@@ -417,7 +417,9 @@ def _walk(config: CoreConfig, fired: set[tuple[str, str, str, str]]) -> None:
     while queue:
         core = queue.popleft()
         for item in _inputs(core):
-            nxt = copy.deepcopy(core, {id(fired): fired})
+            nxt = copy.copy(core)  # its only mutable parts are the lists below
+            nxt._stash = list(core._stash)
+            nxt._effects = []
             try:
                 if item == "kill":
                     nxt.kill()
