@@ -283,11 +283,12 @@ class _Run:
         now = self.world.now
         if monitor.signal is not None:
             self.signal_monitors.append(monitor)
+            # records of this instant already seen count too; newer ones come in observe()
             trace = self.world.trace
-            first = len(trace)
+            first = self.cursor
             while first > 0 and trace[first - 1].t >= monitor.start - _EPS:
                 first -= 1
-            self.scan(monitor, [trace[i] for i in range(first, len(trace))])
+            self.scan(monitor, [trace[i] for i in range(first, self.cursor)])
         else:
             self.condition_monitors.append(monitor)
             # checked after every instant; these make sure its bounds are instants
@@ -295,13 +296,11 @@ class _Run:
                 heapq.heappush(self.checkpoints, monitor.end)
             if monitor.start != monitor.end:
                 heapq.heappush(self.checkpoints, monitor.start)
-            if monitor.mode == "now" or (monitor.mode == "within" and self.holds_now(monitor)):
+            assert monitor.condition is not None
+            if monitor.mode == "now" or (monitor.mode == "within"
+                                         and self.holds(monitor.condition)):
                 self.check_condition(monitor, now)
         self.prune()
-
-    def holds_now(self, monitor: _Monitor) -> bool:
-        assert monitor.condition is not None
-        return self.holds(monitor.condition)
 
     def observe(self, now: float, *, settled: bool) -> None:
         """Look at what happened up to ``now``. ``settled``: every event due at or
