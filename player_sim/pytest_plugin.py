@@ -135,8 +135,9 @@ class SignalRecorder:
         advanced event by event, so on return ``simulation.now`` is the
         notification's time (to the microsecond); without one, the recorder
         waits on trio's clock and hears the notification when the simulation's
-        runner next wakes (within its ``wake_interval``). Raises :class:`SignalTimeout` (an ``AssertionError``
-        and a ``trio.TooSlowError``) naming what was recorded instead.
+        runner next wakes (within its ``wake_interval``). Raises
+        :class:`SignalTimeout` (an ``AssertionError`` and a ``trio.TooSlowError``)
+        naming what was recorded instead.
         """
         _check_kind(kind)
         if timeout < 0:

@@ -294,7 +294,7 @@ def test_timeline_option_draws_each_run_and_names_it_in_a_failure(
 
 def test_fixtures_work_in_a_project_with_the_autojump_clock(
         project: pytest.Pytester) -> None:
-    project.makepyfile(test_harness="""
+    project.makepyfile(test_plugin_harness_example="""
         import pytest
         import trio
         from player_sim import DeviceConfig
@@ -315,7 +315,7 @@ def test_fixtures_work_in_a_project_with_the_autojump_clock(
             await make_simulation()
             await signal_recorder.wait_for("ssm_setup_error", timeout=3600)
         """)
-    result = project.runpytest("test_harness.py")
+    result = project.runpytest("test_plugin_harness_example.py")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*SignalTimeout: no ssm_setup_error within 3600 virtual seconds; sent meanwhile: "
@@ -327,5 +327,5 @@ def test_the_readme_harness_example_passes(project: pytest.Pytester) -> None:
     section = readme[readme.index("\n## pytest plugin\n"):]
     example = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert example is not None
-    project.makepyfile(test_readme=example.group(1))
-    project.runpytest("test_readme.py").assert_outcomes(passed=1)
+    project.makepyfile(test_plugin_readme_example=example.group(1))
+    project.runpytest("test_plugin_readme_example.py").assert_outcomes(passed=1)
