@@ -251,6 +251,15 @@ MISTAKES = [
         steps:
           - fail: {endpoint: ssm.setup, http_status: 403, code: 1007}
         """, 5, "code: 1007", ["ssm.setup errors carry 'ssm_code', not 'code'"]),
+    ("never-misspelt-signal", """\
+        name: invariants
+        devices:
+          phone: {account: alice}
+        steps: []
+        never:
+          - ssm_setup_eror
+        """, 6, "ssm_setup_eror", ["can't read invariant 'ssm_setup_eror'",
+                                   "did you mean 'ssm_setup_error'?"]),
     ("base-url-with-path", """\
         name: providers
         devices:

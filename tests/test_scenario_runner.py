@@ -417,3 +417,17 @@ def test_violates_accepts_the_listed_rules_and_requires_them() -> None:
     assert failure.kind == "rule" and failure.location.line == 1
     assert failure.message == ("rule ssm.zap.no-self-limit is listed under 'violates:' but the "
                                "run never broke it")
+
+
+def test_never_takes_a_bare_signal_or_event_name() -> None:
+    failure = only_failure(run("""\
+steps:
+  - fail: {endpoint: ssm.setup, http_status: 503, ssm_code: 4001}
+  - play: {device: tablet, stream: b}
+  - wait: 1m
+never:
+  - ssm_setup_error
+  - ssm_session_expired
+"""))
+    assert failure.kind == "never" and failure.text == "ssm_setup_error"
+    assert failure.message.startswith("signal ssm_setup_error was posted by tablet at t=0.04s")

@@ -721,6 +721,11 @@ class _Build:
         for i, item in enumerate(self.data.get(kind, [])):
             path: Path = (kind, i)
             loc = self.doc.where(path)
+            if isinstance(item, str) and kind == "never" and (
+                    item in signals.ALL_SIGNALS or item in TRACE_EVENTS):
+                out.append(Invariant(loc, item, "never", signal=SignalMatch(
+                    item, item in signals.ALL_SIGNALS)))
+                continue
             if isinstance(item, str):
                 condition = self.parse_invariant(path, item)
                 if condition is not None:
@@ -751,9 +756,13 @@ class _Build:
     def parse_invariant(self, path: Path, text: str) -> Condition | None:
         match = _INVARIANT_TEXT.match(text)
         if match is None:
+            names = [*signals.ALL_SIGNALS, *TRACE_EVENTS]
+            close = difflib.get_close_matches(text, names, n=1, cutoff=0.75)
+            hint = (f"; under 'never', a signal or event name alone also works (did you "
+                    f"mean {close[0]!r}?)" if close else "")
             self.problem(path, f"can't read invariant {text!r}: write 'metric(subject) OP "
                          "value', e.g. 'active_sessions(alice) <= 2' (OP is one of "
-                         "<=, <, ==, !=, >=, >)")
+                         f"<=, <, ==, !=, >=, >){hint}")
             return None
         metric, subject, op, raw = match.groups()
         if metric not in METRICS:
