@@ -12,7 +12,8 @@ provider) leaves these monitors silent.
 
 from __future__ import annotations
 
-from typing import ClassVar, Final
+from collections import deque
+from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
 from ..trace import TraceRecord
@@ -111,10 +112,35 @@ class _OvpUserLogin(_StartedBy):
     backend, anonymous, api = "ovp", False, "user/loginByLoginId"
 
 
-class _RefreshBeforeExpiry(_ProviderMonitor):
+class _AskedAt(_ProviderMonitor):
+    """Judges each ``ks_answered`` at the time its ``ks_requested`` was made: an app
+    suspended in normal background receives the answer late, but the provider
+    answered when it was asked (answers come in request order)."""
+
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._asked: dict[str, deque[float]] = {}
+        self.asked_at = 0.0
+
+    def observe(self, line: int, rec: TraceRecord, dev: _DeviceView | None) -> None:
+        if dev is None:
+            return
+        asked = self._asked.setdefault(dev.name, deque())
+        if rec.kind == "ks_requested":
+            asked.append(rec.t)
+        elif rec.kind in ("app_killed", "app_relaunched"):
+            asked.clear()
+        else:
+            if rec.kind == "ks_answered":
+                self.asked_at = asked.popleft() if asked else rec.t
+            self.check(line, rec, dev, dev.provider)
+
+
+class _RefreshBeforeExpiry(_AskedAt):
     rule_id = "provider.ott.refresh-before-expiry"
     kinds = frozenset({"ks_answered", "session_started", "ks_refreshed", "ks_renewed",
-                       "session_ended", "ks_issued"})
+                       "session_ended", "ks_issued", "ks_requested", "app_killed",
+                       "app_relaunched"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         ks = rec.data.get("ks")
@@ -125,16 +151,18 @@ class _RefreshBeforeExpiry(_ProviderMonitor):
         delta = session.get("refresh_delta")
         if issued is None or issued.get("backend") != "ott" or not isinstance(delta, int | float):
             return
-        left = float(issued["expires_at"]) - rec.t
+        left = float(issued["expires_at"]) - self.asked_at
         if 0 < left < delta - self.config.reaction_window:
             self.violate(line, rec, f"answered a KS with {left:g}s left, inside the refresh "
                                     f"delta of {delta:g}s, without refreshing it first")
 
 
-class _RenewAfterExpiry(_ProviderMonitor):
-    """A provider never answers an expired KS: it renews first."""
+class _RenewAfterExpiry(_AskedAt):
+    """A provider never answers a KS that had expired when it was asked for: it
+    renews first."""
 
-    kinds = frozenset({"ks_answered", "ks_issued"})
+    kinds = frozenset({"ks_answered", "ks_issued", "ks_requested", "app_killed",
+                       "app_relaunched"})
     backend: ClassVar[str]
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
@@ -145,9 +173,9 @@ class _RenewAfterExpiry(_ProviderMonitor):
         if issued is None or issued.get("backend") != self.backend:
             return
         expires = float(issued["expires_at"])
-        if rec.t >= expires + _EPS:
-            self.violate(line, rec, f"answered KS {ks!r} {rec.t - expires:g}s after it expired "
-                                    "instead of renewing it")
+        if self.asked_at >= expires + _EPS:
+            self.violate(line, rec, f"answered KS {ks!r} asked for {self.asked_at - expires:g}s "
+                                    "after it expired, instead of renewing it")
 
 
 class _OttRenewAfterExpiry(_RenewAfterExpiry):
