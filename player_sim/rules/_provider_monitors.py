@@ -119,20 +119,23 @@ class _AskedAt(_ProviderMonitor):
 
     def __init__(self, checker: Any) -> None:
         super().__init__(checker)
-        self._asked: dict[str, deque[float]] = {}
+        self._asked: dict[str, deque[tuple[float, bool]]] = {}
         self.asked_at = 0.0
+        #: whether a session was started when the answered request was made
+        self.asked_with_session = False
 
     def observe(self, line: int, rec: TraceRecord, dev: _DeviceView | None) -> None:
         if dev is None:
             return
         asked = self._asked.setdefault(dev.name, deque())
         if rec.kind == "ks_requested":
-            asked.append(rec.t)
+            asked.append((rec.t, dev.provider.session is not None))
         elif rec.kind in ("app_killed", "app_relaunched"):
             asked.clear()
         else:
             if rec.kind == "ks_answered":
-                self.asked_at = asked.popleft() if asked else rec.t
+                self.asked_at, self.asked_with_session = asked.popleft() if asked else (
+                    rec.t, dev.provider.session is not None)
             self.check(line, rec, dev, dev.provider)
 
 
@@ -257,13 +260,14 @@ class _AnonymousCannotEnd(_ProviderMonitor):
             self.violate(line, rec, f"anonymous KS {ks!r} refused before it expired")
 
 
-class _ReadyAfterStart(_ProviderMonitor):
+class _ReadyAfterStart(_AskedAt):
     rule_id = "provider.ready-after-start"
-    kinds = frozenset({"ks_answered", "session_started", "session_ended", "session_forgotten"})
+    kinds = frozenset({"ks_answered", "session_started", "session_ended", "session_forgotten",
+                       "ks_requested", "app_killed", "app_relaunched"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         if rec.kind == "ks_answered" and rec.data.get("ks") is not None and view.had_session \
-                and view.session is None:
+                and not self.asked_with_session:
             self.violate(line, rec, "the session provider answered a KS with no session "
                                     "started")
 
