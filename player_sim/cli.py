@@ -325,11 +325,26 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
 @main.command()
 @click.option("--exhaustive", is_flag=True,
               help="Breadth-first exploration of the lifecycle core and the small world.")
-@click.option("--depth", type=click.IntRange(min=1, max=30), default=6, show_default=True,
+@click.option("--depth", type=click.IntRange(min=1, max=30), default=None,
               help="With --exhaustive: the longest input sequence explored in each core "
-                   "(the small world goes two steps deeper).")
-def explore(exhaustive: bool, depth: int) -> None:
+                   "(the small world goes two steps deeper).  [default: 6]")
+@click.option("--examples", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Random search: scenarios each search round generates (shrinking comes "
+                   "on top).  [default: 300]")
+@click.option("--seed", type=int, default=None, metavar="S",
+              help="Random search: the search's seed; the same seed finds the same "
+                   "counterexamples.  [default: 0]")
+@click.option("--out", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Random search: where counterexample scenario files are written.  "
+                   "[default: counterexamples]")
+def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int | None,
+            out: str | None) -> None:
     """Search for input sequences that break a rule.
+
+    By default, a random search with Hypothesis: whole scenarios (devices on
+    shared accounts, user actions, faults, outages, waits) run with every rule
+    monitored; each rule broken is shrunk to a minimal scenario and written as
+    DIR/RULE-ID.yaml, which `player-sim run` replays and which fails with that rule.
 
     With --exhaustive: every sequence of actions and abstract answers up to
     --depth through the pure player core (under several SDK configurations),
@@ -337,14 +352,46 @@ def explore(exhaustive: bool, depth: int) -> None:
     --depth + 2.
     Reports reachable states, table rows never taken, and each invariant
     violation with the shortest path to it.
-    Exit status: 0 no violation, 1 violations found, 2 bad arguments.
+
+    Exit status: 0 no violation, 1 violations found (counterexamples written),
+    2 bad arguments.
     """
     import sys
 
     if not exhaustive:
-        raise click.UsageError("random exploration is not available yet; use --exhaustive")
+        if depth is not None:
+            raise click.UsageError("--depth is for --exhaustive; a random search takes "
+                                   "--examples, --seed and --out")
+        _explore_random(examples, seed, out)
+        return
+    given = [name for name, value in (("--examples", examples), ("--seed", seed),
+                                      ("--out", out)) if value is not None]
+    if given:
+        raise click.UsageError(f"{given[0]} is for the random search; --exhaustive takes "
+                               "--depth")
     from .explore import explore_exhaustive, format_exhaustive
 
+    depth = 6 if depth is None else depth
     report = explore_exhaustive(depth)
     click.echo(format_exhaustive(report), nl=False)
     sys.exit(1 if report.violations else 0)
+
+
+def _explore_random(examples: int | None, seed: int | None, out: str | None) -> None:
+    import os
+    import sys
+
+    from .explore import DEFAULT_EXAMPLES, explore_random, format_search, write_counterexamples
+
+    out = "counterexamples" if out is None else out
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise click.UsageError(f"--out {out}: not a folder; give a folder for the "
+                               "counterexample files")
+    report = explore_random(examples=DEFAULT_EXAMPLES if examples is None else examples,
+                            seed=0 if seed is None else seed)
+    try:
+        paths = write_counterexamples(report, out)
+    except OSError as err:
+        raise click.UsageError(f"can't write counterexamples to {out}: {err}") from None
+    click.echo(format_search(report, dict(zip(report.rules, paths, strict=True))), nl=False)
+    sys.exit(1 if report.counterexamples else 0)
