@@ -176,7 +176,7 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
         lambda: hb_fails(*ZAP_BACK)),
     "ssm.heartbeat.token-rotation": (
         lambda: [*good()[:7], r(30.04, "heartbeat_sent", token="T1"),
-                 r(60.04, "heartbeat_sent", token="T1")],
+                 s(30.06, "ssm_heartbeat", session=1), r(60.04, "heartbeat_sent", token="T1")],
         good),
     "ssm.session.expires": (
         lambda: [*good()[:4], r(200, "action", name="x")],
@@ -270,12 +270,13 @@ def test_deadlines_stop_while_suspended() -> None:
 def test_checker_feeds_incrementally_and_reports_where() -> None:
     checker = TraceChecker(CFG, rules=["ssm.heartbeat.token-rotation"])
     assert checker.rules == ["ssm.heartbeat.token-rotation"]
-    trace = Trace([*good()[:7], r(30.04, "heartbeat_sent", token="T1")])
+    trace = Trace([*good()[:7], r(30.04, "heartbeat_sent", token="T1"),
+                   s(30.06, "ssm_heartbeat", session=1)])
     assert checker.catch_up(trace) == []
     trace.append(r(60.04, "heartbeat_sent", token="T1"))
     found = checker.catch_up(trace)
     assert [(v.rule.id, v.line, v.device, v.t) for v in found] == [
-        ("ssm.heartbeat.token-rotation", 9, "phone", 60.04)]
+        ("ssm.heartbeat.token-rotation", 10, "phone", 60.04)]
     assert checker.catch_up(trace) == []
     assert found[0].to_dict()["source"] == "DOMAIN.md"
 
@@ -474,3 +475,31 @@ def test_a_stale_setup_answer_torn_down_at_once_is_not_the_session() -> None:
 
     assert check_trace(trace("NEW"), CFG) == []
     assert [v.rule.id for v in check_trace(trace("OLD"), CFG)] == ["ssm.license.carries-token"]
+
+
+_SLOW_HEARTBEAT_ANSWER = """
+name: a refused heartbeat's answer delayed by extra latency still gets its notification
+world:
+  ssm: {max_sessions_per_account: 1, heartbeat_period: 30s, grace_period: 10s}
+  network: {latency: 20ms}
+devices:
+  phone: {account: alice}
+steps:
+  - play: {device: phone, stream: channel-1}
+  - wait: 30s
+  - fail: {endpoint: ssm.heartbeat, count: 1, http_status: 503, ssm_code: 4001}
+  - latency: {link: ssm, extra: 10s, for: 20s}
+  - wait: 6m
+"""
+
+def test_planned_extra_latency_widens_the_windows() -> None:
+    """A counterexample `player-sim explore --seed 1` wrote against earlier monitors."""
+    from player_sim.scenario import load_scenario_text, run_scenario
+
+    result = run_scenario(load_scenario_text(_SLOW_HEARTBEAT_ANSWER))
+    assert result.passed, [str(f) for f in result.failures]
+    assert result.trace.of_kind("latency_planned")
+    without = [r for r in result.trace if r.kind != "latency_planned"]
+    tight = [v.rule.id for v in check_trace(without, CheckConfig(reaction_window=1.0,
+                                                                 max_sessions_per_account=1))]
+    assert "ssm.errors.heartbeat-notified" in tight

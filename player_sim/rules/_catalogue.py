@@ -166,8 +166,8 @@ _RULES: Final[tuple[Rule, ...]] = (
     _dom("ssm.heartbeat.token-rotation",
          "Every successful heartbeat returns a NEW token that must be used on the next call "
          "(token rotation). Using a stale token fails.",
-         "A device never sends a heartbeat or teardown with a token a successful heartbeat "
-         "already rotated out.", "never", None),
+         "A device never sends two heartbeats with the same token: each carries the token the "
+         "previous answer rotated in.", "never", None),
     _dom("ssm.session.expires",
          "A missed heartbeat makes the token invalid after a short server-side timeout",
          "A session with no heartbeat for session_timeout seconds expires at the server "

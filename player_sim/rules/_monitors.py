@@ -21,6 +21,7 @@ due again ``window`` seconds after the device is back.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 from collections import deque
@@ -224,7 +225,6 @@ class DeviceView:
         self.period = 0.0
         self._chain: set[str] = set()
         self._known: set[str] = set()
-        self.heartbeat_tokens: set[str] = set()
         self.ssm_error = False
         self.teardowns_on_wire = 0
         self.blocked = False
@@ -397,8 +397,10 @@ class Monitor:
         old = self._pending.pop(key, None)
         if old is not None:
             old.cancelled = True
+        extra = self.checker.extra_latency(rec.t, window) if device is not None else 0.0
+        window += extra
         deadline = _Deadline(self, key, device, rec.t + window, window, (line, rec), message,
-                             window if wake_window is None else wake_window)
+                             (window if wake_window is None else wake_window + extra))
         self._pending[key] = deadline
         self.checker._arm(deadline)
 
@@ -542,17 +544,29 @@ class _PipRunsNormally(_KeepsSession):
 
 
 class _TokenRotation(Monitor):
+    """Each heartbeat carries the token the previous one's answer rotated in.
+
+    A heartbeat sent before the previous answer came back (a slow link) reuses
+    its token: whichever of the two reaches the server second is stale and the
+    session is lost. That race is what this rule reports, as DOMAIN.md asks.
+    """
+
     rule_id = "ssm.heartbeat.token-rotation"
     kinds = frozenset({"heartbeat_sent"})
+
+    def __init__(self, checker: TraceChecker) -> None:
+        super().__init__(checker)
+        self._sent: dict[str, set[str]] = {}
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         token = rec.data.get("token")
         if dev is None or not isinstance(token, str):
             return
-        if token in dev.heartbeat_tokens:
-            self.violate(line, rec, f"heartbeat reuses token {token!r}, already rotated by an "
-                                    "earlier heartbeat")
-        dev.heartbeat_tokens.add(token)
+        sent = self._sent.setdefault(dev.name, set())
+        if token in sent:
+            self.violate(line, rec, f"heartbeat reuses token {token!r} of an earlier heartbeat: "
+                                    "one of the two is stale at the server")
+        sent.add(token)
 
 
 class _BackgroundSuspends(Monitor):
@@ -954,6 +968,7 @@ class TraceChecker:
             for kind in sorted(m.kinds):
                 self._by_kind.setdefault(kind, []).append(m)
         self._devices: dict[str, DeviceView] = {}
+        self._latencies: list[tuple[float, float, float]] = []
         self._heap: list[tuple[float, int, _Deadline]] = []
         self._seq = itertools.count()
         self._line = 0
@@ -966,6 +981,12 @@ class TraceChecker:
     def rules(self) -> list[str]:
         """The ids of the rules this checker monitors."""
         return sorted({m.rule_id for m in self.monitors})
+
+    def extra_latency(self, t: float, window: float) -> float:
+        """Seconds to add to a device's window opened at ``t``: twice (there and back)
+        each extra latency planned (``latency_planned`` records) near ``[t, t + window]``."""
+        return sum(2 * extra for start, end, extra in self._latencies
+                   if start <= t + window and end + extra >= t)
 
     def device(self, name: str) -> DeviceView:
         view = self._devices.get(name)
@@ -982,6 +1003,12 @@ class TraceChecker:
         line = self._line
         self._advance(record.t)
         self.now = record.t
+        if record.kind == "latency_planned":
+            data = record.data
+            # A latency this checker can't read leaves the windows as they are.
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                self._latencies.append((float(data["start"]), float(data["end"]),
+                                        float(data["extra"])))
         dev = self.device(record.device) if record.device is not None else None
         if dev is not None:
             dev.update(record)
