@@ -598,8 +598,8 @@ class _SessionExpires(Monitor):
             return
         if rec.kind in ("ssm_session_created", "ssm_heartbeat"):
             self._last[session] = rec.t
-            self.checker._server_expect(
-                self, session, timeout + _EPS, line, rec,
+            self.expect(
+                session, None, timeout + _EPS, line, rec,
                 f"session {session} had no heartbeat for {timeout:g}s but did not expire")
             return
         self.fulfil(session)
@@ -1046,10 +1046,6 @@ class TraceChecker:
 
     def _arm(self, deadline: _Deadline) -> None:
         heapq.heappush(self._heap, (deadline.due, next(self._seq), deadline))
-
-    def _server_expect(self, monitor: Monitor, key: Any, window: float, line: int,
-                       rec: TraceRecord, message: str) -> None:
-        monitor.expect(key, None, window, line, rec, message)
 
     def _advance(self, t: float) -> None:
         heap = self._heap
