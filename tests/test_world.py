@@ -24,6 +24,7 @@ from player_sim import (
     LicenseConfig,
     NetworkConfig,
     PlaybackState,
+    PlayerSimError,
     Simulation,
     SsmConfig,
     Trace,
@@ -642,6 +643,51 @@ async def test_mixing_trio_sleep_and_sim_sleep_keeps_one_clock(
         assert sent == [pytest.approx(30.04 + 30 * k) for k in range(9)]
 
 
+async def test_wait_until_stops_at_the_event_that_makes_it_true(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.wait_until(lambda: phone.playback_state is P.PLAYING, timeout=1)
+        assert sim.now == pytest.approx(0.08)  # the license answer's arrival
+        with pytest.raises(trio.TooSlowError, match="not met within 5 virtual seconds"):
+            await sim.wait_until(lambda: phone.playback_state is P.STOPPED, timeout=5)
+        assert sim.now == pytest.approx(5.08)
+
+
+async def test_simulation_refuses_misuse_with_the_rule(autojump_clock: trio.abc.Clock) -> None:
+    sim = Simulation(seed=1)
+    async with sim:
+        with pytest.raises(ConfigError, match="can't sleep a negative time"):
+            await sim.sleep(-1)
+        with pytest.raises(PlayerSimError, match="time can't go backwards"):
+            sim.world.run_until(-1.0)
+        sim.add_device(device("phone"))
+        with pytest.raises(ConfigError, match="a device named 'phone' already exists"):
+            sim.add_device(device("phone"))
+        with pytest.raises(ConfigError, match="no device named 'tv'; devices: phone"):
+            sim.device("tv")
+    with pytest.raises(PlayerSimError, match="entered only once"):
+        async with sim:
+            pass
+
+
+async def test_app_reaction_delay_postpones_the_policys_actions(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with Simulation(WorldConfig(trace_heartbeats=False), seed=1) as sim:
+        phone = sim.add_device(device("phone", app_reaction_delay=2.0))
+        phone.play("news")
+        sim.world.ssm.fail_next("heartbeat", http_status=500)
+        await sim.sleep(100)
+        # The error arrives at 30.08; the app zaps two seconds later.
+        assert [(r.t, r.data["name"], r.data["origin"])
+                for r in sim.trace.of_kind("action")] == [
+            (0.0, "play", "user"), (pytest.approx(32.08), "zap", "app")]
+        # Heartbeats are counted, not traced: 30.04, then the new session's 62.16, 92.16.
+        assert phone.heartbeats_sent == 3
+        assert sim.trace.of_kind("heartbeat_sent", "ssm_heartbeat") == []
+
+
 async def test_listen_delivers_notifications_into_a_trio_channel(
         autojump_clock: trio.abc.Clock) -> None:
     async with Simulation(world(max_sessions_per_account=1), seed=1) as sim:
@@ -755,7 +801,9 @@ def test_random_users_never_break_the_world(block: int) -> None:
 
 
 async def _busy_world(seed: int) -> str:
-    async with Simulation(world(max_sessions_per_account=2), seed=seed) as sim:
+    config = WorldConfig(ssm=SsmConfig(max_sessions_per_account=2),
+                         network=NetworkConfig(jitter=0.05))  # seeded jitter too
+    async with Simulation(config, seed=seed) as sim:
         devices = [sim.add_device(device(n, sync_ssm_setup_teardown=n == "tv"))
                    for n in ("phone", "tablet", "tv")]
         for d in devices:
@@ -764,7 +812,7 @@ async def _busy_world(seed: int) -> str:
         devices[0].zap("sport")
         devices[1].kill()
         await sim.sleep(300)
-        devices[2].play("sport")
+        devices[2].zap("sport")  # refused or playing, depending on the seeded jitter
         await sim.sleep(300)
         return sim.trace.to_jsonl()
 
@@ -783,5 +831,5 @@ async def test_different_seeds_give_different_tokens(autojump_clock: trio.abc.Cl
                 if r.data.get("token")]
 
     seven, eight = tokens(await _busy_world(7)), tokens(await _busy_world(8))
-    assert len(seven) == len(eight) >= 3
+    assert min(len(seven), len(eight)) >= 3
     assert set(seven).isdisjoint(eight)
