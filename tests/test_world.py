@@ -156,6 +156,26 @@ async def test_teardown_error_is_signalled_and_leaves_a_zombie(
         assert sim.zombie_sessions() == []
 
 
+async def test_stop_during_a_heartbeat_round_trip_tears_down_with_a_stale_token(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(30.05)  # the heartbeat left at 30.04; the server rotates at 30.06
+        phone.stop()  # the teardown carries the token the heartbeat is replacing
+        await sim.sleep(1)
+        [error] = signal_log.of("ssm_teardown_error")
+        assert (error.time, error.payload) == (pytest.approx(30.09), {
+            "stream": "news", "http_status": 401, "ssm_code": 1006,
+            "message": "stale token: a heartbeat already rotated it"})
+        # Nobody holds the rotated token: a zombie until 70 s after that heartbeat.
+        assert [z.session_id for z in sim.zombie_sessions()] == [1]
+        await sim.sleep(100.05 - sim.now)
+        assert len(sim.zombie_sessions()) == 1
+        await sim.sleep(0.02)
+        assert sim.zombie_sessions() == []
+
+
 async def test_pip_keeps_heartbeats_flowing_for_hours(
         autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
     async with Simulation(seed=1) as sim:
