@@ -620,6 +620,37 @@ async def test_license_granted_only_for_the_current_token(autojump_clock: trio.a
         assert (verdict.granted, verdict.http_status, verdict.code) == (False, 403, 1006)
 
 
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda: NetworkConfig(link_latency={"cdn": 1}),
+     "link_latency: no link 'cdn'; links are ssm, license, ott, ovp"),
+    (lambda: NetworkConfig(latency=-1), "latency can't be negative, not -1"),
+    (lambda: World().outage("ssm", 5, 5), "a window needs 0 <= start < end, not [5, 5)"),
+    (lambda: World().outage("dns", 0, 1), "no link 'dns'; links are ssm, license, ott, ovp"),
+    (lambda: World().add_latency("ssm", -1), "extra latency can't be negative, not -1"),
+    (lambda: DeviceConfig(name="p", account="a", ssm_server_url="ssm.example"),
+     "ssm_server_url must be an http(s) URL with a host, not 'ssm.example'"),
+    (lambda: DeviceConfig(name=" ", account="a"), "name can't be empty"),
+])
+def test_bad_world_config_is_refused_where_it_enters(build: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build()
+    assert str(info.value) == message
+
+
+async def test_license_outage_fails_the_playback_and_releases_its_session(
+        autojump_clock: trio.abc.Clock, signal_log: SignalLog) -> None:
+    async with Simulation(seed=1) as sim:
+        sim.world.outage("license", 0.0, 10.0)
+        phone = sim.add_device(device("phone"))
+        phone.play("news")
+        await sim.sleep(1)
+        assert phone.playback_state is P.FAILED
+        assert [n.payload for n in signal_log.of("license_error")] == [{
+            "stream": "news", "http_status": 503, "code": None,
+            "message": "license server not available"}]
+        assert sim.active_sessions() == []  # the failed item tore its SSM session down
+
+
 # --- virtual time on trio ------------------------------------------------------------------
 
 
