@@ -503,3 +503,15 @@ def test_planned_extra_latency_widens_the_windows() -> None:
     tight = [v.rule.id for v in check_trace(without, CheckConfig(reaction_window=1.0,
                                                                  max_sessions_per_account=1))]
     assert "ssm.errors.heartbeat-notified" in tight
+
+
+def test_a_second_zap_before_the_setup_supersedes_the_first() -> None:
+    zapped = [*good()[:7], r(10, "action", "obtaining_ks", name="zap", stream="c2"),
+              r(10, "ssm_teardown_sent", "obtaining_ks", token="T1", blocking=False)]
+    only = ["ssm.zap.replaces-session"]
+    # the KS never comes: the zap's setup is due ...
+    assert [v.rule.id for v in check_trace(zapped, CFG, rules=only, end=100)] == only
+    # ... unless the user zaps again first (found by explore: a dropped KS completion is
+    # reported once, as provider.ks.completes)
+    again = [*zapped, r(11, "action", "obtaining_ks", name="zap", stream="c3")]
+    assert check_trace(again, CFG, rules=only, end=100) == []

@@ -665,8 +665,10 @@ class _ZapReplaces(Monitor):
         if dev.held_before and not dev.held:
             self.fulfil((dev.name, "teardown"))
         if rec.kind == "ssm_setup_sent" or not dev.under_ssm \
-                or rec.playback in ("failed", "stopped", "idle"):
-            # Set up, or the new stream failed (KS, media) or is not under SSM: no setup due.
+                or rec.playback in ("failed", "stopped", "idle") \
+                or (rec.kind == "action" and rec.data.get("name") in ("play", "zap", "stop")):
+            # Set up; or the new stream failed (KS, media) or is not under SSM; or the user
+            # moved on (another zap, a stop) before it could be set up: no setup due.
             self.fulfil((dev.name, "setup"))
         if rec.kind == "action" and rec.data.get("name") == "zap" and dev.held:
             window = self.config.reaction_window
