@@ -337,8 +337,11 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
 @click.option("--out", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Random search: where counterexample scenario files are written.  "
                    "[default: counterexamples]")
+@click.option("--rule", "rule_ids", multiple=True, metavar="ID",
+              help="Random search: look only for these rules broken (repeatable; the search "
+                   "stops once all are found; default: every rule).")
 def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int | None,
-            out: str | None) -> None:
+            out: str | None, rule_ids: tuple[str, ...]) -> None:
     """Search for input sequences that break a rule.
 
     By default, a random search with Hypothesis: whole scenarios (devices on
@@ -362,10 +365,11 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
         if depth is not None:
             raise click.UsageError("--depth is for --exhaustive; a random search takes "
                                    "--examples, --seed and --out")
-        _explore_random(examples, seed, out)
+        _explore_random(examples, seed, out, rule_ids)
         return
     given = [name for name, value in (("--examples", examples), ("--seed", seed),
-                                      ("--out", out)) if value is not None]
+                                      ("--out", out), ("--rule", rule_ids or None))
+             if value is not None]
     if given:
         raise click.UsageError(f"{given[0]} is for the random search; --exhaustive takes "
                                "--depth")
@@ -377,18 +381,21 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     sys.exit(1 if report.violations else 0)
 
 
-def _explore_random(examples: int | None, seed: int | None, out: str | None) -> None:
-    import os
+def _explore_random(examples: int | None, seed: int | None, out: str | None,
+                    rule_ids: tuple[str, ...]) -> None:
     import sys
 
     from .explore import DEFAULT_EXAMPLES, explore_random, format_search, write_counterexamples
+    from .rules import rule
 
-    out = "counterexamples" if out is None else out
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise click.UsageError(f"--out {out}: not a folder; give a folder for the "
-                               "counterexample files")
+    out = "counterexamples" if out is None else out  # click refuses a file as --out
+    for rule_id in rule_ids:
+        try:
+            rule(rule_id)
+        except KeyError as err:
+            raise click.UsageError(str(err.args[0])) from None
     report = explore_random(examples=DEFAULT_EXAMPLES if examples is None else examples,
-                            seed=0 if seed is None else seed)
+                            seed=0 if seed is None else seed, rules=rule_ids or None)
     try:
         paths = write_counterexamples(report, out)
     except OSError as err:

@@ -89,9 +89,9 @@ class SearchReport:
         return tuple(c.rule for c in self.counterexamples)
 
 
-def _header(rule_id: str, message: str, examples: int, seed: int) -> str:
+def _header(rule_id: str, message: str, command: str) -> str:
     rule = CATALOGUE[rule_id]
-    lines = [f"Counterexample found by `player-sim explore --examples {examples} --seed {seed}`.",
+    lines = [f"Counterexample found by `{command}`.",
              f"It breaks rule {rule_id} ({rule.where}):",
              *textwrap.wrap(rule.statement, 86, initial_indent="  ", subsequent_indent="  "),
              "What happened:",
@@ -127,6 +127,8 @@ def explore_random(*, examples: int = DEFAULT_EXAMPLES, seed: int = 0,
     if unknown:
         raise ValueError(f"no rule {unknown[0]!r} in the catalogue ('player-sim rules' "
                          "lists them)")
+    command = f"player-sim explore --examples {examples} --seed {seed}" + "".join(
+        f" --rule {r}" for r in (sorted(targets) if rules is not None else ()))
     last: dict[str, tuple[dict[str, Any], Failure]] = {}
     counts = [0, 0]
     for round_number in range(len(targets)):
@@ -144,7 +146,7 @@ def explore_random(*, examples: int = DEFAULT_EXAMPLES, seed: int = 0,
         data, failure = _minimise(rule_id, *last[rule_id], configure_device, counts)
         named = {"name": f"counterexample: {rule_id}", **{k: v for k, v in data.items()
                                                           if k != "name"}}
-        text = scenario_yaml(named, _header(rule_id, failure.message, examples, seed))
+        text = scenario_yaml(named, _header(rule_id, failure.message, command))
         found.append(Counterexample(rule_id, failure.message, named, text))
     return SearchReport(examples, seed, counts[0], counts[1], tuple(found))
 
