@@ -28,6 +28,7 @@ from .player import (
     PlaybackState,
     PlayerCore,
     PlayerView,
+    SdkModel,
     events,
     mermaid_diagram,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "PlayerView",
     "PrimitiveResult",
     "RefreshPolicy",
+    "SdkModel",
     "SessionProvider",
     "Simulation",
     "SsmConfig",

@@ -4,6 +4,7 @@ from . import _events as events
 from ._core import CoreConfig, PlayerCore
 from ._diagram import mermaid_diagram
 from ._policy import AppPolicy, DocumentedAppPolicy, PlayerView
+from ._sdk import SdkModel
 from ._states import (
     APP_MACHINE,
     APP_TRANSITIONS,
@@ -25,6 +26,7 @@ __all__ = [
     "PlaybackState",
     "PlayerCore",
     "PlayerView",
+    "SdkModel",
     "events",
     "mermaid_diagram",
 ]

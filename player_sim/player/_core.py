@@ -28,6 +28,7 @@ from transitions import Machine
 
 from .._errors import ConfigError, InvalidTransition
 from . import _events as ev
+from ._sdk import SdkModel
 from ._states import APP_MACHINE, PLAYBACK_MACHINE, AppState, PlaybackState
 
 __all__ = ["CoreConfig", "PlayerCore"]
@@ -60,6 +61,8 @@ class CoreConfig:
       until :class:`~._events.ReleaseItem` or the next play.
     * ``has_session_provider``: the pipeline starts by obtaining a KS and
       loading the media entry through a media provider.
+    * ``sdk``: an :class:`~._sdk.SdkModel` for an SDK that behaves otherwise than
+      documented (``None``: the documented SDK).
     """
 
     uses_ssm: bool = True
@@ -68,6 +71,7 @@ class CoreConfig:
     async_zap_order: ZapOrder = attrs.field(default="setup-first", validator=_check_zap_order)
     release_item_on_stop: bool = True
     has_session_provider: bool = False
+    sdk: SdkModel | None = attrs.field(default=None, eq=False)
 
 
 # Actions fed as a plain trigger on one machine.
@@ -92,7 +96,8 @@ class PlayerCore:
     """
 
     __slots__ = (
-        "_effects", "_heartbeat_arm", "_pending_stream_value", "_start_after_teardown", "_stash",
+        "_effects", "_heartbeat_arm", "_pending_stream_value", "_sdk", "_start_after_teardown",
+        "_stash",
         "_teardown_playback_id", "app", "config",
         "drm_license_url", "heartbeat_period", "item_playback_id", "ks", "media_ssm",
         "playback", "playback_id", "ssm_error", "ssm_token", "stream",
@@ -100,6 +105,7 @@ class PlayerCore:
 
     def __init__(self, config: CoreConfig | None = None) -> None:
         self.config = config if config is not None else CoreConfig()
+        self._sdk = self.config.sdk
         self.app = A.FOREGROUND
         self.playback = P.IDLE
         self._reset_playback_state()
@@ -130,6 +136,9 @@ class PlayerCore:
         accepted in the current state; the core is then unchanged.
         """
         kind = type(event)
+        if self._sdk is not None and kind in _SSM_ANSWERS:  # an SDK variant reads it first
+            answered: Any = event
+            event = attrs.evolve(answered, answer=self._sdk.read_answer(answered.answer))
         heartbeat_handler = _HEARTBEAT_HANDLERS.get(kind)
         if heartbeat_handler is not None:
             return heartbeat_handler(self, event)  # type: ignore[no-any-return]
@@ -284,7 +293,8 @@ class PlayerCore:
             return ()
         answer = event.answer
         if answer.ok and answer.token is not None:
-            self.ssm_token = answer.token  # token rotation: the next call must use it
+            if self._sdk is None or self._sdk.rotates_tokens():
+                self.ssm_token = answer.token  # token rotation: the next call must use it
             return ()
         self.ssm_token = None  # the session is lost: no more heartbeats
         self.ssm_error = True
@@ -332,11 +342,20 @@ class PlayerCore:
     # --- conditions (named in the tables) ----------------------------------------
 
     def _teardown_blocks(self) -> bool:
-        return self.config.sync_ssm_setup_teardown and self.ssm_token is not None and (
+        return self._sync_teardown() and self.ssm_token is not None and (
             self.config.release_item_on_stop or self._pending_stream_value is not None)
 
     def _has_session_provider(self) -> bool:
         return self.config.has_session_provider
+
+    # --- SDK variants (see SdkModel) ------------------------------------------------
+
+    def _sync_teardown(self) -> bool:
+        sync = self.config.sync_ssm_setup_teardown
+        return sync if self._sdk is None else self._sdk.teardown_blocks(sync)
+
+    def _sends_teardown(self) -> bool:
+        return self._sdk is None or self._sdk.sends_teardown()
 
     def _uses_ssm(self) -> bool:
         return self.config.uses_ssm and self.media_ssm
@@ -371,7 +390,9 @@ class PlayerCore:
         if self.ssm_token is None:
             return
         token, self.ssm_token = self.ssm_token, None
-        blocking = self.config.sync_ssm_setup_teardown
+        if not self._sends_teardown():
+            return
+        blocking = self._sync_teardown()
         teardown = ev.SendSsmTeardown(old_playback_id, token, blocking=blocking)
         if blocking:
             self._teardown_playback_id = old_playback_id
@@ -396,7 +417,9 @@ class PlayerCore:
         if self.ssm_token is None:
             return
         token, self.ssm_token = self.ssm_token, None
-        blocking = self.config.sync_ssm_setup_teardown
+        if not self._sends_teardown():
+            return
+        blocking = self._sync_teardown()
         if blocking and teardown_waits:
             self._teardown_playback_id = self.item_playback_id
         self._emit(ev.SendSsmTeardown(self.item_playback_id, token, blocking=blocking))
@@ -416,8 +439,9 @@ class PlayerCore:
         elif state is P.SSM_SETUP:
             self._emit(ev.SendSsmSetup(pid, stream, blocking=self.config.sync_ssm_setup_teardown))
         elif state is P.LICENSE_REQUEST:
-            self._emit(ev.SendLicenseRequest(pid, stream, self.ssm_token,
-                                             ssm_required=self._uses_ssm()))
+            token = self.ssm_token if self._sdk is None else \
+                self._sdk.license_token(self.ssm_token)
+            self._emit(ev.SendLicenseRequest(pid, stream, token, ssm_required=self._uses_ssm()))
         self._effects.extend(self._stash)
         self._stash.clear()
 
@@ -445,6 +469,9 @@ class PlayerCore:
         self.playback = P.IDLE
         self._reset_playback_state()
 
+
+#: The SSM answers an SdkModel reads first (SdkModel.read_answer).
+_SSM_ANSWERS: Final = frozenset({ev.SetupAnswered, ev.HeartbeatAnswered, ev.TeardownAnswered})
 
 _HANDLERS: Final[dict[type, Any]] = {
     ev.Play: PlayerCore._on_play,

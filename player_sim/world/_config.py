@@ -10,7 +10,7 @@ import attrs
 
 from .._errors import ConfigError
 from ..backends import LicenseConfig, OttConfig, OvpConfig, SsmConfig
-from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy
+from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy, SdkModel
 from ..player._core import ZapOrder, _check_zap_order
 from ..providers import MediaSource, OvpMediaProvider, PhoenixMediaProvider, SessionProvider
 from ..providers import check_session_provider as _check_session_provider
@@ -82,6 +82,12 @@ def _check_provider(_: object, __: attrs.Attribute[Any], value: object) -> None:
         _check_session_provider(value)
 
 
+def _check_sdk(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, SdkModel):
+        raise ConfigError(f"{attribute.name} must be an SdkModel (subclass it and override the "
+                          f"hooks that differ), not {type(value).__name__}")
+
+
 def _check_media(instance: DeviceConfig, _: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, PhoenixMediaProvider | OvpMediaProvider):
         raise ConfigError(f"media must be a PhoenixMediaProvider or an OvpMediaProvider, "
@@ -112,6 +118,10 @@ class DeviceConfig:
     or entry id) makes each playback start the way a Kaltura app's does: obtain
     a KS, load the media entry, then SSM setup and license. Without them the
     device plays streams directly. A built-in provider serves one device only.
+
+    ``sdk`` (an instance of an :class:`~player_sim.SdkModel` subclass) models an
+    SDK whose SSM client behaves otherwise than documented; ``None`` is the
+    documented SDK.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -131,6 +141,7 @@ class DeviceConfig:
     session_provider: SessionProvider | None = attrs.field(default=None, eq=False,
                                                            validator=_check_provider)
     media: MediaSource | None = attrs.field(default=None, eq=False, validator=_check_media)
+    sdk: SdkModel | None = attrs.field(default=None, eq=False, validator=_check_sdk)
 
     def core_config(self, *, has_session_provider: bool | None = None) -> CoreConfig:
         if has_session_provider is None:
@@ -139,4 +150,4 @@ class DeviceConfig:
                           sync_ssm_setup_teardown=self.sync_ssm_setup_teardown,
                           pip_enabled=self.pip, async_zap_order=self.async_zap_order,
                           release_item_on_stop=self.release_item_on_stop,
-                          has_session_provider=has_session_provider)
+                          has_session_provider=has_session_provider, sdk=self.sdk)
