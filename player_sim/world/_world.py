@@ -179,6 +179,9 @@ class World:
 
 
 _RESUME_KINDS = frozenset({AppState.FOREGROUND.value, AppState.PIP.value})
+# Read on every heartbeat: a module constant is several times cheaper than
+# looking the member up on the Enum class.
+_BACKGROUND: Final = AppState.BACKGROUND
 
 
 class Device:
@@ -374,7 +377,7 @@ class Device:
     def _deliver(self, answer: ev.Answer, launch: int) -> None:
         if self.killed or launch != self._launch:
             return
-        if self.core.app is AppState.BACKGROUND:
+        if self.core.app is _BACKGROUND:
             self._deferred.append(lambda: self._deliver(answer, launch))
             return
         effects = self.core.feed(answer)
@@ -477,7 +480,7 @@ class Device:
         due, launch = timer
         if self.killed or launch != self._launch:
             return
-        if self.core.app is AppState.BACKGROUND:
+        if self.core.app is _BACKGROUND:
             self._overdue_heartbeat = due  # iOS timers stop while suspended
             return
         self._run(self.core.feed(due))
@@ -592,11 +595,21 @@ class Device:
             elif (payload["app_from"] == AppState.BACKGROUND.value
                   and payload["app"] in _RESUME_KINDS):
                 self._wake_up()
-                actions += policy.on_foreground(self.core)
+                # The app decides once the answers that arrived while it was suspended
+                # are delivered: "if no error notification is received, playback can
+                # resume" (a heartbeat error waiting for it must be seen first).
+                self.world.schedule_at(self.world.now, self._back_in_foreground, self._launch)
+        self._react(actions)
+
+    def _react(self, actions: Sequence[ev.Action]) -> None:
         delay = self.config.app_reaction_delay
         for action in actions:
             self.world.schedule_at(self.world.now + delay, self._app_act,
                                    (action, self._launch))
+
+    def _back_in_foreground(self, launch: int) -> None:
+        if not self.killed and launch == self._launch:
+            self._react(self.policy.on_foreground(self.core))
 
     def _wake_up(self) -> None:
         """Back from suspension: answers that arrived meanwhile, then an overdue heartbeat."""
