@@ -21,8 +21,10 @@ Wall times come from ``time.perf_counter`` and cover only the measured phase
 (the fleet's hour, not its start-up); rates are per wall second. The CPU seconds
 (``time.process_time``) are shown beside them: when they are much lower than
 the wall seconds, other work shared the machine. The bare loops run twice and
-the faster run counts, which can only make the world's ratio look worse. The
-exit status is 1 when a target is missed or a sanity check fails (a device not
+the faster run counts, which can only make the world's ratio look worse. A
+target is judged by wall time, unless a run's wall time exceeds its CPU time by
+15 % (the machine was busy with other work): then by CPU time, as the report
+says. The exit status is 1 when a target is missed or a sanity check fails (a device not
 playing, heartbeats missing), so the script is a real check, not only a report.
 """
 
@@ -268,6 +270,17 @@ def _pip_day_once(hours: int, listening: bool) -> tuple[Measure, list[str]]:
 
 # --- report ------------------------------------------------------------------------------
 
+#: A run whose wall time exceeds its CPU time by this factor shared the machine.
+BUSY_FACTOR = 1.15
+BUSY_NOTE = "; the machine was busy, so judged by CPU time"
+
+
+def busy(*runs: Measure) -> bool:
+    """Whether other work took the CPU from any of ``runs`` (wall well above CPU time):
+    then a wall-time ratio measures the neighbours, and the verdict uses CPU time."""
+    return any(run.seconds > BUSY_FACTOR * run.cpu_seconds for run in runs)
+
+
 
 def table(rows: Sequence[Measure]) -> str:
     header = ("run", "events", "heartbeats", "wall s", "cpu s", "events/s", "heartbeats/s")
@@ -316,16 +329,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     verdicts = []
     for run in (in_sim, in_world):
-        ratio = run.events_per_second / simpy_run.events_per_second
-        ok = ratio >= SIMPY_RATIO_TARGET
+        by_wall = run.events_per_second / simpy_run.events_per_second
+        by_cpu = simpy_run.cpu_seconds / run.cpu_seconds  # same events: a ratio of rates
+        judged = by_cpu if busy(run, simpy_run) else by_wall
+        ok = judged >= SIMPY_RATIO_TARGET
         verdicts.append(ok)
-        print(f"{run.name}: {ratio:.2f} of SimPy's rate, "
+        print(f"{run.name}: {by_wall:.2f} of SimPy's rate ({by_cpu:.2f} by CPU time), "
               f"{run.events_per_second / heapq_run.events_per_second:.2f} of heapq's "
-              f"(target >= {SIMPY_RATIO_TARGET} of SimPy) {'PASS' if ok else 'FAIL'}")
-    ok = pip.seconds < PIP_WALL_TARGET
+              f"(target >= {SIMPY_RATIO_TARGET} of SimPy{BUSY_NOTE if judged is by_cpu else ''})"
+              f" {'PASS' if ok else 'FAIL'}")
+    judged = pip.cpu_seconds if busy(pip) else pip.seconds
+    ok = judged < PIP_WALL_TARGET
     verdicts.append(ok)
-    print(f"{pip.name}: {pip.seconds:.3f} s wall, best of 5 (target < {PIP_WALL_TARGET} s) "
-          f"{'PASS' if ok else 'FAIL'}")
+    print(f"{pip.name}: {pip.seconds:.3f} s wall, best of 5 (target < {PIP_WALL_TARGET} s"
+          f"{BUSY_NOTE if busy(pip) else ''}) {'PASS' if ok else 'FAIL'}")
     print(f"{pip_listening.name}: {pip_listening.seconds:.3f} s wall (no target: a "
           f"connected receiver wakes trio at every batch of events)")
     for problem in problems:
