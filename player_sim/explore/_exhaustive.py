@@ -44,7 +44,7 @@ from ..player import _events as ev
 from ..rules import CATALOGUE
 from ._coremodel import KILL, RELAUNCH, CoreEnv, clone_core, inputs, state_key, step
 
-__all__ = ["CORE_CONFIGS", "WORLD_CONFIGS", "CoreExploration", "ExhaustiveReport", "Path",
+__all__ = ["CORE_CONFIGS", "WORLD_CONFIGS", "CoreExploration", "ExhaustiveReport", "ShortestPath",
            "TableRow", "WorldExploration", "explore_core", "explore_exhaustive", "explore_world",
            "format_exhaustive", "table_rows"]
 
@@ -91,7 +91,7 @@ def table_rows() -> list[TableRow]:
 
 
 @attrs.frozen
-class Path:
+class ShortestPath:
     """A violation and the shortest input sequence that reaches it."""
 
     rule_id: str
@@ -146,7 +146,7 @@ class CoreExploration:
     steps: int
     reached: frozenset[tuple[str, str]]
     rows: frozenset[TableRow]
-    violations: tuple[Path, ...]
+    violations: tuple[ShortestPath, ...]
 
 
 def _path(parents: dict[Any, tuple[Any, str] | None], key: Any) -> list[str]:
@@ -175,7 +175,7 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     frontier: list[tuple[PlayerCore, CoreEnv, Any]] = [(root, env, key)]
     reached = {("app", root.app.value), ("playback", root.playback.value)}
     rows: set[TableRow] = set()
-    found: dict[str, Path] = {}
+    found: dict[str, ShortestPath] = {}
     steps = 0
     for _ in range(depth):
         following: list[tuple[PlayerCore, CoreEnv, Any]] = []
@@ -189,7 +189,7 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                 reached.add(("playback", child.playback.value))
                 for finding in findings:
                     if finding.rule_id not in found:
-                        found[finding.rule_id] = Path(finding.rule_id, finding.message,
+                        found[finding.rule_id] = ShortestPath(finding.rule_id, finding.message,
                                                       (*_path(parents, key), label),
                                                       f"core/{name}")
                 child_key = state_key(child, new_env)
@@ -250,7 +250,7 @@ class WorldExploration:
     depth: int
     states: int
     steps: int
-    violations: tuple[Path, ...]
+    violations: tuple[ShortestPath, ...]
 
 
 def _world_key(state: _WorldState) -> tuple[Any, ...]:
@@ -457,7 +457,7 @@ def explore_world(config: CoreConfig, depth: int, name: str = "world", *,
     key = _world_key(root)
     parents: dict[Any, tuple[Any, str] | None] = {key: None}
     frontier = [(root, key)]
-    found: dict[tuple[str, str], Path] = {}
+    found: dict[tuple[str, str], ShortestPath] = {}
     steps = 0
     for _ in range(depth):
         following = []
@@ -467,7 +467,7 @@ def explore_world(config: CoreConfig, depth: int, name: str = "world", *,
                 steps += 1
                 for rule_id, message in findings:
                     if (rule_id, message) not in found:
-                        found[rule_id, message] = Path(
+                        found[rule_id, message] = ShortestPath(
                             rule_id, message, (*_path(parents, key), label), f"world/{name}")
                 new_key = _world_key(new)
                 if new_key in parents:
@@ -516,7 +516,7 @@ class ExhaustiveReport:
         return [row for row in table_rows() if row not in self.rows_taken]
 
     @property
-    def violations(self) -> list[Path]:
+    def violations(self) -> list[ShortestPath]:
         return [*(p for c in self.core for p in c.violations),
                 *(p for w in self.world for p in w.violations)]
 
