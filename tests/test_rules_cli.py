@@ -97,3 +97,13 @@ def test_check_unknown_rule_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", str(_trace(tmp_path)), "--rule", "ssm.nope"])
     assert result.exit_code == 2
     assert "no rule 'ssm.nope'" in result.output
+
+
+def test_check_accepts_the_traces_player_sim_run_writes(tmp_path: Path) -> None:
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "teardown_on_stop.yaml"
+    ran = CliRunner().invoke(main, ["run", "-q", "--trace-dir", str(tmp_path), str(scenario)])
+    assert ran.exit_code == 0, ran.output
+    (trace,) = sorted(tmp_path.glob("*.jsonl"))
+    result = CliRunner().invoke(main, ["check", str(trace)])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(" 0 violations\n")
