@@ -16,7 +16,8 @@ Time windows: a *within-after* rule's response is due ``reaction_window``
 seconds after its trigger (heartbeats: one period plus ``heartbeat_slack``).
 While a device is suspended (normal background) its clock for device-side
 deadlines stops, as the OS stops its timers: a deadline that falls due then is
-due again ``window`` seconds after the device is back.
+due again ``window`` seconds after the device is back. Extra latency a
+scenario plans (``latency_planned`` records) widens the windows opened near it.
 """
 
 from __future__ import annotations
@@ -200,7 +201,9 @@ class DeviceView:
     ``generation`` counts play, zap and stop actions; ``held`` is whether the
     player item holds an SSM session; ``setup_current`` tells, for an
     ``ssm_setup_answered`` record just seen, whether it answered the current
-    playback (the player drops stale answers and tears their session down).
+    playback (the player drops stale answers and tears their session down at
+    once: a success followed by that teardown is undone on the next record).
+    ``under_ssm`` is false for a playback whose media entry is not under SSM.
     """
 
     def __init__(self, name: str) -> None:
