@@ -61,6 +61,7 @@ class World:
         self.rng = random.Random(seed)
         self.trace = Trace()
         self.events_processed = 0
+        self._running = False  # inside run_until: events are being processed
         self._queue: list[tuple[float, int, Callable[[Any], None], Any]] = []
         self._next_sequence = itertools.count().__next__
         self._tokens = itertools.count(1)
@@ -109,18 +110,30 @@ class World:
         return self._queue[0][0] if self._queue else None
 
     def run_until(self, time: float) -> None:
-        """Process every event due at or before ``time``; then ``now == time``."""
+        """Process every event due at or before ``time``; then ``now == time``.
+
+        Not from inside one of the world's own events (a signal receiver, an app
+        policy): that would move ``now`` under the event still running.
+        """
+        if self._running:
+            raise PlayerSimError("can't advance the world from inside one of its own events "
+                                 "(a signal receiver or an app policy); act on the device, "
+                                 "or advance after the event")
         if time < self.now:
             raise PlayerSimError(f"time can't go backwards (now {self.now}, asked {time})")
         queue = self._queue
         pop = heapq.heappop
         processed = 0
-        while queue and queue[0][0] <= time:
-            event_time, _, callback, arg = pop(queue)
-            self.now = event_time
-            callback(arg)
-            processed += 1
-        self.events_processed += processed
+        self._running = True
+        try:
+            while queue and queue[0][0] <= time:
+                event_time, _, callback, arg = pop(queue)
+                self.now = event_time
+                callback(arg)
+                processed += 1
+        finally:
+            self._running = False
+            self.events_processed += processed
         self.now = time
 
     def run_for(self, seconds: float) -> None:
@@ -128,8 +141,12 @@ class World:
         self.run_until(self.now + seconds)
 
     def catch_up(self) -> None:
-        """Under a Simulation, bring the world up to trio's current time first."""
-        if self._clock is not None:
+        """Under a Simulation, bring the world up to trio's current time first.
+
+        Inside one of the world's events (a signal receiver reading a device) the
+        world stays at the event's time.
+        """
+        if self._clock is not None and not self._running:
             target = self._clock()
             if target > self.now:
                 self.run_until(target)
