@@ -402,3 +402,35 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
         raise click.UsageError(f"can't write counterexamples to {out}: {err}") from None
     click.echo(format_search(report, dict(zip(report.rules, paths, strict=True))), nl=False)
     sys.exit(1 if report.counterexamples else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--examples", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Random-search budget per mutant (scenarios per round; 0: scenarios "
+                   "only).  [default: 100]")
+@click.option("--seed", type=int, default=0, show_default=True, metavar="S",
+              help="The random search's seed.")
+def mutants(paths: tuple[str, ...], examples: int | None, seed: int) -> None:
+    """Run the scenarios and a random search against each bundled mutant.
+
+    A mutant is a deliberately wrong app policy or SDK model (see the README,
+    "Mutants"). It is caught when a scenario of PATHS (default: ./scenarios)
+    that passes without it fails with it, or when the search finds a rule it
+    breaks (checked to hold without it). Prints what caught each mutant.
+    Exit status: 0 every mutant caught, 1 a mutant survived, 2 invalid input.
+    """
+    import sys
+
+    from .explore import MUTANT_EXAMPLES, format_mutants, run_mutants
+    from .scenario import ScenarioError
+
+    files = _scenario_files(paths)
+    try:
+        results = run_mutants(scenario_paths=files, seed=seed,
+                              examples=MUTANT_EXAMPLES if examples is None else examples)
+    except ScenarioError as err:
+        _report_invalid([err])
+        sys.exit(2)
+    click.echo(format_mutants(results), nl=False)
+    sys.exit(0 if all(r.caught for r in results) else 1)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
 import pytest
+from click.testing import CliRunner
 
 from player_sim import ConfigError, CoreConfig, DeviceConfig, PlayerCore, SdkModel
+from player_sim.cli import main
+from player_sim.explore import MUTANTS, Mutant, MutantResult, run_mutants
+from player_sim.player import DocumentedAppPolicy
 from player_sim.player import events as ev
+from player_sim.scenario import load_scenario, run_scenario
 
 # --- the SdkModel seam of the core ----------------------------------------------------------
 
@@ -80,3 +87,115 @@ def test_teardown_blocks_hook_turns_a_sync_teardown_async() -> None:
 def test_device_config_refuses_something_else_as_sdk() -> None:
     with pytest.raises(ConfigError, match="sdk must be an SdkModel"):
         DeviceConfig(name="phone", account="alice", sdk="ios-3.2")  # type: ignore[arg-type]
+
+
+# --- the bundled mutants ---------------------------------------------------------------------
+
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, MutantResult]:
+    """Every bundled mutant against the bundled scenarios (the search: see below)."""
+    return {r.mutant.name: r for r in run_mutants(examples=0)}
+
+
+@pytest.fixture(scope="module")
+def searched() -> dict[str, MutantResult]:
+    """Two mutants against the random search alone (no scenarios)."""
+    names = ("status-only-errors", "never-refreshes-ks")
+    chosen = [m for m in MUTANTS if m.name in names]
+    return {r.mutant.name: r for r in run_mutants(chosen, scenario_paths=[], examples=40)}
+
+
+def test_every_mutant_is_caught(results: dict[str, MutantResult]) -> None:
+    survivors = [name for name, r in results.items() if not r.caught]
+    assert not survivors
+    assert len(results) == len(MUTANTS) == 8
+
+
+@pytest.mark.parametrize("name, scenario, what", [
+    ("ignores-heartbeat-errors", "heartbeat_error_zap.yaml", "rule ssm.errors.stop-playback"),
+    ("resumes-without-checking", "background_error_waiting.yaml",
+     "rule ssm.errors.stop-playback"),
+    ("never-tears-down", "teardown_on_stop.yaml", "expect: "),
+    ("async-teardown-at-limit", "sync_zap_at_limit.yaml", "expect: "),
+    ("stale-heartbeat-token", "heartbeat_keeps_session.yaml",
+     "rule ssm.heartbeat.token-rotation"),
+    ("never-refreshes-ks", "ott_refresh_android.yaml",
+     "rule provider.ott.refresh-before-expiry"),
+    ("license-without-token", "setup_before_license.yaml", "rule ssm.license.carries-token"),
+    ("status-only-errors", "legacy_200_denial.yaml", "rule "),
+])
+def test_each_mutant_is_caught_by_the_scenario_about_its_defect(
+        results: dict[str, MutantResult], name: str, scenario: str, what: str) -> None:
+    caught = dict(results[name].scenarios)
+    assert scenario in caught, results[name].scenarios
+    assert caught[scenario].startswith(what)
+
+
+def test_the_search_alone_catches_mutants_by_the_rules_they_break(
+        searched: dict[str, MutantResult]) -> None:
+    status_only = searched["status-only-errors"]
+    assert status_only.scenarios == ()
+    assert "ssm.errors.body-decides" in status_only.rules
+    assert "provider.ott.refresh-before-expiry" in searched["never-refreshes-ks"].rules
+    # the documented SDK can hit the async zap race in the search's space; a mutant
+    # is credited with a rule only if its counterexample passes without the mutant
+    for result in searched.values():
+        assert "ssm.zap.no-self-limit" not in result.rules
+
+
+def test_a_mutant_keeps_each_device_app_settings() -> None:
+    mutant = MUTANTS[0]
+    config = DeviceConfig(name="phone", account="alice",
+                          policy=DocumentedAppPolicy(zap_on_heartbeat_error=False))
+    changed = mutant.apply(config)
+    assert type(changed.policy).__name__ == "IgnoresHeartbeatErrors"
+    assert changed.policy.zap_on_heartbeat_error is False  # type: ignore[attr-defined]
+
+
+def test_a_qa_team_adds_its_own_mutant() -> None:
+    class ForgetsTheToken(SdkModel):
+        def license_token(self, token: str | None) -> str | None:
+            return "not-the-session-token"
+
+    harmless = Mutant("no-op", "the documented SDK", sdk=SdkModel())
+    wrong = Mutant("wrong-license-token", "a license request with another token",
+                   sdk=ForgetsTheToken())
+    caught = {r.mutant.name: r for r in run_mutants([harmless, wrong], examples=0)}
+    assert not caught["no-op"].caught  # the documented SDK itself is never "caught"
+    assert caught["wrong-license-token"].caught
+    assert any(what == "rule ssm.license.carries-token"
+               for _, what in caught["wrong-license-token"].scenarios)
+
+
+def test_the_new_background_scenario_passes_and_catches_a_blind_resume() -> None:
+    scenario = load_scenario("scenarios/background_error_waiting.yaml")
+    assert run_scenario(scenario).passed
+    blind = next(m for m in MUTANTS if m.name == "resumes-without-checking")
+    result = run_scenario(scenario, configure_device=blind.apply)
+    assert {f.text for f in result.failures if f.kind == "rule"} >= {
+        "ssm.errors.stop-playback", "ssm.background.resume-if-no-error"}
+
+
+def test_cli_mutants_prints_what_caught_each_and_exits_by_survivors(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["mutants", "--examples", "0"])
+    assert result.exit_code == 0, result.output
+    assert "8 mutants, 8 caught" in result.output
+    assert "CAUGHT   status-only-errors" in result.output
+    # with one scenario only, most mutants survive: exit 1 and their names
+    lone = tmp_path / "lone.yaml"
+    lone.write_text("name: one\ndevices: {phone: {account: alice}}\nsteps:\n"
+                    "  - play: {device: phone, stream: c}\n  - wait: 1m\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["mutants", "--examples", "0", str(lone)])
+    assert result.exit_code == 1, result.output
+    assert "SURVIVED never-refreshes-ks" in result.output
+    assert "survived: " in result.output
+
+
+def test_cli_mutants_rejects_an_invalid_scenario_with_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ndevices: {}\nsteps: [{plya: x}]\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["mutants", str(bad)])
+    assert result.exit_code == 2
+    assert "bad.yaml:3:" in result.output

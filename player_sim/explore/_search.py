@@ -209,7 +209,7 @@ def _search_round(examples: int, seed: str, space: Space,
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
               phases=(Phase.generate, Phase.shrink), report_multiple_bugs=True,
               suppress_health_check=list(HealthCheck), print_blob=False)
-    @given(scenario_dicts(space))
+    @given(scenario_dicts(space, configure_device))
     def search(data: dict[str, Any]) -> None:
         scenario = load_scenario_text(scenario_yaml(data), "<explored>")
         result = run_scenario(scenario, configure_device=configure_device)

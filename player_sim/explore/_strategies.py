@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -47,7 +47,7 @@ from ..scenario import (
     load_scenario_text,
     parse_duration,
 )
-from ..world import Device, World
+from ..world import Device, DeviceConfig, World
 
 __all__ = ["DOCUMENTED_SPACE", "EXPLORE_SPACE", "Space", "accepted_actions", "scenario_dicts",
            "scenario_yaml", "scenarios"]
@@ -206,19 +206,20 @@ _WEIGHTS: Final = {"play": 8, "zap": 8, "stop": 2, "login": 4, "background": 2,
 class _Driver:
     """Runs a scenario being drawn on the runner's own world, step by step."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any],
+                 configure: Callable[[DeviceConfig], DeviceConfig] | None) -> None:
         from ..scenario._runner import _Run  # the runner's world: same code, same seed
 
         skeleton = load_scenario_text(scenario_yaml({**data, "steps": [{"wait": "0s"}]}),
                                       "<generated>")
-        self.run = _Run(skeleton, 0, None)
+        self.run = _Run(skeleton, 0, configure)
         world = self.run.world
         for config in skeleton.devices:
             spec = skeleton.providers.get(config.name)
             if spec is not None:
                 provider, media = spec.build()
                 config = attrs.evolve(config, session_provider=provider, media=media)
-            world.add_device(config)
+            world.add_device(configure(config) if configure is not None else config)
 
     @property
     def world(self) -> World:
@@ -295,14 +296,20 @@ def _fault(draw: st.DrawFn, space: Space, links: tuple[str, ...],
 
 
 @st.composite
-def scenario_dicts(draw: st.DrawFn, space: Space = EXPLORE_SPACE) -> dict[str, Any]:
+def scenario_dicts(draw: st.DrawFn, space: Space = EXPLORE_SPACE,
+                   configure_device: Callable[[DeviceConfig], DeviceConfig] | None = None,
+                   ) -> dict[str, Any]:
     """A whole scenario as the loader's plain data (see the module docstring).
+
+    ``configure_device`` is the one the scenario will be run with (see
+    :func:`~player_sim.scenario.run_scenario`): the actions drawn are those its
+    devices accept.
 
     The last step is always a wait, long enough (6 min) for every answer to
     arrive and every monitor's window (5 min at most) to close.
     """
     data = draw(_setup(space))
-    driver = _Driver(data)
+    driver = _Driver(data, configure_device)
     devices = data["devices"]
     providers = "ott" in data["world"]
     links = ("ssm", "license", "ott") if providers else ("ssm", "license")
