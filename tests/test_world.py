@@ -884,3 +884,56 @@ async def test_different_seeds_give_different_tokens(autojump_clock: trio.abc.Cl
     seven, eight = tokens(await _busy_world(7)), tokens(await _busy_world(8))
     assert min(len(seven), len(eight)) >= 3
     assert set(seven).isdisjoint(eight)
+
+
+# --- sessions settling on the wire ------------------------------------------------------
+
+
+def test_a_session_whose_setup_answer_is_on_the_wire_is_no_zombie() -> None:
+    w = World(world(), seed=1)
+    phone = w.add_device(device("phone"))
+    phone.play("ch-1")
+    w.run_until(0.03)  # created at the server at 0.02; the token reaches the phone at 0.04
+    assert [s.session_id for s in w.active_sessions()] == [1]
+    assert w.zombie_sessions() == []
+    phone.kill()  # a killed app's session is a zombie at once, answer or not
+    assert [s.session_id for s in w.zombie_sessions()] == [1]
+
+
+def test_a_session_whose_teardown_is_on_the_wire_is_no_zombie_until_it_fails() -> None:
+    w = World(world(), seed=1)
+    phone = w.add_device(device("phone"))
+    phone.play("ch-1")
+    w.run_until(10)
+    w.ssm.fail_next("teardown", http_status=500, ssm_code=None, message="boom")
+    phone.stop()
+    w.run_until(10.03)  # the teardown reached the server (and failed) at 10.02
+    assert w.zombie_sessions() == []
+    w.run_until(10.05)  # the failure is back at the phone: nobody holds the session now
+    assert [s.session_id for s in w.zombie_sessions()] == [1]
+
+
+async def test_a_receiver_reading_state_inside_an_event_does_not_move_time(
+        autojump_clock: trio.abc.Clock) -> None:
+    # A receiver that reads a device inside an event must not run the world ahead to
+    # trio's time in the middle of that event (the rest would be stamped late).
+    seen: list[tuple[float, P]] = []
+    async with Simulation(world(), seed=1) as sim:
+        phone = sim.add_device(device("phone"))
+
+        def on_zap(sender: Any, notification: Any) -> None:
+            seen.append((notification.time, sender.playback_state))
+
+        from player_sim import signals
+        signals.zap.connect(on_zap)
+        try:
+            phone.play("ch-1")
+            await sim.sleep(1)
+            sim.world.ssm.fail_next("heartbeat", http_status=503, ssm_code=4001)
+            await trio.sleep(100)
+            assert sim.now == pytest.approx(101)
+        finally:
+            signals.zap.disconnect(on_zap)
+        [sent] = [r.t for r in sim.trace.of_kind("ssm_setup_sent", device="phone")][1:]
+    assert seen == [(pytest.approx(30.08), P.SSM_SETUP)]
+    assert sent == pytest.approx(30.08)

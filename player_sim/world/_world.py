@@ -179,9 +179,15 @@ class World:
         zombies = []
         for session in self.ssm.active_sessions(account):
             device = self._devices.get(session.device)
-            token = device.core.ssm_token if device is not None and not device.killed else None
+            if device is None or device.killed:
+                zombies.append(session)
+                continue
+            token = device.core.ssm_token
             held = token is not None and token in (session.token, session.previous_token)
-            if not held:
+            # A setup answer or a teardown still on the wire will settle it either way.
+            settling = (session.token in device.teardowns_on_the_wire
+                        or any(sent <= session.created_at for sent in device.setups_on_the_wire))
+            if not (held or settling):
                 zombies.append(session)
         return zombies
 
@@ -232,6 +238,11 @@ class Device:
         # The heartbeat timer's argument, reused while playback and launch stay the same.
         self._heartbeat_timer = (ev.HeartbeatDue(0), self._launch)
         self._trace_heartbeats = world.config.trace_heartbeats
+        # SSM round trips under way, so that a session whose answer is still on the
+        # wire is not taken for a zombie: when each unanswered setup left, and the
+        # tokens of unanswered teardowns.
+        self.setups_on_the_wire: deque[float] = deque()
+        self.teardowns_on_the_wire: list[str] = []
         self.session_provider = config.session_provider
         if isinstance(self.session_provider, OttSessionProvider | OvpSessionProvider):
             self.session_provider.attach(world, self.name)
@@ -344,6 +355,8 @@ class Device:
         effects = self.core.kill()
         self.killed = True
         self._launch += 1
+        self.setups_on_the_wire.clear()
+        self.teardowns_on_the_wire.clear()
         if self._blocking:
             self._unblock_all()
         self._waiting.clear()
@@ -513,26 +526,38 @@ class Device:
         self._record("ssm_setup_sent", {"stream": effect.stream, "blocking": effect.blocking})
         if effect.blocking:
             self._block()
+        self.setups_on_the_wire.append(self.world.now)
         ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
         launch = self._launch
         self.world.network.request(
             "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
             lambda: ssm.unavailable(name, "setup"),
-            lambda answer: self._answered("ssm_setup_answered", ev.SetupAnswered(pid, answer),
-                                          effect.blocking, launch))
+            lambda answer: self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking,
+                                               launch))
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
         self._record("ssm_teardown_sent", {"token": effect.token, "blocking": effect.blocking})
         if effect.blocking:
             self._block()
+        self.teardowns_on_the_wire.append(effect.token)
         ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
         launch = self._launch
         self.world.network.request(
             "ssm", lambda: ssm.teardown(name, token),
             lambda: ssm.unavailable(name, "teardown"),
-            lambda answer: self._answered("ssm_teardown_answered",
-                                          ev.TeardownAnswered(pid, answer), effect.blocking,
-                                          launch))
+            lambda answer: self._teardown_arrived(token, ev.TeardownAnswered(pid, answer),
+                                                  effect.blocking, launch))
+
+    def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int) -> None:
+        if launch == self._launch:
+            self.setups_on_the_wire.popleft()
+        self._answered("ssm_setup_answered", answer, blocking, launch)
+
+    def _teardown_arrived(self, token: str, answer: ev.TeardownAnswered, blocking: bool,
+                          launch: int) -> None:
+        if launch == self._launch:
+            self.teardowns_on_the_wire.remove(token)
+        self._answered("ssm_teardown_answered", answer, blocking, launch)
 
     def _send_license(self, effect: ev.SendLicenseRequest) -> None:
         self._record("license_request_sent", {"stream": effect.stream,
