@@ -225,3 +225,12 @@ def test_explore_random_rejects_bad_budgets_and_rules() -> None:
         explore_random(examples=0)
     with pytest.raises(ValueError, match=r"no rule 'ssm\.nope'"):
         explore_random(rules=["ssm.nope"])
+
+
+def test_the_readme_property_example_runs() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Property-based exploration", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {"__name__": "readme"}
+    exec(compile(code, "README.md:Property-based exploration", "exec"), namespace)
+    namespace["test_documented_app_breaks_no_rule"]()
