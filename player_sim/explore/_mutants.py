@@ -15,7 +15,7 @@ bundled ones; add your own by building a :class:`Mutant`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, Final
 
 import attrs
@@ -201,9 +201,11 @@ def _what_failed(result: Any) -> str:
 
 def run_mutants(mutants: Iterable[Mutant] = MUTANTS, *,
                 scenario_paths: Sequence[str] = ("scenarios",),
-                examples: int = MUTANT_EXAMPLES, seed: int = 0) -> list[MutantResult]:
+                examples: int = MUTANT_EXAMPLES, seed: int = 0,
+                rules: Collection[str] | None = None) -> list[MutantResult]:
     """Run the scenarios of ``scenario_paths`` and a random search of
-    ``examples`` scenarios per round (0: no search) against each mutant.
+    ``examples`` scenarios per round (0: no search; ``rules``: only for those)
+    against each mutant.
 
     Only scenarios that pass without any mutant count; a rule found by the
     search counts when its counterexample passes without the mutant.
@@ -220,15 +222,15 @@ def run_mutants(mutants: Iterable[Mutant] = MUTANTS, *,
             result = run_scenario(scenario, configure_device=mutant.apply)
             if not result.passed:
                 caught.append((os.path.basename(scenario.path), _what_failed(result)))
-        rules: list[str] = []
+        broken: list[str] = []
         if examples:
             report = explore_random(examples=examples, seed=seed, space=DOCUMENTED_SPACE,
-                                    configure_device=mutant.apply)
+                                    rules=rules, configure_device=mutant.apply)
             for counterexample in report.counterexamples:
                 clean = run_scenario(load_scenario_text(counterexample.text))
                 if counterexample.rule not in [f.text for f in clean.failures]:
-                    rules.append(counterexample.rule)
-        results.append(MutantResult(mutant, tuple(caught), tuple(rules)))
+                    broken.append(counterexample.rule)
+        results.append(MutantResult(mutant, tuple(caught), tuple(broken)))
     return results
 
 

@@ -28,6 +28,7 @@ setup answer is on its way). :data:`EXPLORE_SPACE` allows everything;
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -199,6 +200,13 @@ def accepted_actions(device: Device, *, user_resume: bool = True) -> list[str]:
     return names
 
 
+@functools.lru_cache(maxsize=1024)
+def _skeleton(text: str) -> Scenario:
+    """A world and its devices, loaded once (a Scenario is frozen; providers are
+    built fresh for each run)."""
+    return load_scenario_text(text, "<generated>")
+
+
 _WEIGHTS: Final = {"play": 8, "zap": 8, "stop": 2, "login": 4, "background": 2,
                    "foreground": 4}
 
@@ -210,8 +218,7 @@ class _Driver:
                  configure: Callable[[DeviceConfig], DeviceConfig] | None) -> None:
         from ..scenario._runner import _Run  # the runner's world: same code, same seed
 
-        skeleton = load_scenario_text(scenario_yaml({**data, "steps": [{"wait": "0s"}]}),
-                                      "<generated>")
+        skeleton = _skeleton(scenario_yaml({**data, "steps": [{"wait": "0s"}]}))
         self.run = _Run(skeleton, 0, configure)
         world = self.run.world
         for config in skeleton.devices:
