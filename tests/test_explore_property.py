@@ -123,10 +123,9 @@ def test_the_property_fails_for_an_app_that_ignores_heartbeat_errors() -> None:
 
 @pytest.fixture(scope="module")
 def explored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
-    """``player-sim explore`` with its default budget and seed, looking for the two races."""
+    """``player-sim explore`` as it comes: default budget, seed and rules."""
     out = tmp_path_factory.mktemp("counterexamples")
-    result = CliRunner().invoke(main, ["explore", "--rule", ZAP_RACE, "--rule", ANDROID_RACE,
-                                       "--out", str(out)])
+    result = CliRunner().invoke(main, ["explore", "--out", str(out)])
     return result, out
 
 
@@ -134,7 +133,7 @@ def test_explore_finds_both_races_from_scratch_within_the_default_budget(
         explored: tuple[Any, Path]) -> None:
     result, out = explored
     assert result.exit_code == 1, result.output
-    assert sorted(p.name for p in out.iterdir()) == [f"{ANDROID_RACE}.yaml", f"{ZAP_RACE}.yaml"]
+    assert {f"{ANDROID_RACE}.yaml", f"{ZAP_RACE}.yaml"} <= {p.name for p in out.iterdir()}
     assert f"({DEFAULT_EXAMPLES} examples, seed 0" in result.output
     assert f"BROKEN {ZAP_RACE} -> " in result.output
     assert f"BROKEN {ANDROID_RACE} -> " in result.output
@@ -147,7 +146,7 @@ def test_each_written_counterexample_replays_and_fails_for_the_same_reason(
     path = out / f"{rule_id}.yaml"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Counterexample found by `player-sim explore --examples "
-                           f"{DEFAULT_EXAMPLES} --seed 0 --rule {ANDROID_RACE} --rule {ZAP_RACE}`.")
+                           f"{DEFAULT_EXAMPLES} --seed 0`.")
     assert f"# It breaks rule {rule_id} " in text
     run = CliRunner().invoke(main, ["run", str(path)])
     assert run.exit_code == 1, run.output
