@@ -8,6 +8,7 @@ known races from scratch within its default budget.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
+from player_sim import ConfigError
 from player_sim.cli import main
 from player_sim.explore import (
     DEFAULT_EXAMPLES,
@@ -233,3 +235,14 @@ def test_the_readme_property_example_runs() -> None:
     namespace: dict[str, Any] = {"__name__": "readme"}
     exec(compile(code, "README.md:Property-based exploration", "exec"), namespace)
     namespace["test_documented_app_breaks_no_rule"]()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"max_devices": 4}, "Space.max_devices must be from 1 to 3, not 4"),
+    ({"max_steps": 0}, "Space.max_steps must be from 1 to 100, not 0"),
+    ({"accounts": ()}, "Space.accounts can't be empty"),
+    ({"limits": (0, 1)}, "Space.limits are session limits, at least 1 each"),
+])
+def test_a_space_refuses_bounds_it_cannot_draw(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Space(**kwargs)

@@ -37,6 +37,7 @@ from typing import Any, Final
 import attrs
 from hypothesis import strategies as st
 
+from .._errors import ConfigError
 from ..player import _events as ev
 from ..scenario import (
     Action,
@@ -81,6 +82,18 @@ _USER: Final = ("alice", "secret")
 _NOWHERE: Final = Location("<generated>", 1, 1)
 
 
+def _between(attribute: attrs.Attribute[Any], value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"Space.{attribute.name} must be from {low} to {high}, not {value!r}")
+
+
+def _some(attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+    if not value:
+        raise ConfigError(f"Space.{attribute.name} can't be empty: give at least one to draw from")
+    if attribute.name == "limits" and any(limit < 1 for limit in value):
+        raise ConfigError(f"Space.limits are session limits, at least 1 each, not {value!r}")
+
+
 @attrs.frozen
 class Space:
     """What :func:`scenario_dicts` may generate.
@@ -100,10 +113,11 @@ class Space:
       resumes, as the SSM document asks).
     """
 
-    max_devices: int = 3
-    max_steps: int = 12
-    accounts: tuple[str, ...] = ("alice", "bob")
-    limits: tuple[int, ...] = (1, 2)
+    max_devices: int = attrs.field(default=3, validator=lambda _, a, v: _between(a, v, 1, 3))
+    max_steps: int = attrs.field(default=12, validator=lambda _, a, v: _between(a, v, 1, 100))
+    accounts: tuple[str, ...] = attrs.field(default=("alice", "bob"),
+                                            validator=lambda _, a, v: _some(a, v))
+    limits: tuple[int, ...] = attrs.field(default=(1, 2), validator=lambda _, a, v: _some(a, v))
     sync: bool = True
     pip: bool = True
     setup_first_zaps: bool = True
