@@ -162,7 +162,7 @@ def _setup(draw: st.DrawFn, space: Space) -> dict[str, Any]:
         if space.sync and _rarely(draw):
             device["sync_setup_teardown"] = True
             async_device = False
-        if async_device and (not space.setup_first_zaps or draw(st.booleans())):
+        if async_device and (not space.setup_first_zaps or _rarely(draw)):
             device["zap_order"] = "teardown-first"
         if space.pip and _rarely(draw):
             device["pip"] = True
@@ -335,7 +335,7 @@ def scenario_dicts(draw: st.DrawFn, space: Space = EXPLORE_SPACE,
     providers = "ott" in data["world"]
     links = ("ssm", "license", "ott") if providers else ("ssm", "license")
     disturb = space.faults or space.outages or space.slow_answers
-    kinds = ["action"] * 4 + ["burst"] + ["wait"] * 3 + (["fault"] if disturb else [])
+    kinds = ["action"] * 4 + ["burst"] * 2 + ["wait"] * 3 + (["fault"] if disturb else [])
     steps: list[dict[str, Any]] = data["steps"]
     for name, device in devices.items():  # most apps log in first
         if "session_provider" in device and draw(st.integers(0, 3)) > 0:
