@@ -6,11 +6,14 @@ Exit codes: 0 success, 1 a check failed (a scenario, a rule, a mutant), 2 bad in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .player import mermaid_diagram
+
+if TYPE_CHECKING:
+    from .trace import Trace
 
 __all__ = ["main"]
 
@@ -196,7 +199,6 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
     """Draw a JSONL trace as an SVG timeline: one lane per device."""
     from ._timeline import render_timeline
     from .scenario import parse_duration, write_atomic
-    from .trace import Trace, TraceFormatError
 
     def seconds(option: str, text: str) -> float:
         try:
@@ -205,13 +207,7 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
             raise click.BadParameter(str(err), param_hint=option) from None
 
     source = Path(trace_file)
-    try:
-        trace = Trace.from_jsonl(source.read_text(encoding="utf-8"), source=str(source))
-    except TraceFormatError as err:
-        raise click.UsageError(str(err)) from None
-    except UnicodeDecodeError as err:
-        raise click.UsageError(f"{source}: not UTF-8 text ({err.reason} at byte "
-                               f"{err.start}); a trace is JSONL text") from None
+    trace = _read_trace(source)
     try:
         svg = render_timeline(trace, title if title is not None else source.stem,
                               start=seconds("--from", start),
@@ -231,6 +227,19 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
 
 
 # --- rules, trace conformance, exploration -------------------------------------------------
+
+
+def _read_trace(source: Path) -> Trace:
+    """A JSONL trace file, or a usage error (exit 2) naming the file and line."""
+    from .trace import Trace, TraceFormatError
+
+    try:
+        return Trace.from_jsonl(source.read_text(encoding="utf-8"), source=str(source))
+    except TraceFormatError as err:
+        raise click.UsageError(str(err)) from None
+    except UnicodeDecodeError as err:
+        raise click.UsageError(f"{source}: not UTF-8 text ({err.reason} at byte "
+                               f"{err.start}); a trace is JSONL text") from None
 
 
 @main.command("rules")
@@ -298,16 +307,9 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
     import sys
 
     from .rules import CheckConfig, check_trace
-    from .trace import Trace, TraceFormatError
 
     source = Path(trace_file)
-    try:
-        trace = Trace.from_jsonl(source.read_text(encoding="utf-8"), source=str(source))
-    except TraceFormatError as err:
-        raise click.UsageError(str(err)) from None
-    except UnicodeDecodeError as err:
-        raise click.UsageError(f"{source}: not UTF-8 text ({err.reason} at byte "
-                               f"{err.start}); a trace is JSONL text") from None
+    trace = _read_trace(source)
     config = CheckConfig(reaction_window=reaction_window, heartbeat_slack=heartbeat_slack,
                          max_sessions_per_account=limit, session_timeout=session_timeout,
                          heartbeats_traced=not no_heartbeats)
