@@ -160,7 +160,7 @@ ENDPOINTS: Final = ("ssm.setup", "ssm.heartbeat", "ssm.teardown", "license",
 
 #: Trace events (``event:`` in an expectation) besides the signals: see the README.
 TRACE_EVENTS: Final = (
-    "device_added", "action", "action_waits", "action_delayed", "app_killed",
+    "device_added", "action", "action_waits", "action_delayed", "action_dropped", "app_killed",
     "app_relaunched", "main_thread_blocked", "ssm_setup_sent", "ssm_setup_answered",
     "ssm_teardown_sent", "ssm_teardown_answered", "license_request_sent", "license_answered",
     "heartbeat_sent", "heartbeat_overdue", "ssm_session_created", "ssm_heartbeat",
@@ -170,7 +170,7 @@ TRACE_EVENTS: Final = (
     # session providers (OTT / OVP) and media loading
     "ks_requested", "ks_answered", "media_load_started", "media_answered", "session_answered",
     "session_started", "session_start_failed", "ks_refreshed", "ks_renewed",
-    "ks_refresh_failed", "session_ended", "ks_issued", "ks_revoked", "ks_used",
+    "ks_refresh_failed", "session_ended", "session_forgotten", "ks_issued", "ks_revoked", "ks_used",
     "ott_playback_context", "ott_error", "ovp_playback_context", "ovp_error",
 )
 
