@@ -117,7 +117,7 @@ def test_report_is_deterministic_and_lists_dead_rows() -> None:
     again = explore_exhaustive(3, core_configs=configs, world_configs={})
     assert format_exhaustive(first) == format_exhaustive(again)
     text = format_exhaustive(first)
-    assert "never taken: playback: idle --play--> stopping" in text
+    assert "never taken: playback: obtaining_ks --ks_obtained--> loading_media" in text
     assert first.violations == []
     assert set(first.rows_never_taken) | first.rows_taken == set(table_rows())
 

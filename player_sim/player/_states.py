@@ -76,27 +76,44 @@ class PlaybackState(enum.Enum):
 P = PlaybackState
 A = AppState
 
-#: States from which a new stream can be started with ``play``.
-_STARTABLE: Final = [P.IDLE, P.STOPPED, P.FAILED]
 #: States a playback passes through before it plays.
 _STARTING: Final = [P.OBTAINING_KS, P.LOADING_MEDIA, P.SSM_SETUP, P.LICENSE_REQUEST]
 #: States in which a playback is under way and can be stopped or zapped away from.
 _ACTIVE: Final = [*_STARTING, P.PLAYING, P.PAUSED]
+#: States whose player item may hold an SSM session (set up, not yet released).
+_HOLDING: Final = [P.LICENSE_REQUEST, P.PLAYING, P.PAUSED, P.STOPPED]
 
 
-def _start_pipeline(trigger: str, source: list[P] | P, before: str) -> list[dict[str, Any]]:
+#: A new stream's first stage, in the order the conditions are tried.
+_FIRST_STAGES: Final = ((P.OBTAINING_KS, "_has_session_provider"), (P.SSM_SETUP, "_uses_ssm"),
+                        (P.LICENSE_REQUEST, None))
+
+
+def _start_pipeline(trigger: str, source: list[P] | P, before: str, *,
+                    may_hold_session: bool, stages: tuple[P, ...] = (
+                        P.OBTAINING_KS, P.SSM_SETUP, P.LICENSE_REQUEST),
+                    ) -> list[dict[str, Any]]:
     """Where a new stream's pipeline begins, first matching condition wins.
 
-    A synchronous teardown of the previous player item must finish first
-    (``stopping``); otherwise the pipeline starts at its first stage.
+    From a state whose player item may hold an SSM session, a synchronous
+    teardown of it must finish first (``stopping``). Otherwise the pipeline
+    starts at the first of ``stages`` whose condition holds; the last one is
+    unconditional. Only rows that can fire are written: a state reached only
+    with a session provider lists just ``obtaining_ks``, and a session is held
+    only once its setup was answered (``license_request`` on).
     """
     common = {"trigger": trigger, "source": source, "before": before, "after": "_enter_stage"}
-    return [
-        {**common, "dest": P.STOPPING, "conditions": "_teardown_blocks"},
-        {**common, "dest": P.OBTAINING_KS, "conditions": "_has_session_provider"},
-        {**common, "dest": P.SSM_SETUP, "conditions": "_uses_ssm"},
-        {**common, "dest": P.LICENSE_REQUEST},
-    ]
+    rows: list[dict[str, Any]] = []
+    if may_hold_session:
+        rows.append({**common, "dest": P.STOPPING, "conditions": "_teardown_blocks"})
+    for dest, condition in _FIRST_STAGES:
+        if dest not in stages:
+            continue
+        if dest is stages[-1]:
+            rows.append({**common, "dest": dest})
+        else:
+            rows.append({**common, "dest": dest, "conditions": condition})
+    return rows
 
 
 def _after_media(trigger: str, source: P) -> list[dict[str, Any]]:
@@ -108,8 +125,14 @@ def _after_media(trigger: str, source: P) -> list[dict[str, Any]]:
 
 
 PLAYBACK_TRANSITIONS: Final[list[dict[str, Any]]] = [
-    *_start_pipeline("play", _STARTABLE, before="_begin_play"),
-    *_start_pipeline("zap", [*_ACTIVE, P.STOPPED, P.FAILED], before="_begin_zap"),
+    *_start_pipeline("play", [P.IDLE, P.FAILED], "_begin_play", may_hold_session=False),
+    *_start_pipeline("play", P.STOPPED, "_begin_play", may_hold_session=True),
+    *_start_pipeline("zap", _HOLDING, "_begin_zap", may_hold_session=True),
+    *_start_pipeline("zap", P.FAILED, "_begin_zap", may_hold_session=False),
+    *_start_pipeline("zap", [P.OBTAINING_KS, P.LOADING_MEDIA], "_begin_zap",
+                     may_hold_session=False, stages=(P.OBTAINING_KS,)),
+    *_start_pipeline("zap", P.SSM_SETUP, "_begin_zap", may_hold_session=False,
+                     stages=(P.OBTAINING_KS, P.SSM_SETUP)),
     {"trigger": "ks_obtained", "source": P.OBTAINING_KS, "dest": P.LOADING_MEDIA,
      "after": "_enter_stage"},
     {"trigger": "ks_failed", "source": P.OBTAINING_KS, "dest": P.FAILED, "after": "_enter_failed"},
@@ -126,8 +149,8 @@ PLAYBACK_TRANSITIONS: Final[list[dict[str, Any]]] = [
      "after": "_enter_failed"},
     {"trigger": "suspend", "source": P.PLAYING, "dest": P.PAUSED},
     {"trigger": "resume", "source": P.PAUSED, "dest": P.PLAYING},
-    {"trigger": "stop", "source": _ACTIVE, "dest": P.STOPPING, "conditions": "_teardown_blocks",
-     "before": "_begin_stop"},
+    {"trigger": "stop", "source": [P.LICENSE_REQUEST, P.PLAYING, P.PAUSED], "dest": P.STOPPING,
+     "conditions": "_teardown_blocks", "before": "_begin_stop"},
     {"trigger": "stop", "source": _ACTIVE, "dest": P.STOPPED, "before": "_begin_stop",
      "after": "_enter_stopped"},
     {"trigger": "teardown_done", "source": P.STOPPING, "dest": P.OBTAINING_KS,
