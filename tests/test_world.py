@@ -937,3 +937,28 @@ async def test_a_receiver_reading_state_inside_an_event_does_not_move_time(
         [sent] = [r.t for r in sim.trace.of_kind("ssm_setup_sent", device="phone")][1:]
     assert seen == [(pytest.approx(30.08), P.SSM_SETUP)]
     assert sent == pytest.approx(30.08)
+
+
+# --- rules checked on any run ------------------------------------------------------------
+
+
+class _IgnoresErrors(DocumentedAppPolicy):
+    def on_notification(self, player: Any, kind: str, payload: Any) -> tuple[()]:
+        return ()
+
+
+@pytest.mark.parametrize("policy, broken", [
+    (DocumentedAppPolicy(), []),
+    (_IgnoresErrors(), ["ssm.background.heartbeat-error-zap", "ssm.errors.stop-playback"]),
+])
+async def test_a_simulation_checks_the_rule_catalogue(
+        autojump_clock: trio.abc.Clock, policy: DocumentedAppPolicy, broken: list[str]) -> None:
+    async with Simulation(world(), seed=1) as sim:
+        phone = sim.add_device(device("phone", policy=policy))
+        phone.play("ch-1")
+        await sim.sleep(10)
+        sim.world.ssm.fail_next("heartbeat", http_status=503, ssm_code=4001, message="busy")
+        await sim.sleep(120)
+        violations = sim.check_rules()
+    assert sorted({v.rule.id for v in violations}) == broken
+    assert all(v.device == "phone" for v in violations)

@@ -434,16 +434,10 @@ class _Run:
 
     def rule_failures(self) -> list[Failure]:
         """The catalogue's monitors over the whole trace, against ``violates:``."""
-        from ..rules import CheckConfig, TraceChecker
-
         world = self.world
-        checker = TraceChecker(CheckConfig.for_world(world))
-        for record in world.trace:
-            checker.feed(record)
-        checker.finish(world.now)
         allowed = self.scenario.violates
         broken: dict[str, list[Any]] = {}
-        for violation in checker.violations:
+        for violation in world.check_rules():
             broken.setdefault(violation.rule.id, []).append(violation)
         out = []
         for rule_id, violations in broken.items():
