@@ -152,10 +152,7 @@ class PlayerCore:
         app, playback = self.app, self.playback
         self._effects = []
         handler(self, event)
-        if self.app is not app or self.playback is not playback:
-            self._notify("state_changed", app_from=app.value, app=self.app.value,
-                         playback_from=playback.value, playback=self.playback.value)
-        return tuple(self._effects)
+        return self._effects_since(app, playback)
 
     def can(self, event: ev.Action) -> bool:
         """Whether ``event`` would be accepted now (without applying it)."""
@@ -231,12 +228,16 @@ class PlayerCore:
         return self._feed_trigger(APP_MACHINE, "relaunch")
 
     def _feed_trigger(self, machine: Machine, trigger: str) -> tuple[ev.Effect, ...]:
-        before = (self.app, self.playback)
+        app, playback = self.app, self.playback
         self._effects = []
         self._fire(machine, trigger)
-        if (self.app, self.playback) != before:
-            self._notify("state_changed", app_from=before[0].value, app=self.app.value,
-                         playback_from=before[1].value, playback=self.playback.value)
+        return self._effects_since(app, playback)
+
+    def _effects_since(self, app: AppState, playback: PlaybackState) -> tuple[ev.Effect, ...]:
+        """The effects gathered, closed by ``state_changed`` if either state moved."""
+        if self.app is not app or self.playback is not playback:
+            self._notify("state_changed", app_from=app.value, app=self.app.value,
+                         playback_from=playback.value, playback=self.playback.value)
         return tuple(self._effects)
 
     def _require_alive(self, trigger: str) -> None:
