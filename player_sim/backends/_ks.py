@@ -26,7 +26,7 @@ import attrs
 
 from ._ssm import _Host
 
-__all__ = ["ApiAnswer", "KsLedger", "KsRecord", "KsStatus"]
+__all__ = ["ApiAnswer", "KsLedger", "KsRecord", "KsStatus", "record_error"]
 
 
 class KsStatus(enum.Enum):
@@ -133,3 +133,15 @@ class KsLedger:
                                               "ks": ks, "valid": status is KsStatus.VALID,
                                               "status": status.value})
         return status
+
+
+def record_error(host: _Host, backend: str, device: str | None, endpoint: str,
+                 answer: ApiAnswer, *, forced: bool = False) -> ApiAnswer:
+    """Trace an error answer as ``<backend>_error`` (``endpoint``, ``http_status``,
+    ``code``, ``message``, and ``forced`` for a planned fault); return it."""
+    data: dict[str, Any] = {"endpoint": endpoint, "http_status": answer.http_status,
+                            "code": answer.code, "message": answer.message}
+    if forced:
+        data["forced"] = True
+    host.record(device, f"{backend}_error", data)
+    return answer

@@ -29,7 +29,7 @@ import attrs
 
 from .._errors import ConfigError
 from ._faults import Fault, ForcedFaults
-from ._ks import ApiAnswer, KsLedger, KsRecord, KsStatus
+from ._ks import ApiAnswer, KsLedger, KsRecord, KsStatus, record_error
 from ._ssm import _Host
 
 __all__ = ["DrmScheme", "OttAsset", "OttBackend", "OttConfig", "OttErrorCode"]
@@ -310,9 +310,4 @@ class OttBackend:
 
     def _answer(self, device: str | None, endpoint: str, answer: ApiAnswer, *,
                 forced: bool = False) -> ApiAnswer:
-        data: dict[str, Any] = {"endpoint": endpoint, "http_status": answer.http_status,
-                                "code": answer.code, "message": answer.message}
-        if forced:
-            data["forced"] = True
-        self._host.record(device, "ott_error", data)
-        return answer
+        return record_error(self._host, "ott", device, endpoint, answer, forced=forced)

@@ -16,13 +16,13 @@ Server errors come in an HTTP 200 body with OVP's string codes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
 from .._errors import ConfigError
 from ._faults import Fault, ForcedFaults
-from ._ks import ApiAnswer, KsLedger, KsStatus
+from ._ks import ApiAnswer, KsLedger, KsStatus, record_error
 from ._ott import DrmScheme, _check_drm, _positive
 from ._ssm import _Host
 
@@ -200,9 +200,4 @@ class OvpBackend:
 
     def _answer(self, device: str | None, endpoint: str, answer: ApiAnswer, *,
                 forced: bool = False) -> ApiAnswer:
-        data: dict[str, Any] = {"endpoint": endpoint, "http_status": answer.http_status,
-                                "code": answer.code, "message": answer.message}
-        if forced:
-            data["forced"] = True
-        self._host.record(device, "ovp_error", data)
-        return answer
+        return record_error(self._host, "ovp", device, endpoint, answer, forced=forced)

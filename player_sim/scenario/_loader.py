@@ -803,13 +803,19 @@ def _expect_text(value: Mapping[str, Any]) -> str:
     return show(dict(value))
 
 
-def _asset(spec: dict[str, Any]) -> OttAsset:
+def _drm_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """The DRM data an OTT asset and an OVP entry share, as constructor arguments."""
     kwargs: dict[str, Any] = {}
     if "drm" in spec:
         kwargs["drm_scheme"] = spec["drm"]
     for key in ("license_url", "ssm"):
         if key in spec:
             kwargs[key] = spec[key]
+    return kwargs
+
+
+def _asset(spec: dict[str, Any]) -> OttAsset:
+    kwargs = _drm_fields(spec)
     if "formats" in spec:
         kwargs["formats"] = tuple(spec["formats"])
     if "entitled_users" in spec:
@@ -818,10 +824,4 @@ def _asset(spec: dict[str, Any]) -> OttAsset:
 
 
 def _entry(spec: dict[str, Any]) -> OvpEntry:
-    kwargs: dict[str, Any] = {}
-    if "drm" in spec:
-        kwargs["drm_scheme"] = spec["drm"]
-    for key in ("license_url", "ssm"):
-        if key in spec:
-            kwargs[key] = spec[key]
-    return OvpEntry(**kwargs)
+    return OvpEntry(**_drm_fields(spec))
