@@ -106,6 +106,10 @@ class KsLedger:
     def get(self, ks: str | None) -> KsRecord | None:
         return None if ks is None else self._records.get(ks)
 
+    def valid(self, ks: str | None) -> KsRecord | None:
+        """The record of ``ks`` if the KS is valid now, else ``None``."""
+        return self.get(ks) if self.status(ks) is KsStatus.VALID else None
+
     def status(self, ks: str | None) -> KsStatus:
         """Whether ``ks`` is valid now; an expired KS is expired at its ``expires_at``."""
         record = self.get(ks)

@@ -206,8 +206,8 @@ class OttBackend:
         forced = self._forced(device, endpoint)
         if forced is not None:
             return forced
-        record = self.ledger.get(ks)
-        if record is None or self.ledger.status(ks) is not KsStatus.VALID:
+        record = self.ledger.valid(ks)
+        if record is None:
             return self._ks_error(device, endpoint, ks)
         self.ledger.revoke_session(device, record, endpoint)
         for token in [t for t, r in self._refresh_tokens.items() if r.session == record.session]:
@@ -218,8 +218,8 @@ class OttBackend:
         forced = self._forced(device, "session/get")
         if forced is not None:
             return forced
-        record = self.ledger.get(ks)
-        if record is None or self.ledger.status(ks) is not KsStatus.VALID:
+        record = self.ledger.valid(ks)
+        if record is None:
             return self._ks_error(device, "session/get", ks)
         return ApiAnswer(value={"ks": ks, "expiry": record.expires_at, "user_id": record.user_id,
                                 "partner_id": record.partner_id, "udid": record.udid})
@@ -231,8 +231,8 @@ class OttBackend:
         forced = self._forced(device, endpoint)
         if forced is not None:
             return forced
-        record = self.ledger.get(ks)
-        if record is None or self.ledger.status(ks) is not KsStatus.VALID:
+        record = self.ledger.valid(ks)
+        if record is None:
             return self._ks_error(device, endpoint, ks)
         asset = self.config.assets.get(asset_id, self.config.default_asset)
         if asset is None:

@@ -139,8 +139,8 @@ class OvpBackend:
         forced = self._forced(device, "session/get")
         if forced is not None:
             return forced
-        record = self.ledger.get(ks)
-        if record is None or self.ledger.status(ks) is not KsStatus.VALID:
+        record = self.ledger.valid(ks)
+        if record is None:
             return self._ks_error(device, "session/get", ks)
         return ApiAnswer(value={"ks": ks, "expiry": record.expires_at,
                                 "partner_id": record.partner_id, "user_id": record.user_id})
@@ -149,8 +149,8 @@ class OvpBackend:
         forced = self._forced(device, "session/end")
         if forced is not None:
             return forced
-        record = self.ledger.get(ks)
-        if record is None or self.ledger.status(ks) is not KsStatus.VALID:
+        record = self.ledger.valid(ks)
+        if record is None:
             return self._ks_error(device, "session/end", ks)
         self.ledger.revoke_session(device, record, "session/end")
         return ApiAnswer(value={"result": True})
