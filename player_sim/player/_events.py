@@ -135,7 +135,7 @@ Action = (Play | Stop | Zap | Resume | ReleaseItem | EnterBackground | EnterFore
 class SsmAnswer:
     """An SSM server's answer: HTTP status plus the body's fields.
 
-    The body decides success, not the status: an older API answered 200 with
+    The body decides success, not the status: the older SRM session API answered 200 with
     the error in the body (DOMAIN.md), so ``ok`` requires no ``ssm_code``.
     """
 

@@ -177,8 +177,8 @@ _RULES: Final[tuple[Rule, ...]] = (
          "A successful teardown is answered with HTTP 204 and frees the session's slot.",
          "always", None),
     _dom("ssm.errors.body-decides",
-         "An older API answered HTTP 200 even for a denial and put the error in the body; a "
-         "client must read the body, not only the status.",
+         "An HTTP 200 that carries a denial in its body is documented for the older SRM "
+         "session API, not for SSM; keep it as a named variant, attributed to SRM.",
          "An SSM answer whose body carries an SSM error code is a failure even with HTTP 200.",
          "always", "SsmConfig.legacy_status_200"),
     _dom("ssm.zap.replaces-session",
@@ -264,7 +264,7 @@ _RULES: Final[tuple[Rule, ...]] = (
           "always"),
     _dom("provider.ott.refresh-margin",
          "OTT refresh is lazy: on each token request, if the time left is at or below a refresh "
-         "delta, it refreshes first.",
+         "delta, it refreshes first",
          "The refresh margin is 12 % of the validity left when the session was set (Android) "
          "or a fixed 5 minutes (iOS).", "within-after", "OTT provider refresh margin"),
 )
