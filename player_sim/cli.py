@@ -176,8 +176,17 @@ def validate(paths: tuple[str, ...]) -> None:
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files (for editors)."""
+@click.option("--trace", "of_trace", is_flag=True,
+              help="The schema of a trace record line instead (generated from the kinds).")
+def schema(of_trace: bool) -> None:
+    """Print the JSON Schema of scenario files (for editors), or of trace records."""
+    if of_trace:
+        import json
+
+        from .trace import json_schema
+
+        click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+        return
     from .scenario import schema_json
 
     click.echo(schema_json(), nl=False)

@@ -1,50 +1,110 @@
-"""The trace: every event of a simulation, as frozen records, and its JSONL form.
+"""The trace: the contract between whatever produces behaviour and whatever judges it.
 
-One record per line, keys sorted, no spaces::
+A simulated world, a served backend, a proxy or a converted device log writes
+records of the kinds declared in :class:`Kind`; monitors, explorers, reports and
+timelines read only records. Each kind has a *vantage* (device, server, wire or
+harness); a trace says which vantages it holds, so a device log is judged on the
+rules a device log can show, and the others are reported as not judged.
 
-    {"app":"foreground","data":{"stream":"channel-1"},"device":"phone","kind":"playback_started","playback":"playing","t":0.16}
+The JSONL form (format version 2): a header line, then one record per line,
+keys sorted, no spaces::
 
-* ``t``: virtual seconds since the simulation started (rounded to the microsecond);
-* ``device``: the device's name, or ``null`` for a world or server event;
-* ``kind``: what happened (see the README's trace section for the list);
-* ``app`` / ``playback``: the device's states *after* the event (``null`` for
-  world events);
-* ``data``: the event's payload, a JSON object.
+    {"format":"player_sim.trace","vantages":["device","harness","server"],"version":2}
+    {"app":"foreground","data":{"stream":"channel-1"},"device":"phone","kind":"playback_started","playback":"playing","playback_id":1,"t":0.16}
 
-The same simulation and seed always give byte-identical JSONL.
+* ``t``: virtual seconds since the start (rounded to the microsecond);
+* ``device``: the device's name, or ``null`` for a harness event;
+* ``kind``: a declared :class:`Kind`;
+* ``app`` / ``playback``: the device's states when the record was written
+  (``null`` for kinds that are not stamped with states);
+* ``playback_id``: on device records, the playback the record belongs to (every
+  play or zap starts a new one); ``null`` elsewhere;
+* ``data``: the kind's declared fields.
+
+:func:`json_schema` gives the JSON Schema of a record line, generated from the
+declarations. The same simulation and seed always give byte-identical JSONL.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
 from ._errors import PlayerSimError
+from ._trace_kinds import Field, Kind, Vantage
 
-__all__ = ["Trace", "TraceFormatError", "TraceRecord"]
+__all__ = ["FORMAT", "VERSION", "Field", "Kind", "Trace", "TraceFormatError", "TraceRecord",
+           "Vantage", "check_record", "json_schema", "kinds_table"]
+
+#: The ``format`` of a trace's header line.
+FORMAT: Final = "player_sim.trace"
+#: The trace format version this module writes and reads.
+VERSION: Final = 2
 
 _EMPTY: Mapping[str, Any] = {}
 
 
+_BY_VALUE: Final[dict[str, Kind]] = {k.value: k for k in Kind}
+
+
+def _to_kind(value: str) -> Kind:
+    if type(value) is Kind:
+        return value
+    kind = _BY_VALUE.get(value)
+    if kind is None:
+        raise ValueError(_unknown_kind(value))
+    return kind
+
+
+def _unknown_kind(value: object) -> str:
+    close = difflib.get_close_matches(str(value), [k.value for k in Kind], n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"no trace kind {value!r}{hint} (player_sim.trace.Kind lists them)"
+
+
 @attrs.frozen(slots=True)
 class TraceRecord:
-    """One event. ``data`` must be treated as read-only."""
+    """One event. ``data`` must be treated as read-only.
+
+    Constructing a record with an undeclared kind, or with a field its kind does
+    not declare, raises :class:`ValueError`: producers cannot write what the
+    format does not say.
+    """
 
     t: float
     device: str | None
-    kind: str
+    kind: Kind = attrs.field(converter=_to_kind)
     app: str | None = None
     playback: str | None = None
     data: Mapping[str, Any] = _EMPTY
+    playback_id: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not self.kind.names.issuperset(self.data):
+            extra = sorted(set(self.data) - self.kind.names)
+            raise ValueError(f"trace kind {self.kind.value!r} has no field {extra[0]!r}; it "
+                             f"declares {', '.join(sorted(self.kind.names)) or 'none'}")
+
+    @property
+    def vantage(self) -> Vantage:
+        return self.kind.vantage
+
+    @classmethod
+    def from_json(cls, line: str, source: str = "<record>", number: int = 1) -> TraceRecord:
+        """Parse one record line (no header), as :meth:`Trace.from_jsonl` does each line;
+        a bad line raises :class:`TraceFormatError` naming ``source`` and ``number``."""
+        return _read_record(line, source, number)
 
     def to_json(self) -> str:
         return json.dumps(
-            {"t": round(self.t, 6), "device": self.device, "kind": self.kind, "app": self.app,
-             "playback": self.playback, "data": dict(self.data)},
+            {"t": round(self.t, 6), "device": self.device, "kind": self.kind.value,
+             "app": self.app, "playback": self.playback, "playback_id": self.playback_id,
+             "data": dict(self.data)},
             sort_keys=True, separators=(",", ":"))
 
 
@@ -57,17 +117,33 @@ class TraceFormatError(PlayerSimError):
         super().__init__(f"{source}:{line}: {message}")
 
 
-_FIELDS = {"t": (int, float), "device": (str, type(None)), "kind": (str,),
-           "app": (str, type(None)), "playback": (str, type(None)), "data": (dict,)}
+_ENVELOPE: Final = {"t": (int, float), "device": (str, type(None)), "kind": (str,),
+                    "app": (str, type(None)), "playback": (str, type(None)),
+                    "playback_id": (int, type(None)), "data": (dict,)}
+_ALL_VANTAGES: Final = frozenset(Vantage)
+
+
+def _header(vantages: frozenset[Vantage]) -> str:
+    return json.dumps({"format": FORMAT, "version": VERSION,
+                       "vantages": sorted(v.value for v in vantages)},
+                      sort_keys=True, separators=(",", ":"))
 
 
 class Trace:
-    """An append-only list of :class:`TraceRecord`, in virtual-time order."""
+    """An append-only list of :class:`TraceRecord`, in time order, seen from ``vantages``.
 
-    __slots__ = ("_records",)
+    ``vantages`` says what the producer could see: a simulated world sees the
+    device, the servers and the harness; a device log only the device. A rule
+    needing a vantage the trace lacks is not judged on it.
+    """
 
-    def __init__(self, records: Iterable[TraceRecord] = ()) -> None:
+    __slots__ = ("_records", "vantages")
+
+    def __init__(self, records: Iterable[TraceRecord] = (), *,
+                 vantages: Iterable[Vantage] = (Vantage.DEVICE, Vantage.SERVER,
+                                                Vantage.HARNESS)) -> None:
         self._records: list[TraceRecord] = list(records)
+        self.vantages: frozenset[Vantage] = frozenset(vantages)
 
     def append(self, record: TraceRecord) -> None:
         self._records.append(record)
@@ -86,40 +162,160 @@ class Trace:
         return [r for r in self._records
                 if r.kind in kinds and (device is None or r.device == device)]
 
+    def seen_from(self, *vantages: Vantage) -> Trace:
+        """The records a producer with only ``vantages`` would have written."""
+        keep = frozenset(vantages)
+        return Trace((r for r in self._records if r.kind.vantage in keep), vantages=keep)
+
     def to_jsonl(self) -> str:
-        """The whole trace as JSONL text (ends with a newline unless empty)."""
-        return "".join(r.to_json() + "\n" for r in self._records)
+        """The whole trace as JSONL text: the header line, then one line per record."""
+        return _header(self.vantages) + "\n" + "".join(r.to_json() + "\n" for r in self._records)
 
     @classmethod
     def from_jsonl(cls, text: str, source: str = "<trace>") -> Trace:
         """Parse JSONL text; a bad line raises :class:`TraceFormatError` naming it."""
+        lines = text.splitlines()
+        header, vantages = _read_header(lines, source)
         records = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise TraceFormatError(source, number, f"not JSON: {err.msg} at column "
-                                       f"{err.colno}") from None
-            if not isinstance(obj, dict):
-                raise TraceFormatError(source, number, "expected a JSON object per line")
-            for key, types in _FIELDS.items():
-                if key not in obj and key in ("t", "kind"):
-                    raise TraceFormatError(source, number, f"missing required key {key!r}")
-                # bool is an int to isinstance, but never a valid value here.
-                if key in obj and (not isinstance(obj[key], types) or obj[key] is True
-                                   or obj[key] is False):
-                    raise TraceFormatError(source, number, f"{key!r} has the wrong type "
-                                           f"({type(obj[key]).__name__})")
-            if not math.isfinite(obj["t"]):
-                raise TraceFormatError(source, number, "'t' must be a finite number of "
-                                       f"seconds, not {obj['t']!r}")
-            unknown = sorted(set(obj) - set(_FIELDS))
-            if unknown:
-                raise TraceFormatError(source, number, f"unknown key {unknown[0]!r}; "
-                                       f"expected {', '.join(sorted(_FIELDS))}")
-            records.append(TraceRecord(float(obj["t"]), obj.get("device"), obj["kind"],
-                                       obj.get("app"), obj.get("playback"),
-                                       obj.get("data", {})))
-        return cls(records)
+        for number, line in enumerate(lines[header:], start=header + 1):
+            if line.strip():
+                records.append(_read_record(line, source, number))
+        return cls(records, vantages=vantages)
+
+
+def _read_header(lines: list[str], source: str) -> tuple[int, frozenset[Vantage]]:
+    """The header's line number (1-based) and vantages; refuses a missing or other version."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise TraceFormatError(source, number, f"not JSON: {err.msg} at column "
+                                   f"{err.colno}") from None
+        example = _header(frozenset({Vantage.DEVICE}))
+        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+            if isinstance(obj, dict) and "kind" in obj:
+                raise TraceFormatError(source, number, "no header line: this looks like a "
+                                       "version-1 trace (player_sim 0.1); version "
+                                       f"{VERSION} is read: write it again with player_sim, "
+                                       f"or start it with a header line such as {example}")
+            raise TraceFormatError(source, number, "expected the header line, such as "
+                                   f"{example}")
+        if obj.get("version") != VERSION:
+            raise TraceFormatError(source, number, f"trace format version "
+                                   f"{obj.get('version')!r} is not read; this is player_sim's "
+                                   f"version {VERSION}")
+        names = obj.get("vantages")
+        known = {v.value: v for v in Vantage}
+        if not isinstance(names, list) or not names or any(n not in known for n in names):
+            raise TraceFormatError(source, number, "'vantages' must be a non-empty list of "
+                                   f"{', '.join(known)}, not {names!r}")
+        return number, frozenset(known[n] for n in names)
+    raise TraceFormatError(source, 1, "empty trace: expected the header line")
+
+
+def _read_record(line: str, source: str, number: int) -> TraceRecord:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise TraceFormatError(source, number, f"not JSON: {err.msg} at column "
+                               f"{err.colno}") from None
+    if not isinstance(obj, dict):
+        raise TraceFormatError(source, number, "expected a JSON object per line")
+    for key, types in _ENVELOPE.items():
+        if key not in obj and key in ("t", "kind"):
+            raise TraceFormatError(source, number, f"missing required key {key!r}")
+        # bool is an int to isinstance, but never a valid value here.
+        if key in obj and (not isinstance(obj[key], types) or isinstance(obj[key], bool)):
+            raise TraceFormatError(source, number, f"{key!r} has the wrong type "
+                                   f"({type(obj[key]).__name__})")
+    if not math.isfinite(obj["t"]):
+        raise TraceFormatError(source, number, "'t' must be a finite number of "
+                               f"seconds, not {obj['t']!r}")
+    unknown = sorted(set(obj) - set(_ENVELOPE))
+    if unknown:
+        raise TraceFormatError(source, number, f"unknown key {unknown[0]!r}; "
+                               f"expected {', '.join(sorted(_ENVELOPE))}")
+    try:
+        kind = _to_kind(obj["kind"])
+    except ValueError as err:
+        raise TraceFormatError(source, number, str(err)) from None
+    data = obj.get("data", {})
+    problem = _data_problem(kind, data)
+    if problem is not None:
+        raise TraceFormatError(source, number, problem)
+    return TraceRecord(float(obj["t"]), obj.get("device"), kind, obj.get("app"),
+                       obj.get("playback"), data, obj.get("playback_id"))
+
+
+def _data_problem(kind: Kind, data: Mapping[str, Any]) -> str | None:
+    """What is wrong with ``data`` for ``kind`` (``None``: nothing)."""
+    for name in sorted(set(data) - kind.names):
+        return (f"{kind.value!r} has no field {name!r}; it declares "
+                f"{', '.join(sorted(kind.names)) or 'none'}")
+    for name in sorted(kind.required - set(data)):
+        return f"{kind.value!r} needs field {name!r} ({_field(kind, name).meaning})"
+    for field in kind.fields:
+        if field.name in data and not field.accepts(data[field.name]):
+            return (f"{kind.value!r} field {field.name!r} must be "
+                    f"{' or '.join(field.types)}, not {json.dumps(data[field.name])}")
+    return None
+
+
+def _field(kind: Kind, name: str) -> Field:
+    return next(f for f in kind.fields if f.name == name)
+
+
+def check_record(record: TraceRecord) -> str | None:
+    """What is wrong with ``record``'s data for its kind: a missing required field or
+    a value of the wrong type (``None``: nothing). Undeclared fields are refused
+    when a record is made."""
+    return _data_problem(record.kind, record.data)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of one record line, generated from :class:`Kind`."""
+    variants = []
+    for kind in Kind:
+        props = {f.name: {"type": list(f.types) if len(f.types) > 1 else f.types[0],
+                          "description": f.meaning} for f in kind.fields}
+        variants.append({
+            "if": {"properties": {"kind": {"const": kind.value}}},
+            "then": {"properties": {"data": {
+                "type": "object", "additionalProperties": False, "properties": props,
+                "required": sorted(kind.required)}}},
+        })
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"player_sim trace record (format version {VERSION})",
+        "type": "object",
+        "required": ["t", "kind"],
+        "additionalProperties": False,
+        "properties": {
+            "t": {"type": "number", "description": "virtual seconds since the start"},
+            "device": {"type": ["string", "null"],
+                       "description": "the device's name; null for a harness event"},
+            "kind": {"enum": [k.value for k in Kind], "description": "what happened"},
+            "app": {"type": ["string", "null"],
+                    "description": "the device's app state; null for unstamped kinds"},
+            "playback": {"type": ["string", "null"],
+                         "description": "the device's playback state; null for unstamped kinds"},
+            "playback_id": {"type": ["integer", "null"],
+                            "description": "the playback a device record belongs to"},
+            "data": {"type": "object", "description": "the kind's declared fields"},
+        },
+        "allOf": variants,
+    }
+
+
+def kinds_table() -> str:
+    """The Markdown table of every kind (kind, vantage, meaning, fields), as the README
+    shows it; optional fields are in brackets."""
+    rows = ["| kind | vantage | meaning | fields |", "|---|---|---|---|"]
+    for kind in Kind:
+        fields = ", ".join(f"`{f.name}`" if f.required else f"[`{f.name}`]"
+                           for f in kind.fields)
+        rows.append(f"| `{kind.value}` | {kind.vantage.value} | {kind.meaning} | "
+                    f"{fields or '—'} |")
+    return "\n".join(rows) + "\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from player_sim import Trace
+from player_sim import Trace, TraceRecord
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -18,7 +18,9 @@ def test_the_session_providers_example_runs(capsys: pytest.CaptureFixture[str]) 
     assert example is not None, "the README's 'Session providers' section has no example"
     exec(compile(example.group(1), "README.md:Session providers", "exec"),
          {"__name__": "readme"})
-    trace = Trace.from_jsonl(capsys.readouterr().out, source="README example output")
+    lines = capsys.readouterr().out.splitlines()
+    trace = Trace(TraceRecord.from_json(line, "README example output", number)
+                  for number, line in enumerate(lines, start=1))
     issued = trace.of_kind("ks_issued")
     assert [r.data["via"] for r in issued] == ["ottUser/login", "ottUser/refreshSession"]
     [refreshed] = trace.of_kind("ks_refreshed")

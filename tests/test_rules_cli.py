@@ -72,9 +72,11 @@ def test_check_reports_violations_with_rule_quote_and_line(tmp_path: Path) -> No
     path = _trace(tmp_path)
     lines = path.read_text().splitlines()
     # Drop every teardown: the stop no longer releases the session.
-    kept = [line for line in lines if json.loads(line)["kind"] != "ssm_teardown_sent"]
+    kept = lines[:1] + [line for line in lines[1:]
+                        if json.loads(line)["kind"] != "ssm_teardown_sent"]
     kept.append(json.dumps({"t": 200.0, "device": "phone", "kind": "action",
-                            "app": "foreground", "playback": "stopped", "data": {"name": "x"}}))
+                            "app": "foreground", "playback": "stopped",
+                            "data": {"name": "x", "origin": "user"}}))
     path.write_text("\n".join(kept) + "\n")
     result = CliRunner().invoke(main, ["check", str(path), "--rule", "ssm.teardown.on-stop"])
     assert result.exit_code == 1, result.output
@@ -86,10 +88,11 @@ def test_check_reports_violations_with_rule_quote_and_line(tmp_path: Path) -> No
 
 def test_check_malformed_trace_exits_2_with_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"t": 0, "kind": "action"}\n{"t": "soon", "kind": "action"}\n')
+    path.write_text('{"format":"player_sim.trace","vantages":["device"],"version":2}\n'
+                    '{"t": 0, "kind": "app_relaunched"}\n{"t": "soon", "kind": "zap"}\n')
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 2
-    assert f"{path}:2: 't' has the wrong type" in result.output
+    assert f"{path}:3: 't' has the wrong type" in result.output
     assert "Traceback" not in result.output
 
 

@@ -319,11 +319,17 @@ def test_cli_writes_the_same_svg_as_the_function(tmp_path: Path) -> None:
     assert sorted(tmp_path.iterdir()) == [tmp_path / "run.jsonl", tmp_path / "run.svg"]
 
 
+HEADER = '{"format":"player_sim.trace","vantages":["device"],"version":2}\n'
+
+
 @pytest.mark.parametrize(("content", "args", "message"), [
-    ('{"t": 1}\n', [], "bad.jsonl:1: missing required key 'kind'"),
-    ('{"t": 0, "kind": "x"}\nnot json\n', [], "bad.jsonl:2: not JSON"),
-    ('{"t": 0, "kind": "x"}\n', ["--to", "5 minutes"], "bad duration '5 minutes'"),
-    ('{"t": 0, "kind": "x"}\n', ["--from", "5m", "--to", "1m"], "needs 0 <= start < end"),
+    (HEADER + '{"t": 1}\n', [], "bad.jsonl:2: missing required key 'kind'"),
+    (HEADER + '{"t": 0, "kind": "app_relaunched"}\nnot json\n', [], "bad.jsonl:3: not JSON"),
+    (HEADER + '{"t": 0, "kind": "app_relaunched"}\n', ["--to", "5 minutes"],
+     "bad duration '5 minutes'"),
+    (HEADER + '{"t": 0, "kind": "app_relaunched"}\n', ["--from", "5m", "--to", "1m"],
+     "needs 0 <= start < end"),
+    ('{"t": 0, "kind": "app_relaunched"}\n', [], "bad.jsonl:1: no header line"),
 ])
 def test_cli_bad_input_exits_2_with_the_reason(tmp_path: Path, content: str, args: list[str],
                                                message: str) -> None:

@@ -87,9 +87,14 @@ class World:
             raise ConfigError(f"a device named {config.name!r} already exists in this world")
         device = Device(self, config)
         self._devices[config.name] = device
-        self.record(config.name, "device_added", {"account": config.account,
-                                                  "ssm": config.ssm_server_url is not None,
-                                                  "sync": config.sync_ssm_setup_teardown})
+        data: dict[str, Any] = {"account": config.account,
+                                "ssm": config.ssm_server_url is not None,
+                                "sync": config.sync_ssm_setup_teardown}
+        provider = config.session_provider
+        if provider is not None:  # what the SDK was given: judged by the provider rules
+            data["base_url"] = provider.base_url
+            data["partner_id"] = provider.partner_id
+        self.record(config.name, "device_added", data)
         return device
 
     def device(self, name: str) -> Device:
@@ -416,7 +421,7 @@ class Device:
     def _record(self, kind: str, data: Mapping[str, Any]) -> None:
         core = self.core
         self.world.trace.append(TraceRecord(self.world.now, self.name, kind, core.app.value,
-                                            core.playback.value, data))
+                                            core.playback.value, data, core.playback_id))
 
     def _deliver(self, answer: ev.Answer, launch: int) -> None:
         if self.killed or launch != self._launch:
