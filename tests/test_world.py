@@ -31,6 +31,7 @@ from player_sim import (
     World,
     WorldConfig,
 )
+from player_sim.rules import check_world
 
 URL = "https://ssm.example/"
 P = PlaybackState
@@ -959,6 +960,6 @@ async def test_a_simulation_checks_the_rule_catalogue(
         await sim.sleep(10)
         sim.world.ssm.fail_next("heartbeat", http_status=503, ssm_code=4001, message="busy")
         await sim.sleep(120)
-        violations = sim.check_rules()
+        violations = check_world(sim.world)
     assert sorted({v.rule.id for v in violations}) == broken
     assert all(v.device == "phone" for v in violations)

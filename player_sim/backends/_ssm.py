@@ -28,7 +28,7 @@ from typing import Any, Final, Literal, Protocol
 import attrs
 
 from .._errors import ConfigError
-from ..player._events import SsmAnswer
+from .._messages import SsmAnswer
 from ._faults import Fault, ForcedFaults
 
 __all__ = ["DEFAULT_HTTP_STATUS", "SsmConfig", "SsmErrorCode", "SsmServer", "SsmSession"]

@@ -12,6 +12,8 @@ from typing import Any
 
 import attrs
 
+from .._messages import SsmAnswer  # shared with the backends; public here
+
 __all__ = [
     "Action",
     "Answer",
@@ -129,25 +131,6 @@ Action = (Play | Stop | Zap | Resume | ReleaseItem | EnterBackground | EnterFore
 
 
 # --- answers: what came back from the network, or a timer ------------------
-
-
-@attrs.frozen
-class SsmAnswer:
-    """An SSM server's answer: HTTP status plus the body's fields.
-
-    The body decides success, not the status: the older SRM session API answered 200 with
-    the error in the body (DOMAIN.md), so ``ok`` requires no ``ssm_code``.
-    """
-
-    http_status: int
-    ssm_code: int | None = None
-    message: str = ""
-    token: str | None = None
-    heartbeat_period: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.ssm_code is None and 200 <= self.http_status < 300
 
 
 @attrs.frozen

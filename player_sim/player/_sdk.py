@@ -11,7 +11,7 @@ given, so the default path stays as fast as before.
 
 from __future__ import annotations
 
-from ._events import SsmAnswer
+from .._messages import SsmAnswer
 
 __all__ = ["SdkModel"]
 

@@ -1,5 +1,20 @@
-"""Rules: the catalogue of documented behaviours and the monitors that check traces."""
+"""Rules: the catalogue of documented behaviours and the monitors that check traces.
 
+Inside, one way down: :mod:`._checker` (TraceChecker, check_trace, check_world)
+runs the monitors of :mod:`._monitors` and :mod:`._provider_monitors`, both built
+on :mod:`._base`; :mod:`._catalogue` is the data they all quote.
+"""
+
+from ._base import (
+    CheckConfig,
+    Checking,
+    DeviceFacts,
+    DeviceView,
+    Monitor,
+    ProviderView,
+    Violation,
+    WorldFacts,
+)
 from ._catalogue import (
     CATALOGUE,
     DOMAIN,
@@ -10,17 +25,9 @@ from ._catalogue import (
     rule,
     verify_quotes,
 )
+from ._checker import CheckedWorld, TraceChecker, check_trace, check_world
 from ._coverage import rule_coverage, uncovered
-from ._monitors import (
-    MONITORS,
-    CheckConfig,
-    DeviceView,
-    Monitor,
-    ProviderView,
-    TraceChecker,
-    Violation,
-    check_trace,
-)
+from ._monitors import MONITORS
 from ._provider_monitors import PROVIDER_MONITORS
 
 __all__ = [
@@ -31,6 +38,9 @@ __all__ = [
     "PROVIDER_MONITORS",
     "SSM_DOC",
     "CheckConfig",
+    "CheckedWorld",
+    "Checking",
+    "DeviceFacts",
     "DeviceView",
     "Monitor",
     "ProviderView",
@@ -38,7 +48,9 @@ __all__ = [
     "RuleKind",
     "TraceChecker",
     "Violation",
+    "WorldFacts",
     "check_trace",
+    "check_world",
     "rule",
     "rule_coverage",
     "uncovered",

@@ -1,6 +1,7 @@
 """Monitors of the session-provider rules (``seeds/004_0c9c6e939a18d3d9.txt``).
 
-(``provider.ks.completes`` lives with the SSM monitors in :mod:`._monitors`.)
+(``provider.ks.completes`` lives with the SSM monitors in :mod:`._monitors`; both
+are built on :mod:`._base`.)
 
 They read the provider and KS records of the trace (README, "Trace format"):
 on the backend side ``ks_issued``, ``ks_used``, ``ks_refreshed``,
@@ -17,8 +18,8 @@ from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
 from ..trace import TraceRecord
-from ._monitors import DeviceView as _DeviceView
-from ._monitors import Monitor, ProviderView
+from ._base import DeviceView as _DeviceView
+from ._base import Monitor, ProviderView
 
 __all__ = ["PROVIDER_MONITORS"]
 

@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from .._errors import PlayerSimError
+from ..rules import check_world
 from ..trace import Trace, TraceRecord
 from ..world import Device, DeviceConfig, World
 from ._model import (
@@ -437,7 +438,7 @@ class _Run:
         world = self.world
         allowed = self.scenario.violates
         broken: dict[str, list[Any]] = {}
-        for violation in world.check_rules():
+        for violation in check_world(world):
             broken.setdefault(violation.rule.id, []).append(violation)
         out = []
         for rule_id, violations in broken.items():

@@ -25,10 +25,10 @@ does not catch up: after a plain ``await trio.sleep`` touch the API first
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import trio
 
@@ -38,9 +38,6 @@ from ..backends import SsmSession
 from ..trace import Trace
 from ._config import DeviceConfig, WorldConfig
 from ._world import Device, Notification, World
-
-if TYPE_CHECKING:
-    from ..rules import Violation
 
 __all__ = ["Simulation"]
 
@@ -110,11 +107,6 @@ class Simulation:
 
     def zombie_sessions(self, account: str | None = None) -> list[SsmSession]:
         return self.world.zombie_sessions(account)
-
-    def check_rules(self, *, rules: Collection[str] | None = None) -> list[Violation]:
-        """Every violation of the rule catalogue in the run so far (see
-        :meth:`World.check_rules`)."""
-        return self.world.check_rules(rules=rules)
 
     async def sleep(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass (instantly under an autojump clock)."""

@@ -15,8 +15,8 @@ import heapq
 import itertools
 import random
 from collections import deque
-from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
 
 from .. import signals
 from .._errors import ConfigError, InvalidTransition, PlayerSimError
@@ -28,9 +28,6 @@ from ..providers import MediaResult, OttSessionProvider, OvpSessionProvider, Pri
 from ..trace import Trace, TraceRecord
 from ._config import DeviceConfig, WorldConfig
 from ._network import Network
-
-if TYPE_CHECKING:
-    from ..rules import Violation
 
 __all__ = ["Device", "Notification", "World"]
 
@@ -180,17 +177,6 @@ class World:
         """Live SSM sessions at ``now`` (of ``account`` if given)."""
         self.catch_up()
         return self.ssm.active_sessions(account)
-
-    def check_rules(self, *, rules: Collection[str] | None = None) -> list[Violation]:
-        """Every violation of the rule catalogue (or of ``rules``) in the run so far.
-
-        The same monitors a scenario run, ``player-sim check`` and the property
-        tests use, configured from this world (see :mod:`player_sim.rules`).
-        """
-        self.catch_up()
-        from ..rules import CheckConfig, check_trace
-
-        return check_trace(self.trace, CheckConfig.for_world(self), rules=rules, end=self.now)
 
     def zombie_sessions(self, account: str | None = None) -> list[SsmSession]:
         """Live SSM sessions no running player holds: killed apps, lost teardowns."""

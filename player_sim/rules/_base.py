@@ -1,0 +1,442 @@
+"""What every monitor is built on: its configuration, its views of the trace, its base class.
+
+:class:`Monitor` subclasses (the SSM ones in :mod:`._monitors`, the session
+providers' in :mod:`._provider_monitors`) read a :class:`DeviceView` (with its
+:class:`ProviderView`) kept by the checker that runs them; they reach that
+checker only through :class:`Checking`, so this module sits below both monitor
+modules and the checker (:mod:`._checker`) above them all: no cycle.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+
+import attrs
+
+from ..trace import TraceRecord
+from ._catalogue import CATALOGUE, Rule
+
+if TYPE_CHECKING:
+    from ..world import DeviceConfig, WorldConfig
+
+__all__ = ["ACTIVE", "CheckConfig", "Checking", "DeviceFacts", "DeviceView", "Monitor",
+           "ProviderView", "Violation", "WorldFacts"]
+
+#: Playback states in which a playback is under way.
+ACTIVE: Final = frozenset({"obtaining_ks", "loading_media", "ssm_setup", "license_request",
+                           "playing", "paused"})
+_EPS: Final = 1e-3
+_EXCERPT: Final = 6
+
+
+
+class DeviceFacts(Protocol):
+    """What :meth:`CheckConfig.for_world` reads of a device: its name and configuration."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> DeviceConfig: ...
+
+
+class WorldFacts(Protocol):
+    """What :meth:`CheckConfig.for_world` reads of a world (a :class:`~player_sim.World`
+    is one): its configuration and its devices."""
+
+    @property
+    def config(self) -> WorldConfig: ...
+
+    @property
+    def devices(self) -> Sequence[DeviceFacts]: ...
+
+
+@attrs.frozen
+class CheckConfig:
+    """What the monitors need to know that a trace does not say.
+
+    * ``reaction_window``: seconds an app or SDK has to answer a trigger
+      (notification, stop, zap): its reaction delay plus network round trips.
+    * ``heartbeat_slack``: seconds a heartbeat may come after its period.
+    * ``max_sessions_per_account`` / ``account_limits``: the SSM limit; ``None``
+      (unknown) keeps ``ssm.setup.limit-refuses`` silent.
+    * ``session_timeout``: the server's expiry; ``None`` keeps
+      ``ssm.session.expires`` silent.
+    * ``heartbeats_traced``: the trace records every heartbeat sent; ``False``
+      keeps the heartbeat-period rules silent.
+    * ``keeps_item_on_stop``: devices configured with
+      ``release_item_on_stop=False`` (stopping keeps their session).
+    * ``ovp_widget_validity`` / ``ovp_user_validity``: seconds an OVP KS is
+      valid (24 h by default); ``None`` keeps ``provider.ovp.valid-24h`` silent.
+    """
+
+    reaction_window: float = 5.0
+    heartbeat_slack: float = 1.0
+    max_sessions_per_account: int | None = None
+    account_limits: Mapping[str, int] = attrs.field(factory=dict)
+    session_timeout: float | None = None
+    heartbeats_traced: bool = True
+    keeps_item_on_stop: frozenset[str] = frozenset()
+    ovp_widget_validity: float | None = 86400.0
+    ovp_user_validity: float | None = 86400.0
+
+    @classmethod
+    def for_world(cls, world: WorldFacts) -> CheckConfig:
+        """The configuration matching a :class:`~player_sim.World` and its devices now."""
+        cfg = world.config
+        net = cfg.network
+        latency = max([net.latency, *net.link_latency.values()]) + net.jitter
+        devices = list(world.devices)
+        delay = max([d.config.app_reaction_delay for d in devices], default=0.0)
+        return cls(
+            reaction_window=delay + 6 * latency + 1.0,
+            heartbeat_slack=2 * latency + 0.5,
+            max_sessions_per_account=cfg.ssm.max_sessions_per_account,
+            account_limits=dict(cfg.ssm.account_limits),
+            session_timeout=cfg.ssm.effective_session_timeout,
+            heartbeats_traced=cfg.trace_heartbeats,
+            keeps_item_on_stop=frozenset(d.name for d in devices
+                                         if not d.config.release_item_on_stop),
+            ovp_widget_validity=cfg.ovp.widget_session_validity,
+            ovp_user_validity=cfg.ovp.user_session_validity,
+        )
+
+    def limit_of(self, account: str) -> int | None:
+        return self.account_limits.get(account, self.max_sessions_per_account)
+
+
+@attrs.frozen
+class Violation:
+    """A rule broken at time ``t`` on ``device`` (``None``: a server or world event).
+
+    ``line`` is the 1-based number of the record that revealed it (its line in
+    the JSONL trace); ``excerpt`` holds ``(line, record)`` pairs around it.
+    """
+
+    rule: Rule
+    device: str | None
+    t: float
+    message: str
+    line: int
+    excerpt: tuple[tuple[int, TraceRecord], ...]
+
+    def describe(self) -> str:
+        """A multi-line, human-readable account: rule, quote, device, time, trace."""
+        who = f"device {self.device!r}" if self.device is not None else "the server"
+        lines = [f"{self.rule.id}: {self.message}",
+                 f"  at t={self.t:g} on {who} (trace line {self.line})",
+                 f"  rule: {self.rule.statement}",
+                 f"  quote ({self.rule.where}): \"{self.rule.quote}\"",
+                 "  trace:"]
+        lines += [f"  {n:>6} | {r.to_json()}" for n, r in self.excerpt]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (for reports)."""
+        return {"rule": self.rule.id, "device": self.device, "t": round(self.t, 6),
+                "message": self.message, "line": self.line, "source": self.rule.where,
+                "quote": self.rule.quote}
+
+
+def _ok(data: Mapping[str, Any]) -> bool:
+    """An SSM answer succeeded: the body decides (no SSM code), then the status."""
+    status = data.get("http_status")
+    return data.get("ssm_code") is None and isinstance(status, int) and 200 <= status < 300
+
+
+class ProviderView:
+    """What the trace says about one device's session provider and its KSs.
+
+    ``session`` is the started session's data (``None`` when there is none or
+    it ended); ``session_before`` is what it was before the current record;
+    ``*_generation`` tell in which playback (see :class:`DeviceView`) the last
+    KS was answered or failed.
+    """
+
+    def __init__(self) -> None:
+        self.issued: dict[str, Mapping[str, Any]] = {}    # ks -> its ks_issued data (+ t)
+        self.revoked: set[str] = set()
+        self.ended: set[str] = set()                      # KSs of ended sessions
+        self.session: Mapping[str, Any] | None = None     # the started session, if any
+        self.had_session = False
+        self.endpoints: list[str] = []                    # ks_used endpoints since the start
+        self.ks_generation = -1                           # generation of the last KS answer
+        self.ks_failed_generation = -1
+        self.requested_generation = -1
+        self.session_before: Mapping[str, Any] | None = None
+
+    def update(self, rec: TraceRecord, generation: int) -> None:
+        data, kind = rec.data, rec.kind
+        self.session_before = self.session
+        if kind == "ks_issued" and isinstance(data.get("ks"), str):
+            self.issued[data["ks"]] = {**data, "t": rec.t}
+        elif kind == "ks_revoked" and isinstance(data.get("ks"), str):
+            self.revoked.add(data["ks"])
+        elif kind == "session_started":
+            self.session = {**data, "t": rec.t}
+            self.had_session = True
+            self.endpoints = []
+        elif kind in ("session_ended", "session_forgotten"):
+            if isinstance(data.get("ks"), str):
+                self.ended.add(data["ks"])
+            self.session = None
+        elif kind in ("ks_refreshed", "ks_renewed") and self.session is not None:
+            self.session = {**self.session, "ks": data.get("ks"),
+                            "expires_at": data.get("expires_at", self.session.get("expires_at"))}
+        elif kind == "ks_used":
+            self.endpoints.append(str(data.get("endpoint")))
+        elif kind == "ks_requested":
+            self.requested_generation = generation
+        elif kind == "ks_answered":
+            if data.get("ks") is None:
+                self.ks_failed_generation = generation
+            else:
+                self.ks_generation = generation
+
+
+class DeviceView:
+    """What the trace so far says about one device (read by monitors, kept by the checker).
+
+    ``generation`` counts play, zap and stop actions; ``held`` is whether the
+    player item holds an SSM session; ``setup_current`` tells, for an
+    ``ssm_setup_answered`` record just seen, whether it answered the current
+    playback (the player drops stale answers and tears their session down at
+    once: a success followed by that teardown is undone on the next record).
+    ``under_ssm`` is false for a playback whose media entry is not under SSM.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.account: str | None = None
+        self.ssm: bool | None = None
+        self.sync: bool | None = None
+        self.app: str | None = None
+        self.app_before: str | None = None
+        self.playback: str | None = None
+        self.killed = False
+        self.generation = 0
+        self._outstanding = 0
+        self._stale = 0
+        self.setup_current = False
+        self.setup_ok_generation = -1
+        self.setup_sent_generation = -1
+        self.setup_token: str | None = None
+        self._orphan_check: tuple[Any, ...] | None = None
+        self.held = False
+        self.held_before = False
+        self.period = 0.0
+        self._chain: set[str] = set()
+        self._known: set[str] = set()
+        self.ssm_error = False
+        self.teardowns_on_wire = 0
+        self.blocked = False
+        self.recent: deque[tuple[int, TraceRecord]] = deque(maxlen=_EXCERPT)
+        self.suspended: list[_Deadline] = []
+        self.provider = ProviderView()
+        self.no_ssm_generation = -1
+
+    def _new_generation(self) -> None:
+        self.generation += 1
+        self._stale += self._outstanding
+        self._outstanding = 0
+
+    @property
+    def under_ssm(self) -> bool:
+        """The device uses SSM and the current playback's media entry is under SSM."""
+        return bool(self.ssm) and self.no_ssm_generation != self.generation
+
+    def update(self, rec: TraceRecord) -> None:
+        kind, data = rec.kind, rec.data
+        self.provider.update(rec, self.generation)
+        if self._orphan_check is not None and rec.app is not None:
+            self._revert_orphan(rec)
+        self.held_before = self.held
+        self.app_before = self.app
+        if rec.app is not None:
+            self.app = rec.app
+            self.playback = rec.playback
+        if kind == "device_added":
+            self.account = data.get("account")
+            self.ssm = data.get("ssm")
+            self.sync = data.get("sync")
+        elif kind == "action":
+            name = data.get("name")
+            if name in ("play", "zap"):
+                self._new_generation()
+                self.ssm_error = False
+            elif name == "stop":
+                self._new_generation()
+        elif kind == "ssm_setup_sent":
+            if self.ssm is None:
+                self.ssm = True
+            self._outstanding += 1
+            self.setup_sent_generation = self.generation
+            if data.get("blocking"):
+                self.blocked = True
+        elif kind == "ssm_setup_answered":
+            # Which playback an answer is for is not in the trace. Answers usually come
+            # back in the order sent (stale ones first); but latency can change meanwhile,
+            # so an accepted answer is known by what follows it: a stale success is torn
+            # down at once (see _revert_orphan), a current one is not.
+            in_setup = rec.playback in (None, "ssm_setup")
+            if self._stale:
+                self._stale -= 1
+                fifo_current = False
+            else:
+                self._outstanding = max(0, self._outstanding - 1)
+                fifo_current = True
+            token = data.get("token")
+            if isinstance(token, str):
+                self._known.add(token)
+            if _ok(data) and isinstance(token, str):
+                self.setup_current = in_setup
+                if in_setup:
+                    self._orphan_check = (token, self.held, set(self._chain), self.period,
+                                          self.setup_ok_generation, self.setup_token)
+                    self.held = True
+                    self._chain = {token}
+                    self.period = float(data.get("heartbeat_period") or 0.0)
+                    self.setup_ok_generation = self.generation
+                    self.setup_token = token
+                    return
+            else:
+                self.setup_current = in_setup and fifo_current
+        elif kind == "heartbeat_sent":
+            token = data.get("token")
+            if isinstance(token, str):
+                self._known.add(token)
+                if self.held:
+                    self._chain.add(token)
+        elif kind == "ssm_teardown_sent":
+            token = data.get("token")
+            if self.held and (token in self._chain or token not in self._known):
+                self._release()
+            self.teardowns_on_wire += 1
+            if data.get("blocking"):
+                self.blocked = True
+        elif kind in ("ssm_session_ended", "ssm_teardown_refused"):
+            self.teardowns_on_wire = max(0, self.teardowns_on_wire - 1)
+        elif kind == "ssm_heartbeat_error":
+            self._release()
+            self.ssm_error = True
+        elif kind == "ssm_setup_error":
+            self.ssm_error = True
+        elif kind == "main_thread_blocked":
+            self.blocked = False
+        elif kind == "media_answered" and data.get("ok") and data.get("ssm") is False:
+            self.no_ssm_generation = self.generation
+        elif kind == "app_killed":
+            self.killed = True
+            self.blocked = False
+            self._release()
+        elif kind == "app_relaunched":
+            self.killed = False
+            self._release()
+            self._new_generation()
+            self._stale = 0
+
+    def _revert_orphan(self, rec: TraceRecord) -> None:
+        """The record after an accepted-looking setup answer: a teardown of its token
+        right away means the player dropped it as stale (it answered an older playback)."""
+        check, self._orphan_check = self._orphan_check, None
+        assert check is not None
+        token, held, chain, period, ok_generation, setup_token = check
+        if rec.kind == "ssm_teardown_sent" and rec.data.get("token") == token:
+            self.held, self._chain, self.period = held, chain, period
+            self.setup_ok_generation, self.setup_token = ok_generation, setup_token
+
+    def _release(self) -> None:
+        self.held = False
+        self._chain = set()
+
+
+@attrs.define(eq=False)
+class _Deadline:
+    monitor: Monitor
+    key: Any
+    device: str | None
+    due: float
+    window: float
+    trigger: tuple[int, TraceRecord] | None
+    message: str
+    wake_window: float
+    cancelled: bool = False
+
+
+class Checking(Protocol):
+    """What a :class:`Monitor` uses of the checker running it (a
+    :class:`~player_sim.rules.TraceChecker`)."""
+
+    @property
+    def config(self) -> CheckConfig: ...
+
+    def extra_latency(self, t: float, window: float) -> float: ...
+
+    def _arm(self, deadline: _Deadline) -> None: ...
+
+    def _report(self, monitor: Monitor, device: str | None, t: float, message: str, line: int,
+                trigger: tuple[int, TraceRecord] | None) -> None: ...
+
+
+class Monitor:
+    """The monitor of one rule. Subclasses set ``rule_id`` and ``kinds`` and
+    override :meth:`observe` (and :meth:`expired` to filter deadlines)."""
+
+    rule_id: ClassVar[str]
+    #: Record kinds this monitor reads; it is not called for others.
+    kinds: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, checker: Checking) -> None:
+        self.rule = CATALOGUE[self.rule_id]
+        self.checker = checker
+        self.config = checker.config
+        self._pending: dict[Any, _Deadline] = {}
+
+    def active(self) -> bool:
+        """Whether this monitor applies under the checker's configuration."""
+        return True
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        raise NotImplementedError
+
+    # --- helpers for subclasses ---------------------------------------------------
+
+    def violate(self, line: int, rec: TraceRecord, message: str,
+                trigger: tuple[int, TraceRecord] | None = None) -> None:
+        self.checker._report(self, rec.device, rec.t, message, line, trigger)
+
+    def expect(self, key: Any, device: str | None, window: float, line: int, rec: TraceRecord,
+               message: str, *, wake_window: float | None = None) -> None:
+        """Open an expectation: unless :meth:`fulfil` is called for ``key`` within
+        ``window`` seconds, ``message`` is reported. If it falls due while the
+        device is suspended, it is due again ``wake_window`` (default ``window``)
+        seconds after the device is back."""
+        old = self._pending.pop(key, None)
+        if old is not None:
+            old.cancelled = True
+        extra = self.checker.extra_latency(rec.t, window) if device is not None else 0.0
+        window += extra
+        deadline = _Deadline(self, key, device, rec.t + window, window, (line, rec), message,
+                             (window if wake_window is None else wake_window + extra))
+        self._pending[key] = deadline
+        self.checker._arm(deadline)
+
+    def fulfil(self, key: Any) -> None:
+        deadline = self._pending.pop(key, None)
+        if deadline is not None:
+            deadline.cancelled = True
+
+    def waiting(self, key: Any) -> bool:
+        return key in self._pending
+
+    def cancel_device(self, device: str) -> None:
+        for key, deadline in list(self._pending.items()):
+            if deadline.device == device:
+                deadline.cancelled = True
+                del self._pending[key]
+
+    def expired(self, deadline: _Deadline, dev: DeviceView | None) -> bool:
+        """Whether an expectation that ran out is reported (default: yes)."""
+        return True

@@ -1,0 +1,212 @@
+"""The trace checker: runs every monitor over a trace as it grows.
+
+:class:`TraceChecker` is fed :class:`~player_sim.TraceRecord` values one at a
+time (``feed``), or the new tail of a growing :class:`~player_sim.Trace`
+(``catch_up``), and returns the :class:`~player_sim.rules.Violation` values each
+one revealed. ``finish`` closes the run: expectations still open whose deadline
+has passed by the end time are violations; those that could still be met are
+not. :func:`check_trace` does all of that for a finished trace, and
+:func:`check_world` for the run of a world so far.
+
+This module is the top of :mod:`player_sim.rules`: it knows every monitor
+(:data:`~player_sim.rules.MONITORS`, :data:`~player_sim.rules.PROVIDER_MONITORS`);
+a world knows nothing of rules (ARCHITECTURE.md, principle 9).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Collection, Iterable, Sequence
+from typing import Protocol
+
+from ..trace import Trace, TraceRecord
+from ._base import (
+    _EPS,
+    _EXCERPT,
+    CheckConfig,
+    DeviceView,
+    Monitor,
+    Violation,
+    WorldFacts,
+    _Deadline,
+)
+from ._catalogue import CATALOGUE
+from ._monitors import MONITORS
+from ._provider_monitors import PROVIDER_MONITORS
+
+__all__ = ["CheckedWorld", "TraceChecker", "check_trace", "check_world"]
+
+
+class TraceChecker:
+    """Checks records against the monitors of ``rules`` (default: every rule with one).
+
+    Feed records in trace order with :meth:`feed` (or a growing trace with
+    :meth:`catch_up`); call :meth:`finish` at the end. ``violations`` holds
+    every violation found so far, in the order found.
+    """
+
+    def __init__(self, config: CheckConfig | None = None, *,
+                 rules: Collection[str] | None = None,
+                 monitors: Iterable[type[Monitor]] = ()) -> None:
+        self.config = config if config is not None else CheckConfig()
+        classes = [*MONITORS, *PROVIDER_MONITORS, *monitors]
+        if rules is not None:
+            unknown = sorted(set(rules) - set(CATALOGUE))
+            if unknown:
+                raise KeyError(f"no rule {unknown[0]!r} in the catalogue "
+                               "('player-sim rules' lists them)")
+            classes = [c for c in classes if c.rule_id in rules]
+        self.monitors = [m for m in (c(self) for c in classes) if m.active()]
+        self._by_kind: dict[str, list[Monitor]] = {}
+        for m in self.monitors:
+            for kind in sorted(m.kinds):
+                self._by_kind.setdefault(kind, []).append(m)
+        self._devices: dict[str, DeviceView] = {}
+        self._latencies: list[tuple[float, float, float]] = []
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._seq = itertools.count()
+        self._line = 0
+        self._recent: deque[tuple[int, TraceRecord]] = deque(maxlen=_EXCERPT)
+        self._new: list[Violation] = []
+        self.violations: list[Violation] = []
+        self.now = 0.0
+
+    @property
+    def rules(self) -> list[str]:
+        """The ids of the rules this checker monitors."""
+        return sorted({m.rule_id for m in self.monitors})
+
+    def extra_latency(self, t: float, window: float) -> float:
+        """Seconds to add to a device's window opened at ``t``: twice (there and back)
+        each extra latency planned (``latency_planned`` records) near ``[t, t + window]``."""
+        return sum(2 * extra for start, end, extra in self._latencies
+                   if start <= t + window and end + extra >= t)
+
+    def device(self, name: str) -> DeviceView:
+        view = self._devices.get(name)
+        if view is None:
+            view = self._devices[name] = DeviceView(name)
+        return view
+
+    # --- feeding -----------------------------------------------------------------------
+
+    def feed(self, record: TraceRecord) -> list[Violation]:
+        """Check one more record; return the violations it revealed."""
+        self._new = []
+        self._line += 1
+        line = self._line
+        self._advance(record.t)
+        self.now = record.t
+        if record.kind == "latency_planned":
+            data = record.data
+            # A latency this checker can't read leaves the windows as they are.
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                self._latencies.append((float(data["start"]), float(data["end"]),
+                                        float(data["extra"])))
+        dev = self.device(record.device) if record.device is not None else None
+        if dev is not None:
+            dev.update(record)
+            if dev.suspended and record.app not in (None, "background"):
+                self._wake(dev, record.t)
+            if record.kind == "app_killed":
+                for m in self.monitors:
+                    m.cancel_device(dev.name)
+                dev.suspended.clear()
+        if dev is not None:
+            dev.recent.append((line, record))
+        self._recent.append((line, record))
+        for monitor in self._by_kind.get(record.kind, ()):
+            monitor.observe(line, record, dev)
+        return self._new
+
+    def catch_up(self, trace: Trace | Sequence[TraceRecord]) -> list[Violation]:
+        """Feed the records of ``trace`` not fed yet (for a trace that keeps growing)."""
+        found: list[Violation] = []
+        for index in range(self._line, len(trace)):
+            found += self.feed(trace[index])
+        return found
+
+    def finish(self, end: float | None = None) -> list[Violation]:
+        """Close the run at virtual time ``end`` (default: the last record's time).
+
+        Expectations due before ``end`` are violations; later ones are not.
+        """
+        self._new = []
+        end_time = self.now if end is None else max(end, self.now)
+        self._advance(end_time + _EPS / 2)
+        return self._new
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _arm(self, deadline: _Deadline) -> None:
+        heapq.heappush(self._heap, (deadline.due, next(self._seq), deadline))
+
+    def _advance(self, t: float) -> None:
+        heap = self._heap
+        while heap and heap[0][0] < t - 1e-9:
+            _, _, deadline = heapq.heappop(heap)
+            if deadline.cancelled:
+                continue
+            dev = self._devices.get(deadline.device) if deadline.device is not None else None
+            if dev is not None and dev.app == "background":
+                dev.suspended.append(deadline)
+                continue
+            deadline.monitor._pending.pop(deadline.key, None)
+            deadline.cancelled = True
+            if deadline.monitor.expired(deadline, dev):
+                self._report(deadline.monitor, deadline.device, deadline.due, deadline.message,
+                             self._line, deadline.trigger)
+
+    def _wake(self, dev: DeviceView, t: float) -> None:
+        waiting, dev.suspended = dev.suspended, []
+        for deadline in waiting:
+            if not deadline.cancelled:
+                deadline.due = t + deadline.wake_window
+                self._arm(deadline)
+
+    def _report(self, monitor: Monitor, device: str | None, t: float, message: str, line: int,
+                trigger: tuple[int, TraceRecord] | None) -> None:
+        source = self._devices[device].recent if device in self._devices else self._recent
+        excerpt = list(source)
+        if trigger is not None and trigger not in excerpt:
+            excerpt.insert(0, trigger)
+        violation = Violation(monitor.rule, device, t, message, line, tuple(excerpt))
+        self._new.append(violation)
+        self.violations.append(violation)
+
+
+def check_trace(trace: Trace | Iterable[TraceRecord], config: CheckConfig | None = None, *,
+                rules: Collection[str] | None = None, end: float | None = None) -> list[Violation]:
+    """Every violation of the catalogue's rules (or of ``rules``) in a finished trace."""
+    checker = TraceChecker(config, rules=rules)
+    for record in trace:
+        checker.feed(record)
+    checker.finish(end)
+    return checker.violations
+
+
+class CheckedWorld(WorldFacts, Protocol):
+    """What :func:`check_world` reads of a world (a :class:`~player_sim.World` is one)."""
+
+    @property
+    def trace(self) -> Trace: ...
+
+    @property
+    def now(self) -> float: ...
+
+    def catch_up(self) -> None: ...
+
+
+def check_world(world: CheckedWorld, *, rules: Collection[str] | None = None) -> list[Violation]:
+    """Every violation of the rule catalogue (or of ``rules``) in ``world``'s run so far.
+
+    The same monitors a scenario run, ``player-sim check`` and the property tests
+    use, configured from the world (:meth:`CheckConfig.for_world`). Under a
+    :class:`~player_sim.Simulation` pass ``sim.world``: it is brought up to trio's
+    current time first.
+    """
+    world.catch_up()
+    return check_trace(world.trace, CheckConfig.for_world(world), rules=rules, end=world.now)
