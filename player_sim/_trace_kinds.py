@@ -82,8 +82,7 @@ def _f(name: str, types: str, meaning: str, *, required: bool = True) -> Field:
 # Fields several kinds share, stated once.
 _STREAM = _f("stream", "str", "the stream (channel or asset) played")
 _STREAM_OR_NONE = _f("stream", "str|null", "the stream of the current or last playback")
-_REQUEST_ID = _f("request_id", "int", "pairs a request with its answer (per device)",
-                 required=False)
+_REQUEST_ID = _f("request_id", "int", "pairs a request with its answer (per device)")
 _HTTP_STATUS = _f("http_status", "int", "the answer's HTTP status")
 _SSM_CODE = _f("ssm_code", "int|null", "the SSM error code in the answer's body (null: none)")
 _MESSAGE = _f("message", "str", "the error message (empty when none)")

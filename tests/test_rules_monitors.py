@@ -63,6 +63,7 @@ def hb_fails(*after: TraceRecord) -> list[TraceRecord]:
     """The first heartbeat is refused and the app is told; then ``after``."""
     return [added(), *started(), r(30.04, "heartbeat_sent", token="T1"),
             s(30.06, "ssm_heartbeat_refused", http_status=401, ssm_code=1006, message="x"),
+            r(30.08, "heartbeat_answered", http_status=401, ssm_code=1006, message="x"),
             err(30.08, "ssm_heartbeat_error", http_status=401, ssm_code=1006), *after]
 
 
@@ -492,8 +493,11 @@ steps:
   - wait: 6m
 """
 
-def test_planned_extra_latency_widens_the_windows() -> None:
-    """A counterexample `player-sim explore --seed 1` wrote against earlier monitors."""
+def test_a_slow_answer_is_judged_when_the_device_gets_it() -> None:
+    """A counterexample `player-sim explore --seed 1` wrote against earlier monitors, which
+    started the notification's window at the server's refusal: 10 s of planned latency
+    made it late unless the window was widened. The rule is now judged on the device's
+    own record of the answer, so link latency cannot make the app look late."""
     from player_sim.scenario import load_scenario_text, run_scenario
 
     result = run_scenario(load_scenario_text(_SLOW_HEARTBEAT_ANSWER))
@@ -502,7 +506,10 @@ def test_planned_extra_latency_widens_the_windows() -> None:
     without = [r for r in result.trace if r.kind != "latency_planned"]
     tight = [v.rule.id for v in check_trace(without, CheckConfig(reaction_window=1.0,
                                                                  max_sessions_per_account=1))]
-    assert "ssm.errors.heartbeat-notified" in tight
+    assert "ssm.errors.heartbeat-notified" not in tight
+    [answered] = result.trace.of_kind("heartbeat_answered")
+    [notified] = result.trace.of_kind("ssm_heartbeat_error")
+    assert notified.t == answered.t and answered.data["ssm_code"] == 4001
 
 
 def test_a_second_zap_before_the_setup_supersedes_the_first() -> None:

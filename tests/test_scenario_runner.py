@@ -101,8 +101,8 @@ steps:
     assert failure.message.startswith("signal ssm_heartbeat_error was posted by phone at "
                                       "t=30.08s")
     assert next(r for r in failure.excerpt if r.t == failure.time).kind in (
-        "ssm_heartbeat_error", "state_changed", "action", "zap", "playback_stopped",
-        "ssm_setup_sent")
+        "heartbeat_answered", "ssm_heartbeat_error", "state_changed", "action", "zap",
+        "playback_stopped", "ssm_setup_sent")
 
 
 def test_window_bounds_are_inclusive() -> None:

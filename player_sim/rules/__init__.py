@@ -25,7 +25,15 @@ from ._catalogue import (
     rule,
     verify_quotes,
 )
-from ._checker import CheckedWorld, TraceChecker, check_trace, check_world
+from ._checker import (
+    CheckedWorld,
+    TraceChecker,
+    Verdict,
+    check_trace,
+    check_world,
+    judge_trace,
+    judge_world,
+)
 from ._coverage import rule_coverage, uncovered
 from ._monitors import MONITORS
 from ._provider_monitors import PROVIDER_MONITORS
@@ -47,10 +55,13 @@ __all__ = [
     "Rule",
     "RuleKind",
     "TraceChecker",
+    "Verdict",
     "Violation",
     "WorldFacts",
     "check_trace",
     "check_world",
+    "judge_trace",
+    "judge_world",
     "rule",
     "rule_coverage",
     "uncovered",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 import attrs
 
-from ..trace import TraceRecord
+from ..trace import Kind, TraceRecord, Vantage
 from ._catalogue import CATALOGUE, Rule
 
 if TYPE_CHECKING:
@@ -199,12 +199,13 @@ class ProviderView:
 class DeviceView:
     """What the trace so far says about one device (read by monitors, kept by the checker).
 
-    ``generation`` counts play, zap and stop actions; ``held`` is whether the
-    player item holds an SSM session; ``setup_current`` tells, for an
-    ``ssm_setup_answered`` record just seen, whether it answered the current
-    playback (the player drops stale answers and tears their session down at
-    once: a success followed by that teardown is undone on the next record).
-    ``under_ssm`` is false for a playback whose media entry is not under SSM.
+    ``generation`` counts play, zap and stop actions; ``playback_id`` is the
+    current playback's id (the ``action`` records carry it); ``held`` is whether
+    the player item holds an SSM session, and ``held_playback_id`` the playback
+    that set it up; ``setup_current`` tells, for an ``ssm_setup_answered`` record
+    just seen, whether it answered the current playback (its ``playback_id``
+    says so: the player drops answers to older playbacks). ``under_ssm`` is
+    false for a playback whose media entry is not under SSM.
     """
 
     def __init__(self, name: str) -> None:
@@ -217,14 +218,13 @@ class DeviceView:
         self.playback: str | None = None
         self.killed = False
         self.generation = 0
-        self._outstanding = 0
-        self._stale = 0
+        self.playback_id: int | None = None
         self.setup_current = False
         self.setup_ok_generation = -1
         self.setup_sent_generation = -1
         self.setup_token: str | None = None
-        self._orphan_check: tuple[Any, ...] | None = None
         self.held = False
+        self.held_playback_id: int | None = None
         self.held_before = False
         self.period = 0.0
         self._chain: set[str] = set()
@@ -239,8 +239,6 @@ class DeviceView:
 
     def _new_generation(self) -> None:
         self.generation += 1
-        self._stale += self._outstanding
-        self._outstanding = 0
 
     @property
     def under_ssm(self) -> bool:
@@ -250,8 +248,6 @@ class DeviceView:
     def update(self, rec: TraceRecord) -> None:
         kind, data = rec.kind, rec.data
         self.provider.update(rec, self.generation)
-        if self._orphan_check is not None and rec.app is not None:
-            self._revert_orphan(rec)
         self.held_before = self.held
         self.app_before = self.app
         if rec.app is not None:
@@ -262,6 +258,7 @@ class DeviceView:
             self.ssm = data.get("ssm")
             self.sync = data.get("sync")
         elif kind == "action":
+            self.playback_id = rec.playback_id
             name = data.get("name")
             if name in ("play", "zap"):
                 self._new_generation()
@@ -271,38 +268,24 @@ class DeviceView:
         elif kind == "ssm_setup_sent":
             if self.ssm is None:
                 self.ssm = True
-            self._outstanding += 1
             self.setup_sent_generation = self.generation
             if data.get("blocking"):
                 self.blocked = True
         elif kind == "ssm_setup_answered":
-            # Which playback an answer is for is not in the trace. Answers usually come
-            # back in the order sent (stale ones first); but latency can change meanwhile,
-            # so an accepted answer is known by what follows it: a stale success is torn
-            # down at once (see _revert_orphan), a current one is not.
-            in_setup = rec.playback in (None, "ssm_setup")
-            if self._stale:
-                self._stale -= 1
-                fifo_current = False
-            else:
-                self._outstanding = max(0, self._outstanding - 1)
-                fifo_current = True
+            # The answer names its playback: one for an older playback (stopped or
+            # zapped away from) is dropped by the player, which tears its session down.
             token = data.get("token")
             if isinstance(token, str):
                 self._known.add(token)
-            if _ok(data) and isinstance(token, str):
-                self.setup_current = in_setup
-                if in_setup:
-                    self._orphan_check = (token, self.held, set(self._chain), self.period,
-                                          self.setup_ok_generation, self.setup_token)
-                    self.held = True
-                    self._chain = {token}
-                    self.period = float(data.get("heartbeat_period") or 0.0)
-                    self.setup_ok_generation = self.generation
-                    self.setup_token = token
-                    return
-            else:
-                self.setup_current = in_setup and fifo_current
+            current = rec.playback_id is None or rec.playback_id == self.playback_id
+            self.setup_current = current and rec.playback in (None, "ssm_setup")
+            if _ok(data) and isinstance(token, str) and self.setup_current:
+                self.held = True
+                self.held_playback_id = rec.playback_id
+                self._chain = {token}
+                self.period = float(data.get("heartbeat_period") or 0.0)
+                self.setup_ok_generation = self.generation
+                self.setup_token = token
         elif kind == "heartbeat_sent":
             token = data.get("token")
             if isinstance(token, str):
@@ -335,20 +318,11 @@ class DeviceView:
             self.killed = False
             self._release()
             self._new_generation()
-            self._stale = 0
-
-    def _revert_orphan(self, rec: TraceRecord) -> None:
-        """The record after an accepted-looking setup answer: a teardown of its token
-        right away means the player dropped it as stale (it answered an older playback)."""
-        check, self._orphan_check = self._orphan_check, None
-        assert check is not None
-        token, held, chain, period, ok_generation, setup_token = check
-        if rec.kind == "ssm_teardown_sent" and rec.data.get("token") == token:
-            self.held, self._chain, self.period = held, chain, period
-            self.setup_ok_generation, self.setup_token = ok_generation, setup_token
+            self.playback_id = rec.playback_id
 
     def _release(self) -> None:
         self.held = False
+        self.held_playback_id = None
         self._chain = set()
 
 
@@ -379,14 +353,64 @@ class Checking(Protocol):
     def _report(self, monitor: Monitor, device: str | None, t: float, message: str, line: int,
                 trigger: tuple[int, TraceRecord] | None) -> None: ...
 
+    def _observed(self, monitor: Monitor) -> None: ...
+
 
 class Monitor:
-    """The monitor of one rule. Subclasses set ``rule_id`` and ``kinds`` and
-    override :meth:`observe` (and :meth:`expired` to filter deadlines)."""
+    """The monitor of one rule: what it reads, which vantage it needs, how it judges.
+
+    A subclass declares, checked when the class is defined:
+
+    * ``rule_id``: a rule of the catalogue;
+    * ``kinds``: the record kinds it observes (it is not called for others), each
+      a declared :class:`~player_sim.trace.Kind`, at least one;
+    * ``reads``: the ``data`` fields it reads from those records, each declared
+      by at least one of its kinds;
+    * ``also_needs``: vantages its views rely on beyond its kinds' (e.g. a server
+      record judged against what the device sent).
+
+    ``needs`` (derived) is every vantage it needs: a trace seen from fewer
+    vantages does not judge this rule. The subclass overrides :meth:`observe`,
+    calls :meth:`observed` where it meets the situation its rule judges (so
+    coverage counts what was really judged, not labels), and :meth:`violate`,
+    :meth:`expect` and :meth:`fulfil` to judge.
+    """
 
     rule_id: ClassVar[str]
     #: Record kinds this monitor reads; it is not called for others.
     kinds: ClassVar[frozenset[str]] = frozenset()
+    #: Data fields it reads from those records.
+    reads: ClassVar[frozenset[str]] = frozenset()
+    #: Vantages its views need beyond those of its kinds.
+    also_needs: ClassVar[frozenset[Vantage]] = frozenset()
+    #: Every vantage a trace must have for this rule to be judged (derived).
+    needs: ClassVar[frozenset[Vantage]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not hasattr(cls, "rule_id"):
+            return  # a shared base of several monitors
+        name = cls.__name__
+        if cls.rule_id not in CATALOGUE:
+            raise TypeError(f"monitor {name}: no rule {cls.rule_id!r} in the catalogue; add "
+                            "its Rule to rules/_catalogue.py first")
+        if not cls.kinds:
+            raise TypeError(f"monitor {name} of {cls.rule_id!r} observes no kinds; set kinds "
+                            "to the record kinds its rule is judged on")
+        known = {k.value: k for k in Kind}
+        unknown = sorted(k for k in cls.kinds if k not in known)
+        if unknown:
+            raise TypeError(f"monitor {name}: {unknown[0]!r} is not a trace kind; declare it "
+                            "in player_sim/_trace_kinds.py or fix the name")
+        kinds = [known[k] for k in cls.kinds]
+        declared = frozenset().union(*(k.names for k in kinds))
+        undeclared = sorted(cls.reads - declared)
+        if undeclared:
+            raise TypeError(f"monitor {name} reads field {undeclared[0]!r}, which none of its "
+                            f"kinds ({', '.join(sorted(cls.kinds))}) declares; add the kind "
+                            "that carries it to kinds, or declare the field")
+        cls.needs = frozenset(k.vantage for k in kinds if k.vantage is not Vantage.HARNESS) \
+            | cls.also_needs
 
     def __init__(self, checker: Checking) -> None:
         self.rule = CATALOGUE[self.rule_id]
@@ -403,8 +427,13 @@ class Monitor:
 
     # --- helpers for subclasses ---------------------------------------------------
 
+    def observed(self) -> None:
+        """Note that the situation this rule judges occurred (for rule coverage)."""
+        self.checker._observed(self)
+
     def violate(self, line: int, rec: TraceRecord, message: str,
                 trigger: tuple[int, TraceRecord] | None = None) -> None:
+        self.checker._observed(self)
         self.checker._report(self, rec.device, rec.t, message, line, trigger)
 
     def expect(self, key: Any, device: str | None, window: float, line: int, rec: TraceRecord,

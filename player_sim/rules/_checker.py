@@ -18,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-from collections import deque
-from collections.abc import Collection, Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Protocol
 
-from ..trace import Trace, TraceRecord
+import attrs
+
+from ..trace import Trace, TraceRecord, Vantage
 from ._base import (
     _EPS,
     _EXCERPT,
@@ -37,7 +39,11 @@ from ._catalogue import CATALOGUE
 from ._monitors import MONITORS
 from ._provider_monitors import PROVIDER_MONITORS
 
-__all__ = ["CheckedWorld", "TraceChecker", "check_trace", "check_world"]
+__all__ = ["CheckedWorld", "TraceChecker", "Verdict", "check_trace", "check_world",
+           "judge_trace", "judge_world"]
+
+#: What a simulated world sees.
+_WORLD_VANTAGES = frozenset({Vantage.DEVICE, Vantage.SERVER, Vantage.HARNESS})
 
 
 class TraceChecker:
@@ -46,11 +52,17 @@ class TraceChecker:
     Feed records in trace order with :meth:`feed` (or a growing trace with
     :meth:`catch_up`); call :meth:`finish` at the end. ``violations`` holds
     every violation found so far, in the order found.
+
+    ``vantages`` are those the trace was seen from (default: a simulated
+    world's, device, server and harness): a rule whose monitor needs another is
+    not run, and ``not_judged`` maps it to the vantages it lacked. ``observed``
+    counts, per rule, how often its monitor met the situation it judges.
     """
 
     def __init__(self, config: CheckConfig | None = None, *,
                  rules: Collection[str] | None = None,
-                 monitors: Iterable[type[Monitor]] = ()) -> None:
+                 monitors: Iterable[type[Monitor]] = (),
+                 vantages: Collection[Vantage] = _WORLD_VANTAGES) -> None:
         self.config = config if config is not None else CheckConfig()
         classes = [*MONITORS, *PROVIDER_MONITORS, *monitors]
         if rules is not None:
@@ -59,7 +71,12 @@ class TraceChecker:
                 raise KeyError(f"no rule {unknown[0]!r} in the catalogue "
                                "('player-sim rules' lists them)")
             classes = [c for c in classes if c.rule_id in rules]
-        self.monitors = [m for m in (c(self) for c in classes) if m.active()]
+        seen = frozenset(vantages) | {Vantage.HARNESS}
+        self.vantages = frozenset(vantages)
+        self.not_judged: dict[str, frozenset[Vantage]] = {
+            c.rule_id: c.needs - seen for c in classes if not c.needs <= seen}
+        self.observed: Counter[str] = Counter()
+        self.monitors = [m for m in (c(self) for c in classes if c.needs <= seen) if m.active()]
         self._by_kind: dict[str, list[Monitor]] = {}
         for m in self.monitors:
             for kind in sorted(m.kinds):
@@ -167,6 +184,9 @@ class TraceChecker:
                 deadline.due = t + deadline.wake_window
                 self._arm(deadline)
 
+    def _observed(self, monitor: Monitor) -> None:
+        self.observed[monitor.rule_id] += 1
+
     def _report(self, monitor: Monitor, device: str | None, t: float, message: str, line: int,
                 trigger: tuple[int, TraceRecord] | None) -> None:
         source = self._devices[device].recent if device in self._devices else self._recent
@@ -178,14 +198,45 @@ class TraceChecker:
         self.violations.append(violation)
 
 
-def check_trace(trace: Trace | Iterable[TraceRecord], config: CheckConfig | None = None, *,
-                rules: Collection[str] | None = None, end: float | None = None) -> list[Violation]:
-    """Every violation of the catalogue's rules (or of ``rules``) in a finished trace."""
-    checker = TraceChecker(config, rules=rules)
+@attrs.frozen
+class Verdict:
+    """What judging a trace found.
+
+    ``violations`` in the order found; ``judged``: the ids of the rules whose
+    monitors ran; ``not_judged``: each rule the trace could not show, with the
+    vantages it lacked; ``observed``: per judged rule, how often its monitor met
+    the situation the rule judges (0: judged, but nothing happened to judge).
+    """
+
+    violations: tuple[Violation, ...]
+    judged: tuple[str, ...]
+    not_judged: Mapping[str, frozenset[Vantage]]
+    observed: Mapping[str, int]
+
+
+def judge_trace(trace: Trace | Iterable[TraceRecord], config: CheckConfig | None = None, *,
+                rules: Collection[str] | None = None, end: float | None = None,
+                vantages: Collection[Vantage] | None = None) -> Verdict:
+    """Judge a finished trace on every rule it can show (or on ``rules``).
+
+    ``vantages`` default to the trace's own (a :class:`~player_sim.Trace` says
+    what it was seen from), else a simulated world's.
+    """
+    if vantages is None:
+        vantages = trace.vantages if isinstance(trace, Trace) else _WORLD_VANTAGES
+    checker = TraceChecker(config, rules=rules, vantages=vantages)
     for record in trace:
         checker.feed(record)
     checker.finish(end)
-    return checker.violations
+    judged = tuple(sorted({m.rule_id for m in checker.monitors}))
+    return Verdict(tuple(checker.violations), judged, dict(sorted(checker.not_judged.items())),
+                   {rule_id: checker.observed[rule_id] for rule_id in judged})
+
+
+def check_trace(trace: Trace | Iterable[TraceRecord], config: CheckConfig | None = None, *,
+                rules: Collection[str] | None = None, end: float | None = None) -> list[Violation]:
+    """Every violation of the catalogue's rules (or of ``rules``) in a finished trace."""
+    return list(judge_trace(trace, config, rules=rules, end=end).violations)
 
 
 class CheckedWorld(WorldFacts, Protocol):
@@ -208,5 +259,10 @@ def check_world(world: CheckedWorld, *, rules: Collection[str] | None = None) ->
     :class:`~player_sim.Simulation` pass ``sim.world``: it is brought up to trio's
     current time first.
     """
+    return list(judge_world(world, rules=rules).violations)
+
+
+def judge_world(world: CheckedWorld, *, rules: Collection[str] | None = None) -> Verdict:
+    """The :class:`Verdict` on ``world``'s run so far (see :func:`check_world`)."""
     world.catch_up()
-    return check_trace(world.trace, CheckConfig.for_world(world), rules=rules, end=world.now)
+    return judge_trace(world.trace, CheckConfig.for_world(world), rules=rules, end=world.now)

@@ -23,7 +23,7 @@ import itertools
 from collections import deque
 from typing import Any, ClassVar, Final
 
-from ..trace import TraceRecord
+from ..trace import TraceRecord, Vantage
 from ._base import _EPS, ACTIVE, Checking, DeviceView, Monitor, _Deadline, _ok
 
 __all__ = ["MONITORS"]
@@ -37,7 +37,10 @@ class _BeforeLicense(Monitor):
     kinds = frozenset({"license_request_sent"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if dev is not None and dev.under_ssm and dev.setup_ok_generation != dev.generation:
+        if dev is None or not dev.under_ssm:
+            return
+        self.observed()
+        if dev.setup_ok_generation != dev.generation:
             self.violate(line, rec, "license request sent before a successful SSM setup of "
                                     "this playback")
 
@@ -47,16 +50,24 @@ class _EveryPlayback(Monitor):
     kinds = frozenset({"playback_started"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if dev is not None and dev.under_ssm and dev.setup_sent_generation != dev.generation:
+        if dev is None or not dev.under_ssm:
+            return
+        self.observed()
+        if dev.setup_sent_generation != dev.generation:
             self.violate(line, rec, "playback started without an SSM setup for it")
 
 
 class _NoSsmNoTraffic(Monitor):
     rule_id = "ssm.no-ssm-no-traffic"
-    kinds = frozenset({"ssm_setup_sent", "heartbeat_sent", "ssm_teardown_sent"})
+    kinds = frozenset({"ssm_setup_sent", "heartbeat_sent", "ssm_teardown_sent",
+                       "license_request_sent"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if dev is not None and dev.ssm is False:
+        if dev is None or dev.ssm is not False:
+            return
+        if rec.kind == "license_request_sent":
+            self.observed()  # a playback without SSM: none of its traffic may be SSM's
+        else:
             self.violate(line, rec, f"{rec.kind} from a device configured without an SSM "
                                     "server URL")
 
@@ -64,10 +75,12 @@ class _NoSsmNoTraffic(Monitor):
 class _CarriesToken(Monitor):
     rule_id = "ssm.license.carries-token"
     kinds = frozenset({"license_request_sent"})
+    reads = frozenset({"ssm_token"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None or not dev.under_ssm or dev.setup_ok_generation != dev.generation:
             return
+        self.observed()
         token = rec.data.get("ssm_token")
         if token is None:
             self.violate(line, rec, "license request carries no SSM session token")
@@ -79,12 +92,15 @@ class _CarriesToken(Monitor):
 class _LimitRefuses(Monitor):
     rule_id = "ssm.setup.limit-refuses"
     kinds = frozenset({"ssm_session_created"})
+    reads = frozenset({"account", "active"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         account, active = rec.data.get("account"), rec.data.get("active")
         if not isinstance(account, str) or not isinstance(active, int):
             return
         limit = self.config.limit_of(account)
+        if limit is not None and active >= limit:
+            self.observed()  # the account reached its limit: the next setup must fail
         if limit is not None and active > limit:
             self.violate(line, rec, f"account {account!r} has {active} live SSM sessions, "
                                     f"over its limit of {limit}")
@@ -102,6 +118,7 @@ class _FailureStops(Monitor):
         if dev is None:
             return
         if rec.kind == "ssm_setup_error":
+            self.observed()
             self._failed[dev.name] = dev.generation
         elif self._failed.get(dev.name) == dev.generation:
             self.violate(line, rec, f"{rec.kind} after the SSM setup of this playback failed")
@@ -109,10 +126,18 @@ class _FailureStops(Monitor):
 
 class _NoSelfLimit(Monitor):
     rule_id = "ssm.zap.no-self-limit"
-    kinds = frozenset({"ssm_setup_refused"})
+    kinds = frozenset({"ssm_setup_refused", "ssm_setup_sent"})
+    reads = frozenset({"ssm_code"})
+    also_needs = frozenset({Vantage.DEVICE})  # its own teardowns on the wire
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if dev is not None and rec.data.get("ssm_code") == 1007 and dev.teardowns_on_wire:
+        if dev is None:
+            return
+        if rec.kind == "ssm_setup_sent":
+            if dev.teardowns_on_wire:
+                self.observed()  # a setup races this device's own teardown
+            return
+        if rec.data.get("ssm_code") == 1007 and dev.teardowns_on_wire:
             self.violate(line, rec, "setup refused at the session limit while this device's "
                                     "own teardown had not reached the server yet")
 
@@ -133,6 +158,8 @@ class _KeepsSession(Monitor):
         if dev is None:
             return
         if dev.held and dev.period > 0 and rec.kind in ("ssm_setup_answered", "heartbeat_sent"):
+            if (rec.app == "pip") is self.in_pip:
+                self.observed()
             self.expect(dev.name, dev.name, dev.period + self.config.heartbeat_slack, line, rec,
                         f"no heartbeat within {dev.period:g}s (+{self.config.heartbeat_slack:g}s)"
                         " while holding an SSM session", wake_window=self.config.heartbeat_slack)
@@ -159,6 +186,7 @@ class _TokenRotation(Monitor):
 
     rule_id = "ssm.heartbeat.token-rotation"
     kinds = frozenset({"heartbeat_sent"})
+    reads = frozenset({"token"})
 
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
@@ -169,6 +197,8 @@ class _TokenRotation(Monitor):
         if dev is None or not isinstance(token, str):
             return
         sent = self._sent.setdefault(dev.name, set())
+        if sent:
+            self.observed()  # a heartbeat after another: it must carry a rotated token
         if token in sent:
             self.violate(line, rec, f"heartbeat reuses token {token!r} of an earlier heartbeat: "
                                     "one of the two is stale at the server")
@@ -177,9 +207,14 @@ class _TokenRotation(Monitor):
 
 class _BackgroundSuspends(Monitor):
     rule_id = "ssm.background.suspends"
-    kinds = frozenset({"heartbeat_sent"})
+    kinds = frozenset({"heartbeat_sent", "state_changed"})
+    reads = frozenset({"app"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if rec.kind == "state_changed":
+            if rec.data.get("app") == "background" and dev is not None and dev.held:
+                self.observed()  # suspended while holding a session: heartbeats must stop
+            return
         if rec.app == "background":
             self.violate(line, rec, "heartbeat sent while the app is suspended in normal "
                                     "background")
@@ -189,6 +224,7 @@ class _SessionExpires(Monitor):
     rule_id = "ssm.session.expires"
     kinds = frozenset({"ssm_session_created", "ssm_heartbeat", "ssm_session_ended",
                        "ssm_session_evicted", "ssm_session_expired"})
+    reads = frozenset({"session"})
 
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
@@ -209,6 +245,8 @@ class _SessionExpires(Monitor):
                 f"session {session} had no heartbeat for {timeout:g}s but did not expire")
             return
         self.fulfil(session)
+        if rec.kind == "ssm_session_expired":
+            self.observed()
         last = self._last.pop(session, None)
         if rec.kind == "ssm_session_expired" and last is not None and rec.t < last + timeout - _EPS:
             self.violate(line, rec, f"session {session} expired {rec.t - last:g}s after its last "
@@ -233,6 +271,7 @@ class _ExpectRelease(Monitor):
         if dev.held_before and not dev.held:
             self.fulfil(dev.name)
         if dev.held and self.triggers(rec, dev):
+            self.observed()
             self.expect(dev.name, dev.name, self.config.reaction_window, line, rec,
                         f"{self.what} sent no SSM teardown of the session it held")
 
@@ -240,6 +279,7 @@ class _ExpectRelease(Monitor):
 class _TeardownOnStop(_ExpectRelease):
     rule_id = "ssm.teardown.on-stop"
     kinds = frozenset({"action", "ssm_teardown_sent", "ssm_heartbeat_error"})
+    reads = frozenset({"name"})
     trigger_actions = frozenset({"stop"})
     what = "stop"
 
@@ -250,6 +290,7 @@ class _TeardownOnStop(_ExpectRelease):
 class _TeardownOnItemRelease(_ExpectRelease):
     rule_id = "ssm.teardown.on-item-release"
     kinds = frozenset({"action", "ssm_teardown_sent", "ssm_heartbeat_error", "state_changed"})
+    reads = frozenset({"name", "playback", "playback_from"})
     trigger_actions = frozenset({"release_item"})
     what = "releasing the player item"
 
@@ -264,6 +305,7 @@ class _ZapReplaces(Monitor):
     rule_id = "ssm.zap.replaces-session"
     kinds = frozenset({"action", "ssm_teardown_sent", "ssm_setup_sent", "ssm_heartbeat_error",
                        "state_changed", "media_answered"})
+    reads = frozenset({"name"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
@@ -277,6 +319,7 @@ class _ZapReplaces(Monitor):
             # moved on (another zap, a stop) before it could be set up: no setup due.
             self.fulfil((dev.name, "setup"))
         if rec.kind == "action" and rec.data.get("name") == "zap" and dev.held:
+            self.observed()
             window = self.config.reaction_window
             self.expect((dev.name, "teardown"), dev.name, window, line, rec,
                         "zap sent no teardown of the session the old stream held")
@@ -287,9 +330,13 @@ class _ZapReplaces(Monitor):
 class _Answers204(Monitor):
     rule_id = "ssm.teardown.answers-204"
     kinds = frozenset({"ssm_teardown_answered"})
+    reads = frozenset({"http_status", "ssm_code"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if _ok(rec.data) and rec.data.get("http_status") != 204:
+        if not _ok(rec.data):
+            return
+        self.observed()
+        if rec.data.get("http_status") != 204:
             self.violate(line, rec, f"successful teardown answered HTTP "
                                     f"{rec.data.get('http_status')}, not 204")
 
@@ -307,6 +354,7 @@ class _KillNoTeardown(Monitor):
         if dev is None or not dev.killed:
             return
         if rec.kind == "app_killed":
+            self.observed()
             self._in_flight[dev.name] = dev.teardowns_on_wire
             return
         if rec.kind == "ssm_session_ended" and self._in_flight.get(dev.name, 0) > 0:
@@ -323,11 +371,14 @@ class _KillNoTeardown(Monitor):
 class _SyncBlocks(Monitor):
     rule_id = "ssm.sync.blocks-main-thread"
     kinds = frozenset({"ssm_setup_sent", "ssm_teardown_sent", "action"})
+    reads = frozenset({"blocking", "name"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None or dev.sync is None:
             return
         blocking = rec.data.get("blocking")
+        if dev.sync and rec.kind == "ssm_setup_sent":
+            self.observed()
         if rec.kind == "ssm_setup_sent" and blocking is not dev.sync:
             mode = "on" if dev.sync else "off"
             self.violate(line, rec, f"SSM setup sent with blocking={blocking} while "
@@ -359,10 +410,11 @@ class _Notified(Monitor):
             status = rec.data.get("http_status")
             if self.body_only and not (isinstance(status, int) and 200 <= status < 300):
                 return
+            self.observed()
             self.expect(dev.name, dev.name, self.config.reaction_window, line, rec,
                         f"{self.answer_kind} failed (HTTP {status}, SSM code "
                         f"{rec.data.get('ssm_code')}) but no {self.error_kind} was posted")
-        elif not dev.held and self.answer_kind == "ssm_heartbeat_refused":
+        elif not dev.held and self.answer_kind == "heartbeat_answered":
             self.fulfil(dev.name)  # the session was released meanwhile: the answer is dropped
 
     def applies(self, rec: TraceRecord, dev: DeviceView) -> bool:
@@ -372,6 +424,7 @@ class _Notified(Monitor):
 class _SetupNotified(_Notified):
     rule_id = "ssm.errors.setup-notified"
     kinds = frozenset({"ssm_setup_answered", "ssm_setup_error"})
+    reads = frozenset({"http_status", "ssm_code"})
     answer_kind = "ssm_setup_answered"
     error_kind = "ssm_setup_error"
 
@@ -382,31 +435,35 @@ class _SetupNotified(_Notified):
 class _TeardownNotified(_Notified):
     rule_id = "ssm.errors.teardown-notified"
     kinds = frozenset({"ssm_teardown_answered", "ssm_teardown_error"})
+    reads = frozenset({"http_status", "ssm_code"})
     answer_kind = "ssm_teardown_answered"
     error_kind = "ssm_teardown_error"
 
 
 class _HeartbeatNotified(_Notified):
     rule_id = "ssm.errors.heartbeat-notified"
-    kinds = frozenset({"ssm_heartbeat_refused", "ssm_heartbeat_error", "ssm_teardown_sent",
+    kinds = frozenset({"heartbeat_answered", "ssm_heartbeat_error", "ssm_teardown_sent",
                        "app_relaunched"})
-    answer_kind = "ssm_heartbeat_refused"
+    reads = frozenset({"http_status", "ssm_code"})
+    answer_kind = "heartbeat_answered"
     error_kind = "ssm_heartbeat_error"
 
     def applies(self, rec: TraceRecord, dev: DeviceView) -> bool:
-        return dev.held
+        # An answer to a heartbeat of an older player item is dropped by the player.
+        return dev.held and rec.playback_id in (None, dev.held_playback_id)
 
 
 class _BodyDecides(Monitor):
     """A 200 carrying an SSM error code is a failure: each kind must be notified."""
 
     rule_id = "ssm.errors.body-decides"
-    kinds = frozenset({"ssm_setup_answered", "ssm_teardown_answered", "ssm_heartbeat_refused",
+    kinds = frozenset({"ssm_setup_answered", "ssm_teardown_answered", "heartbeat_answered",
                        "ssm_setup_error", "ssm_teardown_error", "ssm_heartbeat_error",
                        "ssm_teardown_sent", "app_relaunched"})
+    reads = frozenset({"http_status", "ssm_code"})
     _PAIRS: ClassVar[dict[str, str]] = {"ssm_setup_answered": "ssm_setup_error",
                                         "ssm_teardown_answered": "ssm_teardown_error",
-                                        "ssm_heartbeat_refused": "ssm_heartbeat_error"}
+                                        "heartbeat_answered": "ssm_heartbeat_error"}
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
@@ -423,8 +480,10 @@ class _BodyDecides(Monitor):
             return
         if rec.kind == "ssm_setup_answered" and not dev.setup_current:
             return
-        if rec.kind == "ssm_heartbeat_refused" and not dev.held:
+        if rec.kind == "heartbeat_answered" and not (
+                dev.held and rec.playback_id in (None, dev.held_playback_id)):
             return
+        self.observed()
         self.expect((dev.name, error), dev.name, self.config.reaction_window, line, rec,
                     f"HTTP {status} with SSM code {rec.data.get('ssm_code')} in the body was "
                     f"taken as success: no {error} was posted")

@@ -234,6 +234,7 @@ class Device:
         # process sent or armed (answers, timers, app reactions) never reaches it.
         self._launch = 0
         self._heartbeats_sent = 0
+        self._requests = 0
         self._blocked_time = 0.0
         self._blocking = 0
         self._blocked_since = 0.0
@@ -404,17 +405,29 @@ class Device:
             return
         self._do(action, "app")
 
-    def _record(self, kind: str, data: Mapping[str, Any]) -> None:
+    def _record(self, kind: str, data: Mapping[str, Any], playback_id: int | None = None) -> None:
+        """Trace a device record, stamped with the player's states and the playback it
+        belongs to (default: the current one; requests and answers name theirs)."""
         core = self.core
-        self.world.trace.append(TraceRecord(self.world.now, self.name, kind, core.app.value,
-                                            core.playback.value, data, core.playback_id))
+        self.world.trace.append(TraceRecord(
+            self.world.now, self.name, kind, core.app.value, core.playback.value, data,
+            core.playback_id if playback_id is None else playback_id))
 
-    def _deliver(self, answer: ev.Answer, launch: int) -> None:
+    def _next_request(self) -> int:
+        """A new request id: pairs a request's record with its answer's."""
+        self._requests += 1
+        return self._requests
+
+    def _deliver(self, answer: ev.HeartbeatAnswered, launch: int, request_id: int) -> None:
         if self.killed or launch != self._launch:
             return
         if self.core.app is _BACKGROUND:
-            self._deferred.append(lambda: self._deliver(answer, launch))
+            self._deferred.append(lambda: self._deliver(answer, launch, request_id))
             return
+        reply = answer.answer
+        if self._trace_heartbeats or not reply.ok:  # a failed one is always traced
+            self._record("heartbeat_answered", _answer_fields(reply, request_id),
+                         answer.playback_id)
         effects = self.core.feed(answer)
         if effects:  # a heartbeat's answer usually has none
             self._run(effects)
@@ -522,13 +535,18 @@ class Device:
 
     def _send_heartbeat(self, effect: ev.SendHeartbeat) -> None:
         self._heartbeats_sent += 1
+        request_id = self._next_request()
         if self._trace_heartbeats:
-            self._record("heartbeat_sent", {"token": effect.token})
-        self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id))
+            self._record("heartbeat_sent", {"request_id": request_id, "token": effect.token},
+                         effect.playback_id)
+        self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id,
+                                                  request_id))
 
     def _send_setup(self, effect: ev.SendSsmSetup) -> None:
         cfg = self.config
-        self._record("ssm_setup_sent", {"stream": effect.stream, "blocking": effect.blocking})
+        rid = self._next_request()
+        self._record("ssm_setup_sent", {"request_id": rid, "stream": effect.stream,
+                                        "blocking": effect.blocking}, effect.playback_id)
         if effect.blocking:
             self._block()
         self.setups_on_the_wire.append(self.world.now)
@@ -538,10 +556,12 @@ class Device:
             "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
             lambda: ssm.unavailable(name, "setup"),
             lambda answer: self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking,
-                                               launch))
+                                               launch, rid))
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
-        self._record("ssm_teardown_sent", {"token": effect.token, "blocking": effect.blocking})
+        rid = self._next_request()
+        self._record("ssm_teardown_sent", {"request_id": rid, "token": effect.token,
+                                           "blocking": effect.blocking}, effect.playback_id)
         if effect.blocking:
             self._block()
         self.teardowns_on_the_wire.append(effect.token)
@@ -551,43 +571,50 @@ class Device:
             "ssm", lambda: ssm.teardown(name, token),
             lambda: ssm.unavailable(name, "teardown"),
             lambda answer: self._teardown_arrived(token, ev.TeardownAnswered(pid, answer),
-                                                  effect.blocking, launch))
+                                                  effect.blocking, launch, rid))
 
-    def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int) -> None:
+    def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
+                       request_id: int) -> None:
         if launch == self._launch:
             self.setups_on_the_wire.popleft()
-        self._answered("ssm_setup_answered", answer, blocking, launch)
+        self._answered("ssm_setup_answered", answer, blocking, launch, request_id)
 
     def _teardown_arrived(self, token: str, answer: ev.TeardownAnswered, blocking: bool,
-                          launch: int) -> None:
+                          launch: int, request_id: int) -> None:
         if launch == self._launch:
             self.teardowns_on_the_wire.remove(token)
-        self._answered("ssm_teardown_answered", answer, blocking, launch)
+        self._answered("ssm_teardown_answered", answer, blocking, launch, request_id)
 
     def _send_license(self, effect: ev.SendLicenseRequest) -> None:
-        self._record("license_request_sent", {"stream": effect.stream,
-                                              "ssm_token": effect.ssm_token})
+        rid = self._next_request()
+        self._record("license_request_sent", {"request_id": rid, "stream": effect.stream,
+                                              "ssm_token": effect.ssm_token},
+                     effect.playback_id)
         lic, name, pid, stream = self.world.license, self.name, effect.playback_id, effect.stream
         launch = self._launch
 
         def deliver(verdict: LicenseVerdict) -> None:
             self._answered("license_answered", ev.LicenseAnswered(
                 pid, verdict.granted, verdict.http_status, verdict.code, verdict.message), False,
-                launch)
+                launch, rid)
 
         self.world.network.request(
             "license", lambda: lic.request(name, stream, effect.ssm_token, effect.ssm_required),
             lambda: lic.unavailable(name, stream), deliver)
 
-    def _answered(self, kind: str, answer: ev.Answer, unblocks: bool, launch: int) -> None:
+    def _answered(self, kind: str, answer: ev.Answer, unblocks: bool, launch: int,
+                  request_id: int | None = None) -> None:
         if self.killed or launch != self._launch:
             return
         if self.core.app is AppState.BACKGROUND:
-            self._deferred.append(lambda: self._answered(kind, answer, unblocks, launch))
+            self._deferred.append(
+                lambda: self._answered(kind, answer, unblocks, launch, request_id))
             return
         data = attrs.asdict(answer)
-        data.pop("playback_id", None)
-        self._record(kind, _flatten(data))
+        playback_id = data.pop("playback_id")
+        if request_id is not None:
+            data["request_id"] = request_id
+        self._record(kind, _flatten(data), playback_id)
         self._run(self.core.feed(answer))
         if unblocks:
             self._unblock()
@@ -689,13 +716,14 @@ class _HeartbeatRequest:
     costs less than the three closures :meth:`Network.request` would take.
     """
 
-    __slots__ = ("device", "launch", "playback_id", "token")
+    __slots__ = ("device", "launch", "playback_id", "request_id", "token")
     link = "ssm"
 
-    def __init__(self, device: Device, token: str, playback_id: int) -> None:
+    def __init__(self, device: Device, token: str, playback_id: int, request_id: int) -> None:
         self.device = device
         self.token = token
         self.playback_id = playback_id
+        self.request_id = request_id
         self.launch = device._launch
 
     def serve(self) -> ev.SsmAnswer:
@@ -705,7 +733,8 @@ class _HeartbeatRequest:
         return self.device.world.ssm.unavailable(self.device.name, "heartbeat")
 
     def deliver(self, answer: ev.SsmAnswer) -> None:
-        self.device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch)
+        self.device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch,
+                             self.request_id)
 
 
 def _action_name(action: ev.Action) -> str:
@@ -719,6 +748,11 @@ def _error_fields(code: int | str, name: str, message: str) -> tuple[int | None,
     if isinstance(code, int):
         return code, message
     return None, f"{code}: {message}" if message else code
+
+
+def _answer_fields(answer: ev.SsmAnswer, request_id: int) -> dict[str, Any]:
+    """An SSM answer's fields for the trace (as :func:`_flatten` lifts them)."""
+    return _flatten({"request_id": request_id, "answer": attrs.asdict(answer)})
 
 
 def _flatten(data: dict[str, Any]) -> dict[str, Any]:
