@@ -15,15 +15,20 @@ from player_sim import (
     World,
     WorldConfig,
 )
-from player_sim.backends import OttAsset, OttConfig, OvpConfig, OvpEntry
+from player_sim.backends import ApiAnswer, OttAsset, OttConfig, OvpConfig, OvpEntry
 from player_sim.providers import (
     SESSION_ERROR,
+    BackendHost,
+    BackendPort,
     ErrorElement,
+    KsCompletion,
     OttSessionProvider,
     OvpMediaProvider,
     OvpSessionProvider,
     PhoenixMediaProvider,
     PrimitiveResult,
+    SessionActions,
+    SessionProvider,
 )
 
 DAY = 86400.0
@@ -211,7 +216,7 @@ def test_end_session_of_an_anonymous_device_makes_no_server_call() -> None:
     assert ended.data["server_call"] is False
 
 
-def test_session_actions_need_a_built_in_provider() -> None:
+def test_session_actions_need_a_provider_with_session_actions() -> None:
     world = World(world_config())
     plain = world.add_device(DeviceConfig(name="plain", account="alice"))
     with pytest.raises(ConfigError, match="no session provider"):
@@ -221,6 +226,87 @@ def test_session_actions_need_a_built_in_provider() -> None:
                                         media=OvpMediaProvider()))
     with pytest.raises(ConfigError, match="self-implemented session provider"):
         own.logout()
+
+
+class OwnOttLogin:
+    """A user's own session provider with session actions: it logs in on the OTT
+    backend through the world's backend port, as a built-in one does."""
+
+    base_url, partner_id = OTT_URL, 3009
+
+    def __init__(self) -> None:
+        self.ks: str | None = None
+        self.port: BackendPort | None = None
+        self.device: str | None = None
+        self.forgotten = 0
+
+    def attach(self, world: BackendHost, device: str | None = None) -> None:
+        self.port, self.device = world.backend_port, device
+
+    def login(self, username: str | None, password: str | None,
+              completion: KsCompletion | None = None) -> None:
+        port, device = self.port, self.device
+        assert port is not None
+
+        def answered(answer: ApiAnswer) -> None:
+            if answer.ok:
+                self.ks = answer.value["ks"]
+                result = PrimitiveResult(self.ks)
+            else:
+                result = PrimitiveResult(error=ErrorElement.from_answer(answer))
+            if completion is not None:
+                completion(result)
+
+        if username is None:
+            port.call("ott", device, "ottUser/anonymousLogin",
+                      lambda: port.ott.anonymous_login(device, self.partner_id, device),
+                      answered, None)
+        else:
+            port.call("ott", device, "ottUser/login",
+                      lambda: port.ott.login(device, self.partner_id, username, password or "",
+                                             device), answered, None)
+
+    def end_session(self, completion: KsCompletion | None = None) -> None:
+        ks, self.ks = self.ks, None
+        if completion is not None:
+            completion(PrimitiveResult(ks) if ks is not None else PrimitiveResult(
+                error=ErrorElement.session_error("no session to end")))
+
+    def forget(self) -> None:
+        self.ks = None
+        self.forgotten += 1
+
+    def get_ks(self, completion: KsCompletion) -> None:
+        completion(PrimitiveResult(self.ks) if self.ks is not None else PrimitiveResult(
+            error=ErrorElement.session_error("no session was started")))
+
+
+def test_a_self_implemented_provider_with_session_actions_logs_in_and_plays() -> None:
+    own = OwnOttLogin()
+    assert isinstance(own, SessionActions)
+    assert isinstance(own, SessionProvider)
+    world = World(world_config(), seed=5)
+    phone = world.add_device(DeviceConfig(name="phone", account="alice", ssm_server_url=SSM_URL,
+                                          session_provider=own, media=PhoenixMediaProvider()))
+    assert own.port is world.backend_port and own.device == "phone"
+    phone.login("alice", "pw")
+    world.run_for(1)
+    [answered] = world.trace.of_kind("session_answered", device="phone")
+    assert answered.data == {"action": "login", "ok": True}
+    assert own.ks is not None
+    phone.play("asset-1")
+    world.run_for(5)
+    assert phone.playback_state is PlaybackState.PLAYING
+    assert device_kinds(world, "phone", *PIPELINE) == list(PIPELINE)
+    assert world.trace.of_kind("ks_answered", device="phone")[0].data["ks"] == own.ks
+    # the media load carried the user's KS to the backend, and the backend took it
+    assert [r.data["valid"] for r in world.trace.of_kind("ks_used")] == [True]
+    phone.kill()
+    assert own.forgotten == 1 and own.ks is None
+    phone.relaunch()
+    phone.logout()
+    world.run_for(1)
+    assert world.trace.of_kind("session_answered", device="phone")[-1].data["ok"] is False
 
 
 def test_device_config_checks_the_provider_configuration() -> None:

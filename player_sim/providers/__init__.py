@@ -3,9 +3,14 @@
 A :class:`SessionProvider` gives a base URL, a partner id and session tokens
 (KS); :class:`OttSessionProvider` and :class:`OvpSessionProvider` are the
 provided implementations, and any object with the same three members works
-wherever they do. Media providers load a media entry with a KS. Providers run
-inside a :class:`~player_sim.World`'s event queue: every API call is a network
-round trip in virtual time and completions are called from the queue.
+wherever they do; one that also has the :class:`SessionActions` (``login``,
+``end_session``, ``forget``) can be logged in and out by a device. Media
+providers load a media entry with a KS. Providers run inside a
+:class:`~player_sim.World`'s event queue: every API call is a network round trip
+in virtual time and completions are called from the queue.
+
+Providers never see the world itself, only its :class:`BackendPort` (see
+:mod:`._port`): the clock, API calls over the simulated network, the trace.
 """
 
 from ._media import (
@@ -17,9 +22,11 @@ from ._media import (
 )
 from ._ott import OttSessionProvider, RefreshPolicy
 from ._ovp import OvpSessionProvider
+from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import (
-    Binding,
+    Attachable,
     KsCompletion,
+    SessionActions,
     SessionProvider,
     check_base_url,
     check_session_provider,
@@ -44,7 +51,11 @@ __all__ = [
     "SERVICE_ERROR",
     "SERVICE_UNAVAILABLE",
     "SESSION_ERROR",
+    "ApiLink",
     "AssetReferenceType",
+    "Attachable",
+    "BackendHost",
+    "BackendPort",
     "Binding",
     "ErrorElement",
     "KsCompletion",
@@ -58,6 +69,7 @@ __all__ = [
     "PhoenixMediaProvider",
     "PrimitiveResult",
     "RefreshPolicy",
+    "SessionActions",
     "SessionProvider",
     "check_base_url",
     "check_session_provider",

@@ -15,17 +15,15 @@ template for every playback: the device loads the played stream as the asset
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
 from .._errors import ConfigError, PlayerSimError
 from ..backends import ApiAnswer
-from ._protocol import Binding, SessionProvider, check_session_provider
+from ._port import ApiLink, BackendHost, BackendPort, Binding
+from ._protocol import SessionProvider, check_session_provider
 from ._results import ErrorElement, MediaEntry, MediaResult, PrimitiveResult
-
-if TYPE_CHECKING:
-    from ..world import World
 
 __all__ = ["AssetReferenceType", "MediaCompletion", "MediaSource", "OvpMediaProvider",
            "PhoenixMediaProvider"]
@@ -60,7 +58,7 @@ def _ready(provider: PhoenixMediaProvider | OvpMediaProvider, what: str,
     return provider.session_provider, provider.binding, value
 
 
-def _load(session_provider: SessionProvider, binding: Binding, link: str, endpoint: str,
+def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, endpoint: str,
           call: Callable[[str], ApiAnswer], entry_of: Callable[[ApiAnswer], MediaEntry],
           completion: MediaCompletion) -> None:
     def got_ks(result: PrimitiveResult) -> None:
@@ -91,15 +89,15 @@ class PhoenixMediaProvider:
                                                            validator=_check_provider)
     binding: Binding | None = attrs.field(default=None, eq=False, repr=False)
 
-    def attach(self, world: World, device: str | None = None) -> PhoenixMediaProvider:
+    def attach(self, world: BackendHost, device: str | None = None) -> PhoenixMediaProvider:
         """A copy that reaches the backends of ``world``, acting for ``device``."""
-        return attrs.evolve(self, binding=Binding(world, device))
+        return attrs.evolve(self, binding=Binding(world.backend_port, device))
 
-    def for_playback(self, asset_id: str, session_provider: SessionProvider, world: World,
-                     device: str | None) -> PhoenixMediaProvider:
+    def for_playback(self, asset_id: str, session_provider: SessionProvider,
+                     port: BackendPort, device: str | None) -> PhoenixMediaProvider:
         """The provider a device uses to load ``asset_id``."""
         return attrs.evolve(self, asset_id=asset_id, session_provider=session_provider,
-                            binding=Binding(world, device))
+                            binding=Binding(port, device))
 
     def load(self, completion: MediaCompletion) -> None:
         """Obtain a KS, then ``asset/getPlaybackContext``; ``completion`` gets the entry."""
@@ -113,7 +111,7 @@ class PhoenixMediaProvider:
                               tuple(v["formats"]))
 
         _load(provider, b, "ott", "asset/getPlaybackContext",
-              lambda ks: b.world.ott.get_playback_context(b.device, ks, asset_id, ref,
+              lambda ks: b.ott.get_playback_context(b.device, ks, asset_id, ref,
                                                           formats, udid),
               entry_of, completion)
 
@@ -127,15 +125,15 @@ class OvpMediaProvider:
                                                            validator=_check_provider)
     binding: Binding | None = attrs.field(default=None, eq=False, repr=False)
 
-    def attach(self, world: World, device: str | None = None) -> OvpMediaProvider:
+    def attach(self, world: BackendHost, device: str | None = None) -> OvpMediaProvider:
         """A copy that reaches the backends of ``world``, acting for ``device``."""
-        return attrs.evolve(self, binding=Binding(world, device))
+        return attrs.evolve(self, binding=Binding(world.backend_port, device))
 
-    def for_playback(self, asset_id: str, session_provider: SessionProvider, world: World,
-                     device: str | None) -> OvpMediaProvider:
+    def for_playback(self, asset_id: str, session_provider: SessionProvider,
+                     port: BackendPort, device: str | None) -> OvpMediaProvider:
         """The provider a device uses to load entry ``asset_id``."""
         return attrs.evolve(self, entry_id=asset_id, session_provider=session_provider,
-                            binding=Binding(world, device))
+                            binding=Binding(port, device))
 
     def load(self, completion: MediaCompletion) -> None:
         """Obtain a KS, then ``baseEntry/getPlaybackContext``; ``completion`` gets the entry."""
@@ -146,7 +144,7 @@ class OvpMediaProvider:
             return MediaEntry(entry_id, v["drm_scheme"], v["license_url"], v["ssm"])
 
         _load(provider, b, "ovp", "baseEntry/getPlaybackContext",
-              lambda ks: b.world.ovp.get_playback_context(b.device, ks, entry_id),
+              lambda ks: b.ovp.get_playback_context(b.device, ks, entry_id),
               entry_of, completion)
 
 

@@ -39,7 +39,8 @@ import attrs
 
 from .._errors import ConfigError
 from ..backends import ApiAnswer
-from ._protocol import Binding, KsCompletion, _Attachable, check_base_url
+from ._port import Binding
+from ._protocol import KsCompletion, _Attachable, check_base_url
 from ._results import ErrorElement, PrimitiveResult
 
 __all__ = ["OttSessionProvider", "RefreshPolicy"]
@@ -183,7 +184,7 @@ class OttSessionProvider(_Attachable):
         generation = self._begin()
         b, pid = self.binding, self._partner_id
         b.call("ott", "ottUser/anonymousLogin",
-               lambda: b.world.ott.anonymous_login(b.device, pid, udid),
+               lambda: b.ott.anonymous_login(b.device, pid, udid),
                lambda answer: self._logged_in(generation, answer, udid, completion))
 
     def start_session(self, username: str, password: str, udid: str | None = None,
@@ -192,7 +193,7 @@ class OttSessionProvider(_Attachable):
         generation = self._begin()
         b, pid = self.binding, self._partner_id
         b.call("ott", "ottUser/login",
-               lambda: b.world.ott.login(b.device, pid, username, password, udid),
+               lambda: b.ott.login(b.device, pid, username, password, udid),
                lambda answer: self._logged_in(generation, answer, udid, completion))
 
     def login(self, username: str | None, password: str | None,
@@ -235,7 +236,7 @@ class OttSessionProvider(_Attachable):
                            PrimitiveResult(error=ErrorElement.from_answer(answer)))
 
         b.call("ott", "ottUser/logout",
-               lambda: b.world.ott.logout(b.device, session.ks, session.udid), answered,
+               lambda: b.ott.logout(b.device, session.ks, session.udid), answered,
                ks=session.ks)
 
     def forget(self) -> None:
@@ -337,7 +338,7 @@ class OttSessionProvider(_Attachable):
 
     def _session_get(self, ks: str, deliver: Callable[[ApiAnswer], None]) -> None:
         b = self.binding
-        b.call("ott", "session/get", lambda: b.world.ott.session_get(b.device, ks), deliver,
+        b.call("ott", "session/get", lambda: b.ott.session_get(b.device, ks), deliver,
                ks=ks)
 
     def _set(self, ks: str, refresh_token: str | None, info: ApiAnswer,
@@ -356,13 +357,13 @@ class OttSessionProvider(_Attachable):
         if session.anonymous or session.refresh_token is None:
             pid, udid = self._partner_id, session.udid
             b.call("ott", "ottUser/anonymousLogin",
-                   lambda: b.world.ott.anonymous_login(b.device, pid, udid),
+                   lambda: b.ott.anonymous_login(b.device, pid, udid),
                    lambda answer: self._refreshed(generation, session, answer, started))
             return
         ks = None if expired else session.ks  # an expired KS is not sent: the token renews
         token = session.refresh_token
         b.call("ott", "ottUser/refreshSession",
-               lambda: b.world.ott.refresh_session(b.device, ks, token, session.udid),
+               lambda: b.ott.refresh_session(b.device, ks, token, session.udid),
                lambda answer: self._refreshed(generation, session, answer, started), ks=ks)
 
     def _refreshed(self, generation: int, old: _OttSession, answer: ApiAnswer,

@@ -31,7 +31,8 @@ import attrs
 
 from .._errors import ConfigError
 from ..backends import ApiAnswer
-from ._protocol import Binding, KsCompletion, _Attachable, check_base_url
+from ._port import Binding
+from ._protocol import KsCompletion, _Attachable, check_base_url
 from ._results import ErrorElement, PrimitiveResult
 
 __all__ = ["OvpSessionProvider"]
@@ -167,7 +168,7 @@ class OvpSessionProvider(_Attachable):
                 completion(PrimitiveResult(session.ks) if answer.ok else
                            PrimitiveResult(error=ErrorElement.from_answer(answer)))
 
-        b.call("ovp", "session/end", lambda: b.world.ovp.session_end(b.device, session.ks),
+        b.call("ovp", "session/end", lambda: b.ovp.session_end(b.device, session.ks),
                answered, ks=session.ks)
 
     def forget(self) -> None:
@@ -231,13 +232,13 @@ class OvpSessionProvider(_Attachable):
         b = self.binding
         widget_id = f"_{partner_id}"
         b.call("ovp", "session/startWidgetSession",
-               lambda: b.world.ovp.start_widget_session(b.device, widget_id), deliver)
+               lambda: b.ovp.start_widget_session(b.device, widget_id), deliver)
 
     def _login(self, login_id: str, password: str, partner_id: int,
                deliver: Callable[[ApiAnswer], None]) -> None:
         b = self.binding
         b.call("ovp", "user/loginByLoginId",
-               lambda: b.world.ovp.login_by_login_id(b.device, login_id, password, partner_id),
+               lambda: b.ovp.login_by_login_id(b.device, login_id, password, partner_id),
                deliver)
 
     def _with_expiry(self, generation: int, answer: ApiAnswer, partner_id: int,
@@ -264,7 +265,7 @@ class OvpSessionProvider(_Attachable):
                 return
             then(_OvpSession(ks, partner_id, login_id, password, float(info.value["expiry"])))
 
-        b.call("ovp", "session/get", lambda: b.world.ovp.session_get(b.device, ks), got, ks=ks)
+        b.call("ovp", "session/get", lambda: b.ovp.session_get(b.device, ks), got, ks=ks)
 
     def _started(self, generation: int, answer: ApiAnswer, partner_id: int,
                  login_id: str | None, password: str,

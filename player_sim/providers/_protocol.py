@@ -1,4 +1,4 @@
-"""The SessionProvider protocol, and where a provider meets the simulated world.
+"""The SessionProvider protocol, the session actions a device uses, and attaching.
 
 "The SessionProvider provides the following: 1. A Base url ... 2. A Session
 Token ... 3. PartnerId" (``seeds/004_0c9c6e939a18d3d9.txt``). Any object with
@@ -9,20 +9,15 @@ SessionProvider implementation or use the provided SDK implementations".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-import attrs
-
 from .._errors import ConfigError, PlayerSimError
-from ..backends import ApiAnswer
-
-if TYPE_CHECKING:
-    from ..world import World
-
+from ._port import BackendHost, Binding
 from ._results import PrimitiveResult
 
-__all__ = ["KsCompletion", "SessionProvider", "check_base_url", "check_session_provider"]
+__all__ = ["Attachable", "KsCompletion", "SessionActions", "SessionProvider", "check_base_url",
+           "check_session_provider"]
 
 #: What a session-token request calls back with, exactly once.
 KsCompletion = Callable[[PrimitiveResult], None]
@@ -47,6 +42,38 @@ class SessionProvider(Protocol):
     def partner_id(self) -> int: ...
 
     def get_ks(self, completion: KsCompletion) -> None: ...
+
+
+@runtime_checkable
+class SessionActions(Protocol):
+    """A session provider a device can start and end sessions with.
+
+    ``Device.login``, ``logout`` and ``end_session`` need one; any session
+    provider with these members works, the built-in ones and your own alike.
+
+    * ``login(username, password, completion)``: start a user session with
+      ``username`` and ``password``, or an anonymous one when ``username`` is
+      ``None``; call ``completion`` (if given) once with the KS or an error;
+    * ``end_session(completion)``: end the current session;
+    * ``forget()``: the app was killed; its in-memory session is gone (no server
+      call, no completion called).
+    """
+
+    def login(self, username: str | None, password: str | None,
+              completion: KsCompletion | None = None) -> None: ...
+
+    def end_session(self, completion: KsCompletion | None = None) -> None: ...
+
+    def forget(self) -> None: ...
+
+
+@runtime_checkable
+class Attachable(Protocol):
+    """A provider that reaches backends: the device attaches it to its world when the
+    device is added (``attach(world, device_name)``), so its calls travel the world's
+    network through the world's :class:`~player_sim.providers.BackendPort`."""
+
+    def attach(self, world: BackendHost, device: str | None = None) -> None: ...
 
 
 def check_base_url(url: str) -> str:
@@ -74,43 +101,19 @@ def check_session_provider(provider: object) -> None:
     check_base_url(provider.base_url)  # type: ignore[attr-defined]
 
 
-@attrs.frozen
-class Binding:
-    """A provider attached to a world, acting for one device (``None``: no device)."""
-
-    world: World
-    device: str | None
-
-    def call(self, link: str, endpoint: str, serve: Callable[[], ApiAnswer],
-             deliver: Callable[[ApiAnswer], None], *, ks: str | None = None) -> None:
-        """Send one API call on ``link`` ("ott" or "ovp"); ``deliver`` gets the answer.
-
-        A call carrying ``ks`` records a ``ks_used`` trace event as it leaves.
-        """
-        world = self.world
-        backend = world.ott if link == "ott" else world.ovp
-        if ks is not None:
-            backend.ledger.note_use(self.device, ks, endpoint)
-        device = self.device
-        world.network.request(link, serve, lambda: backend.unavailable(device, endpoint),
-                              deliver)
-
-    def record(self, kind: str, data: dict[str, Any]) -> None:
-        self.world.record(self.device, kind, data)
-
-
 class _Attachable:
     """A built-in provider: it reaches its backend through a world it is attached to."""
 
     _binding: Binding | None
 
-    def attach(self, world: World, device: str | None = None) -> None:
+    def attach(self, world: BackendHost, device: str | None = None) -> None:
         """Reach the backends of ``world``, acting for ``device`` (done by the device)."""
-        if self._binding is not None and (self._binding.world is not world
+        port = world.backend_port
+        if self._binding is not None and (self._binding.port is not port
                                           or self._binding.device != device):
             raise ConfigError(f"a {type(self).__name__} serves one device only and this one "
                               f"serves {self._binding.device!r}; give each device its own")
-        self._binding = Binding(world, device)
+        self._binding = Binding(port, device)
 
     @property
     def binding(self) -> Binding:
@@ -121,4 +124,4 @@ class _Attachable:
 
     @property
     def now(self) -> float:
-        return self.binding.world.now
+        return self.binding.port.now

@@ -1,8 +1,10 @@
 """The world: virtual clock, event queue, network links, devices; and its trio shell."""
 
 from ._config import LINKS, DeviceConfig, NetworkConfig, WorldConfig
+from ._device import Device
+from ._device_app import Notification
 from ._simulation import Simulation
-from ._world import Device, Notification, World
+from ._world import World
 
 __all__ = [
     "LINKS",

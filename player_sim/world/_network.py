@@ -8,16 +8,29 @@ each message leaves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+import random
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from .._errors import ConfigError
 from ._config import LINKS, NetworkConfig
 
-if TYPE_CHECKING:
-    from ._world import World
+__all__ = ["Network", "NetworkHost", "Request"]
 
-__all__ = ["Network", "Request"]
+
+class NetworkHost(Protocol):
+    """What a network uses of its world (a :class:`~player_sim.World` is one): the
+    clock, the event queue, the seeded randomness (jitter) and the trace."""
+
+    @property
+    def now(self) -> float: ...
+
+    @property
+    def rng(self) -> random.Random: ...
+
+    def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None: ...
+
+    def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None: ...
 
 
 class Request(Protocol):
@@ -51,7 +64,7 @@ class _Callbacks:
 class Network:
     __slots__ = ("_base", "_config", "_extra", "_fixed", "_outages", "_world")
 
-    def __init__(self, config: NetworkConfig, world: World) -> None:
+    def __init__(self, config: NetworkConfig, world: NetworkHost) -> None:
         self._config = config
         self._world = world
         self._base = {link: config.latency_of(link) for link in LINKS}

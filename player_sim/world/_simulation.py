@@ -37,7 +37,9 @@ from .._errors import ConfigError, PlayerSimError
 from ..backends import SsmSession
 from ..trace import Trace
 from ._config import DeviceConfig, WorldConfig
-from ._world import Device, Notification, World
+from ._device import Device
+from ._device_app import Notification
+from ._world import World
 
 __all__ = ["Simulation"]
 

@@ -14,36 +14,20 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
-from .. import signals
-from .._errors import ConfigError, InvalidTransition, PlayerSimError
-from ..backends import LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
-from ..backends._license import LicenseVerdict
-from ..player import AppState, PlaybackState, PlayerCore
-from ..player import _events as ev
-from ..providers import MediaResult, OttSessionProvider, OvpSessionProvider, PrimitiveResult
+from .._errors import ConfigError, PlayerSimError
+from ..backends import ApiAnswer, LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
+from ..providers import ApiLink, BackendPort
 from ..trace import Trace, TraceRecord
 from ._config import DeviceConfig, WorldConfig
+from ._device import Device
 from ._network import Network
 
-__all__ = ["Device", "Notification", "World"]
-
-import attrs
+__all__ = ["World"]
 
 _heappush = heapq.heappush  # schedule_at runs for every event: skip a lookup
-
-
-@attrs.frozen
-class Notification:
-    """What a signal carries: when, which device, which kind, and the payload."""
-
-    time: float
-    device: str
-    kind: str
-    payload: Mapping[str, Any]
 
 
 class World:
@@ -71,6 +55,8 @@ class World:
         self.license = LicenseServer(self.config.license, self, self.ssm)
         self.ott = OttBackend(self.config.ott, self)
         self.ovp = OvpBackend(self.config.ovp, self)
+        #: What providers see of this world (they never see the world itself).
+        self.backend_port: BackendPort = _BackendPort(self)
         # Set by a Simulation: where "now" comes from, and whom to tell about new events.
         self._clock: Callable[[], float] | None = None
         self._poke: Callable[[], None] | None = None
@@ -206,558 +192,35 @@ class World:
         return f"{prefix}-{next(self._tokens)}-{self.rng.getrandbits(32):08x}"
 
 
-_RESUME_KINDS = frozenset({AppState.FOREGROUND.value, AppState.PIP.value})
-# Read on every heartbeat: a module constant is several times cheaper than
-# looking the member up on the Enum class.
-_BACKGROUND: Final = AppState.BACKGROUND
+class _BackendPort:
+    """A world as its providers see it: a :class:`~player_sim.providers.BackendPort`."""
 
+    __slots__ = ("_world",)
 
-class Device:
-    """One device in a world: the player core, its SDK, its app, its network links.
-
-    Actions (``play``, ``stop`` ...) happen at the world's ``now``. While a
-    synchronous SSM setup or teardown blocks the main thread, actions wait and
-    run when it is free (``blocked_time`` sums the blocked seconds); one the
-    player refuses by then is recorded as ``action_dropped``. While the
-    app is suspended (normal background) its timers and incoming answers wait
-    for the foreground.
-    """
-
-    def __init__(self, world: World, config: DeviceConfig) -> None:
-        self.world = world
-        self.config = config
-        self.name = config.name
-        self.core = PlayerCore(config.core_config())
-        self.policy = config.policy
-        self.killed = False
-        # Which run of the app this is: a kill starts a new one, and what the dead
-        # process sent or armed (answers, timers, app reactions) never reaches it.
-        self._launch = 0
-        self._heartbeats_sent = 0
-        self._requests = 0
-        self._blocked_time = 0.0
-        self._blocking = 0
-        self._blocked_since = 0.0
-        self._waiting: deque[tuple[float, ev.Action, str]] = deque()
-        self._deferred: list[Callable[[], None]] = []
-        self._overdue_heartbeat: ev.HeartbeatDue | None = None
-        # The heartbeat timer's argument, reused while playback and launch stay the same.
-        self._heartbeat_timer = (ev.HeartbeatDue(0), self._launch)
-        self._trace_heartbeats = world.config.trace_heartbeats
-        # SSM round trips under way, so that a session whose answer is still on the
-        # wire is not taken for a zombie: when each unanswered setup left, and the
-        # tokens of unanswered teardowns.
-        self.setups_on_the_wire: deque[float] = deque()
-        self.teardowns_on_the_wire: list[str] = []
-        self.session_provider = config.session_provider
-        if isinstance(self.session_provider, OttSessionProvider | OvpSessionProvider):
-            self.session_provider.attach(world, self.name)
-
-    # --- what a harness reads ----------------------------------------------------------
+    def __init__(self, world: World) -> None:
+        self._world = world
 
     @property
-    def app_state(self) -> AppState:
-        self.world.catch_up()
-        return self.core.app
+    def now(self) -> float:
+        return self._world.now
 
     @property
-    def playback_state(self) -> PlaybackState:
-        self.world.catch_up()
-        return self.core.playback
+    def ott(self) -> OttBackend:
+        return self._world.ott
 
     @property
-    def stream(self) -> str | None:
-        self.world.catch_up()
-        return self.core.stream
-
-    @property
-    def main_thread_blocked(self) -> bool:
-        self.world.catch_up()
-        return self._blocking > 0
-
-    @property
-    def heartbeats_sent(self) -> int:
-        """How many SSM heartbeats this device has sent."""
-        self.world.catch_up()
-        return self._heartbeats_sent
-
-    @property
-    def blocked_time(self) -> float:
-        """Seconds its main thread spent blocked by synchronous SSM setups and teardowns."""
-        self.world.catch_up()
-        return self._blocked_time
-
-    def __repr__(self) -> str:
-        return (f"<Device {self.name!r} app={self.core.app.value} "
-                f"playback={self.core.playback.value}>")
-
-    # --- what a user does ------------------------------------------------------------
-
-    def play(self, stream: str) -> None:
-        """Start playing ``stream``."""
-        self.perform(ev.Play(stream))
-
-    def stop(self) -> None:
-        self.perform(ev.Stop())
-
-    def zap(self, stream: str) -> None:
-        """Stop the current stream and start ``stream`` (which may be the same one)."""
-        self.perform(ev.Zap(stream))
-
-    def resume(self) -> None:
-        self.perform(ev.Resume())
-
-    def release_item(self) -> None:
-        self.perform(ev.ReleaseItem())
-
-    def enter_background(self) -> None:
-        self.perform(ev.EnterBackground())
-
-    def enter_foreground(self) -> None:
-        self.perform(ev.EnterForeground())
-
-    def enter_pip(self) -> None:
-        self.perform(ev.EnterPip())
-
-    def leave_pip(self) -> None:
-        self.perform(ev.LeavePip())
-
-    def close_pip(self) -> None:
-        self.perform(ev.ClosePip())
-
-    def login(self, username: str | None = None, password: str | None = None) -> None:
-        """Start a session on the device's session provider: a user session with
-        ``username`` and ``password``, else an anonymous one. Answered later."""
-        self.perform(ev.Login(username, password))
-
-    def logout(self) -> None:
-        """End the session provider's session (same as :meth:`end_session`)."""
-        self.perform(ev.Logout())
-
-    def end_session(self) -> None:
-        """End the session provider's session: a user session is logged out at the
-        backend; an anonymous one is dropped locally (its KS stays valid until expiry)."""
-        self.perform(ev.EndSession())
-
-    def perform(self, action: ev.Action, *, origin: str = "user") -> None:
-        """Perform ``action`` now (or when the main thread is free).
-
-        Raises :class:`~player_sim.InvalidTransition` if the player refuses it now.
-        """
-        world = self.world
-        world.catch_up()
-        if self.killed:
-            raise InvalidTransition("app", AppState.TERMINATED.value, _action_name(action))
-        if self._blocking:
-            self._waiting.append((world.now, action, origin))
-            self._record("action_waits", {"name": _action_name(action), "origin": origin})
-        else:
-            self._do(action, origin)
-        world.poke()
-
-    def kill(self) -> None:
-        """The OS kills the app: nothing is sent; its SSM session becomes a zombie."""
-        self.world.catch_up()
-        effects = self.core.kill()
-        self.killed = True
-        self._launch += 1
-        self.setups_on_the_wire.clear()
-        self.teardowns_on_the_wire.clear()
-        if self._blocking:
-            self._unblock_all()
-        self._waiting.clear()
-        self._deferred.clear()
-        self._overdue_heartbeat = None
-        self._record("app_killed", {"stream": self.core.stream})
-        if isinstance(self.session_provider, OttSessionProvider | OvpSessionProvider):
-            self.session_provider.forget()  # the app's memory is gone; its KS is not
-        self._run(effects)
-        self.world.poke()
-
-    def relaunch(self) -> None:
-        """Start the killed app again: a new player, idle in the foreground."""
-        self.world.catch_up()
-        effects = self.core.relaunch()
-        self.killed = False
-        self._record("app_relaunched", {})
-        self._run(effects)
-        self.world.poke()
-
-    # --- inside -----------------------------------------------------------------------
-
-    def _do(self, action: ev.Action, origin: str) -> None:
-        if isinstance(action, ev.Login | ev.Logout | ev.EndSession):
-            self._session_action(action, origin)
-            return
-        data: dict[str, Any] = {"name": _action_name(action), "origin": origin}
-        data.update(attrs.asdict(action))
-        effects = self.core.feed(action)
-        self._record("action", data)
-        self._run(effects)
-
-    def _app_act(self, packed: tuple[ev.Action, int]) -> None:
-        """An action the app policy chose, applied after the reaction delay."""
-        action, launch = packed
-        if self.killed or launch != self._launch or not self.core.can(action):
-            return
-        if self._blocking:
-            self._waiting.append((self.world.now, action, "app"))
-            return
-        self._do(action, "app")
-
-    def _record(self, kind: str, data: Mapping[str, Any], playback_id: int | None = None) -> None:
-        """Trace a device record, stamped with the player's states and the playback it
-        belongs to (default: the current one; requests and answers name theirs)."""
-        core = self.core
-        self.world.trace.append(TraceRecord(
-            self.world.now, self.name, kind, core.app.value, core.playback.value, data,
-            core.playback_id if playback_id is None else playback_id))
-
-    def _next_request(self) -> int:
-        """A new request id: pairs a request's record with its answer's."""
-        self._requests += 1
-        return self._requests
-
-    def _deliver(self, answer: ev.HeartbeatAnswered, launch: int, request_id: int) -> None:
-        if self.killed or launch != self._launch:
-            return
-        if self.core.app is _BACKGROUND:
-            self._deferred.append(lambda: self._deliver(answer, launch, request_id))
-            return
-        reply = answer.answer
-        if self._trace_heartbeats or not reply.ok:  # a failed one is always traced
-            self._record("heartbeat_answered", _answer_fields(reply, request_id),
-                         answer.playback_id)
-        effects = self.core.feed(answer)
-        if effects:  # a heartbeat's answer usually has none
-            self._run(effects)
-
-    def _run(self, effects: tuple[ev.Effect, ...]) -> None:
-        for effect in effects:
-            carry_out = _CARRY_OUT.get(type(effect))
-            if carry_out is None:
-                raise PlayerSimError(f"device {self.name!r} can't carry out {effect!r}")
-            carry_out(self, effect)
-
-    # --- session provider and media provider --------------------------------------------
-
-    def _session_action(self, action: ev.Login | ev.Logout | ev.EndSession,
-                        origin: str) -> None:
-        provider = self.session_provider
-        name = _action_name(action)
-        if not isinstance(provider, OttSessionProvider | OvpSessionProvider):
-            what = "no session provider" if provider is None else \
-                f"a self-implemented session provider ({type(provider).__name__})"
-            raise ConfigError(f"device {self.name!r} can't {name}: it has {what}; login, "
-                              "logout and end_session need an OttSessionProvider or an "
-                              "OvpSessionProvider")
-        data: dict[str, Any] = {"name": name, "origin": origin}
-        if isinstance(action, ev.Login):
-            data["username"] = action.username  # never the password
-        self._record("action", data)
-
-        def done(result: PrimitiveResult) -> None:
-            self.world.schedule_at(self.world.now, self._session_answered, (name, result))
-
-        if isinstance(action, ev.Login):
-            provider.login(action.username, action.password, done)
-        else:
-            provider.end_session(done)
-
-    def _session_answered(self, packed: tuple[str, PrimitiveResult]) -> None:
-        name, result = packed
-        data: dict[str, Any] = {"action": name, "ok": result.ok}
-        if result.error is not None:
-            data.update(code=result.error.code, message=result.error.message)
-        self._record("session_answered", data)
-
-    def _fetch_ks(self, effect: ev.FetchKs) -> None:
-        provider = self.session_provider
-        if provider is None:
-            raise PlayerSimError(f"device {self.name!r} can't obtain a KS: "
-                                 "no session provider is configured")
-        self._record("ks_requested", {})
-        pid, world, launch = effect.playback_id, self.world, self._launch
-
-        def done(result: PrimitiveResult) -> None:
-            error = result.error
-            answer = ev.KsAnswered(pid, result.value) if error is None else ev.KsAnswered(
-                pid, None, *_error_fields(error.code, error.name, error.message))
-            world.schedule_at(world.now, self._answered_now, ("ks_answered", answer, launch))
-
-        provider.get_ks(done)
-
-    def _load_media(self, effect: ev.LoadMedia) -> None:
-        media, provider = self.config.media, self.session_provider
-        if media is None or provider is None:
-            raise PlayerSimError(f"device {self.name!r} can't load media: "
-                                 "no media provider is configured")
-        self._record("media_load_started", {"stream": effect.stream})
-        pid, world, launch = effect.playback_id, self.world, self._launch
-
-        def done(result: MediaResult) -> None:
-            entry, error = result.entry, result.error
-            if entry is not None:
-                answer = ev.MediaAnswered(pid, True, entry.drm_scheme, entry.license_url,
-                                          entry.ssm)
-            else:
-                assert error is not None
-                code, message = _error_fields(error.code, error.name, error.message)
-                answer = ev.MediaAnswered(pid, False, error_code=code, message=message)
-            world.schedule_at(world.now, self._answered_now,
-                              ("media_answered", answer, launch))
-
-        media.for_playback(effect.stream, provider, world, self.name).load(done)
-
-    def _answered_now(self, packed: tuple[str, ev.Answer, int]) -> None:
-        self._answered(packed[0], packed[1], False, packed[2])
-
-    # --- SSM and license traffic --------------------------------------------------------
-
-    def _arm_heartbeat(self, effect: ev.ArmHeartbeat) -> None:
-        # Heartbeats are most of a large world's events: the timer's argument is
-        # immutable, so one (HeartbeatDue, launch) pair serves every period of a
-        # playback instead of two new objects per heartbeat.
-        timer = self._heartbeat_timer
-        if timer[0].playback_id != effect.playback_id or timer[1] != self._launch:
-            timer = self._heartbeat_timer = (ev.HeartbeatDue(effect.playback_id), self._launch)
-        world = self.world
-        world.schedule_at(world.now + effect.delay, self._heartbeat_due, timer)
-
-    def _heartbeat_due(self, timer: tuple[ev.HeartbeatDue, int]) -> None:
-        due, launch = timer
-        if self.killed or launch != self._launch:
-            return
-        if self.core.app is _BACKGROUND:
-            self._overdue_heartbeat = due  # iOS timers stop while suspended
-            return
-        self._run(self.core.feed(due))
-
-    def _send_heartbeat(self, effect: ev.SendHeartbeat) -> None:
-        self._heartbeats_sent += 1
-        request_id = self._next_request()
-        if self._trace_heartbeats:
-            self._record("heartbeat_sent", {"request_id": request_id, "token": effect.token},
-                         effect.playback_id)
-        self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id,
-                                                  request_id))
-
-    def _send_setup(self, effect: ev.SendSsmSetup) -> None:
-        cfg = self.config
-        rid = self._next_request()
-        self._record("ssm_setup_sent", {"request_id": rid, "stream": effect.stream,
-                                        "blocking": effect.blocking}, effect.playback_id)
-        if effect.blocking:
-            self._block()
-        self.setups_on_the_wire.append(self.world.now)
-        ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
-        launch = self._launch
-        self.world.network.request(
-            "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
-            lambda: ssm.unavailable(name, "setup"),
-            lambda answer: self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking,
-                                               launch, rid))
-
-    def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
-        rid = self._next_request()
-        self._record("ssm_teardown_sent", {"request_id": rid, "token": effect.token,
-                                           "blocking": effect.blocking}, effect.playback_id)
-        if effect.blocking:
-            self._block()
-        self.teardowns_on_the_wire.append(effect.token)
-        ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
-        launch = self._launch
-        self.world.network.request(
-            "ssm", lambda: ssm.teardown(name, token),
-            lambda: ssm.unavailable(name, "teardown"),
-            lambda answer: self._teardown_arrived(token, ev.TeardownAnswered(pid, answer),
-                                                  effect.blocking, launch, rid))
-
-    def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
-                       request_id: int) -> None:
-        if launch == self._launch:
-            self.setups_on_the_wire.popleft()
-        self._answered("ssm_setup_answered", answer, blocking, launch, request_id)
-
-    def _teardown_arrived(self, token: str, answer: ev.TeardownAnswered, blocking: bool,
-                          launch: int, request_id: int) -> None:
-        if launch == self._launch:
-            self.teardowns_on_the_wire.remove(token)
-        self._answered("ssm_teardown_answered", answer, blocking, launch, request_id)
-
-    def _send_license(self, effect: ev.SendLicenseRequest) -> None:
-        rid = self._next_request()
-        self._record("license_request_sent", {"request_id": rid, "stream": effect.stream,
-                                              "ssm_token": effect.ssm_token},
-                     effect.playback_id)
-        lic, name, pid, stream = self.world.license, self.name, effect.playback_id, effect.stream
-        launch = self._launch
-
-        def deliver(verdict: LicenseVerdict) -> None:
-            self._answered("license_answered", ev.LicenseAnswered(
-                pid, verdict.granted, verdict.http_status, verdict.code, verdict.message), False,
-                launch, rid)
-
-        self.world.network.request(
-            "license", lambda: lic.request(name, stream, effect.ssm_token, effect.ssm_required),
-            lambda: lic.unavailable(name, stream), deliver)
-
-    def _answered(self, kind: str, answer: ev.Answer, unblocks: bool, launch: int,
-                  request_id: int | None = None) -> None:
-        if self.killed or launch != self._launch:
-            return
-        if self.core.app is AppState.BACKGROUND:
-            self._deferred.append(
-                lambda: self._answered(kind, answer, unblocks, launch, request_id))
-            return
-        data = attrs.asdict(answer)
-        playback_id = data.pop("playback_id")
-        if request_id is not None:
-            data["request_id"] = request_id
-        self._record(kind, _flatten(data), playback_id)
-        self._run(self.core.feed(answer))
-        if unblocks:
-            self._unblock()
-
-    # --- the main thread --------------------------------------------------------------
-
-    def _block(self) -> None:
-        if self._blocking == 0:
-            self._blocked_since = self.world.now
-        self._blocking += 1
-
-    def _unblock(self) -> None:
-        self._blocking -= 1
-        if self._blocking:
-            return
-        self._close_blocked_period()
-        while self._waiting and not self._blocking and not self.killed:
-            since, action, origin = self._waiting.popleft()
-            if origin == "app" and not self.core.can(action):
-                continue
-            self._record("action_delayed", {"name": _action_name(action),
-                                            "waited": round(self.world.now - since, 6)})
-            try:
-                self._do(action, origin)
-            except (InvalidTransition, ConfigError) as refused:
-                # Nobody is left to raise to: the user acted while the thread was blocked.
-                self._record("action_dropped", {"name": _action_name(action), "origin": origin,
-                                                "reason": str(refused)})
-
-    def _unblock_all(self) -> None:
-        self._blocking = 0
-        self._close_blocked_period()
-
-    def _close_blocked_period(self) -> None:
-        blocked = self.world.now - self._blocked_since
-        self._blocked_time += blocked
-        self._record("main_thread_blocked", {"seconds": round(blocked, 6)})
-
-    # --- notifications and the app policy -----------------------------------------------
-
-    def _notify(self, effect: ev.Notify) -> None:
-        payload = effect.payload()
-        kind = effect.kind
-        self._record(kind, payload)
-        note = Notification(self.world.now, self.name, kind, payload)
-        signals.signal(kind).send(self, notification=note)
-        policy = self.policy
-        actions = list(policy.on_notification(self.core, kind, payload))
-        if kind == "state_changed" and payload["app"] != payload["app_from"]:
-            if payload["app"] == AppState.BACKGROUND.value:
-                actions += policy.on_background(self.core)
-            elif (payload["app_from"] == AppState.BACKGROUND.value
-                  and payload["app"] in _RESUME_KINDS):
-                self._wake_up()
-                # The app decides once the answers that arrived while it was suspended
-                # are delivered: "if no error notification is received, playback can
-                # resume" (a heartbeat error waiting for it must be seen first).
-                self.world.schedule_at(self.world.now, self._back_in_foreground, self._launch)
-        self._react(actions)
-
-    def _react(self, actions: Sequence[ev.Action]) -> None:
-        delay = self.config.app_reaction_delay
-        for action in actions:
-            self.world.schedule_at(self.world.now + delay, self._app_act,
-                                   (action, self._launch))
-
-    def _back_in_foreground(self, launch: int) -> None:
-        if not self.killed and launch == self._launch:
-            self._react(self.policy.on_foreground(self.core))
-
-    def _wake_up(self) -> None:
-        """Back from suspension: answers that arrived meanwhile, then an overdue heartbeat."""
-        deferred, self._deferred = self._deferred, []
-        overdue, self._overdue_heartbeat = self._overdue_heartbeat, None
-        for deliver in deferred:
-            self.world.schedule_at(self.world.now, lambda f: f(), deliver)
-        if overdue is not None:
-            self._record("heartbeat_overdue", {})
-            self.world.schedule_at(self.world.now, self._heartbeat_due, (overdue, self._launch))
-
-
-#: How a device carries out each kind of effect its core returns.
-_CARRY_OUT: Final[dict[type, Callable[[Device, Any], None]]] = {
-    ev.ArmHeartbeat: Device._arm_heartbeat,
-    ev.SendHeartbeat: Device._send_heartbeat,
-    ev.Notify: Device._notify,
-    ev.SendSsmSetup: Device._send_setup,
-    ev.SendSsmTeardown: Device._send_teardown,
-    ev.SendLicenseRequest: Device._send_license,
-    ev.FetchKs: Device._fetch_ks,
-    ev.LoadMedia: Device._load_media,
-}
-
-
-class _HeartbeatRequest:
-    """One heartbeat on the wire (a :class:`~._network.Request`).
-
-    Heartbeats are most of a large world's traffic: one small object per heartbeat
-    costs less than the three closures :meth:`Network.request` would take.
-    """
-
-    __slots__ = ("device", "launch", "playback_id", "request_id", "token")
-    link = "ssm"
-
-    def __init__(self, device: Device, token: str, playback_id: int, request_id: int) -> None:
-        self.device = device
-        self.token = token
-        self.playback_id = playback_id
-        self.request_id = request_id
-        self.launch = device._launch
-
-    def serve(self) -> ev.SsmAnswer:
-        return self.device.world.ssm.heartbeat(self.device.name, self.token)
-
-    def unavailable(self) -> ev.SsmAnswer:
-        return self.device.world.ssm.unavailable(self.device.name, "heartbeat")
-
-    def deliver(self, answer: ev.SsmAnswer) -> None:
-        self.device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch,
-                             self.request_id)
-
-
-def _action_name(action: ev.Action) -> str:
-    name = type(action).__name__
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-
-
-def _error_fields(code: int | str, name: str, message: str) -> tuple[int | None, str]:
-    """An error element as the core's (error_code, message): OVP's string codes go
-    into the message, as the core's codes are numbers."""
-    if isinstance(code, int):
-        return code, message
-    return None, f"{code}: {message}" if message else code
-
-
-def _answer_fields(answer: ev.SsmAnswer, request_id: int) -> dict[str, Any]:
-    """An SSM answer's fields for the trace (as :func:`_flatten` lifts them)."""
-    return _flatten({"request_id": request_id, "answer": attrs.asdict(answer)})
-
-
-def _flatten(data: dict[str, Any]) -> dict[str, Any]:
-    """Lift a nested answer's fields to the top level for the trace."""
-    inner = data.pop("answer", None)
-    if isinstance(inner, dict):
-        data.update({k: v for k, v in inner.items() if v is not None or k == "ssm_code"})
-    return data
+    def ovp(self) -> OvpBackend:
+        return self._world.ovp
+
+    def call(self, link: ApiLink, device: str | None, endpoint: str,
+             serve: Callable[[], ApiAnswer], deliver: Callable[[ApiAnswer], None],
+             ks: str | None) -> None:
+        world = self._world
+        backend = world.ott if link == "ott" else world.ovp
+        if ks is not None:
+            backend.ledger.note_use(device, ks, endpoint)
+        world.network.request(link, serve, lambda: backend.unavailable(device, endpoint),
+                              deliver)
+
+    def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None:
+        self._world.record(device, kind, data)

@@ -1,0 +1,77 @@
+"""A device's notifications and its app: signals posted, and the app policy's reactions.
+
+Every notification the core posts is recorded, sent on its blinker signal (see
+:mod:`player_sim.signals`) as a :class:`Notification`, and shown to the app
+policy, whose actions run after ``app_reaction_delay``. Coming back from
+normal background wakes the suspended parts of the device first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import attrs
+
+from .. import signals
+from ..player import AppState
+from ..player import _events as ev
+from ._device_base import _DeviceBase
+
+__all__ = ["Notification"]
+
+_RESUME_KINDS: Final = frozenset({AppState.FOREGROUND.value, AppState.PIP.value})
+
+
+@attrs.frozen
+class Notification:
+    """What a signal carries: when, which device, which kind, and the payload."""
+
+    time: float
+    device: str
+    kind: str
+    payload: Mapping[str, Any]
+
+
+class _AppReactions(_DeviceBase):
+    """Posts the core's notifications and applies what the app policy does about them."""
+
+    def _notify(self, effect: ev.Notify) -> None:
+        payload = effect.payload()
+        kind = effect.kind
+        self._record(kind, payload)
+        note = Notification(self.world.now, self.name, kind, payload)
+        signals.signal(kind).send(self, notification=note)
+        policy = self.policy
+        actions = list(policy.on_notification(self.core, kind, payload))
+        if kind == "state_changed" and payload["app"] != payload["app_from"]:
+            if payload["app"] == AppState.BACKGROUND.value:
+                actions += policy.on_background(self.core)
+            elif (payload["app_from"] == AppState.BACKGROUND.value
+                  and payload["app"] in _RESUME_KINDS):
+                self._wake_up()
+                # The app decides once the answers that arrived while it was suspended
+                # are delivered: "if no error notification is received, playback can
+                # resume" (a heartbeat error waiting for it must be seen first).
+                self.world.schedule_at(self.world.now, self._back_in_foreground, self._launch)
+        self._react(actions)
+
+    def _react(self, actions: Sequence[ev.Action]) -> None:
+        delay = self.config.app_reaction_delay
+        for action in actions:
+            self.world.schedule_at(self.world.now + delay, self._app_act,
+                                   (action, self._launch))
+
+    def _back_in_foreground(self, launch: int) -> None:
+        if not self.killed and launch == self._launch:
+            self._react(self.policy.on_foreground(self.core))
+
+    def _app_act(self, packed: tuple[ev.Action, int]) -> None:
+        """An action the app policy chose, applied after the reaction delay."""
+        action, launch = packed
+        if self.killed or launch != self._launch or not self.core.can(action):
+            return
+        if self._blocking:
+            self._waiting.append((self.world.now, action, "app"))
+            return
+        self._do(action, "app")

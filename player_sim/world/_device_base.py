@@ -1,0 +1,230 @@
+"""What every part of a :class:`~player_sim.Device` shares: its state, its main thread,
+its suspension, and the trace records it stamps.
+
+A device is one class split along its concerns, one module each (small mixins
+rather than separate objects: the heartbeat path runs a few million times in a
+large world, and a mixin's method is as cheap to reach as the class's own):
+
+* :mod:`._device_base`: the state, the main-thread model (synchronous SSM
+  calls block it; actions wait), suspension (answers wait for the foreground)
+  and trace stamping;
+* :mod:`._device_ssm`: SSM and license traffic, the heartbeat timer;
+* :mod:`._device_providers`: session-provider and media-provider glue;
+* :mod:`._device_app`: notifications, signals and the app policy's reactions;
+* :mod:`._device`: :class:`~player_sim.Device` itself, the user's API, and the
+  table of which part carries out each effect of the core.
+
+A device sees its world only through :class:`DeviceHost` (the world imports the
+device, never the other way round).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol
+
+import attrs
+
+from .._errors import ConfigError, InvalidTransition
+from .._messages import SsmAnswer
+from ..backends import LicenseServer, SsmServer
+from ..player import AppState, PlayerCore
+from ..player import _events as ev
+from ..providers import BackendPort
+from ..trace import Trace, TraceRecord
+from ._config import DeviceConfig, WorldConfig
+from ._network import Network
+
+__all__ = ["DeviceHost"]
+
+# Read on every heartbeat: a module constant is several times cheaper than
+# looking the member up on the Enum class.
+_BACKGROUND: Final = AppState.BACKGROUND
+
+
+class DeviceHost(Protocol):
+    """What a device uses of its world (a :class:`~player_sim.World` is one)."""
+
+    @property
+    def now(self) -> float: ...
+
+    @property
+    def config(self) -> WorldConfig: ...
+
+    @property
+    def trace(self) -> Trace: ...
+
+    @property
+    def network(self) -> Network: ...
+
+    @property
+    def ssm(self) -> SsmServer: ...
+
+    @property
+    def license(self) -> LicenseServer: ...
+
+    @property
+    def backend_port(self) -> BackendPort: ...
+
+    def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None: ...
+
+    def catch_up(self) -> None: ...
+
+    def poke(self) -> None: ...
+
+
+class _DeviceBase:
+    """The state every part of a device reads, and the primitives they share."""
+
+    def __init__(self, world: DeviceHost, config: DeviceConfig) -> None:
+        self.world = world
+        self.config = config
+        self.name = config.name
+        self.core = PlayerCore(config.core_config())
+        self.policy = config.policy
+        self.killed = False
+        # Which run of the app this is: a kill starts a new one, and what the dead
+        # process sent or armed (answers, timers, app reactions) never reaches it.
+        self._launch = 0
+        self._heartbeats_sent = 0
+        self._requests = 0
+        self._blocked_time = 0.0
+        self._blocking = 0
+        self._blocked_since = 0.0
+        self._waiting: deque[tuple[float, ev.Action, str]] = deque()
+        self._deferred: list[Callable[[], None]] = []
+        self._overdue_heartbeat: ev.HeartbeatDue | None = None
+        # The heartbeat timer's argument, reused while playback and launch stay the same.
+        self._heartbeat_timer = (ev.HeartbeatDue(0), self._launch)
+        self._trace_heartbeats = world.config.trace_heartbeats
+        # SSM round trips under way, so that a session whose answer is still on the
+        # wire is not taken for a zombie: when each unanswered setup left, and the
+        # tokens of unanswered teardowns.
+        self.setups_on_the_wire: deque[float] = deque()
+        self.teardowns_on_the_wire: list[str] = []
+        self.session_provider = config.session_provider
+
+    # --- carried out by the other parts (see _device.py) --------------------------------
+
+    def _run(self, effects: tuple[ev.Effect, ...]) -> None:
+        """Carry out the effects the core returned (:class:`~player_sim.Device`)."""
+        raise NotImplementedError
+
+    def _do(self, action: ev.Action, origin: str) -> None:
+        """Apply ``action`` now (:class:`~player_sim.Device`)."""
+        raise NotImplementedError
+
+    def _heartbeat_due(self, timer: tuple[ev.HeartbeatDue, int]) -> None:
+        """The heartbeat timer fired (:mod:`._device_ssm`)."""
+        raise NotImplementedError
+
+    # --- the trace -------------------------------------------------------------------
+
+    def _record(self, kind: str, data: Mapping[str, Any], playback_id: int | None = None) -> None:
+        """Trace a device record, stamped with the player's states and the playback it
+        belongs to (default: the current one; requests and answers name theirs)."""
+        core = self.core
+        self.world.trace.append(TraceRecord(
+            self.world.now, self.name, kind, core.app.value, core.playback.value, data,
+            core.playback_id if playback_id is None else playback_id))
+
+    def _next_request(self) -> int:
+        """A new request id: pairs a request's record with its answer's."""
+        self._requests += 1
+        return self._requests
+
+    # --- answers, and suspension --------------------------------------------------------
+
+    def _deliver(self, answer: ev.HeartbeatAnswered, launch: int, request_id: int) -> None:
+        if self.killed or launch != self._launch:
+            return
+        if self.core.app is _BACKGROUND:
+            self._deferred.append(lambda: self._deliver(answer, launch, request_id))
+            return
+        reply = answer.answer
+        if self._trace_heartbeats or not reply.ok:  # a failed one is always traced
+            self._record("heartbeat_answered", _answer_fields(reply, request_id),
+                         answer.playback_id)
+        effects = self.core.feed(answer)
+        if effects:  # a heartbeat's answer usually has none
+            self._run(effects)
+
+    def _answered(self, kind: str, answer: ev.Answer, unblocks: bool, launch: int,
+                  request_id: int | None = None) -> None:
+        if self.killed or launch != self._launch:
+            return
+        if self.core.app is AppState.BACKGROUND:
+            self._deferred.append(
+                lambda: self._answered(kind, answer, unblocks, launch, request_id))
+            return
+        data = attrs.asdict(answer)
+        playback_id = data.pop("playback_id")
+        if request_id is not None:
+            data["request_id"] = request_id
+        self._record(kind, _flatten(data), playback_id)
+        self._run(self.core.feed(answer))
+        if unblocks:
+            self._unblock()
+
+    def _wake_up(self) -> None:
+        """Back from suspension: answers that arrived meanwhile, then an overdue heartbeat."""
+        deferred, self._deferred = self._deferred, []
+        overdue, self._overdue_heartbeat = self._overdue_heartbeat, None
+        for deliver in deferred:
+            self.world.schedule_at(self.world.now, lambda f: f(), deliver)
+        if overdue is not None:
+            self._record("heartbeat_overdue", {})
+            self.world.schedule_at(self.world.now, self._heartbeat_due, (overdue, self._launch))
+
+    # --- the main thread --------------------------------------------------------------
+
+    def _block(self) -> None:
+        if self._blocking == 0:
+            self._blocked_since = self.world.now
+        self._blocking += 1
+
+    def _unblock(self) -> None:
+        self._blocking -= 1
+        if self._blocking:
+            return
+        self._close_blocked_period()
+        while self._waiting and not self._blocking and not self.killed:
+            since, action, origin = self._waiting.popleft()
+            if origin == "app" and not self.core.can(action):
+                continue
+            self._record("action_delayed", {"name": _action_name(action),
+                                            "waited": round(self.world.now - since, 6)})
+            try:
+                self._do(action, origin)
+            except (InvalidTransition, ConfigError) as refused:
+                # Nobody is left to raise to: the user acted while the thread was blocked.
+                self._record("action_dropped", {"name": _action_name(action), "origin": origin,
+                                                "reason": str(refused)})
+
+    def _unblock_all(self) -> None:
+        self._blocking = 0
+        self._close_blocked_period()
+
+    def _close_blocked_period(self) -> None:
+        blocked = self.world.now - self._blocked_since
+        self._blocked_time += blocked
+        self._record("main_thread_blocked", {"seconds": round(blocked, 6)})
+
+
+def _action_name(action: ev.Action) -> str:
+    name = type(action).__name__
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:
+    """An SSM answer's fields for the trace (as :func:`_flatten` lifts them)."""
+    return _flatten({"request_id": request_id, "answer": attrs.asdict(answer)})
+
+
+def _flatten(data: dict[str, Any]) -> dict[str, Any]:
+    """Lift a nested answer's fields to the top level for the trace."""
+    inner = data.pop("answer", None)
+    if isinstance(inner, dict):
+        data.update({k: v for k, v in inner.items() if v is not None or k == "ssm_code"})
+    return data

@@ -1,0 +1,118 @@
+"""A device's session-provider and media-provider glue.
+
+Any session provider works for playback (``get_ks``); one with the
+:class:`~player_sim.providers.SessionActions` (``login``, ``end_session``,
+``forget``) can be logged in and out, the built-in ones and a user's own alike,
+and one that is :class:`~player_sim.providers.Attachable` is attached to the
+world's backend port when the device is added. The device never asks which
+class a provider is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import ConfigError, PlayerSimError
+from ..player import _events as ev
+from ..providers import Attachable, MediaResult, PrimitiveResult, SessionActions
+from ._device_base import _action_name, _DeviceBase
+
+__all__: list[str] = []
+
+
+class _ProviderGlue(_DeviceBase):
+    """Obtains KSs and media entries for the core; runs login and end-session actions."""
+
+    def _attach_provider(self) -> None:
+        """When the device is added: a provider that reaches backends joins the world."""
+        provider = self.session_provider
+        if isinstance(provider, Attachable):
+            provider.attach(self.world, self.name)
+
+    def _forget_session(self) -> None:
+        """The app was killed: its provider's in-memory session is gone; its KS is not."""
+        provider = self.session_provider
+        if isinstance(provider, SessionActions):
+            provider.forget()
+
+    def _session_action(self, action: ev.Login | ev.Logout | ev.EndSession,
+                        origin: str) -> None:
+        provider = self.session_provider
+        name = _action_name(action)
+        if not isinstance(provider, SessionActions):
+            what = "no session provider" if provider is None else \
+                (f"a self-implemented session provider ({type(provider).__name__}) "
+                     "without session actions")
+            raise ConfigError(f"device {self.name!r} can't {name}: it has {what}; login, "
+                              "logout and end_session need a session provider with "
+                              "login(username, password, completion), end_session(completion) "
+                              "and forget(), such as an OttSessionProvider or an "
+                              "OvpSessionProvider")
+        data: dict[str, Any] = {"name": name, "origin": origin}
+        if isinstance(action, ev.Login):
+            data["username"] = action.username  # never the password
+        self._record("action", data)
+
+        def done(result: PrimitiveResult) -> None:
+            self.world.schedule_at(self.world.now, self._session_answered, (name, result))
+
+        if isinstance(action, ev.Login):
+            provider.login(action.username, action.password, done)
+        else:
+            provider.end_session(done)
+
+    def _session_answered(self, packed: tuple[str, PrimitiveResult]) -> None:
+        name, result = packed
+        data: dict[str, Any] = {"action": name, "ok": result.ok}
+        if result.error is not None:
+            data.update(code=result.error.code, message=result.error.message)
+        self._record("session_answered", data)
+
+    def _fetch_ks(self, effect: ev.FetchKs) -> None:
+        provider = self.session_provider
+        if provider is None:
+            raise PlayerSimError(f"device {self.name!r} can't obtain a KS: "
+                                 "no session provider is configured")
+        self._record("ks_requested", {})
+        pid, world, launch = effect.playback_id, self.world, self._launch
+
+        def done(result: PrimitiveResult) -> None:
+            error = result.error
+            answer = ev.KsAnswered(pid, result.value) if error is None else ev.KsAnswered(
+                pid, None, *_error_fields(error.code, error.name, error.message))
+            world.schedule_at(world.now, self._answered_now, ("ks_answered", answer, launch))
+
+        provider.get_ks(done)
+
+    def _load_media(self, effect: ev.LoadMedia) -> None:
+        media, provider = self.config.media, self.session_provider
+        if media is None or provider is None:
+            raise PlayerSimError(f"device {self.name!r} can't load media: "
+                                 "no media provider is configured")
+        self._record("media_load_started", {"stream": effect.stream})
+        pid, world, launch = effect.playback_id, self.world, self._launch
+
+        def done(result: MediaResult) -> None:
+            entry, error = result.entry, result.error
+            if entry is not None:
+                answer = ev.MediaAnswered(pid, True, entry.drm_scheme, entry.license_url,
+                                          entry.ssm)
+            else:
+                assert error is not None
+                code, message = _error_fields(error.code, error.name, error.message)
+                answer = ev.MediaAnswered(pid, False, error_code=code, message=message)
+            world.schedule_at(world.now, self._answered_now,
+                              ("media_answered", answer, launch))
+
+        media.for_playback(effect.stream, provider, world.backend_port, self.name).load(done)
+
+    def _answered_now(self, packed: tuple[str, ev.Answer, int]) -> None:
+        self._answered(packed[0], packed[1], False, packed[2])
+
+
+def _error_fields(code: int | str, name: str, message: str) -> tuple[int | None, str]:
+    """An error element as the core's (error_code, message): OVP's string codes go
+    into the message, as the core's codes are numbers."""
+    if isinstance(code, int):
+        return code, message
+    return None, f"{code}: {message}" if message else code

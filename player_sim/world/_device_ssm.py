@@ -1,0 +1,137 @@
+"""A device's SSM and license traffic: the heartbeat timer, setup, teardown, license.
+
+The heartbeat is most of a large world's events, so this path allocates as
+little as it can: one reused timer argument per playback and one small
+:class:`_HeartbeatRequest` per heartbeat (see :class:`~._device_base._DeviceBase`
+for why a device is split into mixins rather than objects).
+"""
+
+from __future__ import annotations
+
+from .._messages import SsmAnswer
+from ..backends import LicenseVerdict
+from ..player import _events as ev
+from ._device_base import _BACKGROUND, _DeviceBase
+
+__all__: list[str] = []
+
+
+class _SsmTraffic(_DeviceBase):
+    """Carries out the core's SSM and license effects; delivers their answers."""
+
+    def _arm_heartbeat(self, effect: ev.ArmHeartbeat) -> None:
+        # Heartbeats are most of a large world's events: the timer's argument is
+        # immutable, so one (HeartbeatDue, launch) pair serves every period of a
+        # playback instead of two new objects per heartbeat.
+        timer = self._heartbeat_timer
+        if timer[0].playback_id != effect.playback_id or timer[1] != self._launch:
+            timer = self._heartbeat_timer = (ev.HeartbeatDue(effect.playback_id), self._launch)
+        world = self.world
+        world.schedule_at(world.now + effect.delay, self._heartbeat_due, timer)
+
+    def _heartbeat_due(self, timer: tuple[ev.HeartbeatDue, int]) -> None:
+        due, launch = timer
+        if self.killed or launch != self._launch:
+            return
+        if self.core.app is _BACKGROUND:
+            self._overdue_heartbeat = due  # iOS timers stop while suspended
+            return
+        self._run(self.core.feed(due))
+
+    def _send_heartbeat(self, effect: ev.SendHeartbeat) -> None:
+        self._heartbeats_sent += 1
+        request_id = self._next_request()
+        if self._trace_heartbeats:
+            self._record("heartbeat_sent", {"request_id": request_id, "token": effect.token},
+                         effect.playback_id)
+        self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id,
+                                                  request_id))
+
+    def _send_setup(self, effect: ev.SendSsmSetup) -> None:
+        cfg = self.config
+        rid = self._next_request()
+        self._record("ssm_setup_sent", {"request_id": rid, "stream": effect.stream,
+                                        "blocking": effect.blocking}, effect.playback_id)
+        if effect.blocking:
+            self._block()
+        self.setups_on_the_wire.append(self.world.now)
+        ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
+        launch = self._launch
+        self.world.network.request(
+            "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
+            lambda: ssm.unavailable(name, "setup"),
+            lambda answer: self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking,
+                                               launch, rid))
+
+    def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
+        rid = self._next_request()
+        self._record("ssm_teardown_sent", {"request_id": rid, "token": effect.token,
+                                           "blocking": effect.blocking}, effect.playback_id)
+        if effect.blocking:
+            self._block()
+        self.teardowns_on_the_wire.append(effect.token)
+        ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
+        launch = self._launch
+        self.world.network.request(
+            "ssm", lambda: ssm.teardown(name, token),
+            lambda: ssm.unavailable(name, "teardown"),
+            lambda answer: self._teardown_arrived(token, ev.TeardownAnswered(pid, answer),
+                                                  effect.blocking, launch, rid))
+
+    def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
+                       request_id: int) -> None:
+        if launch == self._launch:
+            self.setups_on_the_wire.popleft()
+        self._answered("ssm_setup_answered", answer, blocking, launch, request_id)
+
+    def _teardown_arrived(self, token: str, answer: ev.TeardownAnswered, blocking: bool,
+                          launch: int, request_id: int) -> None:
+        if launch == self._launch:
+            self.teardowns_on_the_wire.remove(token)
+        self._answered("ssm_teardown_answered", answer, blocking, launch, request_id)
+
+    def _send_license(self, effect: ev.SendLicenseRequest) -> None:
+        rid = self._next_request()
+        self._record("license_request_sent", {"request_id": rid, "stream": effect.stream,
+                                              "ssm_token": effect.ssm_token},
+                     effect.playback_id)
+        lic, name, pid, stream = self.world.license, self.name, effect.playback_id, effect.stream
+        launch = self._launch
+
+        def deliver(verdict: LicenseVerdict) -> None:
+            self._answered("license_answered", ev.LicenseAnswered(
+                pid, verdict.granted, verdict.http_status, verdict.code, verdict.message), False,
+                launch, rid)
+
+        self.world.network.request(
+            "license", lambda: lic.request(name, stream, effect.ssm_token, effect.ssm_required),
+            lambda: lic.unavailable(name, stream), deliver)
+
+
+class _HeartbeatRequest:
+    """One heartbeat on the wire (a :class:`~._network.Request`).
+
+    Heartbeats are most of a large world's traffic: one small object per heartbeat
+    costs less than the three closures :meth:`Network.request` would take.
+    """
+
+    __slots__ = ("device", "launch", "playback_id", "request_id", "token")
+    link = "ssm"
+
+    def __init__(self, device: _SsmTraffic, token: str, playback_id: int,
+                 request_id: int) -> None:
+        self.device = device
+        self.token = token
+        self.playback_id = playback_id
+        self.request_id = request_id
+        self.launch = device._launch
+
+    def serve(self) -> SsmAnswer:
+        return self.device.world.ssm.heartbeat(self.device.name, self.token)
+
+    def unavailable(self) -> SsmAnswer:
+        return self.device.world.ssm.unavailable(self.device.name, "heartbeat")
+
+    def deliver(self, answer: SsmAnswer) -> None:
+        self.device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch,
+                             self.request_id)
