@@ -196,3 +196,22 @@ def test_a_play_dropped_while_blocked_does_not_strand_the_next_stop() -> None:
     assert d.playback_state is P.PLAYING
     assert d.stream == "c"
     assert world.check_rules() == []
+
+
+def test_a_stop_after_a_sync_zap_ends_stopped() -> None:
+    """A sync zap waits for its teardown to start the new stream; a later stop must not
+    inherit that wait: its teardown's answer leaves the player stopped, not set up again."""
+    world = World(seed=0)
+    d = world.add_device(DeviceConfig(name="d", account="alice",
+                                      ssm_server_url="https://ssm.example/",
+                                      sync_ssm_setup_teardown=True))
+    d.play("a")
+    world.run_until(1.0)
+    d.zap("b")
+    world.run_until(2.0)
+    assert (d.playback_state, d.stream) == (P.PLAYING, "b")
+    d.stop()
+    world.run_until(3.0)
+    assert d.playback_state is P.STOPPED
+    assert world.active_sessions() == []
+    assert world.check_rules() == []

@@ -433,6 +433,8 @@ class PlayerCore:
     def _begin_stop(self) -> None:
         self._stopped_notice("stop")
         self._pending_stream_value = None
+        # A stop starts nothing after its teardown, whatever an earlier sync zap waited for.
+        self._start_after_teardown = False
         self.playback_id += 1  # answers still on the wire now belong to no playback
         if self.config.release_item_on_stop:
             self._release_session(teardown_waits=True)
