@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from test_rule_stop_completes import stops, stuck
 
 from player_sim import DeviceConfig, NetworkConfig, PlaybackState, SsmConfig, World, WorldConfig
 from player_sim.rules import MONITORS, CheckConfig, TraceChecker, check_trace
@@ -220,6 +221,7 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
                  r(10, "ssm_teardown_sent", app="terminated", token="T1", blocking=False)],
         lambda: [*good()[:7], r(10, "app_killed", app="terminated", stream="c1"),
                  s(80, "ssm_session_expired", session=1, account="alice", active=0)]),
+    "ssm.stop.completes": (stuck, stops),  # more in test_rule_stop_completes.py
 }
 
 

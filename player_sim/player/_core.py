@@ -86,6 +86,13 @@ _APP_ACTIONS: Final[dict[type, str]] = {
     ev.EnterBackground: "enter_background", ev.EnterForeground: "enter_foreground",
     ev.EnterPip: "enter_pip", ev.LeavePip: "leave_pip", ev.ClosePip: "close_pip",
 }
+#: Every action the core takes: which machine's trigger it fires. Whether it is
+#: accepted is decided from this table alone, before anything is written.
+_ACTION_TRIGGERS: Final[dict[type, tuple[Machine, str]]] = {
+    ev.Play: (PLAYBACK_MACHINE, "play"), ev.Zap: (PLAYBACK_MACHINE, "zap"),
+    **{cls: (PLAYBACK_MACHINE, trigger) for cls, trigger in _PLAYBACK_ACTIONS.items()},
+    **{cls: (APP_MACHINE, trigger) for cls, trigger in _APP_ACTIONS.items()},
+}
 
 
 class PlayerCore:
@@ -137,7 +144,10 @@ class PlayerCore:
         """Apply one input; return the effects to carry out, in order.
 
         Raises :class:`~player_sim.InvalidTransition` when an action is not
-        accepted in the current state; the core is then unchanged.
+        accepted in the current state (:class:`~player_sim.ConfigError` for
+        ``EnterPip`` without PiP); the core is then unchanged, every attribute
+        of it: acceptance is decided before anything is written. Answers are
+        never refused (a stale one is ignored).
         """
         kind = type(event)
         if self._sdk is not None and kind in _SSM_ANSWERS:  # an SDK variant reads it first
@@ -149,6 +159,10 @@ class PlayerCore:
         handler = _HANDLERS.get(kind)
         if handler is None:
             raise TypeError(f"the player core does not take {kind.__name__} inputs")
+        if kind in _ACTION_TRIGGERS:
+            refusal = self._refusal(event)
+            if refusal is not None:
+                raise refusal
         app, playback = self.app, self.playback
         self._effects = []
         handler(self, event)
@@ -156,21 +170,25 @@ class PlayerCore:
 
     def can(self, event: ev.Action) -> bool:
         """Whether ``event`` would be accepted now (without applying it)."""
+        return type(event) in _ACTION_TRIGGERS and self._refusal(event) is None
+
+    def _refusal(self, event: ev.Input) -> InvalidTransition | ConfigError | None:
+        """Why ``event`` (an action of :data:`_ACTION_TRIGGERS`) is refused now, if it is."""
+        machine, trigger = _ACTION_TRIGGERS[type(event)]
         if self.app is A.TERMINATED:
-            return False
-        if isinstance(event, ev.Play):
-            return self._can(PLAYBACK_MACHINE, self.playback, "play")
-        if isinstance(event, ev.Zap):
-            return self._can(PLAYBACK_MACHINE, self.playback, "zap")
-        if isinstance(event, ev.EnterPip) and not self.config.pip_enabled:
-            return False
-        trigger = _PLAYBACK_ACTIONS.get(type(event))
-        if trigger is not None:
-            return self._can(PLAYBACK_MACHINE, self.playback, trigger)
-        trigger = _APP_ACTIONS.get(type(event))
-        if trigger is not None:
-            return self._can(APP_MACHINE, self.app, trigger)
-        return False
+            return InvalidTransition("app", self.app.value, trigger)
+        if type(event) is ev.EnterPip and not self.config.pip_enabled:
+            return ConfigError("can't 'enter_pip': picture-in-picture is not enabled on this "
+                               "device")
+        return self._trigger_refusal(machine, trigger)
+
+    def _trigger_refusal(self, machine: Machine, trigger: str) -> InvalidTransition | None:
+        """Why ``trigger`` is refused by ``machine`` in its current state, if it is."""
+        playback = machine is PLAYBACK_MACHINE
+        state = self.playback if playback else self.app
+        if self._can(machine, state, trigger):
+            return None
+        return InvalidTransition("playback" if playback else "app", state.value, trigger)
 
     @staticmethod
     def _can(machine: Machine, state: Any, trigger: str) -> bool:
@@ -179,10 +197,11 @@ class PlayerCore:
     # --- firing ---------------------------------------------------------------
 
     def _fire(self, machine: Machine, trigger: str) -> None:
-        state = self.playback if machine is PLAYBACK_MACHINE else self.app
-        if not self._can(machine, state, trigger):
-            which = "playback" if machine is PLAYBACK_MACHINE else "app"
-            raise InvalidTransition(which, state.value, trigger)
+        """Fire ``trigger``. Actions were checked by :meth:`feed` already; an internal
+        trigger refused here is a bug of the core's handlers, not of the caller."""
+        refusal = self._trigger_refusal(machine, trigger)
+        if refusal is not None:
+            raise refusal
         machine.events[trigger].trigger(self)
 
     def _notify(self, kind: str, **fields: Any) -> None:
@@ -193,41 +212,44 @@ class PlayerCore:
 
     # --- actions ------------------------------------------------------------
 
+    # Each runs only once feed has accepted its action (see _refusal).
+
     def _on_play(self, event: ev.Play) -> None:
-        self._require_alive("play")
         self._next_stream(event.stream)
         self._fire(PLAYBACK_MACHINE, "play")
 
     def _on_zap(self, event: ev.Zap) -> None:
-        self._require_alive("zap")
-        if not self._can(PLAYBACK_MACHINE, self.playback, "zap"):
-            raise InvalidTransition("playback", self.playback.value, "zap")
         self._notify("zap", stream_from=self.stream, stream=event.stream,
                      same_stream=event.stream == self.stream)
         self._next_stream(event.stream)
         self._fire(PLAYBACK_MACHINE, "zap")
 
     def _on_playback_action(self, event: ev.Action) -> None:
-        trigger = _PLAYBACK_ACTIONS[type(event)]
-        self._require_alive(trigger)
-        self._fire(PLAYBACK_MACHINE, trigger)
+        self._fire(PLAYBACK_MACHINE, _PLAYBACK_ACTIONS[type(event)])
 
     def _on_app_action(self, event: ev.Action) -> None:
-        trigger = _APP_ACTIONS[type(event)]
-        self._require_alive(trigger)
-        if isinstance(event, ev.EnterPip) and not self.config.pip_enabled:
-            raise ConfigError("can't 'enter_pip': picture-in-picture is not enabled on this device")
-        self._fire(APP_MACHINE, trigger)
+        self._fire(APP_MACHINE, _APP_ACTIONS[type(event)])
 
     def kill(self) -> tuple[ev.Effect, ...]:
-        """The OS kills the app: no teardown is sent, the SSM session is left behind."""
+        """The OS kills the app: no teardown is sent, the SSM session is left behind.
+
+        Raises :class:`~player_sim.InvalidTransition` if the app is terminated
+        already; the core is then unchanged.
+        """
         return self._feed_trigger(APP_MACHINE, "kill")
 
     def relaunch(self) -> tuple[ev.Effect, ...]:
-        """Start the app again after a kill: a fresh player, idle in the foreground."""
+        """Start the app again after a kill: a fresh player, idle in the foreground.
+
+        Raises :class:`~player_sim.InvalidTransition` unless the app is
+        terminated; the core is then unchanged.
+        """
         return self._feed_trigger(APP_MACHINE, "relaunch")
 
     def _feed_trigger(self, machine: Machine, trigger: str) -> tuple[ev.Effect, ...]:
+        refusal = self._trigger_refusal(machine, trigger)
+        if refusal is not None:
+            raise refusal
         app, playback = self.app, self.playback
         self._effects = []
         self._fire(machine, trigger)
@@ -240,12 +262,12 @@ class PlayerCore:
                          playback_from=playback.value, playback=self.playback.value)
         return tuple(self._effects)
 
-    def _require_alive(self, trigger: str) -> None:
-        if self.app is A.TERMINATED:
-            raise InvalidTransition("app", self.app.value, trigger)
-
     def _next_stream(self, stream: str) -> None:
-        """Prepare a new playback of ``stream``; the machine's callbacks do the rest."""
+        """Prepare a new playback of ``stream``; the machine's callbacks do the rest.
+
+        Only for an accepted play or zap: ``_begin_new_playback`` consumes the
+        value in the same step, so it is ``None`` between inputs (a stale one
+        would make a later stop wait for a teardown it never sends)."""
         self._pending_stream_value = stream
 
     # --- answers ---------------------------------------------------------------
@@ -411,6 +433,8 @@ class PlayerCore:
     def _begin_stop(self) -> None:
         self._stopped_notice("stop")
         self._pending_stream_value = None
+        # A stop starts nothing after its teardown, whatever an earlier sync zap waited for.
+        self._start_after_teardown = False
         self.playback_id += 1  # answers still on the wire now belong to no playback
         if self.config.release_item_on_stop:
             self._release_session(teardown_waits=True)

@@ -116,6 +116,12 @@ _RULES: Final[tuple[Rule, ...]] = (
          "The SDK tears down the SSM session when the playback stops.",
          "Stopping or zapping away from a playback that holds an SSM session sends its "
          "teardown (with release_item_on_stop, the default).", "within-after"),
+    _ssm("ssm.stop.completes", 3,
+         "The SDK tears down the SSM session when the playback stops.",
+         "A stop ends in stopped: a player waits in stopping only while its blocking SSM "
+         "teardown is on the wire, and leaves it within the reaction window after that "
+         "teardown is answered (to stopped after a stop, to the next stream after a zap).",
+         "within-after"),
     _ssm("ssm.teardown.on-item-release", 16,
          "When the playback stopped, the player will release the session when OTVAVPlayerItem "
          "is de-initialised.",

@@ -597,6 +597,53 @@ class _KsCompletes(Monitor):
                                     "waiting: a request was completed twice")
 
 
+# --- stopping ----------------------------------------------------------------------------------
+
+
+class _StopCompletes(Monitor):
+    """``stopping`` is the wait for a blocking teardown, and nothing else.
+
+    A player that enters ``stopping`` with no blocking request on the wire (the
+    main thread is free) has nothing that will end it; one still ``stopping``
+    once its main thread is freed (``main_thread_blocked``: the teardown was
+    answered) missed its way out. Either must leave within the reaction window;
+    a stop must leave to ``stopped``.
+    """
+
+    rule_id = "ssm.stop.completes"
+    kinds = frozenset({"action", "state_changed", "main_thread_blocked", "app_killed"})
+    reads = frozenset({"name", "playback", "playback_from"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._last_action: dict[str, str] = {}
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        data, window = rec.data, self.config.reaction_window
+        if rec.kind == "action":
+            if data.get("name") in ("play", "zap", "stop"):
+                self._last_action[dev.name] = str(data.get("name"))
+        elif rec.kind == "app_killed":
+            self._last_action.pop(dev.name, None)  # a kill ends the stop (its wait is cancelled)
+        elif rec.kind == "main_thread_blocked":
+            if rec.playback == "stopping":
+                self.observed()
+                self.expect(dev.name, dev.name, window, line, rec,
+                            "still stopping after its blocking teardown was answered")
+        elif data.get("playback_from") == "stopping" and data.get("playback") != "stopping":
+            self.observed()
+            self.fulfil(dev.name)
+            if self._last_action.get(dev.name) == "stop" and data.get("playback") != "stopped":
+                self.violate(line, rec, f"a stop ended in {data.get('playback')!r}, not "
+                                        "'stopped': the stopped playback started again")
+        elif data.get("playback") == "stopping" and data.get("playback_from") != "stopping" \
+                and not dev.blocked:
+            self.expect(dev.name, dev.name, window, line, rec,
+                        "stopping with no blocking SSM teardown on the wire: nothing ends it")
+
+
 #: Every SSM monitor class (the providers' are in :mod:`._provider_monitors`).
 MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BeforeLicense, _EveryPlayback, _NoSsmNoTraffic, _CarriesToken, _LimitRefuses,
@@ -604,5 +651,5 @@ MONITORS: Final[tuple[type[Monitor], ...]] = (
     _SetupNotified, _TeardownNotified, _HeartbeatNotified, _CarryCodes, _StopPlayback,
     _BackgroundSuspends, _ResumeIfNoError, _HeartbeatErrorZap, _PipRunsNormally,
     _TokenRotation, _SessionExpires, _Answers204, _BodyDecides, _ZapReplaces, _NoSelfLimit,
-    _KillNoTeardown, _KsCompletes,
+    _KillNoTeardown, _KsCompletes, _StopCompletes,
 )
