@@ -9,13 +9,14 @@ round trip in virtual time and completions are called from the queue.
 """
 
 from ._media import (
+    REFERENCE_TYPES,
     AssetReferenceType,
     MediaCompletion,
     MediaSource,
     OvpMediaProvider,
     PhoenixMediaProvider,
 )
-from ._ott import OttSessionProvider, RefreshPolicy
+from ._ott import REFRESH_POLICY_NAMES, OttSessionProvider, RefreshPolicy
 from ._ovp import OvpSessionProvider
 from ._protocol import (
     Binding,
@@ -41,6 +42,8 @@ __all__ = [
     "BAD_REQUEST",
     "CONNECTION_ERROR",
     "NOT_FOUND",
+    "REFERENCE_TYPES",
+    "REFRESH_POLICY_NAMES",
     "SERVICE_ERROR",
     "SERVICE_UNAVAILABLE",
     "SESSION_ERROR",

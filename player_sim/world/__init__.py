@@ -1,11 +1,12 @@
 """The world: virtual clock, event queue, network links, devices; and its trio shell."""
 
-from ._config import LINKS, DeviceConfig, NetworkConfig, WorldConfig
+from ._config import LINKS, ZAP_ORDERS, DeviceConfig, NetworkConfig, WorldConfig
 from ._simulation import Simulation
 from ._world import Device, Notification, World
 
 __all__ = [
     "LINKS",
+    "ZAP_ORDERS",
     "Device",
     "DeviceConfig",
     "NetworkConfig",
