@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
+from ..player._states import ACTIVE_PLAYBACK_STATES
 from ..trace import Trace, TraceRecord
 from ._catalogue import CATALOGUE, Rule
 
@@ -38,8 +39,7 @@ __all__ = ["MONITORS", "CheckConfig", "DeviceView", "Monitor", "ProviderView", "
            "Violation", "check_trace"]
 
 #: Playback states in which a playback is under way.
-ACTIVE: Final = frozenset({"obtaining_ks", "loading_media", "ssm_setup", "license_request",
-                           "playing", "paused"})
+ACTIVE: Final = frozenset(state.value for state in ACTIVE_PLAYBACK_STATES)
 _EPS: Final = 1e-3
 _EXCERPT: Final = 6
 
