@@ -14,8 +14,10 @@ from typing import Any, Final, Literal
 import attrs
 
 from .._errors import PlayerSimError
+from ..backends._license import ENDPOINTS as LICENSE_ENDPOINTS
 from ..backends._ott import ENDPOINTS as OTT_ENDPOINTS
 from ..backends._ovp import ENDPOINTS as OVP_ENDPOINTS
+from ..backends._ssm import ENDPOINTS as SSM_ENDPOINTS
 from ..player._actions import ACTIONS as ACTION_TABLE
 from ..player._actions import ActionSpec
 from ..providers import (
@@ -152,7 +154,7 @@ APP_POLICIES: Final[Mapping[str, str]] = {
 }
 
 #: Endpoints a ``fail`` step can break, as ``backend.endpoint``.
-ENDPOINTS: Final = ("ssm.setup", "ssm.heartbeat", "ssm.teardown", "license",
+ENDPOINTS: Final = (*(f"ssm.{e}" for e in SSM_ENDPOINTS), *LICENSE_ENDPOINTS,
                     *(f"ott.{e}" for e in OTT_ENDPOINTS), *(f"ovp.{e}" for e in OVP_ENDPOINTS))
 
 #: Trace events (``event:`` in an expectation) besides the signals: see the README.
