@@ -34,6 +34,7 @@ from xml.sax.saxutils import escape, quoteattr
 import attrs
 
 from . import signals
+from .player._states import AppState, PlaybackState
 from .trace import Trace, TraceRecord
 
 __all__ = ["render_timeline"]
@@ -61,24 +62,30 @@ _KS_Y: Final = _LANE_H + 4
 
 # --- colours ----------------------------------------------------------------------
 
-PLAYBACK_COLOURS: Final = {
-    "idle": "#d9d9d9",
-    "obtaining_ks": "#fde7a9",
-    "loading_media": "#fdd882",
-    "ssm_setup": "#fdc35a",
-    "license_request": "#f6a93b",
-    "playing": "#4caf50",
-    "paused": "#7fb3e6",
-    "stopping": "#c98bd6",
-    "stopped": "#9e9e9e",
-    "failed": "#e53935",
+_P, _A = PlaybackState, AppState
+#: The colour of each playback state's band; every state of the enum needs one.
+_PLAYBACK_COLOUR: Final[Mapping[PlaybackState, str]] = {
+    _P.IDLE: "#d9d9d9",
+    _P.OBTAINING_KS: "#fde7a9",
+    _P.LOADING_MEDIA: "#fdd882",
+    _P.SSM_SETUP: "#fdc35a",
+    _P.LICENSE_REQUEST: "#f6a93b",
+    _P.PLAYING: "#4caf50",
+    _P.PAUSED: "#7fb3e6",
+    _P.STOPPING: "#c98bd6",
+    _P.STOPPED: "#9e9e9e",
+    _P.FAILED: "#e53935",
 }
-APP_COLOURS: Final = {
-    "foreground": "#81c784",
-    "background": "#546e7a",
-    "pip": "#8e63ce",
-    "terminated": "#212121",
+#: The colour of each app state's band; every state of the enum needs one.
+_APP_COLOUR: Final[Mapping[AppState, str]] = {
+    _A.FOREGROUND: "#81c784",
+    _A.BACKGROUND: "#546e7a",
+    _A.PIP: "#8e63ce",
+    _A.TERMINATED: "#212121",
 }
+#: Band colours by state value as the trace writes it, in the enums' order (the legend's).
+PLAYBACK_COLOURS: Final = {state.value: _PLAYBACK_COLOUR[state] for state in PlaybackState}
+APP_COLOURS: Final = {state.value: _APP_COLOUR[state] for state in AppState}
 _UNKNOWN_COLOUR: Final = "#ffffff"
 
 #: Marker shape and colour per notification kind; kinds not listed get the last entry.

@@ -85,7 +85,7 @@ MISTAKES = [
         devices:
           phone: {account: alice}
         steps:
-          - background: phnoe
+          - enter_background: phnoe
         """, 5, "phnoe", ["device 'phnoe' is not declared under devices", "did you mean 'phone'?",
                      "Declared devices: phone"]),
     ("unknown-signal", """\
@@ -337,7 +337,7 @@ def test_scenario_error_lists_every_problem_in_file_order(tmp_path: Path) -> Non
           phone: {account: alice}
         steps:
           - wait: 5 minutes
-          - background: tablet
+          - enter_background: tablet
           - expect: {signal: nope, within: 1s}
         """)
     with pytest.raises(ScenarioError) as caught:
@@ -354,7 +354,7 @@ def test_semantic_problems_are_all_reported_together(tmp_path: Path) -> None:
         devices:
           phone: {account: alice}
         steps:
-          - background: tablet
+          - enter_background: tablet
           - play: {device: tv, stream: a}
         """)
     with pytest.raises(ScenarioError) as caught:

@@ -173,7 +173,7 @@ steps:
   - play: {device: phone, stream: a}
   - expect: {device: phone, app: background, at: 2m}
   - wait: 1m
-  - background: phone
+  - enter_background: phone
   - wait: 2m
 """)
     assert result.passed
@@ -182,7 +182,7 @@ steps:
   - play: {device: phone, stream: a}
   - expect: {device: phone, app: background, at: 2m}
   - wait: 3m
-  - background: phone
+  - enter_background: phone
 """))
     assert failure.time == 120.0
 
@@ -371,7 +371,7 @@ def test_a_state_is_judged_at_the_instant_of_the_action_that_changed_it() -> Non
 steps:
   - play: {device: phone, stream: a}
   - wait: 1m
-  - background: phone
+  - enter_background: phone
   - wait: 1m
 always:
   - {device: phone, app: foreground}

@@ -259,7 +259,9 @@ def test_error_http_status_can_be_remapped() -> None:
 
 @pytest.mark.parametrize(("options", "message"), [
     ({"heartbeat_period": 0}, "heartbeat_period must be positive, not 0"),
-    ({"max_sessions_per_account": -1}, "max_sessions_per_account must be positive, not -1"),
+    ({"max_sessions_per_account": -1},
+     "max_sessions_per_account must be a whole number of at least 1 (or None: no limit), "
+     "not -1"),
     ({"grace_period": -1.0}, "grace_period can't be negative, not -1.0"),
     ({"limit_policy": "lottery"},
      "limit_policy must be 'refuse-new' or 'evict-oldest', not 'lottery'"),

@@ -3,12 +3,22 @@
 from ._faults import Fault, ForcedFaults
 from ._ks import ApiAnswer, KsLedger, KsRecord, KsStatus
 from ._license import LicenseConfig, LicenseServer, LicenseVerdict
-from ._ott import DrmScheme, OttAsset, OttBackend, OttConfig, OttErrorCode
+from ._ott import DRM_SCHEMES, DrmScheme, OttAsset, OttBackend, OttConfig, OttErrorCode
 from ._ovp import OVP_ERROR_CODES, OvpBackend, OvpConfig, OvpEntry, OvpFault
-from ._ssm import DEFAULT_HTTP_STATUS, SsmConfig, SsmErrorCode, SsmServer, SsmSession
+from ._ssm import (
+    DEFAULT_HTTP_STATUS,
+    LIMIT_POLICIES,
+    LimitPolicy,
+    SsmConfig,
+    SsmErrorCode,
+    SsmServer,
+    SsmSession,
+)
 
 __all__ = [
     "DEFAULT_HTTP_STATUS",
+    "DRM_SCHEMES",
+    "LIMIT_POLICIES",
     "OVP_ERROR_CODES",
     "ApiAnswer",
     "DrmScheme",
@@ -20,6 +30,7 @@ __all__ = [
     "LicenseConfig",
     "LicenseServer",
     "LicenseVerdict",
+    "LimitPolicy",
     "OttAsset",
     "OttBackend",
     "OttConfig",

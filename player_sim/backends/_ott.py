@@ -23,19 +23,21 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Final, Literal, get_args
 
 import attrs
 
 from .._errors import ConfigError
+from .._validators import limit_or_none, one_of, positive
 from ._faults import Fault, ForcedFaults
 from ._ks import ApiAnswer, KsLedger, KsRecord, KsStatus, record_error
 from ._ssm import _Host
 
-__all__ = ["DrmScheme", "OttAsset", "OttBackend", "OttConfig", "OttErrorCode"]
+__all__ = ["DRM_SCHEMES", "DrmScheme", "OttAsset", "OttBackend", "OttConfig", "OttErrorCode"]
 
+#: The DRM schemes an OTT asset or an OVP entry can use.
 DrmScheme = Literal["widevine", "playready", "fairplay"]
-_DRM_SCHEMES: Final = ("widevine", "playready", "fairplay")
+DRM_SCHEMES: Final[tuple[DrmScheme, ...]] = get_args(DrmScheme)
 
 #: The API calls of the OTT backend, as named in fault injection and the trace.
 ENDPOINTS: Final = ("ottUser/anonymousLogin", "ottUser/login", "ottUser/refreshSession",
@@ -57,21 +59,7 @@ class OttErrorCode(enum.IntEnum):
     WRONG_PASSWORD_OR_USERNAME = 1011
 
 
-def _check_drm(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in _DRM_SCHEMES:
-        raise ConfigError(f"{attribute.name} must be one of {', '.join(_DRM_SCHEMES)}, "
-                          f"not {value!r}")
-
-
-def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise ConfigError(f"{attribute.name} must be positive, not {value!r}")
-
-
-def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is not None and value < 1:
-        raise ConfigError(f"{attribute.name} must be at least 1 (or None: no limit), "
-                          f"not {value!r}")
+_check_drm: Final = one_of(DRM_SCHEMES)
 
 
 @attrs.frozen
@@ -104,14 +92,14 @@ class OttConfig:
       valid); one more gets 4001, concurrency limitation.
     """
 
-    ks_validity: float = attrs.field(default=86400.0, validator=_positive)
-    anonymous_ks_validity: float = attrs.field(default=86400.0, validator=_positive)
-    refresh_token_validity: float = attrs.field(default=30 * 86400.0, validator=_positive)
+    ks_validity: float = attrs.field(default=86400.0, validator=positive)
+    anonymous_ks_validity: float = attrs.field(default=86400.0, validator=positive)
+    refresh_token_validity: float = attrs.field(default=30 * 86400.0, validator=positive)
     users: Mapping[str, str] = attrs.field(factory=dict)
     suspended_users: frozenset[str] = frozenset()
     assets: Mapping[str, OttAsset] = attrs.field(factory=dict)
     default_asset: OttAsset | None = attrs.field(factory=OttAsset)
-    concurrency_limit: int | None = attrs.field(default=None, validator=_positive_or_none)
+    concurrency_limit: int | None = attrs.field(default=None, validator=limit_or_none)
 
 
 @attrs.define(slots=True, eq=False)

@@ -21,9 +21,10 @@ from typing import Final
 import attrs
 
 from .._errors import ConfigError
+from .._validators import one_of, positive
 from ._faults import Fault, ForcedFaults
 from ._ks import ApiAnswer, KsLedger, KsStatus, record_error
-from ._ott import DrmScheme, _check_drm, _positive
+from ._ott import DRM_SCHEMES, DrmScheme
 from ._ssm import _Host
 
 __all__ = ["OVP_ERROR_CODES", "OvpBackend", "OvpConfig", "OvpEntry", "OvpFault"]
@@ -48,7 +49,7 @@ class OvpFault(Fault):
 class OvpEntry:
     """A media entry's DRM data: scheme, license URL, whether SSM applies."""
 
-    drm_scheme: DrmScheme = attrs.field(default="widevine", validator=_check_drm)
+    drm_scheme: DrmScheme = attrs.field(default="widevine", validator=one_of(DRM_SCHEMES))
     license_url: str = "https://udrm.ovp.example/cenc/widevine/license"
     ssm: bool = True
 
@@ -66,8 +67,8 @@ class OvpConfig:
       (``None``: ``ENTRY_ID_NOT_FOUND``).
     """
 
-    widget_session_validity: float = attrs.field(default=86400.0, validator=_positive)
-    user_session_validity: float = attrs.field(default=86400.0, validator=_positive)
+    widget_session_validity: float = attrs.field(default=86400.0, validator=positive)
+    user_session_validity: float = attrs.field(default=86400.0, validator=positive)
     users: Mapping[str, str] = attrs.field(factory=dict)
     entries: Mapping[str, OvpEntry] = attrs.field(factory=dict)
     default_entry: OvpEntry | None = attrs.field(factory=OvpEntry)

@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, get_args
 
 import attrs
 
 from .._errors import ConfigError
 from .._messages import SsmAnswer
+from .._validators import limit_or_none, non_negative, one_of, positive, positive_or_none
 from ._faults import Fault, ForcedFaults
 
-__all__ = ["DEFAULT_HTTP_STATUS", "SsmConfig", "SsmErrorCode", "SsmServer", "SsmSession"]
+__all__ = ["DEFAULT_HTTP_STATUS", "LIMIT_POLICIES", "LimitPolicy", "SsmConfig", "SsmErrorCode",
+           "SsmServer", "SsmSession"]
 
 
 class SsmErrorCode(enum.IntEnum):
@@ -55,23 +57,10 @@ DEFAULT_HTTP_STATUS: Final[Mapping[int, int]] = {
     SsmErrorCode.SSM_NOT_AVAILABLE: 503,
 }
 
+#: What the server does at a limit: refuse the new session (the SSM default) or evict the
+#: oldest one.
 LimitPolicy = Literal["refuse-new", "evict-oldest"]
-
-
-def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ConfigError(f"{attribute.name} must be positive, not {value!r}")
-
-
-def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ConfigError(f"{attribute.name} can't be negative, not {value!r}")
-
-
-def _check_policy(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in ("refuse-new", "evict-oldest"):
-        raise ConfigError(f"{attribute.name} must be 'refuse-new' or 'evict-oldest', "
-                          f"not {value!r}")
+LIMIT_POLICIES: Final[tuple[LimitPolicy, ...]] = get_args(LimitPolicy)
 
 
 def _check_limits_map(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, int]
@@ -86,16 +75,17 @@ def _check_limits_map(_: object, attribute: attrs.Attribute[Any], value: Mapping
 class SsmConfig:
     """How the SSM server behaves. Every field is documented in the README."""
 
-    max_sessions_per_account: int | None = attrs.field(default=2, validator=_positive_or_none)
+    max_sessions_per_account: int | None = attrs.field(default=2, validator=limit_or_none)
     account_limits: Mapping[str, int] = attrs.field(factory=dict, validator=_check_limits_map)
     max_sessions_per_device_group: int | None = attrs.field(default=None,
-                                                            validator=_positive_or_none)
-    max_sessions_per_ip: int | None = attrs.field(default=None, validator=_positive_or_none)
-    max_ips_per_account: int | None = attrs.field(default=None, validator=_positive_or_none)
-    limit_policy: LimitPolicy = attrs.field(default="refuse-new", validator=_check_policy)
-    heartbeat_period: float = attrs.field(default=30.0, validator=_positive_or_none)
-    grace_period: float = attrs.field(default=10.0, validator=_non_negative)
-    session_timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
+                                                            validator=limit_or_none)
+    max_sessions_per_ip: int | None = attrs.field(default=None, validator=limit_or_none)
+    max_ips_per_account: int | None = attrs.field(default=None, validator=limit_or_none)
+    limit_policy: LimitPolicy = attrs.field(default="refuse-new",
+                                            validator=one_of(LIMIT_POLICIES))
+    heartbeat_period: float = attrs.field(default=30.0, validator=positive)
+    grace_period: float = attrs.field(default=10.0, validator=non_negative)
+    session_timeout: float | None = attrs.field(default=None, validator=positive_or_none)
     enabled: bool = True
     legacy_status_200: bool = False
     error_http_status: Mapping[int, int] = attrs.field(factory=lambda: dict(DEFAULT_HTTP_STATUS))

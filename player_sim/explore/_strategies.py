@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 
 from .._errors import ConfigError
 from ..player import _events as ev
+from ..player._actions import ACTIONS, action_spec
 from ..scenario import (
     Action,
     FailNext,
@@ -181,14 +182,14 @@ def _setup(draw: st.DrawFn, space: Space) -> dict[str, Any]:
 
 # --- steps ------------------------------------------------------------------------------
 
-_USER_EVENTS: Final[tuple[tuple[str, ev.Action], ...]] = (
-    ("play", ev.Play("")), ("zap", ev.Zap("")), ("stop", ev.Stop()), ("resume", ev.Resume()),
-    ("release_item", ev.ReleaseItem()), ("background", ev.EnterBackground()),
-    ("foreground", ev.EnterForeground()), ("enter_pip", ev.EnterPip()),
-    ("leave_pip", ev.LeavePip()), ("close_pip", ev.ClosePip()),
-)
+#: What a user can do to the player core, each with an example event to ask ``core.can``.
+_USER_EVENTS: Final[tuple[tuple[str, ev.Action], ...]] = tuple(
+    (spec.name, spec.build(dict.fromkeys((a.name for a in spec.args), "")))
+    for spec in ACTIONS if spec.user and spec.event is not None and not spec.session)
+#: What a user can do to a session provider.
+_SESSION_ACTIONS: Final = tuple(spec.name for spec in ACTIONS if spec.user and spec.session)
 # What a user can do to an app that is not on screen (normal background).
-_OFF_SCREEN: Final = frozenset({"foreground"})
+_OFF_SCREEN: Final = frozenset({"enter_foreground"})
 
 
 def accepted_actions(device: Device, *, user_resume: bool = True) -> list[str]:
@@ -210,7 +211,7 @@ def accepted_actions(device: Device, *, user_resume: bool = True) -> list[str]:
              and (user_resume or name != "resume")]
     names.append("kill")
     if device.session_provider is not None and not off_screen:
-        names += ["login", "logout"]
+        names += _SESSION_ACTIONS
     return names
 
 
@@ -221,8 +222,9 @@ def _skeleton(text: str) -> Scenario:
     return load_scenario_text(text, "<generated>")
 
 
-_WEIGHTS: Final = {"play": 8, "zap": 8, "stop": 2, "login": 4, "background": 2,
-                   "foreground": 4}
+#: How often an action is drawn, relative to the others (1 unless listed).
+WEIGHTS: Final = {"play": 8, "zap": 8, "stop": 2, "login": 4, "enter_background": 2,
+                  "enter_foreground": 4}
 
 
 class _Driver:
@@ -252,8 +254,8 @@ class _Driver:
     def act(self, step: Mapping[str, Any]) -> None:
         (name, value), = step.items()
         fields = value if isinstance(value, dict) else {"device": value}
-        self.run.act(Action(_NOWHERE, name, fields["device"], fields.get("stream"),
-                            fields.get("username"), fields.get("password")))
+        self.run.act(Action(_NOWHERE, name, fields["device"],
+                            {k: v for k, v in fields.items() if k != "device"}))
 
     def fault(self, step: Mapping[str, Any]) -> None:
         (kind, value), = step.items()
@@ -281,9 +283,9 @@ def _action(draw: st.DrawFn, driver: _Driver, space: Space, devices: Mapping[str
     device = driver.world.device(name)
     choices = accepted_actions(device, user_resume=space.user_resume)
     # starting and changing streams is what races: draw it more often
-    weighted = [c for name in choices for c in [name] * _WEIGHTS.get(name, 1)]
+    weighted = [c for name in choices for c in [name] * WEIGHTS.get(name, 1)]
     action = draw(st.sampled_from(weighted))
-    if action in ("play", "zap"):
+    if any(arg.name == "stream" for arg in action_spec(action).args):
         streams = ASSETS if "session_provider" in devices[name] else STREAMS
         return {action: {"device": name, "stream": draw(st.sampled_from(streams))}}
     if action == "login":

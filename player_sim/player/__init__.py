@@ -1,11 +1,13 @@
 """The player: lifecycle tables, the pure core with its SDK model, app policies."""
 
 from . import _events as events
+from ._actions import ACTIONS, ActionSpec, action_name
 from ._core import CoreConfig, PlayerCore
 from ._diagram import mermaid_diagram
 from ._policy import AppPolicy, DocumentedAppPolicy, PlayerView
 from ._sdk import SdkModel
 from ._states import (
+    ACTIVE_PLAYBACK_STATES,
     APP_MACHINE,
     APP_TRANSITIONS,
     PLAYBACK_MACHINE,
@@ -15,10 +17,13 @@ from ._states import (
 )
 
 __all__ = [
+    "ACTIONS",
+    "ACTIVE_PLAYBACK_STATES",
     "APP_MACHINE",
     "APP_TRANSITIONS",
     "PLAYBACK_MACHINE",
     "PLAYBACK_TRANSITIONS",
+    "ActionSpec",
     "AppPolicy",
     "AppState",
     "CoreConfig",
@@ -27,6 +32,7 @@ __all__ = [
     "PlayerCore",
     "PlayerView",
     "SdkModel",
+    "action_name",
     "events",
     "mermaid_diagram",
 ]

@@ -21,12 +21,13 @@ The SSM client rules it implements (``seeds/000_7011756516eda0b2.txt``):
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import attrs
 from transitions import Machine
 
 from .._errors import ConfigError, InvalidTransition
+from .._validators import one_of
 from . import _events as ev
 from ._sdk import SdkModel
 from ._states import APP_MACHINE, PLAYBACK_MACHINE, AppState, PlaybackState
@@ -43,10 +44,7 @@ ZapOrder = Literal["setup-first", "teardown-first"]
 _TERMINATED: Final = A.TERMINATED
 
 
-def _check_zap_order(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in ("setup-first", "teardown-first"):
-        raise ConfigError(f"{attribute.name} must be 'setup-first' or 'teardown-first', "
-                          f"not {value!r}")
+_check_zap_order: Final = one_of(get_args(ZapOrder))
 
 
 @attrs.frozen

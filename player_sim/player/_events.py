@@ -118,7 +118,7 @@ class Login:
 
 @attrs.frozen
 class Logout:
-    """End the session provider's session (an alias of :class:`EndSession`)."""
+    """End the session provider's session (an alias of ``end_session``)."""
 
 
 @attrs.frozen

@@ -14,14 +14,13 @@ from typing import Any, Protocol
 import attrs
 
 from . import _events as ev
-from ._states import AppState, PlaybackState
+from ._states import ACTIVE_PLAYBACK_STATES, AppState, PlaybackState
 
 __all__ = ["AppPolicy", "DocumentedAppPolicy", "PlayerView"]
 
 P = PlaybackState
 
-_ZAPPABLE = frozenset({P.OBTAINING_KS, P.LOADING_MEDIA, P.SSM_SETUP, P.LICENSE_REQUEST,
-                       P.PLAYING, P.PAUSED})
+_ZAPPABLE = ACTIVE_PLAYBACK_STATES
 
 
 class PlayerView(Protocol):

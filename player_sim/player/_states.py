@@ -40,6 +40,7 @@ from typing import Any, Final
 from transitions import Machine
 
 __all__ = [
+    "ACTIVE_PLAYBACK_STATES",
     "APP_MACHINE",
     "APP_TRANSITIONS",
     "PLAYBACK_MACHINE",
@@ -80,6 +81,9 @@ A = AppState
 _STARTING: Final = [P.OBTAINING_KS, P.LOADING_MEDIA, P.SSM_SETUP, P.LICENSE_REQUEST]
 #: States in which a playback is under way and can be stopped or zapped away from.
 _ACTIVE: Final = [*_STARTING, P.PLAYING, P.PAUSED]
+#: The playback states in which a playback is under way (starting, playing or paused):
+#: it can be stopped or zapped away from, and its errors concern the app.
+ACTIVE_PLAYBACK_STATES: Final[frozenset[PlaybackState]] = frozenset(_ACTIVE)
 #: States whose player item may hold an SSM session (set up, not yet released).
 _HOLDING: Final = [P.LICENSE_REQUEST, P.PLAYING, P.PAUSED, P.STOPPED]
 

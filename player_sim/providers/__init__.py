@@ -14,13 +14,14 @@ Providers never see the world itself, only its :class:`BackendPort` (see
 """
 
 from ._media import (
+    REFERENCE_TYPES,
     AssetReferenceType,
     MediaCompletion,
     MediaSource,
     OvpMediaProvider,
     PhoenixMediaProvider,
 )
-from ._ott import OttSessionProvider, RefreshPolicy
+from ._ott import REFRESH_POLICY_NAMES, OttSessionProvider, RefreshPolicy
 from ._ovp import OvpSessionProvider
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import (
@@ -48,6 +49,8 @@ __all__ = [
     "BAD_REQUEST",
     "CONNECTION_ERROR",
     "NOT_FOUND",
+    "REFERENCE_TYPES",
+    "REFRESH_POLICY_NAMES",
     "SERVICE_ERROR",
     "SERVICE_UNAVAILABLE",
     "SESSION_ERROR",

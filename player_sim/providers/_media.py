@@ -15,30 +15,27 @@ template for every playback: the device loads the played stream as the asset
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import attrs
 
-from .._errors import ConfigError, PlayerSimError
+from .._errors import PlayerSimError
+from .._validators import one_of
 from ..backends import ApiAnswer
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import SessionProvider, check_session_provider
 from ._results import ErrorElement, MediaEntry, MediaResult, PrimitiveResult
 
-__all__ = ["AssetReferenceType", "MediaCompletion", "MediaSource", "OvpMediaProvider",
-           "PhoenixMediaProvider"]
+__all__ = ["REFERENCE_TYPES", "AssetReferenceType", "MediaCompletion", "MediaSource",
+           "OvpMediaProvider", "PhoenixMediaProvider"]
 
 #: What a media load calls back with, exactly once.
 MediaCompletion = Callable[[MediaResult], None]
 
+#: What a Phoenix asset id refers to.
 AssetReferenceType = Literal["media", "epg_internal", "epg_external", "npvr"]
-_REFERENCE_TYPES: Final = ("media", "epg_internal", "epg_external", "npvr")
-
-
-def _check_reference_type(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in _REFERENCE_TYPES:
-        raise ConfigError(f"{attribute.name} must be one of {', '.join(_REFERENCE_TYPES)}, "
-                          f"not {value!r}")
+REFERENCE_TYPES: Final[tuple[AssetReferenceType, ...]] = get_args(AssetReferenceType)
+_check_reference_type: Final = one_of(REFERENCE_TYPES)
 
 
 def _check_provider(_: object, __: attrs.Attribute[Any], value: object) -> None:

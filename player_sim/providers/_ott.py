@@ -38,12 +38,13 @@ from typing import Any, Final
 import attrs
 
 from .._errors import ConfigError
+from .._validators import non_negative
 from ..backends import ApiAnswer
 from ._port import Binding
 from ._protocol import KsCompletion, _Attachable, check_base_url
 from ._results import ErrorElement, PrimitiveResult
 
-__all__ = ["OttSessionProvider", "RefreshPolicy"]
+__all__ = ["REFRESH_POLICY_NAMES", "OttSessionProvider", "RefreshPolicy"]
 
 
 def _fraction(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -52,8 +53,8 @@ def _fraction(_: object, attribute: attrs.Attribute[Any], value: float | None) -
 
 
 def _margin(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value < 0:
-        raise ConfigError(f"{attribute.name} can't be negative, not {value!r}")
+    if value is not None:
+        non_negative(_, attribute, value)
 
 
 @attrs.frozen
@@ -106,6 +107,8 @@ class RefreshPolicy:
 
 _NAMED: Final[dict[str, Callable[[], RefreshPolicy]]] = {
     "android": RefreshPolicy.android, "ios": RefreshPolicy.ios}
+#: The named refresh policies (``RefreshPolicy.named``), as scenario files write them.
+REFRESH_POLICY_NAMES: Final = tuple(_NAMED)
 
 
 @attrs.define(slots=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 import attrs
 
+from ..player._states import ACTIVE_PLAYBACK_STATES
 from ..trace import Kind, TraceRecord, Vantage
 from ._catalogue import CATALOGUE, Rule
 
@@ -25,8 +26,7 @@ __all__ = ["ACTIVE", "CheckConfig", "Checking", "DeviceFacts", "DeviceView", "Mo
            "ProviderView", "Violation", "WorldFacts"]
 
 #: Playback states in which a playback is under way.
-ACTIVE: Final = frozenset({"obtaining_ks", "loading_media", "ssm_setup", "license_request",
-                           "playing", "paused"})
+ACTIVE: Final = frozenset(state.value for state in ACTIVE_PLAYBACK_STATES)
 _EPS: Final = 1e-3
 _EXCERPT: Final = 6
 

@@ -19,9 +19,11 @@ from .. import signals
 from .._errors import ConfigError
 from ..backends import LicenseConfig, OttAsset, OttConfig, OvpConfig, OvpEntry, SsmConfig
 from ..player import AppPolicy, DocumentedAppPolicy
+from ..providers import REFRESH_POLICY_NAMES
 from ..world import DeviceConfig, NetworkConfig, WorldConfig
 from ._model import (
     ACTIONS,
+    BASE_URLS,
     COMPARATORS,
     METRICS,
     TRACE_EVENTS,
@@ -54,8 +56,6 @@ Path = tuple[Hashable, ...]
 
 #: The SSM server URL a device declared with ``ssm: true`` is given.
 SSM_SERVER_URL: Final = "https://ssm.example/"
-#: The base URL of each session provider backend unless a device names one.
-BASE_URLS: Final = {"ott": "https://phoenix.example/", "ovp": "https://cdnapisec.kaltura.com/"}
 _OTT_ONLY: Final = ("refresh_policy", "race_on_refresh", "reference_type", "formats")
 _OVP_ONLY: Final = ("assumed_validity", "renew_window")
 
@@ -393,13 +393,14 @@ class _Build:
                 self.problem((*path, key), f"{key!r} is not a setting of an {backend} session "
                              "provider", key=True)
         margin = None
-        policy: str | None = spec.get("refresh_policy", "android")
-        if policy not in ("android", "ios"):
+        policy: str | None = spec.get("refresh_policy", REFRESH_POLICY_NAMES[0])
+        if policy not in REFRESH_POLICY_NAMES:
             try:
                 margin, policy = parse_duration(str(policy)), None
             except ValueError:
-                self.problem((*path, "refresh_policy"), f"refresh_policy is android, ios or "
-                             f"a fixed margin such as 5m, not {policy!r}")
+                self.problem((*path, "refresh_policy"), "refresh_policy is "
+                             f"{', '.join(REFRESH_POLICY_NAMES)} or a fixed margin such as "
+                             f"5m, not {policy!r}")
                 return None
         extra = self.durations(path, spec, _OVP_ONLY)
         provider = ProviderSpec(
@@ -485,15 +486,14 @@ class _Build:
                 device = value if isinstance(value, str) else value["device"]
                 dpath = path if isinstance(value, str) else (*path, "device")
                 self.device(dpath, device)
-                fields = value if isinstance(value, dict) else {}
-                if kind in ("login", "logout", "end_session") and device in self.devices \
+                args = {k: v for k, v in value.items() if k != "device"} \
+                    if isinstance(value, dict) else {}
+                if ACTIONS[kind].session and device in self.devices \
                         and device not in self.providers:
                     self.problem(dpath, f"{kind} needs a session provider, and device "
                                  f"{device!r} has none: add session_provider: {{backend: ott, "
                                  "partner_id: ...}} to it")
-                out.append(Action(self.doc.where(("steps", i)), kind, device,
-                                  fields.get("stream"), fields.get("username"),
-                                  fields.get("password")))
+                out.append(Action(self.doc.where(("steps", i)), kind, device, args))
             elif kind == "wait":
                 seconds = self.seconds(path)
                 now += seconds

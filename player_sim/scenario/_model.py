@@ -14,8 +14,12 @@ from typing import Any, Final, Literal
 import attrs
 
 from .._errors import PlayerSimError
+from ..backends._license import ENDPOINTS as LICENSE_ENDPOINTS
 from ..backends._ott import ENDPOINTS as OTT_ENDPOINTS
 from ..backends._ovp import ENDPOINTS as OVP_ENDPOINTS
+from ..backends._ssm import ENDPOINTS as SSM_ENDPOINTS
+from ..player._actions import ACTIONS as ACTION_TABLE
+from ..player._actions import ActionSpec
 from ..providers import (
     MediaSource,
     OttSessionProvider,
@@ -29,6 +33,8 @@ from ..world import DeviceConfig, WorldConfig
 
 __all__ = [
     "ACTIONS",
+    "APP_POLICIES",
+    "BASE_URLS",
     "COMPARATORS",
     "ENDPOINTS",
     "METRICS",
@@ -135,27 +141,20 @@ def format_duration(seconds: float) -> str:
 
 # --- steps -----------------------------------------------------------------------
 
-#: Device actions a step can name, mapped to what they need besides the device.
-ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
-    "play": ("stream",),
-    "stop": (),
-    "zap": ("stream",),
-    "resume": (),
-    "background": (),
-    "foreground": (),
-    "enter_pip": (),
-    "leave_pip": (),
-    "close_pip": (),
-    "release_item": (),
-    "kill": (),
-    "relaunch": (),
-    "login": (),          # optional username and password: a user session, else anonymous
-    "logout": (),
-    "end_session": (),
+#: Device actions a step can name: the verbs of the action table, the trace's own words.
+ACTIONS: Final[Mapping[str, ActionSpec]] = {spec.name: spec for spec in ACTION_TABLE}
+
+#: Session provider backends a device can name, and the base URL of each unless it names one.
+BASE_URLS: Final[Mapping[str, str]] = {"ott": "https://phoenix.example/",
+                                       "ovp": "https://cdnapisec.kaltura.com/"}
+#: App policies a device can name, and what each is.
+APP_POLICIES: Final[Mapping[str, str]] = {
+    "documented": "the app the SSM document asks for",
+    "passive": "an app that never reacts",
 }
 
 #: Endpoints a ``fail`` step can break, as ``backend.endpoint``.
-ENDPOINTS: Final = ("ssm.setup", "ssm.heartbeat", "ssm.teardown", "license",
+ENDPOINTS: Final = (*(f"ssm.{e}" for e in SSM_ENDPOINTS), *LICENSE_ENDPOINTS,
                     *(f"ott.{e}" for e in OTT_ENDPOINTS), *(f"ovp.{e}" for e in OVP_ENDPOINTS))
 
 #: Trace events (``event:`` in an expectation) besides the signals: see the README.
@@ -191,15 +190,25 @@ COMPARATORS: Final[Mapping[str, str]] = {
 
 @attrs.frozen
 class Action:
-    """Perform ``name`` (a key of :data:`ACTIONS`) on ``device``; ``stream`` for play/zap,
-    ``username`` and ``password`` for a user login."""
+    """Perform ``name`` (a key of :data:`ACTIONS`) on ``device`` with ``args`` (the
+    action's arguments given in the step, e.g. ``stream`` for play and zap)."""
 
     location: Location
     name: str
     device: str
-    stream: str | None = None
-    username: str | None = None
-    password: str | None = None
+    args: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def spec(self) -> ActionSpec:
+        return ACTIONS[self.name]
+
+    def describe(self) -> str:
+        """The step as a file writes it: ``stop: phone``, ``play: {device: phone, ...}``."""
+        shown = {k: v for k, v in self.args.items() if k != "password"}
+        if not shown:
+            return f"{self.name}: {self.device}"
+        fields = ", ".join(f"{k}: {v}" for k, v in shown.items())
+        return f"{self.name}: {{device: {self.device}, {fields}}}"
 
 
 @attrs.frozen

@@ -234,7 +234,7 @@ class _Run:
             _perform(device, step)
         except PlayerSimError as err:
             self.step_error = True
-            self.failures.append(Failure("step", step.location, _action_text(step),
+            self.failures.append(Failure("step", step.location, step.describe(),
                                          f"the player refused this step: {err}",
                                          self.world.now))
         self.observe(self.world.now, settled=False)
@@ -495,38 +495,16 @@ class _Run:
 
 
 def _perform(device: Device, step: Action) -> None:
-    name = step.name
-    if name == "play":
-        device.play(step.stream or "")
-    elif name == "zap":
-        device.zap(step.stream or "")
-    elif name == "kill":
-        device.kill()
-    elif name == "relaunch":
-        device.relaunch()
-    elif name == "login":
-        device.login(step.username, step.password)
-    else:
-        method: Callable[[], None] = {
-            "stop": device.stop, "resume": device.resume,
-            "background": device.enter_background, "foreground": device.enter_foreground,
-            "enter_pip": device.enter_pip, "leave_pip": device.leave_pip,
-            "close_pip": device.close_pip, "release_item": device.release_item,
-            "logout": device.logout, "end_session": device.end_session,
-        }[name]
+    spec = step.spec
+    if spec.event is None:  # done to the app by the OS: kill, relaunch
+        method: Callable[[], None] = getattr(device, spec.name)
         method()
+    else:
+        device.perform(spec.build(step.args))
 
 
 def _int(code: int | str | None) -> int | None:
     return code if isinstance(code, int) else None
-
-
-def _action_text(step: Action) -> str:
-    if step.username is not None:
-        return f"{step.name}: {{device: {step.device}, username: {step.username}}}"
-    if step.stream is not None:
-        return f"{step.name}: {{device: {step.device}, stream: {step.stream}}}"
-    return f"{step.name}: {step.device}"
 
 
 def _payload_matches(data: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:

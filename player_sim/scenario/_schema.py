@@ -12,9 +12,20 @@ import json
 from typing import Any, Final
 
 from .. import signals
+from ..backends import DRM_SCHEMES, LIMIT_POLICIES
 from ..player import AppState, PlaybackState
-from ..world import LINKS
-from ._model import ACTIONS, COMPARATORS, DURATION_PATTERN, ENDPOINTS, METRICS
+from ..player._actions import ActionSpec
+from ..providers import REFERENCE_TYPES, REFRESH_POLICY_NAMES
+from ..world import LINKS, ZAP_ORDERS
+from ._model import (
+    ACTIONS,
+    APP_POLICIES,
+    BASE_URLS,
+    COMPARATORS,
+    DURATION_PATTERN,
+    ENDPOINTS,
+    METRICS,
+)
 
 __all__ = ["SCHEMA", "schema_json"]
 
@@ -43,7 +54,7 @@ _SSM: Final = _obj({
     "max_sessions_per_device_group": {"type": ["integer", "null"], "minimum": 1},
     "max_sessions_per_ip": {"type": ["integer", "null"], "minimum": 1},
     "max_ips_per_account": {"type": ["integer", "null"], "minimum": 1},
-    "limit_policy": {"enum": ["refuse-new", "evict-oldest"]},
+    "limit_policy": {"enum": list(LIMIT_POLICIES)},
     "heartbeat_period": _DURATION,
     "grace_period": _DURATION,
     "session_timeout": {**_DURATION, "type": ["string", "null"]},
@@ -52,7 +63,7 @@ _SSM: Final = _obj({
                           "description": "Answer HTTP 200 even for a denial (older API)."},
 }, description="The SSM server (session limits, heartbeats, expiry).")
 
-_DRM: Final = {"enum": ["widevine", "playready", "fairplay"]}
+_DRM: Final = {"enum": list(DRM_SCHEMES)}
 _NAMES: Final = {"type": "array", "items": _NAME}
 _OTT_ASSET: Final = _obj({"drm": _DRM, "license_url": _NAME, "ssm": {"type": "boolean"},
                           "formats": _NAMES, "entitled_users": _NAMES},
@@ -96,9 +107,8 @@ _WORLD: Final = _obj({
 }, description="Backends and network every device shares.")
 
 _APP: Final = _obj({
-    "policy": {"enum": ["documented", "passive"],
-               "description": "documented: the app the SSM document asks for; "
-                              "passive: an app that never reacts."},
+    "policy": {"enum": list(APP_POLICIES),
+               "description": "; ".join(f"{k}: {v}" for k, v in APP_POLICIES.items()) + "."},
     "zap_on_heartbeat_error": {"type": "boolean"},
     "resume_after_background": {"type": "boolean"},
     "reaction_delay": _DURATION,
@@ -109,22 +119,23 @@ _DEVICE: Final = _obj({
     "ssm": {"type": "boolean", "description": "The license delegate has an SSM server URL."},
     "sync_setup_teardown": {"type": "boolean"},
     "pip": {"type": "boolean"},
-    "zap_order": {"enum": ["setup-first", "teardown-first"]},
+    "zap_order": {"enum": list(ZAP_ORDERS)},
     "release_item_on_stop": {"type": "boolean"},
     "ip": _NAME,
     "device_group": _NAME,
     "app": _APP,
     "session_provider": _obj({
-        "backend": {"enum": ["ott", "ovp"]},
+        "backend": {"enum": list(BASE_URLS)},
         "partner_id": {"type": "integer", "minimum": 0},
         "base_url": {**_NAME, "description": "Scheme and host only (no path)."},
         "refresh_policy": {"type": "string",
-                           "description": "OTT: android, ios, or a fixed margin (5m)."},
+                           "description": f"OTT: {', '.join(REFRESH_POLICY_NAMES)}, or a "
+                                          "fixed margin (5m)."},
         "race_on_refresh": {"type": "boolean",
                             "description": "OTT: reproduce the Android refresh race."},
         "assumed_validity": _DURATION,
         "renew_window": _DURATION,
-        "reference_type": {"enum": ["media", "epg_internal", "epg_external", "npvr"]},
+        "reference_type": {"enum": list(REFERENCE_TYPES)},
         "formats": _NAMES,
     }, required=("backend", "partner_id"),
         description="A KS session provider: playback obtains a KS, loads the media "
@@ -135,7 +146,6 @@ _DEVICE_REF: Final = {"type": ["string", "object"], "minLength": 1,
                       "properties": {"device": _NAME}, "required": ["device"],
                       "additionalProperties": False,
                       "description": "A device name, or {device: NAME}."}
-_STREAM_ACTION: Final = _obj({"device": _NAME, "stream": _NAME}, required=("device", "stream"))
 
 _FAIL: Final = _obj({
     "endpoint": {"enum": list(ENDPOINTS)},
@@ -188,14 +198,23 @@ _INVARIANT: Final = {
                    "a signal or event.",
 }
 
-_LOGIN: Final = {**_DEVICE_REF, "properties": {"device": _NAME, "username": _NAME,
-                                                "password": {"type": "string"}},
-                  "description": "A device name (anonymous session), or {device, username, "
-                                 "password} (a user session)."}
+
+
+def _action_step(spec: ActionSpec) -> dict[str, Any]:
+    """A step performing ``spec``: ``DEVICE`` when no argument is required, else (and
+    always allowed) ``{device, ARG...}``."""
+    properties = {"device": _NAME, **{arg.name: _NAME for arg in spec.args}}
+    required = ["device", *(arg.name for arg in spec.args if arg.required)]
+    fields = ", ".join(["device", *(arg.name for arg in spec.args)])
+    if len(required) > 1:
+        return {**_obj(properties, tuple(required)), "description": f"{spec.meaning} "
+                f"Written {{{fields}}}."}
+    return {**_DEVICE_REF, "properties": properties,
+            "description": f"{spec.meaning} Written DEVICE or {{{fields}}}."}
+
 
 _STEP_KINDS: Final[dict[str, Any]] = {
-    **{name: (_STREAM_ACTION if needs else _DEVICE_REF) for name, needs in ACTIONS.items()},
-    "login": _LOGIN,
+    **{name: _action_step(spec) for name, spec in ACTIONS.items()},
     "wait": _DURATION,
     "at": _TIME,
     "fail": _FAIL,
@@ -240,3 +259,25 @@ SCHEMA: Final[dict[str, Any]] = {
 def schema_json() -> str:
     """The schema as indented JSON text, ending with a newline."""
     return json.dumps(SCHEMA, indent=2) + "\n"
+
+
+def _step_form(spec: ActionSpec) -> str:
+    names = ", ".join(["device", *(arg.name for arg in spec.args)])
+    if any(arg.required for arg in spec.args):
+        return f"`{spec.name}: {{{names}}}`"
+    if spec.args:
+        return f"`{spec.name}: DEVICE` or `{{{names}}}`"
+    return f"`{spec.name}: DEVICE`"
+
+
+def _who(spec: ActionSpec) -> str:
+    who = [w for w, yes in (("user", spec.user), ("app policy", spec.app)) if yes]
+    return ", ".join(who) or "app code"
+
+
+def actions_markdown() -> str:
+    """The README's table of action steps, one row per action of the action table."""
+    rows = ["| step | by | does |", "|---|---|---|"]
+    rows += [f"| {_step_form(spec)} | {_who(spec)} | {spec.meaning} |"
+             for spec in ACTIONS.values()]
+    return "\n".join(rows) + "\n"

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
 import attrs
 
 from .._errors import ConfigError
+from .._validators import non_negative
 from ..backends import LicenseConfig, OttConfig, OvpConfig, SsmConfig
 from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy, SdkModel
 from ..player._core import ZapOrder, _check_zap_order
 from ..providers import MediaSource, OvpMediaProvider, PhoenixMediaProvider, SessionProvider
 from ..providers import check_session_provider as _check_session_provider
 
-__all__ = ["LINKS", "DeviceConfig", "NetworkConfig", "WorldConfig"]
+__all__ = ["LINKS", "ZAP_ORDERS", "DeviceConfig", "Link", "NetworkConfig", "WorldConfig"]
 
 #: The network links a device uses, one per backend.
-LINKS: Final = ("ssm", "license", "ott", "ovp")
-
-
-def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ConfigError(f"{attribute.name} can't be negative, not {value!r}")
+Link = Literal["ssm", "license", "ott", "ovp"]
+LINKS: Final[tuple[str, ...]] = get_args(Link)
+#: The orders an asynchronous zap may send its requests in (see ``CoreConfig``).
+ZAP_ORDERS: Final[tuple[ZapOrder, ...]] = get_args(ZapOrder)
 
 
 def _check_links(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, float]) -> None:
@@ -39,9 +38,9 @@ class NetworkConfig:
     """One-way latency in seconds, the same for every link unless ``link_latency``
     names one; ``jitter`` adds a seeded uniform ``[0, jitter)`` to each message."""
 
-    latency: float = attrs.field(default=0.02, validator=_non_negative)
+    latency: float = attrs.field(default=0.02, validator=non_negative)
     link_latency: Mapping[str, float] = attrs.field(factory=dict, validator=_check_links)
-    jitter: float = attrs.field(default=0.0, validator=_non_negative)
+    jitter: float = attrs.field(default=0.0, validator=non_negative)
 
     def latency_of(self, link: str) -> float:
         return self.link_latency.get(link, self.latency)
@@ -134,7 +133,7 @@ class DeviceConfig:
     pip: bool = False
     async_zap_order: ZapOrder = attrs.field(default="setup-first", validator=_check_zap_order)
     release_item_on_stop: bool = True
-    app_reaction_delay: float = attrs.field(default=0.0, validator=_non_negative)
+    app_reaction_delay: float = attrs.field(default=0.0, validator=non_negative)
     ip: str | None = None
     device_group: str | None = None
     policy: AppPolicy = attrs.field(factory=DocumentedAppPolicy, eq=False)

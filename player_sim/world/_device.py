@@ -15,9 +15,10 @@ import attrs
 from .._errors import InvalidTransition, PlayerSimError
 from ..player import AppState, PlaybackState
 from ..player import _events as ev
+from ..player._actions import action_name as _action_name
 from ._config import DeviceConfig
 from ._device_app import _AppReactions
-from ._device_base import DeviceHost, _action_name
+from ._device_base import DeviceHost
 from ._device_providers import _ProviderGlue
 from ._device_ssm import _SsmTraffic
 

@@ -31,6 +31,7 @@ from .._messages import SsmAnswer
 from ..backends import LicenseServer, SsmServer
 from ..player import AppState, PlayerCore
 from ..player import _events as ev
+from ..player._actions import action_name as _action_name
 from ..providers import BackendPort
 from ..trace import Trace, TraceRecord
 from ._config import DeviceConfig, WorldConfig
@@ -210,11 +211,6 @@ class _DeviceBase:
         blocked = self.world.now - self._blocked_since
         self._blocked_time += blocked
         self._record("main_thread_blocked", {"seconds": round(blocked, 6)})
-
-
-def _action_name(action: ev.Action) -> str:
-    name = type(action).__name__
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:

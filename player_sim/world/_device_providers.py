@@ -14,8 +14,9 @@ from typing import Any
 
 from .._errors import ConfigError, PlayerSimError
 from ..player import _events as ev
+from ..player._actions import action_name as _action_name
 from ..providers import Attachable, MediaResult, PrimitiveResult, SessionActions
-from ._device_base import _action_name, _DeviceBase
+from ._device_base import _DeviceBase
 
 __all__: list[str] = []
 
