@@ -93,7 +93,7 @@ class Binding:
             backend.ledger.note_use(self.device, ks, endpoint)
         device = self.device
         world.network.request(link, serve, lambda: backend.unavailable(device, endpoint),
-                              deliver)
+                              deliver, sender=device)
 
     def record(self, kind: str, data: dict[str, Any]) -> None:
         self.world.record(self.device, kind, data)

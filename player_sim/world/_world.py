@@ -2,8 +2,10 @@
 
 Every timer of every device and backend lives in one ``heapq`` of
 ``(time, sequence, callback, argument)``; ties run in the order they were
-scheduled. Nothing reads a wall clock and the only randomness is the world's
-seeded ``rng``, so the same configuration, seed and actions give the same trace.
+scheduled. Nothing reads a wall clock, and every random draw and generated id
+comes from a stream keyed by (seed, device or account) (:mod:`player_sim._keyed`),
+so the same configuration, seed and actions give the same trace, and one
+account's devices behave the same whatever other devices share the world.
 
 :class:`World` is synchronous (``run_until``); :class:`~player_sim.Simulation`
 drives one from trio's clock.
@@ -13,13 +15,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import random
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import signals
 from .._errors import ConfigError, InvalidTransition, PlayerSimError
+from .._keyed import IdMint
 from ..backends import LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
 from ..backends._license import LicenseVerdict
 from ..player import AppState, PlaybackState, PlayerCore
@@ -61,13 +63,12 @@ class World:
         self.config = config if config is not None else WorldConfig()
         self.seed = seed
         self.now = 0.0
-        self.rng = random.Random(seed)
         self.trace = Trace()
         self.events_processed = 0
         self._running = False  # inside run_until: events are being processed
         self._queue: list[tuple[float, int, Callable[[Any], None], Any]] = []
         self._next_sequence = itertools.count().__next__
-        self._tokens = itertools.count(1)
+        self._ids = IdMint(seed)
         self._devices: dict[str, Device] = {}
         self.network = Network(self.config.network, self)
         self.ssm = SsmServer(self.config.ssm, self, trace_heartbeats=self.config.trace_heartbeats)
@@ -211,8 +212,10 @@ class World:
         """Append a world or backend event to the trace (no device states)."""
         self.trace.append(TraceRecord(self.now, device, kind, None, None, data))
 
-    def new_token(self, prefix: str) -> str:
-        return f"{prefix}-{next(self._tokens)}-{self.rng.getrandbits(32):08x}"
+    def new_token(self, prefix: str, key: str) -> str:
+        """A token a backend issues to ``key`` (a device, else a user): drawn from
+        that key's own stream, e.g. ``ssm-phone-3-9f0c11a2`` (see :class:`IdMint`)."""
+        return self._ids.token(prefix, key)
 
 
 _RESUME_KINDS = frozenset({AppState.FOREGROUND.value, AppState.PIP.value})
@@ -547,7 +550,7 @@ class Device:
             "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
             lambda: ssm.unavailable(name, "setup"),
             lambda answer: self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking,
-                                               launch))
+                                               launch), sender=name)
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
         self._record("ssm_teardown_sent", {"token": effect.token, "blocking": effect.blocking})
@@ -560,7 +563,7 @@ class Device:
             "ssm", lambda: ssm.teardown(name, token),
             lambda: ssm.unavailable(name, "teardown"),
             lambda answer: self._teardown_arrived(token, ev.TeardownAnswered(pid, answer),
-                                                  effect.blocking, launch))
+                                                  effect.blocking, launch), sender=name)
 
     def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int) -> None:
         if launch == self._launch:
@@ -586,7 +589,7 @@ class Device:
 
         self.world.network.request(
             "license", lambda: lic.request(name, stream, effect.ssm_token, effect.ssm_required),
-            lambda: lic.unavailable(name, stream), deliver)
+            lambda: lic.unavailable(name, stream), deliver, sender=name)
 
     def _answered(self, kind: str, answer: ev.Answer, unblocks: bool, launch: int) -> None:
         if self.killed or launch != self._launch:
@@ -706,6 +709,10 @@ class _HeartbeatRequest:
         self.token = token
         self.playback_id = playback_id
         self.launch = device._launch
+
+    @property
+    def sender(self) -> str:
+        return self.device.name
 
     def serve(self) -> ev.SsmAnswer:
         return self.device.world.ssm.heartbeat(self.device.name, self.token)
