@@ -29,7 +29,7 @@ class FakeHost:
     def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None:
         self.records.append((self.now, device, kind, dict(data)))
 
-    def new_token(self, prefix: str) -> str:
+    def new_token(self, prefix: str, key: str) -> str:
         return f"{prefix}-{next(self._tokens)}"
 
     def run_until(self, time: float) -> None:
@@ -63,9 +63,10 @@ def test_setup_answers_a_token_and_the_heartbeat_period() -> None:
     assert answer.ok
     [session] = ssm.active_sessions("alice")
     assert (session.session_id, session.device, session.token, session.expires_at) == (
-        1, "phone", "ssm-1", 2 * 45.0 + 10.0)
+        "phone/1", "phone", "ssm-1", 2 * 45.0 + 10.0)
     assert host.records[-1] == (0.0, "phone", "ssm_session_created",
-                                {"session": 1, "account": "alice", "stream": "news", "active": 1})
+                                {"session": "phone/1", "account": "alice", "stream": "news",
+                                 "active": 1})
 
 
 def test_every_heartbeat_rotates_the_token_and_the_old_one_is_stale() -> None:
@@ -118,7 +119,7 @@ def test_teardown_answers_204_and_frees_the_slot() -> None:
     assert (answer.http_status, answer.ssm_code, answer.ok) == (204, None, True)
     assert ssm.active_sessions() == []
     assert host.records[-1][2:] == ("ssm_session_ended",
-                                    {"session": 1, "account": "alice", "active": 0})
+                                    {"session": "phone/1", "account": "alice", "active": 0})
     assert setup(ssm, "tv").ok
     again = ssm.teardown("phone", token)
     assert (again.http_status, again.ssm_code, again.message) == (

@@ -114,7 +114,7 @@ async def test_heartbeat_error_makes_the_app_zap_to_the_same_stream(
         assert len(signal_log.of("playback_started")) == 2
         # The new session heartbeats with its own tokens.
         created = [r.data["session"] for r in sim.trace.of_kind("ssm_session_created")]
-        assert created == [1, 2]
+        assert created == ["phone/1", "phone/2"]
 
 
 async def test_heartbeat_error_stops_playback_when_the_app_does_not_zap(
@@ -150,7 +150,7 @@ async def test_teardown_error_is_signalled_and_leaves_a_zombie(
                                  "message": "internal error"}
         assert phone.playback_state is P.STOPPED
         # The slot stays taken until the session expires (70 s after its setup at 0.02).
-        assert [s.session_id for s in sim.zombie_sessions()] == [1]
+        assert [s.session_id for s in sim.zombie_sessions()] == ["phone/1"]
         await sim.sleep(70.02 - 6 - 0.01)
         assert len(sim.zombie_sessions()) == 1
         await sim.sleep(0.02)
@@ -170,7 +170,7 @@ async def test_stop_during_a_heartbeat_round_trip_tears_down_with_a_stale_token(
             "stream": "news", "http_status": 401, "ssm_code": 1006,
             "message": "stale token: a heartbeat already rotated it"})
         # Nobody holds the rotated token: a zombie until 70 s after that heartbeat.
-        assert [z.session_id for z in sim.zombie_sessions()] == [1]
+        assert [z.session_id for z in sim.zombie_sessions()] == ["phone/1"]
         await sim.sleep(100.05 - sim.now)
         assert len(sim.zombie_sessions()) == 1
         await sim.sleep(0.02)
@@ -194,7 +194,7 @@ async def test_pip_keeps_heartbeats_flowing_for_hours(
         assert all(b - a == pytest.approx(30.0) for a, b in itertools.pairwise(sent))
         assert sim.trace.of_kind("ssm_heartbeat", device="phone")[-1].t == pytest.approx(
             sent[-1] + 0.02)
-        assert [s.session_id for s in sim.active_sessions()] == [1]
+        assert [s.session_id for s in sim.active_sessions()] == ["phone/1"]
         assert [n for n in signal_log.received if n[1].kind.startswith("ssm_")] == []
         assert phone.playback_state is P.PLAYING
 
@@ -220,7 +220,7 @@ async def test_short_background_resumes_without_an_error(
         assert [r.data["name"] for r in sim.trace.of_kind("action", device="phone")] == [
             "play", "enter_background", "enter_foreground", "resume"]
         assert [n for n in signal_log.received if n[1].kind.startswith("ssm_")] == []
-        assert [s.session_id for s in sim.active_sessions()] == [1]
+        assert [s.session_id for s in sim.active_sessions()] == ["phone/1"]
         # The overdue heartbeat leaves at once on foreground, then every 30 s.
         after = [r.t for r in sim.trace.of_kind("heartbeat_sent", device="phone") if r.t >= 340]
         assert after == [pytest.approx(t) for t in (340.0, 370.0, 400.0, 430.0)]
@@ -248,7 +248,7 @@ async def test_long_background_fails_the_first_heartbeat_and_zaps_to_the_same_st
         assert [n.payload for n in signal_log.of("zap")] == [
             {"stream_from": "news", "stream": "news", "same_stream": True}]
         assert phone.playback_state is P.PLAYING
-        assert [s.session_id for s in sim.active_sessions()] == [2]
+        assert [s.session_id for s in sim.active_sessions()] == ["phone/2"]
 
 
 # --- zombies -------------------------------------------------------------------------------
@@ -263,9 +263,9 @@ async def test_killed_app_leaves_a_zombie_until_the_timeout(
         await sim.sleep(100)  # last heartbeat handled at 90.06
         phone.kill()
         assert phone.app_state is AppState.TERMINATED
-        assert [z.session_id for z in sim.zombie_sessions("alice")] == [1]
+        assert [z.session_id for z in sim.zombie_sessions("alice")] == ["phone/1"]
         await sim.sleep(expected_expiry - 100 - 0.01)
-        assert [z.session_id for z in sim.zombie_sessions("alice")] == [1]
+        assert [z.session_id for z in sim.zombie_sessions("alice")] == ["phone/1"]
         await sim.sleep(0.02)
         assert sim.zombie_sessions("alice") == []
         [expired] = sim.trace.of_kind("ssm_session_expired")
@@ -310,7 +310,7 @@ async def test_answers_to_a_killed_app_never_reach_the_relaunched_one(
         # Blocked 0.00-0.01 until the kill, then 0.015-0.055 for the new setup.
         assert phone.blocked_time == pytest.approx(0.05)
         # The new player holds the new session; the dead process's one is a zombie.
-        assert [z.session_id for z in sim.zombie_sessions()] == [1]
+        assert [z.session_id for z in sim.zombie_sessions()] == ["phone/1"]
         assert [r.data["token"] for r in sim.trace.of_kind("ssm_setup_answered")] == [
             sim.trace.of_kind("license_request_sent")[0].data["ssm_token"]]
         assert sim.trace.of_kind("ssm_teardown_sent") == []
@@ -355,7 +355,7 @@ async def test_zap_at_the_limit(autojump_clock: trio.abc.Clock, signal_log: Sign
         assert phone.playback_state is outcome
         assert [n.payload["ssm_code"] for n in signal_log.of("ssm_setup_error")] == setup_errors
         # The old session was torn down in every case; only the order differs.
-        assert [r.data["session"] for r in sim.trace.of_kind("ssm_session_ended")] == [1]
+        assert [r.data["session"] for r in sim.trace.of_kind("ssm_session_ended")] == ["phone/1"]
 
 
 # --- sync mode blocks the main thread ------------------------------------------------------
@@ -497,7 +497,7 @@ async def test_evict_oldest_policy_ends_the_oldest_session(
         assert tv.playback_state is P.PLAYING
         [evicted] = sim.trace.of_kind("ssm_session_evicted")
         assert (evicted.t, evicted.device, evicted.data["session"]) == (
-            pytest.approx(5.02), "phone", 1)
+            pytest.approx(5.02), "phone", "phone/1")
         assert [s.device for s in sim.active_sessions()] == ["tv"]
         assert signal_log.of("ssm_setup_error") == []
         await sim.sleep(30)  # the phone's next heartbeat (30.04) finds its session gone
@@ -895,10 +895,10 @@ def test_a_session_whose_setup_answer_is_on_the_wire_is_no_zombie() -> None:
     phone = w.add_device(device("phone"))
     phone.play("ch-1")
     w.run_until(0.03)  # created at the server at 0.02; the token reaches the phone at 0.04
-    assert [s.session_id for s in w.active_sessions()] == [1]
+    assert [s.session_id for s in w.active_sessions()] == ["phone/1"]
     assert w.zombie_sessions() == []
     phone.kill()  # a killed app's session is a zombie at once, answer or not
-    assert [s.session_id for s in w.zombie_sessions()] == [1]
+    assert [s.session_id for s in w.zombie_sessions()] == ["phone/1"]
 
 
 def test_a_session_whose_teardown_is_on_the_wire_is_no_zombie_until_it_fails() -> None:
@@ -911,7 +911,7 @@ def test_a_session_whose_teardown_is_on_the_wire_is_no_zombie_until_it_fails() -
     w.run_until(10.03)  # the teardown reached the server (and failed) at 10.02
     assert w.zombie_sessions() == []
     w.run_until(10.05)  # the failure is back at the phone: nobody holds the session now
-    assert [s.session_id for s in w.zombie_sessions()] == [1]
+    assert [s.session_id for s in w.zombie_sessions()] == ["phone/1"]
 
 
 async def test_a_receiver_reading_state_inside_an_event_does_not_move_time(

@@ -26,7 +26,13 @@ import attrs
 
 from ._ssm import _Host
 
-__all__ = ["ApiAnswer", "KsLedger", "KsRecord", "KsStatus", "record_error"]
+__all__ = ["ApiAnswer", "KsLedger", "KsRecord", "KsStatus", "id_key", "record_error"]
+
+
+def id_key(device: str | None, user_id: str) -> str:
+    """Whose stream a KS or refresh token is drawn from: the device it is issued
+    to, else (a provider driven without a device) the user's."""
+    return device if device is not None else f"user:{user_id}"
 
 
 class KsStatus(enum.Enum):
@@ -94,8 +100,9 @@ class KsLedger:
         if session is None:
             session = self._next_session
             self._next_session += 1
-        record = KsRecord(host.new_token("ks"), session, partner_id, user_id, anonymous, udid,
-                          host.now, host.now + validity)
+        ks = host.new_token("ks", id_key(device, user_id))
+        record = KsRecord(ks, session, partner_id, user_id, anonymous, udid, host.now,
+                          host.now + validity)
         self._records[record.ks] = record
         self._sessions.setdefault(session, []).append(record)
         host.record(device, "ks_issued", {

@@ -30,7 +30,7 @@ import attrs
 from .._errors import ConfigError
 from .._validators import limit_or_none, one_of, positive
 from ._faults import Fault, ForcedFaults
-from ._ks import ApiAnswer, KsLedger, KsRecord, KsStatus, record_error
+from ._ks import ApiAnswer, KsLedger, KsRecord, KsStatus, id_key, record_error
 from ._ssm import _Host
 
 __all__ = ["DRM_SCHEMES", "DrmScheme", "OttAsset", "OttBackend", "OttConfig", "OttErrorCode"]
@@ -163,7 +163,7 @@ class OttBackend:
         record = self.ledger.issue(device, via="ottUser/login", partner_id=partner_id,
                                    user_id=user_id, anonymous=False, udid=udid,
                                    validity=self.config.ks_validity)
-        refresh = self._new_refresh_token(record, username)
+        refresh = self._new_refresh_token(device, record, username)
         return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token,
                                 "user_id": user_id})
 
@@ -186,7 +186,7 @@ class OttBackend:
         record = self.ledger.issue(device, via=endpoint, partner_id=held.partner_id,
                                    user_id=held.user_id, anonymous=False, udid=udid,
                                    validity=self.config.ks_validity, session=held.session)
-        refresh = self._new_refresh_token(record, held.username)
+        refresh = self._new_refresh_token(device, record, held.username)
         return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token})
 
     def logout(self, device: str | None, ks: str, udid: str | None) -> ApiAnswer:
@@ -269,9 +269,11 @@ class OttBackend:
         slots[key] = record.ks
         return None
 
-    def _new_refresh_token(self, record: KsRecord, username: str) -> _RefreshToken:
-        token = _RefreshToken(self._host.new_token("refresh"), record.session,
-                              record.partner_id, record.user_id, username, record.udid,
+    def _new_refresh_token(self, device: str | None, record: KsRecord,
+                           username: str) -> _RefreshToken:
+        value = self._host.new_token("refresh", id_key(device, record.user_id))
+        token = _RefreshToken(value, record.session, record.partner_id, record.user_id,
+                              username, record.udid,
                               self._host.now + self.config.refresh_token_validity)
         self._refresh_tokens[token.token] = token
         return token

@@ -11,6 +11,9 @@ Rules (``seeds/000_7011756516eda0b2.txt`` and ``DOMAIN.md``):
   last one (default: two heartbeat periods plus ``grace_period``): the slot of
   a killed app's "zombie session" is held until then;
 * teardown answers 204 and frees the slot;
+* ids are keyed by the device (randomness by stable key): its sessions are
+  ``<device>/1``, ``<device>/2`` ..., and its tokens come from its own stream
+  (``ssm-<device>-<n>-<hex>``, see ``World.new_token``);
 * limits per account (the common one), and optionally per device group, per
   client IP and on the number of IPs per account; at a limit the server
   refuses the new session (``"refuse-new"``, the SSM default) or evicts the
@@ -102,7 +105,7 @@ class SsmConfig:
 class SsmSession:
     """One session as the server holds it."""
 
-    session_id: int
+    session_id: str
     account: str
     device: str
     stream: str
@@ -122,7 +125,9 @@ class _Host(Protocol):
 
     def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None: ...
     def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None: ...
-    def new_token(self, prefix: str) -> str: ...
+    def new_token(self, prefix: str, key: str) -> str:
+        """A token for ``key`` (a device, else a user) from that key's own stream."""
+        ...
 
 
 ENDPOINTS: Final = ("setup", "heartbeat", "teardown")
@@ -138,11 +143,11 @@ class SsmServer:
         self._host = host
         self._trace_heartbeats = trace_heartbeats
         self._timeout = config.effective_session_timeout
-        self._sessions: dict[int, SsmSession] = {}
+        self._sessions: dict[str, SsmSession] = {}
         self._by_token: dict[str, SsmSession] = {}
-        self._by_account: dict[str, dict[int, SsmSession]] = {}
+        self._by_account: dict[str, dict[str, SsmSession]] = {}
         self._ended: dict[str, str] = {}  # last token of each ended session -> how it ended
-        self._next_id = 1
+        self._sessions_of: dict[str, int] = {}  # sessions created per device, for their ids
         self.faults = ForcedFaults(ENDPOINTS)
 
     # --- queries ----------------------------------------------------------------
@@ -186,9 +191,10 @@ class SsmServer:
         if refusal is not None:
             return self._error(device, "ssm_setup_refused", SsmErrorCode.MAX_SESSIONS_EXCEEDED,
                                refusal)
-        session = SsmSession(self._next_id, account, device, stream, ip, device_group,
-                             host.new_token("ssm"), None, host.now, host.now + self._timeout)
-        self._next_id += 1
+        number = self._sessions_of[device] = self._sessions_of.get(device, 0) + 1
+        session = SsmSession(f"{device}/{number}", account, device, stream, ip, device_group,
+                             host.new_token("ssm", device), None, host.now,
+                             host.now + self._timeout)
         self._sessions[session.session_id] = session
         self._by_account.setdefault(account, {})[session.session_id] = session
         self._by_token[session.token] = session
@@ -210,7 +216,7 @@ class SsmServer:
                                self._why_invalid(token))
         del self._by_token[token]
         session.previous_token = token
-        session.token = host.new_token("ssm")
+        session.token = host.new_token("ssm", session.device)
         session.expires_at = host.now + self._timeout
         session.heartbeats += 1
         self._by_token[session.token] = session
@@ -259,7 +265,7 @@ class SsmServer:
                            f"max active sessions exceeded for IP {ip} "
                            f"(limit {cfg.max_sessions_per_ip})"))
         # Decide first, evict after: a setup refused by a later check evicts nobody.
-        evict: dict[int, SsmSession] = {}
+        evict: dict[str, SsmSession] = {}
         for bound, counted, reason in checks:
             if bound is None:
                 continue

@@ -36,7 +36,9 @@ def _check_links(_: object, attribute: attrs.Attribute[Any], value: Mapping[str,
 @attrs.frozen
 class NetworkConfig:
     """One-way latency in seconds, the same for every link unless ``link_latency``
-    names one; ``jitter`` adds a seeded uniform ``[0, jitter)`` to each message."""
+    names one; ``jitter`` adds a uniform ``[0, jitter)`` to each message, drawn from
+    the sending device's own stream. One device's messages on one link keep their
+    order whatever the jitter (the network model: see ``player_sim.world._network``)."""
 
     latency: float = attrs.field(default=0.02, validator=non_negative)
     link_latency: Mapping[str, float] = attrs.field(factory=dict, validator=_check_links)

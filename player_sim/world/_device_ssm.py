@@ -61,7 +61,7 @@ class _SsmTraffic(_DeviceBase):
             "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
             lambda: ssm.unavailable(name, "setup"),
             lambda answer: self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking,
-                                               launch, rid))
+                                               launch, rid), sender=name)
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
         rid = self._next_request()
@@ -76,7 +76,7 @@ class _SsmTraffic(_DeviceBase):
             "ssm", lambda: ssm.teardown(name, token),
             lambda: ssm.unavailable(name, "teardown"),
             lambda answer: self._teardown_arrived(token, ev.TeardownAnswered(pid, answer),
-                                                  effect.blocking, launch, rid))
+                                                  effect.blocking, launch, rid), sender=name)
 
     def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
                        request_id: int) -> None:
@@ -105,7 +105,7 @@ class _SsmTraffic(_DeviceBase):
 
         self.world.network.request(
             "license", lambda: lic.request(name, stream, effect.ssm_token, effect.ssm_required),
-            lambda: lic.unavailable(name, stream), deliver)
+            lambda: lic.unavailable(name, stream), deliver, sender=name)
 
 
 class _HeartbeatRequest:
@@ -125,6 +125,10 @@ class _HeartbeatRequest:
         self.playback_id = playback_id
         self.request_id = request_id
         self.launch = device._launch
+
+    @property
+    def sender(self) -> str:
+        return self.device.name
 
     def serve(self) -> SsmAnswer:
         return self.device.world.ssm.heartbeat(self.device.name, self.token)

@@ -2,8 +2,10 @@
 
 Every timer of every device and backend lives in one ``heapq`` of
 ``(time, sequence, callback, argument)``; ties run in the order they were
-scheduled. Nothing reads a wall clock and the only randomness is the world's
-seeded ``rng``, so the same configuration, seed and actions give the same trace.
+scheduled. Nothing reads a wall clock, and every random draw and generated id
+comes from a stream keyed by (seed, device or account) (:mod:`player_sim._keyed`),
+so the same configuration, seed and actions give the same trace, and one
+account's devices behave the same whatever other devices share the world.
 
 :class:`World` is synchronous (``run_until``); :class:`~player_sim.Simulation`
 drives one from trio's clock.
@@ -13,11 +15,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._errors import ConfigError, PlayerSimError
+from .._keyed import IdMint
 from ..backends import ApiAnswer, LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
 from ..providers import ApiLink, BackendPort
 from ..trace import Trace, TraceRecord
@@ -42,13 +44,12 @@ class World:
         self.config = config if config is not None else WorldConfig()
         self.seed = seed
         self.now = 0.0
-        self.rng = random.Random(seed)
         self.trace = Trace()
         self.events_processed = 0
         self._running = False  # inside run_until: events are being processed
         self._queue: list[tuple[float, int, Callable[[Any], None], Any]] = []
         self._next_sequence = itertools.count().__next__
-        self._tokens = itertools.count(1)
+        self._ids = IdMint(seed)
         self._devices: dict[str, Device] = {}
         self.network = Network(self.config.network, self)
         self.ssm = SsmServer(self.config.ssm, self, trace_heartbeats=self.config.trace_heartbeats)
@@ -188,8 +189,10 @@ class World:
         """Append a world or backend event to the trace (no device states)."""
         self.trace.append(TraceRecord(self.now, device, kind, None, None, data))
 
-    def new_token(self, prefix: str) -> str:
-        return f"{prefix}-{next(self._tokens)}-{self.rng.getrandbits(32):08x}"
+    def new_token(self, prefix: str, key: str) -> str:
+        """A token a backend issues to ``key`` (a device, else a user): drawn from
+        that key's own stream, e.g. ``ssm-phone-3-9f0c11a2`` (see :class:`IdMint`)."""
+        return self._ids.token(prefix, key)
 
 
 class _BackendPort:
@@ -220,7 +223,7 @@ class _BackendPort:
         if ks is not None:
             backend.ledger.note_use(device, ks, endpoint)
         world.network.request(link, serve, lambda: backend.unavailable(device, endpoint),
-                              deliver)
+                              deliver, sender=device)
 
     def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None:
         self._world.record(device, kind, data)
