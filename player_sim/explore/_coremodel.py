@@ -126,8 +126,9 @@ def core_checker(config: CoreConfig, rules: tuple[str, ...] = CORE_RULES) -> Tra
     ``provider.*`` monitors are left out: there is no provider record to read.)"""
     if not config.has_session_provider:
         rules = tuple(r for r in rules if not r.startswith("provider."))
-    checker = TraceChecker(CheckConfig(reaction_window=STEP / 2, heartbeat_slack=STEP / 2),
-                           rules=rules)
+    keeps = frozenset() if config.release_item_on_stop else frozenset({DEVICE})
+    checker = TraceChecker(CheckConfig(reaction_window=STEP / 2, heartbeat_slack=STEP / 2,
+                                       keeps_item_on_stop=keeps), rules=rules)
     recorder = Recorder(DEVICE)
     recorder.added(0.0, config, "acct")
     for record in recorder.take():
