@@ -1,6 +1,19 @@
 """Exploration: exhaustive search of the player core and a small world, stateful testing."""
 
-from ._coremodel import ACTIONS, CoreEnv, Finding, Request, clone_core, state_key, step
+from ._coremodel import (
+    ACTIONS,
+    CORE_RULES,
+    REFUSED_INPUT_UNCHANGED,
+    UNJUDGED,
+    CoreEnv,
+    Finding,
+    Request,
+    clone_core,
+    core_checker,
+    snapshot,
+    state_key,
+    step,
+)
 from ._exhaustive import (
     CORE_CONFIGS,
     WORLD_CONFIGS,
@@ -23,6 +36,7 @@ from ._mutants import (
     format_mutants,
     run_mutants,
 )
+from ._recording import Recorder, clone_checker
 from ._search import (
     DEFAULT_EXAMPLES,
     Counterexample,
@@ -46,11 +60,14 @@ from ._strategies import (
 __all__ = [
     "ACTIONS",
     "CORE_CONFIGS",
+    "CORE_RULES",
     "DEFAULT_EXAMPLES",
     "DOCUMENTED_SPACE",
     "EXPLORE_SPACE",
     "MUTANTS",
     "MUTANT_EXAMPLES",
+    "REFUSED_INPUT_UNCHANGED",
+    "UNJUDGED",
     "WORLD_CONFIGS",
     "CoreEnv",
     "CoreExploration",
@@ -60,6 +77,7 @@ __all__ = [
     "Mutant",
     "MutantResult",
     "PlayerCoreMachine",
+    "Recorder",
     "Request",
     "SearchReport",
     "ShortestPath",
@@ -67,7 +85,9 @@ __all__ = [
     "TableRow",
     "WorldExploration",
     "accepted_actions",
+    "clone_checker",
     "clone_core",
+    "core_checker",
     "core_machine",
     "explore_core",
     "explore_exhaustive",
@@ -81,6 +101,7 @@ __all__ = [
     "scenario_dicts",
     "scenario_yaml",
     "scenarios",
+    "snapshot",
     "state_key",
     "step",
     "table_rows",

@@ -11,25 +11,44 @@ background (the OS holds them), nor after a kill (the device drops them).
 While a synchronous setup or teardown is open the main thread is blocked, so
 no action is offered (the device shell queues them), only a kill.
 
-:func:`step` feeds one input and checks the invariants; each broken invariant
-is a :class:`Finding` naming the catalogue rule it stands for. The exhaustive
-explorer and the ``RuleBasedStateMachine`` both use it, so they agree on what
-a bug is.
+:func:`step` feeds one input, writes the records a device would write for it
+(:mod:`._recording`) and feeds them to a :class:`~player_sim.rules.TraceChecker`:
+each :class:`Finding` is a violation of a catalogue rule, found by the same
+monitor that judges scenarios, served sessions and captured traffic. The
+exhaustive explorer and the ``RuleBasedStateMachine`` both use it.
+
+Every action is offered in every state the shell would feed one in, the
+refused ones too: a refused action must raise and leave the core exactly as
+it was (:data:`REFUSED_INPUT_UNCHANGED`, a contract of the core, reported
+apart from the catalogue's rules).
+
+Time: each input comes :data:`STEP` seconds after the one before, except that
+a heartbeat timer fires no earlier than the period it was armed for. The
+monitors' reaction window is shorter than a step: what the core owes in
+response to an input (a teardown on stop, an error notification) must come
+with that input. A heartbeat's answer comes back before its timer fires
+again (a round trip is far shorter than a period; the slow-link race is the
+random search's to find). Rules the abstract environment cannot judge are left
+out, each with its reason (:data:`UNJUDGED`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Final
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, cast
 
 import attrs
 
 from .._errors import PlayerSimError
+from ..backends import SsmErrorCode
 from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
 from ..player import _events as ev
+from ..rules import CATALOGUE, CheckConfig, TraceChecker
+from ._recording import Recorder
 
-__all__ = ["ACTIONS", "KILL", "RELAUNCH", "CoreEnv", "Finding", "Request", "clone_core", "inputs",
-           "state_key", "step"]
+__all__ = ["ACTIONS", "CORE_RULES", "DEVICE", "KILL", "REFUSED_INPUT_UNCHANGED", "RELAUNCH",
+           "STEP", "UNJUDGED", "CoreEnv", "Finding", "Request", "clone_core", "core_checker",
+           "inputs", "snapshot", "state_key", "step"]
 
 P = PlaybackState
 A = AppState
@@ -42,6 +61,29 @@ ACTIONS: Final[tuple[ev.Action, ...]] = (
 #: Pseudo-actions the core takes as methods, not inputs.
 KILL: Final = "kill"
 RELAUNCH: Final = "relaunch"
+#: Virtual seconds between two inputs (a timer waits for its period).
+STEP: Final = 1.0
+#: The name the explored device has in its records.
+DEVICE: Final = "a"
+#: The contract every refused input must keep (not a catalogue rule: it is the core's
+#: own promise, :meth:`PlayerCore.feed <player_sim.PlayerCore.feed>`, not a documented
+#: behaviour).
+REFUSED_INPUT_UNCHANGED: Final = "player.refused-input-unchanged"
+
+#: Catalogue rules the core explorer does not judge, and why.
+UNJUDGED: Final[Mapping[str, str]] = {
+    "ssm.zap.no-self-limit": "the abstract server refuses at will; the small world's real "
+                             "server judges it",
+    "ssm.setup.limit-refuses": "no session limit without a server; the small world judges it",
+    "ssm.session.expires": "no server clock; the small world's server expires no live session",
+    "ssm.zap.replaces-session": "a setup-first zap tears down after the new setup's answer, "
+                                "which the explorer may hold back for any number of steps",
+    "ssm.errors.stop-playback": "the app's duty (its policy), and there is no app here",
+    "ssm.background.heartbeat-error-zap": "the app's duty, and there is no app here",
+    "ssm.background.resume-if-no-error": "the app's duty: here anyone may resume",
+}
+#: The catalogue rules the core explorer judges.
+CORE_RULES: Final[tuple[str, ...]] = tuple(r for r in CATALOGUE if r not in UNJUDGED)
 
 
 @attrs.frozen
@@ -54,11 +96,13 @@ class Request:
     token: str | None = None
     blocking: bool = False
     ssm_required: bool = False
+    due: float = attrs.field(default=0.0, eq=False)  # a timer's virtual time to fire
 
 
 @attrs.frozen
 class Finding:
-    """An invariant broken by one input: the rule it stands for and what happened."""
+    """A catalogue rule's violation revealed by one input (or the broken contract
+    :data:`REFUSED_INPUT_UNCHANGED`): the rule's id and what its monitor said."""
 
     rule_id: str
     message: str
@@ -66,14 +110,30 @@ class Finding:
 
 @attrs.frozen
 class CoreEnv:
-    """What the world around one core remembers (immutable: each step makes a new one)."""
+    """What the world around one core remembers (immutable: each step makes a new one):
+    the open requests and timers, tokens handed out, the virtual time and since when
+    a synchronous request blocks the main thread."""
 
     requests: tuple[Request, ...] = ()
-    setup_ok: frozenset[int] = frozenset()
-    setup_failed: frozenset[int] = frozenset()
-    granted: frozenset[int] = frozenset()
-    no_ssm_media: frozenset[int] = frozenset()
     tokens: int = 0
+    now: float = 0.0
+    blocked_since: float | None = None
+
+
+def core_checker(config: CoreConfig, rules: tuple[str, ...] = CORE_RULES) -> TraceChecker:
+    """A checker of ``rules`` that has read the ``device_added`` record of a core under
+    ``config``: the monitors :func:`step` feeds. (Without a session provider, the
+    ``provider.*`` monitors are left out: there is no provider record to read.)"""
+    if not config.has_session_provider:
+        rules = tuple(r for r in rules if not r.startswith("provider."))
+    keeps = frozenset() if config.release_item_on_stop else frozenset({DEVICE})
+    checker = TraceChecker(CheckConfig(reaction_window=STEP / 2, heartbeat_slack=STEP / 2,
+                                       keeps_item_on_stop=keeps), rules=rules)
+    recorder = Recorder(DEVICE)
+    recorder.added(0.0, config, "acct")
+    for record in recorder.take():
+        checker.feed(record)
+    return checker
 
 
 def clone_core(core: PlayerCore) -> PlayerCore:
@@ -96,7 +156,8 @@ def _answers(req: Request, env: CoreEnv) -> Iterator[tuple[str, ev.Answer, int]]
     fresh = f"t{env.tokens + 1}"
     if req.kind == "setup":
         yield "setup ok", ev.SetupAnswered(pid, ev.SsmAnswer(200, None, "", fresh, 30.0)), 1
-        yield "setup refused", ev.SetupAnswered(pid, ev.SsmAnswer(403, 1007, "max")), 0
+        yield "setup refused", ev.SetupAnswered(pid, ev.SsmAnswer(
+            403, SsmErrorCode.MAX_SESSIONS_EXCEEDED, "max")), 0
     elif req.kind == "license":
         yield "license granted", ev.LicenseAnswered(pid, True, 200), 0
         yield "license denied", ev.LicenseAnswered(pid, False, 403, None, "denied"), 0
@@ -105,7 +166,8 @@ def _answers(req: Request, env: CoreEnv) -> Iterator[tuple[str, ev.Answer, int]]
     elif req.kind == "heartbeat":
         yield "heartbeat ok", ev.HeartbeatAnswered(pid, ev.SsmAnswer(200, None, "", fresh,
                                                                      30.0)), 1
-        yield "heartbeat refused", ev.HeartbeatAnswered(pid, ev.SsmAnswer(401, 1006, "x")), 0
+        yield "heartbeat refused", ev.HeartbeatAnswered(pid, ev.SsmAnswer(
+            401, SsmErrorCode.INVALID_TOKEN, "x")), 0
     elif req.kind == "teardown":
         yield "teardown ok", ev.TeardownAnswered(pid, ev.SsmAnswer(204)), 0
         yield "teardown refused", ev.TeardownAnswered(pid, ev.SsmAnswer(500, None, "x")), 0
@@ -120,81 +182,145 @@ def _answers(req: Request, env: CoreEnv) -> Iterator[tuple[str, ev.Answer, int]]
 
 def inputs(core: PlayerCore, env: CoreEnv) -> Iterator[tuple[str, Input, int, int]]:
     """Every input possible now: ``(label, input, request index or -1, tokens used)``."""
+    # While a synchronous setup or teardown blocks the main thread, actions wait (the shell
+    # queues them): only the OS can still kill the app. Refused actions are offered too.
+    if not any(r.blocking for r in env.requests):
+        for action in ACTIONS:
+            yield _label(action, core.can(action)), action, -1, 0
     if core.app is A.TERMINATED:
         yield "relaunch", RELAUNCH, -1, 0
         return
-    # While a synchronous setup or teardown blocks the main thread, actions wait (the shell
-    # queues them): only the OS can still kill the app.
-    if not any(r.blocking for r in env.requests):
-        for action in ACTIONS:
-            if core.can(action):
-                yield _label(action), action, -1, 0
     yield "kill", KILL, -1, 0
     if core.app is A.BACKGROUND:
         return
+    beating = {r.playback_id for r in env.requests if r.kind == "heartbeat"}
     for index, req in enumerate(env.requests):
+        if req.kind == "timer" and req.playback_id in beating:
+            continue  # a round trip is shorter than a heartbeat period: the answer comes first
         for label, answer, used in _answers(req, env):
             yield f"{label} #{req.playback_id}", answer, index, used
 
 
-def _label(action: ev.Action) -> str:
+def _label(action: ev.Action, accepted: bool = True) -> str:
     fields = attrs.asdict(action)
     name = type(action).__name__
-    return f"{name}({', '.join(repr(v) for v in fields.values())})"
+    label = f"{name}({', '.join(repr(v) for v in fields.values())})"
+    return label if accepted else f"{label} (refused)"
 
 
-def step(core: PlayerCore, env: CoreEnv, event: Input, index: int,
-         used: int) -> tuple[CoreEnv, tuple[ev.Effect, ...], list[Finding]]:
-    """Feed ``event`` to ``core`` (in place); return the new env, the effects, the findings."""
-    before = _Snapshot(core)
+_SLOTS_COMPARED: Final = tuple(s for s in PlayerCore.__slots__ if s != "_effects")
+
+
+def snapshot(core: PlayerCore) -> tuple[Any, ...]:
+    """The core's state, slot by slot (not ``_effects``, the scratch list each
+    ``feed`` starts afresh); the stash is copied, as the core mutates it."""
+    return tuple(list(v) if isinstance(v := getattr(core, name), list) else v
+                 for name in _SLOTS_COMPARED)
+
+
+def _refused(core: PlayerCore, action: ev.Action) -> list[Finding]:
+    """Feed an action ``core.can`` refuses: it must raise and leave the core unchanged."""
+    before = snapshot(core)
+    try:
+        core.feed(action)
+    except PlayerSimError:
+        pass
+    else:
+        return [Finding(REFUSED_INPUT_UNCHANGED,
+                        f"{_label(action)} was accepted although can() refused it")]
+    changed = [name for name, old, new in zip(_SLOTS_COMPARED, before, snapshot(core),
+                                               strict=True) if old != new]
+    if changed:
+        return [Finding(REFUSED_INPUT_UNCHANGED,
+                        f"the refused {_label(action)} changed the core: "
+                        f"{', '.join(changed)}")]
+    return []
+
+
+def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
+         checker: TraceChecker) -> tuple[CoreEnv, tuple[ev.Effect, ...], list[Finding]]:
+    """Feed ``event`` to ``core`` and the records a device would write to ``checker``
+    (both in place); return the new env, the effects, the findings.
+
+    ``index`` is the open request ``event`` answers (-1: none); ``used`` the tokens
+    it hands out. An action ``core.can`` refuses is fed as the shell would: it
+    must raise and change nothing (else a :data:`REFUSED_INPUT_UNCHANGED` finding).
+    """
+    if index < 0 and not isinstance(event, str):
+        action = cast(ev.Action, event)
+        if not core.can(action):
+            return env, (), _refused(core, action)
     requests = list(env.requests)
-    if index >= 0:
-        del requests[index]
-    findings: list[Finding] = []
+    answered = requests.pop(index) if index >= 0 else None
+    now = env.now + STEP
+    if answered is not None and answered.kind == "timer":
+        now = max(now, answered.due)
+    recorder = Recorder(DEVICE)
+    blocked_since = env.blocked_since
     try:
         if event == KILL:
             effects = core.kill()
-            requests = []
+            blocked = None if blocked_since is None else now - blocked_since
+            recorder.killed(now, core, effects, blocked)
+            requests, blocked_since = [], None
         elif event == RELAUNCH:
             effects = core.relaunch()
+            recorder.relaunched(now, core, effects)
             requests = []
+        elif isinstance(event, str):
+            raise ValueError(f"no input {event!r}")
+        elif answered is None:
+            action = cast(ev.Action, event)
+            effects = core.feed(action)
+            recorder.action(now, core, action, effects)
         else:
-            assert not isinstance(event, str)
+            answer = cast(ev.Answer, event)
+            _server_record(recorder, now, answer)
+            recorder.answer(now, core, answer)
             effects = core.feed(event)
+            recorder.effects(now, core, effects)
     except PlayerSimError as err:
         return env, (), [Finding("core.accepts-inputs", f"the core raised {err!r}")]
-    if event in (KILL, RELAUNCH):
-        env = CoreEnv(tokens=env.tokens)  # a relaunched player numbers playbacks afresh
-    setup_ok, setup_failed = set(env.setup_ok), set(env.setup_failed)
-    granted, no_ssm = set(env.granted), set(env.no_ssm_media)
-    if isinstance(event, ev.SetupAnswered):
-        if event.answer.ok and core.ssm_token == event.answer.token:
-            setup_ok.add(event.playback_id)
-        elif not event.answer.ok and event.playback_id == before.playback_id \
-                and before.playback is P.SSM_SETUP:
-            setup_failed.add(event.playback_id)
-    elif isinstance(event, ev.LicenseAnswered) and event.granted:
-        granted.add(event.playback_id)
-    elif isinstance(event, ev.MediaAnswered) and event.ok and not event.ssm:
-        no_ssm.add(event.playback_id)
     for effect in effects:
-        req = _request(effect)
+        req = _request(effect, now)
         if req is not None:
             requests.append(req)
-    new_env = CoreEnv(tuple(requests), frozenset(setup_ok), frozenset(setup_failed),
-                      frozenset(granted), frozenset(no_ssm), env.tokens + used)
-    findings += _check(core, before, event, effects, new_env)
-    return new_env, effects, findings
+            if req.blocking and blocked_since is None:
+                blocked_since = now
+    if answered is not None and answered.blocking and blocked_since is not None \
+            and not any(r.blocking for r in requests):
+        recorder.unblocked(now, core, now - blocked_since)
+        blocked_since = None
+    new_env = CoreEnv(tuple(requests), env.tokens + used, now, blocked_since)
+    violations = [v for record in recorder.take() for v in checker.feed(record)]
+    # What the core owes in response to this input is due with it: close its window.
+    violations += checker.finish(now + STEP / 2)
+    return new_env, effects, [Finding(v.rule.id, v.message) for v in violations]
 
 
-def _request(effect: ev.Effect) -> Request | None:
+def _server_record(recorder: Recorder, t: float, answer: ev.Input) -> None:
+    """What the SSM server records when it gives one of the abstract answers
+    (``SsmServer``: refusals as ``ssm_*_refused``, a teardown as ``ssm_session_ended``)."""
+    if isinstance(answer, ev.SetupAnswered | ev.HeartbeatAnswered | ev.TeardownAnswered):
+        endpoint = {ev.SetupAnswered: "setup", ev.HeartbeatAnswered: "heartbeat",
+                    ev.TeardownAnswered: "teardown"}[type(answer)]
+        ssm = answer.answer
+        if not ssm.ok:
+            recorder.world(t, f"ssm_{endpoint}_refused", {
+                "http_status": ssm.http_status, "ssm_code": ssm.ssm_code,
+                "message": ssm.message})
+        elif endpoint == "teardown":
+            recorder.world(t, "ssm_session_ended", {"account": "acct"})
+
+
+def _request(effect: ev.Effect, now: float) -> Request | None:
     if isinstance(effect, ev.SendSsmSetup):
         return Request("setup", effect.playback_id, None, effect.blocking)
     if isinstance(effect, ev.SendLicenseRequest):
         return Request("license", effect.playback_id, effect.ssm_token, False,
                        effect.ssm_required)
     if isinstance(effect, ev.ArmHeartbeat):
-        return Request("timer", effect.playback_id)
+        return Request("timer", effect.playback_id, due=now + effect.delay)
     if isinstance(effect, ev.SendHeartbeat):
         return Request("heartbeat", effect.playback_id, effect.token)
     if isinstance(effect, ev.SendSsmTeardown):
@@ -206,113 +332,14 @@ def _request(effect: ev.Effect) -> Request | None:
     return None
 
 
-class _Snapshot:
-    __slots__ = ("app", "item_playback_id", "playback", "playback_id", "ssm_token")
-
-    def __init__(self, core: PlayerCore) -> None:
-        self.app = core.app
-        self.playback = core.playback
-        self.playback_id = core.playback_id
-        self.ssm_token = core.ssm_token
-        self.item_playback_id = core.item_playback_id
-
-
-_SSM_EFFECTS: Final = (ev.SendSsmSetup, ev.SendHeartbeat, ev.SendSsmTeardown)
-
-
-def _check(core: PlayerCore, before: _Snapshot, event: Input, effects: tuple[ev.Effect, ...],
-           env: CoreEnv) -> list[Finding]:
-    found: list[Finding] = []
-    cfg: CoreConfig = core.config
-    notes = {e.kind: e for e in effects if isinstance(e, ev.Notify)}
-    teardowns = {e.token for e in (*effects, *core._stash) if isinstance(e, ev.SendSsmTeardown)}
-    for effect in effects:
-        if not cfg.uses_ssm and isinstance(effect, _SSM_EFFECTS):
-            found.append(Finding("ssm.no-ssm-no-traffic",
-                                 f"{type(effect).__name__} without an SSM server URL"))
-        if isinstance(effect, ev.SendLicenseRequest):
-            pid = effect.playback_id
-            if effect.ssm_required and pid not in env.setup_ok:
-                found.append(Finding("ssm.setup.before-license",
-                                     f"license request #{pid} before a successful SSM setup"))
-            if effect.ssm_required and (effect.ssm_token is None
-                                        or effect.ssm_token != core.ssm_token):
-                found.append(Finding("ssm.license.carries-token",
-                                     f"license request #{pid} carries {effect.ssm_token!r}, "
-                                     f"not the current token {core.ssm_token!r}"))
-            if pid in env.setup_failed:
-                found.append(Finding("ssm.setup.failure-stops",
-                                     f"license request #{pid} after its SSM setup failed"))
-        elif isinstance(effect, ev.SendHeartbeat):
-            if effect.token != before.ssm_token or effect.playback_id != before.item_playback_id:
-                found.append(Finding("ssm.heartbeat.token-rotation",
-                                     f"heartbeat with {effect.token!r} for #{effect.playback_id}"
-                                     f", not the current {before.ssm_token!r} of "
-                                     f"#{before.item_playback_id}"))
-        elif isinstance(effect, ev.SendSsmSetup):
-            if effect.blocking != cfg.sync_ssm_setup_teardown:
-                found.append(Finding("ssm.sync.blocks-main-thread",
-                                     f"setup blocking={effect.blocking} with "
-                                     f"sync={cfg.sync_ssm_setup_teardown}"))
-        elif isinstance(effect, ev.Notify) and effect.kind.startswith("ssm_") \
-                and effect.kind.endswith("_error"):
-            payload = effect.payload()
-            if not {"http_status", "ssm_code", "message"} <= set(payload):
-                found.append(Finding("ssm.errors.carry-codes",
-                                     f"{effect.kind} payload lacks a code: {sorted(payload)}"))
-    # A held session is released by a teardown, rotated, or lost with a notification.
-    if before.ssm_token is not None and core.ssm_token != before.ssm_token:
-        rotated = (isinstance(event, ev.HeartbeatAnswered) and event.answer.ok
-                   and core.ssm_token == event.answer.token)
-        if not (rotated or before.ssm_token in teardowns or "ssm_heartbeat_error" in notes
-                or event == RELAUNCH):
-            found.append(Finding("ssm.teardown.on-stop",
-                                 f"session {before.ssm_token!r} dropped without a teardown"))
-    # Failed answers post their notification.
-    if isinstance(event, ev.SetupAnswered) and not event.answer.ok \
-            and event.playback_id == before.playback_id and before.playback is P.SSM_SETUP \
-            and "ssm_setup_error" not in notes:
-        found.append(Finding("ssm.errors.setup-notified", "failed setup without ssm_setup_error"))
-    if isinstance(event, ev.TeardownAnswered) and not event.answer.ok \
-            and "ssm_teardown_error" not in notes:
-        found.append(Finding("ssm.errors.teardown-notified",
-                             "failed teardown without ssm_teardown_error"))
-    if isinstance(event, ev.HeartbeatAnswered) and not event.answer.ok \
-            and before.ssm_token is not None and event.playback_id == before.item_playback_id \
-            and "ssm_heartbeat_error" not in notes:
-        found.append(Finding("ssm.errors.heartbeat-notified",
-                             "failed heartbeat without ssm_heartbeat_error"))
-    # Playing means this playback's license was granted (and, under SSM, its setup succeeded).
-    if core.playback in (P.PLAYING, P.PAUSED) and core.app is not A.TERMINATED:
-        pid = core.playback_id
-        if pid not in env.granted:
-            found.append(Finding("ssm.setup.failure-stops",
-                                 f"{core.playback.value} without a granted license for #{pid}"))
-        if cfg.uses_ssm and pid not in env.no_ssm_media and pid not in env.setup_ok:
-            found.append(Finding("ssm.setup.every-playback",
-                                 f"{core.playback.value} without an SSM session for #{pid}"))
-    # At most one heartbeat timer runs for the item holding the session.
-    if core.ssm_token is not None:
-        timers = sum(1 for r in env.requests
-                     if r.kind == "timer" and r.playback_id == core.item_playback_id)
-        if timers > 1:
-            found.append(Finding("ssm.heartbeat.keeps-session",
-                                 f"{timers} heartbeat timers armed for item "
-                                 f"#{core.item_playback_id}"))
-    # A blocked main thread waits for a request that is really on the wire.
-    if core.playback is P.STOPPING and not any(
-            r.kind == "teardown" and r.blocking for r in env.requests) \
-            and core.app is not A.TERMINATED:
-        found.append(Finding("ssm.sync.blocks-main-thread",
-                             "stopping (main thread blocked) with no blocking teardown in flight"))
-    return found
-
-
-def state_key(core: PlayerCore, env: CoreEnv) -> tuple[Any, ...]:
-    """A hashable key equal for cores and envs that behave alike from here on.
+def state_key(core: PlayerCore, env: CoreEnv, checker: TraceChecker | None = None
+              ) -> tuple[Any, ...]:
+    """A hashable key equal for cores, envs and checkers that behave alike from here on.
 
     Playback ids are taken relative to the current one and tokens are renamed
-    in order of appearance, so that "play, stop, play" meets "play".
+    in order of appearance, so that "play, stop, play" meets "play". Times are
+    left out; of the checker, what its device view knows and which monitors
+    wait for something (see :func:`checker_key`).
     """
     base = core.playback_id
     names: dict[str, str] = {}
@@ -333,10 +360,19 @@ def state_key(core: PlayerCore, env: CoreEnv) -> tuple[Any, ...]:
                  core._pending_stream_value, stash)
     requests = tuple(sorted((r.kind, rel(r.playback_id), tok(r.token) or "", r.blocking,
                              r.ssm_required) for r in env.requests))
-    window = range(base - 3, base + 1)
-    env_part = (requests,
-                tuple(p - base for p in window if p in env.setup_ok),
-                tuple(p - base for p in window if p in env.setup_failed),
-                tuple(p - base for p in window if p in env.granted),
-                tuple(p - base for p in window if p in env.no_ssm_media))
-    return core_part + env_part
+    if checker is None:
+        return (*core_part, requests)
+    return (*core_part, requests, checker_key(checker, DEVICE, tok))
+
+
+def checker_key(checker: TraceChecker, device: str, tok: Any) -> tuple[Any, ...]:
+    """What the monitors know of ``device`` that decides their verdicts from here on:
+    its view (held session, this playback's setup and error, requests on the wire,
+    blocked thread; tokens renamed by ``tok``) and which monitors await something."""
+    view = checker.device(device)
+    gen = view.generation
+    return (view.held, view.setup_ok_generation == gen, view.setup_sent_generation == gen,
+            view.no_ssm_generation == gen, view.ssm_error, view.teardowns_on_wire,
+            view.blocked, view.killed, view._stale, view._outstanding,
+            tok(view.setup_token) if view.setup_ok_generation == gen else None,
+            tuple(sorted(m.rule_id for m in checker.monitors if m._pending)))

@@ -41,8 +41,19 @@ from ..player import (
     PlayerCore,
 )
 from ..player import _events as ev
-from ..rules import CATALOGUE
-from ._coremodel import KILL, RELAUNCH, CoreEnv, clone_core, inputs, state_key, step
+from ..rules import CATALOGUE, TraceChecker
+from ._coremodel import (
+    KILL,
+    REFUSED_INPUT_UNCHANGED,
+    RELAUNCH,
+    CoreEnv,
+    clone_core,
+    core_checker,
+    inputs,
+    state_key,
+    step,
+)
+from ._recording import clone_checker
 
 __all__ = ["CORE_CONFIGS", "WORLD_CONFIGS", "CoreExploration", "ExhaustiveReport", "ShortestPath",
            "TableRow", "WorldExploration", "explore_core", "explore_exhaustive", "explore_world",
@@ -147,6 +158,9 @@ class CoreExploration:
     reached: frozenset[tuple[str, str]]
     rows: frozenset[TableRow]
     violations: tuple[ShortestPath, ...]
+    #: Refused inputs that changed the core (:data:`REFUSED_INPUT_UNCHANGED`), each with
+    #: its shortest path: the core's own contract, not a catalogue rule.
+    contract: tuple[ShortestPath, ...] = ()
 
 
 def _path(parents: dict[Any, tuple[Any, str] | None], key: Any) -> list[str]:
@@ -170,19 +184,24 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     root: Any = _tracing_class(core_type)(config)
     root.fired = []
     env = CoreEnv()
-    key = state_key(root, env)
+    checker = core_checker(config)
+    key = state_key(root, env, checker)
     parents: dict[Any, tuple[Any, str] | None] = {key: None}
-    frontier: list[tuple[PlayerCore, CoreEnv, Any]] = [(root, env, key)]
+    frontier: list[tuple[PlayerCore, CoreEnv, TraceChecker, Any]] = [(root, env, checker, key)]
     reached = {("app", root.app.value), ("playback", root.playback.value)}
     rows: set[TableRow] = set()
     found: dict[str, ShortestPath] = {}
     steps = 0
     for _ in range(depth):
-        following: list[tuple[PlayerCore, CoreEnv, Any]] = []
-        for core, env, key in frontier:
+        following: list[tuple[PlayerCore, CoreEnv, TraceChecker, Any]] = []
+        for core, env, checker, key in frontier:
             for label, event, index, used in inputs(core, env):
                 child = _tracing(core)
-                new_env, _, findings = step(child, env, event, index, used)
+                # A refused action writes no record: the parent's checker serves (it is
+                # only ever fed through a clone).
+                child_checker = checker if label.endswith(" (refused)") \
+                    else clone_checker(checker)
+                new_env, _, findings = step(child, env, event, index, used, child_checker)
                 steps += 1
                 rows.update(child.fired)
                 reached.add(("app", child.app.value))
@@ -192,16 +211,18 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                         found[finding.rule_id] = ShortestPath(finding.rule_id, finding.message,
                                                       (*_path(parents, key), label),
                                                       f"core/{name}")
-                child_key = state_key(child, new_env)
+                child_key = state_key(child, new_env, child_checker)
                 if child_key in parents:
                     continue
                 parents[child_key] = (key, label)
-                following.append((child, new_env, child_key))
+                following.append((child, new_env, child_checker, child_key))
         frontier = following
         if not frontier:
             break
+    contract = found.pop(REFUSED_INPUT_UNCHANGED, None)
     return CoreExploration(name, depth, len(parents), steps, frozenset(reached),
-                           frozenset(rows), tuple(found.values()))
+                           frozenset(rows), tuple(found.values()),
+                           () if contract is None else (contract,))
 
 
 # --- the small abstract world -----------------------------------------------------------------

@@ -10,12 +10,13 @@ testing a dozen preconditions per step: it doubles the steps per second, and a
 kill is one choice among the actions instead of a third of all steps.) A
 failure's message lists the inputs fed, in order.
 
-After every step the invariants of :func:`~._coremodel.step` must hold
-(license requests carry the current session token under SSM, a held session
-is never dropped without a teardown, playing means a granted license, failed
-answers are notified, ...), plus two checked here: a stale item's heartbeat
-timer, if it fires, sends nothing; and the two machines stay in their
-tables' states.
+Each step's records (the ones a device would write, :mod:`._recording`) go
+to the catalogue's monitors (:func:`~._coremodel.step`): after every step no
+rule may be broken, plus two checks here: a stale item's heartbeat timer, if
+it fires, sends nothing; and the two machines stay in their tables' states.
+A third rule, ``refuse``, feeds an action the core refuses now: it must leave
+the core unchanged (:data:`~._coremodel.REFUSED_INPUT_UNCHANGED`); those
+findings fail the machine only when ``check_contract`` is set.
 
 Use it as a test case (``PlayerCoreMachine.TestCase``) or build one for
 another configuration or core (an SDK variant, a mutant) with
@@ -32,7 +33,18 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
 from ..player import _events as ev
-from ._coremodel import ACTIONS, KILL, RELAUNCH, CoreEnv, Finding, clone_core, inputs, step
+from ._coremodel import (
+    ACTIONS,
+    KILL,
+    REFUSED_INPUT_UNCHANGED,
+    RELAUNCH,
+    CoreEnv,
+    Finding,
+    clone_core,
+    core_checker,
+    inputs,
+    step,
+)
 
 __all__ = ["PlayerCoreMachine", "core_machine"]
 
@@ -42,11 +54,15 @@ class PlayerCoreMachine(RuleBasedStateMachine):
 
     config: ClassVar[CoreConfig] = CoreConfig()
     core_type: ClassVar[type[PlayerCore]] = PlayerCore
+    #: Whether a refused input that changes the core fails the machine.
+    check_contract: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
         self.core = self.core_type(self.config)
         self.env = CoreEnv()
+        self.checker = core_checker(self.config)
+        self.contract: list[Finding] = []
         self.findings: list[Finding] = []
         self.steps = 0
         self.history: list[str] = []
@@ -54,11 +70,13 @@ class PlayerCoreMachine(RuleBasedStateMachine):
         self._quiet_timers: set[tuple[int, int, str | None]] = set()
 
     def _apply(self, label: str, event: Any, index: int, used: int) -> None:
-        self.env, _, found = step(self.core, self.env, event, index, used)
+        self.env, _, found = step(self.core, self.env, event, index, used, self.checker)
         self._valid = None
         self.steps += 1
         self.history.append(label)
-        self.findings += found
+        for finding in found:
+            (self.contract if finding.rule_id == REFUSED_INPUT_UNCHANGED
+             else self.findings).append(finding)
 
     def _answers(self) -> list[tuple[str, Any, int, int]]:
         return [choice for choice in inputs(self.core, self.env) if choice[2] >= 0]
@@ -82,6 +100,17 @@ class PlayerCoreMachine(RuleBasedStateMachine):
         label, action = actions[choice % len(actions)]
         self._apply(label, action, -1, 0)
 
+    @rule(choice=st.integers(min_value=0, max_value=255))
+    def refuse(self, choice: int) -> None:
+        """Try an action the core refuses now (if any): it must change nothing."""
+        if self.core.app is not AppState.TERMINATED and any(r.blocking
+                                                            for r in self.env.requests):
+            return  # the shell queues actions while the main thread is blocked
+        refused = [a for a in ACTIONS if not self.core.can(a)]
+        if refused:
+            action = refused[choice % len(refused)]
+            self._apply(f"{_label(action)} (refused)", action, -1, 0)
+
     @precondition(lambda self: bool(self.env.requests)
                   and self.core.app not in (AppState.BACKGROUND, AppState.TERMINATED))
     @rule(choice=st.integers(min_value=0, max_value=255))
@@ -93,10 +122,11 @@ class PlayerCoreMachine(RuleBasedStateMachine):
 
     @invariant()
     def invariants_hold(self) -> None:
-        """The explorer's invariants, a stale timer's silence, the tables' states."""
-        if self.findings:
+        """No rule broken, a stale timer's silence, the tables' states."""
+        failed = [*self.findings, *(self.contract if self.check_contract else ())]
+        if failed:
             steps = "\n".join(f"  {n}. {s}" for n, s in enumerate(self.history, 1))
-            lines = "\n".join(f"{f.rule_id}: {f.message}" for f in self.findings)
+            lines = "\n".join(f"{f.rule_id}: {f.message}" for f in failed)
             raise AssertionError(f"{lines}\nafter:\n{steps}")
         assert isinstance(self.core.app, AppState)
         assert isinstance(self.core.playback, PlaybackState)
@@ -119,6 +149,9 @@ def _label(action: ev.Action) -> str:
 
 
 def core_machine(config: CoreConfig, core_type: type[PlayerCore] = PlayerCore,
-                 name: str = "CoreMachine") -> type[PlayerCoreMachine]:
-    """A :class:`PlayerCoreMachine` for another SDK configuration or core class."""
-    return type(name, (PlayerCoreMachine,), {"config": config, "core_type": core_type})
+                 name: str = "CoreMachine", *,
+                 check_contract: bool = False) -> type[PlayerCoreMachine]:
+    """A :class:`PlayerCoreMachine` for another SDK configuration or core class
+    (``check_contract``: refused inputs that change the core fail it too)."""
+    return type(name, (PlayerCoreMachine,), {"config": config, "core_type": core_type,
+                                             "check_contract": check_contract})

@@ -1,0 +1,249 @@
+"""The records a :class:`~player_sim.world.Device` writes, made from a core's inputs and effects.
+
+The explorers drive bare :class:`~player_sim.PlayerCore` objects, not devices,
+yet they judge with the catalogue's monitors, which read only trace records.
+This module is where their records are made, and the only place: it mirrors
+``Device`` in ``world/_world.py`` record for record (kinds, payloads, and
+which ``app`` / ``playback`` states stamp them):
+
+* an action: ``action`` (``name``, ``origin``, the action's fields), stamped
+  with the states *after* the core took it, then one record per effect;
+* an answer (setup, teardown, license, KS, media): its ``*_answered`` record
+  with the answer's fields lifted to the top, stamped with the states
+  *before* the core reads it, then the effects, then ``main_thread_blocked``
+  when it ends a synchronous request; a heartbeat answer and a timer firing
+  write nothing of their own;
+* effects: ``ssm_setup_sent``, ``ssm_teardown_sent``, ``heartbeat_sent``,
+  ``license_request_sent``, ``ks_requested``, ``media_load_started``, and each
+  notification (``state_changed``, ``ssm_*_error`` ...) under its own kind;
+  arming a timer writes nothing;
+* a kill: ``main_thread_blocked`` if a synchronous request was open, then
+  ``app_killed``, then the effects; a relaunch: ``app_relaunched``, then the
+  effects;
+* ``device_added``, a world record (no states), opens every device's trace.
+
+``tests/test_explore_recording.py`` runs the same inputs through a real
+``World`` and compares, so the two cannot drift apart silently.
+
+:func:`clone_checker` copies a :class:`~player_sim.rules.TraceChecker`
+mid-trace, so that breadth-first search carries one per explored state.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import attrs
+
+from ..player import CoreConfig, PlayerCore
+from ..player import _events as ev
+from ..rules import TraceChecker
+from ..trace import TraceRecord
+
+__all__ = ["ANSWER_KINDS", "Recorder", "action_name", "clone_checker"]
+
+#: The device record written when each kind of answer arrives (heartbeat answers and
+#: timers write none: ``Device._deliver`` and ``Device._heartbeat_due``).
+ANSWER_KINDS: Final[Mapping[type, str]] = {
+    ev.SetupAnswered: "ssm_setup_answered",
+    ev.TeardownAnswered: "ssm_teardown_answered",
+    ev.LicenseAnswered: "license_answered",
+    ev.KsAnswered: "ks_answered",
+    ev.MediaAnswered: "media_answered",
+}
+
+
+def action_name(action: ev.Action) -> str:
+    """``EnterBackground()`` is ``enter_background``: the ``name`` of an ``action`` record."""
+    name = type(action).__name__
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _answer_data(answer: ev.Answer) -> dict[str, Any]:
+    """An answer's fields as its record's payload: the nested SSM answer lifted up."""
+    data = attrs.asdict(answer)
+    data.pop("playback_id", None)
+    inner = data.pop("answer", None)
+    if isinstance(inner, dict):
+        data.update({k: v for k, v in inner.items() if v is not None or k == "ssm_code"})
+    return data
+
+
+class Recorder:
+    """Writes, into ``records``, what a device called ``name`` would write to its trace.
+
+    Each method appends the records of one thing happening at virtual time
+    ``t``; ``core`` is the device's core at the moment the device records
+    (see the module's docstring for which moment that is).
+    """
+
+    __slots__ = ("name", "records")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.records: list[TraceRecord] = []
+
+    def take(self) -> list[TraceRecord]:
+        """The records written since the last ``take``."""
+        out, self.records = self.records, []
+        return out
+
+    def _device(self, t: float, core: PlayerCore, kind: str, data: Mapping[str, Any]) -> None:
+        self.records.append(TraceRecord(t, self.name, kind, core.app.value, core.playback.value,
+                                        data))
+
+    def world(self, t: float, kind: str, data: Mapping[str, Any]) -> None:
+        """A world or server record about this device (no device states)."""
+        self.records.append(TraceRecord(t, self.name, kind, None, None, data))
+
+    def added(self, t: float, config: CoreConfig, account: str) -> None:
+        """``World.add_device``."""
+        self.world(t, "device_added", {"account": account, "ssm": config.uses_ssm,
+                                       "sync": config.sync_ssm_setup_teardown})
+
+    def action(self, t: float, core: PlayerCore, action: ev.Action,
+               effects: Iterable[ev.Effect], origin: str = "user") -> None:
+        """``Device._do``: the core took ``action`` (``core`` is already past it)."""
+        data: dict[str, Any] = {"name": action_name(action), "origin": origin}
+        data.update(attrs.asdict(action))
+        self._device(t, core, "action", data)
+        self.effects(t, core, effects)
+
+    def answer(self, t: float, core: PlayerCore, answer: ev.Answer) -> None:
+        """``Device._answered``: the answer's own record, before the core reads it."""
+        kind = ANSWER_KINDS.get(type(answer))
+        if kind is not None:
+            self._device(t, core, kind, _answer_data(answer))
+
+    def unblocked(self, t: float, core: PlayerCore, seconds: float) -> None:
+        """``Device._close_blocked_period``: the main thread is free again."""
+        self._device(t, core, "main_thread_blocked", {"seconds": round(seconds, 6)})
+
+    def killed(self, t: float, core: PlayerCore, effects: Iterable[ev.Effect],
+               blocked_for: float | None) -> None:
+        """``Device.kill`` (``blocked_for``: seconds a synchronous request had blocked)."""
+        if blocked_for is not None:
+            self.unblocked(t, core, blocked_for)
+        self._device(t, core, "app_killed", {"stream": core.stream})
+        self.effects(t, core, effects)
+
+    def relaunched(self, t: float, core: PlayerCore, effects: Iterable[ev.Effect]) -> None:
+        """``Device.relaunch``."""
+        self._device(t, core, "app_relaunched", {})
+        self.effects(t, core, effects)
+
+    def effects(self, t: float, core: PlayerCore, effects: Iterable[ev.Effect]) -> None:
+        """``Device._run``: the record each effect's carrying out writes."""
+        for effect in effects:
+            if isinstance(effect, ev.Notify):
+                self._device(t, core, effect.kind, effect.payload())
+            elif isinstance(effect, ev.SendSsmSetup):
+                self._device(t, core, "ssm_setup_sent", {"stream": effect.stream,
+                                                         "blocking": effect.blocking})
+            elif isinstance(effect, ev.SendSsmTeardown):
+                self._device(t, core, "ssm_teardown_sent", {"token": effect.token,
+                                                            "blocking": effect.blocking})
+            elif isinstance(effect, ev.SendHeartbeat):
+                self._device(t, core, "heartbeat_sent", {"token": effect.token})
+            elif isinstance(effect, ev.SendLicenseRequest):
+                self._device(t, core, "license_request_sent", {"stream": effect.stream,
+                                                               "ssm_token": effect.ssm_token})
+            elif isinstance(effect, ev.FetchKs):
+                self._device(t, core, "ks_requested", {})
+            elif isinstance(effect, ev.LoadMedia):
+                self._device(t, core, "media_load_started", {"stream": effect.stream})
+
+
+# --- carrying a checker per explored state -------------------------------------------------
+
+#: Types whose values a checker only reads (frozen attrs classes are added as met).
+_SHARED: set[type] = {str, int, float, bool, type(None), frozenset, TraceRecord}
+
+
+def clone_checker(checker: TraceChecker) -> TraceChecker:
+    """An independent copy of ``checker`` mid-trace: feeding one never changes the other.
+
+    The checker's own objects (monitors, device views, deadlines: everything
+    defined in :mod:`player_sim.rules`) and their containers are copied;
+    values they only read (records, rules, the configuration, numbers and
+    strings, counters) are shared. Anything else raises ``TypeError`` rather
+    than be shared by mistake. The index of monitors by record kind is
+    rebuilt, not copied. Far cheaper than ``copy.deepcopy``, which also copies
+    every rule and record.
+    """
+    memo: dict[int, Any] = {}
+    new = TraceChecker.__new__(TraceChecker)
+    memo[id(checker)] = new
+    state = dict(vars(checker))
+    by_kind = state.pop("_by_kind")
+    new.__dict__.update({k: v if type(v) in _SHARED else _clone(v, memo)
+                         for k, v in state.items()})
+    new._by_kind = {kind: [memo[id(m)] for m in monitors] for kind, monitors in by_kind.items()}
+    return new
+
+
+#: How each class met inside a checker is copied: "share", "attrs" (slotted fields) or "dict".
+_PLANS: dict[type, str] = {}
+
+
+def _plan(cls: type) -> str:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        if (attrs.has(cls) and getattr(cls.__setattr__, "__name__", "") == "_frozen_setattrs") \
+                or cls.__module__ in ("itertools", "enum"):
+            plan = "share"  # immutable values: rules, the configuration; counters hand out keys
+            _SHARED.add(cls)
+        elif cls.__module__.startswith("player_sim.rules"):
+            plan = "dict" if "__dict__" in dir(cls) and not attrs.has(cls) else "attrs"
+        else:
+            raise TypeError(f"clone_checker can't tell whether a {cls.__module__}."
+                            f"{cls.__qualname__} inside the checker is safe to share; "
+                            "teach explore/_recording.py")
+        _PLANS[cls] = plan
+    return plan
+
+
+def _clone(obj: Any, memo: dict[int, Any]) -> Any:
+    cls = type(obj)
+    if cls in _SHARED:
+        return obj
+    found = memo.get(id(obj))
+    if found is not None:
+        return found
+    shared = _SHARED
+    if cls is dict:
+        new_dict: dict[Any, Any] = {}
+        memo[id(obj)] = new_dict
+        for key, value in obj.items():
+            new_dict[key] = value if type(value) in shared else _clone(value, memo)
+        return new_dict
+    if cls is list or cls is deque:
+        new_seq: Any = [] if cls is list else deque(maxlen=obj.maxlen)
+        memo[id(obj)] = new_seq
+        new_seq.extend([v if type(v) in shared else _clone(v, memo) for v in obj])
+        return new_seq
+    if cls is tuple:
+        return tuple([v if type(v) in shared else _clone(v, memo) for v in obj])
+    if cls is set:
+        new_set = set(obj)  # of keys: hashable values
+        memo[id(obj)] = new_set
+        return new_set
+    plan = _plan(cls)
+    if plan == "share":
+        return obj
+    new = object.__new__(cls)
+    memo[id(obj)] = new
+    if plan == "dict":
+        state = obj.__dict__.copy()
+        for k, v in state.items():
+            if type(v) not in shared:
+                state[k] = _clone(v, memo)
+        new.__dict__.update(state)
+    else:
+        for field in attrs.fields(cls):
+            value = getattr(obj, field.name)
+            object.__setattr__(new, field.name, value if type(value) in shared
+                               else _clone(value, memo))
+    return new
