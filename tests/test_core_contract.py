@@ -30,7 +30,7 @@ from player_sim.explore._coremodel import (
 )
 from player_sim.player import CoreConfig, PlaybackState, PlayerCore
 from player_sim.player import _events as ev
-from player_sim.rules import check_world
+from player_sim.rules import TraceChecker, check_world
 
 P = PlaybackState
 #: Every action, a second stream's play too, and the two pseudo-actions.
@@ -75,7 +75,7 @@ def reachable(config: CoreConfig, depth: int) -> Iterator[tuple[PlayerCore, list
         for core, env, path in frontier:
             for label, event, index, used in inputs(core, env):
                 child = clone_core(core)
-                new_env, _, _ = step(child, env, event, index, used)
+                new_env, _, _ = step(child, env, event, index, used, TraceChecker(rules=()))
                 key = state_key(child, new_env)
                 if key in seen:
                     continue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 
 from player_sim.cli import main
@@ -47,10 +46,6 @@ def test_documented_core_keeps_every_invariant_and_plays() -> None:
     assert result.states > 100 and result.steps >= result.states - 1
 
 
-REFUSED_FIX = ("today's core sets _pending_stream_value in _on_play before the refusal; "
-               "a fix is under way: this test flips to a pass when it merges")
-
-
 def test_refused_inputs_are_explored_and_checked_by_snapshot() -> None:
     result = explore_core(CoreConfig(), 3, "default")
     for path in result.contract:  # today's core: a refused play changes it
@@ -59,7 +54,6 @@ def test_refused_inputs_are_explored_and_checked_by_snapshot() -> None:
         assert "_pending_stream_value" in path.message
 
 
-@pytest.mark.xfail(strict=True, reason=REFUSED_FIX)
 def test_no_refused_input_changes_the_core() -> None:
     report = explore_exhaustive(4, world_configs={})
     assert [p.describe() for c in report.core for p in c.contract] == []

@@ -39,26 +39,25 @@ def _replay(config: CoreConfig, world: list[TraceRecord]) -> list[TraceRecord]:
     recorder.added(0.0, config, "acct")
     answers = {"ssm_setup_answered": ev.SetupAnswered, "ssm_teardown_answered":
                ev.TeardownAnswered}
-    pid = 0
     for rec in world[1:]:
+        # An answer record names the playback and the request it answers.
+        assert rec.playback_id is not None
         if rec.kind == "action":
             action = {"play": ev.Play, "zap": ev.Zap}.get(rec.data["name"])
             made: Any = action(rec.data["stream"]) if action else ev.Stop()
-            pid += action is not None
             recorder.action(rec.t, core, made, core.feed(made))
         elif rec.kind in answers:
-            fields = {k: v for k, v in rec.data.items() if k != "heartbeat_period"}
-            answer = answers[rec.kind](core.playback_id if rec.kind == "ssm_setup_answered"
-                                       else core.item_playback_id or pid,
-                                       ev.SsmAnswer(heartbeat_period=rec.data.get(
-                                           "heartbeat_period"), **fields))
-            recorder.answer(rec.t, core, answer)
+            fields = {k: v for k, v in rec.data.items()
+                      if k not in ("heartbeat_period", "request_id")}
+            answer = answers[rec.kind](rec.playback_id, ev.SsmAnswer(
+                heartbeat_period=rec.data.get("heartbeat_period"), **fields))
+            recorder.answer(rec.t, core, answer, rec.data["request_id"])
             recorder.effects(rec.t, core, core.feed(answer))
         elif rec.kind == "license_answered":
-            answer = ev.LicenseAnswered(core.playback_id, rec.data["granted"],
+            answer = ev.LicenseAnswered(rec.playback_id, rec.data["granted"],
                                         rec.data["http_status"], rec.data["code"],
                                         rec.data["message"])
-            recorder.answer(rec.t, core, answer)
+            recorder.answer(rec.t, core, answer, rec.data["request_id"])
             recorder.effects(rec.t, core, core.feed(answer))
         elif rec.kind == "main_thread_blocked" and blocked is None:
             recorder.unblocked(rec.t, core, rec.data["seconds"])
@@ -77,7 +76,8 @@ def test_recorder_writes_what_a_world_device_writes(sync: bool) -> None:
     world = _world_trace(sync, script)
     mine = _replay(CoreConfig(sync_ssm_setup_teardown=sync), world)
     def shape(records: list[TraceRecord]) -> list[tuple[Any, ...]]:
-        return [(r.t, r.device, r.kind, r.app, r.playback, dict(r.data)) for r in records]
+        return [(r.t, r.device, r.kind, r.app, r.playback, r.playback_id, dict(r.data))
+                for r in records]
     assert shape(mine) == shape(world)
     assert {r.kind for r in world} >= {"ssm_setup_sent", "license_request_sent",
                                         "ssm_teardown_sent", "state_changed", "app_killed"}

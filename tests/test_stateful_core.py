@@ -82,11 +82,6 @@ if __name__ == "__main__":
     unittest.main()
 
 
-REFUSED_FIX = ("today's core sets _pending_stream_value in _on_play before the refusal; "
-               "a fix is under way: this test flips to a pass when it merges")
-
-
-@pytest.mark.xfail(strict=True, reason=REFUSED_FIX)
 def test_refused_inputs_leave_the_core_unchanged() -> None:
     machine = core_machine(CoreConfig(), name="Contract", check_contract=True)
     run_state_machine_as_test(machine, settings=BOUNDED)

@@ -97,6 +97,7 @@ class Request:
     blocking: bool = False
     ssm_required: bool = False
     due: float = attrs.field(default=0.0, eq=False)  # a timer's virtual time to fire
+    request_id: int | None = attrs.field(default=None, eq=False)  # pairs it with its record
 
 
 @attrs.frozen
@@ -118,6 +119,7 @@ class CoreEnv:
     tokens: int = 0
     now: float = 0.0
     blocked_since: float | None = None
+    next_request: int = 1
 
 
 def core_checker(config: CoreConfig, rules: tuple[str, ...] = CORE_RULES) -> TraceChecker:
@@ -255,7 +257,7 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
     now = env.now + STEP
     if answered is not None and answered.kind == "timer":
         now = max(now, answered.due)
-    recorder = Recorder(DEVICE)
+    recorder = Recorder(DEVICE, env.next_request)
     blocked_since = env.blocked_since
     try:
         if event == KILL:
@@ -276,14 +278,17 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
         else:
             answer = cast(ev.Answer, event)
             _server_record(recorder, now, answer)
-            recorder.answer(now, core, answer)
+            recorder.answer(now, core, answer, answered.request_id)
             effects = core.feed(event)
             recorder.effects(now, core, effects)
     except PlayerSimError as err:
         return env, (), [Finding("core.accepts-inputs", f"the core raised {err!r}")]
+    request_ids = iter(recorder.request_ids)
     for effect in effects:
         req = _request(effect, now)
         if req is not None:
+            if req.kind in _SENT_WITH_ID:
+                req = attrs.evolve(req, request_id=next(request_ids))
             requests.append(req)
             if req.blocking and blocked_since is None:
                 blocked_since = now
@@ -291,7 +296,8 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
             and not any(r.blocking for r in requests):
         recorder.unblocked(now, core, now - blocked_since)
         blocked_since = None
-    new_env = CoreEnv(tuple(requests), env.tokens + used, now, blocked_since)
+    new_env = CoreEnv(tuple(requests), env.tokens + used, now, blocked_since,
+                      recorder.next_request)
     violations = [v for record in recorder.take() for v in checker.feed(record)]
     # What the core owes in response to this input is due with it: close its window.
     violations += checker.finish(now + STEP / 2)
@@ -310,7 +316,12 @@ def _server_record(recorder: Recorder, t: float, answer: ev.Input) -> None:
                 "http_status": ssm.http_status, "ssm_code": ssm.ssm_code,
                 "message": ssm.message})
         elif endpoint == "teardown":
-            recorder.world(t, "ssm_session_ended", {"account": "acct"})
+            recorder.world(t, "ssm_session_ended", {"session": "a/1", "account": "acct",
+                                                    "active": 0})
+
+
+#: The requests whose records carry a request id (the recorder gives them in order).
+_SENT_WITH_ID: Final = frozenset({"setup", "license", "heartbeat", "teardown"})
 
 
 def _request(effect: ev.Effect, now: float) -> Request | None:
@@ -362,10 +373,10 @@ def state_key(core: PlayerCore, env: CoreEnv, checker: TraceChecker | None = Non
                              r.ssm_required) for r in env.requests))
     if checker is None:
         return (*core_part, requests)
-    return (*core_part, requests, checker_key(checker, DEVICE, tok))
+    return (*core_part, requests, checker_key(checker, DEVICE, tok, rel))
 
 
-def checker_key(checker: TraceChecker, device: str, tok: Any) -> tuple[Any, ...]:
+def checker_key(checker: TraceChecker, device: str, tok: Any, rel: Any) -> tuple[Any, ...]:
     """What the monitors know of ``device`` that decides their verdicts from here on:
     its view (held session, this playback's setup and error, requests on the wire,
     blocked thread; tokens renamed by ``tok``) and which monitors await something."""
@@ -373,6 +384,8 @@ def checker_key(checker: TraceChecker, device: str, tok: Any) -> tuple[Any, ...]
     gen = view.generation
     return (view.held, view.setup_ok_generation == gen, view.setup_sent_generation == gen,
             view.no_ssm_generation == gen, view.ssm_error, view.teardowns_on_wire,
-            view.blocked, view.killed, view._stale, view._outstanding,
+            view.blocked, view.killed,
+            None if view.playback_id is None else rel(view.playback_id),
+            None if view.held_playback_id is None else rel(view.held_playback_id),
             tok(view.setup_token) if view.setup_ok_generation == gen else None,
             tuple(sorted(m.rule_id for m in checker.monitors if m._pending)))

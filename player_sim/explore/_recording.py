@@ -3,18 +3,20 @@
 The explorers drive bare :class:`~player_sim.PlayerCore` objects, not devices,
 yet they judge with the catalogue's monitors, which read only trace records.
 This module is where their records are made, and the only place: it mirrors
-``Device`` in ``world/_world.py`` record for record (kinds, payloads, and
+``Device`` in ``world/_device*.py`` record for record (kinds, payloads, and
 which ``app`` / ``playback`` states stamp them):
 
 * an action: ``action`` (``name``, ``origin``, the action's fields), stamped
   with the states *after* the core took it, then one record per effect;
-* an answer (setup, teardown, license, KS, media): its ``*_answered`` record
-  with the answer's fields lifted to the top, stamped with the states
-  *before* the core reads it, then the effects, then ``main_thread_blocked``
-  when it ends a synchronous request; a heartbeat answer and a timer firing
-  write nothing of their own;
+* an answer (setup, heartbeat, teardown, license, KS, media): its
+  ``*_answered`` record with the answer's fields lifted to the top and the id
+  of the request it answers, stamped with the states *before* the core reads
+  it and the playback of its request, then the effects, then
+  ``main_thread_blocked`` when it ends a synchronous request; a timer firing
+  writes nothing of its own;
 * effects: ``ssm_setup_sent``, ``ssm_teardown_sent``, ``heartbeat_sent``,
-  ``license_request_sent``, ``ks_requested``, ``media_load_started``, and each
+  ``license_request_sent`` (each with a new request id, per device, and its
+  request's playback), ``ks_requested``, ``media_load_started``, and each
   notification (``state_changed``, ``ssm_*_error`` ...) under its own kind;
   arming a timer writes nothing;
 * a kill: ``main_thread_blocked`` if a synchronous request was open, then
@@ -31,7 +33,7 @@ mid-trace, so that breadth-first search carries one per explored state.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -39,26 +41,22 @@ import attrs
 
 from ..player import CoreConfig, PlayerCore
 from ..player import _events as ev
+from ..player._actions import action_name
 from ..rules import TraceChecker
 from ..trace import TraceRecord
 
 __all__ = ["ANSWER_KINDS", "Recorder", "action_name", "clone_checker"]
 
-#: The device record written when each kind of answer arrives (heartbeat answers and
-#: timers write none: ``Device._deliver`` and ``Device._heartbeat_due``).
+#: The device record written when each kind of answer arrives (timers write none:
+#: ``Device._heartbeat_due``).
 ANSWER_KINDS: Final[Mapping[type, str]] = {
     ev.SetupAnswered: "ssm_setup_answered",
+    ev.HeartbeatAnswered: "heartbeat_answered",
     ev.TeardownAnswered: "ssm_teardown_answered",
     ev.LicenseAnswered: "license_answered",
     ev.KsAnswered: "ks_answered",
     ev.MediaAnswered: "media_answered",
 }
-
-
-def action_name(action: ev.Action) -> str:
-    """``EnterBackground()`` is ``enter_background``: the ``name`` of an ``action`` record."""
-    name = type(action).__name__
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def _answer_data(answer: ev.Answer) -> dict[str, Any]:
@@ -79,20 +77,33 @@ class Recorder:
     (see the module's docstring for which moment that is).
     """
 
-    __slots__ = ("name", "records")
+    __slots__ = ("name", "next_request", "records", "request_ids")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, next_request: int = 1) -> None:
         self.name = name
         self.records: list[TraceRecord] = []
+        #: The id the next request gets, and the ids given, in the order of the effects.
+        self.next_request = next_request
+        self.request_ids: list[int] = []
 
     def take(self) -> list[TraceRecord]:
         """The records written since the last ``take``."""
         out, self.records = self.records, []
         return out
 
-    def _device(self, t: float, core: PlayerCore, kind: str, data: Mapping[str, Any]) -> None:
+    def _device(self, t: float, core: PlayerCore, kind: str, data: Mapping[str, Any],
+                playback_id: int | None = None) -> None:
         self.records.append(TraceRecord(t, self.name, kind, core.app.value, core.playback.value,
-                                        data))
+                                        data, core.playback_id if playback_id is None
+                                        else playback_id))
+
+    def _request(self, t: float, core: PlayerCore, kind: str, data: dict[str, Any],
+                 playback_id: int) -> None:
+        """A request leaves: a new request id (``Device._next_request``)."""
+        request_id = self.next_request
+        self.next_request += 1
+        self.request_ids.append(request_id)
+        self._device(t, core, kind, {"request_id": request_id, **data}, playback_id)
 
     def world(self, t: float, kind: str, data: Mapping[str, Any]) -> None:
         """A world or server record about this device (no device states)."""
@@ -111,11 +122,17 @@ class Recorder:
         self._device(t, core, "action", data)
         self.effects(t, core, effects)
 
-    def answer(self, t: float, core: PlayerCore, answer: ev.Answer) -> None:
-        """``Device._answered``: the answer's own record, before the core reads it."""
+    def answer(self, t: float, core: PlayerCore, answer: ev.Answer,
+               request_id: int | None = None) -> None:
+        """``Device._answered`` / ``Device._deliver``: the answer's own record, before the
+        core reads it, with the id of the request it answers (if it answers one)."""
         kind = ANSWER_KINDS.get(type(answer))
-        if kind is not None:
-            self._device(t, core, kind, _answer_data(answer))
+        if kind is None:
+            return
+        data = _answer_data(answer)
+        if request_id is not None:
+            data = {"request_id": request_id, **data}
+        self._device(t, core, kind, data, getattr(answer, "playback_id", None))
 
     def unblocked(self, t: float, core: PlayerCore, seconds: float) -> None:
         """``Device._close_blocked_period``: the main thread is free again."""
@@ -140,16 +157,20 @@ class Recorder:
             if isinstance(effect, ev.Notify):
                 self._device(t, core, effect.kind, effect.payload())
             elif isinstance(effect, ev.SendSsmSetup):
-                self._device(t, core, "ssm_setup_sent", {"stream": effect.stream,
-                                                         "blocking": effect.blocking})
+                self._request(t, core, "ssm_setup_sent", {"stream": effect.stream,
+                                                          "blocking": effect.blocking},
+                              effect.playback_id)
             elif isinstance(effect, ev.SendSsmTeardown):
-                self._device(t, core, "ssm_teardown_sent", {"token": effect.token,
-                                                            "blocking": effect.blocking})
+                self._request(t, core, "ssm_teardown_sent", {"token": effect.token,
+                                                             "blocking": effect.blocking},
+                              effect.playback_id)
             elif isinstance(effect, ev.SendHeartbeat):
-                self._device(t, core, "heartbeat_sent", {"token": effect.token})
+                self._request(t, core, "heartbeat_sent", {"token": effect.token},
+                              effect.playback_id)
             elif isinstance(effect, ev.SendLicenseRequest):
-                self._device(t, core, "license_request_sent", {"stream": effect.stream,
-                                                               "ssm_token": effect.ssm_token})
+                self._request(t, core, "license_request_sent",
+                              {"stream": effect.stream, "ssm_token": effect.ssm_token},
+                              effect.playback_id)
             elif isinstance(effect, ev.FetchKs):
                 self._device(t, core, "ks_requested", {})
             elif isinstance(effect, ev.LoadMedia):
@@ -226,6 +247,10 @@ def _clone(obj: Any, memo: dict[int, Any]) -> Any:
         return new_seq
     if cls is tuple:
         return tuple([v if type(v) in shared else _clone(v, memo) for v in obj])
+    if cls is Counter:
+        new_counter: Counter[Any] = Counter(obj)  # of counts: numbers
+        memo[id(obj)] = new_counter
+        return new_counter
     if cls is set:
         new_set = set(obj)  # of keys: hashable values
         memo[id(obj)] = new_set
