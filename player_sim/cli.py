@@ -255,25 +255,30 @@ def _read_trace(source: Path) -> Trace:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-v", "--verbose", is_flag=True, help="Also print each rule's statement and quote.")
 def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
-    """List the rule catalogue with how many scenarios cover each rule.
+    """List the rule catalogue with how many scenario runs really judged each rule.
 
-    Scenarios are read from PATHS (default: ./scenarios, without broken/).
-    Exit status: 0 every rule is covered, 1 a rule is covered by no scenario,
+    Each scenario in PATHS (default: ./scenarios, without broken/) is run; a
+    rule counts as covered by a scenario only when its monitor met the situation
+    the rule judges in that run, not because ``covers:`` names it. Exit status:
+    0 every rule is covered and every ``covers:`` label is true, 1 otherwise,
     2 invalid scenario files.
     """
     import sys
 
-    from .rules import CATALOGUE, rule_coverage, uncovered
-    from .scenario import load_many
+    from .rules import CATALOGUE, false_labels, rule_coverage, uncovered
+    from .scenario import load_many, run_scenario
 
     scenarios, errors = load_many(_scenario_files(paths))
     if errors:
         _report_invalid(errors)
         sys.exit(2)
+    runs = [(s.path, run_scenario(s).observed) for s in scenarios]
     try:
-        coverage = rule_coverage((s.path, s.covers) for s in scenarios)
+        false = [(s.path, rule_id) for s, (_, observed) in zip(scenarios, runs, strict=True)
+                 for rule_id in false_labels(s.path, s.covers, observed)]
     except KeyError as err:
         raise click.UsageError(str(err.args[0])) from None
+    coverage = rule_coverage(runs)
     width = max(len(rule_id) for rule_id in CATALOGUE)
     for rule_id, covering in coverage.items():
         r = CATALOGUE[rule_id]
@@ -282,11 +287,15 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
         if verbose:
             click.echo(f"       {r.statement}\n       \"{r.quote}\"")
     missing = uncovered(coverage)
-    click.echo(f"{len(coverage)} rules, {len(coverage) - len(missing)} covered by "
+    click.echo(f"{len(coverage)} rules, {len(coverage) - len(missing)} judged by the runs of "
                f"{len(scenarios)} scenario file{'s' if len(scenarios) != 1 else ''}")
     if missing:
-        click.echo(f"{len(missing)} rule{'s' if len(missing) != 1 else ''} covered by no "
-                   f"scenario: {', '.join(missing)}")
+        click.echo(f"{len(missing)} rule{'s' if len(missing) != 1 else ''} judged by no "
+                   f"scenario run: {', '.join(missing)}")
+    for path, rule_id in false:
+        click.echo(f"{path}: covers {rule_id}, but its run never met the situation that rule "
+                   "judges; make the scenario reach it, or drop the label")
+    if missing or false:
         sys.exit(1)
 
 
@@ -310,12 +319,14 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
           no_heartbeats: bool) -> None:
     """Check a JSONL trace (e.g. converted from a device log) against the rules.
 
+    Only the rules the trace's vantages can show are judged (a device log has no
+    server records); the others are listed as not judged, with what they need.
     Exit status: 0 no violation, 1 violations (each printed with its rule, quote,
     device, time and trace excerpt), 2 a malformed trace (file:line) or bad option.
     """
     import sys
 
-    from .rules import CheckConfig, check_trace
+    from .rules import CheckConfig, judge_trace
 
     source = Path(trace_file)
     trace = _read_trace(source)
@@ -323,14 +334,21 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
                          max_sessions_per_account=limit, session_timeout=session_timeout,
                          heartbeats_traced=not no_heartbeats)
     try:
-        violations = check_trace(trace, config, rules=rule_ids or None)
+        verdict = judge_trace(trace, config, rules=rule_ids or None)
     except KeyError as err:
         raise click.UsageError(str(err.args[0])) from None
-    for violation in violations:
+    for violation in verdict.violations:
         click.echo(violation.describe() + "\n")
-    count = len(violations)
-    click.echo(f"{source}: {len(trace)} records, {count} violation{'s' if count != 1 else ''}")
-    sys.exit(1 if violations else 0)
+    seen = ", ".join(sorted(v.value for v in trace.vantages))
+    for rule_id, missing in verdict.not_judged.items():
+        needs = " and ".join(sorted(v.value for v in missing))
+        click.echo(f"NOT JUDGED {rule_id}: needs {needs} records; this trace is seen from "
+                   f"{seen}")
+    count = len(verdict.violations)
+    click.echo(f"{source}: {len(trace)} records, {len(verdict.judged)} rules judged, "
+               f"{len(verdict.not_judged)} not judged, {count} violation"
+               f"{'s' if count != 1 else ''}")
+    sys.exit(1 if count else 0)
 
 
 @main.command()

@@ -14,32 +14,36 @@ from player_sim.rules import CATALOGUE
 URL = "https://ssm.example/"
 
 
-def _scenario(folder: Path, name: str, covers: list[str]) -> None:
+def _scenario(folder: Path, name: str, covers: list[str], stop: bool) -> None:
     (folder / f"{name}.yaml").write_text(
         f"name: {name}\ncovers: [{', '.join(covers)}]\n"
         "devices:\n  tv: {account: alice, ssm: true}\n"
-        "steps:\n  - play: {device: tv, stream: c1}\n  - wait: 1m\n")
+        "steps:\n  - play: {device: tv, stream: c1}\n  - wait: 1m\n"
+        + ("  - stop: tv\n  - wait: 1s\n" if stop else ""))
 
 
-def test_rules_counts_covering_scenarios_and_fails_on_uncovered(tmp_path: Path) -> None:
-    _scenario(tmp_path, "one", ["ssm.teardown.on-stop", "ssm.heartbeat.keeps-session"])
-    _scenario(tmp_path, "two", ["ssm.teardown.on-stop"])
+def test_rules_counts_the_runs_that_judged_each_rule_not_the_labels(tmp_path: Path) -> None:
+    _scenario(tmp_path, "one", ["ssm.teardown.on-stop", "ssm.pip.runs-normally"], stop=True)
+    _scenario(tmp_path, "two", ["ssm.teardown.on-stop"], stop=False)
     result = CliRunner().invoke(main, ["rules", str(tmp_path)])
     assert result.exit_code == 1, result.output
     lines = {line.split()[1]: line.split()[0] for line in result.output.splitlines()
-             if line.strip() and line.split()[1] in CATALOGUE}
-    assert lines["ssm.teardown.on-stop"] == "2"
-    assert lines["ssm.heartbeat.keeps-session"] == "1"
-    assert lines["ssm.pip.runs-normally"] == "-"
-    assert f"{len(CATALOGUE)} rules, 2 covered by 2 scenario files" in result.output
-    assert "covered by no scenario: ssm.setup.before-license" in result.output
+             if line.strip() and len(line.split()) > 1 and line.split()[1] in CATALOGUE}
+    assert lines["ssm.teardown.on-stop"] == "1"          # only the run that stopped
+    assert lines["ssm.heartbeat.keeps-session"] == "2"   # unlabelled, judged by both runs
+    assert lines["ssm.pip.runs-normally"] == "-"         # labelled, never in PiP
+    assert "judged by no scenario run: " in result.output
+    assert (f"{tmp_path / 'one.yaml'}: covers ssm.pip.runs-normally, but its run never met "
+            "the situation that rule judges") in result.output
+    assert f"{tmp_path / 'two.yaml'}: covers ssm.teardown.on-stop, but" in result.output
 
 
-def test_rules_exits_0_when_everything_is_covered(tmp_path: Path) -> None:
-    _scenario(tmp_path, "all", list(CATALOGUE))
-    result = CliRunner().invoke(main, ["rules", str(tmp_path)])
+def test_the_bundled_scenarios_judge_every_rule_and_every_label_is_true() -> None:
+    scenarios = Path(__file__).resolve().parent.parent / "scenarios"
+    result = CliRunner().invoke(main, ["rules", str(scenarios)])
     assert result.exit_code == 0, result.output
-    assert "covered by no scenario" not in result.output
+    assert f"{len(CATALOGUE)} rules, {len(CATALOGUE)} judged by the runs of" in result.output
+    assert "never met" not in result.output
 
 
 def test_rules_rejects_invalid_scenarios(tmp_path: Path) -> None:

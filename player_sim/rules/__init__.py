@@ -34,7 +34,7 @@ from ._checker import (
     judge_trace,
     judge_world,
 )
-from ._coverage import rule_coverage, uncovered
+from ._coverage import false_labels, rule_coverage, uncovered
 from ._monitors import MONITORS
 from ._provider_monitors import PROVIDER_MONITORS
 
@@ -60,6 +60,7 @@ __all__ = [
     "WorldFacts",
     "check_trace",
     "check_world",
+    "false_labels",
     "judge_trace",
     "judge_world",
     "rule",

@@ -23,6 +23,7 @@ import itertools
 from collections import deque
 from typing import Any, ClassVar, Final
 
+from ..backends import SsmErrorCode
 from ..trace import TraceRecord, Vantage
 from ._base import _EPS, ACTIVE, Checking, DeviceView, Monitor, _Deadline, _ok
 
@@ -91,10 +92,14 @@ class _CarriesToken(Monitor):
 
 class _LimitRefuses(Monitor):
     rule_id = "ssm.setup.limit-refuses"
-    kinds = frozenset({"ssm_session_created"})
-    reads = frozenset({"account", "active"})
+    kinds = frozenset({"ssm_session_created", "ssm_setup_refused"})
+    reads = frozenset({"account", "active", "ssm_code"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if rec.kind == "ssm_setup_refused":
+            if rec.data.get("ssm_code") == SsmErrorCode.MAX_SESSIONS_EXCEEDED:
+                self.observed()  # a setup refused at a limit (account, IP, group ...)
+            return
         account, active = rec.data.get("account"), rec.data.get("active")
         if not isinstance(account, str) or not isinstance(active, int):
             return
@@ -126,18 +131,25 @@ class _FailureStops(Monitor):
 
 class _NoSelfLimit(Monitor):
     rule_id = "ssm.zap.no-self-limit"
-    kinds = frozenset({"ssm_setup_refused", "ssm_setup_sent"})
+    kinds = frozenset({"ssm_setup_refused", "ssm_setup_sent", "ssm_teardown_sent"})
     reads = frozenset({"ssm_code"})
     also_needs = frozenset({Vantage.DEVICE})  # its own teardowns on the wire
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._torn_down: dict[str, int] = {}  # device -> generation of its last teardown
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
             return
-        if rec.kind == "ssm_setup_sent":
-            if dev.teardowns_on_wire:
-                self.observed()  # a setup races this device's own teardown
+        if rec.kind in ("ssm_setup_sent", "ssm_teardown_sent"):
+            if rec.kind == "ssm_teardown_sent":
+                self._torn_down[dev.name] = dev.generation
+            if dev.setup_sent_generation == dev.generation == self._torn_down.get(dev.name):
+                self.observed()  # one playback both tore a session down and set one up
             return
-        if rec.data.get("ssm_code") == 1007 and dev.teardowns_on_wire:
+        if rec.data.get("ssm_code") == SsmErrorCode.MAX_SESSIONS_EXCEEDED \
+                and dev.teardowns_on_wire:
             self.violate(line, rec, "setup refused at the session limit while this device's "
                                     "own teardown had not reached the server yet")
 
@@ -270,7 +282,8 @@ class _ExpectRelease(Monitor):
             return
         if dev.held_before and not dev.held:
             self.fulfil(dev.name)
-        if dev.held and self.triggers(rec, dev):
+        triggered = self.triggers(rec, dev)
+        if dev.held and triggered:
             self.observed()
             self.expect(dev.name, dev.name, self.config.reaction_window, line, rec,
                         f"{self.what} sent no SSM teardown of the session it held")
@@ -296,8 +309,11 @@ class _TeardownOnItemRelease(_ExpectRelease):
 
     def triggers(self, rec: TraceRecord, dev: DeviceView) -> bool:
         if rec.kind == "state_changed":
-            return (rec.data.get("playback") == "failed"
-                    and rec.data.get("playback_from") != "failed")
+            failed = (rec.data.get("playback") == "failed"
+                      and rec.data.get("playback_from") != "failed")
+            if failed and dev.setup_ok_generation == dev.generation:
+                self.observed()  # a failed playback that had set a session up releases it
+            return failed
         return super().triggers(rec, dev)
 
 
@@ -377,8 +393,8 @@ class _SyncBlocks(Monitor):
         if dev is None or dev.sync is None:
             return
         blocking = rec.data.get("blocking")
-        if dev.sync and rec.kind == "ssm_setup_sent":
-            self.observed()
+        if rec.kind == "ssm_setup_sent":
+            self.observed()  # every setup blocks exactly when sync mode is on
         if rec.kind == "ssm_setup_sent" and blocking is not dev.sync:
             mode = "on" if dev.sync else "off"
             self.violate(line, rec, f"SSM setup sent with blocking={blocking} while "
@@ -490,23 +506,53 @@ class _BodyDecides(Monitor):
 
 
 class _CarryCodes(Monitor):
+    """An error notification carries the HTTP status and SSM code the server answered:
+    the same values as the failed answer the device received just before it."""
+
     rule_id = "ssm.errors.carry-codes"
-    kinds = frozenset({"ssm_setup_error", "ssm_teardown_error", "ssm_heartbeat_error"})
+    kinds = frozenset({"ssm_setup_error", "ssm_teardown_error", "ssm_heartbeat_error",
+                       "ssm_setup_answered", "ssm_teardown_answered", "heartbeat_answered"})
+    reads = frozenset({"http_status", "ssm_code", "message"})
+    _ANSWERS: ClassVar[dict[str, str]] = {"ssm_setup_error": "ssm_setup_answered",
+                                          "ssm_teardown_error": "ssm_teardown_answered",
+                                          "ssm_heartbeat_error": "heartbeat_answered"}
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._failed: dict[tuple[str | None, str], TraceRecord] = {}
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         data = rec.data
+        answer_kind = self._ANSWERS.get(rec.kind)
+        if answer_kind is None:  # an answer: remember the last failed one of its kind
+            if not _ok(data):
+                self._failed[(rec.device, rec.kind)] = rec
+            return
+        self.observed()
         missing = [k for k in ("http_status", "ssm_code", "message") if k not in data]
         if missing:
             self.violate(line, rec, f"{rec.kind} lacks {', '.join(missing)}")
-        elif not isinstance(data["http_status"], int) or not isinstance(data["message"], str):
+            return
+        if not isinstance(data["http_status"], int) or not isinstance(data["message"], str):
             self.violate(line, rec, f"{rec.kind} has a non-integer http_status or a non-string "
                                     "message")
+            return
+        answer = self._failed.pop((rec.device, answer_kind), None)
+        if answer is None:
+            return
+        told = (data["http_status"], data["ssm_code"])
+        answered = (answer.data.get("http_status"), answer.data.get("ssm_code"))
+        if told != answered:
+            self.violate(line, rec, f"{rec.kind} carries HTTP {told[0]}, SSM code {told[1]}; "
+                                    f"the server answered HTTP {answered[0]}, SSM code "
+                                    f"{answered[1]}")
 
 
 class _StopPlayback(Monitor):
     rule_id = "ssm.errors.stop-playback"
     kinds = frozenset({"ssm_setup_error", "ssm_heartbeat_error", "action", "state_changed",
                        "app_killed"})
+    reads = frozenset({"name"})
 
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
@@ -518,6 +564,7 @@ class _StopPlayback(Monitor):
         errored = self._errored.get(dev.name)
         if rec.kind in ("ssm_setup_error", "ssm_heartbeat_error"):
             if rec.playback in ACTIVE:
+                self.observed()
                 self._errored[dev.name] = dev.generation
                 self.expect(dev.name, dev.name, self.config.reaction_window, line, rec,
                             f"playback continued after {rec.kind}: not stopped, zapped away "
@@ -537,10 +584,22 @@ class _StopPlayback(Monitor):
 
 class _ResumeIfNoError(Monitor):
     rule_id = "ssm.background.resume-if-no-error"
-    kinds = frozenset({"action"})
+    kinds = frozenset({"action", "state_changed"})
+    reads = frozenset({"name", "app_from", "app", "playback"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        if dev is not None and rec.data.get("name") == "resume" and dev.ssm_error:
+        if dev is None:
+            return
+        data = rec.data
+        if rec.kind == "state_changed":
+            if data.get("app_from") == "background" and data.get("app") == "foreground" \
+                    and data.get("playback") == "paused":
+                self.observed()  # back from background: resume only if no error came
+            return
+        if data.get("name") != "resume":
+            return
+        self.observed()
+        if dev.ssm_error:
             self.violate(line, rec, "playback resumed although an SSM error notification was "
                                     "posted for it")
 
@@ -548,6 +607,7 @@ class _ResumeIfNoError(Monitor):
 class _HeartbeatErrorZap(Monitor):
     rule_id = "ssm.background.heartbeat-error-zap"
     kinds = frozenset({"ssm_heartbeat_error", "action"})
+    reads = frozenset({"stream", "name"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
@@ -555,6 +615,7 @@ class _HeartbeatErrorZap(Monitor):
         if rec.kind == "ssm_heartbeat_error":
             stream = rec.data.get("stream")
             if rec.playback in ACTIVE and stream is not None:
+                self.observed()
                 self.expect((dev.name, stream), dev.name, self.config.reaction_window, line, rec,
                             f"no zap to the same stream {stream!r} after ssm_heartbeat_error")
         elif rec.data.get("name") == "zap":
@@ -585,6 +646,7 @@ class _KsCompletes(Monitor):
         if rec.kind in ("app_killed", "app_relaunched"):
             waiting.clear()  # a killed app's requests die with it
         elif rec.kind == "ks_requested":
+            self.observed()
             key = next(self._seq)
             waiting.append(key)
             self.expect((dev.name, key), dev.name, max(self.window, self.config.reaction_window),

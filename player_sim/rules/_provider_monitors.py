@@ -42,11 +42,13 @@ class _ProviderMonitor(Monitor):
 class _BaseUrlHostOnly(_ProviderMonitor):
     rule_id = "provider.base-url.host-only"
     kinds = frozenset({"device_added", "session_started"})
+    reads = frozenset({"base_url"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         url = rec.data.get("base_url")
         if not isinstance(url, str):
             return
+        self.observed()
         parts = urlsplit(url)
         if parts.path not in ("", "/") or parts.query or not parts.netloc:
             self.violate(line, rec, f"base URL {url!r} is not a host alone (path "
@@ -56,16 +58,21 @@ class _BaseUrlHostOnly(_ProviderMonitor):
 class _PartnerId(_ProviderMonitor):
     rule_id = "provider.ks.partner-id"
     kinds = frozenset({"ks_issued", "session_started", "ks_refreshed", "ks_renewed"})
+    reads = frozenset({"ks", "partner_id", "ks_from"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         data = rec.data
         if rec.kind == "session_started":
             issued = view.issued.get(data.get("ks", ""))
+            if issued is not None:
+                self.observed()
             if issued is not None and issued.get("partner_id") != data.get("partner_id"):
                 self.violate(line, rec, f"session of partner {data.get('partner_id')} uses a KS "
                                         f"created for partner {issued.get('partner_id')}")
         elif rec.kind in ("ks_refreshed", "ks_renewed"):
             old, new = view.issued.get(data.get("ks_from", "")), view.issued.get(data.get("ks", ""))
+            if old is not None and new is not None:
+                self.observed()
             if old is not None and new is not None \
                     and old.get("partner_id") != new.get("partner_id"):
                 self.violate(line, rec, f"KS of partner {old.get('partner_id')} renewed as a KS "
@@ -76,6 +83,7 @@ class _StartedBy(_ProviderMonitor):
     """A session of ``backend`` (anonymous or not) is started by ``api``."""
 
     kinds = frozenset({"session_started", "ks_issued"})
+    reads = frozenset({"backend", "anonymous", "ks"})
     backend: ClassVar[str]
     anonymous: ClassVar[bool]
     api: ClassVar[str]
@@ -85,6 +93,7 @@ class _StartedBy(_ProviderMonitor):
         if rec.kind != "session_started" or data.get("backend") != self.backend \
                 or bool(data.get("anonymous")) is not self.anonymous:
             return
+        self.observed()
         issued = view.issued.get(data.get("ks", ""))
         via = None if issued is None else issued.get("via")
         if via != self.api:
@@ -145,8 +154,11 @@ class _RefreshBeforeExpiry(_AskedAt):
     kinds = frozenset({"ks_answered", "session_started", "ks_refreshed", "ks_renewed",
                        "session_ended", "ks_issued", "ks_requested", "app_killed",
                        "app_relaunched"})
+    reads = frozenset({"ks", "backend"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        if rec.kind == "ks_refreshed" and rec.data.get("backend") == "ott":
+            self.observed()  # a refresh before expiry: the situation this rule is about
         ks = rec.data.get("ks")
         session = view.session
         if rec.kind != "ks_answered" or not isinstance(ks, str) or session is None:
@@ -166,10 +178,13 @@ class _RenewAfterExpiry(_AskedAt):
     renews first."""
 
     kinds = frozenset({"ks_answered", "ks_issued", "ks_requested", "app_killed",
-                       "app_relaunched"})
+                       "app_relaunched", "ks_renewed"})
+    reads = frozenset({"ks", "backend"})
     backend: ClassVar[str]
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        if rec.kind == "ks_renewed" and rec.data.get("backend") == self.backend:
+            self.observed()  # a KS renewed after (or near) expiry
         ks = rec.data.get("ks")
         if rec.kind != "ks_answered" or not isinstance(ks, str):
             return
@@ -193,20 +208,38 @@ class _OvpRenewAfterExpiry(_RenewAfterExpiry):
 
 
 class _EndedRequestsFail(_ProviderMonitor):
+    """Requests with an ended session's KS fail: the backend refuses a revoked KS, and
+    the provider never hands out the KS of a session it ended (a later token request
+    fails instead)."""
+
     rule_id = "provider.ended.requests-fail"
-    kinds = frozenset({"ks_used", "ks_revoked"})
+    kinds = frozenset({"ks_used", "ks_revoked", "ks_answered"})
+    reads = frozenset({"ks", "valid"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         ks = rec.data.get("ks")
+        if rec.kind == "ks_answered":
+            if view.ended and view.session is None:
+                self.observed()  # a token request after the session ended
+                if ks in view.ended:
+                    self.violate(line, rec, f"the provider answered KS {ks!r} of a session "
+                                            "it had ended")
+            return
+        if rec.kind == "ks_used" and ks in view.revoked:
+            self.observed()
         if rec.kind == "ks_used" and ks in view.revoked and rec.data.get("valid"):
             self.violate(line, rec, f"a request with KS {ks!r} of an ended session was accepted")
 
 
 class _EndedCannotRenew(_ProviderMonitor):
     rule_id = "provider.ended.cannot-renew"
-    kinds = frozenset({"ks_refreshed", "ks_renewed", "session_ended"})
+    kinds = frozenset({"ks_refreshed", "ks_renewed", "session_ended", "ks_answered"})
+    reads = frozenset({"ks_from", "ks"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        if rec.kind == "ks_answered" and view.session is None and view.ended:
+            self.observed()  # a token asked for after the session ended
+            return
         source = rec.data.get("ks_from")
         if rec.kind != "session_ended" and source in view.ended:
             self.violate(line, rec, f"KS {source!r} of an ended session was renewed as "
@@ -217,6 +250,7 @@ class _EndsWith(_ProviderMonitor):
     """Ending a user session of ``backend`` calls ``api``."""
 
     kinds = frozenset({"session_ended", "ks_used", "session_started"})
+    reads = frozenset({"backend", "anonymous", "ks"})
     backend: ClassVar[str]
     api: ClassVar[str]
 
@@ -228,6 +262,7 @@ class _EndsWith(_ProviderMonitor):
         issued = view.issued.get(data.get("ks", ""))
         if issued is not None and rec.t >= float(issued["expires_at"]) - _EPS:
             return  # its KS had expired: the server holds nothing to end
+        self.observed()
         if self.api not in view.endpoints:
             self.violate(line, rec, f"{self.backend.upper()} user session ended without a "
                                     f"{self.api} call")
@@ -245,12 +280,17 @@ class _OvpSessionEnd(_EndsWith):
 
 class _AnonymousCannotEnd(_ProviderMonitor):
     rule_id = "provider.anonymous.cannot-end"
-    kinds = frozenset({"ks_revoked", "ks_issued", "ks_used"})
+    kinds = frozenset({"ks_revoked", "ks_issued", "ks_used", "session_ended"})
+    reads = frozenset({"ks", "valid", "status", "anonymous"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         ks = rec.data.get("ks")
         issued = view.issued.get(ks) if isinstance(ks, str) else None
         if issued is None or not issued.get("anonymous"):
+            return
+        if rec.kind == "session_ended":
+            if rec.data.get("anonymous"):
+                self.observed()  # an anonymous session "ended": its KS must stay valid
             return
         if rec.kind == "ks_revoked":
             self.violate(line, rec, f"anonymous KS {ks!r} was revoked: an anonymous session "
@@ -266,7 +306,11 @@ class _ReadyAfterStart(_AskedAt):
     kinds = frozenset({"ks_answered", "session_started", "session_ended", "session_forgotten",
                        "ks_requested", "app_killed", "app_relaunched"})
 
+    reads = frozenset({"ks"})
+
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        if rec.kind == "ks_answered":
+            self.observed()  # every answer: a KS only if a session was started when asked
         if rec.kind == "ks_answered" and rec.data.get("ks") is not None and view.had_session \
                 and not self.asked_with_session:
             self.violate(line, rec, "the session provider answered a KS with no session "
@@ -277,9 +321,13 @@ class _MediaUsesSessionProvider(_ProviderMonitor):
     rule_id = "provider.media.uses-session-provider"
     kinds = frozenset({"media_load_started", "ks_used", "ks_answered", "ks_requested",
                        "action"})
+    reads = frozenset({"endpoint", "ks"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
-        if rec.kind == "media_load_started":
+        if rec.kind == "ks_answered" and rec.data.get("ks") is None:
+            self.observed()  # no KS: the media provider must not call the backend
+        elif rec.kind == "media_load_started":
+            self.observed()
             if view.ks_generation != dev.generation:
                 self.violate(line, rec, "media load started without a KS from the session "
                                         "provider for this playback")
@@ -293,6 +341,7 @@ class _MediaUsesSessionProvider(_ProviderMonitor):
 class _OvpValid24h(_ProviderMonitor):
     rule_id = "provider.ovp.valid-24h"
     kinds = frozenset({"ks_issued"})
+    reads = frozenset({"backend", "expires_at", "anonymous"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         data = rec.data
@@ -302,6 +351,7 @@ class _OvpValid24h(_ProviderMonitor):
                     else self.config.ovp_user_validity)
         if validity is None:
             return
+        self.observed()
         lifetime = float(data["expires_at"]) - rec.t
         if abs(lifetime - validity) > _VALIDITY_TOLERANCE:
             self.violate(line, rec, f"OVP KS valid for {lifetime:g}s, not {validity:g}s")
@@ -309,7 +359,8 @@ class _OvpValid24h(_ProviderMonitor):
 
 class _RefreshMargin(_ProviderMonitor):
     rule_id = "provider.ott.refresh-margin"
-    kinds = frozenset({"ks_refreshed", "session_started", "ks_issued"})
+    kinds = frozenset({"ks_refreshed", "session_started"})
+    reads = frozenset({"time_left"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         if rec.kind != "ks_refreshed":
@@ -317,6 +368,8 @@ class _RefreshMargin(_ProviderMonitor):
         before = view.session_before
         delta = None if before is None else before.get("refresh_delta")
         left = rec.data.get("time_left")
+        if isinstance(delta, int | float) and isinstance(left, int | float):
+            self.observed()
         if isinstance(delta, int | float) and isinstance(left, int | float) \
                 and left > delta + self.config.reaction_window:
             self.violate(line, rec, f"KS refreshed with {left:g}s left, earlier than the refresh "

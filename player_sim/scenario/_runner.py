@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from .._errors import PlayerSimError
-from ..rules import check_world
+from ..rules import judge_world
 from ..trace import Trace, TraceRecord
 from ..world import Device, DeviceConfig, World
 from ._model import (
@@ -92,6 +92,9 @@ class ScenarioResult:
     duration: float
     events: int
     checks: int
+    #: Per rule judged, how often its monitor met the situation the rule judges (empty
+    #: when rules were not checked): what rule coverage counts.
+    observed: Mapping[str, int] = attrs.field(factory=dict, eq=False)
 
     @property
     def passed(self) -> bool:
@@ -155,6 +158,7 @@ class _Run:
         self.cursor = 0
         self.checks = 0
         self.step_error = False
+        self.observed: dict[str, int] = {}
 
     # --- driving ------------------------------------------------------------------
 
@@ -200,7 +204,7 @@ class _Run:
         if failures:
             status = "error" if self.step_error else "failed"
         return ScenarioResult(self.scenario, self.seed, status, tuple(failures), trace,
-                              world.now, world.events_processed, self.checks)
+                              world.now, world.events_processed, self.checks, self.observed)
 
     def advance_to(self, t: float) -> None:
         world = self.world
@@ -438,7 +442,9 @@ class _Run:
         world = self.world
         allowed = self.scenario.violates
         broken: dict[str, list[Any]] = {}
-        for violation in check_world(world):
+        verdict = judge_world(world)
+        self.observed = dict(verdict.observed)
+        for violation in verdict.violations:
             broken.setdefault(violation.rule.id, []).append(violation)
         out = []
         for rule_id, violations in broken.items():
