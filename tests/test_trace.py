@@ -186,3 +186,12 @@ def test_of_kind_filters_by_kind_and_device() -> None:
     assert [r.device for r in trace.of_kind("ssm_setup_error", "device_added")] == [
         "phone", "tv", "tv"]
     assert trace.of_kind("no_such_kind") == []
+
+
+def test_every_signal_is_a_declared_device_kind_and_scenarios_name_every_kind() -> None:
+    from player_sim import signals
+    from player_sim.scenario._model import TRACE_EVENTS
+
+    for name in signals.ALL_SIGNALS:
+        assert Kind(name).vantage is Vantage.DEVICE and Kind(name).states
+    assert set(TRACE_EVENTS) | set(signals.ALL_SIGNALS) == {k.value for k in Kind}

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from .. import signals
 from .._errors import PlayerSimError
 from ..backends._license import ENDPOINTS as LICENSE_ENDPOINTS
 from ..backends._ott import ENDPOINTS as OTT_ENDPOINTS
@@ -29,6 +30,7 @@ from ..providers import (
     RefreshPolicy,
     SessionProvider,
 )
+from ..trace import Kind
 from ..world import DeviceConfig, WorldConfig
 
 __all__ = [
@@ -157,21 +159,9 @@ APP_POLICIES: Final[Mapping[str, str]] = {
 ENDPOINTS: Final = (*(f"ssm.{e}" for e in SSM_ENDPOINTS), *LICENSE_ENDPOINTS,
                     *(f"ott.{e}" for e in OTT_ENDPOINTS), *(f"ovp.{e}" for e in OVP_ENDPOINTS))
 
-#: Trace events (``event:`` in an expectation) besides the signals: see the README.
-TRACE_EVENTS: Final = (
-    "device_added", "action", "action_waits", "action_delayed", "action_dropped", "app_killed",
-    "app_relaunched", "main_thread_blocked", "ssm_setup_sent", "ssm_setup_answered",
-    "ssm_teardown_sent", "ssm_teardown_answered", "license_request_sent", "license_answered",
-    "heartbeat_sent", "heartbeat_overdue", "ssm_session_created", "ssm_heartbeat",
-    "ssm_session_ended", "ssm_session_expired", "ssm_session_evicted", "ssm_setup_refused",
-    "ssm_heartbeat_refused", "ssm_teardown_refused", "license_granted", "license_denied",
-    "outage_planned", "fault_planned", "latency_planned",
-    # session providers (OTT / OVP) and media loading
-    "ks_requested", "ks_answered", "media_load_started", "media_answered", "session_answered",
-    "session_started", "session_start_failed", "ks_refreshed", "ks_renewed",
-    "ks_refresh_failed", "session_ended", "session_forgotten", "ks_issued", "ks_revoked", "ks_used",
-    "ott_playback_context", "ott_error", "ovp_playback_context", "ovp_error",
-)
+#: Trace events (``event:`` in an expectation) besides the signals: every declared
+#: record kind (:class:`player_sim.trace.Kind`) that is not a signal.
+TRACE_EVENTS: Final = tuple(k.value for k in Kind if k.value not in signals.ALL_SIGNALS)
 
 #: What a ``metric`` expectation or invariant can measure, and whom it is about.
 METRICS: Final[Mapping[str, str]] = {
