@@ -101,6 +101,12 @@ _CODE = _f("code", "int|null", "the error code (null: none, or a string code in 
 _LINK = _f("link", "str", "the network link: ssm, license, ott or ovp")
 _ENDPOINT = _f("endpoint", "str", "the backend endpoint")
 _SSM_ERROR = (_STREAM_OR_NONE, _HTTP_STATUS, _SSM_CODE, _MESSAGE)
+#: An SSM answer that hands out a session token (setup, heartbeat).
+_SSM_TOKEN_ANSWER = (_REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
+                     _f("token", "str", "the session token to use next (on success)",
+                        required=False),
+                     _f("heartbeat_period", "num|null", "seconds between heartbeats",
+                        required=False))
 
 _D, _S, _H = Vantage.DEVICE, Vantage.SERVER, Vantage.HARNESS
 
@@ -164,28 +170,17 @@ class Kind(enum.StrEnum):
     SSM_SETUP_SENT = ("ssm_setup_sent", _D, True, "the SDK asked the SSM server for a session",
                       _REQUEST_ID, _STREAM, _BLOCKING)
     SSM_SETUP_ANSWERED = ("ssm_setup_answered", _D, True, "the SSM setup answer reached the SDK",
-                          _REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
-                          _f("token", "str", "the session token (on success)", required=False),
-                          _f("heartbeat_period", "num|null", "seconds between heartbeats",
-                             required=False))
+                          *_SSM_TOKEN_ANSWER)
     HEARTBEAT_SENT = ("heartbeat_sent", _D, True, "the SDK sent an SSM heartbeat",
                       _REQUEST_ID, _TOKEN)
     HEARTBEAT_ANSWERED = ("heartbeat_answered", _D, True,
-                          "an SSM heartbeat answer reached the SDK",
-                          _REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
-                          _f("token", "str", "the rotated-in session token (on success)",
-                             required=False),
-                          _f("heartbeat_period", "num|null", "seconds between heartbeats",
-                             required=False))
+                          "an SSM heartbeat answer reached the SDK (with the rotated-in token)",
+                          *_SSM_TOKEN_ANSWER)
     SSM_TEARDOWN_SENT = ("ssm_teardown_sent", _D, True, "the SDK asked to end an SSM session",
                          _REQUEST_ID, _TOKEN, _BLOCKING)
     SSM_TEARDOWN_ANSWERED = ("ssm_teardown_answered", _D, True,
                              "the SSM teardown answer reached the SDK",
-                             _REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
-                             _f("token", "str", "the token the teardown carried",
-                                required=False),
-                             _f("heartbeat_period", "num|null", "unused by teardowns",
-                                required=False))
+                             _REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE)
     LICENSE_REQUEST_SENT = ("license_request_sent", _D, True, "the SDK asked for a license",
                             _REQUEST_ID, _STREAM,
                             _f("ssm_token", "str|null", "the SSM session token it carries"))

@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from test_core_contract import _WritesBeforeRefusing
+
 from player_sim import DeviceConfig, PlaybackState, World
 from player_sim.player import PlayerCore
-from player_sim.player import _events as ev
 from player_sim.rules import CheckConfig, check_trace, check_world
 from player_sim.scenario import load_scenario, run_scenario
 from player_sim.trace import TraceRecord
@@ -133,15 +134,6 @@ def test_a_kill_ends_the_wait() -> None:
 # --- the same bugs, made by the old core logic in a world ------------------------------------
 
 
-class _WritesBeforeRefusing(PlayerCore):
-    """The old core: a play remembered its stream before the machine could refuse it."""
-
-    __slots__ = ()
-
-    def feed(self, event: ev.Input) -> tuple[ev.Effect, ...]:
-        if isinstance(event, ev.Play):
-            self._pending_stream_value = event.stream
-        return super().feed(event)
 
 
 class _StopKeepsZapWait(PlayerCore):
