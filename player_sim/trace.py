@@ -176,10 +176,15 @@ class Trace:
         """Parse JSONL text; a bad line raises :class:`TraceFormatError` naming it."""
         lines = text.splitlines()
         header, vantages = _read_header(lines, source)
-        records = []
+        records: list[TraceRecord] = []
         for number, line in enumerate(lines[header:], start=header + 1):
             if line.strip():
-                records.append(_read_record(line, source, number))
+                record = _read_record(line, source, number)
+                if records and record.t < records[-1].t:
+                    raise TraceFormatError(source, number, f"'t' goes back in time "
+                                           f"({record.t:g} after {records[-1].t:g}); records "
+                                           "are in time order")
+                records.append(record)
         return cls(records, vantages=vantages)
 
 
@@ -188,11 +193,7 @@ def _read_header(lines: list[str], source: str) -> tuple[int, frozenset[Vantage]
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise TraceFormatError(source, number, f"not JSON: {err.msg} at column "
-                                   f"{err.colno}") from None
+        obj = _loads(line, source, number)
         example = _header(frozenset({Vantage.DEVICE}))
         if not isinstance(obj, dict) or obj.get("format") != FORMAT:
             if isinstance(obj, dict) and "kind" in obj:
@@ -215,12 +216,29 @@ def _read_header(lines: list[str], source: str) -> tuple[int, frozenset[Vantage]
     raise TraceFormatError(source, 1, "empty trace: expected the header line")
 
 
-def _read_record(line: str, source: str, number: int) -> TraceRecord:
+#: The longest record line read (characters): a record is a few hundred.
+MAX_LINE: Final = 1 << 20
+
+
+def _loads(line: str, source: str, number: int) -> Any:
+    """``json.loads``, with every way it can fail as a :class:`TraceFormatError`."""
+    if len(line) > MAX_LINE:
+        raise TraceFormatError(source, number, f"line of {len(line):,} characters; a trace "
+                               f"line is at most {MAX_LINE:,}")
     try:
-        obj = json.loads(line)
+        return json.loads(line)
     except json.JSONDecodeError as err:
         raise TraceFormatError(source, number, f"not JSON: {err.msg} at column "
                                f"{err.colno}") from None
+    except RecursionError:
+        raise TraceFormatError(source, number, "JSON nested too deeply") from None
+    except ValueError as err:  # e.g. an integer of more than 4,300 digits
+        raise TraceFormatError(source, number, f"not a JSON value player_sim reads: "
+                               f"{str(err).split(';')[0]}") from None
+
+
+def _read_record(line: str, source: str, number: int) -> TraceRecord:
+    obj = _loads(line, source, number)
     if not isinstance(obj, dict):
         raise TraceFormatError(source, number, "expected a JSON object per line")
     for key, types in _ENVELOPE.items():
@@ -230,9 +248,9 @@ def _read_record(line: str, source: str, number: int) -> TraceRecord:
         if key in obj and (not isinstance(obj[key], types) or isinstance(obj[key], bool)):
             raise TraceFormatError(source, number, f"{key!r} has the wrong type "
                                    f"({type(obj[key]).__name__})")
-    if not math.isfinite(obj["t"]):
+    if not math.isfinite(obj["t"]) or obj["t"] < 0:
         raise TraceFormatError(source, number, "'t' must be a finite number of "
-                               f"seconds, not {obj['t']!r}")
+                               f"seconds from the start (>= 0), not {obj['t']!r}")
     unknown = sorted(set(obj) - set(_ENVELOPE))
     if unknown:
         raise TraceFormatError(source, number, f"unknown key {unknown[0]!r}; "

@@ -129,7 +129,18 @@ def test_blank_lines_are_skipped_but_counted() -> None:
     ('{"t":1}', "missing required key 'kind'"),
     ('{"t":"1","kind":"zap"}', "'t' has the wrong type (str)"),
     ('{"t":true,"kind":"zap"}', "'t' has the wrong type (bool)"),
-    ('{"t":NaN,"kind":"zap"}', "'t' must be a finite number of seconds, not nan"),
+    ('{"t":NaN,"kind":"zap"}', "'t' must be a finite number of seconds from the start "
+                               "(>= 0), not nan"),
+    ('{"t":-1,"kind":"zap"}', "'t' must be a finite number of seconds from the start "
+                              "(>= 0), not -1"),
+    ('{"t":0.1,"kind":"app_relaunched"}', "'t' goes back in time (0.1 after 0.5); records are "
+                                          "in time order"),
+    ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
+    ('{"t":' + "9" * 5000 + ',"kind":"zap"}', "not a JSON value player_sim reads: Exceeds the "
+                                               "limit (4300 digits) for integer string "
+                                               "conversion: value has 5000 digits"),
+    ("{" + " " * (1 << 20) + "}", "line of 1,048,578 characters; a trace line is at most "
+                                  "1,048,576"),
     ('{"t":1,"kind":"zap","data":[]}', "'data' has the wrong type (list)"),
     ('{"t":1,"kind":"zap","device":3}', "'device' has the wrong type (int)"),
     ('{"t":1,"kind":"zap","when":3}', "unknown key 'when'; expected app, data, device, kind, "
@@ -142,8 +153,8 @@ def test_blank_lines_are_skipped_but_counted() -> None:
      "'zap' field 'stream' must be string, not 1"),
 ])
 def test_malformed_line_names_the_file_and_line(line: str, message: str) -> None:
-    ok = '{"t":0,"kind":"heartbeat_overdue"}'
-    text = f"{HEADER}\n{ok}\n{ok}\n{line}\n"
+    text = (f'{HEADER}\n{{"t":0,"kind":"heartbeat_overdue"}}\n'
+            f'{{"t":0.5,"kind":"heartbeat_overdue"}}\n{line}\n')
     with pytest.raises(TraceFormatError) as info:
         Trace.from_jsonl(text, source="traces/run.jsonl")
     assert (info.value.source, info.value.line) == ("traces/run.jsonl", 4)
