@@ -206,3 +206,15 @@ def test_every_signal_is_a_declared_device_kind_and_scenarios_name_every_kind() 
     for name in signals.ALL_SIGNALS:
         assert Kind(name).vantage is Vantage.DEVICE and Kind(name).states
     assert set(TRACE_EVENTS) | set(signals.ALL_SIGNALS) == {k.value for k in Kind}
+
+
+def test_player_sim_schema_trace_prints_the_generated_schema() -> None:
+    from click.testing import CliRunner
+
+    from player_sim.cli import main
+
+    result = CliRunner().invoke(main, ["schema", "--trace"])
+    assert result.exit_code == 0
+    assert json.loads(result.output) == json_schema()
+    kinds = json.loads(result.output)["properties"]["kind"]["enum"]
+    assert kinds == [k.value for k in Kind]
