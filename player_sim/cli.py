@@ -445,3 +445,164 @@ def mutants(paths: tuple[str, ...], examples: int | None, seed: int) -> None:
         sys.exit(2)
     click.echo(format_mutants(results), nl=False)
     sys.exit(0 if all(r.caught for r in results) else 1)
+
+
+# --- fleets ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("fleet_file", metavar="FLEET.yaml", type=click.Path(dir_okay=False))
+@click.option("--accounts", type=click.IntRange(min=1), metavar="N",
+              help="How many accounts (default: the file's accounts.count).")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), metavar="H",
+              help="Virtual hours to simulate (default: the file's duration).")
+@click.option("--seed", type=int, metavar="S", help="The fleet's seed (default: the file's).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="W", help="Local worker processes.")
+@click.option("--executor", "address", metavar="dask://HOST:PORT",
+              help="Run the shards on this Dask scheduler instead (pip install "
+                   "'player_sim[dask]').")
+@click.option("--shards", type=click.IntRange(min=1), metavar="N",
+              help="Split each fleet into N shards of whole households (default: 1 in "
+                   "process, 4 per worker); the results do not depend on it.")
+@click.option("--sweep", "sweeps", multiple=True, metavar="PARAM=V1,V2,...",
+              help="Run one fleet per value (repeatable: every combination), e.g. "
+                   "ssm.session_timeout=60s,70s,90s.")
+@click.option("--out", type=click.Path(file_okay=False), default="fleet-results",
+              show_default=True, metavar="DIR",
+              help="Where summary.json, per_minute.csv and the charts are written.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="With --sweep: a self-contained HTML page comparing the runs.")
+@click.option("--charts/--no-charts", default=True, show_default=True,
+              help="Draw fleet.png and fleet.svg (needs player_sim[plot]).")
+@click.option("--trace-accounts", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Keep the full trace of the first N accounts (DIR/trace.jsonl).")
+def fleet(fleet_file: str, accounts: int | None, hours: float | None, seed: int | None,
+          workers: int, address: str | None, shards: int | None, sweeps: tuple[str, ...],
+          out: str, html_path: str | None, charts: bool, trace_accounts: int) -> None:
+    """Simulate a fleet of accounts and devices against the backends; write its
+    counters, series and charts.
+
+    Exit status: 0 done, 2 invalid fleet file, option or executor.
+    """
+    import itertools
+    import os
+    import sys
+
+    from ._errors import ConfigError
+    from .fleet import FleetFileError, load_fleet, parse_override, run_many
+
+    overrides: dict[str, object] = {}
+    if accounts is not None:
+        overrides["accounts.count"] = accounts
+    if hours is not None:
+        overrides["duration"] = f"{hours:g}h"
+    if seed is not None:
+        overrides["seed"] = seed
+    try:
+        swept = [parse_override(text) for text in sweeps]
+    except ConfigError as err:
+        raise click.BadParameter(str(err), param_hint="--sweep") from None
+    if html_path and not swept:
+        raise click.UsageError("--html compares the runs of a sweep: add --sweep PARAM=V1,V2")
+    combos = list(itertools.product(*(values for _, values in swept))) if swept else [()]
+    labels, specs = [], []
+    try:
+        for combo in combos:
+            names = {name: value for (name, _), value in zip(swept, combo, strict=True)}
+            specs.append(load_fleet(fleet_file, {**overrides, **names}))
+            labels.append(",".join(f"{n}={v}" for n, v in names.items()))
+    except FleetFileError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        click.echo("invalid fleet: nothing was run", err=True)
+        sys.exit(2)
+    shards_total = len(specs) * (shards or (1 if workers == 1 and address is None
+                                            else 4 * workers))
+    try:
+        with click.progressbar(length=shards_total, label="shards", file=sys.stderr,
+                               show_pos=True) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.update(1)
+
+            results = run_many(specs, workers=workers, address=address,
+                               shards_per_fleet=shards, keep_accounts=trace_accounts,
+                               progress=progress)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+    try:
+        for label, result in zip(labels, results, strict=True):
+            where = os.path.join(out, _slug(label)) if label else out
+            _write_fleet(result, where, charts, trace_accounts > 0)
+            click.echo(_fleet_line(label or result.spec.name, result))
+        if swept:
+            _write_sweep(out, html_path, [n for n, _ in swept], labels, results)
+    except OSError as err:
+        raise click.UsageError(f"can't write the results: {err}") from None
+    click.echo(f"wrote {out}", err=True)
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "._=-" else "_" for c in label)
+
+
+def _fleet_line(label: str, result: Any) -> str:
+    s = result.summary()
+    reasons = ", ".join(f"{k} {100 * v:.2f}%" for k, v in s["refused_fraction_by_reason"].items()
+                        if v)
+    return (f"{label}: {s['plays']} plays, {100 * s['refused_fraction']:.2f}% refused"
+            f"{' (' + reasons + ')' if reasons else ''}; peak "
+            f"{s['gauges']['active_sessions']['peak']} sessions, "
+            f"{s['rates']['setups']['peak_per_second']} setups/s, "
+            f"p99 {s['rates']['heartbeats']['p99_per_second']:g} heartbeats/s; "
+            f"{s['expired_background']} background expiries; {result.events} events")
+
+
+def _write_fleet(result: Any, where: str, charts: bool, trace: bool) -> None:
+    import os
+
+    from ._errors import ConfigError
+    from .scenario import write_atomic
+
+    os.makedirs(where, exist_ok=True)
+    write_atomic(os.path.join(where, "summary.json"), result.to_json())
+    write_atomic(os.path.join(where, "per_minute.csv"), result.to_csv())
+    if trace:
+        write_atomic(os.path.join(where, "trace.jsonl"), result.trace_jsonl())
+    if charts:
+        try:
+            from .fleet._plot import fleet_figure, save_figure
+
+            for suffix in ("png", "svg"):
+                save_figure(fleet_figure(result), os.path.join(where, f"fleet.{suffix}"))
+        except ConfigError as err:
+            click.echo(f"no charts: {err}", err=True)
+
+
+def _write_sweep(out: str, html_path: str | None, names: list[str], labels: list[str],
+                 results: list[Any]) -> None:
+    import csv
+    import io
+    import os
+
+    from .fleet._plot import sweep_rows
+    from .scenario import write_atomic
+
+    label = "+".join(names)
+    pairs = [(lab.replace(n + "=", "") if len(names) == 1 else lab, r)
+             for lab, r, n in zip(labels, results, [names[0]] * len(labels), strict=True)]
+    rows = sweep_rows(label, pairs)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(os.path.join(out, "sweep.csv"), buffer.getvalue())
+    click.echo(buffer.getvalue(), nl=False)
+    if html_path:
+        from ._errors import ConfigError
+        from .fleet._plot import sweep_html
+
+        try:
+            write_atomic(html_path, sweep_html(label, pairs))
+        except ConfigError as err:
+            raise click.UsageError(str(err)) from None

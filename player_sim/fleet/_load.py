@@ -72,6 +72,7 @@ SWEEPABLE: Final[Mapping[str, tuple[str, ...]]] = {
                                                 "kills_per_hour", "channels")},
     "accounts.count": ("accounts", "count"),
     "duration": ("duration",),
+    "seed": ("seed",),
 }
 _CLOCK: Final = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
