@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ..player import AppState
-from ..trace import Trace, TraceRecord
+from ..trace import Kind, Trace, TraceRecord
 from ..world import NetworkConfig, World
 from ..world._network import Network, Request
 
@@ -133,19 +133,22 @@ class CountingTrace(Trace):
                 series[second // 60] += 1
             return count
 
-        self._handlers: Mapping[str, Callable[[TraceRecord, int, int], None]] = {
+        by_name: Mapping[str, Callable[[TraceRecord, int, int], None]] = {
             "ssm_session_created": created, "ssm_setup_refused": refused,
             "ssm_session_ended": ended, "ssm_teardown_refused": teardown_refused,
             "ssm_session_expired": expired, "ssm_session_evicted": evicted,
             "ssm_setup_sent": setup_sent, "playback_started": playback_started,
             "app_killed": minute_counter("kills"), "app_relaunched": minute_counter("relaunches"),
         }
+        # Keyed by the Kind member itself: reading ``.value`` off an Enum costs more.
+        self._handlers: Mapping[Kind, Callable[[TraceRecord, int, int], None]] = {
+            kind: by_name[kind.value] for kind in Kind if kind.value in by_name}
 
     def append(self, record: TraceRecord) -> None:
         device = record.device
         if device is None:
             return
-        handler = self._handlers.get(record.kind.value)
+        handler = self._handlers.get(record.kind)
         account = -1
         if handler is not None or self.keep_accounts:
             account, platform, _ = self._owner(device)

@@ -41,6 +41,8 @@ class ShardResult:
     wall_seconds: float
     cpu_seconds: float
     peak_rss_kb: int
+    #: How much the process's peak resident memory grew while the shard ran (KiB).
+    rss_growth_kb: int = 0
 
 
 def percentile(values: Sequence[int], q: float) -> float:
@@ -71,6 +73,12 @@ class FleetResult:
     cpu_seconds: float
     shard_peak_rss_kb: int
     shards: int
+    rss_growth_kb: int = 0
+
+    @property
+    def memory_per_device_kb(self) -> float:
+        """The shards' peak memory growth per device their worlds held (KiB)."""
+        return self.rss_growth_kb / self.devices if self.devices else 0.0
 
     @classmethod
     def merge(cls, spec: FleetSpec, shards: Sequence[ShardResult]) -> FleetResult:
@@ -85,7 +93,8 @@ class FleetResult:
         return cls(spec, buckets, sum(s.events for s in shards), sum(s.devices for s in shards),
                    sum(s.viewers for s in shards), [line for *_, line in sample],
                    sum(s.cpu_seconds for s in shards),
-                   max((s.peak_rss_kb for s in shards), default=0), len(shards))
+                   max((s.peak_rss_kb for s in shards), default=0), len(shards),
+                   sum(s.rss_growth_kb for s in shards))
 
     # --- the numbers --------------------------------------------------------------------
 

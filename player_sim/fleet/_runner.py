@@ -77,6 +77,7 @@ def plan_shards(spec: FleetSpec, shards: int, keep_accounts: int = 0) -> list[Sh
 def run_shard(task: ShardTask) -> ShardResult:
     """Run one shard's world for the fleet's duration; its counters, not its trace."""
     wall, cpu = time.perf_counter(), time.process_time()
+    rss_before = _reset_peak_rss()
     spec = task.spec
     seconds = math.ceil(spec.duration)
     world = World(spec.world_config, seed=spec.seed)
@@ -112,7 +113,30 @@ def run_shard(task: ShardTask) -> ShardResult:
         buckets=buckets, events=world.events_processed,
         devices=len(world.devices), viewers=len(viewers), sample=sample,
         wall_seconds=time.perf_counter() - wall, cpu_seconds=time.process_time() - cpu,
-        peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        peak_rss_kb=_peak_rss(), rss_growth_kb=max(0, _peak_rss() - rss_before))
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in KiB (Linux ``VmHWM``, else ``ru_maxrss``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _reset_peak_rss() -> int:
+    """Start measuring a shard's peak memory afresh (a worker runs several shards): on
+    Linux, writing 5 to ``/proc/self/clear_refs`` resets the peak to the current size."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")
+    except OSError:
+        pass
+    return _peak_rss()
 
 
 def run_fleet(spec: FleetSpec, *, workers: int = 1, address: str | None = None,
