@@ -2,7 +2,7 @@
 would cost.
 
 Run ``python benchmarks/fleet_bench.py`` (100,000 accounts x 1 virtual hour of
-``scenarios/fleets/prime_time.fleet.yaml`` starting at 20:00, the busiest hour of
+``examples/prime_time.fleet.yaml`` starting at 20:00, the busiest hour of
 its daily curve, with the match kicking off at 20:45); ``--accounts`` and
 ``--hours`` change the size, ``--quick`` runs 5,000 accounts.
 
@@ -29,7 +29,7 @@ import attrs
 
 from player_sim.fleet import FleetResult, FleetSpec, load_fleet, run_fleet
 
-FLEET = os.path.join(os.path.dirname(__file__), "..", "scenarios", "fleets",
+FLEET = os.path.join(os.path.dirname(__file__), "..", "examples",
                      "prime_time.fleet.yaml")
 TARGET_ACCOUNTS = 10_000_000
 

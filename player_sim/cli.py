@@ -351,8 +351,16 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID",
               help="Random search: look only for these rules broken (repeatable; the search "
                    "stops once all are found; default: every rule).")
+@click.option("--seeds", metavar="A:B", default=None,
+              help="Random search: one search per seed A, A+1, ... B-1, in parallel; each rule's "
+                   "counterexample is that of the lowest seed that found it.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="W", help="With --seeds: local worker processes.")
+@click.option("--executor", "address", metavar="dask://HOST:PORT",
+              help="With --seeds: run the searches on this Dask scheduler.")
 def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int | None,
-            out: str | None, rule_ids: tuple[str, ...]) -> None:
+            out: str | None, rule_ids: tuple[str, ...], seeds: str | None, workers: int,
+            address: str | None) -> None:
     """Search for input sequences that break a rule.
 
     By default, a random search with Hypothesis: whole scenarios (devices on
@@ -376,8 +384,17 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
         if depth is not None:
             raise click.UsageError("--depth is for --exhaustive; a random search takes "
                                    "--examples, --seed and --out")
-        _explore_random(examples, seed, out, rule_ids)
+        if seeds is not None and seed is not None:
+            raise click.UsageError("--seed and --seeds exclude each other: --seeds A:B runs "
+                                   "one search per seed")
+        if seeds is None and (workers != 1 or address is not None):
+            raise click.UsageError("--workers and --executor spread --seeds A:B over "
+                                   "processes: add --seeds")
+        _explore_random(examples, seed, out, rule_ids, seeds, workers, address)
         return
+    if seeds is not None or workers != 1 or address is not None:
+        raise click.UsageError("--seeds, --workers and --executor are for the random search, "
+                               "not --exhaustive")
     given = [name for name, value in (("--examples", examples), ("--seed", seed),
                                       ("--out", out), ("--rule", rule_ids or None))
              if value is not None]
@@ -392,8 +409,52 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     sys.exit(1 if report.violations else 0)
 
 
+def _seed_range(text: str) -> range:
+    first, sep, last = text.partition(":")
+    try:
+        seeds = range(int(first), int(last))
+    except ValueError:
+        seeds = range(0)
+    if not sep or not seeds:
+        raise click.BadParameter(f"write A:B with A < B (seeds A to B-1), e.g. 0:64; "
+                                 f"not {text!r}", param_hint="--seeds")
+    return seeds
+
+
+def _explore_one(task: tuple[int, int, tuple[str, ...]]) -> Any:
+    """One seed's random search (a task of ``explore --seeds``; runs in a worker)."""
+    from .explore import explore_random
+
+    seed, examples, rule_ids = task
+    return explore_random(examples=examples, seed=seed, rules=rule_ids or None)
+
+
+def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], workers: int,
+                   address: str | None) -> Any:
+    """Searches for every seed, merged: the same whatever the number of workers."""
+    from ._errors import ConfigError
+    from .explore import SearchReport
+    from .fleet import open_executor, run_tasks
+    from .rules import CATALOGUE
+
+    tasks = [(seed, examples, rule_ids) for seed in seeds]
+    try:
+        reports = run_tasks(lambda: open_executor(workers, address), _explore_one, tasks)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+    found: dict[str, Any] = {}
+    for report in reports:  # in seed order: the lowest seed's counterexample wins
+        for counterexample in report.counterexamples:
+            found.setdefault(counterexample.rule, counterexample)
+    order = list(CATALOGUE)
+    return SearchReport(examples, seeds.start, sum(r.scenarios_run for r in reports),
+                        sum(r.events for r in reports),
+                        tuple(sorted(found.values(), key=lambda c: order.index(c.rule))))
+
+
 def _explore_random(examples: int | None, seed: int | None, out: str | None,
-                    rule_ids: tuple[str, ...]) -> None:
+                    rule_ids: tuple[str, ...], seeds: str | None = None, workers: int = 1,
+                    address: str | None = None) -> None:
     import sys
 
     from .explore import DEFAULT_EXAMPLES, explore_random, format_search, write_counterexamples
@@ -405,8 +466,14 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
             rule(rule_id)
         except KeyError as err:
             raise click.UsageError(str(err.args[0])) from None
-    report = explore_random(examples=DEFAULT_EXAMPLES if examples is None else examples,
-                            seed=0 if seed is None else seed, rules=rule_ids or None)
+    budget = DEFAULT_EXAMPLES if examples is None else examples
+    if seeds is not None:
+        seed_range = _seed_range(seeds)
+        report = _explore_seeds(seed_range, budget, rule_ids, workers, address)
+        click.echo(f"seeds {seed_range.start}:{seed_range.stop}, {len(seed_range)} searches")
+    else:
+        report = explore_random(examples=budget, seed=0 if seed is None else seed,
+                                rules=rule_ids or None)
     try:
         paths = write_counterexamples(report, out)
     except OSError as err:
@@ -422,7 +489,12 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
                    "only).  [default: 100]")
 @click.option("--seed", type=int, default=0, show_default=True, metavar="S",
               help="The random search's seed.")
-def mutants(paths: tuple[str, ...], examples: int | None, seed: int) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="W", help="Local worker processes (one mutant per task).")
+@click.option("--executor", "address", metavar="dask://HOST:PORT",
+              help="Run the mutants on this Dask scheduler.")
+def mutants(paths: tuple[str, ...], examples: int | None, seed: int, workers: int,
+            address: str | None) -> None:
     """Run the scenarios and a random search against each bundled mutant.
 
     A mutant is a deliberately wrong app policy or SDK model (see the README,
@@ -437,14 +509,44 @@ def mutants(paths: tuple[str, ...], examples: int | None, seed: int) -> None:
     from .scenario import ScenarioError
 
     files = _scenario_files(paths)
+    budget = MUTANT_EXAMPLES if examples is None else examples
     try:
-        results = run_mutants(scenario_paths=files, seed=seed,
-                              examples=MUTANT_EXAMPLES if examples is None else examples)
+        if workers == 1 and address is None:
+            results = run_mutants(scenario_paths=files, seed=seed, examples=budget)
+        else:
+            results = _mutants_in_parallel(files, seed, budget, workers, address)
     except ScenarioError as err:
         _report_invalid([err])
         sys.exit(2)
     click.echo(format_mutants(results), nl=False)
     sys.exit(0 if all(r.caught for r in results) else 1)
+
+
+def _mutant_one(task: tuple[str, tuple[str, ...], int, int]) -> Any:
+    """One mutant against the scenarios and the search (a task of ``mutants --workers``)."""
+    from .explore import MUTANTS, run_mutants
+
+    name, files, seed, examples = task
+    mutant = next(m for m in MUTANTS if m.name == name)
+    return run_mutants((mutant,), scenario_paths=files, seed=seed, examples=examples)[0]
+
+
+def _mutants_in_parallel(files: list[str], seed: int, examples: int, workers: int,
+                         address: str | None) -> list[Any]:
+    """Every mutant as its own task, results in the catalogue's order."""
+    from ._errors import ConfigError
+    from .explore import MUTANTS
+    from .fleet import open_executor, run_tasks
+    from .scenario import load_many
+
+    _, errors = load_many(files)  # refuse invalid files before starting any worker
+    if errors:
+        raise errors[0]
+    tasks = [(m.name, tuple(files), seed, examples) for m in MUTANTS]
+    try:
+        return run_tasks(lambda: open_executor(workers, address), _mutant_one, tasks)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
 
 
 # --- fleets ------------------------------------------------------------------------------

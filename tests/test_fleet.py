@@ -27,8 +27,7 @@ from player_sim.fleet import (
     run_tasks,
 )
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "scenarios" / "fleets" / \
-    "prime_time.fleet.yaml"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "prime_time.fleet.yaml"
 
 SMALL = """\
 name: small

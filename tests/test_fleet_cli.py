@@ -77,3 +77,30 @@ def test_a_bad_fleet_file_exits_2_naming_the_line(tmp_path: Path) -> None:
     assert f"{path}:13:21: viewing.sessions_per_day: must be a number, not 'many'" in stderr
     assert "nothing was run" in stderr
     assert stdout == ""
+
+
+# --- the same seam for exploration -------------------------------------------------------------
+
+def test_explore_seeds_give_the_same_counterexamples_on_any_number_of_workers(
+        tmp_path: Path) -> None:
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        result = CliRunner().invoke(main, ["explore", "--seeds", "0:2", "--examples", "8",
+                                           "--workers", workers, "--out", str(out)])
+        assert result.exit_code in (0, 1), result.output
+        assert result.stdout.startswith("seeds 0:2, 2 searches\n")
+        outputs.append({p.name: p.read_text() for p in out.glob("*.yaml")})
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--seeds", "5:5"], "write A:B with A < B"),
+    (["--seeds", "0:2", "--seed", "3"], "--seed and --seeds exclude each other"),
+    (["--workers", "2"], "add --seeds"),
+    (["--exhaustive", "--workers", "2"], "not --exhaustive"),
+])
+def test_explore_refuses_mixed_options(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["explore", *args])
+    assert result.exit_code == 2
+    assert message in result.stderr

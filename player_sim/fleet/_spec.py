@@ -1,7 +1,7 @@
 """The fleet spec: who watches, how, against which backends, for how long.
 
 Frozen values built by :func:`load_fleet` from a fleet file (see the README,
-"Capacity planning", and ``scenarios/fleets/prime_time.fleet.yaml``). Every
+"Capacity planning", and ``examples/prime_time.fleet.yaml``). Every
 distribution draws from a stream the caller passes in; which stream is the
 population model's business (:mod:`._population`): randomness by stable key.
 """
