@@ -369,8 +369,16 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID",
               help="Random search: look only for these rules broken (repeatable; the search "
                    "stops once all are found; default: every rule).")
+@click.option("--seeds", metavar="A:B", default=None,
+              help="Random search: one search per seed A, A+1, ... B-1, in parallel; each rule's "
+                   "counterexample is that of the lowest seed that found it.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="W", help="With --seeds: local worker processes.")
+@click.option("--executor", "address", metavar="dask://HOST:PORT",
+              help="With --seeds: run the searches on this Dask scheduler.")
 def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int | None,
-            out: str | None, rule_ids: tuple[str, ...]) -> None:
+            out: str | None, rule_ids: tuple[str, ...], seeds: str | None, workers: int,
+            address: str | None) -> None:
     """Search for input sequences that break a rule.
 
     By default, a random search with Hypothesis: whole scenarios (devices on
@@ -394,8 +402,17 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
         if depth is not None:
             raise click.UsageError("--depth is for --exhaustive; a random search takes "
                                    "--examples, --seed and --out")
-        _explore_random(examples, seed, out, rule_ids)
+        if seeds is not None and seed is not None:
+            raise click.UsageError("--seed and --seeds exclude each other: --seeds A:B runs "
+                                   "one search per seed")
+        if seeds is None and (workers != 1 or address is not None):
+            raise click.UsageError("--workers and --executor spread --seeds A:B over "
+                                   "processes: add --seeds")
+        _explore_random(examples, seed, out, rule_ids, seeds, workers, address)
         return
+    if seeds is not None or workers != 1 or address is not None:
+        raise click.UsageError("--seeds, --workers and --executor are for the random search, "
+                               "not --exhaustive")
     given = [name for name, value in (("--examples", examples), ("--seed", seed),
                                       ("--out", out), ("--rule", rule_ids or None))
              if value is not None]
@@ -410,8 +427,52 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     sys.exit(1 if report.violations else 0)
 
 
+def _seed_range(text: str) -> range:
+    first, sep, last = text.partition(":")
+    try:
+        seeds = range(int(first), int(last))
+    except ValueError:
+        seeds = range(0)
+    if not sep or not seeds:
+        raise click.BadParameter(f"write A:B with A < B (seeds A to B-1), e.g. 0:64; "
+                                 f"not {text!r}", param_hint="--seeds")
+    return seeds
+
+
+def _explore_one(task: tuple[int, int, tuple[str, ...]]) -> Any:
+    """One seed's random search (a task of ``explore --seeds``; runs in a worker)."""
+    from .explore import explore_random
+
+    seed, examples, rule_ids = task
+    return explore_random(examples=examples, seed=seed, rules=rule_ids or None)
+
+
+def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], workers: int,
+                   address: str | None) -> Any:
+    """Searches for every seed, merged: the same whatever the number of workers."""
+    from ._errors import ConfigError
+    from .explore import SearchReport
+    from .fleet import open_executor, run_tasks
+    from .rules import CATALOGUE
+
+    tasks = [(seed, examples, rule_ids) for seed in seeds]
+    try:
+        reports = run_tasks(lambda: open_executor(workers, address), _explore_one, tasks)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+    found: dict[str, Any] = {}
+    for report in reports:  # in seed order: the lowest seed's counterexample wins
+        for counterexample in report.counterexamples:
+            found.setdefault(counterexample.rule, counterexample)
+    order = list(CATALOGUE)
+    return SearchReport(examples, seeds.start, sum(r.scenarios_run for r in reports),
+                        sum(r.events for r in reports),
+                        tuple(sorted(found.values(), key=lambda c: order.index(c.rule))))
+
+
 def _explore_random(examples: int | None, seed: int | None, out: str | None,
-                    rule_ids: tuple[str, ...]) -> None:
+                    rule_ids: tuple[str, ...], seeds: str | None = None, workers: int = 1,
+                    address: str | None = None) -> None:
     import sys
 
     from .explore import DEFAULT_EXAMPLES, explore_random, format_search, write_counterexamples
@@ -423,8 +484,14 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
             rule(rule_id)
         except KeyError as err:
             raise click.UsageError(str(err.args[0])) from None
-    report = explore_random(examples=DEFAULT_EXAMPLES if examples is None else examples,
-                            seed=0 if seed is None else seed, rules=rule_ids or None)
+    budget = DEFAULT_EXAMPLES if examples is None else examples
+    if seeds is not None:
+        seed_range = _seed_range(seeds)
+        report = _explore_seeds(seed_range, budget, rule_ids, workers, address)
+        click.echo(f"seeds {seed_range.start}:{seed_range.stop}, {len(seed_range)} searches")
+    else:
+        report = explore_random(examples=budget, seed=0 if seed is None else seed,
+                                rules=rule_ids or None)
     try:
         paths = write_counterexamples(report, out)
     except OSError as err:
@@ -440,7 +507,12 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
                    "only).  [default: 100]")
 @click.option("--seed", type=int, default=0, show_default=True, metavar="S",
               help="The random search's seed.")
-def mutants(paths: tuple[str, ...], examples: int | None, seed: int) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="W", help="Local worker processes (one mutant per task).")
+@click.option("--executor", "address", metavar="dask://HOST:PORT",
+              help="Run the mutants on this Dask scheduler.")
+def mutants(paths: tuple[str, ...], examples: int | None, seed: int, workers: int,
+            address: str | None) -> None:
     """Run the scenarios and a random search against each bundled mutant.
 
     A mutant is a deliberately wrong app policy or SDK model (see the README,
@@ -455,11 +527,202 @@ def mutants(paths: tuple[str, ...], examples: int | None, seed: int) -> None:
     from .scenario import ScenarioError
 
     files = _scenario_files(paths)
+    budget = MUTANT_EXAMPLES if examples is None else examples
     try:
-        results = run_mutants(scenario_paths=files, seed=seed,
-                              examples=MUTANT_EXAMPLES if examples is None else examples)
+        if workers == 1 and address is None:
+            results = run_mutants(scenario_paths=files, seed=seed, examples=budget)
+        else:
+            results = _mutants_in_parallel(files, seed, budget, workers, address)
     except ScenarioError as err:
         _report_invalid([err])
         sys.exit(2)
     click.echo(format_mutants(results), nl=False)
     sys.exit(0 if all(r.caught for r in results) else 1)
+
+
+def _mutant_one(task: tuple[str, tuple[str, ...], int, int]) -> Any:
+    """One mutant against the scenarios and the search (a task of ``mutants --workers``)."""
+    from .explore import MUTANTS, run_mutants
+
+    name, files, seed, examples = task
+    mutant = next(m for m in MUTANTS if m.name == name)
+    return run_mutants((mutant,), scenario_paths=files, seed=seed, examples=examples)[0]
+
+
+def _mutants_in_parallel(files: list[str], seed: int, examples: int, workers: int,
+                         address: str | None) -> list[Any]:
+    """Every mutant as its own task, results in the catalogue's order."""
+    from ._errors import ConfigError
+    from .explore import MUTANTS
+    from .fleet import open_executor, run_tasks
+    from .scenario import load_many
+
+    _, errors = load_many(files)  # refuse invalid files before starting any worker
+    if errors:
+        raise errors[0]
+    tasks = [(m.name, tuple(files), seed, examples) for m in MUTANTS]
+    try:
+        return run_tasks(lambda: open_executor(workers, address), _mutant_one, tasks)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+
+
+# --- fleets ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("fleet_file", metavar="FLEET.yaml", type=click.Path(dir_okay=False))
+@click.option("--accounts", type=click.IntRange(min=1), metavar="N",
+              help="How many accounts (default: the file's accounts.count).")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), metavar="H",
+              help="Virtual hours to simulate (default: the file's duration).")
+@click.option("--seed", type=int, metavar="S", help="The fleet's seed (default: the file's).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="W", help="Local worker processes.")
+@click.option("--executor", "address", metavar="dask://HOST:PORT",
+              help="Run the shards on this Dask scheduler instead (pip install "
+                   "'player_sim[dask]').")
+@click.option("--shards", type=click.IntRange(min=1), metavar="N",
+              help="Split each fleet into N shards of whole households (default: 1 in "
+                   "process, 4 per worker); the results do not depend on it.")
+@click.option("--sweep", "sweeps", multiple=True, metavar="PARAM=V1,V2,...",
+              help="Run one fleet per value (repeatable: every combination), e.g. "
+                   "ssm.session_timeout=60s,70s,90s.")
+@click.option("--out", type=click.Path(file_okay=False), default="fleet-results",
+              show_default=True, metavar="DIR",
+              help="Where summary.json, per_minute.csv and the charts are written.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="With --sweep: a self-contained HTML page comparing the runs.")
+@click.option("--charts/--no-charts", default=True, show_default=True,
+              help="Draw fleet.png and fleet.svg (needs player_sim[plot]).")
+@click.option("--trace-accounts", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Keep the full trace of the first N accounts (DIR/trace.jsonl).")
+def fleet(fleet_file: str, accounts: int | None, hours: float | None, seed: int | None,
+          workers: int, address: str | None, shards: int | None, sweeps: tuple[str, ...],
+          out: str, html_path: str | None, charts: bool, trace_accounts: int) -> None:
+    """Simulate a fleet of accounts and devices against the backends; write its
+    counters, series and charts.
+
+    Exit status: 0 done, 2 invalid fleet file, option or executor.
+    """
+    import itertools
+    import os
+    import sys
+
+    from ._errors import ConfigError
+    from .fleet import FleetFileError, load_fleet, parse_override, run_many
+
+    overrides: dict[str, object] = {}
+    if accounts is not None:
+        overrides["accounts.count"] = accounts
+    if hours is not None:
+        overrides["duration"] = f"{hours:g}h"
+    if seed is not None:
+        overrides["seed"] = seed
+    try:
+        swept = [parse_override(text) for text in sweeps]
+    except ConfigError as err:
+        raise click.BadParameter(str(err), param_hint="--sweep") from None
+    if html_path and not swept:
+        raise click.UsageError("--html compares the runs of a sweep: add --sweep PARAM=V1,V2")
+    combos = list(itertools.product(*(values for _, values in swept))) if swept else [()]
+    labels, specs = [], []
+    try:
+        for combo in combos:
+            names = {name: value for (name, _), value in zip(swept, combo, strict=True)}
+            specs.append(load_fleet(fleet_file, {**overrides, **names}))
+            labels.append(",".join(f"{n}={v}" for n, v in names.items()))
+    except FleetFileError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        click.echo("invalid fleet: nothing was run", err=True)
+        sys.exit(2)
+    shards_total = len(specs) * (shards or (1 if workers == 1 and address is None
+                                            else 4 * workers))
+    try:
+        with click.progressbar(length=shards_total, label="shards", file=sys.stderr,
+                               show_pos=True) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.update(1)
+
+            results = run_many(specs, workers=workers, address=address,
+                               shards_per_fleet=shards, keep_accounts=trace_accounts,
+                               progress=progress)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+    try:
+        for label, result in zip(labels, results, strict=True):
+            where = os.path.join(out, _slug(label)) if label else out
+            _write_fleet(result, where, charts, trace_accounts > 0)
+            click.echo(_fleet_line(label or result.spec.name, result))
+        if swept:
+            _write_sweep(out, html_path, [n for n, _ in swept], labels, results)
+    except OSError as err:
+        raise click.UsageError(f"can't write the results: {err}") from None
+    click.echo(f"wrote {out}", err=True)
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "._=-" else "_" for c in label)
+
+
+def _fleet_line(label: str, result: Any) -> str:
+    s = result.summary()
+    reasons = ", ".join(f"{k} {100 * v:.2f}%" for k, v in s["refused_fraction_by_reason"].items()
+                        if v)
+    return (f"{label}: {s['plays']} plays, {100 * s['refused_fraction']:.2f}% refused"
+            f"{' (' + reasons + ')' if reasons else ''}; peak "
+            f"{s['gauges']['active_sessions']['peak']} sessions, "
+            f"{s['rates']['setups']['peak_per_second']} setups/s, "
+            f"p99 {s['rates']['heartbeats']['p99_per_second']:g} heartbeats/s; "
+            f"{s['expired_background']} background expiries; {result.events} events")
+
+
+def _write_fleet(result: Any, where: str, charts: bool, trace: bool) -> None:
+    import os
+
+    from ._errors import ConfigError
+    from .scenario import write_atomic
+
+    os.makedirs(where, exist_ok=True)
+    write_atomic(os.path.join(where, "summary.json"), result.to_json())
+    write_atomic(os.path.join(where, "per_minute.csv"), result.to_csv())
+    if trace:
+        write_atomic(os.path.join(where, "trace.jsonl"), result.trace_jsonl())
+    if charts:
+        try:
+            from .fleet._plot import fleet_figure, save_figure
+
+            for suffix in ("png", "svg"):
+                save_figure(fleet_figure(result), os.path.join(where, f"fleet.{suffix}"))
+        except ConfigError as err:
+            click.echo(f"no charts: {err}", err=True)
+
+
+def _write_sweep(out: str, html_path: str | None, names: list[str], labels: list[str],
+                 results: list[Any]) -> None:
+    import csv
+    import io
+    import os
+
+    from .fleet._plot import sweep_rows
+    from .scenario import write_atomic
+
+    label = "+".join(names)
+    pairs = [(lab.replace(n + "=", "") if len(names) == 1 else lab, r)
+             for lab, r, n in zip(labels, results, [names[0]] * len(labels), strict=True)]
+    rows = sweep_rows(label, pairs)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(os.path.join(out, "sweep.csv"), buffer.getvalue())
+    click.echo(buffer.getvalue(), nl=False)
+    if html_path:
+        from ._errors import ConfigError
+        from .fleet._plot import sweep_html
+
+        try:
+            write_atomic(html_path, sweep_html(label, pairs))
+        except ConfigError as err:
+            raise click.UsageError(str(err)) from None

@@ -74,8 +74,10 @@ class _ForgetsTheToken(PlayerCore):
 
 def test_a_mutant_core_fails_the_machine() -> None:
     machine = core_machine(CoreConfig(), _ForgetsTheToken, name="ForgetsTheToken")
+    # 40 examples usually find it, but which examples Hypothesis draws depends on what
+    # ran before in the process (seen after the fleet CLI tests): 200 find it either way.
     with pytest.raises(AssertionError, match=r"ssm\.license\.carries-token"):
-        run_state_machine_as_test(machine, settings=BOUNDED)
+        run_state_machine_as_test(machine, settings=settings(BOUNDED, max_examples=200))
 
 
 if __name__ == "__main__":

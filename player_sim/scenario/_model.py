@@ -7,13 +7,14 @@ the runner reads it. Every step, expectation and invariant carries the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
 import attrs
 
 from .. import signals
+from .._durations import DURATION_PATTERN as DURATION_PATTERN
+from .._durations import format_duration, parse_duration
 from .._errors import PlayerSimError
 from ..backends._license import ENDPOINTS as LICENSE_ENDPOINTS
 from ..backends._ott import ENDPOINTS as OTT_ENDPOINTS
@@ -107,38 +108,7 @@ class ScenarioError(PlayerSimError):
 
 # --- durations ----------------------------------------------------------------------
 
-_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-#: The JSON Schema pattern of a duration string: one or more number-unit parts.
-DURATION_PATTERN: Final = r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"
-_DURATION: Final = re.compile(DURATION_PATTERN)
-_PART: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``"300ms"``, ``"30s"``, ``"5m"``, ``"2h"``, ``"1d"`` or a sum of such
-    parts, largest first (``"1h30m"``, ``"2m30s"``).
-
-    Raises ``ValueError`` stating the accepted form otherwise.
-    """
-    ok = isinstance(text, str) and _DURATION.match(text) is not None
-    parts = _PART.findall(text) if ok else []
-    order = [list(_UNITS).index(unit) for _, unit in parts]
-    if not ok or order != sorted(set(order), reverse=True):
-        raise ValueError(f"bad duration {text!r}: write a number followed by a unit "
-                         "(ms, s, m, h or d), e.g. 300ms, 30s, 5m, 2h, 1d, 1h30m")
-    return sum(float(number) * _UNITS[unit] for number, unit in parts)
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest exact duration string for ``seconds`` (``90.0`` -> ``"90s"``)."""
-    for unit in ("d", "h", "m", "s"):
-        value = seconds / _UNITS[unit]
-        if value >= 1 and value == int(value):
-            return f"{int(value)}{unit}"
-    millis = seconds * 1000
-    if millis == int(millis):
-        return f"{int(millis)}ms"
-    return f"{round(seconds, 6)}s"
+# Durations are declared once, below every layer that reads them.
 
 
 # --- steps -----------------------------------------------------------------------
