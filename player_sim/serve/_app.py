@@ -24,7 +24,7 @@ from starlette.routing import Route
 from .._errors import ConfigError
 from ..scenario import parse_duration
 from ..traffic import WireFormatError, load_json_object
-from ._lab import CONTROL_PREFIX, Lab
+from ._lab import CONTROL_PREFIX, Lab, har_document
 
 __all__ = ["DEFAULT_MAX_BODY", "MAX_WAIT", "Changes", "build_app", "build_bare_app"]
 
@@ -214,8 +214,6 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
         return PlainTextResponse(lab.trace.to_jsonl(), media_type="application/x-ndjson")
 
     async def har(_: Request, __: dict[str, Any]) -> Any:
-        from ._run import har_document
-
         return har_document(lab)
 
     async def status(_: Request, __: dict[str, Any]) -> Any:

@@ -62,6 +62,9 @@ class LabClient:
                  timeout: float = 30.0, tenant: str = "lab") -> None:
         self.base_url = base_url.rstrip("/")
         self.tenant = tenant
+        #: The :class:`~player_sim.serve.LabServer` behind this client, when the
+        #: ``player_sim_server`` fixture started it (its ``lab`` is the served Lab).
+        self.server: Any = None
         headers = {"authorization": f"Bearer {control_token}"} if control_token else {}
         self._http = httpx.Client(base_url=self.base_url + CONTROL_PREFIX.rstrip("/"),
                                   headers=headers, timeout=timeout)

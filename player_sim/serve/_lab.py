@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Collection, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Final
 
 import attrs
@@ -50,6 +51,7 @@ from ..traffic import (
     WireFormatError,
     dump_json,
     har_entry,
+    har_log,
     license_body,
     license_error_body,
     load_json,
@@ -82,6 +84,7 @@ __all__ = [
     "UNKNOWN_ACTION",
     "Answer",
     "Lab",
+    "har_document",
 ]
 
 #: Where the control API lives; no backend path starts so.
@@ -712,6 +715,18 @@ class Lab:
         self.har_entries.append(har_entry(Exchange(
             wall, seconds, method, url, list(headers.items()), text, answer.status,
             response_headers, answer.body.decode("utf-8", "replace"))))
+
+
+def _version() -> str:
+    try:
+        return version("player_sim")
+    except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
+        return "0"
+
+
+def har_document(lab: Lab) -> dict[str, Any]:
+    """The HAR 1.2 document of every exchange since the lab's last reset."""
+    return har_log(lab.har_entries, version=_version())
 
 
 # --- the Kaltura calls: parameters from the wire to the backend objects ---------------------------

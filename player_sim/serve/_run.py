@@ -17,34 +17,20 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Final
 
 import trio
 
 from .._errors import ConfigError
-from ..traffic import har_log
 from ._app import DEFAULT_MAX_BODY, Changes, build_app
-from ._lab import Lab
+from ._lab import Lab, har_document
 
 __all__ = ["LabServer", "check_bind", "har_document", "is_loopback", "serve_lab",
            "write_outputs"]
 
 #: Longest sleep of the ticker, so expiries are recorded within this many seconds.
 _TICK: Final = 0.5
-
-
-def _version() -> str:
-    try:
-        return version("player_sim")
-    except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
-        return "0"
-
-
-def har_document(lab: Lab) -> dict[str, Any]:
-    """The HAR 1.2 document of every exchange since the lab's last reset."""
-    return har_log(lab.har_entries, version=_version())
 
 
 def _write_atomic(path: Path, text: str) -> None:
