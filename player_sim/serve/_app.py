@@ -219,7 +219,7 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
     async def status(_: Request, __: dict[str, Any]) -> Any:
         lab.sync()
         return {"now": lab.world.now, "records": len(lab.world.trace),
-                "exchanges": len(lab.har_entries)}
+                "exchanges": len(lab.exchanges)}
 
     p = CONTROL_PREFIX
     routes = [

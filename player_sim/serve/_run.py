@@ -106,6 +106,7 @@ async def serve_lab(lab: Lab, *, host: str = "127.0.0.1", port: int = 0,
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None
     config.errorlog = None
+    config.backlog = 4096  # a thousand devices may connect at once
     config.graceful_timeout = 1.0
     config.keep_alive_timeout = 75.0
     changes = Changes()
