@@ -33,6 +33,7 @@ Exit status 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import subprocess
@@ -230,6 +231,8 @@ def main() -> int:
                 world = WorldConfig(ssm=SsmConfig(max_sessions_per_account=None))
                 lab = Lab(LabWorld(world, (), 0))
                 app = build_bare_app() if stack == "bare" else build_app(lab)
+                gc.collect()
+                gc.freeze()  # as player-sim serve does once started
                 with _Served(app) as served:
                     result = _run_driver(served.url, devices, mode, requests, seconds,
                                          devices / 100)

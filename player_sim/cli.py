@@ -507,6 +507,10 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
         raise click.UsageError(str(err)) from None
     lab = serve.Lab(lab_world, secret=secret, control_token=control_token)
     out = Path(prefix) if prefix else Path(Path(lab_file).stem)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the start-up objects: later collections walk only what serving made
 
     async def main() -> None:
         stop = trio.Event()
