@@ -418,3 +418,38 @@ def test_ctl_drives_a_running_lab(player_sim_server: LabClient, http: httpx.Clie
     assert verdict.exit_code == 0, verdict.output
     bad = runner.invoke(main, [*url, "fail-next", "nope"])
     assert bad.exit_code == 1 and "no endpoint 'nope'" in bad.output
+
+
+def test_reset_drops_sessions_faults_and_records(http: httpx.Client,
+                                                 player_sim_server: LabClient) -> None:
+    _setup(http, "family", "phone-1")
+    player_sim_server.fail_next("setup", code=1007)
+    player_sim_server.advance(5)
+    player_sim_server.reset()
+    assert player_sim_server.sessions() == []
+    assert len(Trace.from_jsonl(player_sim_server.trace_jsonl())) == 0
+    assert player_sim_server.har()["log"]["entries"] == []
+    assert _setup(http, "family", "phone-1").status_code == 200, "the planned fault is gone"
+
+
+def test_every_served_kaltura_call_is_a_fault_endpoint_and_back() -> None:
+    from player_sim.backends._ott import ENDPOINTS as OTT
+    from player_sim.backends._ovp import ENDPOINTS as OVP
+    from player_sim.serve import FAULT_ENDPOINTS
+    from player_sim.serve._lab import _OTT_CALLS, _OVP_CALLS
+
+    assert set(_OTT_CALLS) == set(OTT) and set(_OVP_CALLS) == set(OVP)
+    assert {f"ott:{e}" for e in OTT} | {f"ovp:{e}" for e in OVP} <= set(FAULT_ENDPOINTS)
+
+
+def test_the_lab_core_follows_its_clock_without_sockets() -> None:
+    now = [0.0]
+    lab = Lab(load_lab("lab.yaml", LAB), clock=lambda: now[0], wall=lambda: 1e9 + now[0])
+    token = mint_content_token("solo", "phone-1")
+    first = lab.handle("POST", "/t/ssm/v1/sessions/setup", {"nv-authorizations": token}, b"")
+    assert first.status == 200
+    now[0] = 69.0
+    assert lab.sessions() != []
+    now[0] = 71.0
+    assert lab.sessions() == [], "expired 70 s (2 periods + grace) after its setup"
+    assert lab.world.trace.of_kind("ssm_session_expired")[0].t == pytest.approx(70.0)
