@@ -218,7 +218,7 @@ def main() -> int:
 
     from player_sim import SsmConfig, WorldConfig
     from player_sim.scenario import LabWorld
-    from player_sim.serve import Lab, build_app, build_bare_app
+    from player_sim.serve import Lab, LabServer, build_bare_app
 
     requests, seconds = (4_000, 10.0) if args.quick else (20_000, 20.0)
     failed = False
@@ -229,13 +229,15 @@ def main() -> int:
         for mode in ("closed", "paced"):
             for stack in ("bare", "lab"):
                 world = WorldConfig(ssm=SsmConfig(max_sessions_per_account=None))
-                lab = Lab(LabWorld(world, (), 0))
-                app = build_bare_app() if stack == "bare" else build_app(lab)
                 gc.collect()
-                gc.freeze()  # as player-sim serve does once started
-                with _Served(app) as served:
+                # The lab as player-sim serve runs it (its ticker freezing what survives);
+                # the bare app on the same Hypercorn worker.
+                served: Any = (_Served(build_bare_app()) if stack == "bare" else
+                               LabServer(Lab(LabWorld(world, (), 0)), freeze_gc=True))
+                with served:
                     result = _run_driver(served.url, devices, mode, requests, seconds,
                                          devices / 100)
+                gc.unfreeze()
                 print(f"{devices:>7} {mode:>6} {stack:>5} {result['heartbeats']:>10} "
                       f"{result['rate']:>8.0f} {result['p50_ms']:>7.1f} "
                       f"{result['p99_ms']:>7.1f} {result['errors']:>6}")

@@ -507,10 +507,6 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
         raise click.UsageError(str(err)) from None
     lab = serve.Lab(lab_world, secret=secret, control_token=control_token)
     out = Path(prefix) if prefix else Path(Path(lab_file).stem)
-    import gc
-
-    gc.collect()
-    gc.freeze()  # the start-up objects: later collections walk only what serving made
 
     async def main() -> None:
         stop = trio.Event()
@@ -525,7 +521,7 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
             nursery.start_soon(on_signal)
             url = await nursery.start(lambda task_status: serve.serve_lab(
                 lab, host=host, port=port, max_body=max_body, stop=stop, prefix=out,
-                task_status=task_status))
+                freeze_gc=True, task_status=task_status))
             click.echo(f"serving {lab_file} at {url}\n"
                        f"  SSM      {url}/TENANT/ssm\n"
                        f"  license  {url}/TENANT/wvls/contentlicenseservice/v1/licenses\n"

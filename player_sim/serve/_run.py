@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import ipaddress
 import json
 import os
@@ -31,6 +32,8 @@ __all__ = ["LabServer", "check_bind", "har_document", "is_loopback", "serve_lab"
 
 #: Longest sleep of the ticker, so expiries are recorded within this many seconds.
 _TICK: Final = 0.5
+#: How often (seconds) a lab with ``freeze_gc`` freezes what survived.
+_FREEZE_EVERY: Final = 1.0
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -76,14 +79,25 @@ def check_bind(host: str, control_token: str | None) -> None:
                           "it), or bind 127.0.0.1")
 
 
-async def _tick(lab: Lab, changes: Changes) -> None:
+async def _tick(lab: Lab, changes: Changes, freeze_gc: bool) -> None:
     """Keep the world on the wall clock between requests, so expiries are recorded
-    (and waiters woken) even when no device calls."""
+    (and waiters woken) even when no device calls; with ``freeze_gc``, move what
+    survived into the collector's permanent generation about once a second."""
+    world = lab.world
+    frozen_at = trio.current_time()
     while True:
         before = len(lab.world.trace)
         lab.sync()
         if len(lab.world.trace) != before:
             changes.notify()
+        if freeze_gc:
+            if lab.world is not world:  # a reset: let the old world's cycles go
+                world = lab.world
+                gc.unfreeze()
+                gc.collect()
+            if trio.current_time() - frozen_at >= _FREEZE_EVERY:
+                gc.freeze()
+                frozen_at = trio.current_time()
         due = lab.world.next_event_time()
         wait = _TICK if due is None else min(_TICK, max(due - lab.now(), 0.0) + 0.001)
         await trio.sleep(wait)
@@ -91,12 +105,17 @@ async def _tick(lab: Lab, changes: Changes) -> None:
 
 async def serve_lab(lab: Lab, *, host: str = "127.0.0.1", port: int = 0,
                     max_body: int = DEFAULT_MAX_BODY, stop: trio.Event,
-                    prefix: Path | None = None,
+                    prefix: Path | None = None, freeze_gc: bool = False,
                     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve ``lab`` on ``host:port`` (0: a free port) until ``stop`` is set.
 
     Reports the base URL (``http://host:port``) through ``task_status``; writes
     the outputs to ``prefix`` (if given) once stopped, whatever stopped it.
+
+    ``freeze_gc`` is for a process that serves only this lab (``player-sim
+    serve``): the lab keeps every record until a reset, and the collector's
+    full passes over them stalled every answer for hundreds of milliseconds at
+    1,000 devices; frozen each second (:func:`gc.freeze`), they are skipped.
     """
     from hypercorn.config import Config
     from hypercorn.trio import serve
@@ -113,7 +132,7 @@ async def serve_lab(lab: Lab, *, host: str = "127.0.0.1", port: int = 0,
     app = build_app(lab, max_body=max_body, changes=changes)
     try:
         async with trio.open_nursery() as outer:
-            outer.start_soon(_tick, lab, changes)
+            outer.start_soon(_tick, lab, changes, freeze_gc)
             async with trio.open_nursery() as inner:
                 binds = await inner.start(functools.partial(
                     serve, app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
@@ -132,9 +151,11 @@ class LabServer:
     """
 
     def __init__(self, lab: Lab, *, host: str = "127.0.0.1", port: int = 0,
-                 max_body: int = DEFAULT_MAX_BODY, prefix: Path | None = None) -> None:
+                 max_body: int = DEFAULT_MAX_BODY, prefix: Path | None = None,
+                 freeze_gc: bool = False) -> None:
         self.lab = lab
         self._host, self._port, self._max_body, self._prefix = host, port, max_body, prefix
+        self._freeze_gc = freeze_gc
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._token: trio.lowlevel.TrioToken | None = None
@@ -175,7 +196,8 @@ class LabServer:
     async def _serve(self, task_status: trio.TaskStatus[str]) -> None:
         assert self._stop is not None
         await serve_lab(self.lab, host=self._host, port=self._port, max_body=self._max_body,
-                        stop=self._stop, prefix=self._prefix, task_status=task_status)
+                        stop=self._stop, prefix=self._prefix, freeze_gc=self._freeze_gc,
+                        task_status=task_status)
 
     def run_sync(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` in the server's thread (the lab is not thread-safe)."""
