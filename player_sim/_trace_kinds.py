@@ -108,7 +108,7 @@ _SSM_TOKEN_ANSWER = (_REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
                      _f("heartbeat_period", "num|null", "seconds between heartbeats",
                         required=False))
 
-_D, _S, _H = Vantage.DEVICE, Vantage.SERVER, Vantage.HARNESS
+_D, _S, _W, _H = Vantage.DEVICE, Vantage.SERVER, Vantage.WIRE, Vantage.HARNESS
 
 
 class Kind(enum.StrEnum):
@@ -275,6 +275,10 @@ class Kind(enum.StrEnum):
                            "a session expired without heartbeats", _SESSION, _ACCOUNT, _ACTIVE)
     SSM_SESSION_EVICTED = ("ssm_session_evicted", _S, False,
                            "the evict-oldest policy ended a session", _SESSION, _ACCOUNT, _ACTIVE)
+    SSM_SESSION_KILLED = ("ssm_session_killed", _S, False,
+                          "an operator killed a session (killDeviceSessions, "
+                          "killAccountSessions): its next heartbeat fails",
+                          _SESSION, _ACCOUNT, _ACTIVE)
     SSM_SETUP_REFUSED = ("ssm_setup_refused", _S, False, "the SSM server refused a setup",
                          _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED)
     SSM_HEARTBEAT_REFUSED = ("ssm_heartbeat_refused", _S, False,
@@ -335,3 +339,33 @@ class Kind(enum.StrEnum):
                        _LINK, _f("extra", "num", "extra seconds"),
                        _f("start", "num", "from (virtual seconds)"),
                        _f("end", "num|null", "until (null: forever)"))
+
+    # --- the wire (served backends, captured traffic) ----------------------------------------
+
+    HTTP_EXCHANGE = ("http_exchange", _W, False,
+                     "an HTTP request reached a backend and was answered (one per exchange; "
+                     "a Kaltura multirequest is one)",
+                     _f("request_id", "int", "the exchange's number (per served world)"),
+                     _f("method", "str", "the HTTP method"),
+                     _f("path", "str", "the URL path (no query)"),
+                     _f("service", "str", "ssm, license, ott, ovp, or unknown"),
+                     _f("call", "str", "the SSM call, license, a Kaltura service/action, "
+                                       "multirequest, or empty (unknown path)"),
+                     _HTTP_STATUS,
+                     _f("code", "int|str|null", "the error code in the body (null: none)"),
+                     _MESSAGE,
+                     _f("token", "str", "the SSM session token the request carried",
+                        required=False),
+                     _f("token_out", "str", "the session token the answer carried",
+                        required=False),
+                     _f("account", "str", "the account the request was made for",
+                        required=False),
+                     _f("seconds", "num", "server time spent answering"))
+    API_CALL = ("api_call", _W, False,
+                "one logical call of a Kaltura request (a multirequest holds several)",
+                _f("request_id", "int", "the exchange it was part of"), _BACKEND,
+                _f("call", "str", "service/action"),
+                _f("index", "int", "its number in a multirequest (1 for a single call)"),
+                _f("ok", "bool", "it answered a result, not an error"),
+                _f("code", "int|str|null", "the error code (null: none)"), _MESSAGE,
+                _f("ks", "str", "the KS it carried", required=False))

@@ -726,3 +726,244 @@ def _write_sweep(out: str, html_path: str | None, names: list[str], labels: list
             write_atomic(html_path, sweep_html(label, pairs))
         except ConfigError as err:
             raise click.UsageError(str(err)) from None
+
+
+# --- serving real devices ------------------------------------------------------------------
+
+_SERVE_MISSING = ("serving needs the serve extra: pip install 'player_sim[serve]' "
+                  "(Starlette, Hypercorn, httpx)")
+
+
+def _serve_module() -> Any:
+    """``player_sim.serve``, or a usage error naming the extra to install."""
+    try:
+        from . import serve
+    except ImportError as err:
+        raise click.UsageError(f"{_SERVE_MISSING} ({err})") from None
+    return serve
+
+
+@main.command("serve")
+@click.argument("lab_file", metavar="LAB.yaml", type=click.Path(exists=True, dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; anything but loopback needs --control-token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to bind (0: a free one).")
+@click.option("--control-token", envvar="PLAYER_SIM_CONTROL_TOKEN", metavar="TOKEN",
+              help="Require 'Authorization: Bearer TOKEN' on the control API and TOKEN as the "
+                   "operator token of kill calls (env PLAYER_SIM_CONTROL_TOKEN).")
+@click.option("--secret", envvar="PLAYER_SIM_TOKEN_SECRET", metavar="SECRET",
+              help="Accept only content tokens signed (HS256) with SECRET.")
+@click.option("--out", "prefix", metavar="PREFIX", type=click.Path(dir_okay=False),
+              help="Write PREFIX.trace.jsonl, PREFIX.har and PREFIX.verdict.json on exit "
+                   "(default: the lab file's name, in the current directory).")
+@click.option("--max-body", type=click.IntRange(min=1024), default=64 * 1024, show_default=True,
+              metavar="BYTES", help="Refuse request bodies larger than this (413).")
+def serve_command(lab_file: str, host: str, port: int, control_token: str | None,
+                  secret: str | None, prefix: str | None, max_body: int) -> None:
+    """Serve the SSM, license, Phoenix and OVP backends of LAB.yaml to real devices.
+
+    LAB.yaml is a scenario's world: block and accounts: (a whole scenario file
+    works too). Ctrl-C or SIGTERM stops it and writes the trace, the HAR and the
+    verdict. Exit status: 0 no rule broken, 1 a rule broken, 2 bad input.
+    """
+    import signal
+    import sys
+
+    import trio
+
+    from ._errors import ConfigError
+    from .scenario import ScenarioError, load_lab
+
+    serve = _serve_module()
+    try:
+        lab_world = load_lab(lab_file)
+    except ScenarioError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    try:
+        serve.check_bind(host, control_token)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+    lab = serve.Lab(lab_world, secret=secret, control_token=control_token)
+    out = Path(prefix) if prefix else Path(Path(lab_file).stem)
+
+    async def main() -> None:
+        stop = trio.Event()
+
+        async def on_signal() -> None:
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    stop.set()
+                    return
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(on_signal)
+            url = await nursery.start(lambda task_status: serve.serve_lab(
+                lab, host=host, port=port, max_body=max_body, stop=stop, prefix=out,
+                freeze_gc=True, task_status=task_status))
+            click.echo(f"serving {lab_file} at {url}\n"
+                       f"  SSM      {url}/TENANT/ssm\n"
+                       f"  license  {url}/TENANT/wvls/contentlicenseservice/v1/licenses\n"
+                       f"  Phoenix  {url}/ott/api_v3/\n"
+                       f"  OVP      {url}/ovp/\n"
+                       f"  control  {url}/_player_sim/   (Ctrl-C writes {out}.*)")
+            await stop.wait()
+            nursery.cancel_scope.deadline = trio.current_time() + 10.0
+
+    try:
+        trio.run(main)
+    except OSError as err:
+        raise click.UsageError(f"can't serve on {host}:{port}: {err}") from None
+    verdict = lab.verdict()
+    click.echo(f"wrote {out}.trace.jsonl, {out}.har, {out}.verdict.json: "
+               f"{len(verdict['judged'])} rules judged, {len(verdict['violations'])} "
+               f"violations, {len(verdict['not_judged'])} not judged (no device vantage)")
+    for violation in verdict["violations"]:
+        click.echo(f"  {violation['rule']}: {violation['message']}")
+    sys.exit(0 if not verdict["violations"] else 1)
+
+
+@main.command("token")
+@click.option("--account", required=True, help="The account (device.accountId).")
+@click.option("--device", required=True, help="The device (device.deviceId).")
+@click.option("--max-sessions", type=click.IntRange(min=1), default=None,
+              help="The account's session limit (contentRights[0].sessionControl.maxSessions).")
+@click.option("--content", default=None, help="The content id (contentRights[0].contentId).")
+@click.option("--secret", envvar="PLAYER_SIM_TOKEN_SECRET", default=None,
+              help="Sign with HS256 and this secret (default: unsigned).")
+def token_command(account: str, device: str, max_sessions: int | None, content: str | None,
+                  secret: str | None) -> None:
+    """Print a content token (JWT) for a device, to put in nv-authorizations."""
+    from .traffic import mint_content_token
+
+    click.echo(mint_content_token(account, device, max_sessions=max_sessions, content=content,
+                                  secret=secret))
+
+
+@main.group("ctl")
+@click.option("--url", envvar="PLAYER_SIM_URL", default="http://127.0.0.1:8080",
+              show_default=True, help="The served lab (env PLAYER_SIM_URL).")
+@click.option("--control-token", envvar="PLAYER_SIM_CONTROL_TOKEN", metavar="TOKEN",
+              help="The lab's control token (env PLAYER_SIM_CONTROL_TOKEN).")
+@click.pass_context
+def ctl(ctx: click.Context, url: str, control_token: str | None) -> None:
+    """Drive a served lab: faults, kills, clock jumps, queries, verdict."""
+    serve = _serve_module()
+    ctx.obj = serve.LabClient(url, control_token=control_token)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _ctl_call(ctx: click.Context, call: Any) -> Any:
+    import json
+
+    import httpx
+
+    from ._errors import PlayerSimError
+
+    try:
+        result = call(ctx.obj)
+    except httpx.HTTPError as err:
+        raise click.ClickException(f"can't reach the lab at {ctx.obj.base_url}: {err}"
+                                   ) from None
+    except (PlayerSimError, TimeoutError) as err:
+        raise click.ClickException(str(err)) from None
+    if result is not None:
+        click.echo(json.dumps(result, indent=1, default=str))
+    return result
+
+
+def _code(value: str | None) -> int | str | None:
+    return int(value) if value is not None and value.lstrip("-").isdigit() else value
+
+
+@ctl.command("fail-next")
+@click.argument("endpoint")
+@click.option("--device", default=None, help="Only this device's calls.")
+@click.option("--code", default=None, help="The error code (SSM/OTT: a number; OVP: text).")
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--http-status", type=click.IntRange(200, 599), default=None)
+@click.option("--message", default="")
+@click.pass_context
+def ctl_fail_next(ctx: click.Context, endpoint: str, device: str | None, code: str | None,
+                  count: int, http_status: int | None, message: str) -> None:
+    """Fail the next calls of ENDPOINT (setup, heartbeat, renewal, teardown, license,
+    ott:SERVICE/ACTION, ovp:SERVICE/ACTION)."""
+    _ctl_call(ctx, lambda c: c.fail_next(endpoint, code=_code(code), device=device, count=count,
+                                         http_status=http_status, message=message))
+
+
+@ctl.command("outage")
+@click.argument("link", type=click.Choice(["ssm", "license", "ott", "ovp"]))
+@click.argument("duration")
+@click.pass_context
+def ctl_outage(ctx: click.Context, link: str, duration: str) -> None:
+    """Make LINK unreachable for DURATION (e.g. 30s, 5m)."""
+    _ctl_call(ctx, lambda c: c.outage(link, duration))
+
+
+@ctl.command("kill")
+@click.option("--device", default=None)
+@click.option("--account", default=None)
+@click.pass_context
+def ctl_kill(ctx: click.Context, device: str | None, account: str | None) -> None:
+    """Kill the sessions of a device or an account (their next heartbeat fails)."""
+    _ctl_call(ctx, lambda c: {"killed": c.kill(device=device, account=account)})
+
+
+@ctl.command("advance")
+@click.argument("duration")
+@click.pass_context
+def ctl_advance(ctx: click.Context, duration: str) -> None:
+    """Jump the lab's clock forward by DURATION (e.g. 2h): sessions and KSs expire."""
+    _ctl_call(ctx, lambda c: {"now": c.advance(duration)})
+
+
+@ctl.command("sessions")
+@click.option("--account", default=None)
+@click.pass_context
+def ctl_sessions(ctx: click.Context, account: str | None) -> None:
+    """List the live SSM sessions."""
+    _ctl_call(ctx, lambda c: c.sessions(account))
+
+
+@ctl.command("zombies")
+@click.option("--account", default=None)
+@click.pass_context
+def ctl_zombies(ctx: click.Context, account: str | None) -> None:
+    """List the live sessions whose device stopped heartbeating."""
+    _ctl_call(ctx, lambda c: c.zombies(account))
+
+
+@ctl.command("wait")
+@click.argument("kind")
+@click.option("--device", default=None)
+@click.option("--after", default=None, metavar="KIND")
+@click.option("--call", default=None, help="On wire records: the call (setup, heartbeat, ...).")
+@click.option("--timeout", type=click.FloatRange(min=0), default=10.0, show_default=True)
+@click.pass_context
+def ctl_wait(ctx: click.Context, kind: str, device: str | None, after: str | None,
+             call: str | None, timeout: float) -> None:
+    """Wait for a record of KIND in the live trace; print it."""
+    _ctl_call(ctx, lambda c: c.wait_for(kind, device=device, after=after, call=call,
+                                        timeout=timeout).record.to_json())
+
+
+@ctl.command("verdict")
+@click.option("--rule", "rules", multiple=True, metavar="ID")
+@click.pass_context
+def ctl_verdict(ctx: click.Context, rules: tuple[str, ...]) -> None:
+    """Print the verdict so far; exit 1 if it did not pass."""
+    import attrs
+
+    result = _ctl_call(ctx, lambda c: attrs.asdict(c.verdict(list(rules) or None)))
+    if not result["passed"]:
+        ctx.exit(1)
+
+
+@ctl.command("reset")
+@click.pass_context
+def ctl_reset(ctx: click.Context) -> None:
+    """Drop every session, KS, fault, outage and record."""
+    _ctl_call(ctx, lambda c: c.reset())

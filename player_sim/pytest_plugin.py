@@ -23,6 +23,15 @@ matches a scenario's name, tags and covered rule ids.
   as many simulations as a test needs; all are closed after the test;
 * ``signal_recorder``: a :class:`SignalRecorder` connected to every player_sim
   signal for the duration of the test.
+
+**A served lab for real devices** (needs ``pip install 'player_sim[serve]'``):
+
+* ``player_sim_server``: the backends of ``player_sim_lab`` (a
+  :class:`~player_sim.scenario.LabWorld`; override it, e.g. with
+  ``load_lab("lab.yaml")``) served on a free loopback port for the test, as a
+  :class:`~player_sim.serve.LabClient`: ``url("ssm")`` to configure the
+  device, ``fail_next``, ``advance``, ``wait_for``, ``verdict`` ...; stopped
+  (and so reset) after the test.
 """
 
 from __future__ import annotations
@@ -293,6 +302,30 @@ class _BoundRecorder(SignalRecorder):
                 simulation = factory.created[0]
         return await super().wait_for(kind, timeout=timeout, device=device,
                                       simulation=simulation, **payload)
+
+
+# --- a served lab ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def player_sim_lab() -> Any:
+    """The lab ``player_sim_server`` serves (override it to change the world)."""
+    from .scenario import LabWorld
+
+    return LabWorld(WorldConfig(), (), 0)
+
+
+@pytest.fixture
+def player_sim_server(player_sim_lab: Any) -> Iterator[Any]:
+    """A :class:`~player_sim.serve.LabClient` of ``player_sim_lab`` served on a free
+    loopback port for this test only."""
+    try:
+        from .serve import Lab, LabClient, LabServer
+    except ImportError as err:  # pragma: no cover - the extra is part of dev
+        pytest.skip(f"player_sim_server needs pip install 'player_sim[serve]' ({err})")
+    with LabServer(Lab(player_sim_lab)) as server, LabClient(server.url) as client:
+        client.server = server
+        yield client
 
 
 # --- scenario files -----------------------------------------------------------------

@@ -132,7 +132,8 @@ class _Host(Protocol):
 
 ENDPOINTS: Final = ("setup", "heartbeat", "teardown")
 _ENDED_HOW: Final = {"ssm_session_ended": "was torn down", "ssm_session_expired": "expired",
-                     "ssm_session_evicted": "was evicted by a newer session"}
+                     "ssm_session_evicted": "was evicted by a newer session",
+                     "ssm_session_killed": "was killed by an operator"}
 
 
 class SsmServer:
@@ -235,6 +236,28 @@ class SsmServer:
                                self._why_invalid(token))
         self._end(session, "ssm_session_ended", device)
         return SsmAnswer(204)
+
+    def kill_device_sessions(self, device: str) -> int:
+        """End every live session of ``device`` (``killDeviceSessions``): each one's next
+        heartbeat fails with 1006. Returns how many were killed."""
+        return self._kill([s for s in self.active_sessions() if s.device == device])
+
+    def kill_account_sessions(self, account: str) -> int:
+        """End every live session of ``account`` (``killAccountSessions``)."""
+        return self._kill(self.active_sessions(account))
+
+    def set_account_limit(self, account: str, limit: int) -> None:
+        """Limit ``account`` to ``limit`` sessions from now on, as a content token's
+        ``maxSessions`` does (the limit travels in the token, DOMAIN.md)."""
+        if self.config.account_limits.get(account) == limit:
+            return
+        self.config = attrs.evolve(self.config,
+                                   account_limits={**self.config.account_limits, account: limit})
+
+    def _kill(self, sessions: list[SsmSession]) -> int:
+        for session in sessions:
+            self._end(session, "ssm_session_killed", session.device)
+        return len(sessions)
 
     def unavailable(self, device: str, endpoint: str) -> SsmAnswer:
         """The answer while the server is in an outage."""

@@ -235,7 +235,7 @@ class _BackgroundSuspends(Monitor):
 class _SessionExpires(Monitor):
     rule_id = "ssm.session.expires"
     kinds = frozenset({"ssm_session_created", "ssm_heartbeat", "ssm_session_ended",
-                       "ssm_session_evicted", "ssm_session_expired"})
+                       "ssm_session_evicted", "ssm_session_expired", "ssm_session_killed"})
     reads = frozenset({"session"})
 
     def __init__(self, checker: Checking) -> None:

@@ -23,7 +23,14 @@ The public API, for the CLI, the pytest plugin and harnesses::
 """
 
 from ._discover import discover, keyword_matches
-from ._loader import known_rule_ids, load_many, load_scenario, load_scenario_text
+from ._loader import (
+    LabWorld,
+    known_rule_ids,
+    load_lab,
+    load_many,
+    load_scenario,
+    load_scenario_text,
+)
 from ._model import (
     Action,
     At,
@@ -66,6 +73,7 @@ __all__ = [
     "FailNext",
     "Failure",
     "Invariant",
+    "LabWorld",
     "Latency",
     "Location",
     "Outage",
@@ -86,6 +94,7 @@ __all__ = [
     "junit_xml",
     "keyword_matches",
     "known_rule_ids",
+    "load_lab",
     "load_many",
     "load_scenario",
     "load_scenario_text",

@@ -13,6 +13,7 @@ import re
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Final
 
+import attrs
 import jsonschema
 
 from .. import signals
@@ -49,8 +50,8 @@ from ._model import (
 from ._schema import SCHEMA
 from ._yaml import Document, compose_file
 
-__all__ = ["SSM_SERVER_URL", "known_rule_ids", "load_many", "load_scenario",
-           "load_scenario_text"]
+__all__ = ["SSM_SERVER_URL", "LabWorld", "known_rule_ids", "load_lab", "load_many",
+           "load_scenario", "load_scenario_text"]
 
 Path = tuple[Hashable, ...]
 
@@ -78,6 +79,50 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 def load_scenario_text(text: str, path: str = "<scenario>") -> Scenario:
     """Load a scenario from ``text``; ``path`` names it in messages and resolves includes."""
     return _load(path, text)
+
+
+@attrs.frozen
+class LabWorld:
+    """A served world's configuration: the ``world:`` and ``accounts:`` of a lab file.
+
+    ``accounts`` are the declared accounts (empty: any account is welcome).
+    """
+
+    world: WorldConfig
+    accounts: tuple[str, ...]
+    seed: int
+
+
+def load_lab(path: str | os.PathLike[str], text: str | None = None) -> LabWorld:
+    """Load a lab file: a scenario's ``world:`` block and ``accounts:`` (``name``,
+    ``seed``, ``include``, ``devices`` and ``steps`` may be there too, and are
+    checked like a scenario's). A whole scenario file is a valid lab file.
+
+    Raises :class:`ScenarioError` listing every problem, as :func:`load_scenario`.
+    """
+    doc = compose_file(os.fspath(path), text)
+    if doc.problems:
+        raise ScenarioError(doc.problems)
+    if doc.data is None:
+        doc.data = {}
+    if not isinstance(doc.data, dict):
+        raise ScenarioError([Problem(doc.root, "a lab file is a mapping with a world: block "
+                                               "(and accounts:), like a scenario's")])
+    data: dict[str, Any] = doc.data
+    accounts = list(data.get("accounts") or {}) if isinstance(data.get("accounts"), dict) \
+        else []
+    filled = {"name": "lab", "steps": [],
+              "devices": {"lab-device": {"account": accounts[0] if accounts else "lab"}},
+              **data}
+    for error in _VALIDATOR.iter_errors(filled):
+        doc.problems.extend(_schema_problems(doc, error))
+    if doc.problems:
+        raise ScenarioError(_dedupe(doc.problems))
+    world = _Build(doc, os.fspath(path)).world(data.get("world", {}))
+    if doc.problems or world is None:
+        raise ScenarioError(_dedupe(doc.problems))
+    seed = data.get("seed")
+    return LabWorld(world, tuple(accounts), seed if isinstance(seed, int) else 0)
 
 
 def load_many(paths: Iterable[str]) -> tuple[list[Scenario], list[ScenarioError]]:
