@@ -487,3 +487,14 @@ def test_latency_holds_answers_back_on_one_link(http: httpx.Client,
     started = time.perf_counter()
     _setup(http, "family", "tablet")
     assert time.perf_counter() - started < 0.3, "the window is over"
+
+
+def test_a_call_refused_for_its_parameters_leaves_the_planned_fault_for_the_next(
+        http: httpx.Client, player_sim_server: LabClient) -> None:
+    player_sim_server.fail_next("ott:ottUser/anonymousLogin", code=2001, device="dev-1")
+    bad = _ott(http, "ottUser/action/anonymousLogin", {"partnerId": "x", "udid": "dev-1"})
+    assert bad["result"]["error"]["code"] == "MISSING_MANDATORY_PARAMETER"
+    other = _ott(http, "ottUser/action/anonymousLogin", {"partnerId": 1, "udid": "dev-2"})
+    assert "ks" in other["result"], "the fault is dev-1's, not the next caller's"
+    forced = _ott(http, "ottUser/action/anonymousLogin", {"partnerId": 1, "udid": "dev-1"})
+    assert forced["result"]["error"]["code"] == "2001"

@@ -35,7 +35,16 @@ import attrs
 
 from .._errors import ConfigError
 from .._messages import SsmAnswer
-from ..backends import DEFAULT_HTTP_STATUS, ApiAnswer, Fault, OttErrorCode, OvpFault, SsmErrorCode
+from ..backends import (
+    DEFAULT_HTTP_STATUS,
+    ApiAnswer,
+    Fault,
+    OttBackend,
+    OttErrorCode,
+    OvpBackend,
+    OvpFault,
+    SsmErrorCode,
+)
 from ..rules import CheckConfig, TraceChecker
 from ..scenario import LabWorld
 from ..trace import Trace, TraceRecord, Vantage
@@ -604,9 +613,10 @@ class Lab:
                       content_type=None if answer.http_status == 204 else "application/json"
                       ), device
 
-    def _arm(self, target: _Target, device: str | None, *, ssm_target: bool = False) -> None:
+    def _arm(self, target: _Target, device: str | None, *, ssm_target: bool = False
+             ) -> _Planned | None:
         """Hand the first planned fault for this call and device to its backend, which
-        answers the call with it (and records it as forced)."""
+        answers the call with it (and records it as forced); return the plan used."""
         for planned in self._planned:
             if planned.target.service != target.service or planned.target.call != target.call:
                 continue
@@ -626,7 +636,19 @@ class Lab:
                 self.world.ott.faults.fail_next(target.endpoint, 1, fault)
             else:
                 self.world.ovp.faults.fail_next(target.endpoint, 1, fault)
-            return
+            return planned
+        return None
+
+    def _disarm(self, planned: _Planned, api: OttBackend | OvpBackend, endpoint: str) -> None:
+        """Take back a fault handed to ``api`` for a call that never reached it (its
+        parameters were refused first): the plan applies to the next call instead."""
+        if planned.fault is not None:
+            api.faults.take(endpoint)
+        else:
+            self._malformed = False
+        planned.remaining += 1
+        if planned not in self._planned:
+            self._planned.insert(0, planned)
 
     def _down(self, link: str) -> bool:
         end = self._outages.get(link)
@@ -728,9 +750,14 @@ class Lab:
             api.ledger.note_use(device, ks, call.name)
         if self._down(backend):
             return api.unavailable(device, call.name)
-        self._arm(target, device)
-        return _OTT_CALLS[call.name](self, params, device) if backend == "ott" \
-            else _OVP_CALLS[call.name](self, params, device)
+        planned = self._arm(target, device)
+        try:
+            return _OTT_CALLS[call.name](self, params, device) if backend == "ott" \
+                else _OVP_CALLS[call.name](self, params, device)
+        except _BadParameter:
+            if planned is not None:
+                self._disarm(planned, api, call.name)
+            raise
 
     # --- records -------------------------------------------------------------------------------
 
