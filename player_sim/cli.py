@@ -533,6 +533,13 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
 
     try:
         trio.run(main)
+    except BaseExceptionGroup as group:
+        refused: BaseException | None = group.subgroup(OSError)
+        if refused is None:
+            raise
+        while isinstance(refused, BaseExceptionGroup):
+            refused = refused.exceptions[0]
+        raise click.UsageError(f"can't serve on {host}:{port}: {refused}") from None
     except OSError as err:
         raise click.UsageError(f"can't serve on {host}:{port}: {err}") from None
     verdict = lab.verdict()
