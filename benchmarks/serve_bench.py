@@ -23,7 +23,9 @@ b. ``paced``: every device heartbeats once per period, spread evenly, the
    under 50 ms at 1,000 devices.
 
 Devices connect and set their sessions up first; the clock starts once all are
-ready.
+ready. ``srv cpu%`` is the server process's CPU time over the wall time of a
+load (100: one core busy; well below 100 in a closed loop means the driver or
+the machine, not the server, was the limit).
 
 Bounded: each load stops after ``--requests`` heartbeats or ``--seconds``
 seconds, whichever comes first. The machine may be shared: read the ratio.
@@ -223,7 +225,7 @@ def main() -> int:
     requests, seconds = (4_000, 10.0) if args.quick else (20_000, 20.0)
     failed = False
     print(f"{'devices':>7} {'load':>6} {'stack':>5} {'heartbeats':>10} {'per s':>8} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
+          f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'srv cpu%':>8}")
     for devices in (100, 1_000):
         rates: dict[str, float] = {}
         for mode in ("closed", "paced"):
@@ -235,12 +237,14 @@ def main() -> int:
                 served: Any = (_Served(build_bare_app()) if stack == "bare" else
                                LabServer(Lab(LabWorld(world, (), 0)), freeze_gc=True))
                 with served:
+                    cpu, wall = time.process_time(), time.perf_counter()
                     result = _run_driver(served.url, devices, mode, requests, seconds,
                                          devices / 100)
+                    busy = (time.process_time() - cpu) / (time.perf_counter() - wall)
                 gc.unfreeze()
                 print(f"{devices:>7} {mode:>6} {stack:>5} {result['heartbeats']:>10} "
                       f"{result['rate']:>8.0f} {result['p50_ms']:>7.1f} "
-                      f"{result['p99_ms']:>7.1f} {result['errors']:>6}")
+                      f"{result['p99_ms']:>7.1f} {result['errors']:>6} {100 * busy:>7.0f}")
                 if mode == "closed":
                     rates[stack] = result["rate"]
                 if stack == "lab" and result["errors"]:

@@ -360,7 +360,9 @@ class Kind(enum.StrEnum):
                         required=False),
                      _f("account", "str", "the account the request was made for",
                         required=False),
-                     _f("seconds", "num", "server time spent answering"))
+                     _f("seconds", "num", "server time spent answering"),
+                     _f("malformed", "bool", "a planned fault cut the answer's body short",
+                        required=False))
     API_CALL = ("api_call", _W, False,
                 "one logical call of a Kaltura request (a multirequest holds several)",
                 _f("request_id", "int", "the exchange it was part of"), _BACKEND,

@@ -814,6 +814,13 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
 
     try:
         trio.run(main)
+    except BaseExceptionGroup as group:
+        refused: BaseException | None = group.subgroup(OSError)
+        if refused is None:
+            raise
+        while isinstance(refused, BaseExceptionGroup):
+            refused = refused.exceptions[0]
+        raise click.UsageError(f"can't serve on {host}:{port}: {refused}") from None
     except OSError as err:
         raise click.UsageError(f"can't serve on {host}:{port}: {err}") from None
     verdict = lab.verdict()
@@ -885,13 +892,26 @@ def _code(value: str | None) -> int | str | None:
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--http-status", type=click.IntRange(200, 599), default=None)
 @click.option("--message", default="")
+@click.option("--malformed", is_flag=True,
+              help="Handle the calls, but cut their answers short (no code, no status).")
 @click.pass_context
 def ctl_fail_next(ctx: click.Context, endpoint: str, device: str | None, code: str | None,
-                  count: int, http_status: int | None, message: str) -> None:
+                  count: int, http_status: int | None, message: str, malformed: bool) -> None:
     """Fail the next calls of ENDPOINT (setup, heartbeat, renewal, teardown, license,
     ott:SERVICE/ACTION, ovp:SERVICE/ACTION)."""
     _ctl_call(ctx, lambda c: c.fail_next(endpoint, code=_code(code), device=device, count=count,
-                                         http_status=http_status, message=message))
+                                         http_status=http_status, message=message,
+                                         malformed=malformed))
+
+
+@ctl.command("latency")
+@click.argument("link", type=click.Choice(["ssm", "license", "ott", "ovp"]))
+@click.argument("extra")
+@click.argument("duration")
+@click.pass_context
+def ctl_latency(ctx: click.Context, link: str, extra: str, duration: str) -> None:
+    """Hold answers on LINK back EXTRA (e.g. 2s) for DURATION (e.g. 5m)."""
+    _ctl_call(ctx, lambda c: c.latency(link, extra, duration))
 
 
 @ctl.command("outage")

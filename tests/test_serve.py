@@ -453,3 +453,48 @@ def test_the_lab_core_follows_its_clock_without_sockets() -> None:
     now[0] = 71.0
     assert lab.sessions() == [], "expired 70 s (2 periods + grace) after its setup"
     assert lab.world.trace.of_kind("ssm_session_expired")[0].t == pytest.approx(70.0)
+
+
+def test_a_malformed_answer_hides_a_rotation_the_server_made(
+        http: httpx.Client, player_sim_server: LabClient) -> None:
+    token = _setup(http, "family", "phone-1").json()["sessionToken"]
+    player_sim_server.fail_next("heartbeat", malformed=True, device="phone-1")
+    beat = _ssm(http, "heartbeat", token)
+    assert beat.status_code == 200
+    with pytest.raises(ValueError):
+        beat.json()
+    [session] = player_sim_server.sessions()
+    assert session["heartbeats"] == 1, "the server rotated the token the device can't read"
+    assert _ssm(http, "heartbeat", token).json()["errorCode"] == 1006
+    exchange = Trace.from_jsonl(player_sim_server.trace_jsonl()).of_kind("http_exchange")[1]
+    assert exchange.data["malformed"] is True
+    with pytest.raises(LabError, match="no code or http_status"):
+        player_sim_server.fail_next("heartbeat", malformed=True, code=1006)
+
+
+def test_latency_holds_answers_back_on_one_link(http: httpx.Client,
+                                                player_sim_server: LabClient) -> None:
+    import time
+
+    player_sim_server.latency("ssm", 0.3, "1m")
+    started = time.perf_counter()
+    assert _setup(http, "family", "phone-1").status_code == 200
+    assert time.perf_counter() - started >= 0.3
+    started = time.perf_counter()
+    http.post("/ott/api_v3/service/session/action/get", json={"ks": "x"})
+    assert time.perf_counter() - started < 0.3, "other links are not slowed"
+    player_sim_server.advance("2m")
+    started = time.perf_counter()
+    _setup(http, "family", "tablet")
+    assert time.perf_counter() - started < 0.3, "the window is over"
+
+
+def test_a_call_refused_for_its_parameters_leaves_the_planned_fault_for_the_next(
+        http: httpx.Client, player_sim_server: LabClient) -> None:
+    player_sim_server.fail_next("ott:ottUser/anonymousLogin", code=2001, device="dev-1")
+    bad = _ott(http, "ottUser/action/anonymousLogin", {"partnerId": "x", "udid": "dev-1"})
+    assert bad["result"]["error"]["code"] == "MISSING_MANDATORY_PARAMETER"
+    other = _ott(http, "ottUser/action/anonymousLogin", {"partnerId": 1, "udid": "dev-2"})
+    assert "ks" in other["result"], "the fault is dev-1's, not the next caller's"
+    forced = _ott(http, "ottUser/action/anonymousLogin", {"partnerId": 1, "udid": "dev-1"})
+    assert forced["result"]["error"]["code"] == "2001"

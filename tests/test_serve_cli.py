@@ -75,3 +75,28 @@ def test_player_sim_imports_and_explains_without_the_serve_extra(tmp_path: Path)
                          cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert cli.returncode == 2
     assert "pip install 'player_sim[serve]'" in cli.stderr
+
+
+def test_a_busy_port_is_a_usage_error_and_leaves_earlier_outputs(tmp_path: Path) -> None:
+    process, url = _start(tmp_path)
+    port = url.rsplit(":", 1)[1]
+    try:
+        (tmp_path / "other.trace.jsonl").write_text("earlier\n")
+        busy = subprocess.run(
+            [sys.executable, "-m", "player_sim", "serve", "lab.yaml", "--port", port,
+             "--out", "other"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            check=False)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert busy.returncode == 2
+    assert f"can't serve on 127.0.0.1:{port}" in busy.stderr
+    assert "Traceback" not in busy.stderr
+    assert (tmp_path / "other.trace.jsonl").read_text() == "earlier\n"
+    assert oct((tmp_path / "lab.har").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

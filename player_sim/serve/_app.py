@@ -107,6 +107,8 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
             answer = lab.handle(request.method, path, headers, body, client=client,
                                 url=str(request.url))
         changes.notify()
+        if answer.delay:
+            await anyio.sleep(answer.delay)
         return Response(answer.body, answer.status, media_type=answer.content_type)
 
     Handler = Callable[[Request, dict[str, Any]], Awaitable[Any]]
@@ -151,7 +153,8 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
                       count=int(count) if isinstance(count, str) and count.isdigit() else count,
                       code=b.get("code"), http_status=int(status) if isinstance(status, str)
                       and status.isdigit() else status,
-                      message=str(b.get("message", "")))
+                      message=str(b.get("message", "")),
+                      malformed=b.get("malformed") in (True, "true", "1"))
         return {"planned": endpoint}
 
     async def outage(_: Request, b: dict[str, Any]) -> Any:
@@ -160,6 +163,14 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
             raise ConfigError("outage needs a link: ssm, license, ott or ovp")
         lab.outage(link, _seconds(b.get("seconds"), "seconds"))
         return {"down": link}
+
+    async def latency(_: Request, b: dict[str, Any]) -> Any:
+        link = b.get("link")
+        if not isinstance(link, str):
+            raise ConfigError("latency needs a link: ssm, license, ott or ovp")
+        lab.latency(link, _seconds(b.get("extra"), "extra"), _seconds(b.get("seconds"),
+                                                                       "seconds"))
+        return {"slow": link}
 
     async def kill(_: Request, b: dict[str, Any]) -> Any:
         return {"killed": lab.kill(device=_optional_str(b, "device"),
@@ -225,6 +236,7 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
     routes = [
         Route(f"{p}fail-next", control(fail_next), methods=["POST"]),
         Route(f"{p}outage", control(outage), methods=["POST"]),
+        Route(f"{p}latency", control(latency), methods=["POST"]),
         Route(f"{p}kill", control(kill), methods=["POST"]),
         Route(f"{p}advance", control(advance), methods=["POST"]),
         Route(f"{p}sessions", control(sessions), methods=["GET"]),

@@ -110,13 +110,18 @@ class LabClient:
 
     def fail_next(self, endpoint: str, *, code: int | str | None = None,
                   device: str | None = None, count: int = 1, http_status: int | None = None,
-                  message: str = "") -> None:
+                  message: str = "", malformed: bool = False) -> None:
         """Answer the next ``count`` calls of ``endpoint`` (of ``device`` only, if given)
         with this error: ``setup``, ``heartbeat``, ``renewal``, ``teardown``,
-        ``license``, ``ott:<service/action>``, ``ovp:<service/action>``."""
+        ``license``, ``ott:<service/action>``, ``ovp:<service/action>``. ``malformed``:
+        handle them, but cut their answers short instead."""
         self._call("POST", "fail-next", {"endpoint": endpoint, "code": code, "device": device,
                                          "count": count, "http_status": http_status,
-                                         "message": message})
+                                         "message": message, "malformed": malformed})
+
+    def latency(self, link: str, extra: float | str, seconds: float | str) -> None:
+        """Hold answers on ``link`` back ``extra`` seconds for the next ``seconds``."""
+        self._call("POST", "latency", {"link": link, "extra": extra, "seconds": seconds})
 
     def outage(self, link: str, seconds: float | str) -> None:
         """Make ``link`` (ssm, license, ott, ovp) unreachable for ``seconds`` (or ``"5m"``)."""

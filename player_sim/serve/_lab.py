@@ -35,7 +35,16 @@ import attrs
 
 from .._errors import ConfigError
 from .._messages import SsmAnswer
-from ..backends import DEFAULT_HTTP_STATUS, ApiAnswer, Fault, OttErrorCode, OvpFault, SsmErrorCode
+from ..backends import (
+    DEFAULT_HTTP_STATUS,
+    ApiAnswer,
+    Fault,
+    OttBackend,
+    OttErrorCode,
+    OvpBackend,
+    OvpFault,
+    SsmErrorCode,
+)
 from ..rules import CheckConfig, TraceChecker
 from ..scenario import LabWorld
 from ..trace import Trace, TraceRecord, Vantage
@@ -115,6 +124,8 @@ class Answer:
     status: int
     body: bytes
     content_type: str | None = "application/json"
+    #: Seconds to hold the answer back (a planned latency).
+    delay: float = 0.0
 
 
 @attrs.frozen
@@ -150,7 +161,7 @@ FAULT_ENDPOINTS: Final[Mapping[str, _Target]] = _fault_endpoints()
 class _Planned:
     target: _Target
     device: str | None
-    fault: Fault
+    fault: Fault | None  # None: a malformed answer
     remaining: int
 
 
@@ -217,6 +228,8 @@ class Lab:
         self.exchanges: list[Exchange] = []
         self._planned: list[_Planned] = []
         self._outages: dict[str, float] = {}
+        self._latencies: dict[str, tuple[float, float]] = {}  # link -> (until, extra)
+        self._malformed = False  # the request being handled gets a malformed answer
         self._device_of: dict[str, str] = {}  # every session token issued -> its device
         self._requests = 0
 
@@ -244,15 +257,29 @@ class Lab:
 
     def fail_next(self, endpoint: str, *, device: str | None = None, count: int = 1,
                   code: int | str | None = None, http_status: int | None = None,
-                  message: str = "") -> None:
+                  message: str = "", malformed: bool = False) -> None:
         """Answer the next ``count`` calls of ``endpoint`` (of ``device`` only, if given)
-        with this error. ``endpoint`` is one of :data:`FAULT_ENDPOINTS`."""
+        with this error. ``endpoint`` is one of :data:`FAULT_ENDPOINTS`.
+
+        ``malformed``: the backend handles the calls as usual (a heartbeat rotates the
+        token), but their answers are cut in half, so the device can't read them.
+        """
         target = FAULT_ENDPOINTS.get(endpoint)
         if target is None:
             raise ConfigError(f"no endpoint {endpoint!r}; expected one of "
                               f"{', '.join(FAULT_ENDPOINTS)}")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ConfigError(f"a forced error needs a count of at least 1, not {count!r}")
+        if malformed:
+            if code is not None or http_status is not None:
+                raise ConfigError("a malformed answer is the backend's own answer cut short: "
+                                  "give no code or http_status with malformed")
+            self.sync()
+            self._planned.append(_Planned(target, device, None, count))
+            self.world.record(device, "fault_planned", {
+                "endpoint": endpoint, "count": count, "http_status": None, "code": None,
+                "message": message or "malformed answer: the body is cut in half"})
+            return
         if not message:
             message = _DEFAULT_MESSAGES.get(code, f"forced error {code}") if code is not None \
                 else "forced error"
@@ -302,6 +329,32 @@ class Lab:
         self._outages[link] = max(self._outages.get(link, start), start + seconds)
         self.world.record(None, "outage_planned", {"link": link, "start": round(start, 6),
                                                    "end": round(start + seconds, 6)})
+
+    def latency(self, link: str, extra: float, seconds: float) -> None:
+        """Hold every answer on ``link`` back ``extra`` (wall-clock) seconds, for the
+        next ``seconds`` of the lab's time. The backend handles each call on arrival."""
+        if link not in LINKS:
+            raise ConfigError(f"no link {link!r}; links are {', '.join(LINKS)}")
+        if not 0 < extra <= 300:
+            raise ConfigError(f"extra latency is between 0 and 300 seconds, not {extra}")
+        if seconds <= 0:
+            raise ConfigError(f"a latency window lasts a positive number of seconds, "
+                              f"not {seconds}")
+        self.sync()
+        start = self.world.now
+        self._latencies[link] = (start + seconds, extra)
+        self.world.record(None, "latency_planned", {
+            "link": link, "extra": extra, "start": round(start, 6),
+            "end": round(start + seconds, 6)})
+
+    def _delay(self, service: str) -> float:
+        window = self._latencies.get(service)
+        if window is None:
+            return 0.0
+        if self.world.now < window[0]:
+            return window[1]
+        del self._latencies[service]
+        return 0.0
 
     def kill(self, *, device: str | None = None, account: str | None = None) -> int:
         """Kill the live sessions of ``device`` or of ``account`` (exactly one of them);
@@ -401,8 +454,17 @@ class Lab:
         self._requests += 1
         request_id = self._requests
         note: dict[str, Any] = {}
+        self._malformed = False
         answer, service, call, device = self._route(method, path, headers, body, client,
                                                     request_id, note)
+        if self._malformed:
+            note["malformed"] = True
+            answer = Answer(200 if answer.status == 204 else answer.status,
+                            answer.body[:len(answer.body) // 2] or b"{", answer.content_type
+                            or "application/json")
+        delay = self._delay(service)
+        if delay:
+            answer = attrs.evolve(answer, delay=delay)
         code, message = self._error_of(service, answer)
         data: dict[str, Any] = {"request_id": request_id, "method": method, "path": path,
                                 "service": service, "call": call, "http_status": answer.status,
@@ -551,9 +613,10 @@ class Lab:
                       content_type=None if answer.http_status == 204 else "application/json"
                       ), device
 
-    def _arm(self, target: _Target, device: str | None, *, ssm_target: bool = False) -> None:
+    def _arm(self, target: _Target, device: str | None, *, ssm_target: bool = False
+             ) -> _Planned | None:
         """Hand the first planned fault for this call and device to its backend, which
-        answers the call with it (and records it as forced)."""
+        answers the call with it (and records it as forced); return the plan used."""
         for planned in self._planned:
             if planned.target.service != target.service or planned.target.call != target.call:
                 continue
@@ -563,7 +626,9 @@ class Lab:
             if planned.remaining == 0:
                 self._planned.remove(planned)
             fault = planned.fault
-            if ssm_target:
+            if fault is None:
+                self._malformed = True
+            elif ssm_target:
                 self.world.ssm.faults.fail_next(target.endpoint, 1, fault)
             elif target.service == "license":
                 self.world.license.faults.fail_next("license", 1, fault)
@@ -571,7 +636,19 @@ class Lab:
                 self.world.ott.faults.fail_next(target.endpoint, 1, fault)
             else:
                 self.world.ovp.faults.fail_next(target.endpoint, 1, fault)
-            return
+            return planned
+        return None
+
+    def _disarm(self, planned: _Planned, api: OttBackend | OvpBackend, endpoint: str) -> None:
+        """Take back a fault handed to ``api`` for a call that never reached it (its
+        parameters were refused first): the plan applies to the next call instead."""
+        if planned.fault is not None:
+            api.faults.take(endpoint)
+        else:
+            self._malformed = False
+        planned.remaining += 1
+        if planned not in self._planned:
+            self._planned.insert(0, planned)
 
     def _down(self, link: str) -> bool:
         end = self._outages.get(link)
@@ -673,9 +750,14 @@ class Lab:
             api.ledger.note_use(device, ks, call.name)
         if self._down(backend):
             return api.unavailable(device, call.name)
-        self._arm(target, device)
-        return _OTT_CALLS[call.name](self, params, device) if backend == "ott" \
-            else _OVP_CALLS[call.name](self, params, device)
+        planned = self._arm(target, device)
+        try:
+            return _OTT_CALLS[call.name](self, params, device) if backend == "ott" \
+                else _OVP_CALLS[call.name](self, params, device)
+        except _BadParameter:
+            if planned is not None:
+                self._disarm(planned, api, call.name)
+            raise
 
     # --- records -------------------------------------------------------------------------------
 

@@ -41,6 +41,9 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -110,7 +113,8 @@ async def serve_lab(lab: Lab, *, host: str = "127.0.0.1", port: int = 0,
     """Serve ``lab`` on ``host:port`` (0: a free port) until ``stop`` is set.
 
     Reports the base URL (``http://host:port``) through ``task_status``; writes
-    the outputs to ``prefix`` (if given) once stopped, whatever stopped it.
+    the outputs to ``prefix`` (if given) once stopped, whatever stopped it, if it
+    served at all (a lab that could not bind leaves earlier outputs alone).
 
     ``freeze_gc`` is for a process that serves only this lab (``player-sim
     serve``): the lab keeps every record until a reset, and the collector's
@@ -130,16 +134,18 @@ async def serve_lab(lab: Lab, *, host: str = "127.0.0.1", port: int = 0,
     config.keep_alive_timeout = 75.0
     changes = Changes()
     app = build_app(lab, max_body=max_body, changes=changes)
+    served = False
     try:
         async with trio.open_nursery() as outer:
             outer.start_soon(_tick, lab, changes, freeze_gc)
             async with trio.open_nursery() as inner:
                 binds = await inner.start(functools.partial(
                     serve, app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+                served = True
                 task_status.started(binds[0])
             outer.cancel_scope.cancel()  # Hypercorn has closed its connections
     finally:
-        if prefix is not None:
+        if prefix is not None and served:
             write_outputs(lab, prefix)
 
 
