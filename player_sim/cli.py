@@ -638,7 +638,7 @@ def fleet(fleet_file: str, accounts: int | None, hours: float | None, seed: int 
             _write_fleet(result, where, charts, trace_accounts > 0)
             click.echo(_fleet_line(label or result.spec.name, result))
         if swept:
-            _write_sweep(out, html_path, [n for n, _ in swept], labels, results)
+            _write_sweep(out, html_path, [n for n, _ in swept], labels, results, charts)
     except OSError as err:
         raise click.UsageError(f"can't write the results: {err}") from None
     click.echo(f"wrote {out}", err=True)
@@ -682,11 +682,12 @@ def _write_fleet(result: Any, where: str, charts: bool, trace: bool) -> None:
 
 
 def _write_sweep(out: str, html_path: str | None, names: list[str], labels: list[str],
-                 results: list[Any]) -> None:
+                 results: list[Any], charts: bool) -> None:
     import csv
     import io
     import os
 
+    from ._errors import ConfigError
     from .fleet._plot import sweep_rows
     from .scenario import write_atomic
 
@@ -694,6 +695,14 @@ def _write_sweep(out: str, html_path: str | None, names: list[str], labels: list
     pairs = [(lab.replace(n + "=", "") if len(names) == 1 else lab, r)
              for lab, r, n in zip(labels, results, [names[0]] * len(labels), strict=True)]
     rows = sweep_rows(label, pairs)
+    if charts:
+        try:
+            from .fleet._plot import save_figure, sweep_figure
+
+            for suffix in ("png", "svg"):
+                save_figure(sweep_figure(label, pairs), os.path.join(out, f"sweep.{suffix}"))
+        except ConfigError as err:
+            click.echo(f"no charts: {err}", err=True)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -701,7 +710,6 @@ def _write_sweep(out: str, html_path: str | None, names: list[str], labels: list
     write_atomic(os.path.join(out, "sweep.csv"), buffer.getvalue())
     click.echo(buffer.getvalue(), nl=False)
     if html_path:
-        from ._errors import ConfigError
         from .fleet._plot import sweep_html
 
         try:

@@ -264,3 +264,8 @@ def test_worker_count_must_be_positive() -> None:
 
 def test_environment_is_unchanged() -> None:
     assert "PLAYER_SIM_TEST_DIE_ONCE" not in os.environ
+
+
+def test_the_readme_shows_the_example_fleet_file_as_it_is() -> None:
+    readme = (EXAMPLE.parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "```yaml\n" + EXAMPLE.read_text(encoding="utf-8") + "```\n" in readme

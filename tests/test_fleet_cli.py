@@ -86,7 +86,7 @@ def test_explore_seeds_give_the_same_counterexamples_on_any_number_of_workers(
     outputs = []
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}"
-        result = CliRunner().invoke(main, ["explore", "--seeds", "0:2", "--examples", "8",
+        result = CliRunner().invoke(main, ["explore", "--seeds", "0:2", "--examples", "3",
                                            "--workers", workers, "--out", str(out)])
         assert result.exit_code in (0, 1), result.output
         assert result.stdout.startswith("seeds 0:2, 2 searches\n")
