@@ -21,7 +21,6 @@ from ..backends import LIMIT_POLICIES, SsmConfig
 from ..world import LINKS, ZAP_ORDERS, NetworkConfig
 from ._spec import (
     DAY,
-    Choice,
     Duration,
     Episode,
     FleetSpec,
@@ -449,11 +448,3 @@ def load_fleet(path: str, overrides: Mapping[str, Any] | None = None) -> FleetSp
                                       "a fleet file must be UTF-8 text")]) from None
     return fleet_from_text(text, path, overrides)
 
-
-def choice_mean(choice: Choice) -> float:
-    """The mean of a discrete distribution (for sizing and reports)."""
-    total, previous, acc = choice.cumulative[-1], 0.0, 0.0
-    for value, edge in zip(choice.values, choice.cumulative, strict=True):
-        acc += value * (edge - previous)
-        previous = edge
-    return acc / total

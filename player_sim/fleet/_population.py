@@ -143,10 +143,8 @@ class Viewer:
                     world.schedule_at(at, self._join, (index, length))
         viewing = spec.viewing
         rate = viewing.rate(0.0, spec.start)
-        mean = viewing.session_length.median * math.exp(
-            (math.log(viewing.session_length.p90 / viewing.session_length.median)
-             / 1.2815515655446004) ** 2 / 2)
-        if rng.random() < min(1.0, rate * mean):  # already watching when the run starts
+        # Already watching when the run starts: the chance a Poisson viewer is mid-session.
+        if rng.random() < min(1.0, rate * viewing.session_length.mean):
             world.schedule_at(WARMUP * rng.random(), self._begin, None)
         else:
             self._plan_next(0.0)
