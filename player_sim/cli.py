@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a check failed (a scenario, a rule, a mutant), 2 bad in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,9 +73,14 @@ def _report_invalid(errors: list[Any]) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("--no-rules", is_flag=True,
               help="Check only the files' expectations, not the rule catalogue's monitors.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="W", help="Local worker processes (results are printed in file order).")
+@click.option("--executor", "address", metavar="dask://HOST:PORT",
+              help="Run the scenarios on this Dask scheduler.")
 def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         json_path: str | None, trace_dir: str | None, timeline_dir: str | None,
-        keyword: str | None, quiet: bool, no_rules: bool) -> None:
+        keyword: str | None, quiet: bool, no_rules: bool, workers: int,
+        address: str | None) -> None:
     """Run scenario files (default: ./scenarios, without scenarios/broken/).
 
     Exit status: 0 all passed, 1 a scenario failed, 2 invalid input.
@@ -110,8 +116,18 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     styles = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"),
               "error": ("ERROR", "red")}
     results = []
-    for scenario in scenarios:
-        result = run_scenario(scenario, seed=seed, check_rules=not no_rules)
+    ran: Iterable[Any]
+    if workers > 1 or address is not None:
+        from .fleet import open_executor, run_tasks
+
+        tasks = [(s.path, seed, not no_rules) for s in scenarios]
+        try:
+            ran = run_tasks(lambda: open_executor(workers, address), _run_one, tasks)
+        except ConfigError as err:
+            raise click.UsageError(str(err)) from None
+    else:
+        ran = (run_scenario(s, seed=seed, check_rules=not no_rules) for s in scenarios)
+    for scenario, result in zip(scenarios, ran, strict=True):
         results.append(result)
         word, colour = styles[result.status]
         if not quiet or not result.passed:
@@ -139,6 +155,15 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     except OSError as err:
         raise click.UsageError(f"can't write a report: {err}") from None
     sys.exit(0 if all(r.passed for r in results) else 1)
+
+
+def _run_one(task: tuple[str, int | None, bool]) -> Any:
+    """One scenario file, run (a task of ``run --workers``; runs in a worker)."""
+    from .scenario import load_many, run_scenario
+
+    path, seed, check_rules = task
+    scenarios, _ = load_many([path])
+    return run_scenario(scenarios[0], seed=seed, check_rules=check_rules)
 
 
 def _color_wanted() -> bool:
@@ -656,7 +681,7 @@ def fleet(fleet_file: str, accounts: int | None, hours: float | None, seed: int 
             _write_fleet(result, where, charts, trace_accounts > 0)
             click.echo(_fleet_line(label or result.spec.name, result))
         if swept:
-            _write_sweep(out, html_path, [n for n, _ in swept], labels, results)
+            _write_sweep(out, html_path, [n for n, _ in swept], labels, results, charts)
     except OSError as err:
         raise click.UsageError(f"can't write the results: {err}") from None
     click.echo(f"wrote {out}", err=True)
@@ -700,11 +725,12 @@ def _write_fleet(result: Any, where: str, charts: bool, trace: bool) -> None:
 
 
 def _write_sweep(out: str, html_path: str | None, names: list[str], labels: list[str],
-                 results: list[Any]) -> None:
+                 results: list[Any], charts: bool) -> None:
     import csv
     import io
     import os
 
+    from ._errors import ConfigError
     from .fleet._plot import sweep_rows
     from .scenario import write_atomic
 
@@ -712,6 +738,14 @@ def _write_sweep(out: str, html_path: str | None, names: list[str], labels: list
     pairs = [(lab.replace(n + "=", "") if len(names) == 1 else lab, r)
              for lab, r, n in zip(labels, results, [names[0]] * len(labels), strict=True)]
     rows = sweep_rows(label, pairs)
+    if charts:
+        try:
+            from .fleet._plot import save_figure, sweep_figure
+
+            for suffix in ("png", "svg"):
+                save_figure(sweep_figure(label, pairs), os.path.join(out, f"sweep.{suffix}"))
+        except ConfigError as err:
+            click.echo(f"no charts: {err}", err=True)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -719,7 +753,6 @@ def _write_sweep(out: str, html_path: str | None, names: list[str], labels: list
     write_atomic(os.path.join(out, "sweep.csv"), buffer.getvalue())
     click.echo(buffer.getvalue(), nl=False)
     if html_path:
-        from ._errors import ConfigError
         from .fleet._plot import sweep_html
 
         try:

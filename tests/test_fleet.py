@@ -264,3 +264,27 @@ def test_worker_count_must_be_positive() -> None:
 
 def test_environment_is_unchanged() -> None:
     assert "PLAYER_SIM_TEST_DIE_ONCE" not in os.environ
+
+
+def test_the_readme_shows_the_example_fleet_file_as_it_is() -> None:
+    readme = (EXAMPLE.parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "```yaml\n" + EXAMPLE.read_text(encoding="utf-8") + "```\n" in readme
+
+
+@pytest.mark.parametrize(("before", "after", "message"), [
+    ("households: {1: 80%, 2: 20%}", "households: {1: 80%, 300: 20%}",
+     "f.yaml:8:15: accounts.households: keys are whole numbers from 1 to 255, not '300'"),
+    ("attempts: 1", "attempts: -1",
+     "f.yaml:20:33: viewing.retry.attempts: must be a whole number (0 or more), not -1"),
+    ("joining: 40%", "joining: 140%",
+     "f.yaml:22:46: viewing.events.0.joining: must be a fraction between 0 and 1 (0.3) or a "
+     "percentage (30%), not '140%'"),
+    ("limit_policy", "x", None),
+])
+def test_values_are_checked_where_they_are_written(before: str, after: str,
+                                                   message: str | None) -> None:
+    text = small().replace("ssm: {", "ssm: {limit_policy: evict-latest, ") if message is None \
+        else small().replace(before, after)
+    expected = message or ("f.yaml:24:23: backend.ssm.limit_policy: must be one of refuse-new, "
+                           "evict-oldest, not 'evict-latest'; did you mean 'evict-oldest'?")
+    assert str(error_of(text)) == expected

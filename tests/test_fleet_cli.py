@@ -86,7 +86,7 @@ def test_explore_seeds_give_the_same_counterexamples_on_any_number_of_workers(
     outputs = []
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}"
-        result = CliRunner().invoke(main, ["explore", "--seeds", "0:2", "--examples", "8",
+        result = CliRunner().invoke(main, ["explore", "--seeds", "0:2", "--examples", "3",
                                            "--workers", workers, "--out", str(out)])
         assert result.exit_code in (0, 1), result.output
         assert result.stdout.startswith("seeds 0:2, 2 searches\n")
@@ -104,3 +104,17 @@ def test_explore_refuses_mixed_options(args: list[str], message: str) -> None:
     result = CliRunner().invoke(main, ["explore", *args])
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_run_on_two_workers_reports_what_one_process_reports(tmp_path: Path) -> None:
+    scenarios = Path(__file__).resolve().parent.parent / "scenarios"
+    files = sorted(str(p) for p in scenarios.glob("[!_]*.yaml"))[:4]
+    reports = []
+    for workers in ("1", "2"):
+        target = tmp_path / f"w{workers}.json"
+        result = CliRunner().invoke(main, ["run", *files, "-q", "--json", str(target),
+                                           "--workers", workers])
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads(target.read_text()))
+    assert reports[0] == reports[1]
+    assert reports[0]["summary"]["passed"] == 4

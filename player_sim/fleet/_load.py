@@ -21,7 +21,6 @@ from ..backends import LIMIT_POLICIES, SsmConfig
 from ..world import LINKS, ZAP_ORDERS, NetworkConfig
 from ._spec import (
     DAY,
-    Choice,
     Duration,
     Episode,
     FleetSpec,
@@ -145,7 +144,14 @@ def _count(value: Any, path: Path) -> int:
     return value
 
 
+def _whole(value: Any, _: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"must be a whole number (0 or more), not {value!r}")
+    return value
+
+
 def _fraction(value: Any, _: Path) -> float:
+    written = value
     if isinstance(value, str) and value.endswith("%"):
         try:
             value = float(value[:-1]) / 100
@@ -154,7 +160,7 @@ def _fraction(value: Any, _: Path) -> float:
                              f"not {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ValueError(f"must be a fraction between 0 and 1 (0.3) or a percentage (30%), "
-                         f"not {value!r}")
+                         f"not {written!r}")
     return float(value)
 
 
@@ -184,6 +190,10 @@ def _clock_or_offset(value: Any, path: Path, start: float) -> float:
     return (of_day - start) % DAY
 
 
+#: The most devices an account, or accounts a household, may have.
+MOST: Final = 255
+
+
 def _weights(value: Any, path: Path) -> dict[int, float]:
     if not isinstance(value, dict) or not value:
         raise ValueError("must map counts to shares, e.g. {1: 60%, 2: 40%}")
@@ -193,8 +203,8 @@ def _weights(value: Any, path: Path) -> dict[int, float]:
             count = int(key)
         except ValueError:
             raise ValueError(f"keys are whole numbers of at least 1, not {key!r}") from None
-        if count < 1:
-            raise ValueError(f"keys are whole numbers of at least 1, not {key!r}")
+        if not 1 <= count <= MOST:
+            raise ValueError(f"keys are whole numbers from 1 to {MOST}, not {key!r}")
         out[count] = _fraction(share, path) if isinstance(share, str) else \
             _number(share, path)
     if sum(out.values()) <= 0:
@@ -318,8 +328,7 @@ def _build(doc: Document, overridden: Mapping[Path, str]) -> FleetSpec:
         relaunch_after=r.get(relaunch, (*v, "relaunch"), "after", Duration(30.0, 30.0),
                              r.duration),
         retry_after=r.get(retry, (*v, "retry"), "after", Duration(30.0, 30.0), r.duration),
-        retries=r.get(retry, (*v, "retry"), "attempts", 0,
-                      lambda x, q: int(_number(x, q)) if float(x) == int(x) else _count(x, q)),
+        retries=r.get(retry, (*v, "retry"), "attempts", 0, _whole),
         channels=r.get(view, v, "channels", 20, _count),
         events=tuple(events))
 
@@ -439,11 +448,3 @@ def load_fleet(path: str, overrides: Mapping[str, Any] | None = None) -> FleetSp
                                       "a fleet file must be UTF-8 text")]) from None
     return fleet_from_text(text, path, overrides)
 
-
-def choice_mean(choice: Choice) -> float:
-    """The mean of a discrete distribution (for sizing and reports)."""
-    total, previous, acc = choice.cumulative[-1], 0.0, 0.0
-    for value, edge in zip(choice.values, choice.cumulative, strict=True):
-        acc += value * (edge - previous)
-        previous = edge
-    return acc / total

@@ -102,12 +102,12 @@ def sweep_figure(label: str, results: Sequence[tuple[str, FleetResult]]) -> Any:
             bottom = [a + b for a, b in zip(bottom, heights, strict=True)]
     left.set_xlabel(label)
     left.set_ylabel("plays refused (%)")
-    left.legend(title="why")
+    left.legend(title="why", loc="lower left")
     twin = left.twinx()
     twin.plot(values, [r.summary()["expired_background"] for _, r in results], "k--o",
               label="background expiries")
     twin.set_ylabel("sessions expired under backgrounded apps")
-    twin.legend(loc="upper right")
+    twin.legend(loc="lower right")
     for value, result in results:
         right.plot(_hours(result), result.per_minute()["zombie_sessions"],
                    label=f"{label}={value}")

@@ -38,9 +38,13 @@ from ._spec import FleetSpec, Platform
 if TYPE_CHECKING:
     from ..world import Device
 
-__all__ = ["Household", "Stream", "Viewer", "account_name", "households", "make_viewers"]
+__all__ = ["WARMUP", "Household", "Stream", "Viewer", "account_name", "households",
+           "make_viewers"]
 
 SSM_URL: Final = "https://ssm.example/ssm"
+#: Plays already under way when a run starts are set up during its first WARMUP seconds;
+#: peaks and percentiles leave that burst out (see ``FleetResult.summary``).
+WARMUP: Final = 60
 _MASK: Final = (1 << 64) - 1
 _POLICY: Final = DocumentedAppPolicy()  # frozen: one app policy serves every device
 _ACTIVE: Final = frozenset({PlaybackState.OBTAINING_KS, PlaybackState.LOADING_MEDIA,
@@ -139,11 +143,9 @@ class Viewer:
                     world.schedule_at(at, self._join, (index, length))
         viewing = spec.viewing
         rate = viewing.rate(0.0, spec.start)
-        mean = viewing.session_length.median * math.exp(
-            (math.log(viewing.session_length.p90 / viewing.session_length.median)
-             / 1.2815515655446004) ** 2 / 2)
-        if rng.random() < min(1.0, rate * mean):  # already watching when the run starts
-            world.schedule_at(60.0 * rng.random(), self._begin, None)
+        # Already watching when the run starts: the chance a Poisson viewer is mid-session.
+        if rng.random() < min(1.0, rate * viewing.session_length.mean):
+            world.schedule_at(WARMUP * rng.random(), self._begin, None)
         else:
             self._plan_next(0.0)
 

@@ -21,6 +21,7 @@ from typing import Any, Final
 import attrs
 
 from ._counting import PER_MINUTE, PER_PLATFORM, PER_SECOND, REFUSAL_REASONS, Buckets
+from ._population import WARMUP
 from ._spec import DAY, FleetSpec
 
 __all__ = ["FleetResult", "ShardResult", "percentile"]
@@ -109,20 +110,29 @@ class FleetResult:
         return {r: self.total(f"refused_{r}") for r in (*REFUSAL_REASONS, "other")}
 
     def summary(self) -> dict[str, Any]:
-        """Totals, per-second peaks and percentiles, refusals and why, per platform."""
+        """Totals, per-second peaks and percentiles, refusals and why, per platform.
+
+        Peaks and percentiles leave out the first :data:`WARMUP` seconds (of a run
+        longer than twice that), when the plays already under way at the start are
+        set up: a burst of the simulation, not of the fleet. Totals count everything.
+        """
         m = self.buckets.minute
         plays = self.total("plays")
         rates = {}
+        skip = WARMUP if self.spec.duration > 2 * WARMUP else 0
         for name in PER_SECOND:
-            series = self.buckets.second[name]
+            whole = self.buckets.second[name]
+            series = whole[skip:]
             peak = max(series) if series else 0
-            rates[name] = {"total": sum(series), "peak_per_second": peak,
-                           "peak_at": _clock(self.spec, series.index(peak)) if peak else None,
+            rates[name] = {"total": sum(whole), "peak_per_second": peak,
+                           "peak_at": _clock(self.spec, skip + series.index(peak)) if peak
+                           else None,
                            **{f"p{q}_per_second": percentile(series, q) for q in PERCENTILES}}
         reasons = self.refusal_reasons()
         refused = sum(reasons.values())
-        gauges = {name: {"peak": max(m[name], default=0),
-                         "p95": percentile(m[name][:self.minutes], 95)}
+        first = skip // 60
+        gauges = {name: {"peak": max(m[name][first:self.minutes], default=0),
+                         "p95": percentile(m[name][first:self.minutes], 95)}
                   for name in ("active_sessions", "zombie_sessions", "viewing")}
         platforms = {}
         for i, name in enumerate(self.spec.platform_names()):
@@ -131,7 +141,8 @@ class FleetResult:
             platforms[name] = p
         return {
             "fleet": self.spec.name, "accounts": self.spec.accounts, "seed": self.spec.seed,
-            "duration_seconds": self.spec.duration, "devices_in_fleet": self.viewers,
+            "duration_seconds": self.spec.duration, "warmup_seconds": skip,
+            "devices_in_fleet": self.viewers,
             "devices_that_played": self.devices, "events": self.events,
             "plays": plays, "refused": refused,
             "refused_fraction": _fraction(refused, plays),

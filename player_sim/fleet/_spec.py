@@ -49,11 +49,18 @@ class Duration:
     median: float
     p90: float
 
+    @property
+    def mean(self) -> float:
+        return self.median * math.exp(self._sigma ** 2 / 2)
+
+    @property
+    def _sigma(self) -> float:
+        return math.log(self.p90 / self.median) / _Z90
+
     def draw(self, rng: Draws) -> float:
         if self.p90 == self.median:
             return self.median
-        return rng.lognormvariate(math.log(self.median),
-                                  math.log(self.p90 / self.median) / _Z90)
+        return rng.lognormvariate(math.log(self.median), self._sigma)
 
 
 @attrs.frozen
