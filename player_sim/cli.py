@@ -413,9 +413,9 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
 
     With --exhaustive: every sequence of actions and abstract answers up to
     --depth through the pure player core (under several SDK configurations),
-    then the small abstract world (two devices, one account, limit one) to
-    --depth + 2.
-    Reports reachable states, table rows never taken, and each invariant
+    then the small world (two devices, one account, limit one, the real
+    SSM server, every order of messages) to --depth + 2.
+    Reports reachable states, table rows never taken, and each rule
     violation with the shortest path to it.
 
     Exit status: 0 no violation, 1 violations found (counterexamples written),

@@ -224,6 +224,26 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
         lambda: [*good()[:7], r(10, "app_killed", app="terminated", stream="c1"),
                  s(80, "ssm_session_expired", session=1, account="alice", active=0)]),
     "ssm.stop.completes": (stuck, stops),  # more in test_rule_stop_completes.py
+    "ssm.heartbeat.one-timer": (  # a second timer: a heartbeat 10 s after the one before
+        lambda: [*good()[:7], r(30.04, "heartbeat_sent", token="T1"),
+                 s(30.06, "ssm_heartbeat", session=1), r(40.04, "heartbeat_sent", token="T2")],
+        good),
+    "ssm.teardown.ends-session": (
+        # A stop while a heartbeat is on the wire: the teardown carries the token that
+        # heartbeat rotates out, and session 1 lives on, held by nobody.
+        lambda: [*good()[:7], r(30.04, "heartbeat_sent", token="T1"),
+                 r(30.05, "action", "stopped", name="stop", origin="user"),
+                 r(30.05, "ssm_teardown_sent", "stopped", token="T1", blocking=False),
+                 s(30.06, "ssm_heartbeat", session=1),
+                 s(30.07, "ssm_teardown_refused", http_status=401, ssm_code=1006,
+                   message="stale token: a heartbeat already rotated it")],
+        # The same refusal once the session expired: nothing is left behind.
+        lambda: [*good()[:7], r(30.04, "heartbeat_sent", token="T1"),
+                 r(30.05, "action", "stopped", name="stop", origin="user"),
+                 r(30.05, "ssm_teardown_sent", "stopped", token="T1", blocking=False),
+                 s(30.06, "ssm_session_expired", session=1, account="alice", active=0),
+                 s(30.07, "ssm_teardown_refused", http_status=401, ssm_code=1006,
+                   message="invalid token: its session expired")]),
 }
 
 

@@ -54,3 +54,10 @@ class ForcedFaults:
         if head.remaining == 0:
             queue.popleft()
         return head.fault
+
+    def copy(self) -> ForcedFaults:
+        """An independent copy: the same faults pending, consumed apart from this one's."""
+        new = ForcedFaults(self._endpoints)
+        for name, queue in self._queues.items():
+            new._queues[name] = deque(_Pending(p.fault, p.remaining) for p in queue)
+        return new

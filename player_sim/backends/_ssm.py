@@ -175,6 +175,41 @@ class SsmServer:
         """Answer the next ``count`` calls of ``endpoint`` (setup, heartbeat, teardown) so."""
         self.faults.fail_next(endpoint, count, Fault(http_status, ssm_code, message))
 
+    def copy(self, host: _Host) -> SsmServer:
+        """An independent copy of this server, living on ``host``.
+
+        Same configuration; the sessions (each copied: the two servers never
+        share a mutable object), the tokens of ended sessions, the per-device
+        session counters and the forced faults still pending are carried over.
+        Each live session's expiry check is scheduled on ``host`` at the time
+        the session expires (the original's pending checks are not carried
+        over: a check before that time would only schedule itself again). Nothing
+        is recorded. The exhaustive explorer copies the server once per explored
+        state, so that each branch runs the real rules on its own sessions.
+        """
+        new = SsmServer.__new__(SsmServer)
+        new.config = self.config
+        new._host = host
+        new._trace_heartbeats = self._trace_heartbeats
+        new._timeout = self._timeout
+        new._sessions = {}
+        new._by_token = {}
+        new._by_account = {account: {} for account in self._by_account}
+        for session_id, old in self._sessions.items():
+            session = attrs.evolve(old)
+            new._sessions[session_id] = session
+            new._by_account[session.account][session_id] = session
+        for token, old in self._by_token.items():
+            copied = new._sessions.get(old.session_id)
+            if copied is not None:
+                new._by_token[token] = copied
+        new._ended = dict(self._ended)
+        new._sessions_of = dict(self._sessions_of)
+        new.faults = self.faults.copy()
+        for session in new._sessions.values():
+            host.schedule_at(session.expires_at, new._check_expiry, session)
+        return new
+
     # --- endpoints ------------------------------------------------------------------
 
     def setup(self, account: str, device: str, stream: str, ip: str | None,

@@ -16,6 +16,7 @@ from ._coremodel import (
 )
 from ._exhaustive import (
     CORE_CONFIGS,
+    SHORTEST_PATHS,
     WORLD_CONFIGS,
     CoreExploration,
     ExhaustiveReport,
@@ -46,6 +47,7 @@ from ._search import (
     replay_rules,
     write_counterexamples,
 )
+from ._smallworld import WORLD_RULES, WORLD_UNJUDGED, ExploreHost
 from ._stateful import PlayerCoreMachine, core_machine
 from ._strategies import (
     DOCUMENTED_SPACE,
@@ -67,12 +69,16 @@ __all__ = [
     "MUTANTS",
     "MUTANT_EXAMPLES",
     "REFUSED_INPUT_UNCHANGED",
+    "SHORTEST_PATHS",
     "UNJUDGED",
     "WORLD_CONFIGS",
+    "WORLD_RULES",
+    "WORLD_UNJUDGED",
     "CoreEnv",
     "CoreExploration",
     "Counterexample",
     "ExhaustiveReport",
+    "ExploreHost",
     "Finding",
     "Mutant",
     "MutantResult",

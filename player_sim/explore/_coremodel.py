@@ -70,14 +70,17 @@ DEVICE: Final = "a"
 #: behaviour).
 REFUSED_INPUT_UNCHANGED: Final = "player.refused-input-unchanged"
 
-#: Catalogue rules the core explorer does not judge, and why.
+#: Catalogue rules the core explorer does not judge, and why (the server rules are the
+#: small world's, :mod:`._smallworld`, which runs the real SSM server).
 UNJUDGED: Final[Mapping[str, str]] = {
-    "ssm.zap.no-self-limit": "the abstract server refuses at will; the small world's real "
-                             "server judges it",
+    "ssm.zap.no-self-limit": "the abstract server refuses at will; the small world judges it",
     "ssm.setup.limit-refuses": "no session limit without a server; the small world judges it",
-    "ssm.session.expires": "no server clock; the small world's server expires no live session",
-    "ssm.zap.replaces-session": "a setup-first zap tears down after the new setup's answer, "
-                                "which the explorer may hold back for any number of steps",
+    "ssm.session.expires": "no server clock here; the small world judges it",
+    "ssm.teardown.ends-session": "no sessions at the abstract server; the small world judges "
+                                 "it",
+    "ssm.zap.replaces-session": "a zap's setup may wait for answers (sync: its teardown's; "
+                                "with a provider: the KS and the media entry) that the "
+                                "explorer holds back; the small world judges it (async)",
     "ssm.errors.stop-playback": "the app's duty (its policy), and there is no app here",
     "ssm.background.heartbeat-error-zap": "the app's duty, and there is no app here",
     "ssm.background.resume-if-no-error": "the app's duty: here anyone may resume",

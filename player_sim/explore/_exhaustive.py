@@ -1,4 +1,4 @@
-"""Exhaustive, breadth-first exploration of the player core and of a small abstract world.
+"""Exhaustive, breadth-first exploration of the player core and of a small world.
 
 **The core.** From an idle player, every input sequence up to ``depth``:
 the actions the core accepts now (``PlayerCore.can``), a kill or relaunch,
@@ -10,23 +10,20 @@ that build the machines (:data:`~player_sim.player.PLAYBACK_TRANSITIONS`,
 :data:`~player_sim.player.APP_TRANSITIONS`): which states were reached, which
 rows fired, which never did.
 
-**The small world.** Two devices share one account whose SSM limit is one. It
-is an abstract model, not a :class:`~player_sim.World`: the World orders
-messages by fixed latencies on one heap, so it cannot branch over "which
-message arrives first" without copying everything at every step. Here each
-device's SSM requests travel in order on one link (as with the World's fixed
-latency) but the links, the server and the answers interleave in every
-possible way; the server keeps the real rules (limit refuses, token rotation,
-teardown frees the slot, stale tokens fail) and killed apps' zombie sessions
-may expire at any moment. Its invariants are the rules of the session limit:
-no setup refused by the device's own old session (the async-teardown zap
-race), no session left held by nobody (a leaked session), no license for a
-token that is not live.
+**The small world.** Two player cores share one account whose SSM limit is
+one, served by the real :class:`~player_sim.backends.SsmServer`; the only
+abstraction is which message goes next (:mod:`._smallworld`). The catalogue's
+monitors judge its records, device and server alike, so a finding there is a
+violation of a catalogue rule too: at the default depth, the async-teardown
+zap race at the limit (``ssm.zap.no-self-limit``, setup-first order and its
+late-answer cousin) and the stale-token teardown race
+(``ssm.teardown.ends-session``). Each is reported with its shortest paths
+(up to :data:`SHORTEST_PATHS` per rule and message).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
@@ -40,12 +37,9 @@ from ..player import (
     PlaybackState,
     PlayerCore,
 )
-from ..player import _events as ev
 from ..rules import CATALOGUE, TraceChecker
 from ._coremodel import (
-    KILL,
     REFUSED_INPUT_UNCHANGED,
-    RELAUNCH,
     CoreEnv,
     clone_core,
     core_checker,
@@ -54,10 +48,11 @@ from ._coremodel import (
     step,
 )
 from ._recording import clone_checker
+from ._smallworld import world_inputs, world_key, world_root, world_step
 
-__all__ = ["CORE_CONFIGS", "WORLD_CONFIGS", "CoreExploration", "ExhaustiveReport", "ShortestPath",
-           "TableRow", "WorldExploration", "explore_core", "explore_exhaustive", "explore_world",
-           "format_exhaustive", "table_rows"]
+__all__ = ["CORE_CONFIGS", "SHORTEST_PATHS", "WORLD_CONFIGS", "CoreExploration",
+           "ExhaustiveReport", "ShortestPath", "TableRow", "WorldExploration", "explore_core",
+           "explore_exhaustive", "explore_world", "format_exhaustive", "table_rows"]
 
 P = PlaybackState
 A = AppState
@@ -225,43 +220,10 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                            () if contract is None else (contract,))
 
 
-# --- the small abstract world -----------------------------------------------------------------
+# --- the small world --------------------------------------------------------------------------
 
-
-@attrs.frozen
-class _Session:
-    sid: int
-    device: int
-    token: str
-    previous: str | None
-    zombie: bool = False  # its app was killed: nobody will tear it down; it will expire
-
-
-@attrs.frozen
-class _Dev:
-    """One device: its core (never mutated once stored), killed flag, links in flight."""
-
-    core: PlayerCore = attrs.field(eq=False)
-    killed: bool
-    #: SSM requests on the wire, in order: (kind, playback id, token, blocking, origin);
-    #: origin is "answer" for a teardown the player sent on a stale setup answer.
-    to_server: tuple[tuple[str, int, str | None, bool, str], ...]
-    #: SSM answers coming back, in order, with whether their request blocked.
-    to_device: tuple[tuple[ev.Answer, bool], ...]
-    timers: tuple[int, ...]                              # heartbeat timers armed
-
-
-@attrs.frozen
-class _WorldState:
-    devices: tuple[_Dev, ...]
-    sessions: tuple[_Session, ...]
-    next_token: int
-    next_sid: int
-
-
-_WORLD_ACTIONS: Final[tuple[ev.Action, ...]] = (ev.Play("a"), ev.Zap("a"), ev.Stop())
-_LIMIT: Final = 1
-
+#: At most this many shortest paths are reported per rule and message in the small world.
+SHORTEST_PATHS: Final = 3
 
 @attrs.frozen
 class WorldExploration:
@@ -274,223 +236,34 @@ class WorldExploration:
     violations: tuple[ShortestPath, ...]
 
 
-def _world_key(state: _WorldState) -> tuple[Any, ...]:
-    names: dict[str, str] = {}
-
-    def tok(token: str | None) -> str:
-        if token is None:
-            return ""
-        return names.setdefault(token, f"k{len(names)}")
-
-    parts: list[Any] = []
-    for dev in state.devices:
-        c = dev.core
-        base = c.playback_id
-        stash = tuple((e.playback_id - base, tok(e.token)) for e in c._stash
-                      if isinstance(e, ev.SendSsmTeardown))
-        answers = tuple((type(a).__name__, a.playback_id - base,
-                         tok(getattr(getattr(a, "answer", None), "token", None)),
-                         getattr(getattr(a, "answer", None), "ok", None), blocking)
-                        for a, blocking in dev.to_device)
-        parts.append((dev.killed, c.app, c.playback, c.stream, tok(c.ssm_token),
-                      c.item_playback_id - base, c.ssm_error, c._start_after_teardown,
-                      c._teardown_playback_id - base, c._pending_stream_value, stash,
-                      tuple((k, p - base, tok(t), b, o) for k, p, t, b, o in dev.to_server),
-                      answers,
-                      tuple(p - base for p in dev.timers)))
-    sessions = tuple(sorted((s.device, tok(s.token), tok(s.previous), s.zombie)
-                            for s in state.sessions))
-    return (tuple(parts), sessions)
-
-
-def _world_inputs(state: _WorldState) -> Iterator[tuple[str, int, Any]]:
-    for i, dev in enumerate(state.devices):
-        name = "ab"[i]
-        core = dev.core
-        if dev.killed:
-            yield f"{name}: relaunch", i, RELAUNCH
-            continue
-        blocked = any(b for _, _, _, b, _ in dev.to_server) or any(b for _, b in dev.to_device)
-        for action in _WORLD_ACTIONS:
-            if not blocked and core.can(action):
-                yield f"{name}: {type(action).__name__}({getattr(action, 'stream', '')!r})" \
-                    .replace("('')", "()"), i, action
-        yield f"{name}: kill", i, KILL
-        if dev.to_server:
-            kind, pid, *_ = dev.to_server[0]
-            yield f"server handles {name}'s {kind} #{pid}", i, "server"
-        if dev.to_device:
-            answer = dev.to_device[0][0]
-            yield f"{name} gets {type(answer).__name__} #{answer.playback_id}", i, "answer"
-        for pid in sorted(set(dev.timers)):
-            yield f"{name}: heartbeat timer #{pid} fires", i, ("timer", pid)
-    for s in state.sessions:
-        if s.zombie:
-            yield f"zombie session of {'ab'[s.device]} expires", -1, ("expire", s.sid)
-
-
-def _world_step(state: _WorldState, i: int, what: Any) -> tuple[_WorldState, list[tuple[str, str]]]:
-    """Apply one input; return the new state and (rule id, message) findings."""
-    devices = list(state.devices)
-    sessions = list(state.sessions)
-    next_token, next_sid = state.next_token, state.next_sid
-    findings: list[tuple[str, str]] = []
-    if i < 0:
-        _, sid = what
-        sessions = [s for s in sessions if s.sid != sid]
-        return _WorldState(tuple(devices), tuple(sessions), next_token, next_sid), findings
-    dev = devices[i]
-    if what == "server":
-        kind, pid, token, blocking, origin = dev.to_server[0]
-        to_server = dev.to_server[1:]
-        answer: ev.Answer
-        live = {s.token: s for s in sessions}
-        dead = origin == "dead"  # sent before a kill: the answer reaches nobody
-        if kind == "setup":
-            if len(sessions) >= _LIMIT:
-                origins = {o for k, _, _, _, o in to_server if k == "teardown" and o != "dead"}
-                for origin in sorted(origins):
-                    what = ("of the session a stale setup answer created" if origin == "answer"
-                            else "of the session it held")
-                    findings.append(("ssm.zap.no-self-limit",
-                                     f"setup refused at the limit while the device's own "
-                                     f"teardown ({what}) is still on the wire"))
-                answer = ev.SetupAnswered(pid, ev.SsmAnswer(403, 1007, "max"))
-            else:
-                next_token += 1
-                next_sid += 1
-                fresh = f"s{next_token}"
-                sessions.append(_Session(next_sid, i, fresh, None, zombie=dead))
-                answer = ev.SetupAnswered(pid, ev.SsmAnswer(200, None, "", fresh, 30.0))
-        elif kind == "heartbeat":
-            session = live.get(token or "")
-            if session is None:
-                answer = ev.HeartbeatAnswered(pid, ev.SsmAnswer(401, 1006, "invalid"))
-            else:
-                next_token += 1
-                fresh = f"s{next_token}"
-                sessions[sessions.index(session)] = attrs.evolve(session, token=fresh,
-                                                                 previous=session.token)
-                answer = ev.HeartbeatAnswered(pid, ev.SsmAnswer(200, None, "", fresh, 30.0))
-        else:
-            session = live.get(token or "")
-            if session is None:
-                answer = ev.TeardownAnswered(pid, ev.SsmAnswer(401, 1006, "invalid"))
-            else:
-                sessions.remove(session)
-                answer = ev.TeardownAnswered(pid, ev.SsmAnswer(204))
-        answers = dev.to_device if dead else (*dev.to_device, (answer, blocking))
-        dev = attrs.evolve(dev, to_server=to_server, to_device=answers)
-        devices[i] = dev
-    else:
-        core = clone_core(dev.core)
-        to_device, timers = dev.to_device, dev.timers
-        killed = dev.killed
-        if what == KILL:
-            effects = core.kill()
-            killed, to_device, timers = True, (), ()
-            # Requests already on the wire still reach the server; their answers reach nobody.
-            dev = attrs.evolve(dev, to_server=tuple((k, p, t, False, "dead")
-                                                    for k, p, t, _, _ in dev.to_server))
-            sessions = [attrs.evolve(s, zombie=True) if s.device == i else s for s in sessions]
-        elif what == RELAUNCH:
-            effects = core.relaunch()
-            killed = False
-        elif what == "answer":
-            effects = core.feed(to_device[0][0])
-            to_device = to_device[1:]
-        elif isinstance(what, tuple):
-            _, pid = what
-            rest = list(timers)
-            rest.remove(pid)
-            timers = tuple(rest)
-            effects = core.feed(ev.HeartbeatDue(pid))
-        else:
-            effects = core.feed(what)
-        to_server = dev.to_server
-        live_tokens = {s.token for s in sessions}
-        origin = "answer" if what == "answer" else "action"
-        for effect in effects:
-            if isinstance(effect, ev.SendSsmSetup):
-                to_server = (*to_server, ("setup", effect.playback_id, None, effect.blocking,
-                                          origin))
-            elif isinstance(effect, ev.SendHeartbeat):
-                to_server = (*to_server, ("heartbeat", effect.playback_id, effect.token, False,
-                                          origin))
-            elif isinstance(effect, ev.SendSsmTeardown):
-                to_server = (*to_server, ("teardown", effect.playback_id, effect.token,
-                                          effect.blocking, origin))
-            elif isinstance(effect, ev.ArmHeartbeat):
-                timers = (*timers, effect.playback_id)
-            elif isinstance(effect, ev.SendLicenseRequest):
-                # The license server answers at once: granted only for a live token.
-                granted = effect.ssm_token in live_tokens
-                more = core.feed(ev.LicenseAnswered(effect.playback_id, granted,
-                                                    200 if granted else 403))
-                for extra in more:
-                    if isinstance(extra, ev.SendSsmTeardown):
-                        to_server = (*to_server, ("teardown", extra.playback_id, extra.token,
-                                                  extra.blocking, origin))
-        devices[i] = _Dev(core, killed, to_server, to_device, timers)
-    new = _WorldState(tuple(devices), tuple(sessions), next_token, next_sid)
-    findings += _world_invariants(new)
-    return new, findings
-
-
-def _world_invariants(state: _WorldState) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    if len(state.sessions) > _LIMIT:
-        found.append(("ssm.setup.limit-refuses",
-                      f"{len(state.sessions)} live sessions on an account limited to {_LIMIT}"))
-    for s in state.sessions:
-        dev = state.devices[s.device]
-        if s.zombie:
-            continue  # documented: a killed app's session keeps its slot until it expires
-        held = dev.core.ssm_token in (s.token, s.previous) or any(
-            isinstance(a, ev.SetupAnswered | ev.HeartbeatAnswered)
-            and a.answer.token == s.token for a, _ in dev.to_device)
-        tearing = any(k == "teardown" and t in (s.token, s.previous)
-                      for k, _, t, _, _ in dev.to_server) \
-            or any(isinstance(e, ev.SendSsmTeardown) and e.token in (s.token, s.previous)
-                   for e in dev.core._stash)
-        beating = any(k == "heartbeat" and t == s.previous for k, _, t, _, _ in dev.to_server)
-        if not (held or tearing or beating):
-            found.append(("ssm.teardown.on-stop",
-                          "a session is held by no player and no teardown is on the wire: "
-                          "it keeps its slot until it expires"))
-    for dev in state.devices:
-        c = dev.core
-        if c.playback in (P.PLAYING, P.PAUSED) and not dev.killed and c.ssm_token is not None \
-                and c.ssm_token not in {s.token for s in state.sessions} \
-                and not any(isinstance(a, ev.HeartbeatAnswered) for a, _ in dev.to_device) \
-                and not any(k == "heartbeat" for k, *_ in dev.to_server):
-            found.append(("ssm.heartbeat.keeps-session",
-                          "playing with a token no live session has, and no heartbeat to tell"))
-    return found
-
-
 def explore_world(config: CoreConfig, depth: int, name: str = "world", *,
                   core_type: type[PlayerCore] = PlayerCore) -> WorldExploration:
-    """Breadth-first search of two devices (cores of ``core_type``) on one account
-    limited to one session."""
-    root_dev = _Dev(core_type(config), False, (), (), ())
-    root = _WorldState((root_dev, root_dev), (), 0, 0)
-    key = _world_key(root)
+    """Breadth-first search of the small world (:mod:`._smallworld`: two cores of
+    ``core_type`` on one account limited to one session, the real SSM server) up
+    to ``depth`` inputs. Each violation of a catalogue rule is reported with the
+    shortest input sequences that reach it: per rule and monitor message, every
+    path of the shortest length found, up to :data:`SHORTEST_PATHS` (one race can
+    have several shapes: the async zap race with the session held, or with a
+    setup answer that came late)."""
+    root = world_root(config, core_type)
+    key = world_key(root)
     parents: dict[Any, tuple[Any, str] | None] = {key: None}
     frontier = [(root, key)]
-    found: dict[tuple[str, str], ShortestPath] = {}
+    found: dict[tuple[str, str], list[ShortestPath]] = {}
     steps = 0
-    for _ in range(depth):
+    for level in range(1, depth + 1):
         following = []
         for state, key in frontier:
-            for label, i, what in _world_inputs(state):
-                new, findings = _world_step(state, i, what)
+            for label, what in world_inputs(state):
+                new, findings = world_step(state, what)
                 steps += 1
                 for rule_id, message in findings:
-                    if (rule_id, message) not in found:
-                        found[rule_id, message] = ShortestPath(
-                            rule_id, message, (*_path(parents, key), label), f"world/{name}")
-                new_key = _world_key(new)
+                    paths = found.setdefault((rule_id, message), [])
+                    if len(paths) < SHORTEST_PATHS and (not paths or len(paths[0].steps) == level):
+                        paths.append(ShortestPath(rule_id, message,
+                                                  (*_path(parents, key), label),
+                                                  f"world/{name}"))
+                new_key = world_key(new)
                 if new_key in parents:
                     continue
                 parents[new_key] = (key, label)
@@ -498,7 +271,8 @@ def explore_world(config: CoreConfig, depth: int, name: str = "world", *,
         frontier = following
         if not frontier:
             break
-    return WorldExploration(name, depth, len(parents), steps, tuple(found.values()))
+    return WorldExploration(name, depth, len(parents), steps,
+                            tuple(p for paths in found.values() for p in paths))
 
 
 #: The SDK configurations the small world is explored under.

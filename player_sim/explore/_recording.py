@@ -197,6 +197,18 @@ def clone_checker(checker: TraceChecker) -> TraceChecker:
     memo: dict[int, Any] = {}
     new = TraceChecker.__new__(TraceChecker)
     memo[id(checker)] = new
+    shared = _SHARED
+    # The monitors first, by the fast path: most hold nothing but what every monitor
+    # holds (its rule, checker, configuration and an empty ``_pending``).
+    for monitor in checker.monitors:
+        copied = object.__new__(type(monitor))
+        memo[id(monitor)] = copied
+        fields = monitor.__dict__.copy()
+        fields["checker"] = new
+        for key, value in fields.items():
+            if key != "checker" and type(value) not in shared:
+                fields[key] = _clone(value, memo)
+        copied.__dict__ = fields
     state = dict(vars(checker))
     by_kind = state.pop("_by_kind")
     new.__dict__.update({k: v if type(v) in _SHARED else _clone(v, memo)
@@ -237,7 +249,7 @@ def _clone(obj: Any, memo: dict[int, Any]) -> Any:
     if cls is dict:
         new_dict: dict[Any, Any] = {}
         memo[id(obj)] = new_dict
-        for key, value in obj.items():
+        for key, value in obj.items():  # (most are empty: a monitor waiting for nothing)
             new_dict[key] = value if type(value) in shared else _clone(value, memo)
         return new_dict
     if cls is list or cls is deque:
@@ -264,11 +276,19 @@ def _clone(obj: Any, memo: dict[int, Any]) -> Any:
         state = obj.__dict__.copy()
         for k, v in state.items():
             if type(v) not in shared:
-                state[k] = _clone(v, memo)
+                # An object met already (a monitor's checker): no call needed.
+                state[k] = memo.get(id(v)) or _clone(v, memo)
         new.__dict__.update(state)
     else:
-        for field in attrs.fields(cls):
-            value = getattr(obj, field.name)
-            object.__setattr__(new, field.name, value if type(value) in shared
+        names = _FIELDS.get(cls)
+        if names is None:
+            names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls))
+        for name in names:
+            value = getattr(obj, name)
+            object.__setattr__(new, name, value if type(value) in shared
                                else _clone(value, memo))
     return new
+
+
+#: The field names of each attrs class met inside a checker.
+_FIELDS: dict[type, tuple[str, ...]] = {}

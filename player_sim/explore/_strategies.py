@@ -38,6 +38,7 @@ import attrs
 from hypothesis import strategies as st
 
 from .._errors import ConfigError
+from ..backends import SsmErrorCode
 from ..player import _events as ev
 from ..player._actions import ACTIONS, action_spec
 from ..scenario import (
@@ -62,14 +63,15 @@ STREAMS: Final = ("channel-1", "channel-2")
 ASSETS: Final = ("asset-1", "asset-2")
 #: Virtual time a ``wait`` step lets pass; shrinking prefers the first ones.
 WAITS: Final = ("1s", "100ms", "5s", "30s", "1m", "2m", "5m", "20m")
-#: Forced SSM and license errors: (endpoint, http_status, code, message).
+#: Forced SSM and license errors: (endpoint, http_status, code, message); codes are plain
+#: ints (they are written into scenario files).
 FAULTS: Final = (
-    ("ssm.heartbeat", 503, 4001, "SSM not available"),
-    ("ssm.setup", 503, 4001, "SSM not available"),
-    ("ssm.teardown", 503, 4001, "SSM not available"),
-    ("ssm.heartbeat", 403, 1006, "invalid token"),
-    ("ssm.setup", 200, 1007, "max active sessions exceeded"),
-    ("ssm.heartbeat", 200, 1006, "invalid token"),
+    ("ssm.heartbeat", 503, int(SsmErrorCode.SSM_NOT_AVAILABLE), "SSM not available"),
+    ("ssm.setup", 503, int(SsmErrorCode.SSM_NOT_AVAILABLE), "SSM not available"),
+    ("ssm.teardown", 503, int(SsmErrorCode.SSM_NOT_AVAILABLE), "SSM not available"),
+    ("ssm.heartbeat", 403, int(SsmErrorCode.INVALID_TOKEN), "invalid token"),
+    ("ssm.setup", 200, int(SsmErrorCode.MAX_SESSIONS_EXCEEDED), "max active sessions exceeded"),
+    ("ssm.heartbeat", 200, int(SsmErrorCode.INVALID_TOKEN), "invalid token"),
     ("license", 403, None, "license denied"),
 )
 OTT_FAULTS: Final = (

@@ -273,6 +273,17 @@ _RULES: Final[tuple[Rule, ...]] = (
          "delta, it refreshes first",
          "The refresh margin is 12 % of the validity left when the session was set (Android) "
          "or a fixed 5 minutes (iOS).", "within-after", "OTT provider refresh margin"),
+    # --- SSM rules the small world's explorer used to state on its own -------------------
+    _ssm("ssm.heartbeat.one-timer", 3,
+         "the SDK keeps a heartbeat with the SSM server to maintain the SSM session",
+         "A player item runs one heartbeat timer: two heartbeats of the same playback are "
+         "never closer than one heartbeat period (less the heartbeat slack).", "never"),
+    _ssm("ssm.teardown.ends-session", 3,
+         "The SDK tears down the SSM session when the playback stops.",
+         "A running device's teardown ends its session: it is never refused as invalid (a "
+         "heartbeat on the wire rotated its token out) while a session of that device that "
+         "its player no longer holds is still live at the server, holding its slot until it "
+         "expires.", "never"),
 )
 
 

@@ -706,6 +706,119 @@ class _StopCompletes(Monitor):
                         "stopping with no blocking SSM teardown on the wire: nothing ends it")
 
 
+# --- rules the small world's explorer used to state on its own ----------------------------------
+
+
+class _OneTimer(Monitor):
+    """Heartbeats of one playback come a period apart; two closer than the period (less
+    ``heartbeat_slack``) mean two timers run for the same player item. Playback ids
+    start again after a relaunch, so a relaunch forgets the device's last heartbeats."""
+
+    rule_id = "ssm.heartbeat.one-timer"
+    kinds = frozenset({"heartbeat_sent", "app_relaunched"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._last: dict[tuple[str, int | None], float] = {}
+
+    def active(self) -> bool:
+        return self.config.heartbeats_traced
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind == "app_relaunched":
+            self._last = {k: t for k, t in self._last.items() if k[0] != dev.name}
+            return
+        key = (dev.name, rec.playback_id)
+        last = self._last.get(key)
+        self._last[key] = rec.t
+        if last is None or dev.period <= 0:
+            return
+        self.observed()  # a heartbeat after another of the same playback: a period apart
+        least = dev.period - self.config.heartbeat_slack
+        if rec.t - last < least - _EPS:
+            self.violate(line, rec, f"two heartbeats of playback #{rec.playback_id} "
+                                    f"{rec.t - last:g}s apart, less than the {dev.period:g}s "
+                                    "period: two heartbeat timers run for one player item")
+
+
+class _EndsSession(Monitor):
+    """A teardown refused as invalid while the device's own session lives on.
+
+    The monitor counts, per device, the live sessions the server created for it
+    (server records), leaving out zombies: those alive when the app was killed
+    and those its setups still on the wire then created. When a teardown of a
+    running device is refused with ``INVALID_TOKEN`` (not a planned fault) and
+    the device has more live sessions than its player can still account for
+    (the one it holds, one per session created whose setup answer has not
+    reached it, one per other teardown on the wire), the teardown missed its session: a heartbeat
+    on the wire rotated the token it carried (the stale-token teardown race),
+    and the session holds its slot, held by nobody, until it expires.
+    """
+
+    rule_id = "ssm.teardown.ends-session"
+    kinds = frozenset({"ssm_setup_sent", "ssm_setup_answered", "ssm_session_created",
+                       "ssm_setup_refused", "ssm_session_ended", "ssm_session_expired",
+                       "ssm_session_evicted", "ssm_teardown_refused", "app_killed"})
+    reads = frozenset({"session", "ssm_code", "forced", "token"})
+    also_needs = frozenset({Vantage.DEVICE})  # what the player holds, whether it was killed
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._live: dict[Any, bool] = {}       # live session id -> it is a zombie
+        self._owner: dict[Any, str] = {}       # live session id -> its device
+        self._setups: dict[str, int] = {}      # setups on the wire, per device
+        self._dead: dict[str, int] = {}        # of those, sent before a kill
+        self._awaited: dict[str, int] = {}     # sessions created, their answer not yet read
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        name, kind = dev.name, rec.kind
+        if kind == "ssm_setup_sent":
+            self._setups[name] = self._setups.get(name, 0) + 1
+        elif kind == "ssm_setup_answered":
+            if rec.data.get("token") is not None:
+                self._awaited[name] = max(0, self._awaited.get(name, 0) - 1)
+        elif kind in ("ssm_session_created", "ssm_setup_refused"):
+            self._setups[name] = max(0, self._setups.get(name, 0) - 1)
+            dead = self._dead.get(name, 0)
+            if dead:
+                self._dead[name] = dead - 1
+            session = rec.data.get("session")
+            if kind == "ssm_session_created" and session is not None:
+                zombie = bool(dead) or dev.killed
+                self._live[session] = zombie
+                self._owner[session] = name
+                if not zombie:
+                    self._awaited[name] = self._awaited.get(name, 0) + 1
+        elif kind == "app_killed":
+            self._dead[name] = self._setups.get(name, 0)
+            self._awaited[name] = 0  # their answers reach nobody
+            for session, owner in self._owner.items():
+                if owner == name:
+                    self._live[session] = True
+        elif kind == "ssm_teardown_refused":
+            if rec.data.get("forced") or rec.data.get("ssm_code") != SsmErrorCode.INVALID_TOKEN:
+                return
+            self.observed()  # a teardown that found no session for its token
+            if dev.killed:
+                return
+            live = [s for s, zombie in self._live.items()
+                    if not zombie and self._owner.get(s) == name]
+            accounted = int(dev.held) + self._awaited.get(name, 0) + dev.teardowns_on_wire
+            if len(live) > accounted:
+                self.violate(line, rec, f"teardown refused as invalid while session "
+                                        f"{live[0]} of this device lives on, held by no "
+                                        "player: a heartbeat on the wire rotated the token "
+                                        "the teardown carried")
+        else:  # the session ended
+            session = rec.data.get("session")
+            self._live.pop(session, None)
+            self._owner.pop(session, None)
+
+
 #: Every SSM monitor class (the providers' are in :mod:`._provider_monitors`).
 MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BeforeLicense, _EveryPlayback, _NoSsmNoTraffic, _CarriesToken, _LimitRefuses,
@@ -713,5 +826,5 @@ MONITORS: Final[tuple[type[Monitor], ...]] = (
     _SetupNotified, _TeardownNotified, _HeartbeatNotified, _CarryCodes, _StopPlayback,
     _BackgroundSuspends, _ResumeIfNoError, _HeartbeatErrorZap, _PipRunsNormally,
     _TokenRotation, _SessionExpires, _Answers204, _BodyDecides, _ZapReplaces, _NoSelfLimit,
-    _KillNoTeardown, _KsCompletes, _StopCompletes,
+    _KillNoTeardown, _KsCompletes, _StopCompletes, _OneTimer, _EndsSession,
 )
