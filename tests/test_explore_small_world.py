@@ -145,3 +145,25 @@ def test_the_bundled_scenario_covering_a_new_rule_really_observes_it(
     verdict = judge_trace(result.trace, rules=[rule_id])
     assert verdict.observed[rule_id] > 0
     assert bool(verdict.violations) is broken
+
+
+def test_a_lazy_copy_shares_until_fed_and_feeding_it_changes_nothing_else() -> None:
+    from player_sim.explore._recording import clone_checker, feed_lazily
+    from player_sim.trace import TraceRecord
+
+    state, _ = _walk(world_root(CoreConfig()), ["a: Play('a')"])
+    origin = state.checker
+    first, second = clone_checker(origin, lazy=True), clone_checker(origin, lazy=True)
+    assert first.device("a") is origin.device("a")  # shared until fed
+    before = (origin.device("a").teardowns_on_wire, dict(origin.observed))
+    origin_readers = list(origin._by_kind["ssm_teardown_sent"])
+    feed_lazily(first, TraceRecord(2.0, "a", "ssm_teardown_sent", "foreground", "ssm_setup",
+                                   {"request_id": 9, "token": "t", "blocking": False}, 1))
+    assert first.device("a").teardowns_on_wire == 1
+    assert (origin.device("a").teardowns_on_wire, dict(origin.observed)) == before
+    assert second.device("a").teardowns_on_wire == 0
+    readers = first._by_kind["ssm_teardown_sent"]
+    assert readers and all(m.checker is first for m in readers)
+    # The origin keeps its own monitors (shared with its ancestors, never with a copy).
+    assert origin._by_kind["ssm_teardown_sent"] == origin_readers
+    assert not {id(m) for m in readers} & {id(m) for m in origin_readers}

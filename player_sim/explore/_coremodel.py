@@ -44,7 +44,7 @@ from ..backends import SsmErrorCode
 from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
 from ..player import _events as ev
 from ..rules import CATALOGUE, CheckConfig, TraceChecker
-from ._recording import Recorder
+from ._recording import Recorder, feed_lazily, finish_lazily
 
 __all__ = ["ACTIONS", "CORE_RULES", "DEVICE", "KILL", "REFUSED_INPUT_UNCHANGED", "RELAUNCH",
            "STEP", "UNJUDGED", "CoreEnv", "Finding", "Request", "clone_core", "core_checker",
@@ -301,9 +301,10 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
         blocked_since = None
     new_env = CoreEnv(tuple(requests), env.tokens + used, now, blocked_since,
                       recorder.next_request)
-    violations = [v for record in recorder.take() for v in checker.feed(record)]
+    # (``checker`` may be a lazy copy, :func:`~._recording.clone_checker`.)
+    violations = [v for record in recorder.take() for v in feed_lazily(checker, record)]
     # What the core owes in response to this input is due with it: close its window.
-    violations += checker.finish(now + STEP / 2)
+    violations += finish_lazily(checker, now + STEP / 2)
     return new_env, effects, [Finding(v.rule.id, v.message) for v in violations]
 
 

@@ -195,7 +195,7 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                 # A refused action writes no record: the parent's checker serves (it is
                 # only ever fed through a clone).
                 child_checker = checker if label.endswith(" (refused)") \
-                    else clone_checker(checker)
+                    else clone_checker(checker, lazy=True)
                 new_env, _, findings = step(child, env, event, index, used, child_checker)
                 steps += 1
                 rows.update(child.fired)

@@ -33,6 +33,8 @@ mid-trace, so that breadth-first search carries one per explored state.
 
 from __future__ import annotations
 
+import heapq
+import weakref
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -42,10 +44,11 @@ import attrs
 from ..player import CoreConfig, PlayerCore
 from ..player import _events as ev
 from ..player._actions import action_name
-from ..rules import TraceChecker
+from ..rules import Monitor, TraceChecker, Violation
 from ..trace import TraceRecord
 
-__all__ = ["ANSWER_KINDS", "Recorder", "action_name", "clone_checker"]
+__all__ = ["ANSWER_KINDS", "Recorder", "action_name", "clone_checker", "feed_lazily",
+           "finish_lazily"]
 
 #: The device record written when each kind of answer arrives (timers write none:
 #: ``Device._heartbeat_due``).
@@ -183,7 +186,7 @@ class Recorder:
 _SHARED: set[type] = {str, int, float, bool, type(None), frozenset, TraceRecord}
 
 
-def clone_checker(checker: TraceChecker) -> TraceChecker:
+def clone_checker(checker: TraceChecker, *, lazy: bool = False) -> TraceChecker:
     """An independent copy of ``checker`` mid-trace: feeding one never changes the other.
 
     The checker's own objects (monitors, device views, deadlines: everything
@@ -193,29 +196,113 @@ def clone_checker(checker: TraceChecker) -> TraceChecker:
     than be shared by mistake. The index of monitors by record kind is
     rebuilt, not copied. Far cheaper than ``copy.deepcopy``, which also copies
     every rule and record.
+
+    With ``lazy``, a monitor waiting for nothing (no open expectation) is not
+    copied but shared with ``checker`` until the copy is fed a record of a kind
+    it reads, and so is each device's view until the copy is fed a record of
+    that device; cancelled expectations are dropped. Feed a lazy copy only
+    through :func:`feed_lazily` and close it only with :func:`finish_lazily`,
+    and never feed ``checker`` again (the small world feeds only copies of a
+    stored state's checker).
     """
     memo: dict[int, Any] = {}
     new = TraceChecker.__new__(TraceChecker)
     memo[id(checker)] = new
     shared = _SHARED
-    # The monitors first, by the fast path: most hold nothing but what every monitor
-    # holds (its rule, checker, configuration and an empty ``_pending``).
+    # The monitors first, by a fast path: most hold nothing but what every monitor
+    # holds (its rule, checker and configuration, shared, and a ``_pending`` dict).
+    monitors = []
+    copied = []
     for monitor in checker.monitors:
-        copied = object.__new__(type(monitor))
-        memo[id(monitor)] = copied
-        fields = monitor.__dict__.copy()
-        fields["checker"] = new
-        for key, value in fields.items():
-            if key != "checker" and type(value) not in shared:
-                fields[key] = _clone(value, memo)
-        copied.__dict__ = fields
+        if lazy and not monitor._pending:
+            monitors.append(monitor)  # shared until fed (feed_lazily)
+            continue
+        monitors.append(_copy_monitor(monitor, new, memo))
+        copied.append(monitor)
     state = dict(vars(checker))
+    del state["monitors"]
     by_kind = state.pop("_by_kind")
-    new.__dict__.update({k: v if type(v) in _SHARED else _clone(v, memo)
+    if lazy:
+        state["_heap"] = [entry for entry in state["_heap"] if not entry[2].cancelled]
+        heapq.heapify(state["_heap"])
+        new._devices = dict(state.pop("_devices"))  # the views themselves shared
+        _OWNED_VIEWS[new] = set()
+    new.__dict__.update({k: v if type(v) in shared else _clone(v, memo)
                          for k, v in state.items()})
-    new._by_kind = {kind: [memo[id(m)] for m in monitors] for kind, monitors in by_kind.items()}
+    new.monitors = monitors
+    if not lazy:
+        new._by_kind = {kind: [memo[id(m)] for m in watching]
+                        for kind, watching in by_kind.items()}
+        return new
+    # The index's lists are shared too, but those of the monitors just copied.
+    new._by_kind = dict(by_kind)
+    for monitor in copied:
+        for kind in monitor.kinds:
+            watching = new._by_kind.get(kind)
+            if watching is not None:
+                new._by_kind[kind] = [memo.get(id(m), m) for m in watching]
     return new
 
+
+def _copy_monitor(monitor: Monitor, checker: TraceChecker, memo: dict[int, Any]) -> Monitor:
+    copied = object.__new__(type(monitor))
+    memo[id(monitor)] = copied
+    fields = monitor.__dict__.copy()
+    del fields["checker"]
+    for key, value in fields.items():
+        if type(value) not in _SHARED:
+            empty = not value and type(value) in _EMPTY
+            fields[key] = type(value)() if empty else _clone(value, memo)
+    fields["checker"] = checker
+    copied.__dict__ = fields
+    return copied
+
+
+#: The device views each lazy copy owns (by id): the others are shared with its origin.
+_OWNED_VIEWS: weakref.WeakKeyDictionary[TraceChecker, set[int]] = weakref.WeakKeyDictionary()
+
+
+def feed_lazily(checker: TraceChecker, record: TraceRecord) -> list[Violation]:
+    """``checker.feed(record)`` for a lazy copy (:func:`clone_checker`): first, each
+    monitor that reads ``record``'s kind and the view of ``record``'s device (and of
+    any suspended device, whose deadlines time may move) get their own copies."""
+    for monitor in checker._by_kind.get(record.kind, ()):
+        if monitor.checker is not checker:
+            _own(checker, monitor)
+    _own_views(checker, record.device)
+    return checker.feed(record)
+
+
+def finish_lazily(checker: TraceChecker, end: float | None = None) -> list[Violation]:
+    """``checker.finish(end)`` for a lazy copy (see :func:`feed_lazily`)."""
+    _own_views(checker, None)
+    return checker.finish(end)
+
+
+def _own_views(checker: TraceChecker, device: str | None) -> None:
+    owned = _OWNED_VIEWS.get(checker)
+    if owned is None:
+        return  # not a lazy copy: it owns everything
+    for name, view in checker._devices.items():
+        if id(view) not in owned and (name == device or view.app == "background"):
+            copied = _clone(view, {})
+            checker._devices[name] = copied
+            owned.add(id(copied))
+
+
+def _own(checker: TraceChecker, shared: Monitor) -> None:
+    """Replace the shared ``shared`` by a copy of its own, everywhere ``checker`` has it."""
+    copied = _copy_monitor(shared, checker, {id(shared.checker): checker})
+    monitors = checker.monitors
+    monitors[monitors.index(shared)] = copied  # (monitors compare by identity)
+    for kind in shared.kinds:  # the lists may be shared: new ones
+        watching = checker._by_kind.get(kind)
+        if watching is not None:
+            checker._by_kind[kind] = [copied if m is shared else m for m in watching]
+
+
+#: Containers a monitor may hold empty, copied by a call of their type.
+_EMPTY: Final = frozenset({dict, list, set})
 
 #: How each class met inside a checker is copied: "share", "attrs" (slotted fields) or "dict".
 _PLANS: dict[type, str] = {}
@@ -258,6 +345,8 @@ def _clone(obj: Any, memo: dict[int, Any]) -> Any:
         new_seq.extend([v if type(v) in shared else _clone(v, memo) for v in obj])
         return new_seq
     if cls is tuple:
+        if all(type(v) in shared for v in obj):
+            return obj  # (line, record) pairs: immutable, shared
         return tuple([v if type(v) in shared else _clone(v, memo) for v in obj])
     if cls is Counter:
         new_counter: Counter[Any] = Counter(obj)  # of counts: numbers

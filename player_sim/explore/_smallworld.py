@@ -69,7 +69,7 @@ from ..player import _events as ev
 from ..rules import CATALOGUE, CheckConfig, TraceChecker
 from ..trace import TraceRecord
 from ._coremodel import STEP, checker_key, clone_core
-from ._recording import Recorder, clone_checker
+from ._recording import Recorder, clone_checker, feed_lazily, finish_lazily
 
 __all__ = ["ACCOUNT", "DEVICES", "SSM_CONFIG", "SYNC_UNJUDGED", "WORLD_ACTIONS", "WORLD_RULES",
            "WORLD_UNJUDGED", "ExploreHost", "WorldState", "world_checker", "world_inputs",
@@ -312,7 +312,7 @@ def world_step(state: WorldState, what: Input) -> tuple[WorldState, list[tuple[s
     now = _next_time(state, what)
     host = ExploreHost(now, state.host.tokens)
     server = state.server.copy(host)
-    checker = clone_checker(state.checker)
+    checker = clone_checker(state.checker, lazy=True)
     devices = list(state.devices)
     kind, i, detail = what
     if kind == "expiry":
@@ -325,10 +325,10 @@ def world_step(state: WorldState, what: Input) -> tuple[WorldState, list[tuple[s
             devices[i] = _device_step(devices[i], DEVICES[i], kind, detail, now, server, host)
         except PlayerSimError as err:
             return state, [("core.accepts-inputs", f"the core raised {err!r}")]
-    violations = [v for record in host.records for v in checker.feed(record)]
+    violations = [v for record in host.records for v in feed_lazily(checker, record)]
     host.records = []
     # What a device owes in response to this input is due with it: close its window.
-    violations += checker.finish(now + STEP / 2)
+    violations += finish_lazily(checker, now + STEP / 2)
     return (WorldState(tuple(devices), server, host, checker),
             [(v.rule.id, v.message) for v in violations])
 
