@@ -134,6 +134,8 @@ class Kind(enum.StrEnum):
     DEVICE_ADDED = ("device_added", _D, False, "a device joined the world (its configuration)",
                     _ACCOUNT, _f("ssm", "bool", "it was given an SSM server URL"),
                     _f("sync", "bool", "syncSSMSetupTeardown"),
+                    _f("variants", "obj", "its value of every SSM client variant, by name",
+                       required=False),
                     _f("base_url", "str", "its session provider's base URL", required=False),
                     _f("partner_id", "int|null", "its session provider's partner id",
                        required=False))
@@ -178,7 +180,9 @@ class Kind(enum.StrEnum):
                           _f("heartbeat_period", "num|null", "seconds between heartbeats",
                              required=False))
     SSM_TEARDOWN_SENT = ("ssm_teardown_sent", _D, True, "the SDK asked to end an SSM session",
-                         _REQUEST_ID, _TOKEN, _BLOCKING)
+                         _REQUEST_ID, _TOKEN, _BLOCKING,
+                         _f("stream", "str|null", "the stream whose session it ends",
+                            required=False))
     SSM_TEARDOWN_ANSWERED = ("ssm_teardown_answered", _D, True,
                              "the SSM teardown answer reached the SDK",
                              _REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
@@ -280,6 +284,9 @@ class Kind(enum.StrEnum):
                            "a session expired without heartbeats", _SESSION, _ACCOUNT, _ACTIVE)
     SSM_SESSION_EVICTED = ("ssm_session_evicted", _S, False,
                            "the evict-oldest policy ended a session", _SESSION, _ACCOUNT, _ACTIVE)
+    SSM_SESSION_KILLED = ("ssm_session_killed", _S, False,
+                          "the operator killed a session (killDeviceSessions, "
+                          "killAccountSessions)", _SESSION, _ACCOUNT, _ACTIVE)
     SSM_SETUP_REFUSED = ("ssm_setup_refused", _S, False, "the SSM server refused a setup",
                          _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED)
     SSM_HEARTBEAT_REFUSED = ("ssm_heartbeat_refused", _S, False,

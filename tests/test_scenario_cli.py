@@ -96,7 +96,7 @@ def test_k_selects_by_name_file_or_tag(runner: CliRunner, suite: Path) -> None:
     assert listed and all("heartbeat" in ln.lower() and "error" not in ln.split()[1]
                           for ln in listed)
     qa = invoke(runner, suite, "run", "-q", "-k", "qa", "scenarios")
-    assert "8 scenarios: 8 passed" in qa.stdout  # type: ignore[attr-defined]
+    assert "12 scenarios: 12 passed" in qa.stdout  # type: ignore[attr-defined]
     bad = invoke(runner, suite, "run", "-k", "zombie and (", "scenarios")
     assert bad.exit_code == 2  # type: ignore[attr-defined]
     assert "-k 'zombie and ('" in bad.stderr  # type: ignore[attr-defined]

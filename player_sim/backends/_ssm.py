@@ -11,6 +11,8 @@ Rules (``seeds/000_7011756516eda0b2.txt`` and ``DOMAIN.md``):
   last one (default: two heartbeat periods plus ``grace_period``): the slot of
   a killed app's "zombie session" is held until then;
 * teardown answers 204 and frees the slot;
+* the operator can kill a device's or an account's sessions
+  (``killDeviceSessions``, ``killAccountSessions``): their next heartbeat fails;
 * ids are keyed by the device (randomness by stable key): its sessions are
   ``<device>/1``, ``<device>/2`` ..., and its tokens come from its own stream
   (``ssm-<device>-<n>-<hex>``, see ``World.new_token``);
@@ -132,7 +134,8 @@ class _Host(Protocol):
 
 ENDPOINTS: Final = ("setup", "heartbeat", "teardown")
 _ENDED_HOW: Final = {"ssm_session_ended": "was torn down", "ssm_session_expired": "expired",
-                     "ssm_session_evicted": "was evicted by a newer session"}
+                     "ssm_session_evicted": "was evicted by a newer session",
+                     "ssm_session_killed": "was killed by the operator"}
 
 
 class SsmServer:
@@ -173,6 +176,23 @@ class SsmServer:
                   ssm_code: int | None = None, message: str = "") -> None:
         """Answer the next ``count`` calls of ``endpoint`` (setup, heartbeat, teardown) so."""
         self.faults.fail_next(endpoint, count, Fault(http_status, ssm_code, message))
+
+    # --- the operator API (WIRE.md: killDeviceSessions, killAccountSessions) -----------
+
+    def kill_device_sessions(self, device: str) -> int:
+        """``killDeviceSessions``: end every live session of ``device`` now; the next
+        heartbeat (or teardown) of each fails with 1006. Returns how many were killed."""
+        return self._kill([s for s in self.active_sessions() if s.device == device])
+
+    def kill_account_sessions(self, account: str) -> int:
+        """``killAccountSessions``: end every live session of ``account`` now; the next
+        heartbeat (or teardown) of each fails with 1006. Returns how many were killed."""
+        return self._kill(self.active_sessions(account))
+
+    def _kill(self, sessions: list[SsmSession]) -> int:
+        for session in sessions:
+            self._end(session, "ssm_session_killed", session.device)
+        return len(sessions)
 
     # --- endpoints ------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from ._states import (
     AppState,
     PlaybackState,
 )
+from ._variants import PROFILES, VARIANTS, Profile, SsmVariants, Variant, profiles_markdown
 
 __all__ = [
     "ACTIONS",
@@ -23,6 +24,8 @@ __all__ = [
     "APP_TRANSITIONS",
     "PLAYBACK_MACHINE",
     "PLAYBACK_TRANSITIONS",
+    "PROFILES",
+    "VARIANTS",
     "ActionSpec",
     "AppPolicy",
     "AppState",
@@ -31,8 +34,12 @@ __all__ = [
     "PlaybackState",
     "PlayerCore",
     "PlayerView",
+    "Profile",
     "SdkModel",
+    "SsmVariants",
+    "Variant",
     "action_name",
     "events",
     "mermaid_diagram",
+    "profiles_markdown",
 ]

@@ -225,11 +225,13 @@ class SendHeartbeat:
 
 @attrs.frozen
 class SendSsmTeardown:
-    """Release an SSM session; ``blocking`` holds the main thread until the answer."""
+    """Release an SSM session; ``blocking`` holds the main thread until the answer.
+    ``stream`` is the stream whose session it is (not the one a zap goes to)."""
 
     playback_id: int
     token: str
     blocking: bool
+    stream: str | None = None
 
 
 @attrs.frozen

@@ -172,8 +172,10 @@ _RULES: Final[tuple[Rule, ...]] = (
     _dom("ssm.heartbeat.token-rotation",
          "Every successful heartbeat returns a NEW token that must be used on the next call "
          "(token rotation). Using a stale token fails.",
-         "A device never sends two heartbeats with the same token: each carries the token the "
-         "previous answer rotated in.", "never", None),
+         "A device never sends a heartbeat with a token a successful heartbeat rotated out: "
+         "each carries the token the last answer rotated in. Re-sending a token no answer "
+         "rotated (after a heartbeat error, variant keep-heartbeating) is not a violation.",
+         "never", None),
     _dom("ssm.session.expires",
          "A missed heartbeat makes the token invalid after a short server-side timeout",
          "A session with no heartbeat for session_timeout seconds expires at the server "
@@ -196,6 +198,24 @@ _RULES: Final[tuple[Rule, ...]] = (
          "the session limit this fails the zap.",
          "A device's setup is never refused for a limit while its own teardown is still on the "
          "wire (the async-teardown zap race).", "never", "DeviceConfig.async_zap_order"),
+    _ssm("ssm.errors.names-stream", 23,
+         "The player should not continue playback once any of these notifications are "
+         "received.",
+         "An SSM teardown error names the stream whose session failed to end: after a zap, "
+         "the stream zapped away from, not the healthy new one the app would otherwise stop.",
+         "always"),
+    _dom("ssm.setup.late-answer-torn-down",
+         "A stop while the setup is still in flight: the web client waits for the setup "
+         "answer and then tears down; the iOS plugin finds no token yet, skips the teardown, "
+         "and the late setup answer leaks a live session.",
+         "A session whose setup was answered after its playback was stopped or zapped away "
+         "from is torn down (variant skip-teardown leaks it: a zombie that holds a slot until "
+         "it expires).", "within-after", "DeviceConfig.variants: stop_during_setup"),
+    _dom("ssm.kill.operator-heartbeat-fails",
+         "Operators can kill sessions server-side (`killDeviceSessions`, "
+         "`killAccountSessions`): the killed session's next heartbeat fails.",
+         "Once the operator killed a session, no heartbeat of it succeeds.", "never",
+         "SsmServer.kill_device_sessions / kill_account_sessions"),
     _dom("ssm.kill.no-teardown",
          "A session that is never torn down (app killed, crash, tab closed) keeps its slot "
          "until it expires: the \"zombie session\".",

@@ -189,32 +189,52 @@ class _PipRunsNormally(_KeepsSession):
 
 
 class _TokenRotation(Monitor):
-    """Each heartbeat carries the token the previous one's answer rotated in.
+    """A token a successful heartbeat answer rotated out is never sent again.
 
-    A heartbeat sent before the previous answer came back (a slow link) reuses
-    its token: whichever of the two reaches the server second is stale and the
-    session is lost. That race is what this rule reports, as DOMAIN.md asks.
+    A heartbeat sent before the previous answer came back (a slow link) reuses its
+    token: once that answer rotates the token out, the other heartbeat is stale at
+    the server and the session is lost. That race is what this rule reports, as
+    DOMAIN.md asks: at the answer if the other heartbeat left before it, at the
+    heartbeat otherwise. A token no answer rotated out (its heartbeat failed) may be
+    sent again: a client that keeps heartbeating after an error re-sends it.
     """
 
     rule_id = "ssm.heartbeat.token-rotation"
-    kinds = frozenset({"heartbeat_sent"})
-    reads = frozenset({"token"})
+    kinds = frozenset({"heartbeat_sent", "heartbeat_answered"})
+    reads = frozenset({"token", "request_id", "http_status", "ssm_code"})
 
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
-        self._sent: dict[str, set[str]] = {}
+        self._in_flight: dict[tuple[str, Any], str] = {}  # (device, request id) -> token
+        self._uses: dict[str, dict[str, int]] = {}       # device -> token -> heartbeats
+        self._rotated: dict[str, set[str]] = {}          # device -> tokens rotated out
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        token = rec.data.get("token")
-        if dev is None or not isinstance(token, str):
+        if dev is None:
             return
-        sent = self._sent.setdefault(dev.name, set())
-        if sent:
-            self.observed()  # a heartbeat after another: it must carry a rotated token
-        if token in sent:
-            self.violate(line, rec, f"heartbeat reuses token {token!r} of an earlier heartbeat: "
-                                    "one of the two is stale at the server")
-        sent.add(token)
+        uses = self._uses.setdefault(dev.name, {})
+        rotated = self._rotated.setdefault(dev.name, set())
+        if rec.kind == "heartbeat_sent":
+            token = rec.data.get("token")
+            if not isinstance(token, str):
+                return
+            if uses:
+                self.observed()  # a heartbeat after another: it must carry a live token
+            if token in rotated:
+                self.violate(line, rec, f"heartbeat reuses token {token!r}, which an earlier "
+                                        "heartbeat's answer rotated out: it is stale at the "
+                                        "server")
+            uses[token] = uses.get(token, 0) + 1
+            self._in_flight[(dev.name, rec.data.get("request_id"))] = token
+            return
+        sent = self._in_flight.pop((dev.name, rec.data.get("request_id")), None)
+        if sent is None or not _ok(rec.data):
+            return
+        rotated.add(sent)
+        if uses.get(sent, 0) > 1:
+            self.violate(line, rec, f"this answer rotated token {sent!r} out, yet another "
+                                    "heartbeat had already left with it: one of the two is "
+                                    "stale at the server")
 
 
 class _BackgroundSuspends(Monitor):
@@ -235,7 +255,7 @@ class _BackgroundSuspends(Monitor):
 class _SessionExpires(Monitor):
     rule_id = "ssm.session.expires"
     kinds = frozenset({"ssm_session_created", "ssm_heartbeat", "ssm_session_ended",
-                       "ssm_session_evicted", "ssm_session_expired"})
+                       "ssm_session_evicted", "ssm_session_expired", "ssm_session_killed"})
     reads = frozenset({"session"})
 
     def __init__(self, checker: Checking) -> None:
@@ -460,13 +480,15 @@ class _HeartbeatNotified(_Notified):
     rule_id = "ssm.errors.heartbeat-notified"
     kinds = frozenset({"heartbeat_answered", "ssm_heartbeat_error", "ssm_teardown_sent",
                        "app_relaunched"})
-    reads = frozenset({"http_status", "ssm_code"})
+    reads = frozenset({"http_status", "ssm_code", "request_id"})
     answer_kind = "heartbeat_answered"
     error_kind = "ssm_heartbeat_error"
 
     def applies(self, rec: TraceRecord, dev: DeviceView) -> bool:
-        # An answer to a heartbeat of an older player item is dropped by the player.
-        return dev.held and rec.playback_id in (None, dev.held_playback_id)
+        # An answer to a heartbeat of an older player item is dropped by the player; one
+        # to a heartbeat a keep-heartbeating client sent with its stale token is not.
+        return (dev.held and rec.playback_id in (None, dev.held_playback_id)) \
+            or rec.data.get("request_id") in dev.stale_requests
 
 
 class _BodyDecides(Monitor):
@@ -706,6 +728,84 @@ class _StopCompletes(Monitor):
                         "stopping with no blocking SSM teardown on the wire: nothing ends it")
 
 
+# --- variants and the operator -------------------------------------------------------------
+
+
+class _NamesStream(Monitor):
+    """A teardown error names the stream of the playback whose session it ended: the
+    stream its setup was sent for (``ssm_setup_sent`` of the same ``playback_id``)."""
+
+    rule_id = "ssm.errors.names-stream"
+    kinds = frozenset({"ssm_setup_sent", "ssm_teardown_answered", "ssm_teardown_error"})
+    reads = frozenset({"stream", "http_status", "ssm_code"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._streams: dict[tuple[str, int | None], Any] = {}  # (device, playback) -> stream
+        self._failed: dict[str, Any] = {}  # device -> stream of its last failed teardown
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind == "ssm_setup_sent":
+            self._streams[(dev.name, rec.playback_id)] = rec.data.get("stream")
+        elif rec.kind == "ssm_teardown_answered":
+            stream = self._streams.pop((dev.name, rec.playback_id), None)
+            if not _ok(rec.data) and stream is not None:
+                self._failed[dev.name] = stream
+        else:
+            want = self._failed.pop(dev.name, None)
+            if want is None:
+                return
+            self.observed()
+            told = rec.data.get("stream")
+            if told != want:
+                self.violate(line, rec, f"ssm_teardown_error names stream {told!r}; the "
+                                        f"session that failed to end was {want!r}'s")
+
+
+class _LateSetupTornDown(Monitor):
+    """A setup answered after its playback was stopped or zapped away from created a
+    session nobody plays: the device must tear it down when the answer arrives."""
+
+    rule_id = "ssm.setup.late-answer-torn-down"
+    kinds = frozenset({"ssm_setup_answered", "ssm_teardown_sent", "app_killed"})
+    reads = frozenset({"token", "http_status", "ssm_code"})
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        token = rec.data.get("token")
+        if rec.kind == "app_killed":
+            self.cancel_device(dev.name)  # a killed app sends nothing (ssm.kill.no-teardown)
+        elif rec.kind == "ssm_teardown_sent":
+            self.fulfil((dev.name, token))
+        elif _ok(rec.data) and isinstance(token, str) and not dev.setup_current:
+            self.observed()
+            self.expect((dev.name, token), dev.name, self.config.reaction_window, line, rec,
+                        "a setup answered after its playback was stopped or zapped away from "
+                        "created a session no teardown ends: it leaks until it expires")
+
+
+class _OperatorKill(Monitor):
+    rule_id = "ssm.kill.operator-heartbeat-fails"
+    kinds = frozenset({"ssm_session_killed", "ssm_heartbeat"})
+    reads = frozenset({"session"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._killed: set[Any] = set()
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        session = rec.data.get("session")
+        if rec.kind == "ssm_session_killed":
+            self.observed()
+            self._killed.add(session)
+        elif session in self._killed:
+            self.violate(line, rec, f"session {session} was killed by the operator, yet a "
+                                    "heartbeat of it succeeded")
+
+
 #: Every SSM monitor class (the providers' are in :mod:`._provider_monitors`).
 MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BeforeLicense, _EveryPlayback, _NoSsmNoTraffic, _CarriesToken, _LimitRefuses,
@@ -713,5 +813,6 @@ MONITORS: Final[tuple[type[Monitor], ...]] = (
     _SetupNotified, _TeardownNotified, _HeartbeatNotified, _CarryCodes, _StopPlayback,
     _BackgroundSuspends, _ResumeIfNoError, _HeartbeatErrorZap, _PipRunsNormally,
     _TokenRotation, _SessionExpires, _Answers204, _BodyDecides, _ZapReplaces, _NoSelfLimit,
-    _KillNoTeardown, _KsCompletes, _StopCompletes,
+    _KillNoTeardown, _KsCompletes, _StopCompletes, _NamesStream, _LateSetupTornDown,
+    _OperatorKill,
 )

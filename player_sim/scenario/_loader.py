@@ -18,7 +18,7 @@ import jsonschema
 from .. import signals
 from .._errors import ConfigError
 from ..backends import LicenseConfig, OttAsset, OttConfig, OvpConfig, OvpEntry, SsmConfig
-from ..player import AppPolicy, DocumentedAppPolicy
+from ..player import VARIANTS, AppPolicy, DocumentedAppPolicy
 from ..providers import REFRESH_POLICY_NAMES
 from ..world import DeviceConfig, NetworkConfig, WorldConfig
 from ._model import (
@@ -35,6 +35,7 @@ from ._model import (
     Invariant,
     Latency,
     Mode,
+    OperatorKill,
     Outage,
     Problem,
     ProviderSpec,
@@ -443,6 +444,9 @@ class _Build:
                 policy = AppPolicy()
             delay = (self.seconds(("devices", name, "app", "reaction_delay"))
                      if "reaction_delay" in app else 0.0)
+            variants = {v.name: (spec[v.name] if v.choices or spec[v.name] is None
+                                 else self.seconds(("devices", name, v.name)))
+                        for v in VARIANTS if v.name in spec}
             try:
                 out.append(DeviceConfig(
                     name=name, account=account,
@@ -452,7 +456,8 @@ class _Build:
                     async_zap_order=spec.get("zap_order", "setup-first"),
                     release_item_on_stop=spec.get("release_item_on_stop", True),
                     app_reaction_delay=delay, ip=spec.get("ip"),
-                    device_group=spec.get("device_group"), policy=policy))
+                    device_group=spec.get("device_group"), policy=policy,
+                    profile=spec.get("profile", "documented"), variants=variants))
             except ConfigError as err:
                 self.problem(("devices", name), f"invalid device {name!r}: {err}", key=True)
         return out
@@ -508,6 +513,14 @@ class _Build:
                 out.append(At(loc, time))
             elif kind == "fail":
                 out.append(self.fail(path, value))
+            elif kind == "operator_kill":
+                device = value.get("device")
+                account = value.get("account")
+                if device is not None:
+                    self.device((*path, "device"), device)
+                if account is not None:
+                    self.account((*path, "account"), account)
+                out.append(OperatorKill(loc, device, account))
             elif kind in ("outage", "latency"):
                 fault = self.window_fault(path, kind, value, now)
                 if fault is not None:

@@ -48,6 +48,7 @@ __all__ = [
     "Latency",
     "Location",
     "Mode",
+    "OperatorKill",
     "Outage",
     "Problem",
     "ProviderSpec",
@@ -163,7 +164,8 @@ TRACE_EVENTS: Final = (
     "app_relaunched", "main_thread_blocked", "ssm_setup_sent", "ssm_setup_answered",
     "ssm_teardown_sent", "ssm_teardown_answered", "license_request_sent", "license_answered",
     "heartbeat_sent", "heartbeat_overdue", "ssm_session_created", "ssm_heartbeat",
-    "ssm_session_ended", "ssm_session_expired", "ssm_session_evicted", "ssm_setup_refused",
+    "ssm_session_ended", "ssm_session_expired", "ssm_session_evicted", "ssm_session_killed",
+    "ssm_setup_refused",
     "ssm_heartbeat_refused", "ssm_teardown_refused", "license_granted", "license_denied",
     "outage_planned", "fault_planned", "latency_planned",
     # session providers (OTT / OVP) and media loading
@@ -238,6 +240,16 @@ class FailNext:
     http_status: int
     code: int | str | None
     message: str
+
+
+@attrs.frozen
+class OperatorKill:
+    """The operator kills sessions at the SSM server: every live session of ``device``
+    (``killDeviceSessions``) or of ``account`` (``killAccountSessions``); one is set."""
+
+    location: Location
+    device: str | None
+    account: str | None
 
 
 @attrs.frozen
@@ -409,7 +421,7 @@ class Invariant:
     condition: Condition | None = None
 
 
-Step = Action | Wait | At | FailNext | Outage | Latency | Expect
+Step = Action | Wait | At | FailNext | Outage | Latency | OperatorKill | Expect
 
 
 @attrs.frozen

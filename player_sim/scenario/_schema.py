@@ -15,6 +15,7 @@ from .. import signals
 from ..backends import DRM_SCHEMES, LIMIT_POLICIES
 from ..player import AppState, PlaybackState
 from ..player._actions import ActionSpec
+from ..player._variants import PROFILES, VARIANTS
 from ..providers import REFERENCE_TYPES, REFRESH_POLICY_NAMES
 from ..world import LINKS, ZAP_ORDERS
 from ._model import (
@@ -114,8 +115,19 @@ _APP: Final = _obj({
     "reaction_delay": _DURATION,
 })
 
+#: One device key per SSM client variant (the profile table's rows).
+_VARIANT_KEYS: Final[dict[str, Any]] = {
+    v.name: ({"enum": list(v.choices), "description": v.meaning} if v.choices
+             else {**_DURATION, "type": ["string", "null"], "description": v.meaning})
+    for v in VARIANTS
+}
+
 _DEVICE: Final = _obj({
     "account": _NAME,
+    "profile": {"enum": list(PROFILES),
+                "description": "The platform profile: the value of every SSM client variant "
+                               "(README: Platform profiles)."},
+    **_VARIANT_KEYS,
     "ssm": {"type": "boolean", "description": "The license delegate has an SSM server URL."},
     "sync_setup_teardown": {"type": "boolean"},
     "pip": {"type": "boolean"},
@@ -220,6 +232,11 @@ _STEP_KINDS: Final[dict[str, Any]] = {
     "fail": _FAIL,
     "outage": _OUTAGE,
     "latency": _LATENCY,
+    "operator_kill": {**_obj({"device": _NAME, "account": _NAME}), "minProperties": 1,
+                      "maxProperties": 1,
+                      "description": "The operator kills sessions at the SSM server: "
+                                     "{device: NAME} (killDeviceSessions) or {account: NAME} "
+                                     "(killAccountSessions); their next heartbeat fails."},
     "expect": _EXPECT,
 }
 

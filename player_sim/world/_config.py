@@ -13,6 +13,7 @@ from .._validators import non_negative
 from ..backends import LicenseConfig, OttConfig, OvpConfig, SsmConfig
 from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy, SdkModel
 from ..player._core import ZapOrder, _check_zap_order
+from ..player._variants import PROFILES, Profile, SsmVariants
 from ..providers import MediaSource, OvpMediaProvider, PhoenixMediaProvider, SessionProvider
 from ..providers import check_session_provider as _check_session_provider
 
@@ -89,6 +90,17 @@ def _check_sdk(_: object, attribute: attrs.Attribute[Any], value: object) -> Non
                           f"hooks that differ), not {type(value).__name__}")
 
 
+def _check_profile(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in PROFILES:
+        raise ConfigError(f"{attribute.name} must be one of {', '.join(PROFILES)}, "
+                          f"not {value!r}")
+
+
+def _check_variants(instance: DeviceConfig, _: attrs.Attribute[Any],
+                    value: Mapping[str, object]) -> None:
+    SsmVariants.of(instance.profile, value)  # refuses an unknown variant or value
+
+
 def _check_media(instance: DeviceConfig, _: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, PhoenixMediaProvider | OvpMediaProvider):
         raise ConfigError(f"media must be a PhoenixMediaProvider or an OvpMediaProvider, "
@@ -123,6 +135,11 @@ class DeviceConfig:
     ``sdk`` (an instance of an :class:`~player_sim.SdkModel` subclass) models an
     SDK whose SSM client behaves otherwise than documented; ``None`` is the
     documented SDK.
+
+    ``profile`` (``documented``, ``ios``, ``android``, ``web``) picks the value of
+    every variant of :data:`~player_sim.player.VARIANTS` (where real clients
+    differ); ``variants`` overrides single ones by name, e.g.
+    ``variants={"after_heartbeat_error": "keep-heartbeating"}``.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -143,6 +160,13 @@ class DeviceConfig:
                                                            validator=_check_provider)
     media: MediaSource | None = attrs.field(default=None, eq=False, validator=_check_media)
     sdk: SdkModel | None = attrs.field(default=None, eq=False, validator=_check_sdk)
+    profile: Profile = attrs.field(default="documented", validator=_check_profile)
+    variants: Mapping[str, object] = attrs.field(factory=dict, validator=_check_variants)
+
+    @property
+    def ssm_variants(self) -> SsmVariants:
+        """This device's value of every variant: its profile's, with ``variants`` applied."""
+        return SsmVariants.of(self.profile, self.variants)
 
     def core_config(self, *, has_session_provider: bool | None = None) -> CoreConfig:
         if has_session_provider is None:
@@ -151,4 +175,5 @@ class DeviceConfig:
                           sync_ssm_setup_teardown=self.sync_ssm_setup_teardown,
                           pip_enabled=self.pip, async_zap_order=self.async_zap_order,
                           release_item_on_stop=self.release_item_on_stop,
-                          has_session_provider=has_session_provider, sdk=self.sdk)
+                          has_session_provider=has_session_provider, sdk=self.sdk,
+                          variants=self.ssm_variants)

@@ -66,7 +66,8 @@ class _SsmTraffic(_DeviceBase):
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
         rid = self._next_request()
         self._record("ssm_teardown_sent", {"request_id": rid, "token": effect.token,
-                                           "blocking": effect.blocking}, effect.playback_id)
+                                           "blocking": effect.blocking,
+                                           "stream": effect.stream}, effect.playback_id)
         if effect.blocking:
             self._block()
         self.teardowns_on_the_wire.append(effect.token)

@@ -1,0 +1,140 @@
+"""Platform profiles and SSM client variants: one table, and what each variant changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from player_sim import ConfigError, DeviceConfig, World, WorldConfig
+from player_sim.player import (
+    PROFILES,
+    VARIANTS,
+    CoreConfig,
+    PlayerCore,
+    SsmVariants,
+    events,
+    profiles_markdown,
+)
+from player_sim.rules import CheckConfig, check_trace
+from player_sim.scenario import load_scenario_text
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+URL = "https://ssm.example/"
+
+
+def test_the_readme_profile_table_is_generated_from_the_declaration() -> None:
+    assert profiles_markdown() in README, "regenerate it with player_sim.player.profiles_markdown()"
+
+
+def test_the_table_has_one_row_per_variant_and_a_column_per_profile() -> None:
+    rows = profiles_markdown().splitlines()[2:]
+    assert [row.split("`")[1] for row in rows] == [v.name for v in VARIANTS]
+    assert all(set(v.values) == set(PROFILES) for v in VARIANTS)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_profile_gives_its_column(profile: str) -> None:
+    got = SsmVariants.of(profile).as_dict()
+    assert got == {v.name: v.values[profile] for v in VARIANTS}
+
+
+def test_a_variant_set_on_its_own_overrides_the_profile() -> None:
+    config = DeviceConfig(name="p", account="a", profile="ios",
+                          variants={"stop_during_setup": "teardown-when-answered"})
+    assert config.ssm_variants.stop_during_setup == "teardown-when-answered"
+    assert config.ssm_variants.after_heartbeat_error == "keep-heartbeating"  # ios
+    assert config.core_config().variants == config.ssm_variants
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"profile": "tizen"}, r"profile must be one of documented, ios, android, web"),
+    ({"variants": {"after_heartbeat": "x"}}, r"no variant 'after_heartbeat'"),
+    ({"variants": {"after_heartbeat_error": "retry"}},
+     r"after_heartbeat_error must be one of stop-heartbeating, keep-heartbeating"),
+])
+def test_bad_profiles_and_variants_are_refused_where_they_enter(kwargs: dict[str, object],
+                                                                message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        DeviceConfig(name="p", account="a", **kwargs)  # type: ignore[arg-type]
+
+
+def test_scenario_devices_take_a_profile_and_single_variants() -> None:
+    scenario = load_scenario_text(
+        "name: x\ndevices:\n  phone: {account: a, profile: web, "
+        "after_heartbeat_error: stop-heartbeating}\nsteps: []\n")
+    (device,) = scenario.devices
+    assert device.profile == "web"
+    assert device.ssm_variants.after_heartbeat_error == "stop-heartbeating"
+
+
+# --- the core under each variant -----------------------------------------------------------
+
+
+def _playing(variants: SsmVariants) -> PlayerCore:
+    core = PlayerCore(CoreConfig(variants=variants))
+    core.feed(events.Play("c1"))
+    core.feed(events.SetupAnswered(1, events.SsmAnswer(200, token="T1", heartbeat_period=30)))
+    core.feed(events.LicenseAnswered(1, True, 200))
+    return core
+
+
+@pytest.mark.parametrize("mode", ["stop-heartbeating", "keep-heartbeating"])
+def test_after_a_heartbeat_error(mode: str) -> None:
+    core = _playing(SsmVariants.of(overrides={"after_heartbeat_error": mode}))
+    failed = events.HeartbeatAnswered(1, events.SsmAnswer(401, 1006, "killed"))
+    notices = core.feed(failed)
+    assert [n.kind for n in notices if isinstance(n, events.Notify)] == ["ssm_heartbeat_error"]
+    again = core.feed(events.HeartbeatDue(1))
+    second = core.feed(failed)
+    teardowns = [e for e in core.feed(events.Zap("c1")) if isinstance(e, events.SendSsmTeardown)]
+    if mode == "keep-heartbeating":
+        assert events.SendHeartbeat(1, "T1") in again          # the same stale token
+        assert [n.kind for n in second if isinstance(n, events.Notify)] == [
+            "ssm_heartbeat_error"]                              # another error each time
+        assert [(t.token, t.stream) for t in teardowns] == [("T1", "c1")]
+    else:
+        assert again == () and second == () and teardowns == []
+
+
+@pytest.mark.parametrize("mode", ["teardown-when-answered", "skip-teardown"])
+def test_a_setup_answered_after_a_stop(mode: str) -> None:
+    core = PlayerCore(CoreConfig(variants=SsmVariants.of(overrides={"stop_during_setup": mode})))
+    core.feed(events.Play("c1"))
+    core.feed(events.Stop())
+    late = core.feed(events.SetupAnswered(1, events.SsmAnswer(200, token="T1",
+                                                               heartbeat_period=30)))
+    sent = [e for e in late if isinstance(e, events.SendSsmTeardown)]
+    assert sent == ([] if mode == "skip-teardown"
+                    else [events.SendSsmTeardown(1, "T1", blocking=False, stream="c1")])
+
+
+def test_a_teardown_error_after_a_zap_names_the_old_stream() -> None:
+    core = _playing(SsmVariants.of())
+    core.feed(events.Zap("c2"))
+    notices = core.feed(events.TeardownAnswered(1, events.SsmAnswer(503, 4001, "x")))
+    (error,) = [n for n in notices if isinstance(n, events.Notify)
+                and n.kind == "ssm_teardown_error"]
+    assert error.payload()["stream"] == "c1"
+
+
+# --- the operator kill, end to end, under both heartbeat-error variants -----------------------
+
+
+@pytest.mark.parametrize(("profile", "errors", "teardown_errors"),
+                         [("documented", 1, 0), ("ios", 2, 1)])
+def test_operator_kill(profile: str, errors: int, teardown_errors: int) -> None:
+    world = World(WorldConfig(), seed=1)
+    phone = world.add_device(DeviceConfig(name="phone", account="alice", ssm_server_url=URL,
+                                          profile=profile, app_reaction_delay=40))  # type: ignore[arg-type]
+    phone.play("c1")
+    world.run_for(45)
+    assert world.ssm.kill_device_sessions("phone") == 1
+    assert world.ssm.kill_account_sessions("alice") == 0
+    world.run_for(50)  # heartbeats at 60 and 90 s; the app zaps at 100 s
+    kinds = [r.kind for r in world.trace if r.device == "phone"]
+    assert kinds.count("ssm_heartbeat_error") == errors
+    world.run_for(10)
+    kinds = [r.kind for r in world.trace if r.device == "phone"]
+    assert kinds.count("ssm_teardown_error") == teardown_errors
+    assert check_trace(world.trace, CheckConfig.for_world(world), end=world.now) == []
