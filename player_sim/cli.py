@@ -6,13 +6,14 @@ Exit codes: 0 success, 1 a check failed (a scenario, a rule, a mutant), 2 bad in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from .player import mermaid_diagram
+from .player import PROFILES, mermaid_diagram
 
 if TYPE_CHECKING:
+    from .player import Profile
     from .trace import Trace
 
 __all__ = ["main"]
@@ -369,8 +370,11 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID",
               help="Random search: look only for these rules broken (repeatable; the search "
                    "stops once all are found; default: every rule).")
+@click.option("--profile", type=click.Choice(PROFILES), default=None,
+              help="Random search: give every generated device this platform profile "
+                   "(written into the counterexamples).  [default: documented]")
 def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int | None,
-            out: str | None, rule_ids: tuple[str, ...]) -> None:
+            out: str | None, rule_ids: tuple[str, ...], profile: str | None) -> None:
     """Search for input sequences that break a rule.
 
     By default, a random search with Hypothesis: whole scenarios (devices on
@@ -394,10 +398,11 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
         if depth is not None:
             raise click.UsageError("--depth is for --exhaustive; a random search takes "
                                    "--examples, --seed and --out")
-        _explore_random(examples, seed, out, rule_ids)
+        _explore_random(examples, seed, out, rule_ids, profile)
         return
     given = [name for name, value in (("--examples", examples), ("--seed", seed),
-                                      ("--out", out), ("--rule", rule_ids or None))
+                                      ("--out", out), ("--rule", rule_ids or None),
+                                      ("--profile", profile))
              if value is not None]
     if given:
         raise click.UsageError(f"{given[0]} is for the random search; --exhaustive takes "
@@ -411,10 +416,13 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
 
 
 def _explore_random(examples: int | None, seed: int | None, out: str | None,
-                    rule_ids: tuple[str, ...]) -> None:
+                    rule_ids: tuple[str, ...], profile: str | None) -> None:
     import sys
 
+    import attrs
+
     from .explore import DEFAULT_EXAMPLES, explore_random, format_search, write_counterexamples
+    from .explore._strategies import EXPLORE_SPACE
     from .rules import rule
 
     out = "counterexamples" if out is None else out  # click refuses a file as --out
@@ -424,7 +432,9 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
         except KeyError as err:
             raise click.UsageError(str(err.args[0])) from None
     report = explore_random(examples=DEFAULT_EXAMPLES if examples is None else examples,
-                            seed=0 if seed is None else seed, rules=rule_ids or None)
+                            seed=0 if seed is None else seed, rules=rule_ids or None,
+                            space=attrs.evolve(EXPLORE_SPACE,
+                                               profile=cast("Profile | None", profile)))
     try:
         paths = write_counterexamples(report, out)
     except OSError as err:

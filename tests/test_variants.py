@@ -138,3 +138,27 @@ def test_operator_kill(profile: str, errors: int, teardown_errors: int) -> None:
     kinds = [r.kind for r in world.trace if r.device == "phone"]
     assert kinds.count("ssm_teardown_error") == teardown_errors
     assert check_trace(world.trace, CheckConfig.for_world(world), end=world.now) == []
+
+
+# --- the random explorer finds the iOS leak from scratch, and not on the web ------------------
+
+
+def test_explore_over_ios_finds_the_stop_during_setup_leak_and_writes_a_replayable_file(
+        tmp_path: Path) -> None:
+    import attrs
+
+    from player_sim.explore import EXPLORE_SPACE, explore_random, write_counterexamples
+    from player_sim.scenario import load_scenario, run_scenario
+
+    rule = "ssm.setup.late-answer-torn-down"
+    ios = explore_random(examples=100, seed=0, rules=[rule],
+                         space=attrs.evolve(EXPLORE_SPACE, profile="ios"))
+    assert ios.rules == (rule,)
+    (path,) = write_counterexamples(ios, tmp_path)
+    replay = run_scenario(load_scenario(path))
+    assert replay.status == "failed"
+    assert [f.text for f in replay.failures] == [rule]
+    assert all(d.profile == "ios" for d in load_scenario(path).devices)
+    web = explore_random(examples=100, seed=0, rules=[rule],
+                         space=attrs.evolve(EXPLORE_SPACE, profile="web"))
+    assert web.rules == ()
