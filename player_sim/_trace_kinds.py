@@ -157,7 +157,10 @@ class Kind(enum.StrEnum):
     APP_RELAUNCHED = ("app_relaunched", _D, True, "the app started again after a kill")
     MAIN_THREAD_BLOCKED = ("main_thread_blocked", _D, True,
                            "a period of the main thread blocked by sync SSM requests ended",
-                           _f("seconds", "num", "how long it was blocked"))
+                           _f("seconds", "num", "how long it was blocked"),
+                           _f("capped", "bool", "the client's cap released it before the "
+                              "answer (variants sync_setup_cap, sync_teardown_cap)",
+                              required=False))
     HEARTBEAT_OVERDUE = ("heartbeat_overdue", _D, True,
                          "back from normal background, the heartbeat due meanwhile fires now")
 

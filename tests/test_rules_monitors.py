@@ -106,6 +106,16 @@ def stop_during_setup(tear_down: bool) -> list[TraceRecord]:
     return [*trace, r(30, "action", "stopped", name="x")]
 
 
+def capped_setup(released_at: float) -> list[TraceRecord]:
+    """An iOS client (5 s setup cap) whose blocking setup frees the thread at ``released_at``."""
+    return [r(0, "device_added", None, app=None, account="alice", ssm=True, sync=True,
+              variants={"sync_setup_cap": 5.0, "sync_teardown_cap": 3.0}),
+            r(0, "action", "ssm_setup", name="play", origin="user", stream="c1"),
+            r(0, "ssm_setup_sent", "ssm_setup", stream="c1", blocking=True),
+            r(released_at, "main_thread_blocked", "ssm_setup", seconds=released_at),
+            r(30, "action", "ssm_setup", name="x")]
+
+
 ZAP_BACK = (r(30.08, "action", "ssm_setup", name="zap", origin="app", stream="c1"),
             r(30.08, "ssm_setup_sent", "ssm_setup", stream="c1", blocking=False))
 
@@ -222,6 +232,8 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
         lambda: zap_teardown_fails(told="c2"), lambda: zap_teardown_fails(told="c1")),
     "ssm.setup.late-answer-torn-down": (
         lambda: stop_during_setup(tear_down=False), lambda: stop_during_setup(tear_down=True)),
+    "ssm.sync.capped-wait": (lambda: capped_setup(released_at=8.0),
+                             lambda: capped_setup(released_at=5.0)),
     "ssm.kill.operator-heartbeat-fails": (
         lambda: [*good()[:4], s(40, "ssm_session_killed", session=1, account="alice", active=0),
                  s(60.06, "ssm_heartbeat", session=1)],

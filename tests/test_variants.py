@@ -118,6 +118,22 @@ def test_a_teardown_error_after_a_zap_names_the_old_stream() -> None:
     assert error.payload()["stream"] == "c1"
 
 
+def test_a_capped_teardown_wait_lets_the_zap_go_on_and_its_late_answer_only_notifies() -> None:
+    core = PlayerCore(CoreConfig(sync_ssm_setup_teardown=True))
+    core.feed(events.Play("c1"))
+    core.feed(events.SetupAnswered(1, events.SsmAnswer(200, token="T1", heartbeat_period=30)))
+    core.feed(events.LicenseAnswered(1, True, 200))
+    core.feed(events.Zap("c2"))
+    assert core.playback.value == "stopping"
+    assert core.feed(events.TeardownWaitEnded(7)) == ()          # not the teardown waited for
+    moved = core.feed(events.TeardownWaitEnded(1))
+    assert [e for e in moved if isinstance(e, events.SendSsmSetup)] == [
+        events.SendSsmSetup(2, "c2", blocking=True)]
+    late = core.feed(events.TeardownAnswered(1, events.SsmAnswer(503, 4001, "x")))
+    assert [n.kind for n in late if isinstance(n, events.Notify)] == ["ssm_teardown_error"]
+    assert core.playback.value == "ssm_setup"
+
+
 # --- the operator kill, end to end, under both heartbeat-error variants -----------------------
 
 

@@ -362,6 +362,12 @@ class PlayerCore:
         if self.playback is P.STOPPING and event.playback_id == self._teardown_playback_id:
             self._fire(PLAYBACK_MACHINE, "teardown_done")
 
+    def _on_teardown_wait_ended(self, event: ev.TeardownWaitEnded) -> None:
+        # The cap released the main thread: a stop or zap waiting for this teardown goes on;
+        # its answer, when it comes, only notifies.
+        if self.playback is P.STOPPING and event.playback_id == self._teardown_playback_id:
+            self._fire(PLAYBACK_MACHINE, "teardown_done")
+
     def _on_ks_answered(self, event: ev.KsAnswered) -> None:
         if event.playback_id != self.playback_id or self.playback is not P.OBTAINING_KS:
             return
@@ -559,6 +565,7 @@ _HANDLERS: Final[dict[type, Any]] = {
     ev.SetupAnswered: PlayerCore._on_setup_answered,
     ev.LicenseAnswered: PlayerCore._on_license_answered,
     ev.TeardownAnswered: PlayerCore._on_teardown_answered,
+    ev.TeardownWaitEnded: PlayerCore._on_teardown_wait_ended,
     ev.KsAnswered: PlayerCore._on_ks_answered,
     ev.MediaAnswered: PlayerCore._on_media_answered,
 }

@@ -190,8 +190,16 @@ class HeartbeatDue:
     playback_id: int
 
 
+@attrs.frozen
+class TeardownWaitEnded:
+    """The client's cap on a blocking teardown ran out before its answer came: the
+    main thread goes on without it (the request goes on too; DOMAIN.md, iOS)."""
+
+    playback_id: int
+
+
 Answer = (SetupAnswered | HeartbeatAnswered | TeardownAnswered | LicenseAnswered | KsAnswered
-          | MediaAnswered | HeartbeatDue)
+          | MediaAnswered | HeartbeatDue | TeardownWaitEnded)
 Input = Action | Answer
 
 

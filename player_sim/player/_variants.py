@@ -81,6 +81,18 @@ VARIANTS: Final[tuple[Variant, ...]] = (
        "plugin finds no token yet, skips the teardown\"",
        documented="teardown-when-answered", ios="skip-teardown",
        android="teardown-when-answered", web="teardown-when-answered"),
+    _v("sync_setup_cap", (),
+       "in sync mode, the longest a setup blocks the main thread; then it is released while "
+       "the request goes on (none: until the answer)",
+       "DOMAIN.md: \"Nagra's own iOS plugin caps the wait: at most 5 s for setup and 3 s for "
+       "teardown\"",
+       documented=None, ios=5.0, android=None, web=None),
+    _v("sync_teardown_cap", (),
+       "in sync mode, the longest a teardown blocks the main thread (a stop or zap waiting "
+       "for it goes on); none: until the answer",
+       "DOMAIN.md: \"Nagra's own iOS plugin caps the wait: at most 5 s for setup and 3 s for "
+       "teardown\"",
+       documented=None, ios=3.0, android=None, web=None),
 )
 
 _BY_NAME: Final = {v.name: v for v in VARIANTS}
@@ -102,6 +114,8 @@ class SsmVariants:
 
     after_heartbeat_error: HeartbeatErrorMode = attrs.field(validator=_check)
     stop_during_setup: StopDuringSetup = attrs.field(validator=_check)
+    sync_setup_cap: float | None = attrs.field(validator=_check)
+    sync_teardown_cap: float | None = attrs.field(validator=_check)
 
     @classmethod
     def of(cls, profile: str = "documented", overrides: Mapping[str, object] | None = None

@@ -130,7 +130,8 @@ _RULES: Final[tuple[Rule, ...]] = (
     _ssm("ssm.sync.blocks-main-thread", 14,
          "to true blocks the main thread while the network requests are being made.",
          "With syncSSMSetupTeardown, setup and teardown block the main thread (no action runs "
-         "until the answer); without it, nothing blocks.", "always"),
+         "until the answer, or until the client's cap releases it); without it, nothing "
+         "blocks.", "always"),
     _ssm("ssm.errors.setup-notified", 20, "OTVSSMSetupErrorNotification",
          "A failed SSM setup answer posts ssm_setup_error to the device.", "within-after"),
     _ssm("ssm.errors.teardown-notified", 21, "OTVSSMTeardownErrorNotification",
@@ -211,6 +212,13 @@ _RULES: Final[tuple[Rule, ...]] = (
          "A session whose setup was answered after its playback was stopped or zapped away "
          "from is torn down (variant skip-teardown leaks it: a zombie that holds a slot until "
          "it expires).", "within-after", "DeviceConfig.variants: stop_during_setup"),
+    _dom("ssm.sync.capped-wait",
+         "Nagra's own iOS plugin caps the wait: at most 5 s for setup and 3 s for teardown, "
+         "after which the main thread is released while the request goes on.",
+         "A client with a cap on the synchronous wait (variants sync_setup_cap, "
+         "sync_teardown_cap) frees the main thread at the latest that long after the blocking "
+         "request left.", "within-after", "DeviceConfig.variants: sync_setup_cap, "
+         "sync_teardown_cap"),
     _dom("ssm.kill.operator-heartbeat-fails",
          "Operators can kill sessions server-side (`killDeviceSessions`, "
          "`killAccountSessions`): the killed session's next heartbeat fails.",

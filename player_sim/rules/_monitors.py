@@ -427,6 +427,35 @@ class _SyncBlocks(Monitor):
                                     "SSM request blocked the main thread")
 
 
+class _SyncCapped(Monitor):
+    """A blocking request of a client with a cap frees the main thread within the cap
+    (the ``main_thread_blocked`` record closes the blocked period)."""
+
+    rule_id = "ssm.sync.capped-wait"
+    kinds = frozenset({"ssm_setup_sent", "ssm_teardown_sent", "main_thread_blocked",
+                       "app_killed"})
+    reads = frozenset({"blocking"})
+    _CAPS: ClassVar[dict[str, str]] = {"ssm_setup_sent": "sync_setup_cap",
+                                       "ssm_teardown_sent": "sync_teardown_cap"}
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind == "main_thread_blocked":
+            self.fulfil(dev.name)
+            return
+        if rec.kind == "app_killed":
+            self.cancel_device(dev.name)
+            return
+        cap = dev.variants.get(self._CAPS[rec.kind])
+        if rec.data.get("blocking") is not True or not isinstance(cap, int | float):
+            return
+        self.observed()
+        what = "setup" if rec.kind == "ssm_setup_sent" else "teardown"
+        self.expect(dev.name, dev.name, cap + _EPS, line, rec,
+                    f"a blocking {what} held the main thread past the client's {cap:g}s cap")
+
+
 # --- error notifications ------------------------------------------------------------------------
 
 
@@ -814,5 +843,5 @@ MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BackgroundSuspends, _ResumeIfNoError, _HeartbeatErrorZap, _PipRunsNormally,
     _TokenRotation, _SessionExpires, _Answers204, _BodyDecides, _ZapReplaces, _NoSelfLimit,
     _KillNoTeardown, _KsCompletes, _StopCompletes, _NamesStream, _LateSetupTornDown,
-    _OperatorKill,
+    _OperatorKill, _SyncCapped,
 )

@@ -53,7 +53,7 @@ class _SsmTraffic(_DeviceBase):
         self._record("ssm_setup_sent", {"request_id": rid, "stream": effect.stream,
                                         "blocking": effect.blocking}, effect.playback_id)
         if effect.blocking:
-            self._block()
+            self._block_for(rid, self._variants.sync_setup_cap, None)
         self.setups_on_the_wire.append(self.world.now)
         ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
         launch = self._launch
@@ -69,7 +69,7 @@ class _SsmTraffic(_DeviceBase):
                                            "blocking": effect.blocking,
                                            "stream": effect.stream}, effect.playback_id)
         if effect.blocking:
-            self._block()
+            self._block_for(rid, self._variants.sync_teardown_cap, effect.playback_id)
         self.teardowns_on_the_wire.append(effect.token)
         ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
         launch = self._launch
@@ -83,13 +83,43 @@ class _SsmTraffic(_DeviceBase):
                        request_id: int) -> None:
         if launch == self._launch:
             self.setups_on_the_wire.popleft()
-        self._answered("ssm_setup_answered", answer, blocking, launch, request_id)
+        self._answered("ssm_setup_answered", answer, self._still_blocks(blocking, request_id),
+                       launch, request_id)
 
     def _teardown_arrived(self, token: str, answer: ev.TeardownAnswered, blocking: bool,
                           launch: int, request_id: int) -> None:
         if launch == self._launch:
             self.teardowns_on_the_wire.remove(token)
-        self._answered("ssm_teardown_answered", answer, blocking, launch, request_id)
+        self._answered("ssm_teardown_answered", answer,
+                       self._still_blocks(blocking, request_id), launch, request_id)
+
+    # --- sync mode: the main thread, and the client's cap on the wait ---------------------
+
+    def _block_for(self, request_id: int, cap: float | None, teardown_of: int | None) -> None:
+        """Block the main thread until request ``request_id`` is answered, or for ``cap``
+        seconds at most (variants ``sync_setup_cap`` / ``sync_teardown_cap``)."""
+        self._block()
+        self._blocking_requests.add(request_id)
+        if cap is not None:
+            world = self.world
+            world.schedule_at(world.now + cap, self._cap_reached,
+                              (request_id, teardown_of, self._launch))
+
+    def _still_blocks(self, blocking: bool, request_id: int) -> bool:
+        """Whether the answer to ``request_id`` frees the main thread (not if a cap did)."""
+        if not blocking or request_id not in self._blocking_requests:
+            return False
+        self._blocking_requests.discard(request_id)
+        return True
+
+    def _cap_reached(self, arg: tuple[int, int | None, int]) -> None:
+        request_id, teardown_of, launch = arg
+        if self.killed or launch != self._launch or request_id not in self._blocking_requests:
+            return  # answered in time (or the app is gone)
+        self._blocking_requests.discard(request_id)
+        if teardown_of is not None:  # a stop or zap waiting for this teardown goes on
+            self._run(self.core.feed(ev.TeardownWaitEnded(teardown_of)))
+        self._unblock(capped=True)
 
     def _send_license(self, effect: ev.SendLicenseRequest) -> None:
         rid = self._next_request()
