@@ -232,6 +232,8 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
         lambda: zap_teardown_fails(told="c2"), lambda: zap_teardown_fails(told="c1")),
     "ssm.setup.late-answer-torn-down": (
         lambda: stop_during_setup(tear_down=False), lambda: stop_during_setup(tear_down=True)),
+    "ssm.heartbeat.first-after-period": (
+        lambda: [*good()[:7], r(10.04, "heartbeat_sent", token="T1")], good),
     "ssm.sync.capped-wait": (lambda: capped_setup(released_at=8.0),
                              lambda: capped_setup(released_at=5.0)),
     "ssm.kill.operator-heartbeat-fails": (
@@ -367,6 +369,21 @@ def test_a_stale_token_resent_after_errors_is_no_rotation_violation() -> None:
     silent = [rec for rec in trace if rec is not errors[1]]  # the second stale error unposted
     assert [v.rule.id for v in check_trace(silent, CFG, rules=only, end=200)] == [
         "ssm.errors.heartbeat-notified"]
+
+
+def test_a_web_client_starts_its_heartbeat_period_at_the_license_answer() -> None:
+    """heartbeat_start=after-license-answer: 30 s after the setup answer is too early when
+    the license answer came 10 s later; 30 s after the license answer is right."""
+    web = r(0, "device_added", None, app=None, account="alice", ssm=True, sync=False,
+            variants={"heartbeat_start": "after-license-answer"})
+    license = r(10.04, "license_answered", "license_request", granted=True, http_status=200,
+                code=None, message="")
+    only = ["ssm.heartbeat.first-after-period", "ssm.heartbeat.keeps-session"]
+    early = [web, *started()[:5], license, r(30.04, "heartbeat_sent", token="T1")]
+    assert [v.rule.id for v in check_trace(early, CFG, rules=only)] == [
+        "ssm.heartbeat.first-after-period"]
+    right = [web, *started()[:5], license, r(40.04, "heartbeat_sent", token="T1")]
+    assert check_trace(right, CFG, rules=only) == []
 
 
 def test_unknown_rule_selection_is_refused() -> None:

@@ -134,6 +134,19 @@ def test_a_capped_teardown_wait_lets_the_zap_go_on_and_its_late_answer_only_noti
     assert core.playback.value == "ssm_setup"
 
 
+@pytest.mark.parametrize(("start", "armed_at"), [("after-setup-answer", "setup"),
+                                                  ("after-license-answer", "license")])
+def test_the_heartbeat_timer_starts_at_the_answer_its_variant_names(start: str,
+                                                                    armed_at: str) -> None:
+    core = PlayerCore(CoreConfig(variants=SsmVariants.of(overrides={"heartbeat_start": start})))
+    core.feed(events.Play("c1"))
+    setup = core.feed(events.SetupAnswered(1, events.SsmAnswer(200, token="T1",
+                                                                heartbeat_period=30)))
+    license = core.feed(events.LicenseAnswered(1, True, 200))
+    arm = events.ArmHeartbeat(1, 30.0)
+    assert (arm in setup, arm in license) == (armed_at == "setup", armed_at == "license")
+
+
 # --- the operator kill, end to end, under both heartbeat-error variants -----------------------
 
 

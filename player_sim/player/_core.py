@@ -22,7 +22,8 @@ Where real clients differ (DOMAIN.md), the core follows ``CoreConfig.variants``
 (:mod:`._variants`): after a heartbeat error it drops the token and stops
 heartbeating (``stop-heartbeating``) or keeps re-sending the stale token
 (``keep-heartbeating``); a setup answered after its playback was stopped is torn
-down (``teardown-when-answered``) or leaked (``skip-teardown``).
+down (``teardown-when-answered``) or leaked (``skip-teardown``); the heartbeat
+timer starts at the setup answer or at the license answer (``heartbeat_start``).
 """
 
 from __future__ import annotations
@@ -115,12 +116,30 @@ class PlayerCore:
     """
 
     __slots__ = (
-        "_effects", "_heartbeat_arm", "_keeps_heartbeating", "_pending_stream_value", "_sdk",
-        "_skips_late_teardown", "_start_after_teardown", "_stash", "_streams_on_wire",
-        "_teardown_playback_id", "app", "config",
-        "drm_license_url", "heartbeat_period", "item_playback_id", "item_stream", "ks",
+        "_effects",
+        "_heartbeat_after_license",
+        "_heartbeat_arm",
+        "_keeps_heartbeating",
+        "_pending_stream_value",
+        "_sdk",
+        "_skips_late_teardown",
+        "_start_after_teardown",
+        "_stash",
+        "_streams_on_wire",
+        "_teardown_playback_id",
+        "app",
+        "config",
+        "drm_license_url",
+        "heartbeat_period",
+        "item_playback_id",
+        "item_stream",
+        "ks",
         "media_ssm",
-        "playback", "playback_id", "ssm_error", "ssm_token", "stream",
+        "playback",
+        "playback_id",
+        "ssm_error",
+        "ssm_token",
+        "stream",
     )
 
     def __init__(self, config: CoreConfig | None = None) -> None:
@@ -129,6 +148,7 @@ class PlayerCore:
         variants = self.config.variants
         self._keeps_heartbeating = variants.after_heartbeat_error == "keep-heartbeating"
         self._skips_late_teardown = variants.stop_during_setup == "skip-teardown"
+        self._heartbeat_after_license = variants.heartbeat_start == "after-license-answer"
         self.app = A.FOREGROUND
         self.playback = P.IDLE
         self._reset_playback_state()
@@ -305,7 +325,7 @@ class PlayerCore:
             self.item_playback_id = event.playback_id
             self.item_stream = self.stream
             self.heartbeat_period = answer.heartbeat_period or 0.0
-            if self.heartbeat_period > 0:
+            if self.heartbeat_period > 0 and not self._heartbeat_after_license:
                 self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
             self._fire(PLAYBACK_MACHINE, "ssm_setup_succeeded")
         else:
@@ -317,6 +337,9 @@ class PlayerCore:
         if event.playback_id != self.playback_id or self.playback is not P.LICENSE_REQUEST:
             return
         if event.granted:
+            if self._heartbeat_after_license and self.ssm_token is not None \
+                    and self.item_playback_id == event.playback_id and self.heartbeat_period > 0:
+                self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
             self._fire(PLAYBACK_MACHINE, "license_granted")
         else:
             self._notify("license_error", stream=self.stream, http_status=event.http_status,

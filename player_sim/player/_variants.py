@@ -81,6 +81,13 @@ VARIANTS: Final[tuple[Variant, ...]] = (
        "plugin finds no token yet, skips the teardown\"",
        documented="teardown-when-answered", ios="skip-teardown",
        android="teardown-when-answered", web="teardown-when-answered"),
+    _v("heartbeat_start", ("after-setup-answer", "after-license-answer"),
+       "when the heartbeat timer starts: one period after the setup answer, or one period "
+       "after the license answer",
+       "DOMAIN.md: \"Heartbeat start: iOS one period after the setup answer; web after the "
+       "license answer.\"",
+       documented="after-setup-answer", ios="after-setup-answer",
+       android="after-setup-answer", web="after-license-answer"),
     _v("sync_setup_cap", (),
        "in sync mode, the longest a setup blocks the main thread; then it is released while "
        "the request goes on (none: until the answer)",
@@ -99,6 +106,7 @@ _BY_NAME: Final = {v.name: v for v in VARIANTS}
 
 HeartbeatErrorMode = Literal["stop-heartbeating", "keep-heartbeating"]
 StopDuringSetup = Literal["teardown-when-answered", "skip-teardown"]
+HeartbeatStart = Literal["after-setup-answer", "after-license-answer"]
 
 
 def _check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -114,6 +122,7 @@ class SsmVariants:
 
     after_heartbeat_error: HeartbeatErrorMode = attrs.field(validator=_check)
     stop_during_setup: StopDuringSetup = attrs.field(validator=_check)
+    heartbeat_start: HeartbeatStart = attrs.field(validator=_check)
     sync_setup_cap: float | None = attrs.field(validator=_check)
     sync_teardown_cap: float | None = attrs.field(validator=_check)
 

@@ -212,6 +212,12 @@ _RULES: Final[tuple[Rule, ...]] = (
          "A session whose setup was answered after its playback was stopped or zapped away "
          "from is torn down (variant skip-teardown leaks it: a zombie that holds a slot until "
          "it expires).", "within-after", "DeviceConfig.variants: stop_during_setup"),
+    _dom("ssm.heartbeat.first-after-period",
+         "Heartbeat start: iOS one period after the setup answer; web after the license "
+         "answer.",
+         "A session's first heartbeat is sent one heartbeat period after the answer that "
+         "starts the client's timer (the setup answer, or the license answer: variant "
+         "heartbeat_start), not sooner.", "never", "DeviceConfig.variants: heartbeat_start"),
     _dom("ssm.sync.capped-wait",
          "Nagra's own iOS plugin caps the wait: at most 5 s for setup and 3 s for teardown, "
          "after which the main thread is released while the request goes on.",

@@ -160,7 +160,8 @@ class _NoSelfLimit(Monitor):
 class _KeepsSession(Monitor):
     rule_id = "ssm.heartbeat.keeps-session"
     kinds = frozenset({"ssm_setup_answered", "heartbeat_sent", "ssm_teardown_sent",
-                       "ssm_heartbeat_error", "app_relaunched"})
+                       "ssm_heartbeat_error", "app_relaunched", "license_answered"})
+    reads = frozenset({"granted"})
     in_pip = False
 
     def active(self) -> bool:
@@ -169,7 +170,7 @@ class _KeepsSession(Monitor):
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
             return
-        if dev.held and dev.period > 0 and rec.kind in ("ssm_setup_answered", "heartbeat_sent"):
+        if dev.held and dev.period > 0 and _starts_heartbeats(rec, dev, rec.data.get("granted")):
             if (rec.app == "pip") is self.in_pip:
                 self.observed()
             self.expect(dev.name, dev.name, dev.period + self.config.heartbeat_slack, line, rec,
@@ -181,6 +182,48 @@ class _KeepsSession(Monitor):
     def expired(self, deadline: _Deadline, dev: DeviceView | None) -> bool:
         in_pip = dev is not None and dev.app == "pip"
         return in_pip == self.in_pip
+
+
+def _starts_heartbeats(rec: TraceRecord, dev: DeviceView, granted: object) -> bool:
+    """Whether ``rec`` (re)starts the heartbeat period of the session ``dev`` holds: a
+    heartbeat, or the answer the client's ``heartbeat_start`` variant starts the timer at
+    (``granted``: a license answer's field of that name)."""
+    if rec.kind == "heartbeat_sent":
+        return True
+    after_license = dev.variants.get("heartbeat_start") == "after-license-answer"
+    if rec.kind == "license_answered":
+        return after_license and granted is True \
+            and rec.playback_id in (None, dev.held_playback_id)
+    return rec.kind == "ssm_setup_answered" and not after_license
+
+
+class _FirstHeartbeat(Monitor):
+    """The first heartbeat of a session waits one period after the answer that starts
+    the timer (variant ``heartbeat_start``): not sooner."""
+
+    rule_id = "ssm.heartbeat.first-after-period"
+    kinds = frozenset({"ssm_setup_answered", "license_answered", "heartbeat_sent"})
+    reads = frozenset({"granted"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._anchor: dict[str, float] = {}  # device -> when its heartbeat timer started
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind != "heartbeat_sent":
+            if dev.held and dev.period > 0 and _starts_heartbeats(rec, dev,
+                                                                   rec.data.get("granted")):
+                self._anchor[dev.name] = rec.t
+            return
+        start = self._anchor.pop(dev.name, None)
+        if start is None:
+            return
+        self.observed()
+        if rec.t < start + dev.period - _EPS:
+            self.violate(line, rec, f"first heartbeat {rec.t - start:g}s after the answer "
+                                    f"that starts the timer, before the {dev.period:g}s period")
 
 
 class _PipRunsNormally(_KeepsSession):
@@ -843,5 +886,5 @@ MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BackgroundSuspends, _ResumeIfNoError, _HeartbeatErrorZap, _PipRunsNormally,
     _TokenRotation, _SessionExpires, _Answers204, _BodyDecides, _ZapReplaces, _NoSelfLimit,
     _KillNoTeardown, _KsCompletes, _StopCompletes, _NamesStream, _LateSetupTornDown,
-    _OperatorKill, _SyncCapped,
+    _OperatorKill, _SyncCapped, _FirstHeartbeat,
 )
