@@ -345,6 +345,12 @@ class Kind(enum.StrEnum):
                      _ENDPOINT, _f("count", "int", "how many calls"),
                      _f("http_status", "int|null", "the answer's HTTP status"),
                      _f("code", "int|str|null", "the answer's error code"), _MESSAGE)
+    ANSWER_LOSS_PLANNED = ("answer_loss_planned", _H, False,
+                           "the server will act on the next calls of an endpoint, but their "
+                           "answers will be lost", _ENDPOINT, _f("count", "int", "how many calls"))
+    ANSWER_LOST = ("answer_lost", _H, False,
+                   "an answer was lost on its way back: the device waits for its timeout",
+                   _ENDPOINT, _REQUEST_ID)
     LATENCY_PLANNED = ("latency_planned", _H, False,
                        "messages on a link take longer for a window (widens deadlines near it)",
                        _LINK, _f("extra", "num", "extra seconds"),

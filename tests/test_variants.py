@@ -191,3 +191,47 @@ def test_explore_over_ios_finds_the_stop_during_setup_leak_and_writes_a_replayab
     web = explore_random(examples=100, seed=0, rules=[rule],
                          space=attrs.evolve(EXPLORE_SPACE, profile="web"))
     assert web.rules == ()
+
+
+# --- client timeouts and lost answers ------------------------------------------------------
+
+
+def test_a_timed_out_setup_fails_and_its_late_answer_is_dropped() -> None:
+    from player_sim import NetworkConfig
+
+    world = World(WorldConfig(network=NetworkConfig(link_latency={"ssm": 4.0})), seed=1)
+    phone = world.add_device(DeviceConfig(name="phone", account="alice", ssm_server_url=URL,
+                                          request_timeouts={"setup": 5.0}))
+    phone.play("c1")
+    world.run_for(20)
+    answers = [(r.t, r.data["http_status"]) for r in world.trace
+               if r.kind == "ssm_setup_answered"]
+    assert answers == [(5.0, 0)]                       # the 8 s answer came too late
+    assert [r.data["http_status"] for r in world.trace if r.kind == "ssm_setup_error"] == [0]
+    assert len(world.ssm.active_sessions("alice")) == 1  # the server did set it up
+    assert phone.playback_state.value == "failed"
+
+
+def test_a_lost_answer_leaves_the_server_changed_and_the_device_waiting_for_its_timeout(
+        ) -> None:
+    world = World(WorldConfig(), seed=1)
+    phone = world.add_device(DeviceConfig(name="phone", account="alice", ssm_server_url=URL))
+    world.ssm.lose_next("teardown")
+    phone.play("c1")
+    world.run_for(5)
+    phone.stop()
+    world.run_for(5)
+    kinds = [r.kind for r in world.trace if r.device == "phone"]
+    assert "ssm_session_ended" in kinds and "answer_lost" in kinds
+    assert "ssm_teardown_answered" not in kinds  # no timeout set: it waits for ever
+    with pytest.raises(ConfigError, match=r"no endpoint 'license'"):
+        world.ssm.lose_next("license")
+
+
+@pytest.mark.parametrize(("timeouts", "message"), [
+    ({"license": 5.0}, r"request_timeouts: no call 'license'; calls are setup, heartbeat"),
+    ({"setup": 0}, r"request_timeouts\['setup'\] must be a positive number of seconds"),
+])
+def test_bad_timeouts_are_refused(timeouts: dict[str, float], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        DeviceConfig(name="p", account="a", request_timeouts=timeouts)

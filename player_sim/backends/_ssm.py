@@ -152,6 +152,7 @@ class SsmServer:
         self._ended: dict[str, str] = {}  # last token of each ended session -> how it ended
         self._sessions_of: dict[str, int] = {}  # sessions created per device, for their ids
         self.faults = ForcedFaults(ENDPOINTS)
+        self._lose: dict[str, int] = {}  # endpoint -> answers still to lose
 
     # --- queries ----------------------------------------------------------------
 
@@ -176,6 +177,25 @@ class SsmServer:
                   ssm_code: int | None = None, message: str = "") -> None:
         """Answer the next ``count`` calls of ``endpoint`` (setup, heartbeat, teardown) so."""
         self.faults.fail_next(endpoint, count, Fault(http_status, ssm_code, message))
+
+    def lose_next(self, endpoint: str, count: int = 1) -> None:
+        """The server acts on the next ``count`` calls of ``endpoint`` (a session is set
+        up, a token rotated, a session torn down), but their answers never reach the
+        device, which waits until its own timeout (``DeviceConfig.request_timeouts``)."""
+        if endpoint not in ENDPOINTS:
+            raise ConfigError(f"no endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}")
+        if count < 1:
+            raise ConfigError(f"a lost answer needs a count of at least 1, not {count}")
+        self._lose[endpoint] = self._lose.get(endpoint, 0) + count
+
+    def answer_lost(self, endpoint: str) -> bool:
+        """Whether the answer just given to ``endpoint`` is lost on its way back (consumes
+        one planned loss)."""
+        left = self._lose.get(endpoint)
+        if not left:
+            return False
+        self._lose[endpoint] = left - 1
+        return True
 
     # --- the operator API (WIRE.md: killDeviceSessions, killAccountSessions) -----------
 

@@ -20,7 +20,7 @@ from .._errors import ConfigError
 from ..backends import LicenseConfig, OttAsset, OttConfig, OvpConfig, OvpEntry, SsmConfig
 from ..player import VARIANTS, AppPolicy, DocumentedAppPolicy
 from ..providers import REFRESH_POLICY_NAMES
-from ..world import DeviceConfig, NetworkConfig, WorldConfig
+from ..world import TIMED_CALLS, DeviceConfig, NetworkConfig, WorldConfig
 from ._model import (
     ACTIONS,
     BASE_URLS,
@@ -34,6 +34,7 @@ from ._model import (
     FailNext,
     Invariant,
     Latency,
+    LoseAnswers,
     Mode,
     OperatorKill,
     Outage,
@@ -457,7 +458,9 @@ class _Build:
                     release_item_on_stop=spec.get("release_item_on_stop", True),
                     app_reaction_delay=delay, ip=spec.get("ip"),
                     device_group=spec.get("device_group"), policy=policy,
-                    profile=spec.get("profile", "documented"), variants=variants))
+                    profile=spec.get("profile", "documented"), variants=variants,
+                    request_timeouts=self.durations(("devices", name, "timeouts"),
+                                                    spec.get("timeouts", {}), TIMED_CALLS)))
             except ConfigError as err:
                 self.problem(("devices", name), f"invalid device {name!r}: {err}", key=True)
         return out
@@ -513,6 +516,8 @@ class _Build:
                 out.append(At(loc, time))
             elif kind == "fail":
                 out.append(self.fail(path, value))
+            elif kind == "lose":
+                out.append(LoseAnswers(loc, value["endpoint"], value.get("count", 1)))
             elif kind == "operator_kill":
                 device = value.get("device")
                 account = value.get("account")

@@ -47,6 +47,7 @@ __all__ = [
     "Invariant",
     "Latency",
     "Location",
+    "LoseAnswers",
     "Mode",
     "OperatorKill",
     "Outage",
@@ -165,7 +166,7 @@ TRACE_EVENTS: Final = (
     "ssm_teardown_sent", "ssm_teardown_answered", "license_request_sent", "license_answered",
     "heartbeat_sent", "heartbeat_overdue", "ssm_session_created", "ssm_heartbeat",
     "ssm_session_ended", "ssm_session_expired", "ssm_session_evicted", "ssm_session_killed",
-    "ssm_setup_refused",
+    "answer_lost", "answer_loss_planned", "ssm_setup_refused",
     "ssm_heartbeat_refused", "ssm_teardown_refused", "license_granted", "license_denied",
     "outage_planned", "fault_planned", "latency_planned",
     # session providers (OTT / OVP) and media loading
@@ -240,6 +241,16 @@ class FailNext:
     http_status: int
     code: int | str | None
     message: str
+
+
+@attrs.frozen
+class LoseAnswers:
+    """The SSM server acts on the next ``count`` calls of ``endpoint`` (``ssm.setup``
+    ...), but their answers never reach the device."""
+
+    location: Location
+    endpoint: str
+    count: int
 
 
 @attrs.frozen
@@ -421,7 +432,8 @@ class Invariant:
     condition: Condition | None = None
 
 
-Step = Action | Wait | At | FailNext | Outage | Latency | OperatorKill | Expect
+Step = (Action | Wait | At | FailNext | Outage | Latency | OperatorKill | LoseAnswers
+        | Expect)
 
 
 @attrs.frozen

@@ -30,6 +30,7 @@ from ._model import (
     Invariant,
     Latency,
     Location,
+    LoseAnswers,
     OperatorKill,
     Outage,
     Scenario,
@@ -192,6 +193,11 @@ class _Run:
             elif kind is OperatorKill:
                 assert isinstance(step, OperatorKill)
                 self.operator_kill(step)
+            elif kind is LoseAnswers:
+                assert isinstance(step, LoseAnswers)
+                self.world.ssm.lose_next(step.endpoint.partition(".")[2], step.count)
+                self.world.record(None, "answer_loss_planned",
+                                  {"endpoint": step.endpoint, "count": step.count})
             else:
                 assert isinstance(step, FailNext | Outage | Latency)
                 self.fault(step)

@@ -17,7 +17,7 @@ from ..player import AppState, PlaybackState
 from ..player._actions import ActionSpec
 from ..player._variants import PROFILES, VARIANTS
 from ..providers import REFERENCE_TYPES, REFRESH_POLICY_NAMES
-from ..world import LINKS, ZAP_ORDERS
+from ..world import LINKS, TIMED_CALLS, ZAP_ORDERS
 from ._model import (
     ACTIONS,
     APP_POLICIES,
@@ -124,6 +124,8 @@ _VARIANT_KEYS: Final[dict[str, Any]] = {
 
 _DEVICE: Final = _obj({
     "account": _NAME,
+    "timeouts": _obj({call: _DURATION for call in TIMED_CALLS},
+                     description="The client's timeout per SSM call (none: waits for ever)."),
     "profile": {"enum": list(PROFILES),
                 "description": "The platform profile: the value of every SSM client variant "
                                "(README: Platform profiles)."},
@@ -232,6 +234,10 @@ _STEP_KINDS: Final[dict[str, Any]] = {
     "fail": _FAIL,
     "outage": _OUTAGE,
     "latency": _LATENCY,
+    "lose": _obj({"endpoint": {"enum": [e for e in ENDPOINTS if e.startswith("ssm.")]},
+                  "count": {"type": "integer", "minimum": 1}}, required=("endpoint",),
+                 description="The SSM server acts on the next count calls of endpoint, but "
+                             "their answers never reach the device (it times out)."),
     "operator_kill": {**_obj({"device": _NAME, "account": _NAME}), "minProperties": 1,
                       "maxProperties": 1,
                       "description": "The operator kills sessions at the SSM server: "

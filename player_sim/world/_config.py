@@ -17,7 +17,8 @@ from ..player._variants import PROFILES, Profile, SsmVariants
 from ..providers import MediaSource, OvpMediaProvider, PhoenixMediaProvider, SessionProvider
 from ..providers import check_session_provider as _check_session_provider
 
-__all__ = ["LINKS", "ZAP_ORDERS", "DeviceConfig", "Link", "NetworkConfig", "WorldConfig"]
+__all__ = ["LINKS", "TIMED_CALLS", "ZAP_ORDERS", "DeviceConfig", "Link", "NetworkConfig",
+           "WorldConfig"]
 
 #: The network links a device uses, one per backend.
 Link = Literal["ssm", "license", "ott", "ovp"]
@@ -90,6 +91,21 @@ def _check_sdk(_: object, attribute: attrs.Attribute[Any], value: object) -> Non
                           f"hooks that differ), not {type(value).__name__}")
 
 
+#: The SSM calls a client timeout can be set for.
+TIMED_CALLS: Final = ("setup", "heartbeat", "teardown")
+
+
+def _check_timeouts(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, float]
+                    ) -> None:
+    for call, seconds in value.items():
+        if call not in TIMED_CALLS:
+            raise ConfigError(f"{attribute.name}: no call {call!r}; calls are "
+                              f"{', '.join(TIMED_CALLS)}")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+            raise ConfigError(f"{attribute.name}[{call!r}] must be a positive number of "
+                              f"seconds, not {seconds!r}")
+
+
 def _check_profile(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value not in PROFILES:
         raise ConfigError(f"{attribute.name} must be one of {', '.join(PROFILES)}, "
@@ -136,6 +152,11 @@ class DeviceConfig:
     SDK whose SSM client behaves otherwise than documented; ``None`` is the
     documented SDK.
 
+    ``request_timeouts`` gives the client's timeout per SSM call (``setup``,
+    ``heartbeat``, ``teardown``, in seconds): with none the device waits for the
+    answer for ever (as before); when it runs out, the call fails with HTTP status 0
+    ("timed out") and a later answer is dropped.
+
     ``profile`` (``documented``, ``ios``, ``android``, ``web``) picks the value of
     every variant of :data:`~player_sim.player.VARIANTS` (where real clients
     differ); ``variants`` overrides single ones by name, e.g.
@@ -160,6 +181,7 @@ class DeviceConfig:
                                                            validator=_check_provider)
     media: MediaSource | None = attrs.field(default=None, eq=False, validator=_check_media)
     sdk: SdkModel | None = attrs.field(default=None, eq=False, validator=_check_sdk)
+    request_timeouts: Mapping[str, float] = attrs.field(factory=dict, validator=_check_timeouts)
     profile: Profile = attrs.field(default="documented", validator=_check_profile)
     variants: Mapping[str, object] = attrs.field(factory=dict, validator=_check_variants)
 

@@ -96,6 +96,10 @@ class _DeviceBase:
         self._variants = config.ssm_variants
         # Blocking SSM requests not yet answered nor released by the client's cap.
         self._blocking_requests: set[int] = set()
+        # The client's timeout per SSM call, and the requests it still waits for: True
+        # until answered, False once timed out (a late answer is then dropped).
+        self._timeouts = config.request_timeouts
+        self._awaiting: dict[int, bool] = {}
         self._waiting: deque[tuple[float, ev.Action, str]] = deque()
         self._deferred: list[Callable[[], None]] = []
         self._overdue_heartbeat: ev.HeartbeatDue | None = None

@@ -8,6 +8,8 @@ for why a device is split into mixins rather than objects).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .._messages import SsmAnswer
 from ..backends import LicenseVerdict
 from ..player import _events as ev
@@ -46,6 +48,10 @@ class _SsmTraffic(_DeviceBase):
                          effect.playback_id)
         self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id,
                                                   request_id))
+        if self._timeouts:
+            pid, launch = effect.playback_id, self._launch
+            self._arm_timeout("heartbeat", request_id, lambda answer: self._deliver(
+                ev.HeartbeatAnswered(pid, answer), launch, request_id))
 
     def _send_setup(self, effect: ev.SendSsmSetup) -> None:
         cfg = self.config
@@ -57,11 +63,13 @@ class _SsmTraffic(_DeviceBase):
         self.setups_on_the_wire.append(self.world.now)
         ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
         launch = self._launch
-        self.world.network.request(
-            "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
-            lambda: ssm.unavailable(name, "setup"),
-            lambda answer: self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking,
-                                               launch, rid), sender=name)
+
+        def arrived(answer: SsmAnswer) -> None:
+            self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking, launch, rid)
+
+        self._request("setup", rid, launch,
+                      lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
+                      arrived)
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
         rid = self._next_request()
@@ -73,11 +81,63 @@ class _SsmTraffic(_DeviceBase):
         self.teardowns_on_the_wire.append(effect.token)
         ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
         launch = self._launch
-        self.world.network.request(
-            "ssm", lambda: ssm.teardown(name, token),
-            lambda: ssm.unavailable(name, "teardown"),
-            lambda answer: self._teardown_arrived(token, ev.TeardownAnswered(pid, answer),
-                                                  effect.blocking, launch, rid), sender=name)
+
+        def arrived(answer: SsmAnswer) -> None:
+            self._teardown_arrived(token, ev.TeardownAnswered(pid, answer), effect.blocking,
+                                   launch, rid)
+
+        self._request("teardown", rid, launch, lambda: ssm.teardown(name, token), arrived)
+
+    # --- lost answers and the client's timeouts ---------------------------------------------
+
+    def _request(self, endpoint: str, request_id: int, launch: int,
+                 serve: Callable[[], SsmAnswer], arrived: Callable[[SsmAnswer], None]) -> None:
+        """Send an SSM setup or teardown: ``arrived(answer)`` once the answer is back, or
+        with a timeout answer if the client's timeout for ``endpoint`` runs out first."""
+        ssm, name = self.world.ssm, self.name
+        lost = [False]
+
+        def served() -> SsmAnswer:
+            answer = serve()
+            lost[0] = ssm.answer_lost(endpoint)
+            return answer
+
+        def back(answer: SsmAnswer) -> None:
+            if lost[0]:
+                self._answer_lost(endpoint, request_id, launch)
+            elif self._in_time(request_id):
+                arrived(answer)
+
+        self.world.network.request("ssm", served, lambda: ssm.unavailable(name, endpoint), back,
+                                   sender=name)
+        self._arm_timeout(endpoint, request_id, arrived)
+
+    def _arm_timeout(self, endpoint: str, request_id: int,
+                     timed_out: Callable[[SsmAnswer], None]) -> None:
+        timeout = self._timeouts.get(endpoint)
+        if timeout is None:
+            return
+        self._awaiting[request_id] = True
+        answer = SsmAnswer(0, None, f"no answer within {timeout:g}s: the request timed out")
+        self.world.schedule_at(self.world.now + timeout, self._timeout_fired,
+                               (request_id, self._launch, timed_out, answer))
+
+    def _timeout_fired(self, arg: tuple[int, int, Callable[[SsmAnswer], None], SsmAnswer]
+                       ) -> None:
+        request_id, launch, timed_out, answer = arg
+        if self.killed or launch != self._launch or not self._awaiting.get(request_id):
+            return  # answered in time, or the app is gone
+        self._awaiting[request_id] = False  # an answer coming later is dropped
+        timed_out(answer)
+
+    def _in_time(self, request_id: int) -> bool:
+        """Whether the answer to ``request_id`` still counts (its timeout has not run out)."""
+        return self._awaiting.pop(request_id, True)
+
+    def _answer_lost(self, endpoint: str, request_id: int, launch: int) -> None:
+        if launch == self._launch and not self.killed:
+            self.world.record(self.name, "answer_lost", {"endpoint": f"ssm.{endpoint}",
+                                                         "request_id": request_id})
 
     def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
                        request_id: int) -> None:
@@ -146,7 +206,7 @@ class _HeartbeatRequest:
     costs less than the three closures :meth:`Network.request` would take.
     """
 
-    __slots__ = ("device", "launch", "playback_id", "request_id", "token")
+    __slots__ = ("device", "launch", "lost", "playback_id", "request_id", "token")
     link = "ssm"
 
     def __init__(self, device: _SsmTraffic, token: str, playback_id: int,
@@ -156,17 +216,25 @@ class _HeartbeatRequest:
         self.playback_id = playback_id
         self.request_id = request_id
         self.launch = device._launch
+        self.lost = False
 
     @property
     def sender(self) -> str:
         return self.device.name
 
     def serve(self) -> SsmAnswer:
-        return self.device.world.ssm.heartbeat(self.device.name, self.token)
+        ssm = self.device.world.ssm
+        answer = ssm.heartbeat(self.device.name, self.token)
+        self.lost = ssm.answer_lost("heartbeat")
+        return answer
 
     def unavailable(self) -> SsmAnswer:
         return self.device.world.ssm.unavailable(self.device.name, "heartbeat")
 
     def deliver(self, answer: SsmAnswer) -> None:
-        self.device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch,
-                             self.request_id)
+        device = self.device
+        if self.lost:
+            device._answer_lost("heartbeat", self.request_id, self.launch)
+        elif not device._awaiting or device._in_time(self.request_id):
+            device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch,
+                            self.request_id)
