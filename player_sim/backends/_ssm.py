@@ -17,11 +17,13 @@ Rules (``seeds/000_7011756516eda0b2.txt`` and ``DOMAIN.md``):
   ``<device>/1``, ``<device>/2`` ..., and its tokens come from its own stream
   (``ssm-<device>-<n>-<hex>``, see ``World.new_token``);
 * limits per account (the common one), and optionally per device group, per
-  client IP and on the number of IPs per account; at a limit the server
+  channel group (``channel_groups`` maps a stream to its group), per client IP
+  and on the number of IPs per account; at a limit the server
   refuses the new session (``"refuse-new"``, the SSM default) or evicts the
   oldest one (``"evict-oldest"``, as other vendors do);
 * ``legacy_status_200`` answers HTTP 200 even for a denial, with the error in
-  the body, as an older API did.
+  the body, as the older SRM session API did (DOMAIN.md: documented for SRM,
+  not for SSM; kept as a named variant).
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ from .._messages import SsmAnswer
 from .._validators import limit_or_none, non_negative, one_of, positive, positive_or_none
 from ._faults import Fault, ForcedFaults
 
-__all__ = ["DEFAULT_HTTP_STATUS", "LIMIT_POLICIES", "LimitPolicy", "SsmConfig", "SsmErrorCode",
-           "SsmServer", "SsmSession"]
+__all__ = ["DEFAULT_HTTP_STATUS", "LIMIT_POLICIES", "SSM_ERROR_CODES", "LimitPolicy", "SsmCode",
+           "SsmConfig", "SsmErrorCode", "SsmServer", "SsmSession", "ssm_codes_markdown"]
 
 
 class SsmErrorCode(enum.IntEnum):
-    """SSM server error codes (DOMAIN.md)."""
+    """The SSM server error codes the simulator answers by itself (all the codes WIRE.md
+    lists are in :data:`SSM_ERROR_CODES`; forced errors may carry any of them)."""
 
     INVALID_AUTH_TOKEN = 1003
     INVALID_TOKEN = 1006
@@ -52,15 +55,54 @@ class SsmErrorCode(enum.IntEnum):
     SSM_NOT_AVAILABLE = 4001
 
 
-#: HTTP status answered with each error code unless ``SsmConfig.error_http_status`` says otherwise.
-DEFAULT_HTTP_STATUS: Final[Mapping[int, int]] = {
-    SsmErrorCode.INVALID_AUTH_TOKEN: 401,
-    SsmErrorCode.INVALID_TOKEN: 401,
-    SsmErrorCode.MAX_SESSIONS_EXCEEDED: 403,
-    SsmErrorCode.SESSION_MANAGEMENT_DISABLED: 403,
-    SsmErrorCode.EXTERNAL_SESSION_ID_IN_USE: 409,
-    SsmErrorCode.SSM_NOT_AVAILABLE: 503,
-}
+@attrs.frozen
+class SsmCode:
+    """One SSM error code of the SDK docs' list (WIRE.md): its meaning where public, and
+    the HTTP status the simulated server answers it with (``status_source`` says whose
+    choice that is: the real status per code is not public)."""
+
+    code: int
+    meaning: str
+    http_status: int
+    status_source: str
+
+
+_OURS: Final = "ours (not public)"
+_NOT_PUBLIC: Final = "listed in the SDK docs; meaning not public"
+
+#: Every SSM error code WIRE.md lists, in order, with its default HTTP status.
+SSM_ERROR_CODES: Final[tuple[SsmCode, ...]] = (
+    SsmCode(1000, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1001, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1003, "invalid auth token", 401, _OURS),
+    SsmCode(1004, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1005, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1006, "invalid token (stale, ended, or unknown)", 401, _OURS),
+    SsmCode(1007, "max active sessions exceeded", 400, "Nagra's client test fixture"),
+    SsmCode(1008, "session management disabled", 403, _OURS),
+    SsmCode(1009, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1011, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1012, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1013, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1017, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1018, "external session id already in use", 409, _OURS),
+    SsmCode(3001, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(3004, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(4000, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(4001, "SSM not available", 503, _OURS),
+)
+
+#: HTTP status answered with each error code unless ``SsmConfig.error_http_status`` says
+#: otherwise (derived from :data:`SSM_ERROR_CODES`).
+DEFAULT_HTTP_STATUS: Final[Mapping[int, int]] = {c.code: c.http_status for c in SSM_ERROR_CODES}
+
+
+def ssm_codes_markdown() -> str:
+    """The README's table of SSM error codes and their default HTTP status."""
+    rows = ["| code | meaning | HTTP status | whose choice |", "|---|---|---|---|"]
+    rows += [f"| {c.code} | {c.meaning} | {c.http_status} | {c.status_source} |"
+             for c in SSM_ERROR_CODES]
+    return "\n".join(rows) + "\n"
 
 #: What the server does at a limit: refuse the new session (the SSM default) or evict the
 #: oldest one.
@@ -76,6 +118,13 @@ def _check_limits_map(_: object, attribute: attrs.Attribute[Any], value: Mapping
                               f"sessions, not {limit!r}")
 
 
+def _check_groups(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+    for stream, group in value.items():
+        if not isinstance(group, str) or not group:
+            raise ConfigError(f"{attribute.name}[{stream!r}] must name a channel group, "
+                              f"not {group!r}")
+
+
 @attrs.frozen
 class SsmConfig:
     """How the SSM server behaves. Every field is documented in the README."""
@@ -86,6 +135,9 @@ class SsmConfig:
                                                             validator=limit_or_none)
     max_sessions_per_ip: int | None = attrs.field(default=None, validator=limit_or_none)
     max_ips_per_account: int | None = attrs.field(default=None, validator=limit_or_none)
+    max_sessions_per_channel_group: int | None = attrs.field(default=None,
+                                                             validator=limit_or_none)
+    channel_groups: Mapping[str, str] = attrs.field(factory=dict, validator=_check_groups)
     limit_policy: LimitPolicy = attrs.field(default="refuse-new",
                                             validator=one_of(LIMIT_POLICIES))
     heartbeat_period: float = attrs.field(default=30.0, validator=positive)
@@ -227,7 +279,7 @@ class SsmServer:
             return self._error(device, "ssm_setup_refused",
                                SsmErrorCode.SESSION_MANAGEMENT_DISABLED,
                                "session management is disabled")
-        refusal = self._check_limits(account, device, ip, device_group)
+        refusal = self._check_limits(account, device, stream, ip, device_group)
         if refusal is not None:
             return self._error(device, "ssm_setup_refused", SsmErrorCode.MAX_SESSIONS_EXCEEDED,
                                refusal)
@@ -283,7 +335,7 @@ class SsmServer:
 
     # --- internals -----------------------------------------------------------------
 
-    def _check_limits(self, account: str, device: str, ip: str | None,
+    def _check_limits(self, account: str, device: str, stream: str, ip: str | None,
                       device_group: str | None) -> str | None:
         """Why a new session would exceed a limit (evicting first if so configured)."""
         cfg = self.config
@@ -299,6 +351,14 @@ class SsmServer:
                                     if s.device_group == device_group],
                            f"max active sessions exceeded for device group {device_group!r} "
                            f"(limit {cfg.max_sessions_per_device_group})"))
+        group = cfg.channel_groups.get(stream)
+        if group is not None:
+            groups = cfg.channel_groups
+            checks.append((cfg.max_sessions_per_channel_group,
+                           lambda: [s for s in self.active_sessions(account)
+                                    if groups.get(s.stream) == group],
+                           f"max active sessions exceeded for channel group {group!r} "
+                           f"(limit {cfg.max_sessions_per_channel_group})"))
         if ip is not None:
             checks.append((cfg.max_sessions_per_ip,
                            lambda: [s for s in self.active_sessions() if s.ip == ip],

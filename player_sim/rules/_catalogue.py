@@ -188,7 +188,8 @@ _RULES: Final[tuple[Rule, ...]] = (
     _dom("ssm.errors.body-decides",
          "An HTTP 200 that carries a denial in its body is documented for the older SRM "
          "session API, not for SSM; keep it as a named variant, attributed to SRM.",
-         "An SSM answer whose body carries an SSM error code is a failure even with HTTP 200.",
+         "An SSM answer whose body carries an SSM error code is a failure even with HTTP 200 "
+         "(the older SRM session API's denials; SsmConfig.legacy_status_200).",
          "always", "SsmConfig.legacy_status_200"),
     _dom("ssm.zap.replaces-session",
          "Zapping (changing the source) tears the old session down and sets a new one up.",

@@ -17,7 +17,15 @@ import jsonschema
 
 from .. import signals
 from .._errors import ConfigError
-from ..backends import LicenseConfig, OttAsset, OttConfig, OvpConfig, OvpEntry, SsmConfig
+from ..backends import (
+    DEFAULT_HTTP_STATUS,
+    LicenseConfig,
+    OttAsset,
+    OttConfig,
+    OvpConfig,
+    OvpEntry,
+    SsmConfig,
+)
 from ..player import VARIANTS, AppPolicy, DocumentedAppPolicy
 from ..providers import REFRESH_POLICY_NAMES
 from ..world import TIMED_CALLS, DeviceConfig, NetworkConfig, WorldConfig
@@ -326,6 +334,9 @@ class _Build:
 
     def world(self, world: dict[str, Any]) -> WorldConfig | None:
         ssm = dict(world.get("ssm", {}))
+        if "error_http_status" in ssm:
+            ssm["error_http_status"] = {**DEFAULT_HTTP_STATUS, **{
+                int(code): status for code, status in ssm["error_http_status"].items()}}
         for key in ("heartbeat_period", "grace_period", "session_timeout"):
             if ssm.get(key) is not None:
                 ssm[key] = self.seconds(("world", "ssm", key))

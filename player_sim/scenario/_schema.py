@@ -55,13 +55,22 @@ _SSM: Final = _obj({
     "max_sessions_per_device_group": {"type": ["integer", "null"], "minimum": 1},
     "max_sessions_per_ip": {"type": ["integer", "null"], "minimum": 1},
     "max_ips_per_account": {"type": ["integer", "null"], "minimum": 1},
+    "max_sessions_per_channel_group": {"type": ["integer", "null"], "minimum": 1},
+    "channel_groups": {"type": "object", "additionalProperties": _NAME,
+                       "description": "Stream to channel group, for the per-group limit."},
+    "error_http_status": {"type": "object", "propertyNames": {"pattern": "^[0-9]+$"},
+                          "additionalProperties": {"type": "integer", "minimum": 100,
+                                                   "maximum": 599},
+                          "description": "SSM error code to the HTTP status answered with it "
+                                         "(README: SSM error codes)."},
     "limit_policy": {"enum": list(LIMIT_POLICIES)},
     "heartbeat_period": _DURATION,
     "grace_period": _DURATION,
     "session_timeout": {**_DURATION, "type": ["string", "null"]},
     "enabled": {"type": "boolean"},
     "legacy_status_200": {"type": "boolean",
-                          "description": "Answer HTTP 200 even for a denial (older API)."},
+                          "description": "Answer HTTP 200 even for a denial, as the older "
+                                         "SRM session API did (not SSM)."},
 }, description="The SSM server (session limits, heartbeats, expiry).")
 
 _DRM: Final = {"enum": list(DRM_SCHEMES)}
