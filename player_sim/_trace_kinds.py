@@ -100,7 +100,13 @@ _ORIGIN = _f("origin", "str", "who acted: user (the harness) or app (its policy)
 _CODE = _f("code", "int|null", "the error code (null: none, or a string code in message)")
 _LINK = _f("link", "str", "the network link: ssm, license, ott or ovp")
 _ENDPOINT = _f("endpoint", "str", "the backend endpoint")
-_SSM_ERROR = (_STREAM_OR_NONE, _HTTP_STATUS, _SSM_CODE, _MESSAGE)
+_SSM_ERROR = (_STREAM_OR_NONE, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
+              _f("error_code", "int", "the platform's error number (variant error_numbering: "
+                 "Android -1352/-1353/-1354, web 6001/6002/6003/6004)", required=False),
+              _f("error", "str", "iOS userInfo key error (the message)", required=False),
+              _f("errorCode", "int|null", "iOS userInfo key errorCode (the SSM code)",
+                 required=False),
+              _f("code", "int", "iOS userInfo key code (the HTTP status)", required=False))
 
 _D, _S, _H = Vantage.DEVICE, Vantage.SERVER, Vantage.HARNESS
 

@@ -386,6 +386,20 @@ def test_a_web_client_starts_its_heartbeat_period_at_the_license_answer() -> Non
     assert check_trace(right, CFG, rules=only) == []
 
 
+@pytest.mark.parametrize(("told", "flagged"), [(-1353, False), (6003, True), (None, True)])
+def test_an_android_client_s_heartbeat_error_carries_minus_1353(told: int | None,
+                                                                flagged: bool) -> None:
+    android = r(0, "device_added", None, app=None, account="alice", ssm=True, sync=False,
+                variants={"error_numbering": "android"})
+    extra = {} if told is None else {"error_code": told}
+    trace = [android, *started(), r(30.04, "heartbeat_sent", token="T1"),
+             r(30.08, "heartbeat_answered", http_status=401, ssm_code=1006, message="x"),
+             err(30.08, "ssm_heartbeat_error", http_status=401, ssm_code=1006, message="x",
+                 **extra)]
+    found = check_trace(trace, CFG, rules=["ssm.errors.carry-codes"])
+    assert bool(found) is flagged
+
+
 def test_unknown_rule_selection_is_refused() -> None:
     with pytest.raises(KeyError, match=r"no rule 'ssm\.nope'"):
         TraceChecker(rules=["ssm.nope"])

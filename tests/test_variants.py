@@ -147,6 +147,30 @@ def test_the_heartbeat_timer_starts_at_the_answer_its_variant_names(start: str,
     assert (arm in setup, arm in license) == (armed_at == "setup", armed_at == "license")
 
 
+@pytest.mark.parametrize(("numbering", "extra"), [
+    ("none", {}),
+    ("ios-userinfo", {"error": "killed", "errorCode": 1006, "code": 401}),
+    ("android", {"error_code": -1353}),
+    ("web", {"error_code": 6003}),
+])
+def test_a_heartbeat_error_carries_the_platform_s_numbers(numbering: str,
+                                                          extra: dict[str, object]) -> None:
+    core = _playing(SsmVariants.of(overrides={"error_numbering": numbering}))
+    (notice,) = core.feed(events.HeartbeatAnswered(1, events.SsmAnswer(401, 1006, "killed")))
+    assert isinstance(notice, events.Notify)
+    assert notice.payload() == {"stream": "c1", "http_status": 401, "ssm_code": 1006,
+                                "message": "killed", **extra}
+
+
+def test_the_web_numbers_a_max_sessions_refusal_6004_whichever_call() -> None:
+    from player_sim.player import platform_fields
+
+    assert platform_fields("web", "ssm_setup_error", 400, 1007, "max") == {"error_code": 6004}
+    assert platform_fields("web", "ssm_setup_error", 503, 4001, "x") == {"error_code": 6001}
+    assert platform_fields("android", "ssm_teardown_error", 401, 1006, "x") == {
+        "error_code": -1354}
+
+
 # --- the operator kill, end to end, under both heartbeat-error variants -----------------------
 
 

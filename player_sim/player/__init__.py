@@ -15,13 +15,23 @@ from ._states import (
     AppState,
     PlaybackState,
 )
-from ._variants import PROFILES, VARIANTS, Profile, SsmVariants, Variant, profiles_markdown
+from ._variants import (
+    PLATFORM_ERROR_CODES,
+    PROFILES,
+    VARIANTS,
+    Profile,
+    SsmVariants,
+    Variant,
+    platform_fields,
+    profiles_markdown,
+)
 
 __all__ = [
     "ACTIONS",
     "ACTIVE_PLAYBACK_STATES",
     "APP_MACHINE",
     "APP_TRANSITIONS",
+    "PLATFORM_ERROR_CODES",
     "PLAYBACK_MACHINE",
     "PLAYBACK_TRANSITIONS",
     "PROFILES",
@@ -41,5 +51,6 @@ __all__ = [
     "action_name",
     "events",
     "mermaid_diagram",
+    "platform_fields",
     "profiles_markdown",
 ]

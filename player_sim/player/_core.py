@@ -38,7 +38,7 @@ from .._validators import one_of
 from . import _events as ev
 from ._sdk import SdkModel
 from ._states import APP_MACHINE, PLAYBACK_MACHINE, AppState, PlaybackState
-from ._variants import SsmVariants
+from ._variants import SsmVariants, platform_fields
 
 __all__ = ["CoreConfig", "PlayerCore"]
 
@@ -117,6 +117,7 @@ class PlayerCore:
 
     __slots__ = (
         "_effects",
+        "_error_numbering",
         "_heartbeat_after_license",
         "_heartbeat_arm",
         "_keeps_heartbeating",
@@ -149,6 +150,7 @@ class PlayerCore:
         self._keeps_heartbeating = variants.after_heartbeat_error == "keep-heartbeating"
         self._skips_late_teardown = variants.stop_during_setup == "skip-teardown"
         self._heartbeat_after_license = variants.heartbeat_start == "after-license-answer"
+        self._error_numbering = variants.error_numbering
         self.app = A.FOREGROUND
         self.playback = P.IDLE
         self._reset_playback_state()
@@ -437,7 +439,9 @@ class PlayerCore:
     def _ssm_error_notice(self, kind: str, answer: ev.SsmAnswer, stream: str | None
                           ) -> ev.Notify:
         fields = {"stream": stream, "http_status": answer.http_status,
-                  "ssm_code": answer.ssm_code, "message": answer.message}
+                  "ssm_code": answer.ssm_code, "message": answer.message,
+                  **platform_fields(self._error_numbering, kind, answer.http_status,
+                                    answer.ssm_code, answer.message)}
         return ev.Notify(kind, tuple(sorted(fields.items())))
 
     # --- conditions (named in the tables) ----------------------------------------

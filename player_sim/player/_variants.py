@@ -25,7 +25,17 @@ import attrs
 
 from .._errors import ConfigError
 
-__all__ = ["PROFILES", "VARIANTS", "Profile", "SsmVariants", "Variant", "profiles_markdown"]
+__all__ = [
+    "PLATFORM_ERROR_CODES",
+    "PROFILES",
+    "VARIANTS",
+    "WEB_MAX_SESSIONS_CODE",
+    "Profile",
+    "SsmVariants",
+    "Variant",
+    "platform_fields",
+    "profiles_markdown",
+]
 
 #: The platform profiles, in the README table's column order.
 Profile = Literal["documented", "ios", "android", "web"]
@@ -88,6 +98,14 @@ VARIANTS: Final[tuple[Variant, ...]] = (
        "license answer.\"",
        documented="after-setup-answer", ios="after-setup-answer",
        android="after-setup-answer", web="after-license-answer"),
+    _v("error_numbering", ("none", "ios-userinfo", "android", "web"),
+       "what an SSM error notification adds for the platform's app: nothing; iOS userInfo "
+       "keys error, errorCode, code; Android -1352 / -1353 / -1354; web 6001 / 6002 / 6003, "
+       "6004 for 1007 (see PLATFORM_ERROR_CODES)",
+       "DOMAIN.md: \"Other platforms number the errors: setup 6001 / teardown 6002 / "
+       "heartbeat 6003 (one platform), or -1352 setup / -1353 renewal / -1354 teardown "
+       "(another).\"",
+       documented="none", ios="ios-userinfo", android="android", web="web"),
     _v("sync_setup_cap", (),
        "in sync mode, the longest a setup blocks the main thread; then it is released while "
        "the request goes on (none: until the answer)",
@@ -107,6 +125,33 @@ _BY_NAME: Final = {v.name: v for v in VARIANTS}
 HeartbeatErrorMode = Literal["stop-heartbeating", "keep-heartbeating"]
 StopDuringSetup = Literal["teardown-when-answered", "skip-teardown"]
 HeartbeatStart = Literal["after-setup-answer", "after-license-answer"]
+ErrorNumbering = Literal["none", "ios-userinfo", "android", "web"]
+
+#: The error number each platform's app sees per SSM error notification (DOMAIN.md;
+#: Android's -1353 is the "renewal", i.e. heartbeat, error).
+PLATFORM_ERROR_CODES: Final[Mapping[str, Mapping[str, int]]] = {
+    "android": {"ssm_setup_error": -1352, "ssm_heartbeat_error": -1353,
+                "ssm_teardown_error": -1354},
+    "web": {"ssm_setup_error": 6001, "ssm_teardown_error": 6002, "ssm_heartbeat_error": 6003},
+}
+#: The web number of a "max sessions" error (SSM code 1007), whichever call it failed.
+WEB_MAX_SESSIONS_CODE: Final = 6004
+
+
+def platform_fields(numbering: str, kind: str, http_status: int, ssm_code: int | None,
+                    message: str) -> dict[str, Any]:
+    """What an SSM error notification ``kind`` adds for the app of ``numbering``:
+    ``error_code`` (Android, web), or the iOS userInfo keys ``error`` (the message),
+    ``errorCode`` (the SSM code) and ``code`` (the HTTP status). The iOS key-to-value
+    mapping is ours: the key names are public, their values are not."""
+    if numbering == "ios-userinfo":
+        return {"error": message, "errorCode": ssm_code, "code": http_status}
+    codes = PLATFORM_ERROR_CODES.get(numbering)
+    if codes is None:
+        return {}
+    if numbering == "web" and ssm_code == 1007:
+        return {"error_code": WEB_MAX_SESSIONS_CODE}
+    return {"error_code": codes[kind]}
 
 
 def _check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -123,6 +168,7 @@ class SsmVariants:
     after_heartbeat_error: HeartbeatErrorMode = attrs.field(validator=_check)
     stop_during_setup: StopDuringSetup = attrs.field(validator=_check)
     heartbeat_start: HeartbeatStart = attrs.field(validator=_check)
+    error_numbering: ErrorNumbering = attrs.field(validator=_check)
     sync_setup_cap: float | None = attrs.field(validator=_check)
     sync_teardown_cap: float | None = attrs.field(validator=_check)
 

@@ -143,7 +143,9 @@ _RULES: Final[tuple[Rule, ...]] = (
     _ssm("ssm.errors.carry-codes", 23,
          "The notification userInfo contains information on any HTTP error codes and SSM "
          "error messages.",
-         "Every SSM error notification carries the HTTP status, the SSM code and the message.",
+         "Every SSM error notification carries the HTTP status, the SSM code and the message "
+         "(and, by variant error_numbering, the numbers the platform's app sees: iOS "
+         "userInfo keys, Android -1352/-1353/-1354, web 6001-6004).",
          "always"),
     _ssm("ssm.errors.stop-playback", 23,
          "The player should not continue playback once any of these notifications are "

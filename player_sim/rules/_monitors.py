@@ -24,6 +24,7 @@ from collections import deque
 from typing import Any, ClassVar, Final
 
 from ..backends import SsmErrorCode
+from ..player._variants import platform_fields
 from ..trace import TraceRecord, Vantage
 from ._base import _EPS, ACTIVE, Checking, DeviceView, Monitor, _Deadline, _ok
 
@@ -601,12 +602,15 @@ class _BodyDecides(Monitor):
 
 class _CarryCodes(Monitor):
     """An error notification carries the HTTP status and SSM code the server answered:
-    the same values as the failed answer the device received just before it."""
+    the same values as the failed answer the device received just before it; and, for
+    a device whose variant ``error_numbering`` names a platform, the numbers that
+    platform's app sees (:func:`~player_sim.player.platform_fields`)."""
 
     rule_id = "ssm.errors.carry-codes"
     kinds = frozenset({"ssm_setup_error", "ssm_teardown_error", "ssm_heartbeat_error",
                        "ssm_setup_answered", "ssm_teardown_answered", "heartbeat_answered"})
-    reads = frozenset({"http_status", "ssm_code", "message"})
+    reads = frozenset({"http_status", "ssm_code", "message", "error_code", "error", "errorCode",
+                       "code"})
     _ANSWERS: ClassVar[dict[str, str]] = {"ssm_setup_error": "ssm_setup_answered",
                                           "ssm_teardown_error": "ssm_teardown_answered",
                                           "ssm_heartbeat_error": "heartbeat_answered"}
@@ -631,6 +635,17 @@ class _CarryCodes(Monitor):
             self.violate(line, rec, f"{rec.kind} has a non-integer http_status or a non-string "
                                     "message")
             return
+        numbering = dev.variants.get("error_numbering") if dev is not None else None
+        if isinstance(numbering, str):
+            want = platform_fields(numbering, rec.kind, data["http_status"], data["ssm_code"],
+                                   data["message"])
+            told_platform = {"error_code": data.get("error_code"), "error": data.get("error"),
+                             "errorCode": data.get("errorCode"), "code": data.get("code")}
+            wrong = sorted(k for k, v in want.items() if told_platform[k] != v)
+            if wrong:
+                self.violate(line, rec, f"{rec.kind} of a {numbering} client carries "
+                                        f"{wrong[0]}={told_platform[wrong[0]]!r}, not "
+                                        f"{want[wrong[0]]!r}")
         answer = self._failed.pop((rec.device, answer_kind), None)
         if answer is None:
             return
