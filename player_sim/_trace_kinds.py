@@ -284,7 +284,10 @@ class Kind(enum.StrEnum):
     # --- the SSM server -------------------------------------------------------------------
 
     SSM_SESSION_CREATED = ("ssm_session_created", _S, False, "the SSM server set a session up",
-                           _SESSION, _ACCOUNT, _STREAM, _ACTIVE)
+                           _SESSION, _ACCOUNT, _STREAM, _ACTIVE,
+                           _f("limit", "int|null", "the account's limit the server applied "
+                              "(from its configuration or the content token's claims)",
+                              required=False))
     SSM_HEARTBEAT = ("ssm_heartbeat", _S, False,
                      "the SSM server took a heartbeat and rotated the token", _SESSION)
     SSM_SESSION_ENDED = ("ssm_session_ended", _S, False, "a teardown ended a session",

@@ -400,6 +400,17 @@ def test_an_android_client_s_heartbeat_error_carries_minus_1353(told: int | None
     assert bool(found) is flagged
 
 
+def test_the_limit_a_server_record_names_wins_over_the_configured_one() -> None:
+    """A content token's maxSessions claim: the server says which limit it applied."""
+    created = [s(0, "ssm_session_created", session=k, account="fam", stream="c1", active=k,
+                 limit=3) for k in (1, 2, 3)]
+    assert check_trace(created, CFG, rules=["ssm.setup.limit-refuses"]) == []  # CFG says 1
+    over = [*created, s(1, "ssm_session_created", session=4, account="fam", stream="c1",
+                        active=4, limit=3)]
+    assert [v.rule.id for v in check_trace(over, CFG, rules=["ssm.setup.limit-refuses"])] == [
+        "ssm.setup.limit-refuses"]
+
+
 def test_unknown_rule_selection_is_refused() -> None:
     with pytest.raises(KeyError, match=r"no rule 'ssm\.nope'"):
         TraceChecker(rules=["ssm.nope"])

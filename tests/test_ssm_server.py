@@ -66,7 +66,7 @@ def test_setup_answers_a_token_and_the_heartbeat_period() -> None:
         "phone/1", "phone", "ssm-1", 2 * 45.0 + 10.0)
     assert host.records[-1] == (0.0, "phone", "ssm_session_created",
                                 {"session": "phone/1", "account": "alice", "stream": "news",
-                                 "active": 1})
+                                 "active": 1, "limit": 2})
 
 
 def test_every_heartbeat_rotates_the_token_and_the_old_one_is_stale() -> None:
@@ -334,3 +334,19 @@ def test_the_code_list_is_wire_md_s_and_the_readme_shows_it() -> None:
 def test_bad_channel_groups_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"channel_groups\['x'\] must name a channel group"):
         SsmConfig(channel_groups={"x": ""})
+
+
+def test_the_content_token_s_claims_name_the_account_and_the_limit() -> None:
+    from player_sim import ContentToken
+
+    ssm, host = server(max_sessions_per_account=5)
+    token = ContentToken(account_id="family-7", max_sessions=1)
+    assert ssm.setup("alice", "phone", "news", None, None, token).ok
+    assert host.records[-1][2:] == ("ssm_session_created", {
+        "session": "phone/1", "account": "family-7", "stream": "news", "active": 1,
+        "limit": 1})
+    refused = ssm.setup("alice", "tablet", "news", None, None, token)
+    assert refused.ssm_code == 1007 and "'family-7' (limit 1)" in refused.message
+    assert ssm.setup("alice", "laptop", "news", None, None).ok  # no claims: alice, limit 5
+    empty = ssm.setup("alice", "kid", "news", None, None, ContentToken(empty=True))
+    assert (empty.http_status, empty.ssm_code) == (401, 1003)

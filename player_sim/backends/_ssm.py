@@ -35,7 +35,7 @@ from typing import Any, Final, Literal, Protocol, get_args
 import attrs
 
 from .._errors import ConfigError
-from .._messages import SsmAnswer
+from .._messages import ContentToken, SsmAnswer
 from .._validators import limit_or_none, non_negative, one_of, positive, positive_or_none
 from ._faults import Fault, ForcedFaults
 
@@ -221,6 +221,10 @@ class SsmServer:
             return None
         return session
 
+    def limit_of(self, account: str) -> int | None:
+        """The account's session limit by the server's configuration."""
+        return self.config.account_limits.get(account, self.config.max_sessions_per_account)
+
     def is_current(self, token: str | None) -> bool:
         """Whether ``token`` is the current token of a live session."""
         return token is not None and self.session_of(token) is not None
@@ -269,7 +273,10 @@ class SsmServer:
     # --- endpoints ------------------------------------------------------------------
 
     def setup(self, account: str, device: str, stream: str, ip: str | None,
-              device_group: str | None) -> SsmAnswer:
+              device_group: str | None, token: ContentToken | None = None) -> SsmAnswer:
+        """A setup from ``device`` of ``account``; ``token``, the content token it
+        carries, may name another account and the limit (its claims win over the
+        configuration), or be empty (1003)."""
         host = self._host
         fault = self.faults.take("setup")
         if fault is not None:
@@ -279,7 +286,14 @@ class SsmServer:
             return self._error(device, "ssm_setup_refused",
                                SsmErrorCode.SESSION_MANAGEMENT_DISABLED,
                                "session management is disabled")
-        refusal = self._check_limits(account, device, stream, ip, device_group)
+        limit: int | None = None
+        if token is not None:
+            if token.empty:
+                return self._error(device, "ssm_setup_refused", SsmErrorCode.INVALID_AUTH_TOKEN,
+                                   "invalid auth token: the content token is empty")
+            account = token.account_id or account
+            limit = token.max_sessions
+        refusal = self._check_limits(account, device, stream, ip, device_group, limit)
         if refusal is not None:
             return self._error(device, "ssm_setup_refused", SsmErrorCode.MAX_SESSIONS_EXCEEDED,
                                refusal)
@@ -293,7 +307,8 @@ class SsmServer:
         host.schedule_at(session.expires_at, self._check_expiry, session)
         host.record(device, "ssm_session_created",
                     {"session": session.session_id, "account": account, "stream": stream,
-                     "active": len(self.active_sessions(account))})
+                     "active": len(self.active_sessions(account)),
+                     "limit": limit if limit is not None else self.limit_of(account)})
         return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
 
     def heartbeat(self, device: str, token: str) -> SsmAnswer:
@@ -336,10 +351,10 @@ class SsmServer:
     # --- internals -----------------------------------------------------------------
 
     def _check_limits(self, account: str, device: str, stream: str, ip: str | None,
-                      device_group: str | None) -> str | None:
+                      device_group: str | None, token_limit: int | None = None) -> str | None:
         """Why a new session would exceed a limit (evicting first if so configured)."""
         cfg = self.config
-        limit = cfg.account_limits.get(account, cfg.max_sessions_per_account)
+        limit = token_limit if token_limit is not None else self.limit_of(account)
         # (bound, the sessions the bound counts, why a refusal)
         checks: list[tuple[int | None, Callable[[], list[SsmSession]], str]] = [
             (limit, lambda: self.active_sessions(account),

@@ -94,7 +94,7 @@ class _CarriesToken(Monitor):
 class _LimitRefuses(Monitor):
     rule_id = "ssm.setup.limit-refuses"
     kinds = frozenset({"ssm_session_created", "ssm_setup_refused"})
-    reads = frozenset({"account", "active", "ssm_code"})
+    reads = frozenset({"account", "active", "ssm_code", "limit"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if rec.kind == "ssm_setup_refused":
@@ -104,7 +104,8 @@ class _LimitRefuses(Monitor):
         account, active = rec.data.get("account"), rec.data.get("active")
         if not isinstance(account, str) or not isinstance(active, int):
             return
-        limit = self.config.limit_of(account)
+        told = rec.data.get("limit")  # the limit the server says it applied, if it says
+        limit = told if isinstance(told, int) else self.config.limit_of(account)
         if limit is not None and active >= limit:
             self.observed()  # the account reached its limit: the next setup must fail
         if limit is not None and active > limit:

@@ -17,6 +17,7 @@ import jsonschema
 
 from .. import signals
 from .._errors import ConfigError
+from .._messages import ContentToken
 from ..backends import (
     DEFAULT_HTTP_STATUS,
     LicenseConfig,
@@ -470,6 +471,8 @@ class _Build:
                     app_reaction_delay=delay, ip=spec.get("ip"),
                     device_group=spec.get("device_group"), policy=policy,
                     profile=spec.get("profile", "documented"), variants=variants,
+                    content_token=(ContentToken(**spec["content_token"])
+                                   if "content_token" in spec else None),
                     request_timeouts=self.durations(("devices", name, "timeouts"),
                                                     spec.get("timeouts", {}), TIMED_CALLS)))
             except ConfigError as err:

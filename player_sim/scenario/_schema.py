@@ -133,6 +133,11 @@ _VARIANT_KEYS: Final[dict[str, Any]] = {
 
 _DEVICE: Final = _obj({
     "account": _NAME,
+    "content_token": _obj({
+        "account_id": _NAME, "max_sessions": {"type": "integer", "minimum": 1},
+        "empty": {"type": "boolean"}},
+        description="The content token its setups carry: claims device.accountId and "
+                    "contentRights[].sessionControl.maxSessions; empty fails setup (1003)."),
     "timeouts": _obj({call: _DURATION for call in TIMED_CALLS},
                      description="The client's timeout per SSM call (none: waits for ever)."),
     "profile": {"enum": list(PROFILES),

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .._errors import ConfigError
+from .._messages import ContentToken
 from .._validators import non_negative
 from ..backends import LicenseConfig, OttConfig, OvpConfig, SsmConfig
 from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy, SdkModel
@@ -152,7 +153,9 @@ class DeviceConfig:
     SDK whose SSM client behaves otherwise than documented; ``None`` is the
     documented SDK.
 
-    ``request_timeouts`` gives the client's timeout per SSM call (``setup``,
+    ``content_token`` is what its setups carry in ``nv-authorizations`` (its claims may
+    name the account and the limit; an empty one fails setup); ``None``: a token
+    without such claims. ``request_timeouts`` gives the client's timeout per SSM call (``setup``,
     ``heartbeat``, ``teardown``, in seconds): with none the device waits for the
     answer for ever (as before); when it runs out, the call fails with HTTP status 0
     ("timed out") and a later answer is dropped.
@@ -182,6 +185,7 @@ class DeviceConfig:
     media: MediaSource | None = attrs.field(default=None, eq=False, validator=_check_media)
     sdk: SdkModel | None = attrs.field(default=None, eq=False, validator=_check_sdk)
     request_timeouts: Mapping[str, float] = attrs.field(factory=dict, validator=_check_timeouts)
+    content_token: ContentToken | None = None
     profile: Profile = attrs.field(default="documented", validator=_check_profile)
     variants: Mapping[str, object] = attrs.field(factory=dict, validator=_check_variants)
 

@@ -68,7 +68,8 @@ class _SsmTraffic(_DeviceBase):
             self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking, launch, rid)
 
         self._request("setup", rid, launch,
-                      lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
+                      lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group,
+                                        cfg.content_token),
                       arrived)
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
