@@ -6,6 +6,7 @@ with an underscore is private and may change.
 
 from . import providers, signals
 from ._errors import ConfigError, InvalidTransition, PlayerSimError
+from ._messages import ContentToken
 from ._timeline import render_timeline
 from .backends import (
     Fault,
@@ -29,6 +30,7 @@ from .player import (
     PlayerCore,
     PlayerView,
     SdkModel,
+    SsmVariants,
     events,
     mermaid_diagram,
 )
@@ -59,6 +61,7 @@ __all__ = [
     "AppPolicy",
     "AppState",
     "ConfigError",
+    "ContentToken",
     "CoreConfig",
     "Device",
     "DeviceConfig",
@@ -93,6 +96,7 @@ __all__ = [
     "SsmConfig",
     "SsmErrorCode",
     "SsmSession",
+    "SsmVariants",
     "Trace",
     "TraceFormatError",
     "TraceRecord",

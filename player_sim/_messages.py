@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["SsmAnswer"]
+__all__ = ["ContentToken", "SsmAnswer"]
 
 
 @attrs.frozen
@@ -31,3 +31,20 @@ class SsmAnswer:
     @property
     def ok(self) -> bool:
         return self.ssm_code is None and 200 <= self.http_status < 300
+
+
+@attrs.frozen
+class ContentToken:
+    """The content token (an SSP ContentAuthZ JWT) a setup carries in
+    ``nv-authorizations`` (WIRE.md), reduced to what the SSM server reads of it.
+
+    ``account_id`` is the claim ``device.accountId``: the account the session
+    counts against (``None``: the device's configured account). ``max_sessions`` is
+    ``contentRights[].sessionControl.maxSessions``: the account's limit (``None``:
+    the server's configuration). ``empty``: the token is empty, and the setup fails
+    with 1003 (invalid auth token).
+    """
+
+    account_id: str | None = None
+    max_sessions: int | None = None
+    empty: bool = False

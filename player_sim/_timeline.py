@@ -106,6 +106,7 @@ _SESSION_ENDS: Final = {
     "ssm_session_ended": ("bar", "#00695c", "torn down"),
     "ssm_session_expired": ("cross", "#000000", "expired"),
     "ssm_session_evicted": ("triangle", "#7b1fa2", "evicted"),
+    "ssm_session_killed": ("cross", "#c62828", "killed by the operator"),
 }
 _HEARTBEAT_COLOUR: Final = "#2e7d32"
 _FAULT_COLOUR: Final = "#ffca28"

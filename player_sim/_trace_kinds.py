@@ -100,7 +100,13 @@ _ORIGIN = _f("origin", "str", "who acted: user (the harness) or app (its policy)
 _CODE = _f("code", "int|null", "the error code (null: none, or a string code in message)")
 _LINK = _f("link", "str", "the network link: ssm, license, ott or ovp")
 _ENDPOINT = _f("endpoint", "str", "the backend endpoint")
-_SSM_ERROR = (_STREAM_OR_NONE, _HTTP_STATUS, _SSM_CODE, _MESSAGE)
+_SSM_ERROR = (_STREAM_OR_NONE, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
+              _f("error_code", "int", "the platform's error number (variant error_numbering: "
+                 "Android -1352/-1353/-1354, web 6001/6002/6003/6004)", required=False),
+              _f("error", "str", "iOS userInfo key error (the message)", required=False),
+              _f("errorCode", "int|null", "iOS userInfo key errorCode (the SSM code)",
+                 required=False),
+              _f("code", "int", "iOS userInfo key code (the HTTP status)", required=False))
 #: An SSM answer that hands out a session token (setup, heartbeat).
 _SSM_TOKEN_ANSWER = (_REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
                      _f("token", "str", "the session token to use next (on success)",
@@ -140,6 +146,8 @@ class Kind(enum.StrEnum):
     DEVICE_ADDED = ("device_added", _D, False, "a device joined the world (its configuration)",
                     _ACCOUNT, _f("ssm", "bool", "it was given an SSM server URL"),
                     _f("sync", "bool", "syncSSMSetupTeardown"),
+                    _f("variants", "obj", "its value of every SSM client variant, by name",
+                       required=False),
                     _f("base_url", "str", "its session provider's base URL", required=False),
                     _f("partner_id", "int|null", "its session provider's partner id",
                        required=False))
@@ -161,7 +169,10 @@ class Kind(enum.StrEnum):
     APP_RELAUNCHED = ("app_relaunched", _D, True, "the app started again after a kill")
     MAIN_THREAD_BLOCKED = ("main_thread_blocked", _D, True,
                            "a period of the main thread blocked by sync SSM requests ended",
-                           _f("seconds", "num", "how long it was blocked"))
+                           _f("seconds", "num", "how long it was blocked"),
+                           _f("capped", "bool", "the client's cap released it before the "
+                              "answer (variants sync_setup_cap, sync_teardown_cap)",
+                              required=False))
     HEARTBEAT_OVERDUE = ("heartbeat_overdue", _D, True,
                          "back from normal background, the heartbeat due meanwhile fires now")
 
@@ -177,7 +188,9 @@ class Kind(enum.StrEnum):
                           "an SSM heartbeat answer reached the SDK (with the rotated-in token)",
                           *_SSM_TOKEN_ANSWER)
     SSM_TEARDOWN_SENT = ("ssm_teardown_sent", _D, True, "the SDK asked to end an SSM session",
-                         _REQUEST_ID, _TOKEN, _BLOCKING)
+                         _REQUEST_ID, _TOKEN, _BLOCKING,
+                         _f("stream", "str|null", "the stream whose session it ends",
+                            required=False))
     SSM_TEARDOWN_ANSWERED = ("ssm_teardown_answered", _D, True,
                              "the SSM teardown answer reached the SDK",
                              _REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE)
@@ -266,7 +279,10 @@ class Kind(enum.StrEnum):
     # --- the SSM server -------------------------------------------------------------------
 
     SSM_SESSION_CREATED = ("ssm_session_created", _S, False, "the SSM server set a session up",
-                           _SESSION, _ACCOUNT, _STREAM, _ACTIVE)
+                           _SESSION, _ACCOUNT, _STREAM, _ACTIVE,
+                           _f("limit", "int|null", "the account's limit the server applied "
+                              "(from its configuration or the content token's claims)",
+                              required=False))
     SSM_HEARTBEAT = ("ssm_heartbeat", _S, False,
                      "the SSM server took a heartbeat and rotated the token", _SESSION)
     SSM_SESSION_ENDED = ("ssm_session_ended", _S, False, "a teardown ended a session",
@@ -334,6 +350,12 @@ class Kind(enum.StrEnum):
                      _ENDPOINT, _f("count", "int", "how many calls"),
                      _f("http_status", "int|null", "the answer's HTTP status"),
                      _f("code", "int|str|null", "the answer's error code"), _MESSAGE)
+    ANSWER_LOSS_PLANNED = ("answer_loss_planned", _H, False,
+                           "the server will act on the next calls of an endpoint, but their "
+                           "answers will be lost", _ENDPOINT, _f("count", "int", "how many calls"))
+    ANSWER_LOST = ("answer_lost", _H, False,
+                   "an answer was lost on its way back: the device waits for its timeout",
+                   _ENDPOINT, _REQUEST_ID)
     LATENCY_PLANNED = ("latency_planned", _H, False,
                        "messages on a link take longer for a window (widens deadlines near it)",
                        _LINK, _f("extra", "num", "extra seconds"),

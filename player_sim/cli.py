@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from .player import mermaid_diagram
+from .player import PROFILES, mermaid_diagram
 
 if TYPE_CHECKING:
+    from .player import Profile
     from .trace import Trace
 
 __all__ = ["main"]
@@ -401,9 +402,12 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
               metavar="W", help="With --seeds: local worker processes.")
 @click.option("--executor", "address", metavar="dask://HOST:PORT",
               help="With --seeds: run the searches on this Dask scheduler.")
+@click.option("--profile", type=click.Choice(PROFILES), default=None,
+              help="Random search: give every generated device this platform profile "
+                   "(written into the counterexamples).  [default: documented]")
 def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int | None,
             out: str | None, rule_ids: tuple[str, ...], seeds: str | None, workers: int,
-            address: str | None) -> None:
+            address: str | None, profile: str | None) -> None:
     """Search for input sequences that break a rule.
 
     By default, a random search with Hypothesis: whole scenarios (devices on
@@ -433,13 +437,14 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
         if seeds is None and (workers != 1 or address is not None):
             raise click.UsageError("--workers and --executor spread --seeds A:B over "
                                    "processes: add --seeds")
-        _explore_random(examples, seed, out, rule_ids, seeds, workers, address)
+        _explore_random(examples, seed, out, rule_ids, seeds, workers, address, profile)
         return
     if seeds is not None or workers != 1 or address is not None:
         raise click.UsageError("--seeds, --workers and --executor are for the random search, "
                                "not --exhaustive")
     given = [name for name, value in (("--examples", examples), ("--seed", seed),
-                                      ("--out", out), ("--rule", rule_ids or None))
+                                      ("--out", out), ("--rule", rule_ids or None),
+                                      ("--profile", profile))
              if value is not None]
     if given:
         raise click.UsageError(f"{given[0]} is for the random search; --exhaustive takes "
@@ -464,23 +469,27 @@ def _seed_range(text: str) -> range:
     return seeds
 
 
-def _explore_one(task: tuple[int, int, tuple[str, ...]]) -> Any:
+def _explore_one(task: tuple[int, int, tuple[str, ...], str | None]) -> Any:
     """One seed's random search (a task of ``explore --seeds``; runs in a worker)."""
-    from .explore import explore_random
+    import attrs
 
-    seed, examples, rule_ids = task
-    return explore_random(examples=examples, seed=seed, rules=rule_ids or None)
+    from .explore import explore_random
+    from .explore._strategies import EXPLORE_SPACE
+
+    seed, examples, rule_ids, profile = task
+    space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
+    return explore_random(examples=examples, seed=seed, rules=rule_ids or None, space=space)
 
 
 def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], workers: int,
-                   address: str | None) -> Any:
+                   address: str | None, profile: str | None = None) -> Any:
     """Searches for every seed, merged: the same whatever the number of workers."""
     from ._errors import ConfigError
     from .explore import SearchReport
     from .fleet import open_executor, run_tasks
     from .rules import CATALOGUE
 
-    tasks = [(seed, examples, rule_ids) for seed in seeds]
+    tasks = [(seed, examples, rule_ids, profile) for seed in seeds]
     try:
         reports = run_tasks(lambda: open_executor(workers, address), _explore_one, tasks)
     except ConfigError as err:
@@ -497,10 +506,13 @@ def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], worke
 
 def _explore_random(examples: int | None, seed: int | None, out: str | None,
                     rule_ids: tuple[str, ...], seeds: str | None = None, workers: int = 1,
-                    address: str | None = None) -> None:
+                    address: str | None = None, profile: str | None = None) -> None:
     import sys
 
+    import attrs
+
     from .explore import DEFAULT_EXAMPLES, explore_random, format_search, write_counterexamples
+    from .explore._strategies import EXPLORE_SPACE
     from .rules import rule
 
     out = "counterexamples" if out is None else out  # click refuses a file as --out
@@ -510,13 +522,14 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
         except KeyError as err:
             raise click.UsageError(str(err.args[0])) from None
     budget = DEFAULT_EXAMPLES if examples is None else examples
+    space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
     if seeds is not None:
         seed_range = _seed_range(seeds)
-        report = _explore_seeds(seed_range, budget, rule_ids, workers, address)
+        report = _explore_seeds(seed_range, budget, rule_ids, workers, address, profile)
         click.echo(f"seeds {seed_range.start}:{seed_range.stop}, {len(seed_range)} searches")
     else:
         report = explore_random(examples=budget, seed=0 if seed is None else seed,
-                                rules=rule_ids or None)
+                                rules=rule_ids or None, space=space)
     try:
         paths = write_counterexamples(report, out)
     except OSError as err:

@@ -9,8 +9,11 @@ step that posted the notification: they must not block. To consume signals
 from trio code, use :meth:`~player_sim.Simulation.listen`, which forwards into
 a memory channel.
 
-SSM error notifications (``userInfo`` of the iOS SDK): payload ``stream``,
-``http_status``, ``ssm_code`` (``None`` when the body had none) and ``message``.
+SSM error notifications (``userInfo`` of the iOS SDK): payload ``stream`` (the
+stream whose request failed), ``http_status``, ``ssm_code`` (``None`` when the body
+had none) and ``message``; by the device's variant ``error_numbering`` also what
+the platform's app sees (:func:`~player_sim.player.platform_fields`): iOS
+``error``, ``errorCode``, ``code``, or ``error_code`` (Android, web).
 
 * ``ssm_setup_error``: OTVSSMSetupErrorNotification.
 * ``ssm_teardown_error``: OTVSSMTeardownErrorNotification.

@@ -108,7 +108,8 @@ def test_heartbeat_uses_the_token_the_last_answer_rotated_in() -> None:
     assert core.feed(ev.HeartbeatDue(1)) == (ev.SendHeartbeat(1, "tok-2"), ev.ArmHeartbeat(1, 30.0))
     core.feed(ev.HeartbeatAnswered(1, ev.SsmAnswer(200, None, "", "tok-3", 30.0)))
     # The teardown carries the newest token too.
-    assert without_notifies(core.feed(ev.Stop())) == [ev.SendSsmTeardown(1, "tok-3", False)]
+    assert without_notifies(core.feed(ev.Stop())) == [ev.SendSsmTeardown(1, "tok-3", False,
+            stream="ch-1")]
 
 
 def test_heartbeat_error_notifies_and_stops_the_heartbeats() -> None:
@@ -142,7 +143,8 @@ def test_answers_for_an_old_player_item_are_ignored() -> None:
 def test_sync_stop_blocks_in_stopping_until_the_teardown_answer() -> None:
     core = playing_core(SYNC)
     effects = core.feed(ev.Stop())
-    assert without_notifies(effects) == [ev.SendSsmTeardown(1, "tok-1", blocking=True)]
+    assert without_notifies(effects) == [ev.SendSsmTeardown(1, "tok-1", blocking=True,
+            stream="ch-1")]
     assert [n.payload() for n in notifies(effects, "playback_stopped")] == [
         {"stream": "ch-1", "reason": "stop"}]
     assert core.playback is P.STOPPING
@@ -156,7 +158,8 @@ def test_sync_stop_blocks_in_stopping_until_the_teardown_answer() -> None:
 def test_async_stop_is_stopped_at_once() -> None:
     core = playing_core()
     effects = core.feed(ev.Stop())
-    assert without_notifies(effects) == [ev.SendSsmTeardown(1, "tok-1", blocking=False)]
+    assert without_notifies(effects) == [ev.SendSsmTeardown(1, "tok-1", blocking=False,
+            stream="ch-1")]
     assert core.playback is P.STOPPED
     assert core.feed(ev.TeardownAnswered(1, ev.SsmAnswer(204))) == ()
     assert core.playback is P.STOPPED
@@ -179,7 +182,8 @@ def test_stop_without_release_keeps_the_session_until_release_item() -> None:
     assert core.playback is P.STOPPED
     # The player item still holds its session: heartbeats go on.
     assert core.feed(ev.HeartbeatDue(1)) == (ev.SendHeartbeat(1, "tok-1"), ev.ArmHeartbeat(1, 30.0))
-    assert core.feed(ev.ReleaseItem()) == (ev.SendSsmTeardown(1, "tok-1", blocking=False),)
+    assert core.feed(ev.ReleaseItem()) == (ev.SendSsmTeardown(1, "tok-1", blocking=False,
+            stream="ch-1"),)
     assert core.playback is P.STOPPED
     assert core.feed(ev.HeartbeatDue(1)) == ()
 
@@ -191,7 +195,8 @@ def test_async_zap_setup_first_sends_the_new_setup_before_the_old_teardown() -> 
     core = playing_core(CoreConfig(async_zap_order="setup-first"))
     effects = core.feed(ev.Zap("ch-2"))
     assert without_notifies(effects) == [ev.SendSsmSetup(2, "ch-2", blocking=False),
-                                         ev.SendSsmTeardown(1, "tok-1", blocking=False)]
+                                         ev.SendSsmTeardown(1, "tok-1", blocking=False,
+                                                 stream="ch-1")]
     assert [n.payload() for n in notifies(effects, "zap")] == [
         {"stream_from": "ch-1", "stream": "ch-2", "same_stream": False}]
     assert [n.payload() for n in notifies(effects, "playback_stopped")] == [
@@ -207,7 +212,8 @@ def test_async_zap_setup_first_sends_the_new_setup_before_the_old_teardown() -> 
 def test_async_zap_teardown_first_sends_the_old_teardown_first() -> None:
     core = playing_core(CoreConfig(async_zap_order="teardown-first"))
     effects = core.feed(ev.Zap("ch-1"))
-    assert without_notifies(effects) == [ev.SendSsmTeardown(1, "tok-1", blocking=False),
+    assert without_notifies(effects) == [ev.SendSsmTeardown(1, "tok-1", blocking=False,
+            stream="ch-1"),
                                          ev.SendSsmSetup(2, "ch-1", blocking=False)]
     assert notifies(effects, "zap")[0].payload()["same_stream"] is True
 
@@ -215,7 +221,8 @@ def test_async_zap_teardown_first_sends_the_old_teardown_first() -> None:
 def test_sync_zap_waits_in_stopping_for_the_teardown() -> None:
     core = playing_core(SYNC)
     effects = core.feed(ev.Zap("ch-2"))
-    assert without_notifies(effects) == [ev.SendSsmTeardown(1, "tok-1", blocking=True)]
+    assert without_notifies(effects) == [ev.SendSsmTeardown(1, "tok-1", blocking=True,
+            stream="ch-1")]
     assert core.playback is P.STOPPING
     effects = core.feed(ev.TeardownAnswered(1, ev.SsmAnswer(204)))
     assert without_notifies(effects) == [ev.SendSsmSetup(2, "ch-2", blocking=True)]
@@ -268,7 +275,7 @@ def test_late_setup_answer_after_stop_is_torn_down() -> None:
     assert without_notifies(core.feed(ev.Stop())) == []  # no token yet, nothing to tear down
     assert core.playback is P.STOPPED
     effects = core.feed(ev.SetupAnswered(1, ev.SsmAnswer(200, None, "", "late-tok", 30.0)))
-    assert effects == (ev.SendSsmTeardown(1, "late-tok", blocking=False),)
+    assert effects == (ev.SendSsmTeardown(1, "late-tok", blocking=False, stream="ch-1"),)
     assert core.ssm_token is None
     assert core.playback is P.STOPPED
 

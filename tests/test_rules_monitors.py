@@ -20,8 +20,8 @@ CFG = CheckConfig(reaction_window=5.0, heartbeat_slack=1.0, max_sessions_per_acc
 
 
 def r(t: float, kind: str, pb: str | None = "playing", *, dev: str | None = "phone",
-      app: str | None = "foreground", **data: Any) -> TraceRecord:
-    return TraceRecord(t, dev, kind, app, pb, data)
+      app: str | None = "foreground", pid: int | None = None, **data: Any) -> TraceRecord:
+    return TraceRecord(t, dev, kind, app, pb, data, pid)
 
 
 def s(t: float, kind: str, **data: Any) -> TraceRecord:
@@ -68,6 +68,52 @@ def hb_fails(*after: TraceRecord) -> list[TraceRecord]:
             s(30.06, "ssm_heartbeat_refused", http_status=401, ssm_code=1006, message="x"),
             r(30.08, "heartbeat_answered", http_status=401, ssm_code=1006, message="x"),
             err(30.08, "ssm_heartbeat_error", http_status=401, ssm_code=1006), *after]
+
+
+def rotated(token: str, new: str, t: float, request_id: int = 1) -> list[TraceRecord]:
+    """A heartbeat with ``token`` whose successful answer rotates ``new`` in."""
+    return [r(t, "heartbeat_sent", token=token, request_id=request_id),
+            s(t + 0.02, "ssm_heartbeat", session=1),
+            r(t + 0.04, "heartbeat_answered", http_status=200, ssm_code=None, message="",
+              token=new, request_id=request_id)]
+
+
+def zap_teardown_fails(told: str) -> list[TraceRecord]:
+    """A zap from c1 to c2 whose teardown of c1's session fails; the error names ``told``."""
+    return [added(), r(0, "action", "ssm_setup", pid=1, name="play", origin="user", stream="c1"),
+            r(0, "ssm_setup_sent", "ssm_setup", pid=1, stream="c1", blocking=False),
+            r(0.04, "ssm_setup_answered", "ssm_setup", pid=1, http_status=200, ssm_code=None,
+              message="", token="T1", heartbeat_period=30.0),
+            r(10, "action", "ssm_setup", pid=2, name="zap", origin="user", stream="c2"),
+            r(10, "ssm_setup_sent", "ssm_setup", pid=2, stream="c2", blocking=False),
+            r(10, "ssm_teardown_sent", "ssm_setup", pid=1, token="T1", blocking=False),
+            r(10.04, "ssm_teardown_answered", "ssm_setup", pid=1, http_status=503, ssm_code=4001,
+              message="x"),
+            err(10.04, "ssm_teardown_error", "ssm_setup", stream=told, http_status=503,
+                ssm_code=4001)]
+
+
+def stop_during_setup(tear_down: bool) -> list[TraceRecord]:
+    """A stop while the setup is on the wire; the late answer's session torn down or not."""
+    trace = [added(), r(0, "action", "ssm_setup", name="play", origin="user", stream="c1"),
+             r(0, "ssm_setup_sent", "ssm_setup", stream="c1", blocking=False),
+             r(1, "action", "stopped", name="stop", origin="user"),
+             s(2, "ssm_session_created", session=1, account="alice", stream="c1", active=1),
+             r(4, "ssm_setup_answered", "stopped", http_status=200, ssm_code=None, message="",
+               token="T1", heartbeat_period=30.0)]
+    if tear_down:
+        trace.append(r(4, "ssm_teardown_sent", "stopped", token="T1", blocking=False))
+    return [*trace, r(30, "action", "stopped", name="x")]
+
+
+def capped_setup(released_at: float) -> list[TraceRecord]:
+    """An iOS client (5 s setup cap) whose blocking setup frees the thread at ``released_at``."""
+    return [r(0, "device_added", None, app=None, account="alice", ssm=True, sync=True,
+              variants={"sync_setup_cap": 5.0, "sync_teardown_cap": 3.0}),
+            r(0, "action", "ssm_setup", name="play", origin="user", stream="c1"),
+            r(0, "ssm_setup_sent", "ssm_setup", stream="c1", blocking=True),
+            r(released_at, "main_thread_blocked", "ssm_setup", seconds=released_at),
+            r(30, "action", "ssm_setup", name="x")]
 
 
 ZAP_BACK = (r(30.08, "action", "ssm_setup", name="zap", origin="app", stream="c1"),
@@ -179,9 +225,22 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
         lambda: hb_fails(r(31, "action", "stopped", name="stop")),
         lambda: hb_fails(*ZAP_BACK)),
     "ssm.heartbeat.token-rotation": (
-        lambda: [*good()[:7], r(30.04, "heartbeat_sent", token="T1"),
-                 s(30.06, "ssm_heartbeat", session=1), r(60.04, "heartbeat_sent", token="T1")],
-        good),
+        lambda: [*good()[:7], *rotated("T1", "T2", 30.04), r(60.04, "heartbeat_sent", token="T1",
+                                                            request_id=2)],
+        lambda: hb_fails(r(60.04, "heartbeat_sent", "playing", token="T1", request_id=2))),
+    "ssm.errors.names-stream": (
+        lambda: zap_teardown_fails(told="c2"), lambda: zap_teardown_fails(told="c1")),
+    "ssm.setup.late-answer-torn-down": (
+        lambda: stop_during_setup(tear_down=False), lambda: stop_during_setup(tear_down=True)),
+    "ssm.heartbeat.first-after-period": (
+        lambda: [*good()[:7], r(10.04, "heartbeat_sent", token="T1")], good),
+    "ssm.sync.capped-wait": (lambda: capped_setup(released_at=8.0),
+                             lambda: capped_setup(released_at=5.0)),
+    "ssm.kill.operator-heartbeat-fails": (
+        lambda: [*good()[:4], s(40, "ssm_session_killed", session=1, account="alice", active=0),
+                 s(60.06, "ssm_heartbeat", session=1)],
+        lambda: [*good()[:4], s(40, "ssm_session_killed", session=1, account="alice", active=0),
+                 s(60.06, "ssm_heartbeat_refused", http_status=401, ssm_code=1006, message="x")]),
     "ssm.session.expires": (
         lambda: [*good()[:4], r(200, "action", name="x")],
         lambda: [*good()[:4], s(70.02, "ssm_session_expired", session=1, account="alice",
@@ -295,15 +354,81 @@ def test_deadlines_stop_while_suspended() -> None:
 def test_checker_feeds_incrementally_and_reports_where() -> None:
     checker = TraceChecker(CFG, rules=["ssm.heartbeat.token-rotation"])
     assert checker.rules == ["ssm.heartbeat.token-rotation"]
-    trace = Trace([*good()[:7], r(30.04, "heartbeat_sent", token="T1"),
-                   s(30.06, "ssm_heartbeat", session=1)])
+    trace = Trace([*good()[:7], *rotated("T1", "T2", 30.04)])
     assert checker.catch_up(trace) == []
-    trace.append(r(60.04, "heartbeat_sent", token="T1"))
+    trace.append(r(60.04, "heartbeat_sent", token="T1", request_id=2))
     found = checker.catch_up(trace)
     assert [(v.rule.id, v.line, v.device, v.t) for v in found] == [
-        ("ssm.heartbeat.token-rotation", 10, "phone", 60.04)]
+        ("ssm.heartbeat.token-rotation", 11, "phone", 60.04)]
     assert checker.catch_up(trace) == []
     assert found[0].to_dict()["source"] == "DOMAIN.md"
+
+
+def test_token_rotation_judges_a_race_at_the_answer_that_rotates() -> None:
+    """Two heartbeats left with T1; the first one's answer rotates T1 out: flagged there."""
+    trace = [*good()[:7], r(30.04, "heartbeat_sent", token="T1", request_id=1),
+             r(40, "heartbeat_sent", token="T1", request_id=2),
+             r(50, "heartbeat_answered", http_status=200, ssm_code=None, message="", token="T2",
+               request_id=1)]
+    only = ["ssm.heartbeat.token-rotation"]
+    found = check_trace(trace, CFG, rules=only)
+    assert [(v.rule.id, v.t) for v in found] == [("ssm.heartbeat.token-rotation", 50)]
+
+
+def test_a_stale_token_resent_after_errors_is_no_rotation_violation() -> None:
+    """keep-heartbeating: the failed token is re-sent every period, each answer failing."""
+    again = [r(30.04 + 30 * k, "heartbeat_sent", "playing", token="T1", request_id=k + 1)
+             for k in (1, 2)]
+    answers = [r(30.08 + 30 * k, "heartbeat_answered", "playing", http_status=401,
+                 ssm_code=1006, message="x", request_id=k + 1) for k in (1, 2)]
+    errors = [err(30.08 + 30 * k, "ssm_heartbeat_error", http_status=401, ssm_code=1006)
+              for k in (1, 2)]
+    trace = hb_fails(again[0], answers[0], errors[0], again[1], answers[1], errors[1])
+    only = ["ssm.heartbeat.token-rotation", "ssm.errors.heartbeat-notified"]
+    assert check_trace(trace, CFG, rules=only) == []
+    silent = [rec for rec in trace if rec is not errors[1]]  # the second stale error unposted
+    assert [v.rule.id for v in check_trace(silent, CFG, rules=only, end=200)] == [
+        "ssm.errors.heartbeat-notified"]
+
+
+def test_a_web_client_starts_its_heartbeat_period_at_the_license_answer() -> None:
+    """heartbeat_start=after-license-answer: 30 s after the setup answer is too early when
+    the license answer came 10 s later; 30 s after the license answer is right."""
+    web = r(0, "device_added", None, app=None, account="alice", ssm=True, sync=False,
+            variants={"heartbeat_start": "after-license-answer"})
+    license = r(10.04, "license_answered", "license_request", granted=True, http_status=200,
+                code=None, message="")
+    only = ["ssm.heartbeat.first-after-period", "ssm.heartbeat.keeps-session"]
+    early = [web, *started()[:5], license, r(30.04, "heartbeat_sent", token="T1")]
+    assert [v.rule.id for v in check_trace(early, CFG, rules=only)] == [
+        "ssm.heartbeat.first-after-period"]
+    right = [web, *started()[:5], license, r(40.04, "heartbeat_sent", token="T1")]
+    assert check_trace(right, CFG, rules=only) == []
+
+
+@pytest.mark.parametrize(("told", "flagged"), [(-1353, False), (6003, True), (None, True)])
+def test_an_android_client_s_heartbeat_error_carries_minus_1353(told: int | None,
+                                                                flagged: bool) -> None:
+    android = r(0, "device_added", None, app=None, account="alice", ssm=True, sync=False,
+                variants={"error_numbering": "android"})
+    extra = {} if told is None else {"error_code": told}
+    trace = [android, *started(), r(30.04, "heartbeat_sent", token="T1"),
+             r(30.08, "heartbeat_answered", http_status=401, ssm_code=1006, message="x"),
+             err(30.08, "ssm_heartbeat_error", http_status=401, ssm_code=1006, message="x",
+                 **extra)]
+    found = check_trace(trace, CFG, rules=["ssm.errors.carry-codes"])
+    assert bool(found) is flagged
+
+
+def test_the_limit_a_server_record_names_wins_over_the_configured_one() -> None:
+    """A content token's maxSessions claim: the server says which limit it applied."""
+    created = [s(0, "ssm_session_created", session=k, account="fam", stream="c1", active=k,
+                 limit=3) for k in (1, 2, 3)]
+    assert check_trace(created, CFG, rules=["ssm.setup.limit-refuses"]) == []  # CFG says 1
+    over = [*created, s(1, "ssm_session_created", session=4, account="fam", stream="c1",
+                        active=4, limit=3)]
+    assert [v.rule.id for v in check_trace(over, CFG, rules=["ssm.setup.limit-refuses"])] == [
+        "ssm.setup.limit-refuses"]
 
 
 def test_unknown_rule_selection_is_refused() -> None:

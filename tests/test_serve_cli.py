@@ -44,7 +44,7 @@ def test_a_signal_writes_trace_har_and_verdict(tmp_path: Path, stop: signal.Sign
     assert process.returncode == 0, err
     assert "wrote lab.trace.jsonl, lab.har, lab.verdict.json" in out
     trace = Trace.from_jsonl((tmp_path / "lab.trace.jsonl").read_text())
-    assert [r.data["http_status"] for r in trace.of_kind("http_exchange")] == [200, 403]
+    assert [r.data["http_status"] for r in trace.of_kind("http_exchange")] == [200, 400]
     har = json.loads((tmp_path / "lab.har").read_text())
     assert len(har["log"]["entries"]) == 2
     verdict = json.loads((tmp_path / "lab.verdict.json").read_text())

@@ -66,7 +66,7 @@ def test_setup_answers_a_token_and_the_heartbeat_period() -> None:
         "phone/1", "phone", "ssm-1", 2 * 45.0 + 10.0)
     assert host.records[-1] == (0.0, "phone", "ssm_session_created",
                                 {"session": "phone/1", "account": "alice", "stream": "news",
-                                 "active": 1})
+                                 "active": 1, "limit": 2})
 
 
 def test_every_heartbeat_rotates_the_token_and_the_old_one_is_stale() -> None:
@@ -156,12 +156,12 @@ def test_account_limit_refuses_the_new_session_by_default() -> None:
     assert setup(ssm, "a").ok and setup(ssm, "b").ok
     refused = setup(ssm, "c")
     assert (refused.http_status, refused.ssm_code, refused.token, refused.message) == (
-        403, SsmErrorCode.MAX_SESSIONS_EXCEEDED, None,
+        400, SsmErrorCode.MAX_SESSIONS_EXCEEDED, None,
         "max active sessions exceeded for account 'alice' (limit 2)")
     assert setup(ssm, "d", account="bob").ok  # another account has its own slots
     assert [s.device for s in ssm.active_sessions()] == ["a", "b", "d"]
     assert host.records[-2][2:] == ("ssm_setup_refused", {
-        "http_status": 403, "ssm_code": 1007,
+        "http_status": 400, "ssm_code": 1007,
         "message": "max active sessions exceeded for account 'alice' (limit 2)"})
 
 
@@ -301,3 +301,52 @@ def test_evict_oldest_may_free_an_ip_for_the_new_session() -> None:
     assert setup(ssm, "a", ip="1.1.1.1").ok
     assert setup(ssm, "b", ip="2.2.2.2").ok  # a is evicted, so only b's IP remains
     assert [s.device for s in ssm.active_sessions()] == ["b"]
+
+
+# --- channel groups and the code list (issue 9) ----------------------------------------------
+
+
+def test_a_channel_group_limit_counts_only_that_groups_streams() -> None:
+    ssm, _ = server(max_sessions_per_channel_group=1,
+                    channel_groups={"sport-1": "sports", "sport-2": "sports"})
+    assert ssm.setup("alice", "phone", "sport-1", None, None).ok
+    refused = ssm.setup("alice", "tablet", "sport-2", None, None)
+    assert (refused.http_status, refused.ssm_code) == (400, 1007)
+    assert "channel group 'sports'" in refused.message
+    assert ssm.setup("alice", "tablet", "news", None, None).ok   # in no group
+    assert ssm.setup("bob", "laptop", "sport-2", None, None).ok  # another account
+
+
+def test_the_code_list_is_wire_md_s_and_the_readme_shows_it() -> None:
+    from pathlib import Path
+
+    from player_sim.backends import DEFAULT_HTTP_STATUS, SSM_ERROR_CODES, ssm_codes_markdown
+
+    wire = [1000, 1001, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 1013, 1017,
+            1018, 3001, 3004, 4000, 4001]
+    assert [c.code for c in SSM_ERROR_CODES] == wire
+    assert DEFAULT_HTTP_STATUS[1007] == 400  # Nagra's client test fixture
+    assert set(SsmErrorCode) <= set(DEFAULT_HTTP_STATUS)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert ssm_codes_markdown() in readme
+
+
+def test_bad_channel_groups_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"channel_groups\['x'\] must name a channel group"):
+        SsmConfig(channel_groups={"x": ""})
+
+
+def test_the_content_token_s_claims_name_the_account_and_the_limit() -> None:
+    from player_sim import ContentToken
+
+    ssm, host = server(max_sessions_per_account=5)
+    token = ContentToken(account_id="family-7", max_sessions=1)
+    assert ssm.setup("alice", "phone", "news", None, None, token).ok
+    assert host.records[-1][2:] == ("ssm_session_created", {
+        "session": "phone/1", "account": "family-7", "stream": "news", "active": 1,
+        "limit": 1})
+    refused = ssm.setup("alice", "tablet", "news", None, None, token)
+    assert refused.ssm_code == 1007 and "'family-7' (limit 1)" in refused.message
+    assert ssm.setup("alice", "laptop", "news", None, None).ok  # no claims: alice, limit 5
+    empty = ssm.setup("alice", "kid", "news", None, None, ContentToken(empty=True))
+    assert (empty.http_status, empty.ssm_code) == (401, 1003)

@@ -63,7 +63,7 @@ async def test_third_device_of_a_two_session_account_is_refused(
         [error] = signal_log.of("ssm_setup_error")
         assert (error.device, error.time) == ("tv", pytest.approx(0.04))
         assert error.payload == {
-            "stream": "ch-1", "http_status": 403, "ssm_code": 1007,
+            "stream": "ch-1", "http_status": 400, "ssm_code": 1007,
             "message": "max active sessions exceeded for account 'alice' (limit 2)"}
         assert sim.trace.of_kind("license_request_sent", device="tv") == []
         assert signal_log.of("playback_started", device="tv") == []

@@ -8,11 +8,14 @@ from ._ovp import OVP_ERROR_CODES, OvpBackend, OvpConfig, OvpEntry, OvpFault
 from ._ssm import (
     DEFAULT_HTTP_STATUS,
     LIMIT_POLICIES,
+    SSM_ERROR_CODES,
     LimitPolicy,
+    SsmCode,
     SsmConfig,
     SsmErrorCode,
     SsmServer,
     SsmSession,
+    ssm_codes_markdown,
 )
 
 __all__ = [
@@ -20,6 +23,7 @@ __all__ = [
     "DRM_SCHEMES",
     "LIMIT_POLICIES",
     "OVP_ERROR_CODES",
+    "SSM_ERROR_CODES",
     "ApiAnswer",
     "DrmScheme",
     "Fault",
@@ -39,8 +43,10 @@ __all__ = [
     "OvpConfig",
     "OvpEntry",
     "OvpFault",
+    "SsmCode",
     "SsmConfig",
     "SsmErrorCode",
     "SsmServer",
     "SsmSession",
+    "ssm_codes_markdown",
 ]

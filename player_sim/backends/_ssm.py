@@ -11,15 +11,19 @@ Rules (``seeds/000_7011756516eda0b2.txt`` and ``DOMAIN.md``):
   last one (default: two heartbeat periods plus ``grace_period``): the slot of
   a killed app's "zombie session" is held until then;
 * teardown answers 204 and frees the slot;
+* the operator can kill a device's or an account's sessions
+  (``killDeviceSessions``, ``killAccountSessions``): their next heartbeat fails;
 * ids are keyed by the device (randomness by stable key): its sessions are
   ``<device>/1``, ``<device>/2`` ..., and its tokens come from its own stream
   (``ssm-<device>-<n>-<hex>``, see ``World.new_token``);
 * limits per account (the common one), and optionally per device group, per
-  client IP and on the number of IPs per account; at a limit the server
+  channel group (``channel_groups`` maps a stream to its group), per client IP
+  and on the number of IPs per account; at a limit the server
   refuses the new session (``"refuse-new"``, the SSM default) or evicts the
   oldest one (``"evict-oldest"``, as other vendors do);
 * ``legacy_status_200`` answers HTTP 200 even for a denial, with the error in
-  the body, as an older API did.
+  the body, as the older SRM session API did (DOMAIN.md: documented for SRM,
+  not for SSM; kept as a named variant).
 """
 
 from __future__ import annotations
@@ -31,16 +35,17 @@ from typing import Any, Final, Literal, Protocol, get_args
 import attrs
 
 from .._errors import ConfigError
-from .._messages import SsmAnswer
+from .._messages import ContentToken, SsmAnswer
 from .._validators import limit_or_none, non_negative, one_of, positive, positive_or_none
 from ._faults import Fault, ForcedFaults
 
-__all__ = ["DEFAULT_HTTP_STATUS", "LIMIT_POLICIES", "LimitPolicy", "SsmConfig", "SsmErrorCode",
-           "SsmServer", "SsmSession"]
+__all__ = ["DEFAULT_HTTP_STATUS", "LIMIT_POLICIES", "SSM_ERROR_CODES", "LimitPolicy", "SsmCode",
+           "SsmConfig", "SsmErrorCode", "SsmServer", "SsmSession", "ssm_codes_markdown"]
 
 
 class SsmErrorCode(enum.IntEnum):
-    """SSM server error codes (DOMAIN.md)."""
+    """The SSM server error codes the simulator answers by itself (all the codes WIRE.md
+    lists are in :data:`SSM_ERROR_CODES`; forced errors may carry any of them)."""
 
     INVALID_AUTH_TOKEN = 1003
     INVALID_TOKEN = 1006
@@ -50,15 +55,54 @@ class SsmErrorCode(enum.IntEnum):
     SSM_NOT_AVAILABLE = 4001
 
 
-#: HTTP status answered with each error code unless ``SsmConfig.error_http_status`` says otherwise.
-DEFAULT_HTTP_STATUS: Final[Mapping[int, int]] = {
-    SsmErrorCode.INVALID_AUTH_TOKEN: 401,
-    SsmErrorCode.INVALID_TOKEN: 401,
-    SsmErrorCode.MAX_SESSIONS_EXCEEDED: 403,
-    SsmErrorCode.SESSION_MANAGEMENT_DISABLED: 403,
-    SsmErrorCode.EXTERNAL_SESSION_ID_IN_USE: 409,
-    SsmErrorCode.SSM_NOT_AVAILABLE: 503,
-}
+@attrs.frozen
+class SsmCode:
+    """One SSM error code of the SDK docs' list (WIRE.md): its meaning where public, and
+    the HTTP status the simulated server answers it with (``status_source`` says whose
+    choice that is: the real status per code is not public)."""
+
+    code: int
+    meaning: str
+    http_status: int
+    status_source: str
+
+
+_OURS: Final = "ours (not public)"
+_NOT_PUBLIC: Final = "listed in the SDK docs; meaning not public"
+
+#: Every SSM error code WIRE.md lists, in order, with its default HTTP status.
+SSM_ERROR_CODES: Final[tuple[SsmCode, ...]] = (
+    SsmCode(1000, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1001, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1003, "invalid auth token", 401, _OURS),
+    SsmCode(1004, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1005, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1006, "invalid token (stale, ended, or unknown)", 401, _OURS),
+    SsmCode(1007, "max active sessions exceeded", 400, "Nagra's client test fixture"),
+    SsmCode(1008, "session management disabled", 403, _OURS),
+    SsmCode(1009, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1011, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1012, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1013, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1017, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(1018, "external session id already in use", 409, _OURS),
+    SsmCode(3001, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(3004, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(4000, _NOT_PUBLIC, 400, _OURS),
+    SsmCode(4001, "SSM not available", 503, _OURS),
+)
+
+#: HTTP status answered with each error code unless ``SsmConfig.error_http_status`` says
+#: otherwise (derived from :data:`SSM_ERROR_CODES`).
+DEFAULT_HTTP_STATUS: Final[Mapping[int, int]] = {c.code: c.http_status for c in SSM_ERROR_CODES}
+
+
+def ssm_codes_markdown() -> str:
+    """The README's table of SSM error codes and their default HTTP status."""
+    rows = ["| code | meaning | HTTP status | whose choice |", "|---|---|---|---|"]
+    rows += [f"| {c.code} | {c.meaning} | {c.http_status} | {c.status_source} |"
+             for c in SSM_ERROR_CODES]
+    return "\n".join(rows) + "\n"
 
 #: What the server does at a limit: refuse the new session (the SSM default) or evict the
 #: oldest one.
@@ -74,6 +118,13 @@ def _check_limits_map(_: object, attribute: attrs.Attribute[Any], value: Mapping
                               f"sessions, not {limit!r}")
 
 
+def _check_groups(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+    for stream, group in value.items():
+        if not isinstance(group, str) or not group:
+            raise ConfigError(f"{attribute.name}[{stream!r}] must name a channel group, "
+                              f"not {group!r}")
+
+
 @attrs.frozen
 class SsmConfig:
     """How the SSM server behaves. Every field is documented in the README."""
@@ -84,6 +135,9 @@ class SsmConfig:
                                                             validator=limit_or_none)
     max_sessions_per_ip: int | None = attrs.field(default=None, validator=limit_or_none)
     max_ips_per_account: int | None = attrs.field(default=None, validator=limit_or_none)
+    max_sessions_per_channel_group: int | None = attrs.field(default=None,
+                                                             validator=limit_or_none)
+    channel_groups: Mapping[str, str] = attrs.field(factory=dict, validator=_check_groups)
     limit_policy: LimitPolicy = attrs.field(default="refuse-new",
                                             validator=one_of(LIMIT_POLICIES))
     heartbeat_period: float = attrs.field(default=30.0, validator=positive)
@@ -150,6 +204,7 @@ class SsmServer:
         self._ended: dict[str, str] = {}  # last token of each ended session -> how it ended
         self._sessions_of: dict[str, int] = {}  # sessions created per device, for their ids
         self.faults = ForcedFaults(ENDPOINTS)
+        self._lose: dict[str, int] = {}  # endpoint -> answers still to lose
 
     # --- queries ----------------------------------------------------------------
 
@@ -165,6 +220,10 @@ class SsmServer:
         if session is None or session.expires_at <= self._host.now:
             return None
         return session
+
+    def limit_of(self, account: str) -> int | None:
+        """The account's session limit by the server's configuration."""
+        return self.config.account_limits.get(account, self.config.max_sessions_per_account)
 
     def is_current(self, token: str | None) -> bool:
         """Whether ``token`` is the current token of a live session."""
@@ -210,10 +269,33 @@ class SsmServer:
             host.schedule_at(session.expires_at, new._check_expiry, session)
         return new
 
+    def lose_next(self, endpoint: str, count: int = 1) -> None:
+        """The server acts on the next ``count`` calls of ``endpoint`` (a session is set
+        up, a token rotated, a session torn down), but their answers never reach the
+        device, which waits until its own timeout (``DeviceConfig.request_timeouts``)."""
+        if endpoint not in ENDPOINTS:
+            raise ConfigError(f"no endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}")
+        if count < 1:
+            raise ConfigError(f"a lost answer needs a count of at least 1, not {count}")
+        self._lose[endpoint] = self._lose.get(endpoint, 0) + count
+
+    def answer_lost(self, endpoint: str) -> bool:
+        """Whether the answer just given to ``endpoint`` is lost on its way back (consumes
+        one planned loss)."""
+        left = self._lose.get(endpoint)
+        if not left:
+            return False
+        self._lose[endpoint] = left - 1
+        return True
+
+
     # --- endpoints ------------------------------------------------------------------
 
     def setup(self, account: str, device: str, stream: str, ip: str | None,
-              device_group: str | None) -> SsmAnswer:
+              device_group: str | None, token: ContentToken | None = None) -> SsmAnswer:
+        """A setup from ``device`` of ``account``; ``token``, the content token it
+        carries, may name another account and the limit (its claims win over the
+        configuration), or be empty (1003)."""
         host = self._host
         fault = self.faults.take("setup")
         if fault is not None:
@@ -223,7 +305,14 @@ class SsmServer:
             return self._error(device, "ssm_setup_refused",
                                SsmErrorCode.SESSION_MANAGEMENT_DISABLED,
                                "session management is disabled")
-        refusal = self._check_limits(account, device, ip, device_group)
+        limit: int | None = None
+        if token is not None:
+            if token.empty:
+                return self._error(device, "ssm_setup_refused", SsmErrorCode.INVALID_AUTH_TOKEN,
+                                   "invalid auth token: the content token is empty")
+            account = token.account_id or account
+            limit = token.max_sessions
+        refusal = self._check_limits(account, device, stream, ip, device_group, limit)
         if refusal is not None:
             return self._error(device, "ssm_setup_refused", SsmErrorCode.MAX_SESSIONS_EXCEEDED,
                                refusal)
@@ -237,7 +326,8 @@ class SsmServer:
         host.schedule_at(session.expires_at, self._check_expiry, session)
         host.record(device, "ssm_session_created",
                     {"session": session.session_id, "account": account, "stream": stream,
-                     "active": len(self.active_sessions(account))})
+                     "active": len(self.active_sessions(account)),
+                     "limit": limit if limit is not None else self.limit_of(account)})
         return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
 
     def heartbeat(self, device: str, token: str) -> SsmAnswer:
@@ -301,11 +391,11 @@ class SsmServer:
 
     # --- internals -----------------------------------------------------------------
 
-    def _check_limits(self, account: str, device: str, ip: str | None,
-                      device_group: str | None) -> str | None:
+    def _check_limits(self, account: str, device: str, stream: str, ip: str | None,
+                      device_group: str | None, token_limit: int | None = None) -> str | None:
         """Why a new session would exceed a limit (evicting first if so configured)."""
         cfg = self.config
-        limit = cfg.account_limits.get(account, cfg.max_sessions_per_account)
+        limit = token_limit if token_limit is not None else self.limit_of(account)
         # (bound, the sessions the bound counts, why a refusal)
         checks: list[tuple[int | None, Callable[[], list[SsmSession]], str]] = [
             (limit, lambda: self.active_sessions(account),
@@ -317,6 +407,14 @@ class SsmServer:
                                     if s.device_group == device_group],
                            f"max active sessions exceeded for device group {device_group!r} "
                            f"(limit {cfg.max_sessions_per_device_group})"))
+        group = cfg.channel_groups.get(stream)
+        if group is not None:
+            groups = cfg.channel_groups
+            checks.append((cfg.max_sessions_per_channel_group,
+                           lambda: [s for s in self.active_sessions(account)
+                                    if groups.get(s.stream) == group],
+                           f"max active sessions exceeded for channel group {group!r} "
+                           f"(limit {cfg.max_sessions_per_channel_group})"))
         if ip is not None:
             checks.append((cfg.max_sessions_per_ip,
                            lambda: [s for s in self.active_sessions() if s.ip == ip],

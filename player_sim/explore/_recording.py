@@ -115,7 +115,8 @@ class Recorder:
     def added(self, t: float, config: CoreConfig, account: str) -> None:
         """``World.add_device``."""
         self.world(t, "device_added", {"account": account, "ssm": config.uses_ssm,
-                                       "sync": config.sync_ssm_setup_teardown})
+                                       "sync": config.sync_ssm_setup_teardown,
+                                       "variants": config.variants.as_dict()})
 
     def action(self, t: float, core: PlayerCore, action: ev.Action,
                effects: Iterable[ev.Effect], origin: str = "user") -> None:
@@ -165,7 +166,8 @@ class Recorder:
                               effect.playback_id)
             elif isinstance(effect, ev.SendSsmTeardown):
                 self._request(t, core, "ssm_teardown_sent", {"token": effect.token,
-                                                             "blocking": effect.blocking},
+                                                             "blocking": effect.blocking,
+                                                             "stream": effect.stream},
                               effect.playback_id)
             elif isinstance(effect, ev.SendHeartbeat):
                 self._request(t, core, "heartbeat_sent", {"token": effect.token},

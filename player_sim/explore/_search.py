@@ -128,7 +128,8 @@ def explore_random(*, examples: int = DEFAULT_EXAMPLES, seed: int = 0,
         raise ValueError(f"no rule {unknown[0]!r} in the catalogue ('player-sim rules' "
                          "lists them)")
     command = f"player-sim explore --examples {examples} --seed {seed}" + "".join(
-        f" --rule {r}" for r in (sorted(targets) if rules is not None else ()))
+        f" --rule {r}" for r in (sorted(targets) if rules is not None else ())) + (
+        f" --profile {space.profile}" if space.profile is not None else "")
     last: dict[str, tuple[dict[str, Any], Failure]] = {}
     counts = [0, 0]
     for round_number in range(len(targets)):

@@ -41,6 +41,7 @@ from .._errors import ConfigError
 from ..backends import SsmErrorCode
 from ..player import _events as ev
 from ..player._actions import ACTIONS, action_spec
+from ..player._variants import PROFILES, Profile
 from ..scenario import (
     Action,
     FailNext,
@@ -97,6 +98,12 @@ def _some(attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
         raise ConfigError(f"Space.limits are session limits, at least 1 each, not {value!r}")
 
 
+def _check_profile(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and value not in PROFILES:
+        raise ConfigError(f"Space.profile must be one of {', '.join(PROFILES)} or None, "
+                          f"not {value!r}")
+
+
 @attrs.frozen
 class Space:
     """What :func:`scenario_dicts` may generate.
@@ -113,7 +120,9 @@ class Space:
       latency up to 40 s (slower than a 30 s heartbeat period: answers overtaken
       by the next heartbeat);
     * ``user_resume``: a user may press resume (otherwise only the app policy
-      resumes, as the SSM document asks).
+      resumes, as the SSM document asks);
+    * ``profile``: the platform profile every device is given (``None``: none
+      written, the ``documented`` default).
     """
 
     max_devices: int = attrs.field(default=3, validator=lambda _, a, v: _between(a, v, 1, 3))
@@ -132,6 +141,7 @@ class Space:
     outages: bool = True
     slow_answers: bool = True
     user_resume: bool = True
+    profile: Profile | None = attrs.field(default=None, validator=_check_profile)
 
 
 #: The documented SDK and app, without the configurations known to race.
@@ -161,6 +171,8 @@ def _setup(draw: st.DrawFn, space: Space) -> dict[str, Any]:
     devices: dict[str, Any] = {}
     for name in DEVICE_NAMES[:count]:
         device: dict[str, Any] = {"account": draw(st.sampled_from(space.accounts))}
+        if space.profile is not None:
+            device["profile"] = space.profile
         async_device = True
         if space.sync and _rarely(draw):
             device["sync_setup_teardown"] = True

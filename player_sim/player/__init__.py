@@ -15,14 +15,27 @@ from ._states import (
     AppState,
     PlaybackState,
 )
+from ._variants import (
+    PLATFORM_ERROR_CODES,
+    PROFILES,
+    VARIANTS,
+    Profile,
+    SsmVariants,
+    Variant,
+    platform_fields,
+    profiles_markdown,
+)
 
 __all__ = [
     "ACTIONS",
     "ACTIVE_PLAYBACK_STATES",
     "APP_MACHINE",
     "APP_TRANSITIONS",
+    "PLATFORM_ERROR_CODES",
     "PLAYBACK_MACHINE",
     "PLAYBACK_TRANSITIONS",
+    "PROFILES",
+    "VARIANTS",
     "ActionSpec",
     "AppPolicy",
     "AppState",
@@ -31,8 +44,13 @@ __all__ = [
     "PlaybackState",
     "PlayerCore",
     "PlayerView",
+    "Profile",
     "SdkModel",
+    "SsmVariants",
+    "Variant",
     "action_name",
     "events",
     "mermaid_diagram",
+    "platform_fields",
+    "profiles_markdown",
 ]

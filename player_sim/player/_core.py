@@ -16,7 +16,14 @@ The SSM client rules it implements (``seeds/000_7011756516eda0b2.txt``):
   the session belongs to the player item, released on stop (by default), on
   replacement by a zap, or by :class:`~._events.ReleaseItem`;
 * the three error notifications carry "HTTP error codes and SSM error
-  messages"; a heartbeat error loses the session (no more heartbeats).
+  messages"; a teardown error names the stream whose session it was.
+
+Where real clients differ (DOMAIN.md), the core follows ``CoreConfig.variants``
+(:mod:`._variants`): after a heartbeat error it drops the token and stops
+heartbeating (``stop-heartbeating``) or keeps re-sending the stale token
+(``keep-heartbeating``); a setup answered after its playback was stopped is torn
+down (``teardown-when-answered``) or leaked (``skip-teardown``); the heartbeat
+timer starts at the setup answer or at the license answer (``heartbeat_start``).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from .._validators import one_of
 from . import _events as ev
 from ._sdk import SdkModel
 from ._states import APP_MACHINE, PLAYBACK_MACHINE, AppState, PlaybackState
+from ._variants import SsmVariants, platform_fields
 
 __all__ = ["CoreConfig", "PlayerCore"]
 
@@ -65,6 +73,8 @@ class CoreConfig:
       loading the media entry through a media provider.
     * ``sdk``: an :class:`~._sdk.SdkModel` for an SDK that behaves otherwise than
       documented (``None``: the documented SDK).
+    * ``variants``: where this client differs from the others (DOMAIN.md), one
+      value per :data:`~._variants.VARIANTS` row; default: the ``documented`` profile.
     """
 
     uses_ssm: bool = True
@@ -74,6 +84,7 @@ class CoreConfig:
     release_item_on_stop: bool = True
     has_session_provider: bool = False
     sdk: SdkModel | None = attrs.field(default=None, eq=False)
+    variants: SsmVariants = attrs.field(factory=SsmVariants.of)
 
 
 # Actions fed as a plain trigger on one machine.
@@ -105,16 +116,41 @@ class PlayerCore:
     """
 
     __slots__ = (
-        "_effects", "_heartbeat_arm", "_pending_stream_value", "_sdk", "_start_after_teardown",
+        "_effects",
+        "_error_numbering",
+        "_heartbeat_after_license",
+        "_heartbeat_arm",
+        "_keeps_heartbeating",
+        "_pending_stream_value",
+        "_sdk",
+        "_skips_late_teardown",
+        "_start_after_teardown",
         "_stash",
-        "_teardown_playback_id", "app", "config",
-        "drm_license_url", "heartbeat_period", "item_playback_id", "ks", "media_ssm",
-        "playback", "playback_id", "ssm_error", "ssm_token", "stream",
+        "_streams_on_wire",
+        "_teardown_playback_id",
+        "app",
+        "config",
+        "drm_license_url",
+        "heartbeat_period",
+        "item_playback_id",
+        "item_stream",
+        "ks",
+        "media_ssm",
+        "playback",
+        "playback_id",
+        "ssm_error",
+        "ssm_token",
+        "stream",
     )
 
     def __init__(self, config: CoreConfig | None = None) -> None:
         self.config = config if config is not None else CoreConfig()
         self._sdk = self.config.sdk
+        variants = self.config.variants
+        self._keeps_heartbeating = variants.after_heartbeat_error == "keep-heartbeating"
+        self._skips_late_teardown = variants.stop_during_setup == "skip-teardown"
+        self._heartbeat_after_license = variants.heartbeat_start == "after-license-answer"
+        self._error_numbering = variants.error_numbering
         self.app = A.FOREGROUND
         self.playback = P.IDLE
         self._reset_playback_state()
@@ -126,6 +162,7 @@ class PlayerCore:
         self.playback_id = 0
         self.ssm_token: str | None = None
         self.item_playback_id = 0
+        self.item_stream: str | None = None
         self.heartbeat_period = 0.0
         self.ssm_error = False
         self.ks: str | None = None
@@ -135,6 +172,10 @@ class PlayerCore:
         self._teardown_playback_id = 0
         self._stash: list[ev.Effect] = []
         self._pending_stream_value: str | None = None
+        # The stream of each playback whose setup or teardown is on the wire (a playback
+        # has at most one of them at a time), so that an answer's notification names its
+        # own stream. A tuple, replaced on change: a copied core shares it safely.
+        self._streams_on_wire: tuple[tuple[int, str | None], ...] = ()
 
     # --- the one entry point ------------------------------------------------
 
@@ -272,17 +313,21 @@ class PlayerCore:
 
     def _on_setup_answered(self, event: ev.SetupAnswered) -> None:
         answer = event.answer
+        stream = self._answered_stream(event.playback_id)
         if event.playback_id != self.playback_id or self.playback is not P.SSM_SETUP:
-            # A setup answer for a playback that was stopped or zapped away from:
-            # release the session it created, or it would hold a slot until it expires.
-            if answer.ok and answer.token is not None:
-                self._emit(ev.SendSsmTeardown(event.playback_id, answer.token, blocking=False))
+            # A setup answer for a playback that was stopped or zapped away from: release
+            # the session it created, or it holds a slot until it expires. A client that
+            # looked for a token at the stop and found none (iOS) skips it: the leak.
+            if answer.ok and answer.token is not None and not self._skips_late_teardown:
+                self._send_teardown(ev.SendSsmTeardown(event.playback_id, answer.token,
+                                                       blocking=False, stream=stream))
             return
         if answer.ok and answer.token is not None:
             self.ssm_token = answer.token
             self.item_playback_id = event.playback_id
+            self.item_stream = self.stream
             self.heartbeat_period = answer.heartbeat_period or 0.0
-            if self.heartbeat_period > 0:
+            if self.heartbeat_period > 0 and not self._heartbeat_after_license:
                 self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
             self._fire(PLAYBACK_MACHINE, "ssm_setup_succeeded")
         else:
@@ -294,6 +339,9 @@ class PlayerCore:
         if event.playback_id != self.playback_id or self.playback is not P.LICENSE_REQUEST:
             return
         if event.granted:
+            if self._heartbeat_after_license and self.ssm_token is not None \
+                    and self.item_playback_id == event.playback_id and self.heartbeat_period > 0:
+                self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
             self._fire(PLAYBACK_MACHINE, "license_granted")
         else:
             self._notify("license_error", stream=self.stream, http_status=event.http_status,
@@ -321,15 +369,27 @@ class PlayerCore:
             if self._sdk is None or self._sdk.rotates_tokens():
                 self.ssm_token = answer.token  # token rotation: the next call must use it
             return ()
-        self.ssm_token = None  # the session is lost: no more heartbeats
         self.ssm_error = True
-        return (self._ssm_error_notice("ssm_heartbeat_error", answer),)
+        if not self._keeps_heartbeating:
+            self.ssm_token = None  # the session is lost: no more heartbeats
+        # else (iOS, web): the timer goes on with the same, now stale, token; the next
+        # stop or zap tears down with it.
+        return (self._ssm_error_notice("ssm_heartbeat_error", answer, self.item_stream),)
 
     def _on_teardown_answered(self, event: ev.TeardownAnswered) -> None:
+        stream = self._answered_stream(event.playback_id)
         if not event.answer.ok:
             if event.playback_id == self.playback_id:
                 self.ssm_error = True
-            self._notify_ssm_error("ssm_teardown_error", event.answer)
+            # It names the stream whose session failed to end, not the one zapped to.
+            self._effects.append(self._ssm_error_notice("ssm_teardown_error", event.answer,
+                                                        stream))
+        if self.playback is P.STOPPING and event.playback_id == self._teardown_playback_id:
+            self._fire(PLAYBACK_MACHINE, "teardown_done")
+
+    def _on_teardown_wait_ended(self, event: ev.TeardownWaitEnded) -> None:
+        # The cap released the main thread: a stop or zap waiting for this teardown goes on;
+        # its answer, when it comes, only notifies.
         if self.playback is P.STOPPING and event.playback_id == self._teardown_playback_id:
             self._fire(PLAYBACK_MACHINE, "teardown_done")
 
@@ -356,12 +416,32 @@ class PlayerCore:
                          message=event.message)
             self._fire(PLAYBACK_MACHINE, "media_load_failed")
 
-    def _notify_ssm_error(self, kind: str, answer: ev.SsmAnswer) -> None:
-        self._effects.append(self._ssm_error_notice(kind, answer))
+    def _answered_stream(self, playback_id: int) -> str | None:
+        """The stream of ``playback_id``'s request just answered (forgotten now)."""
+        found: str | None = self.stream
+        kept = []
+        for pid, stream in self._streams_on_wire:
+            if pid == playback_id:
+                found = stream
+            else:
+                kept.append((pid, stream))
+        self._streams_on_wire = tuple(kept)
+        return found
 
-    def _ssm_error_notice(self, kind: str, answer: ev.SsmAnswer) -> ev.Notify:
-        fields = {"stream": self.stream, "http_status": answer.http_status,
-                  "ssm_code": answer.ssm_code, "message": answer.message}
+    def _send_teardown(self, teardown: ev.SendSsmTeardown) -> None:
+        """Emit ``teardown`` now, remembering whose stream it ends."""
+        self._streams_on_wire += ((teardown.playback_id, teardown.stream),)
+        self._emit(teardown)
+
+    def _notify_ssm_error(self, kind: str, answer: ev.SsmAnswer) -> None:
+        self._effects.append(self._ssm_error_notice(kind, answer, self.stream))
+
+    def _ssm_error_notice(self, kind: str, answer: ev.SsmAnswer, stream: str | None
+                          ) -> ev.Notify:
+        fields = {"stream": stream, "http_status": answer.http_status,
+                  "ssm_code": answer.ssm_code, "message": answer.message,
+                  **platform_fields(self._error_numbering, kind, answer.http_status,
+                                    answer.ssm_code, answer.message)}
         return ev.Notify(kind, tuple(sorted(fields.items())))
 
     # --- conditions (named in the tables) ----------------------------------------
@@ -418,15 +498,17 @@ class PlayerCore:
         if not self._sends_teardown():
             return
         blocking = self._sync_teardown()
-        teardown = ev.SendSsmTeardown(old_playback_id, token, blocking=blocking)
+        teardown = ev.SendSsmTeardown(old_playback_id, token, blocking=blocking,
+                                      stream=self.item_stream)
         if blocking:
             self._teardown_playback_id = old_playback_id
             self._start_after_teardown = True
-            self._emit(teardown)
+            self._send_teardown(teardown)
         elif self.config.async_zap_order == "setup-first":
-            self._stash.append(teardown)
+            self._streams_on_wire += ((old_playback_id, teardown.stream),)
+            self._stash.append(teardown)  # sent right after the new setup
         else:
-            self._emit(teardown)
+            self._send_teardown(teardown)
 
     def _begin_stop(self) -> None:
         self._stopped_notice("stop")
@@ -449,7 +531,8 @@ class PlayerCore:
         blocking = self._sync_teardown()
         if blocking and teardown_waits:
             self._teardown_playback_id = self.item_playback_id
-        self._emit(ev.SendSsmTeardown(self.item_playback_id, token, blocking=blocking))
+        self._send_teardown(ev.SendSsmTeardown(self.item_playback_id, token,
+                                               blocking=blocking, stream=self.item_stream))
 
     def _stopped_notice(self, reason: str) -> None:
         if self.playback in (P.PLAYING, P.PAUSED):
@@ -464,6 +547,7 @@ class PlayerCore:
         elif state is P.LOADING_MEDIA:
             self._emit(ev.LoadMedia(pid, stream, self.ks or ""))
         elif state is P.SSM_SETUP:
+            self._streams_on_wire += ((pid, stream),)
             self._emit(ev.SendSsmSetup(pid, stream, blocking=self.config.sync_ssm_setup_teardown))
         elif state is P.LICENSE_REQUEST:
             token = self.ssm_token if self._sdk is None else \
@@ -508,6 +592,7 @@ _HANDLERS: Final[dict[type, Any]] = {
     ev.SetupAnswered: PlayerCore._on_setup_answered,
     ev.LicenseAnswered: PlayerCore._on_license_answered,
     ev.TeardownAnswered: PlayerCore._on_teardown_answered,
+    ev.TeardownWaitEnded: PlayerCore._on_teardown_wait_ended,
     ev.KsAnswered: PlayerCore._on_ks_answered,
     ev.MediaAnswered: PlayerCore._on_media_answered,
 }

@@ -190,8 +190,16 @@ class HeartbeatDue:
     playback_id: int
 
 
+@attrs.frozen
+class TeardownWaitEnded:
+    """The client's cap on a blocking teardown ran out before its answer came: the
+    main thread goes on without it (the request goes on too; DOMAIN.md, iOS)."""
+
+    playback_id: int
+
+
 Answer = (SetupAnswered | HeartbeatAnswered | TeardownAnswered | LicenseAnswered | KsAnswered
-          | MediaAnswered | HeartbeatDue)
+          | MediaAnswered | HeartbeatDue | TeardownWaitEnded)
 Input = Action | Answer
 
 
@@ -225,11 +233,13 @@ class SendHeartbeat:
 
 @attrs.frozen
 class SendSsmTeardown:
-    """Release an SSM session; ``blocking`` holds the main thread until the answer."""
+    """Release an SSM session; ``blocking`` holds the main thread until the answer.
+    ``stream`` is the stream whose session it is (not the one a zap goes to)."""
 
     playback_id: int
     token: str
     blocking: bool
+    stream: str | None = None
 
 
 @attrs.frozen

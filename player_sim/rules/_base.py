@@ -206,6 +206,12 @@ class DeviceView:
     just seen, whether it answered the current playback (its ``playback_id``
     says so: the player drops answers to older playbacks). ``under_ssm`` is
     false for a playback whose media entry is not under SSM.
+
+    After a heartbeat error the session is lost (``held`` is false); a client that
+    keeps heartbeating (variant ``keep-heartbeating``) goes on with the stale token:
+    while ``stale``, ``stale_playback_id`` is the playback whose token went stale, and
+    ``stale_requests`` the request ids of heartbeats sent with it since. ``variants``
+    is the device's variant values as its ``device_added`` record gives them.
     """
 
     def __init__(self, name: str) -> None:
@@ -236,6 +242,10 @@ class DeviceView:
         self.suspended: list[_Deadline] = []
         self.provider = ProviderView()
         self.no_ssm_generation = -1
+        self.variants: Mapping[str, Any] = {}
+        self.stale = False
+        self.stale_playback_id: int | None = None
+        self.stale_requests: set[int] = set()
 
     def _new_generation(self) -> None:
         self.generation += 1
@@ -257,6 +267,7 @@ class DeviceView:
             self.account = data.get("account")
             self.ssm = data.get("ssm")
             self.sync = data.get("sync")
+            self.variants = data.get("variants") or {}
         elif kind == "action":
             self.playback_id = rec.playback_id
             name = data.get("name")
@@ -292,8 +303,14 @@ class DeviceView:
                 self._known.add(token)
                 if self.held:
                     self._chain.add(token)
+            request_id = data.get("request_id")
+            if self.stale and not self.held and rec.playback_id == self.stale_playback_id \
+                    and isinstance(request_id, int):
+                self.stale_requests.add(request_id)
         elif kind == "ssm_teardown_sent":
             token = data.get("token")
+            if self.stale and rec.playback_id == self.stale_playback_id:
+                self.stale = False  # the stale token's last use
             if self.held and (token in self._chain or token not in self._known):
                 self._release()
             self.teardowns_on_wire += 1
@@ -302,6 +319,10 @@ class DeviceView:
         elif kind in ("ssm_session_ended", "ssm_teardown_refused"):
             self.teardowns_on_wire = max(0, self.teardowns_on_wire - 1)
         elif kind == "ssm_heartbeat_error":
+            if self.held:
+                self.stale = True
+                self.stale_playback_id = self.held_playback_id
+                self.stale_requests = set()
             self._release()
             self.ssm_error = True
         elif kind == "ssm_setup_error":
@@ -313,6 +334,7 @@ class DeviceView:
         elif kind == "app_killed":
             self.killed = True
             self.blocked = False
+            self.stale = False
             self._release()
         elif kind == "app_relaunched":
             self.killed = False

@@ -130,7 +130,8 @@ _RULES: Final[tuple[Rule, ...]] = (
     _ssm("ssm.sync.blocks-main-thread", 14,
          "to true blocks the main thread while the network requests are being made.",
          "With syncSSMSetupTeardown, setup and teardown block the main thread (no action runs "
-         "until the answer); without it, nothing blocks.", "always"),
+         "until the answer, or until the client's cap releases it); without it, nothing "
+         "blocks.", "always"),
     _ssm("ssm.errors.setup-notified", 20, "OTVSSMSetupErrorNotification",
          "A failed SSM setup answer posts ssm_setup_error to the device.", "within-after"),
     _ssm("ssm.errors.teardown-notified", 21, "OTVSSMTeardownErrorNotification",
@@ -142,7 +143,9 @@ _RULES: Final[tuple[Rule, ...]] = (
     _ssm("ssm.errors.carry-codes", 23,
          "The notification userInfo contains information on any HTTP error codes and SSM "
          "error messages.",
-         "Every SSM error notification carries the HTTP status, the SSM code and the message.",
+         "Every SSM error notification carries the HTTP status, the SSM code and the message "
+         "(and, by variant error_numbering, the numbers the platform's app sees: iOS "
+         "userInfo keys, Android -1352/-1353/-1354, web 6001-6004).",
          "always"),
     _ssm("ssm.errors.stop-playback", 23,
          "The player should not continue playback once any of these notifications are "
@@ -172,8 +175,10 @@ _RULES: Final[tuple[Rule, ...]] = (
     _dom("ssm.heartbeat.token-rotation",
          "Every successful heartbeat returns a NEW token that must be used on the next call "
          "(token rotation). Using a stale token fails.",
-         "A device never sends two heartbeats with the same token: each carries the token the "
-         "previous answer rotated in.", "never", None),
+         "A device never sends a heartbeat with a token a successful heartbeat rotated out: "
+         "each carries the token the last answer rotated in. Re-sending a token no answer "
+         "rotated (after a heartbeat error, variant keep-heartbeating) is not a violation.",
+         "never", None),
     _dom("ssm.session.expires",
          "A missed heartbeat makes the token invalid after a short server-side timeout",
          "A session with no heartbeat for session_timeout seconds expires at the server "
@@ -185,7 +190,8 @@ _RULES: Final[tuple[Rule, ...]] = (
     _dom("ssm.errors.body-decides",
          "An HTTP 200 that carries a denial in its body is documented for the older SRM "
          "session API, not for SSM; keep it as a named variant, attributed to SRM.",
-         "An SSM answer whose body carries an SSM error code is a failure even with HTTP 200.",
+         "An SSM answer whose body carries an SSM error code is a failure even with HTTP 200 "
+         "(the older SRM session API's denials; SsmConfig.legacy_status_200).",
          "always", "SsmConfig.legacy_status_200"),
     _dom("ssm.zap.replaces-session",
          "Zapping (changing the source) tears the old session down and sets a new one up.",
@@ -196,6 +202,37 @@ _RULES: Final[tuple[Rule, ...]] = (
          "the session limit this fails the zap.",
          "A device's setup is never refused for a limit while its own teardown is still on the "
          "wire (the async-teardown zap race).", "never", "DeviceConfig.async_zap_order"),
+    _ssm("ssm.errors.names-stream", 23,
+         "The player should not continue playback once any of these notifications are "
+         "received.",
+         "An SSM teardown error names the stream whose session failed to end: after a zap, "
+         "the stream zapped away from, not the healthy new one the app would otherwise stop.",
+         "always"),
+    _dom("ssm.setup.late-answer-torn-down",
+         "A stop while the setup is still in flight: the web client waits for the setup "
+         "answer and then tears down; the iOS plugin finds no token yet, skips the teardown, "
+         "and the late setup answer leaks a live session.",
+         "A session whose setup was answered after its playback was stopped or zapped away "
+         "from is torn down (variant skip-teardown leaks it: a zombie that holds a slot until "
+         "it expires).", "within-after", "DeviceConfig.variants: stop_during_setup"),
+    _dom("ssm.heartbeat.first-after-period",
+         "Heartbeat start: iOS one period after the setup answer; web after the license "
+         "answer.",
+         "A session's first heartbeat is sent one heartbeat period after the answer that "
+         "starts the client's timer (the setup answer, or the license answer: variant "
+         "heartbeat_start), not sooner.", "never", "DeviceConfig.variants: heartbeat_start"),
+    _dom("ssm.sync.capped-wait",
+         "Nagra's own iOS plugin caps the wait: at most 5 s for setup and 3 s for teardown, "
+         "after which the main thread is released while the request goes on.",
+         "A client with a cap on the synchronous wait (variants sync_setup_cap, "
+         "sync_teardown_cap) frees the main thread at the latest that long after the blocking "
+         "request left.", "within-after", "DeviceConfig.variants: sync_setup_cap, "
+         "sync_teardown_cap"),
+    _dom("ssm.kill.operator-heartbeat-fails",
+         "Operators can kill sessions server-side (`killDeviceSessions`, "
+         "`killAccountSessions`): the killed session's next heartbeat fails.",
+         "Once the operator killed a session, no heartbeat of it succeeds.", "never",
+         "SsmServer.kill_device_sessions / kill_account_sessions"),
     _dom("ssm.kill.no-teardown",
          "A session that is never torn down (app killed, crash, tab closed) keeps its slot "
          "until it expires: the \"zombie session\".",

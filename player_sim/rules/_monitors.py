@@ -24,6 +24,7 @@ from collections import deque
 from typing import Any, ClassVar, Final
 
 from ..backends import SsmErrorCode
+from ..player._variants import platform_fields
 from ..trace import TraceRecord, Vantage
 from ._base import _EPS, ACTIVE, Checking, DeviceView, Monitor, _Deadline, _ok
 
@@ -93,7 +94,7 @@ class _CarriesToken(Monitor):
 class _LimitRefuses(Monitor):
     rule_id = "ssm.setup.limit-refuses"
     kinds = frozenset({"ssm_session_created", "ssm_setup_refused"})
-    reads = frozenset({"account", "active", "ssm_code"})
+    reads = frozenset({"account", "active", "ssm_code", "limit"})
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if rec.kind == "ssm_setup_refused":
@@ -103,7 +104,8 @@ class _LimitRefuses(Monitor):
         account, active = rec.data.get("account"), rec.data.get("active")
         if not isinstance(account, str) or not isinstance(active, int):
             return
-        limit = self.config.limit_of(account)
+        told = rec.data.get("limit")  # the limit the server says it applied, if it says
+        limit = told if isinstance(told, int) else self.config.limit_of(account)
         if limit is not None and active >= limit:
             self.observed()  # the account reached its limit: the next setup must fail
         if limit is not None and active > limit:
@@ -160,7 +162,8 @@ class _NoSelfLimit(Monitor):
 class _KeepsSession(Monitor):
     rule_id = "ssm.heartbeat.keeps-session"
     kinds = frozenset({"ssm_setup_answered", "heartbeat_sent", "ssm_teardown_sent",
-                       "ssm_heartbeat_error", "app_relaunched"})
+                       "ssm_heartbeat_error", "app_relaunched", "license_answered"})
+    reads = frozenset({"granted"})
     in_pip = False
 
     def active(self) -> bool:
@@ -169,7 +172,7 @@ class _KeepsSession(Monitor):
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
             return
-        if dev.held and dev.period > 0 and rec.kind in ("ssm_setup_answered", "heartbeat_sent"):
+        if dev.held and dev.period > 0 and _starts_heartbeats(rec, dev, rec.data.get("granted")):
             if (rec.app == "pip") is self.in_pip:
                 self.observed()
             self.expect(dev.name, dev.name, dev.period + self.config.heartbeat_slack, line, rec,
@@ -183,38 +186,100 @@ class _KeepsSession(Monitor):
         return in_pip == self.in_pip
 
 
+def _starts_heartbeats(rec: TraceRecord, dev: DeviceView, granted: object) -> bool:
+    """Whether ``rec`` (re)starts the heartbeat period of the session ``dev`` holds: a
+    heartbeat, or the answer the client's ``heartbeat_start`` variant starts the timer at
+    (``granted``: a license answer's field of that name)."""
+    if rec.kind == "heartbeat_sent":
+        return True
+    after_license = dev.variants.get("heartbeat_start") == "after-license-answer"
+    if rec.kind == "license_answered":
+        return after_license and granted is True \
+            and rec.playback_id in (None, dev.held_playback_id)
+    return rec.kind == "ssm_setup_answered" and not after_license
+
+
+class _FirstHeartbeat(Monitor):
+    """The first heartbeat of a session waits one period after the answer that starts
+    the timer (variant ``heartbeat_start``): not sooner."""
+
+    rule_id = "ssm.heartbeat.first-after-period"
+    kinds = frozenset({"ssm_setup_answered", "license_answered", "heartbeat_sent"})
+    reads = frozenset({"granted"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._anchor: dict[str, float] = {}  # device -> when its heartbeat timer started
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind != "heartbeat_sent":
+            if dev.held and dev.period > 0 and _starts_heartbeats(rec, dev,
+                                                                   rec.data.get("granted")):
+                self._anchor[dev.name] = rec.t
+            return
+        start = self._anchor.pop(dev.name, None)
+        if start is None:
+            return
+        self.observed()
+        if rec.t < start + dev.period - _EPS:
+            self.violate(line, rec, f"first heartbeat {rec.t - start:g}s after the answer "
+                                    f"that starts the timer, before the {dev.period:g}s period")
+
+
 class _PipRunsNormally(_KeepsSession):
     rule_id = "ssm.pip.runs-normally"
     in_pip = True
 
 
 class _TokenRotation(Monitor):
-    """Each heartbeat carries the token the previous one's answer rotated in.
+    """A token a successful heartbeat answer rotated out is never sent again.
 
-    A heartbeat sent before the previous answer came back (a slow link) reuses
-    its token: whichever of the two reaches the server second is stale and the
-    session is lost. That race is what this rule reports, as DOMAIN.md asks.
+    A heartbeat sent before the previous answer came back (a slow link) reuses its
+    token: once that answer rotates the token out, the other heartbeat is stale at
+    the server and the session is lost. That race is what this rule reports, as
+    DOMAIN.md asks: at the answer if the other heartbeat left before it, at the
+    heartbeat otherwise. A token no answer rotated out (its heartbeat failed) may be
+    sent again: a client that keeps heartbeating after an error re-sends it.
     """
 
     rule_id = "ssm.heartbeat.token-rotation"
-    kinds = frozenset({"heartbeat_sent"})
-    reads = frozenset({"token"})
+    kinds = frozenset({"heartbeat_sent", "heartbeat_answered"})
+    reads = frozenset({"token", "request_id", "http_status", "ssm_code"})
 
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
-        self._sent: dict[str, set[str]] = {}
+        self._in_flight: dict[tuple[str, Any], str] = {}  # (device, request id) -> token
+        self._uses: dict[str, dict[str, int]] = {}       # device -> token -> heartbeats
+        self._rotated: dict[str, set[str]] = {}          # device -> tokens rotated out
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
-        token = rec.data.get("token")
-        if dev is None or not isinstance(token, str):
+        if dev is None:
             return
-        sent = self._sent.setdefault(dev.name, set())
-        if sent:
-            self.observed()  # a heartbeat after another: it must carry a rotated token
-        if token in sent:
-            self.violate(line, rec, f"heartbeat reuses token {token!r} of an earlier heartbeat: "
-                                    "one of the two is stale at the server")
-        sent.add(token)
+        uses = self._uses.setdefault(dev.name, {})
+        rotated = self._rotated.setdefault(dev.name, set())
+        if rec.kind == "heartbeat_sent":
+            token = rec.data.get("token")
+            if not isinstance(token, str):
+                return
+            if uses:
+                self.observed()  # a heartbeat after another: it must carry a live token
+            if token in rotated:
+                self.violate(line, rec, f"heartbeat reuses token {token!r}, which an earlier "
+                                        "heartbeat's answer rotated out: it is stale at the "
+                                        "server")
+            uses[token] = uses.get(token, 0) + 1
+            self._in_flight[(dev.name, rec.data.get("request_id"))] = token
+            return
+        sent = self._in_flight.pop((dev.name, rec.data.get("request_id")), None)
+        if sent is None or not _ok(rec.data):
+            return
+        rotated.add(sent)
+        if uses.get(sent, 0) > 1:
+            self.violate(line, rec, f"this answer rotated token {sent!r} out, yet another "
+                                    "heartbeat had already left with it: one of the two is "
+                                    "stale at the server")
 
 
 class _BackgroundSuspends(Monitor):
@@ -407,6 +472,35 @@ class _SyncBlocks(Monitor):
                                     "SSM request blocked the main thread")
 
 
+class _SyncCapped(Monitor):
+    """A blocking request of a client with a cap frees the main thread within the cap
+    (the ``main_thread_blocked`` record closes the blocked period)."""
+
+    rule_id = "ssm.sync.capped-wait"
+    kinds = frozenset({"ssm_setup_sent", "ssm_teardown_sent", "main_thread_blocked",
+                       "app_killed"})
+    reads = frozenset({"blocking"})
+    _CAPS: ClassVar[dict[str, str]] = {"ssm_setup_sent": "sync_setup_cap",
+                                       "ssm_teardown_sent": "sync_teardown_cap"}
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind == "main_thread_blocked":
+            self.fulfil(dev.name)
+            return
+        if rec.kind == "app_killed":
+            self.cancel_device(dev.name)
+            return
+        cap = dev.variants.get(self._CAPS[rec.kind])
+        if rec.data.get("blocking") is not True or not isinstance(cap, int | float):
+            return
+        self.observed()
+        what = "setup" if rec.kind == "ssm_setup_sent" else "teardown"
+        self.expect(dev.name, dev.name, cap + _EPS, line, rec,
+                    f"a blocking {what} held the main thread past the client's {cap:g}s cap")
+
+
 # --- error notifications ------------------------------------------------------------------------
 
 
@@ -460,13 +554,15 @@ class _HeartbeatNotified(_Notified):
     rule_id = "ssm.errors.heartbeat-notified"
     kinds = frozenset({"heartbeat_answered", "ssm_heartbeat_error", "ssm_teardown_sent",
                        "app_relaunched"})
-    reads = frozenset({"http_status", "ssm_code"})
+    reads = frozenset({"http_status", "ssm_code", "request_id"})
     answer_kind = "heartbeat_answered"
     error_kind = "ssm_heartbeat_error"
 
     def applies(self, rec: TraceRecord, dev: DeviceView) -> bool:
-        # An answer to a heartbeat of an older player item is dropped by the player.
-        return dev.held and rec.playback_id in (None, dev.held_playback_id)
+        # An answer to a heartbeat of an older player item is dropped by the player; one
+        # to a heartbeat a keep-heartbeating client sent with its stale token is not.
+        return (dev.held and rec.playback_id in (None, dev.held_playback_id)) \
+            or rec.data.get("request_id") in dev.stale_requests
 
 
 class _BodyDecides(Monitor):
@@ -507,12 +603,15 @@ class _BodyDecides(Monitor):
 
 class _CarryCodes(Monitor):
     """An error notification carries the HTTP status and SSM code the server answered:
-    the same values as the failed answer the device received just before it."""
+    the same values as the failed answer the device received just before it; and, for
+    a device whose variant ``error_numbering`` names a platform, the numbers that
+    platform's app sees (:func:`~player_sim.player.platform_fields`)."""
 
     rule_id = "ssm.errors.carry-codes"
     kinds = frozenset({"ssm_setup_error", "ssm_teardown_error", "ssm_heartbeat_error",
                        "ssm_setup_answered", "ssm_teardown_answered", "heartbeat_answered"})
-    reads = frozenset({"http_status", "ssm_code", "message"})
+    reads = frozenset({"http_status", "ssm_code", "message", "error_code", "error", "errorCode",
+                       "code"})
     _ANSWERS: ClassVar[dict[str, str]] = {"ssm_setup_error": "ssm_setup_answered",
                                           "ssm_teardown_error": "ssm_teardown_answered",
                                           "ssm_heartbeat_error": "heartbeat_answered"}
@@ -537,6 +636,17 @@ class _CarryCodes(Monitor):
             self.violate(line, rec, f"{rec.kind} has a non-integer http_status or a non-string "
                                     "message")
             return
+        numbering = dev.variants.get("error_numbering") if dev is not None else None
+        if isinstance(numbering, str):
+            want = platform_fields(numbering, rec.kind, data["http_status"], data["ssm_code"],
+                                   data["message"])
+            told_platform = {"error_code": data.get("error_code"), "error": data.get("error"),
+                             "errorCode": data.get("errorCode"), "code": data.get("code")}
+            wrong = sorted(k for k, v in want.items() if told_platform[k] != v)
+            if wrong:
+                self.violate(line, rec, f"{rec.kind} of a {numbering} client carries "
+                                        f"{wrong[0]}={told_platform[wrong[0]]!r}, not "
+                                        f"{want[wrong[0]]!r}")
         answer = self._failed.pop((rec.device, answer_kind), None)
         if answer is None:
             return
@@ -760,7 +870,8 @@ class _EndsSession(Monitor):
     rule_id = "ssm.teardown.ends-session"
     kinds = frozenset({"ssm_setup_sent", "ssm_setup_answered", "ssm_session_created",
                        "ssm_setup_refused", "ssm_session_ended", "ssm_session_expired",
-                       "ssm_session_evicted", "ssm_teardown_refused", "app_killed"})
+                       "ssm_session_evicted", "ssm_session_killed", "ssm_teardown_refused",
+                       "app_killed"})
     reads = frozenset({"session", "ssm_code", "forced", "token"})
     also_needs = frozenset({Vantage.DEVICE})  # what the player holds, whether it was killed
 
@@ -819,6 +930,84 @@ class _EndsSession(Monitor):
             self._owner.pop(session, None)
 
 
+# --- variants and the operator -------------------------------------------------------------
+
+
+class _NamesStream(Monitor):
+    """A teardown error names the stream of the playback whose session it ended: the
+    stream its setup was sent for (``ssm_setup_sent`` of the same ``playback_id``)."""
+
+    rule_id = "ssm.errors.names-stream"
+    kinds = frozenset({"ssm_setup_sent", "ssm_teardown_answered", "ssm_teardown_error"})
+    reads = frozenset({"stream", "http_status", "ssm_code"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._streams: dict[tuple[str, int | None], Any] = {}  # (device, playback) -> stream
+        self._failed: dict[str, Any] = {}  # device -> stream of its last failed teardown
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind == "ssm_setup_sent":
+            self._streams[(dev.name, rec.playback_id)] = rec.data.get("stream")
+        elif rec.kind == "ssm_teardown_answered":
+            stream = self._streams.pop((dev.name, rec.playback_id), None)
+            if not _ok(rec.data) and stream is not None:
+                self._failed[dev.name] = stream
+        else:
+            want = self._failed.pop(dev.name, None)
+            if want is None:
+                return
+            self.observed()
+            told = rec.data.get("stream")
+            if told != want:
+                self.violate(line, rec, f"ssm_teardown_error names stream {told!r}; the "
+                                        f"session that failed to end was {want!r}'s")
+
+
+class _LateSetupTornDown(Monitor):
+    """A setup answered after its playback was stopped or zapped away from created a
+    session nobody plays: the device must tear it down when the answer arrives."""
+
+    rule_id = "ssm.setup.late-answer-torn-down"
+    kinds = frozenset({"ssm_setup_answered", "ssm_teardown_sent", "app_killed"})
+    reads = frozenset({"token", "http_status", "ssm_code"})
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        token = rec.data.get("token")
+        if rec.kind == "app_killed":
+            self.cancel_device(dev.name)  # a killed app sends nothing (ssm.kill.no-teardown)
+        elif rec.kind == "ssm_teardown_sent":
+            self.fulfil((dev.name, token))
+        elif _ok(rec.data) and isinstance(token, str) and not dev.setup_current:
+            self.observed()
+            self.expect((dev.name, token), dev.name, self.config.reaction_window, line, rec,
+                        "a setup answered after its playback was stopped or zapped away from "
+                        "created a session no teardown ends: it leaks until it expires")
+
+
+class _OperatorKill(Monitor):
+    rule_id = "ssm.kill.operator-heartbeat-fails"
+    kinds = frozenset({"ssm_session_killed", "ssm_heartbeat"})
+    reads = frozenset({"session"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._killed: set[Any] = set()
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        session = rec.data.get("session")
+        if rec.kind == "ssm_session_killed":
+            self.observed()
+            self._killed.add(session)
+        elif session in self._killed:
+            self.violate(line, rec, f"session {session} was killed by the operator, yet a "
+                                    "heartbeat of it succeeded")
+
+
 #: Every SSM monitor class (the providers' are in :mod:`._provider_monitors`).
 MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BeforeLicense, _EveryPlayback, _NoSsmNoTraffic, _CarriesToken, _LimitRefuses,
@@ -826,5 +1015,6 @@ MONITORS: Final[tuple[type[Monitor], ...]] = (
     _SetupNotified, _TeardownNotified, _HeartbeatNotified, _CarryCodes, _StopPlayback,
     _BackgroundSuspends, _ResumeIfNoError, _HeartbeatErrorZap, _PipRunsNormally,
     _TokenRotation, _SessionExpires, _Answers204, _BodyDecides, _ZapReplaces, _NoSelfLimit,
-    _KillNoTeardown, _KsCompletes, _StopCompletes, _OneTimer, _EndsSession,
+    _KillNoTeardown, _KsCompletes, _StopCompletes, _OneTimer, _EndsSession, _NamesStream,
+    _LateSetupTornDown, _OperatorKill, _SyncCapped, _FirstHeartbeat,
 )

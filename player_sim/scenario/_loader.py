@@ -18,10 +18,19 @@ import jsonschema
 
 from .. import signals
 from .._errors import ConfigError
-from ..backends import LicenseConfig, OttAsset, OttConfig, OvpConfig, OvpEntry, SsmConfig
-from ..player import AppPolicy, DocumentedAppPolicy
+from .._messages import ContentToken
+from ..backends import (
+    DEFAULT_HTTP_STATUS,
+    LicenseConfig,
+    OttAsset,
+    OttConfig,
+    OvpConfig,
+    OvpEntry,
+    SsmConfig,
+)
+from ..player import VARIANTS, AppPolicy, DocumentedAppPolicy
 from ..providers import REFRESH_POLICY_NAMES
-from ..world import DeviceConfig, NetworkConfig, WorldConfig
+from ..world import TIMED_CALLS, DeviceConfig, NetworkConfig, WorldConfig
 from ._model import (
     ACTIONS,
     BASE_URLS,
@@ -35,7 +44,9 @@ from ._model import (
     FailNext,
     Invariant,
     Latency,
+    LoseAnswers,
     Mode,
+    OperatorKill,
     Outage,
     Problem,
     ProviderSpec,
@@ -369,6 +380,9 @@ class _Build:
 
     def world(self, world: dict[str, Any]) -> WorldConfig | None:
         ssm = dict(world.get("ssm", {}))
+        if "error_http_status" in ssm:
+            ssm["error_http_status"] = {**DEFAULT_HTTP_STATUS, **{
+                int(code): status for code, status in ssm["error_http_status"].items()}}
         for key in ("heartbeat_period", "grace_period", "session_timeout"):
             if ssm.get(key) is not None:
                 ssm[key] = self.seconds(("world", "ssm", key))
@@ -488,6 +502,9 @@ class _Build:
                 policy = AppPolicy()
             delay = (self.seconds(("devices", name, "app", "reaction_delay"))
                      if "reaction_delay" in app else 0.0)
+            variants = {v.name: (spec[v.name] if v.choices or spec[v.name] is None
+                                 else self.seconds(("devices", name, v.name)))
+                        for v in VARIANTS if v.name in spec}
             try:
                 out.append(DeviceConfig(
                     name=name, account=account,
@@ -497,7 +514,12 @@ class _Build:
                     async_zap_order=spec.get("zap_order", "setup-first"),
                     release_item_on_stop=spec.get("release_item_on_stop", True),
                     app_reaction_delay=delay, ip=spec.get("ip"),
-                    device_group=spec.get("device_group"), policy=policy))
+                    device_group=spec.get("device_group"), policy=policy,
+                    profile=spec.get("profile", "documented"), variants=variants,
+                    content_token=(ContentToken(**spec["content_token"])
+                                   if "content_token" in spec else None),
+                    request_timeouts=self.durations(("devices", name, "timeouts"),
+                                                    spec.get("timeouts", {}), TIMED_CALLS)))
             except ConfigError as err:
                 self.problem(("devices", name), f"invalid device {name!r}: {err}", key=True)
         return out
@@ -553,6 +575,16 @@ class _Build:
                 out.append(At(loc, time))
             elif kind == "fail":
                 out.append(self.fail(path, value))
+            elif kind == "lose":
+                out.append(LoseAnswers(loc, value["endpoint"], value.get("count", 1)))
+            elif kind == "operator_kill":
+                device = value.get("device")
+                account = value.get("account")
+                if device is not None:
+                    self.device((*path, "device"), device)
+                if account is not None:
+                    self.account((*path, "account"), account)
+                out.append(OperatorKill(loc, device, account))
             elif kind in ("outage", "latency"):
                 fault = self.window_fault(path, kind, value, now)
                 if fault is not None:

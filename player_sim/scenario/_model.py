@@ -50,7 +50,9 @@ __all__ = [
     "Invariant",
     "Latency",
     "Location",
+    "LoseAnswers",
     "Mode",
+    "OperatorKill",
     "Outage",
     "Problem",
     "ProviderSpec",
@@ -198,6 +200,26 @@ class FailNext:
     http_status: int
     code: int | str | None
     message: str
+
+
+@attrs.frozen
+class LoseAnswers:
+    """The SSM server acts on the next ``count`` calls of ``endpoint`` (``ssm.setup``
+    ...), but their answers never reach the device."""
+
+    location: Location
+    endpoint: str
+    count: int
+
+
+@attrs.frozen
+class OperatorKill:
+    """The operator kills sessions at the SSM server: every live session of ``device``
+    (``killDeviceSessions``) or of ``account`` (``killAccountSessions``); one is set."""
+
+    location: Location
+    device: str | None
+    account: str | None
 
 
 @attrs.frozen
@@ -369,7 +391,8 @@ class Invariant:
     condition: Condition | None = None
 
 
-Step = Action | Wait | At | FailNext | Outage | Latency | Expect
+Step = (Action | Wait | At | FailNext | Outage | Latency | OperatorKill | LoseAnswers
+        | Expect)
 
 
 @attrs.frozen

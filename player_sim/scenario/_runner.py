@@ -30,6 +30,8 @@ from ._model import (
     Invariant,
     Latency,
     Location,
+    LoseAnswers,
+    OperatorKill,
     Outage,
     Scenario,
     SignalMatch,
@@ -188,6 +190,14 @@ class _Run:
             elif kind is Expect:
                 assert isinstance(step, Expect)
                 self.add_expect(step)
+            elif kind is OperatorKill:
+                assert isinstance(step, OperatorKill)
+                self.operator_kill(step)
+            elif kind is LoseAnswers:
+                assert isinstance(step, LoseAnswers)
+                self.world.ssm.lose_next(step.endpoint.partition(".")[2], step.count)
+                self.world.record(None, "answer_loss_planned",
+                                  {"endpoint": step.endpoint, "count": step.count})
             else:
                 assert isinstance(step, FailNext | Outage | Latency)
                 self.fault(step)
@@ -244,6 +254,15 @@ class _Run:
         self.observe(self.world.now, settled=False)
         if self.condition_monitors:  # judge states once this instant's events have run
             heapq.heappush(self.checkpoints, self.world.now)
+
+    def operator_kill(self, step: OperatorKill) -> None:
+        ssm = self.world.ssm
+        self.world.catch_up()
+        if step.device is not None:
+            ssm.kill_device_sessions(step.device)
+        elif step.account is not None:
+            ssm.kill_account_sessions(step.account)
+        self.observe(self.world.now, settled=False)
 
     def fault(self, step: FailNext | Outage | Latency) -> None:
         world = self.world

@@ -15,8 +15,9 @@ from .. import signals
 from ..backends import DRM_SCHEMES, LIMIT_POLICIES
 from ..player import AppState, PlaybackState
 from ..player._actions import ActionSpec
+from ..player._variants import PROFILES, VARIANTS
 from ..providers import REFERENCE_TYPES, REFRESH_POLICY_NAMES
-from ..world import LINKS, ZAP_ORDERS
+from ..world import LINKS, TIMED_CALLS, ZAP_ORDERS
 from ._model import (
     ACTIONS,
     APP_POLICIES,
@@ -54,13 +55,22 @@ _SSM: Final = _obj({
     "max_sessions_per_device_group": {"type": ["integer", "null"], "minimum": 1},
     "max_sessions_per_ip": {"type": ["integer", "null"], "minimum": 1},
     "max_ips_per_account": {"type": ["integer", "null"], "minimum": 1},
+    "max_sessions_per_channel_group": {"type": ["integer", "null"], "minimum": 1},
+    "channel_groups": {"type": "object", "additionalProperties": _NAME,
+                       "description": "Stream to channel group, for the per-group limit."},
+    "error_http_status": {"type": "object", "propertyNames": {"pattern": "^[0-9]+$"},
+                          "additionalProperties": {"type": "integer", "minimum": 100,
+                                                   "maximum": 599},
+                          "description": "SSM error code to the HTTP status answered with it "
+                                         "(README: SSM error codes)."},
     "limit_policy": {"enum": list(LIMIT_POLICIES)},
     "heartbeat_period": _DURATION,
     "grace_period": _DURATION,
     "session_timeout": {**_DURATION, "type": ["string", "null"]},
     "enabled": {"type": "boolean"},
     "legacy_status_200": {"type": "boolean",
-                          "description": "Answer HTTP 200 even for a denial (older API)."},
+                          "description": "Answer HTTP 200 even for a denial, as the older "
+                                         "SRM session API did (not SSM)."},
 }, description="The SSM server (session limits, heartbeats, expiry).")
 
 _DRM: Final = {"enum": list(DRM_SCHEMES)}
@@ -114,8 +124,26 @@ _APP: Final = _obj({
     "reaction_delay": _DURATION,
 })
 
+#: One device key per SSM client variant (the profile table's rows).
+_VARIANT_KEYS: Final[dict[str, Any]] = {
+    v.name: ({"enum": list(v.choices), "description": v.meaning} if v.choices
+             else {**_DURATION, "type": ["string", "null"], "description": v.meaning})
+    for v in VARIANTS
+}
+
 _DEVICE: Final = _obj({
     "account": _NAME,
+    "content_token": _obj({
+        "account_id": _NAME, "max_sessions": {"type": "integer", "minimum": 1},
+        "empty": {"type": "boolean"}},
+        description="The content token its setups carry: claims device.accountId and "
+                    "contentRights[].sessionControl.maxSessions; empty fails setup (1003)."),
+    "timeouts": _obj({call: _DURATION for call in TIMED_CALLS},
+                     description="The client's timeout per SSM call (none: waits for ever)."),
+    "profile": {"enum": list(PROFILES),
+                "description": "The platform profile: the value of every SSM client variant "
+                               "(README: Platform profiles)."},
+    **_VARIANT_KEYS,
     "ssm": {"type": "boolean", "description": "The license delegate has an SSM server URL."},
     "sync_setup_teardown": {"type": "boolean"},
     "pip": {"type": "boolean"},
@@ -220,6 +248,15 @@ _STEP_KINDS: Final[dict[str, Any]] = {
     "fail": _FAIL,
     "outage": _OUTAGE,
     "latency": _LATENCY,
+    "lose": _obj({"endpoint": {"enum": [e for e in ENDPOINTS if e.startswith("ssm.")]},
+                  "count": {"type": "integer", "minimum": 1}}, required=("endpoint",),
+                 description="The SSM server acts on the next count calls of endpoint, but "
+                             "their answers never reach the device (it times out)."),
+    "operator_kill": {**_obj({"device": _NAME, "account": _NAME}), "minProperties": 1,
+                      "maxProperties": 1,
+                      "description": "The operator kills sessions at the SSM server: "
+                                     "{device: NAME} (killDeviceSessions) or {account: NAME} "
+                                     "(killAccountSessions); their next heartbeat fails."},
     "expect": _EXPECT,
 }
 

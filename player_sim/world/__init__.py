@@ -1,6 +1,6 @@
 """The world: virtual clock, event queue, network links, devices; and its trio shell."""
 
-from ._config import LINKS, ZAP_ORDERS, DeviceConfig, NetworkConfig, WorldConfig
+from ._config import LINKS, TIMED_CALLS, ZAP_ORDERS, DeviceConfig, NetworkConfig, WorldConfig
 from ._device import Device
 from ._device_app import Notification
 from ._simulation import Simulation
@@ -8,6 +8,7 @@ from ._world import World
 
 __all__ = [
     "LINKS",
+    "TIMED_CALLS",
     "ZAP_ORDERS",
     "Device",
     "DeviceConfig",

@@ -9,14 +9,17 @@ from urllib.parse import urlsplit
 import attrs
 
 from .._errors import ConfigError
+from .._messages import ContentToken
 from .._validators import non_negative
 from ..backends import LicenseConfig, OttConfig, OvpConfig, SsmConfig
 from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy, SdkModel
 from ..player._core import ZapOrder, _check_zap_order
+from ..player._variants import PROFILES, Profile, SsmVariants
 from ..providers import MediaSource, OvpMediaProvider, PhoenixMediaProvider, SessionProvider
 from ..providers import check_session_provider as _check_session_provider
 
-__all__ = ["LINKS", "ZAP_ORDERS", "DeviceConfig", "Link", "NetworkConfig", "WorldConfig"]
+__all__ = ["LINKS", "TIMED_CALLS", "ZAP_ORDERS", "DeviceConfig", "Link", "NetworkConfig",
+           "WorldConfig"]
 
 #: The network links a device uses, one per backend.
 Link = Literal["ssm", "license", "ott", "ovp"]
@@ -89,6 +92,32 @@ def _check_sdk(_: object, attribute: attrs.Attribute[Any], value: object) -> Non
                           f"hooks that differ), not {type(value).__name__}")
 
 
+#: The SSM calls a client timeout can be set for.
+TIMED_CALLS: Final = ("setup", "heartbeat", "teardown")
+
+
+def _check_timeouts(_: object, attribute: attrs.Attribute[Any], value: Mapping[str, float]
+                    ) -> None:
+    for call, seconds in value.items():
+        if call not in TIMED_CALLS:
+            raise ConfigError(f"{attribute.name}: no call {call!r}; calls are "
+                              f"{', '.join(TIMED_CALLS)}")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+            raise ConfigError(f"{attribute.name}[{call!r}] must be a positive number of "
+                              f"seconds, not {seconds!r}")
+
+
+def _check_profile(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in PROFILES:
+        raise ConfigError(f"{attribute.name} must be one of {', '.join(PROFILES)}, "
+                          f"not {value!r}")
+
+
+def _check_variants(instance: DeviceConfig, _: attrs.Attribute[Any],
+                    value: Mapping[str, object]) -> None:
+    SsmVariants.of(instance.profile, value)  # refuses an unknown variant or value
+
+
 def _check_media(instance: DeviceConfig, _: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, PhoenixMediaProvider | OvpMediaProvider):
         raise ConfigError(f"media must be a PhoenixMediaProvider or an OvpMediaProvider, "
@@ -123,6 +152,18 @@ class DeviceConfig:
     ``sdk`` (an instance of an :class:`~player_sim.SdkModel` subclass) models an
     SDK whose SSM client behaves otherwise than documented; ``None`` is the
     documented SDK.
+
+    ``content_token`` is what its setups carry in ``nv-authorizations`` (its claims may
+    name the account and the limit; an empty one fails setup); ``None``: a token
+    without such claims. ``request_timeouts`` gives the client's timeout per SSM call (``setup``,
+    ``heartbeat``, ``teardown``, in seconds): with none the device waits for the
+    answer for ever (as before); when it runs out, the call fails with HTTP status 0
+    ("timed out") and a later answer is dropped.
+
+    ``profile`` (``documented``, ``ios``, ``android``, ``web``) picks the value of
+    every variant of :data:`~player_sim.player.VARIANTS` (where real clients
+    differ); ``variants`` overrides single ones by name, e.g.
+    ``variants={"after_heartbeat_error": "keep-heartbeating"}``.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -143,6 +184,15 @@ class DeviceConfig:
                                                            validator=_check_provider)
     media: MediaSource | None = attrs.field(default=None, eq=False, validator=_check_media)
     sdk: SdkModel | None = attrs.field(default=None, eq=False, validator=_check_sdk)
+    request_timeouts: Mapping[str, float] = attrs.field(factory=dict, validator=_check_timeouts)
+    content_token: ContentToken | None = None
+    profile: Profile = attrs.field(default="documented", validator=_check_profile)
+    variants: Mapping[str, object] = attrs.field(factory=dict, validator=_check_variants)
+
+    @property
+    def ssm_variants(self) -> SsmVariants:
+        """This device's value of every variant: its profile's, with ``variants`` applied."""
+        return SsmVariants.of(self.profile, self.variants)
 
     def core_config(self, *, has_session_provider: bool | None = None) -> CoreConfig:
         if has_session_provider is None:
@@ -151,4 +201,5 @@ class DeviceConfig:
                           sync_ssm_setup_teardown=self.sync_ssm_setup_teardown,
                           pip_enabled=self.pip, async_zap_order=self.async_zap_order,
                           release_item_on_stop=self.release_item_on_stop,
-                          has_session_provider=has_session_provider, sdk=self.sdk)
+                          has_session_provider=has_session_provider, sdk=self.sdk,
+                          variants=self.ssm_variants)

@@ -70,6 +70,8 @@ class DeviceHost(Protocol):
 
     def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None: ...
 
+    def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None: ...
+
     def catch_up(self) -> None: ...
 
     def poke(self) -> None: ...
@@ -93,6 +95,13 @@ class _DeviceBase:
         self._blocked_time = 0.0
         self._blocking = 0
         self._blocked_since = 0.0
+        self._variants = config.ssm_variants
+        # Blocking SSM requests not yet answered nor released by the client's cap.
+        self._blocking_requests: set[int] = set()
+        # The client's timeout per SSM call, and the requests it still waits for: True
+        # until answered, False once timed out (a late answer is then dropped).
+        self._timeouts = config.request_timeouts
+        self._awaiting: dict[int, bool] = {}
         self._waiting: deque[tuple[float, ev.Action, str]] = deque()
         self._deferred: list[Callable[[], None]] = []
         self._overdue_heartbeat: ev.HeartbeatDue | None = None
@@ -185,11 +194,11 @@ class _DeviceBase:
             self._blocked_since = self.world.now
         self._blocking += 1
 
-    def _unblock(self) -> None:
+    def _unblock(self, *, capped: bool = False) -> None:
         self._blocking -= 1
         if self._blocking:
             return
-        self._close_blocked_period()
+        self._close_blocked_period(capped=capped)
         while self._waiting and not self._blocking and not self.killed:
             since, action, origin = self._waiting.popleft()
             if origin == "app" and not self.core.can(action):
@@ -205,12 +214,16 @@ class _DeviceBase:
 
     def _unblock_all(self) -> None:
         self._blocking = 0
+        self._blocking_requests.clear()
         self._close_blocked_period()
 
-    def _close_blocked_period(self) -> None:
+    def _close_blocked_period(self, *, capped: bool = False) -> None:
         blocked = self.world.now - self._blocked_since
         self._blocked_time += blocked
-        self._record("main_thread_blocked", {"seconds": round(blocked, 6)})
+        data: dict[str, Any] = {"seconds": round(blocked, 6)}
+        if capped:
+            data["capped"] = True
+        self._record("main_thread_blocked", data)
 
 
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:

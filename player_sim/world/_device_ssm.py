@@ -8,6 +8,8 @@ for why a device is split into mixins rather than objects).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .._messages import SsmAnswer
 from ..backends import LicenseVerdict
 from ..player import _events as ev
@@ -46,6 +48,10 @@ class _SsmTraffic(_DeviceBase):
                          effect.playback_id)
         self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id,
                                                   request_id))
+        if self._timeouts:
+            pid, launch = effect.playback_id, self._launch
+            self._arm_timeout("heartbeat", request_id, lambda answer: self._deliver(
+                ev.HeartbeatAnswered(pid, answer), launch, request_id))
 
     def _send_setup(self, effect: ev.SendSsmSetup) -> None:
         cfg = self.config
@@ -53,42 +59,128 @@ class _SsmTraffic(_DeviceBase):
         self._record("ssm_setup_sent", {"request_id": rid, "stream": effect.stream,
                                         "blocking": effect.blocking}, effect.playback_id)
         if effect.blocking:
-            self._block()
+            self._block_for(rid, self._variants.sync_setup_cap, None)
         self.setups_on_the_wire.append(self.world.now)
         ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
         launch = self._launch
-        self.world.network.request(
-            "ssm", lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group),
-            lambda: ssm.unavailable(name, "setup"),
-            lambda answer: self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking,
-                                               launch, rid), sender=name)
+
+        def arrived(answer: SsmAnswer) -> None:
+            self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking, launch, rid)
+
+        self._request("setup", rid, launch,
+                      lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group,
+                                        cfg.content_token),
+                      arrived)
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
         rid = self._next_request()
         self._record("ssm_teardown_sent", {"request_id": rid, "token": effect.token,
-                                           "blocking": effect.blocking}, effect.playback_id)
+                                           "blocking": effect.blocking,
+                                           "stream": effect.stream}, effect.playback_id)
         if effect.blocking:
-            self._block()
+            self._block_for(rid, self._variants.sync_teardown_cap, effect.playback_id)
         self.teardowns_on_the_wire.append(effect.token)
         ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
         launch = self._launch
-        self.world.network.request(
-            "ssm", lambda: ssm.teardown(name, token),
-            lambda: ssm.unavailable(name, "teardown"),
-            lambda answer: self._teardown_arrived(token, ev.TeardownAnswered(pid, answer),
-                                                  effect.blocking, launch, rid), sender=name)
+
+        def arrived(answer: SsmAnswer) -> None:
+            self._teardown_arrived(token, ev.TeardownAnswered(pid, answer), effect.blocking,
+                                   launch, rid)
+
+        self._request("teardown", rid, launch, lambda: ssm.teardown(name, token), arrived)
+
+    # --- lost answers and the client's timeouts ---------------------------------------------
+
+    def _request(self, endpoint: str, request_id: int, launch: int,
+                 serve: Callable[[], SsmAnswer], arrived: Callable[[SsmAnswer], None]) -> None:
+        """Send an SSM setup or teardown: ``arrived(answer)`` once the answer is back, or
+        with a timeout answer if the client's timeout for ``endpoint`` runs out first."""
+        ssm, name = self.world.ssm, self.name
+        lost = [False]
+
+        def served() -> SsmAnswer:
+            answer = serve()
+            lost[0] = ssm.answer_lost(endpoint)
+            return answer
+
+        def back(answer: SsmAnswer) -> None:
+            if lost[0]:
+                self._answer_lost(endpoint, request_id, launch)
+            elif self._in_time(request_id):
+                arrived(answer)
+
+        self.world.network.request("ssm", served, lambda: ssm.unavailable(name, endpoint), back,
+                                   sender=name)
+        self._arm_timeout(endpoint, request_id, arrived)
+
+    def _arm_timeout(self, endpoint: str, request_id: int,
+                     timed_out: Callable[[SsmAnswer], None]) -> None:
+        timeout = self._timeouts.get(endpoint)
+        if timeout is None:
+            return
+        self._awaiting[request_id] = True
+        answer = SsmAnswer(0, None, f"no answer within {timeout:g}s: the request timed out")
+        self.world.schedule_at(self.world.now + timeout, self._timeout_fired,
+                               (request_id, self._launch, timed_out, answer))
+
+    def _timeout_fired(self, arg: tuple[int, int, Callable[[SsmAnswer], None], SsmAnswer]
+                       ) -> None:
+        request_id, launch, timed_out, answer = arg
+        if self.killed or launch != self._launch or not self._awaiting.get(request_id):
+            return  # answered in time, or the app is gone
+        self._awaiting[request_id] = False  # an answer coming later is dropped
+        timed_out(answer)
+
+    def _in_time(self, request_id: int) -> bool:
+        """Whether the answer to ``request_id`` still counts (its timeout has not run out)."""
+        return self._awaiting.pop(request_id, True)
+
+    def _answer_lost(self, endpoint: str, request_id: int, launch: int) -> None:
+        if launch == self._launch and not self.killed:
+            self.world.record(self.name, "answer_lost", {"endpoint": f"ssm.{endpoint}",
+                                                         "request_id": request_id})
 
     def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
                        request_id: int) -> None:
         if launch == self._launch:
             self.setups_on_the_wire.popleft()
-        self._answered("ssm_setup_answered", answer, blocking, launch, request_id)
+        self._answered("ssm_setup_answered", answer, self._still_blocks(blocking, request_id),
+                       launch, request_id)
 
     def _teardown_arrived(self, token: str, answer: ev.TeardownAnswered, blocking: bool,
                           launch: int, request_id: int) -> None:
         if launch == self._launch:
             self.teardowns_on_the_wire.remove(token)
-        self._answered("ssm_teardown_answered", answer, blocking, launch, request_id)
+        self._answered("ssm_teardown_answered", answer,
+                       self._still_blocks(blocking, request_id), launch, request_id)
+
+    # --- sync mode: the main thread, and the client's cap on the wait ---------------------
+
+    def _block_for(self, request_id: int, cap: float | None, teardown_of: int | None) -> None:
+        """Block the main thread until request ``request_id`` is answered, or for ``cap``
+        seconds at most (variants ``sync_setup_cap`` / ``sync_teardown_cap``)."""
+        self._block()
+        self._blocking_requests.add(request_id)
+        if cap is not None:
+            world = self.world
+            world.schedule_at(world.now + cap, self._cap_reached,
+                              (request_id, teardown_of, self._launch))
+
+    def _still_blocks(self, blocking: bool, request_id: int) -> bool:
+        """Whether the answer to ``request_id`` frees the main thread (not if a cap did)."""
+        if not blocking or request_id not in self._blocking_requests:
+            return False
+        self._blocking_requests.discard(request_id)
+        return True
+
+    def _cap_reached(self, arg: tuple[int, int | None, int]) -> None:
+        request_id, teardown_of, launch = arg
+        if self.killed or launch != self._launch or request_id not in self._blocking_requests:
+            return  # answered in time (or the app is gone)
+        self._blocking_requests.discard(request_id)
+        if teardown_of is not None:  # a stop or zap waiting for this teardown goes on
+            self._run(self.core.feed(ev.TeardownWaitEnded(teardown_of)))
+        self._unblock(capped=True)
 
     def _send_license(self, effect: ev.SendLicenseRequest) -> None:
         rid = self._next_request()
@@ -115,7 +207,7 @@ class _HeartbeatRequest:
     costs less than the three closures :meth:`Network.request` would take.
     """
 
-    __slots__ = ("device", "launch", "playback_id", "request_id", "token")
+    __slots__ = ("device", "launch", "lost", "playback_id", "request_id", "token")
     link = "ssm"
 
     def __init__(self, device: _SsmTraffic, token: str, playback_id: int,
@@ -125,17 +217,25 @@ class _HeartbeatRequest:
         self.playback_id = playback_id
         self.request_id = request_id
         self.launch = device._launch
+        self.lost = False
 
     @property
     def sender(self) -> str:
         return self.device.name
 
     def serve(self) -> SsmAnswer:
-        return self.device.world.ssm.heartbeat(self.device.name, self.token)
+        ssm = self.device.world.ssm
+        answer = ssm.heartbeat(self.device.name, self.token)
+        self.lost = ssm.answer_lost("heartbeat")
+        return answer
 
     def unavailable(self) -> SsmAnswer:
         return self.device.world.ssm.unavailable(self.device.name, "heartbeat")
 
     def deliver(self, answer: SsmAnswer) -> None:
-        self.device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch,
-                             self.request_id)
+        device = self.device
+        if self.lost:
+            device._answer_lost("heartbeat", self.request_id, self.launch)
+        elif not device._awaiting or device._in_time(self.request_id):
+            device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch,
+                            self.request_id)
