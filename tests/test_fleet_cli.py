@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,10 +27,23 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def invoke_apart(*args: str) -> tuple[int, str, str]:
+    """``player-sim fleet`` in its own process: for the runs that draw charts.
+
+    Drawing in the test process shifts later tests' memory layout, and one
+    derandomized Hypothesis test elsewhere in the suite
+    (``test_stateful_core.py::test_a_mutant_core_fails_the_machine``) then stops
+    finding its bug: its outcome depends on the process's history.
+    """
+    done = subprocess.run([sys.executable, "-c", "from player_sim.cli import main; main()",
+                           "fleet", *args], capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
 def test_a_run_writes_its_summary_series_and_charts(fleet_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code, stdout, _ = invoke(str(fleet_file), "--accounts", "12", "--hours", "0.25",
-                             "--seed", "5", "--out", str(out), "--trace-accounts", "2")
+    code, stdout, _ = invoke_apart(str(fleet_file), "--accounts", "12", "--hours", "0.25",
+                                   "--seed", "5", "--out", str(out), "--trace-accounts", "2")
     assert code == 0, stdout
     summary = json.loads((out / "summary.json").read_text())["summary"]
     expected = run_fleet(fleet_from_text(small(), str(fleet_file), {
@@ -44,9 +59,9 @@ def test_a_run_writes_its_summary_series_and_charts(fleet_file: Path, tmp_path: 
 
 def test_a_sweep_compares_runs_on_one_page(fleet_file: Path, tmp_path: Path) -> None:
     out, page = tmp_path / "out", tmp_path / "sweep.html"
-    code, stdout, _ = invoke(str(fleet_file), "--accounts", "10", "--hours", "0.2",
-                             "--sweep", "ssm.session_timeout=50s,90s", "--out", str(out),
-                             "--html", str(page), "--no-charts", "--workers", "2")
+    code, stdout, _ = invoke_apart(str(fleet_file), "--accounts", "10", "--hours", "0.2",
+                                   "--sweep", "ssm.session_timeout=50s,90s", "--out", str(out),
+                                   "--html", str(page), "--no-charts", "--workers", "2")
     assert code == 0, stdout
     rows = (out / "sweep.csv").read_text().splitlines()
     assert rows[0].startswith("ssm.session_timeout,plays,refused %")
