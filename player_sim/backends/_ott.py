@@ -2,7 +2,8 @@
 
 Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session providers"):
 
-* ``ottUser/anonymousLogin(partnerId, udid)``: an anonymous KS (user id ``"0"``);
+* ``ottUser/anonymousLogin(partnerId, udid)``: an anonymous KS (user id ``"0"``)
+  and a refresh token (DOMAIN.md: anonymous sessions refresh like user ones);
 * ``ottUser/login(partnerId, username, password, udid)``: a user KS and a
   refresh token;
 * ``ottUser/refreshSession(ks, refreshToken, udid)``: a new KS and a new
@@ -11,7 +12,9 @@ Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session provide
 * ``ottUser/logout(ks, udid)``: "making the session token invalid": every KS of
   the login session and its refresh token are revoked, "additional requests
   using that token will fail";
-* ``session/get(ks)``: the KS's expiry, user id and partner id;
+* ``session/get(ks)``: the KS's expiry, user id and partner id; the SDK sends
+  it in ONE multirequest with a login, anonymous login or refresh
+  (:meth:`OttBackend.with_session`), so nothing can fall between the two;
 * ``asset/getPlaybackContext(ks, assetId, assetReferenceType, formats)``: the
   asset's DRM data (scheme, license URL) and whether SSM applies.
 
@@ -149,7 +152,8 @@ class OttBackend:
         record = self.ledger.issue(device, via="ottUser/anonymousLogin", partner_id=partner_id,
                                    user_id=ANONYMOUS_USER_ID, anonymous=True, udid=udid,
                                    validity=self.config.anonymous_ks_validity)
-        return ApiAnswer(value={"ks": record.ks, "refresh_token": None})
+        refresh = self._new_refresh_token(device, record, "")
+        return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token})
 
     def login(self, device: str | None, partner_id: int, username: str, password: str,
               udid: str | None) -> ApiAnswer:
@@ -181,13 +185,24 @@ class OttBackend:
                                f"refresh token {why}: start a new session")
         if ks is not None and self.ledger.status(ks) is not KsStatus.VALID:
             return self._ks_error(device, endpoint, ks)
-        held.spent = True
-        del self._refresh_tokens[refresh_token]
+        held.spent = True  # kept, so a second use is told "already used"
+        anonymous = held.user_id == ANONYMOUS_USER_ID
         record = self.ledger.issue(device, via=endpoint, partner_id=held.partner_id,
-                                   user_id=held.user_id, anonymous=False, udid=udid,
-                                   validity=self.config.ks_validity, session=held.session)
+                                   user_id=held.user_id, anonymous=anonymous, udid=udid,
+                                   validity=(self.config.anonymous_ks_validity if anonymous
+                                             else self.config.ks_validity),
+                                   session=held.session)
         refresh = self._new_refresh_token(device, record, held.username)
         return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token})
+
+    def with_session(self, device: str | None, answer: ApiAnswer) -> ApiAnswer:
+        """The second half of a login, anonymous login or refresh multirequest:
+        ``session/get`` of the KS the first half answered, merged into one answer
+        (the first half's error, else ``session/get``'s)."""
+        if not answer.ok:
+            return answer
+        info = self.session_get(device, answer.value["ks"])
+        return ApiAnswer(value={**answer.value, **info.value}) if info.ok else info
 
     def logout(self, device: str | None, ks: str, udid: str | None) -> ApiAnswer:
         endpoint = "ottUser/logout"
@@ -250,7 +265,8 @@ class OttBackend:
     def unavailable(self, device: str | None, endpoint: str) -> ApiAnswer:
         """The answer while the backend is unreachable (an outage on the ``ott`` link)."""
         return self._answer(device, endpoint, ApiAnswer(
-            408, name="ConnectionError", message="OTT backend not reachable"))
+            408, name="ConnectionError", message="OTT backend not reachable",
+            unreachable=True))
 
     # --- internals --------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session provide
 * ``session/startWidgetSession(widgetId)``: an anonymous KS for the partner of
   the widget id ``"_" + partnerId``;
 * ``user/loginByLoginId(loginId, password, partnerId)``: a user KS;
-* ``session/get(ks)``: the KS's expiry, partner id and user id;
+* ``session/get(ks)``: the KS's expiry, partner id and user id (sent in one
+  multirequest with ``loginByLoginId``: :meth:`OvpBackend.with_session`);
 * ``session/end(ks)``: "making the session token invalid";
 * ``baseEntry/getPlaybackContext(ks, entryId)``: the entry's DRM data.
 
@@ -146,6 +147,14 @@ class OvpBackend:
         return ApiAnswer(value={"ks": ks, "expiry": record.expires_at,
                                 "partner_id": record.partner_id, "user_id": record.user_id})
 
+    def with_session(self, device: str | None, answer: ApiAnswer) -> ApiAnswer:
+        """The second half of the ``loginByLoginId`` multirequest: ``session/get`` of
+        its KS, merged into one answer (the real one is a bare array of the two)."""
+        if not answer.ok:
+            return answer
+        info = self.session_get(device, answer.value["ks"])
+        return ApiAnswer(value={**answer.value, **info.value}) if info.ok else info
+
     def session_end(self, device: str | None, ks: str) -> ApiAnswer:
         forced = self._forced(device, "session/end")
         if forced is not None:
@@ -176,7 +185,8 @@ class OvpBackend:
     def unavailable(self, device: str | None, endpoint: str) -> ApiAnswer:
         """The answer while the backend is unreachable (an outage on the ``ovp`` link)."""
         return self._answer(device, endpoint, ApiAnswer(
-            408, name="ConnectionError", message="OVP backend not reachable"))
+            408, name="ConnectionError", message="OVP backend not reachable",
+            unreachable=True))
 
     # --- internals --------------------------------------------------------------------
 

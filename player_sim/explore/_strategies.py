@@ -40,6 +40,7 @@ from hypothesis import strategies as st
 from .._errors import ConfigError
 from ..player import _events as ev
 from ..player._actions import ACTIONS, action_spec
+from ..providers import VARIANT_NAMES
 from ..scenario import (
     Action,
     FailNext,
@@ -95,6 +96,14 @@ def _some(attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
         raise ConfigError(f"Space.limits are session limits, at least 1 each, not {value!r}")
 
 
+def _variants(attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    _some(attribute, value)
+    unknown = [v for v in value if v not in VARIANT_NAMES]
+    if unknown:
+        raise ConfigError(f"Space.provider_variants are {', '.join(VARIANT_NAMES)}, "
+                          f"not {', '.join(map(repr, unknown))}")
+
+
 @attrs.frozen
 class Space:
     """What :func:`scenario_dicts` may generate.
@@ -105,7 +114,9 @@ class Space:
     * ``sync``, ``pip``, ``setup_first_zaps``: device options that may be drawn
       (``setup_first_zaps=False`` makes every async device zap teardown-first);
     * ``providers``: devices may have an OTT session provider (a 5 min KS);
-      ``race_on_refresh``: it may have the Android refresh race;
+      ``provider_variants``: the client variants it is drawn from
+      (:data:`~player_sim.providers.VARIANT_NAMES`: the Android one drops an
+      earlier caller's callback, the iOS one sends concurrent refreshes);
     * ``legacy_status_200`` / ``evict_oldest``: server variants that may be drawn;
     * ``faults``, ``outages``, ``slow_answers``: forced errors, outages, and extra
       latency up to 40 s (slower than a 30 s heartbeat period: answers overtaken
@@ -123,7 +134,8 @@ class Space:
     pip: bool = True
     setup_first_zaps: bool = True
     providers: bool = True
-    race_on_refresh: bool = True
+    provider_variants: tuple[str, ...] = attrs.field(
+        default=VARIANT_NAMES, validator=lambda _, a, v: _variants(a, v))
     legacy_status_200: bool = True
     evict_oldest: bool = True
     faults: bool = True
@@ -133,7 +145,7 @@ class Space:
 
 
 #: The documented SDK and app, without the configurations known to race.
-DOCUMENTED_SPACE: Final = Space(setup_first_zaps=False, race_on_refresh=False,
+DOCUMENTED_SPACE: Final = Space(setup_first_zaps=False, provider_variants=("documented",),
                                 slow_answers=False, user_resume=False, evict_oldest=False)
 #: Everything: what ``player-sim explore`` searches.
 EXPLORE_SPACE: Final = Space()
@@ -169,8 +181,9 @@ def _setup(draw: st.DrawFn, space: Space) -> dict[str, Any]:
             device["pip"] = True
         if space.providers and _rarely(draw):
             provider: dict[str, Any] = {"backend": "ott", "partner_id": PARTNER_ID}
-            if space.race_on_refresh and draw(st.booleans()):
-                provider["race_on_refresh"] = True
+            variant = draw(st.sampled_from(space.provider_variants))
+            if variant != VARIANT_NAMES[0]:
+                provider["variant"] = variant
             device["session_provider"] = provider
         devices[name] = device
     world: dict[str, Any] = {"ssm": ssm, "network": {"latency": "20ms"}}

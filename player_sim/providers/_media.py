@@ -22,9 +22,11 @@ import attrs
 from .._errors import PlayerSimError
 from .._validators import one_of
 from ..backends import ApiAnswer
+from ._netkit import send
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import SessionProvider, check_session_provider
 from ._results import ErrorElement, MediaEntry, MediaResult, PrimitiveResult
+from ._variants import ProviderVariants
 
 __all__ = ["REFERENCE_TYPES", "AssetReferenceType", "MediaCompletion", "MediaSource",
            "OvpMediaProvider", "PhoenixMediaProvider"]
@@ -36,6 +38,8 @@ MediaCompletion = Callable[[MediaResult], None]
 AssetReferenceType = Literal["media", "epg_internal", "epg_external", "npvr"]
 REFERENCE_TYPES: Final[tuple[AssetReferenceType, ...]] = get_args(AssetReferenceType)
 _check_reference_type: Final = one_of(REFERENCE_TYPES)
+#: The network kit of a session provider that names no variant (a self-implemented one).
+_DOCUMENTED: Final = ProviderVariants.documented()
 
 
 def _check_provider(_: object, __: attrs.Attribute[Any], value: object) -> None:
@@ -69,7 +73,9 @@ def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, en
             completion(MediaResult(entry_of(answer)) if answer.ok
                        else MediaResult(error=ErrorElement.from_answer(answer)))
 
-        binding.call(link, endpoint, lambda: call(ks), answered, ks=ks)
+        variants = getattr(session_provider, "variants", None)
+        send(binding, variants if isinstance(variants, ProviderVariants) else _DOCUMENTED,
+             link, endpoint, lambda: call(ks), answered, ks=ks)
 
     session_provider.get_ks(got_ks)
 

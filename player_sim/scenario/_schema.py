@@ -15,7 +15,7 @@ from .. import signals
 from ..backends import DRM_SCHEMES, LIMIT_POLICIES
 from ..player import AppState, PlaybackState
 from ..player._actions import ActionSpec
-from ..providers import REFERENCE_TYPES, REFRESH_POLICY_NAMES
+from ..providers import REFERENCE_TYPES, REFRESH_POLICY_NAMES, VARIANT_NAMES
 from ..world import LINKS, ZAP_ORDERS
 from ._model import (
     ACTIONS,
@@ -127,12 +127,17 @@ _DEVICE: Final = _obj({
     "session_provider": _obj({
         "backend": {"enum": list(BASE_URLS)},
         "partner_id": {"type": "integer", "minimum": 0},
-        "base_url": {**_NAME, "description": "Scheme and host only (no path)."},
+        "base_url": {**_NAME, "description": "OVP: scheme and host only (no path); OTT: "
+                                             "with the API path (https://HOST/api_v3/)."},
+        "variant": {"enum": list(VARIANT_NAMES),
+                    "description": "The client: documented (the seed's), android or ios "
+                                   "(DOMAIN.md: refresh races, margins, OVP windows)."},
         "refresh_policy": {"type": "string",
                            "description": f"OTT: {', '.join(REFRESH_POLICY_NAMES)}, or a "
-                                          "fixed margin (5m)."},
-        "race_on_refresh": {"type": "boolean",
-                            "description": "OTT: reproduce the Android refresh race."},
+                                          "fixed margin (5m); default: the variant's."},
+        "persist_session": {"type": "boolean",
+                            "description": "OTT: the app saves its session and recovers it "
+                                           "when relaunched after a kill (recoverSession)."},
         "assumed_validity": _DURATION,
         "renew_window": _DURATION,
         "reference_type": {"enum": list(REFERENCE_TYPES)},

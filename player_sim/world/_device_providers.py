@@ -10,12 +10,13 @@ class a provider is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._errors import ConfigError, PlayerSimError
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
-from ..providers import Attachable, MediaResult, PrimitiveResult, SessionActions
+from ..providers import Attachable, ErrorElement, MediaResult, PrimitiveResult, SessionActions
 from ._device_base import _DeviceBase
 
 __all__: list[str] = []
@@ -23,6 +24,9 @@ __all__: list[str] = []
 
 class _ProviderGlue(_DeviceBase):
     """Obtains KSs and media entries for the core; runs login and end-session actions."""
+
+    #: cancels the media load in flight (a new load supersedes it)
+    _media_load_cancel: Callable[[], None] | None = None
 
     def _attach_provider(self) -> None:
         """When the device is added: a provider that reaches backends joins the world."""
@@ -35,6 +39,12 @@ class _ProviderGlue(_DeviceBase):
         provider = self.session_provider
         if isinstance(provider, SessionActions):
             provider.forget()
+
+    def _recover_session(self) -> None:
+        """The app was relaunched: a provider that persists its session recovers it."""
+        relaunched = getattr(self.session_provider, "relaunched", None)
+        if callable(relaunched):
+            relaunched()
 
     def _session_action(self, action: ev.Login | ev.Logout | ev.EndSession,
                         origin: str) -> None:
@@ -92,8 +102,21 @@ class _ProviderGlue(_DeviceBase):
                                  "no media provider is configured")
         self._record("media_load_started", {"stream": effect.stream})
         pid, world, launch = effect.playback_id, self.world, self._launch
+        if self._media_load_cancel is not None:
+            self._media_load_cancel()  # DOMAIN: a load superseded by a new one completes with 520
+        finished = False
+
+        def cancel() -> None:
+            done(MediaResult(error=ErrorElement.request_cancelled(
+                f"media load of {effect.stream!r} superseded by a new load")))
 
         def done(result: MediaResult) -> None:
+            nonlocal finished
+            if finished:
+                return  # cancelled: the late answer is dropped
+            finished = True
+            if self._media_load_cancel is cancel:
+                self._media_load_cancel = None
             entry, error = result.entry, result.error
             if entry is not None:
                 answer = ev.MediaAnswered(pid, True, entry.drm_scheme, entry.license_url,
@@ -105,6 +128,7 @@ class _ProviderGlue(_DeviceBase):
             world.schedule_at(world.now, self._answered_now,
                               ("media_answered", answer, launch))
 
+        self._media_load_cancel = cancel
         media.for_playback(effect.stream, provider, world.backend_port, self.name).load(done)
 
     def _answered_now(self, packed: tuple[str, ev.Answer, int]) -> None:
