@@ -260,7 +260,7 @@ def test_android_policy_refreshes_at_12_percent_of_the_validity_left_when_set() 
     assert [(r["ks_from"], r["ks"]) for r in refreshed] == [(first, result.value)]
     assert refreshed[0]["time_left"] == pytest.approx(delta, abs=1e-5)
     # the refresh carried the still-valid KS, with session/get in one multirequest
-    assert endpoints_used(world) == ["multirequest"]
+    assert endpoints_used(world) == ["multirequest:ottUser/refreshSession,session/get"]
     assert kinds(world, "ks_refresh_sent")[0]["expired"] is False
 
 
@@ -800,8 +800,31 @@ def test_phoenix_media_provider_loads_drm_data_with_the_providers_ks() -> None:
     assert (entry.id, entry.drm_scheme, entry.license_url, entry.ssm, entry.formats) == (
         "asset-9", "playready", "https://lic/pr", False, ("SD",))
     use = kinds(world, "ks_used")[-1]
+    # WIRE.md: the Phoenix load is ONE multirequest, playback context and asset/get
     assert (use["endpoint"], use["ks"], use["valid"]) == (
-        "asset/getPlaybackContext", provider.ks, True)
+        "multirequest:asset/getPlaybackContext,asset/get", provider.ks, True)
+
+
+def test_phoenix_load_with_an_empty_ks_logs_in_anonymously_in_the_same_multirequest() -> None:
+    # WIRE.md / issue 10: "[anonymousLogin if no KS] + asset/getPlaybackContext + asset/get,
+    # an empty KS allowed"
+    world = make_world()
+    loaded = Calls(world)
+    PhoenixMediaProvider("asset-1", session_provider=FixedKs("")).attach(
+        world, "phone").load(loaded)
+    world.run_for(1)
+    assert loaded.last.ok and loaded.last.entry.drm_scheme == "widevine"
+    assert issued_via(world) == ["ottUser/anonymousLogin"]
+    assert kinds(world, "ks_used") == []  # no KS left the device
+    assert len(kinds(world, "ott_playback_context")) == 1
+
+
+def test_the_playback_context_writes_drm_schemes_as_phoenix_does() -> None:
+    world = make_world(assets={"a": OttAsset("playready")})
+    provider = ott_provider(world)
+    started(world, provider, "alice", "pw")
+    answer = world.ott.get_playback_context(None, str(provider.ks), "a", "media", (), None)
+    assert answer.value["drm"][0]["scheme"] == "PLAYREADY_CENC"
 
 
 def test_media_load_fails_with_the_session_error_and_makes_no_backend_call() -> None:

@@ -16,7 +16,9 @@ Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session provide
   it in ONE multirequest with a login, anonymous login or refresh
   (:meth:`OttBackend.with_session`), so nothing can fall between the two;
 * ``asset/getPlaybackContext(ks, assetId, assetReferenceType, formats)``: the
-  asset's DRM data (scheme, license URL) and whether SSM applies.
+  asset's DRM data (``drm[]``: scheme as the backend writes it, ``WIDEVINE_CENC``
+  ..., and license URL) and whether SSM applies;
+* ``asset/get(ks, assetId)``: the asset's metadata.
 
 Server errors come in an HTTP 200 body (:class:`OttErrorCode`); an outage
 answers HTTP 408 (no connection), a forced fault whatever it was given.
@@ -44,7 +46,12 @@ DRM_SCHEMES: Final[tuple[DrmScheme, ...]] = get_args(DrmScheme)
 
 #: The API calls of the OTT backend, as named in fault injection and the trace.
 ENDPOINTS: Final = ("ottUser/anonymousLogin", "ottUser/login", "ottUser/refreshSession",
-                    "ottUser/logout", "session/get", "asset/getPlaybackContext")
+                    "ottUser/logout", "session/get", "asset/getPlaybackContext", "asset/get")
+
+#: How a playback context writes each DRM scheme (WIRE.md: ``drm[].scheme``).
+WIRE_DRM_SCHEMES: Final[Mapping[str, str]] = {"widevine": "WIDEVINE_CENC",
+                                              "playready": "PLAYREADY_CENC",
+                                              "fairplay": "FAIRPLAY"}
 
 #: User id of an anonymous KS.
 ANONYMOUS_USER_ID: Final = "0"
@@ -253,14 +260,24 @@ class OttBackend:
         if refusal is not None:
             return self._error(device, endpoint, OttErrorCode.CONCURRENCY_LIMITATION, refusal)
         sources = [f for f in formats if f in asset.formats] if formats else list(asset.formats)
+        drm = {"scheme": WIRE_DRM_SCHEMES[asset.drm_scheme], "licenseURL": asset.license_url}
         answer = ApiAnswer(value={"asset_id": asset_id, "reference_type": reference_type,
-                                  "drm_scheme": asset.drm_scheme,
-                                  "license_url": asset.license_url, "ssm": asset.ssm,
+                                  "drm": (drm,), "ssm": asset.ssm,
                                   "formats": tuple(sources)})
         self._host.record(device, "ott_playback_context", {"asset_id": asset_id,
                                                            "drm_scheme": asset.drm_scheme,
                                                            "ssm": asset.ssm})
         return answer
+
+    def asset_get(self, device: str | None, ks: str, asset_id: str) -> ApiAnswer:
+        """``asset/get``: the asset's metadata (the third part of the media load)."""
+        endpoint = "asset/get"
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        if self.ledger.valid(ks) is None:
+            return self._ks_error(device, endpoint, ks)
+        return ApiAnswer(value={"id": asset_id, "name": asset_id})
 
     def unavailable(self, device: str | None, endpoint: str) -> ApiAnswer:
         """The answer while the backend is unreachable (an outage on the ``ott`` link)."""

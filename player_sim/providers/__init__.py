@@ -21,8 +21,8 @@ from ._media import (
     OvpMediaProvider,
     PhoenixMediaProvider,
 )
-from ._netkit import REQUEST_TIMEOUT
-from ._ott import MULTIREQUEST, OttSessionProvider, SavedSession
+from ._netkit import REQUEST_TIMEOUT, multirequest
+from ._ott import OttSessionProvider, SavedSession
 from ._ovp import OvpSessionProvider
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import (
@@ -71,7 +71,6 @@ __all__ = [
     "GENERAL_ERROR",
     "HTTP_RETRY_DELAYS",
     "LOAD_ERROR",
-    "MULTIREQUEST",
     "NETKIT_CODES",
     "NOT_FOUND",
     "REFERENCE_TYPES",
@@ -108,4 +107,5 @@ __all__ = [
     "SessionProvider",
     "check_base_url",
     "check_session_provider",
+    "multirequest",
 ]

@@ -22,7 +22,8 @@ import attrs
 from .._errors import PlayerSimError
 from .._validators import one_of
 from ..backends import ApiAnswer
-from ._netkit import send
+from ..backends._ott import WIRE_DRM_SCHEMES
+from ._netkit import multirequest, send
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import SessionProvider, check_session_provider
 from ._results import ErrorElement, MediaEntry, MediaResult, PrimitiveResult
@@ -38,6 +39,12 @@ MediaCompletion = Callable[[MediaResult], None]
 AssetReferenceType = Literal["media", "epg_internal", "epg_external", "npvr"]
 REFERENCE_TYPES: Final[tuple[AssetReferenceType, ...]] = get_args(AssetReferenceType)
 _check_reference_type: Final = one_of(REFERENCE_TYPES)
+#: The Phoenix media load: one multirequest (WIRE.md), with ``ottUser/anonymousLogin``
+#: first when the KS is empty.
+_PHOENIX_LOAD: Final = multirequest("asset/getPlaybackContext", "asset/get")
+#: A playback context's DRM scheme (as the backend writes it) as the player names it.
+DRM_SCHEME_OF: Final = {wire: scheme for scheme, wire in WIRE_DRM_SCHEMES.items()} | {
+    "WIDEVINE": "widevine"}
 #: The network kit of a session provider that names no variant (a self-implemented one).
 _DOCUMENTED: Final = ProviderVariants.documented()
 
@@ -75,7 +82,7 @@ def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, en
 
         variants = getattr(session_provider, "variants", None)
         send(binding, variants if isinstance(variants, ProviderVariants) else _DOCUMENTED,
-             link, endpoint, lambda: call(ks), answered, ks=ks)
+             link, endpoint, lambda: call(ks), answered, ks=ks or None)
 
     session_provider.get_ks(got_ks)
 
@@ -103,20 +110,33 @@ class PhoenixMediaProvider:
                             binding=Binding(port, device))
 
     def load(self, completion: MediaCompletion) -> None:
-        """Obtain a KS, then ``asset/getPlaybackContext``; ``completion`` gets the entry."""
+        """Obtain a KS, then ONE multirequest: ``ottUser/anonymousLogin`` if the KS is
+        empty, ``asset/getPlaybackContext`` and ``asset/get``; ``completion`` gets the
+        entry."""
         provider, b, asset_id = _ready(self, "an asset_id", self.asset_id)
         udid = getattr(provider, "udid", None) or b.device
-        ref, formats = self.reference_type, self.formats
+        ref, formats, pid = self.reference_type, self.formats, provider.partner_id
 
         def entry_of(answer: ApiAnswer) -> MediaEntry:
             v = answer.value
-            return MediaEntry(asset_id, v["drm_scheme"], v["license_url"], v["ssm"],
-                              tuple(v["formats"]))
+            drm = v["drm"][0]
+            return MediaEntry(asset_id, DRM_SCHEME_OF[drm["scheme"]], drm["licenseURL"],
+                              v["ssm"], tuple(v["formats"]))
 
-        _load(provider, b, "ott", "asset/getPlaybackContext",
-              lambda ks: b.ott.get_playback_context(b.device, ks, asset_id, ref,
-                                                          formats, udid),
-              entry_of, completion)
+        def serve(ks: str) -> ApiAnswer:
+            if not ks:  # an empty KS is allowed: the load logs in anonymously first
+                login = b.ott.anonymous_login(b.device, pid, udid)
+                if not login.ok:
+                    return login
+                ks = login.value["ks"]
+            context = b.ott.get_playback_context(b.device, ks, asset_id, ref, formats, udid)
+            if not context.ok:
+                return context
+            asset = b.ott.asset_get(b.device, ks, asset_id)
+            return ApiAnswer(value={**context.value, "asset": asset.value}) if asset.ok \
+                else asset
+
+        _load(provider, b, "ott", _PHOENIX_LOAD, serve, entry_of, completion)
 
 
 @attrs.frozen

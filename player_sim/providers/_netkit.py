@@ -22,10 +22,16 @@ from ..backends import ApiAnswer
 from ._port import ApiLink, Binding
 from ._variants import ProviderVariants
 
-__all__ = ["REQUEST_TIMEOUT", "send"]
+__all__ = ["REQUEST_TIMEOUT", "multirequest", "send"]
 
 #: The network kit's code for a request that timed out (its connection error).
 REQUEST_TIMEOUT: Final = 408
+
+
+def multirequest(*actions: str) -> str:
+    """The endpoint name of a multirequest (``service/multirequest``) of ``actions``, as
+    the trace writes it: ``multirequest:ottUser/login,session/get``."""
+    return "multirequest:" + ",".join(actions)
 
 
 def send(binding: Binding, variants: ProviderVariants, link: ApiLink, endpoint: str,

@@ -48,17 +48,18 @@ import attrs
 
 from .._errors import ConfigError
 from ..backends import ApiAnswer
-from ._netkit import send
+from ._netkit import multirequest, send
 from ._port import Binding
 from ._protocol import KsCompletion, _Attachable, check_base_url
 from ._results import ErrorElement, PrimitiveResult
 from ._variants import REFRESH_POLICY_NAMES, ProviderVariants, RefreshPolicy
 
-__all__ = ["MULTIREQUEST", "REFRESH_POLICY_NAMES", "OttSessionProvider", "RefreshPolicy",
-           "SavedSession"]
+__all__ = ["REFRESH_POLICY_NAMES", "OttSessionProvider", "RefreshPolicy", "SavedSession"]
 
-#: The endpoint of a Phoenix multirequest (several calls in one round trip).
-MULTIREQUEST: Final = "multirequest"
+#: The multirequests this provider sends (several calls in one round trip).
+_ANONYMOUS_LOGIN: Final = multirequest("ottUser/anonymousLogin", "session/get")
+_LOGIN: Final = multirequest("ottUser/login", "session/get")
+_REFRESH: Final = multirequest("ottUser/refreshSession", "session/get")
 
 
 @attrs.frozen
@@ -161,7 +162,7 @@ class OttSessionProvider(_Attachable):
         """Start an anonymous session (``ottUser/anonymousLogin`` + ``session/get``)."""
         generation = self._begin()
         b, pid = self.binding, self._partner_id
-        send(b, self.variants, "ott", MULTIREQUEST,
+        send(b, self.variants, "ott", _ANONYMOUS_LOGIN,
              lambda: b.ott.with_session(b.device, b.ott.anonymous_login(b.device, pid, udid)),
              lambda answer: self._logged_in(generation, answer, udid, completion))
 
@@ -170,7 +171,7 @@ class OttSessionProvider(_Attachable):
         """Start a user session (``ottUser/login`` + ``session/get``)."""
         generation = self._begin()
         b, pid = self.binding, self._partner_id
-        send(b, self.variants, "ott", MULTIREQUEST,
+        send(b, self.variants, "ott", _LOGIN,
              lambda: b.ott.with_session(b.device, b.ott.login(b.device, pid, username,
                                                               password, udid)),
              lambda answer: self._logged_in(generation, answer, udid, completion))
@@ -388,7 +389,7 @@ class OttSessionProvider(_Attachable):
         token, udid = session.refresh_token, session.udid
         b.record("ks_refresh_sent", {"backend": "ott", "ks_from": session.ks,
                                      "expired": expired})
-        send(b, self.variants, "ott", MULTIREQUEST,
+        send(b, self.variants, "ott", _REFRESH,
              lambda: b.ott.with_session(b.device, b.ott.refresh_session(b.device, ks, token,
                                                                         udid)),
              lambda answer: self._refreshed(generation, session, answer, started, own), ks=ks)

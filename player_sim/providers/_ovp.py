@@ -35,8 +35,7 @@ import attrs
 
 from .._errors import ConfigError
 from ..backends import ApiAnswer
-from ._netkit import send
-from ._ott import MULTIREQUEST
+from ._netkit import multirequest, send
 from ._port import Binding
 from ._protocol import KsCompletion, _Attachable, check_base_url
 from ._results import ErrorElement, PrimitiveResult
@@ -260,7 +259,7 @@ class OvpSessionProvider(_Attachable):
     def _login(self, login_id: str, password: str, partner_id: int,
                deliver: Callable[[ApiAnswer], None]) -> None:
         b = self.binding
-        send(b, self.variants, "ovp", MULTIREQUEST,
+        send(b, self.variants, "ovp", multirequest("user/loginByLoginId", "session/get"),
              lambda: b.ovp.with_session(b.device, b.ovp.login_by_login_id(
                  b.device, login_id, password, partner_id)), deliver)
 

@@ -361,8 +361,8 @@ class _MediaUsesSessionProvider(_ProviderMonitor):
             if view.ks_generation != dev.generation:
                 self.violate(line, rec, "media load started without a KS from the session "
                                         "provider for this playback")
-        elif rec.kind == "ks_used" and str(rec.data.get("endpoint", "")).endswith(
-                "getPlaybackContext") and view.ks_failed_generation == dev.generation \
+        elif rec.kind == "ks_used" and "getPlaybackContext" in str(
+                rec.data.get("endpoint", "")) and view.ks_failed_generation == dev.generation \
                 and view.ks_generation != dev.generation:
             self.violate(line, rec, "the media provider called the backend although the "
                                     "session provider failed to give a KS")

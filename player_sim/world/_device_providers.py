@@ -16,7 +16,15 @@ from typing import Any
 from .._errors import ConfigError, PlayerSimError
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
-from ..providers import Attachable, ErrorElement, MediaResult, PrimitiveResult, SessionActions
+from ..providers import (
+    Attachable,
+    ErrorElement,
+    KsCompletion,
+    MediaResult,
+    PrimitiveResult,
+    SessionActions,
+    SessionProvider,
+)
 from ._device_base import _DeviceBase
 
 __all__: list[str] = []
@@ -129,10 +137,39 @@ class _ProviderGlue(_DeviceBase):
                               ("media_answered", answer, launch))
 
         self._media_load_cancel = cancel
-        media.for_playback(effect.stream, provider, world.backend_port, self.name).load(done)
+        # the KS this playback obtained (traced once): the media provider's own token
+        # request, not a second one (DOMAIN.md: "A media provider asks its session
+        # provider for a token first")
+        obtained = _Obtained(provider, effect.ks)
+        media.for_playback(effect.stream, obtained, world.backend_port, self.name).load(done)
 
     def _answered_now(self, packed: tuple[str, ev.Answer, int]) -> None:
         self._answered(packed[0], packed[1], False, packed[2])
+
+
+class _Obtained:
+    """A session provider as a playback's media load sees it: the KS the player
+    obtained for that playback; everything else (base URL, partner id, variants,
+    udid) is the provider's own."""
+
+    __slots__ = ("_ks", "_provider")
+
+    def __init__(self, provider: SessionProvider, ks: str) -> None:
+        self._provider, self._ks = provider, ks
+
+    @property
+    def base_url(self) -> str:
+        return self._provider.base_url
+
+    @property
+    def partner_id(self) -> int:
+        return self._provider.partner_id
+
+    def get_ks(self, completion: KsCompletion) -> None:
+        completion(PrimitiveResult(self._ks))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provider, name)
 
 
 def _error_fields(code: int | str, name: str, message: str) -> tuple[int | None, str]:
