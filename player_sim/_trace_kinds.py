@@ -280,6 +280,11 @@ class Kind(enum.StrEnum):
                 _STREAM_OR_NONE, _CODE, _MESSAGE)
     MEDIA_LOAD_ERROR = ("media_load_error", _D, True, "the media load failed",
                         _STREAM_OR_NONE, _CODE, _MESSAGE)
+    CONCURRENCY_LIMITATION = ("concurrency_limitation", _D, True,
+                              "the player's concurrency event: a bookmark hit was refused "
+                              "(4001, ConcurrencyLimitation)",
+                              _STREAM_OR_NONE, _f("code", "int|str", "the server's code"),
+                              _MESSAGE)
     STATE_CHANGED = ("state_changed", _D, True, "the player's app or playback state changed",
                      _f("app_from", "str", "the app state before"),
                      _f("app", "str", "the app state after"),
@@ -344,6 +349,10 @@ class Kind(enum.StrEnum):
                             _f("entry_id", "str", "the entry"),
                             _f("drm_scheme", "str", "the DRM scheme"),
                             _f("ssm", "bool", "the entry is under SSM"))
+    OTT_CONCURRENCY_REFUSED = ("ott_concurrency_refused", _S, False,
+                               "the OTT backend blocked a playback: too many devices play",
+                               _ENDPOINT, _f("user_id", "str", "the user (household)"),
+                               _MESSAGE)
     OTT_ERROR = ("ott_error", _S, False, "the OTT backend answered an error",
                  _ENDPOINT, _HTTP_STATUS, _f("code", "int|str|null", "the error code"),
                  _MESSAGE, _FORCED)

@@ -861,26 +861,36 @@ def test_media_load_failing_at_the_backend_reports_the_server_code() -> None:
     assert load(alice, "free").code == 3051
 
 
-def test_concurrency_limitation_refuses_a_second_device_of_the_user() -> None:
-    world = make_world(concurrency_limit=1)
+def test_ott_concurrency_is_held_by_bookmark_hits_not_by_the_ks() -> None:
+    # DOMAIN: "Kaltura OTT concurrency is enforced by player heartbeats, not by the KS ...
+    # The playback context can also refuse with a BLOCK action and a ConcurrencyLimitation
+    # message."
+    world = make_world(concurrency_limit=1, concurrency_hit_timeout=90.0)
     phone, tablet = ott_provider(world, "phone"), ott_provider(world, "tablet")
     started(world, phone, "alice", "pw", "phone")
     started(world, tablet, "alice", "pw", "tablet")
-    results = []
-    for provider in (phone, tablet, phone):
+
+    def load(provider: OttSessionProvider) -> MediaResult:
         calls = Calls(world)
         PhoenixMediaProvider("a", session_provider=provider).attach(
             world, provider.binding.device).load(calls)
         world.run_for(1)
-        results.append(calls.last)
-    assert results[0].ok and results[2].ok
-    assert results[1].error.code == OttErrorCode.CONCURRENCY_LIMITATION
-    phone.end_session()  # logout revokes the phone's KS: its slot is free
-    world.run_for(1)
-    calls = Calls(world)
-    PhoenixMediaProvider("a", session_provider=tablet).attach(world, "tablet").load(calls)
-    world.run_for(1)
-    assert calls.last.ok
+        result: MediaResult = calls.last
+        return result
+
+    assert load(phone).ok and load(tablet).ok  # a playback context holds nothing
+    ott = world.ott
+    assert ott.bookmark_add("phone", str(phone.ks), "a", "PLAY", "phone").ok
+    blocked = load(tablet)
+    assert blocked.error is not None and blocked.error.code == 4001
+    assert blocked.error.name == "ConcurrencyLimitation"
+    assert ott.bookmark_add("tablet", str(tablet.ks), "a", "HIT", "tablet").code == 4001
+    assert ott.bookmark_add("phone", str(phone.ks), "a", "STOP", "phone").ok
+    assert load(tablet).ok  # a STOP frees the slot at once
+    assert ott.bookmark_add("tablet", str(tablet.ks), "a", "PLAY", "tablet").ok
+    assert not load(phone).ok
+    world.run_for(91)  # the tablet's hits stopped (a killed app): its slot frees
+    assert load(phone).ok
 
 
 def test_ovp_media_provider_with_a_self_implemented_session_provider() -> None:

@@ -223,3 +223,21 @@ def test_scenario_files_refuse_an_unknown_variant_and_an_ott_url_without_api_pat
         _load("{backend: ott, partner_id: 1, variant: web}")
     with pytest.raises(ScenarioError, match="API path"):
         _load('{backend: ott, partner_id: 1, base_url: "https://phoenix.example/"}')
+
+
+def test_a_clearing_variant_tells_every_waiter_why_the_refresh_failed() -> None:
+    world = World(WorldConfig(ott=OttConfig(users={"alice": "pw"})))
+    variant = ProviderVariants("queue-and-clear", RefreshPolicy.android(), "queue", "clear")
+    provider = OttSessionProvider(OTT_URL, 3009, variant=variant)
+    provider.attach(world, "phone")
+    provider.start_session("alice", "pw")
+    world.run_for(1)
+    assert provider.expires_at is not None
+    world.run_until(provider.expires_at - 60)
+    world.ott.fail_next("ottUser/refreshSession", code=500016, message="nope")
+    answers: list[PrimitiveResult] = []
+    provider.get_ks(answers.append)
+    provider.get_ks(answers.append)
+    world.run_for(1)
+    assert len(answers) == 2 and not provider.has_session
+    assert all(a.error is not None and "nope" in a.error.message for a in answers)

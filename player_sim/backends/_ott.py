@@ -46,7 +46,11 @@ DRM_SCHEMES: Final[tuple[DrmScheme, ...]] = get_args(DrmScheme)
 
 #: The API calls of the OTT backend, as named in fault injection and the trace.
 ENDPOINTS: Final = ("ottUser/anonymousLogin", "ottUser/login", "ottUser/refreshSession",
-                    "ottUser/logout", "session/get", "asset/getPlaybackContext", "asset/get")
+                    "ottUser/logout", "session/get", "asset/getPlaybackContext", "asset/get",
+                    "bookmark/add")
+
+#: A bookmark's ``playerData.action`` (WIRE.md).
+BOOKMARK_ACTIONS: Final = ("HIT", "PLAY", "PAUSE", "STOP", "FIRST_PLAY", "FINISH")
 
 #: How a playback context writes each DRM scheme (WIRE.md: ``drm[].scheme``).
 WIRE_DRM_SCHEMES: Final[Mapping[str, str]] = {"widevine": "WIDEVINE_CENC",
@@ -97,9 +101,12 @@ class OttConfig:
     * ``users``: username to password; ``suspended_users`` get 2001 on playback;
     * ``assets``: asset id to :class:`OttAsset`; an asset not listed gets
       ``default_asset`` (``None``: answered HTTP 404);
-    * ``concurrency_limit``: how many devices (udids) of one user may hold a
-      playback context at once (a device holds one while the KS it used is
-      valid); one more gets 4001, concurrency limitation.
+    * ``concurrency_limit``: how many devices (udids) of one user may play at
+      once. DOMAIN.md: it is enforced by the player's heartbeats, not by the KS:
+      a device holds a slot while its ``bookmark/add`` hits keep coming (at most
+      ``concurrency_hit_timeout`` apart), a STOP bookmark frees it at once; one
+      device more gets a playback context with a BLOCK action and a
+      ConcurrencyLimitation message, and its hits are answered 4001.
     """
 
     ks_validity: float = attrs.field(default=86400.0, validator=positive)
@@ -110,6 +117,7 @@ class OttConfig:
     assets: Mapping[str, OttAsset] = attrs.field(factory=dict)
     default_asset: OttAsset | None = attrs.field(factory=OttAsset)
     concurrency_limit: int | None = attrs.field(default=None, validator=limit_or_none)
+    concurrency_hit_timeout: float = attrs.field(default=90.0, validator=positive)
 
 
 @attrs.define(slots=True, eq=False)
@@ -135,7 +143,7 @@ class OttBackend:
         self._refresh_tokens: dict[str, _RefreshToken] = {}
         self._user_ids = {name: str(100001 + i) for i, name in enumerate(sorted(config.users))}
         self._usernames = {uid: name for name, uid in self._user_ids.items()}
-        self._playing: dict[str, dict[str, str]] = {}  # user id -> udid -> KS used
+        self._playing: dict[str, dict[str, float]] = {}  # user id -> udid -> last hit
 
     def fail_next(self, endpoint: str, count: int = 1, *, http_status: int = 200,
                   code: int | None = None, message: str = "") -> None:
@@ -256,9 +264,14 @@ class OttBackend:
             return self._error(device, endpoint, OttErrorCode.NOT_ENTITLED,
                                f"{'anonymous user' if username is None else repr(username)} "
                                f"is not entitled to asset {asset_id!r}")
-        refusal = self._take_concurrency_slot(record, udid)
-        if refusal is not None:
-            return self._error(device, endpoint, OttErrorCode.CONCURRENCY_LIMITATION, refusal)
+        refusal = self._concurrency_refusal(record, udid)
+        if refusal is not None:  # WIRE.md: a BLOCK action with a ConcurrencyLimitation message
+            self._host.record(device, "ott_concurrency_refused", {
+                "endpoint": endpoint, "user_id": record.user_id, "message": refusal})
+            return ApiAnswer(value={"asset_id": asset_id, "drm": (), "ssm": asset.ssm,
+                                    "formats": (), "actions": ({"type": "BLOCK"},),
+                                    "messages": ({"code": "ConcurrencyLimitation",
+                                                  "message": refusal},)})
         sources = [f for f in formats if f in asset.formats] if formats else list(asset.formats)
         drm = {"scheme": WIRE_DRM_SCHEMES[asset.drm_scheme], "licenseURL": asset.license_url}
         answer = ApiAnswer(value={"asset_id": asset_id, "reference_type": reference_type,
@@ -287,19 +300,45 @@ class OttBackend:
 
     # --- internals --------------------------------------------------------------------
 
-    def _take_concurrency_slot(self, record: KsRecord, udid: str | None) -> str | None:
+    def bookmark_add(self, device: str | None, ks: str, asset_id: str, action: str,
+                     udid: str | None) -> ApiAnswer:
+        """``bookmark/add``: a player heartbeat (HIT / PLAY ...) holds the device's
+        concurrency slot; STOP frees it; one device over the limit gets 4001."""
+        endpoint = "bookmark/add"
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        record = self.ledger.valid(ks)
+        if record is None:
+            return self._ks_error(device, endpoint, ks)
+        if action not in BOOKMARK_ACTIONS:
+            return self._answer(device, endpoint, ApiAnswer(
+                400, name="BadRequestError", message=f"no bookmark action {action!r}"))
+        if self.config.concurrency_limit is None or record.anonymous:
+            return ApiAnswer(value={"result": True})
+        slots = self._playing.setdefault(record.user_id, {})
+        if action == "STOP":
+            slots.pop(udid or "", None)
+            return ApiAnswer(value={"result": True})
+        refusal = self._concurrency_refusal(record, udid)
+        if refusal is not None:
+            return self._error(device, endpoint, OttErrorCode.CONCURRENCY_LIMITATION, refusal)
+        slots[udid or ""] = self._host.now
+        return ApiAnswer(value={"result": True})
+
+    def _concurrency_refusal(self, record: KsRecord, udid: str | None) -> str | None:
+        """Why ``udid`` may not play now (another device too many holds a slot), or None."""
         limit = self.config.concurrency_limit
         if limit is None or record.anonymous:
             return None
         slots = self._playing.setdefault(record.user_id, {})
-        for held_udid, held_ks in list(slots.items()):
-            if self.ledger.status(held_ks) is not KsStatus.VALID:
-                del slots[held_udid]
-        key = udid or ""
-        if key not in slots and len(slots) >= limit:
+        stale = self._host.now - self.config.concurrency_hit_timeout
+        for held, last_hit in list(slots.items()):
+            if last_hit < stale:
+                del slots[held]  # its hits stopped (a killed app): the slot is free
+        if (udid or "") not in slots and len(slots) >= limit:
             return (f"concurrency limitation: {len(slots)} devices of user {record.user_id} "
                     f"already play (limit {limit})")
-        slots[key] = record.ks
         return None
 
     def _new_refresh_token(self, device: str | None, record: KsRecord,

@@ -80,6 +80,8 @@ OTT_FAULTS: Final = (
 OUTAGE_LENGTHS: Final = ("30s", "2m")
 EXTRA_LATENCIES: Final = ("1s", "10s", "40s")
 PARTNER_ID: Final = 3009
+#: The OTT KS of generated worlds: shorter than the 2-minute wait.
+OTT_KS_VALIDITY: Final = "1m30s"
 _USER: Final = ("alice", "secret")
 _NOWHERE: Final = Location("<generated>", 1, 1)
 
@@ -147,8 +149,9 @@ class Space:
 #: The documented SDK and app, without the configurations known to race.
 DOCUMENTED_SPACE: Final = Space(setup_first_zaps=False, provider_variants=("documented",),
                                 slow_answers=False, user_resume=False, evict_oldest=False)
-#: Everything: what ``player-sim explore`` searches.
-EXPLORE_SPACE: Final = Space()
+#: Everything that can race: what ``player-sim explore`` searches. Its providers are
+#: the real clients' (Android, iOS); the documented one is DOCUMENTED_SPACE's.
+EXPLORE_SPACE: Final = Space(provider_variants=VARIANT_NAMES[1:])
 
 
 # --- the world and the devices ------------------------------------------------------
@@ -188,8 +191,9 @@ def _setup(draw: st.DrawFn, space: Space) -> dict[str, Any]:
         devices[name] = device
     world: dict[str, Any] = {"ssm": ssm, "network": {"latency": "20ms"}}
     if any("session_provider" in d for d in devices.values()):
-        # a short KS: its refresh margin (12 % of 5 min) comes within a wait or two
-        world["ott"] = {"users": {_USER[0]: _USER[1]}, "ks_validity": "5m"}
+        # a short KS that a 2-minute wait outlasts: Android's refresh margin (12 %) and
+        # iOS's (0: after expiry) both come within a wait or two
+        world["ott"] = {"users": {_USER[0]: _USER[1]}, "ks_validity": OTT_KS_VALIDITY}
     return {"name": "generated", "seed": 0, "world": world, "devices": devices, "steps": []}
 
 

@@ -14,15 +14,15 @@ template for every playback: the device loads the played stream as the asset
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, get_args
 
 import attrs
 
 from .._errors import PlayerSimError
-from .._validators import one_of
+from .._validators import one_of, positive_or_none
 from ..backends import ApiAnswer
-from ..backends._ott import WIRE_DRM_SCHEMES
+from ..backends._ott import WIRE_DRM_SCHEMES, OttErrorCode
 from ._netkit import multirequest, send
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import SessionProvider, check_session_provider
@@ -42,6 +42,8 @@ _check_reference_type: Final = one_of(REFERENCE_TYPES)
 #: The Phoenix media load: one multirequest (WIRE.md), with ``ottUser/anonymousLogin``
 #: first when the KS is empty.
 _PHOENIX_LOAD: Final = multirequest("asset/getPlaybackContext", "asset/get")
+#: The code a blocked playback context reaches the app with (Phoenix's 4001).
+CONCURRENCY_LIMITATION: Final = int(OttErrorCode.CONCURRENCY_LIMITATION)
 #: A playback context's DRM scheme (as the backend writes it) as the player names it.
 DRM_SCHEME_OF: Final = {wire: scheme for scheme, wire in WIRE_DRM_SCHEMES.items()} | {
     "WIDEVINE": "widevine"}
@@ -67,7 +69,8 @@ def _ready(provider: PhoenixMediaProvider | OvpMediaProvider, what: str,
 
 
 def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, endpoint: str,
-          call: Callable[[str], ApiAnswer], entry_of: Callable[[ApiAnswer], MediaEntry],
+          call: Callable[[str], ApiAnswer],
+          entry_of: Callable[[ApiAnswer], MediaEntry | ErrorElement],
           completion: MediaCompletion) -> None:
     def got_ks(result: PrimitiveResult) -> None:
         if not result.ok or result.value is None:
@@ -77,8 +80,12 @@ def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, en
         ks = result.value
 
         def answered(answer: ApiAnswer) -> None:
-            completion(MediaResult(entry_of(answer)) if answer.ok
-                       else MediaResult(error=ErrorElement.from_answer(answer)))
+            if not answer.ok:
+                completion(MediaResult(error=ErrorElement.from_answer(answer)))
+                return
+            entry = entry_of(answer)
+            completion(MediaResult(entry) if isinstance(entry, MediaEntry)
+                       else MediaResult(error=entry))
 
         variants = getattr(session_provider, "variants", None)
         send(binding, variants if isinstance(variants, ProviderVariants) else _DOCUMENTED,
@@ -89,7 +96,12 @@ def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, en
 
 @attrs.frozen
 class PhoenixMediaProvider:
-    """Loads an asset's playback context from the OTT (Phoenix) backend."""
+    """Loads an asset's playback context from the OTT (Phoenix) backend.
+
+    ``bookmark_period``: with the Phoenix analytics plugin, seconds between the
+    ``bookmark/add`` hits a device sends while playing (30: DOMAIN.md), which is
+    what OTT concurrency counts; ``None``: no plugin.
+    """
 
     asset_id: str | None = None
     reference_type: AssetReferenceType = attrs.field(default="media",
@@ -98,6 +110,7 @@ class PhoenixMediaProvider:
     session_provider: SessionProvider | None = attrs.field(default=None, eq=False,
                                                            validator=_check_provider)
     binding: Binding | None = attrs.field(default=None, eq=False, repr=False)
+    bookmark_period: float | None = attrs.field(default=None, validator=positive_or_none)
 
     def attach(self, world: BackendHost, device: str | None = None) -> PhoenixMediaProvider:
         """A copy that reaches the backends of ``world``, acting for ``device``."""
@@ -117,8 +130,13 @@ class PhoenixMediaProvider:
         udid = getattr(provider, "udid", None) or b.device
         ref, formats, pid = self.reference_type, self.formats, provider.partner_id
 
-        def entry_of(answer: ApiAnswer) -> MediaEntry:
+        def entry_of(answer: ApiAnswer) -> MediaEntry | ErrorElement:
             v = answer.value
+            if any(action.get("type") == "BLOCK" for action in v.get("actions", ())):
+                # WIRE.md: a BLOCK action; its message says why (ConcurrencyLimitation)
+                message: Mapping[str, Any] = next(iter(v.get("messages", ())), {})
+                return ErrorElement(CONCURRENCY_LIMITATION, str(message.get("code", "BLOCK")),
+                                    str(message.get("message", "")))
             drm = v["drm"][0]
             return MediaEntry(asset_id, DRM_SCHEME_OF[drm["scheme"]], drm["licenseURL"],
                               v["ssm"], tuple(v["formats"]))

@@ -426,13 +426,22 @@ class OttSessionProvider(_Attachable):
         clear = self.variants.failed_refresh == "clear"
         self.binding.record("ks_refresh_failed", {"backend": "ott", "code": error.code,
                                                   "message": error.message, "cleared": clear})
-        if clear:
-            current = self._session
-            self.binding.record("session_cleared", {
-                "backend": "ott", "ks": old.ks if current is None else current.ks,
-                "why": f"a refresh failed: {cause.describe()}"})
-            self._clear("the session was cleared after a failed refresh; start a new session")
-        self._answer(PrimitiveResult(error=error), own)
+        result = PrimitiveResult(error=error)
+        if not clear:
+            self._answer(result, own)
+            return
+        # the callers of this refresh hear why it failed; any other waiter, that the
+        # session was cleared
+        waiting = [own] if own is not None else self._waiters
+        if own is None:
+            self._waiters = []
+        current = self._session
+        self.binding.record("session_cleared", {
+            "backend": "ott", "ks": old.ks if current is None else current.ks,
+            "why": f"a refresh failed: {cause.describe()}"})
+        self._clear("the session was cleared after a failed refresh; start a new session")
+        for waiter in waiting:
+            waiter(result)
 
     def _answer(self, result: PrimitiveResult, own: KsCompletion | None) -> None:
         if own is not None:

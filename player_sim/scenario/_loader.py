@@ -56,7 +56,8 @@ Path = tuple[Hashable, ...]
 
 #: The SSM server URL a device declared with ``ssm: true`` is given.
 SSM_SERVER_URL: Final = "https://ssm.example/"
-_OTT_ONLY: Final = ("refresh_policy", "persist_session", "reference_type", "formats")
+_OTT_ONLY: Final = ("refresh_policy", "persist_session", "bookmarks", "reference_type",
+                    "formats")
 _OVP_ONLY: Final = ("assumed_validity", "renew_window")
 
 _VALIDATOR: Final = jsonschema.Draft202012Validator(SCHEMA)
@@ -359,7 +360,8 @@ class _Build:
     def ott(self, ott: dict[str, Any]) -> OttConfig:
         path: Path = ("world", "ott")
         kwargs = self.durations(path, ott, ("ks_validity", "anonymous_ks_validity",
-                                            "refresh_token_validity"))
+                                            "refresh_token_validity",
+                                            "concurrency_hit_timeout"))
         for key in ("users", "concurrency_limit"):
             if key in ott:
                 kwargs[key] = ott[key]
@@ -408,6 +410,7 @@ class _Build:
             refresh_policy=policy, refresh_margin=margin,
             variant=spec.get("variant", VARIANT_NAMES[0]),
             persist_session=spec.get("persist_session", False),
+            bookmarks=spec.get("bookmarks", False),
             reference_type=spec.get("reference_type", "media"),
             formats=tuple(spec.get("formats", ())), **extra)
         try:

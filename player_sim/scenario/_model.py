@@ -29,6 +29,7 @@ from ..providers import (
     RefreshPolicy,
     SessionProvider,
 )
+from ..providers._bookmarks import BOOKMARK_PERIOD
 from ..world import DeviceConfig, WorldConfig
 
 __all__ = [
@@ -172,7 +173,7 @@ TRACE_EVENTS: Final = (
     "ks_refresh_failed", "session_ended", "session_forgotten", "ks_issued", "ks_revoked", "ks_used",
     "ott_playback_context", "ott_error", "ovp_playback_context", "ovp_error",
     "ks_refresh_sent", "session_cleared", "session_recovered", "request_retried",
-    "request_timed_out",
+    "request_timed_out", "ott_concurrency_refused",
 )
 
 #: What a ``metric`` expectation or invariant can measure, and whom it is about.
@@ -252,6 +253,7 @@ class ProviderSpec:
     ``ios``). OTT: ``refresh_policy`` (``"android"``, ``"ios"``, ``None`` with
     ``refresh_margin`` seconds, or ``None`` alone: the variant's),
     ``persist_session`` (a relaunched app recovers its saved session),
+    ``bookmarks`` (the Phoenix analytics plugin's concurrency hits),
     ``reference_type`` and ``formats`` of the Phoenix media provider. OVP:
     ``assumed_validity`` and ``renew_window`` seconds (``None``: the variant's).
     """
@@ -263,6 +265,7 @@ class ProviderSpec:
     refresh_margin: float | None = None
     variant: str = "documented"
     persist_session: bool = False
+    bookmarks: bool = False
     assumed_validity: float = 86400.0
     renew_window: float | None = None
     reference_type: str = "media"
@@ -282,7 +285,8 @@ class ProviderSpec:
                 persist_session=self.persist_session)
             media: MediaSource = PhoenixMediaProvider(
                 reference_type=self.reference_type,  # type: ignore[arg-type]
-                formats=self.formats)  # type: ignore[arg-type]
+                formats=self.formats,  # type: ignore[arg-type]
+                bookmark_period=BOOKMARK_PERIOD if self.bookmarks else None)
             return provider, media
         return (OvpSessionProvider(self.base_url, self.partner_id,
                                    assumed_validity=self.assumed_validity,

@@ -79,7 +79,11 @@ _OTT: Final = _obj({
     "refresh_token_validity": _DURATION,
     "users": _PASSWORDS,
     "suspended_users": _NAMES,
-    "concurrency_limit": {"type": ["integer", "null"], "minimum": 1},
+    "concurrency_limit": {"type": ["integer", "null"], "minimum": 1,
+                          "description": "Devices of one user that may play at once, counted "
+                                         "by their bookmark hits (DOMAIN.md)."},
+    "concurrency_hit_timeout": {**_DURATION, "description": "A device whose hits stopped "
+                                                            "this long frees its slot."},
     "assets": {"type": "object", "additionalProperties": _OTT_ASSET},
     "default_asset": {**_OTT_ASSET, "type": ["object", "null"]},
 }, description="The Kaltura OTT (Phoenix) backend.")
@@ -135,6 +139,10 @@ _DEVICE: Final = _obj({
         "refresh_policy": {"type": "string",
                            "description": f"OTT: {', '.join(REFRESH_POLICY_NAMES)}, or a "
                                           "fixed margin (5m); default: the variant's."},
+        "bookmarks": {"type": "boolean",
+                      "description": "OTT: the Phoenix analytics plugin sends bookmark/add "
+                                     "hits every 30 s while playing and a STOP on stop; "
+                                     "OTT concurrency counts them."},
         "persist_session": {"type": "boolean",
                             "description": "OTT: the app saves its session and recovers it "
                                            "when relaunched after a kill (recoverSession)."},

@@ -10,21 +10,27 @@ class a provider is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import signals
 from .._errors import ConfigError, PlayerSimError
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ..providers import (
     Attachable,
+    Binding,
     ErrorElement,
     KsCompletion,
     MediaResult,
+    PhoenixMediaProvider,
     PrimitiveResult,
+    ProviderVariants,
     SessionActions,
     SessionProvider,
 )
+from ..providers._bookmarks import PhoenixBookmarks
+from ._device_app import Notification
 from ._device_base import _DeviceBase
 
 __all__: list[str] = []
@@ -35,18 +41,53 @@ class _ProviderGlue(_DeviceBase):
 
     #: cancels the media load in flight (a new load supersedes it)
     _media_load_cancel: Callable[[], None] | None = None
+    #: the Phoenix analytics plugin's bookmarks (None: no plugin)
+    _bookmarks: PhoenixBookmarks | None = None
+    #: the asset and KS of the last media load, for the bookmarks of its playback
+    _loaded: tuple[str, str] | None = None
 
     def _attach_provider(self) -> None:
-        """When the device is added: a provider that reaches backends joins the world."""
+        """When the device is added: a provider that reaches backends joins the world;
+        with the Phoenix analytics plugin, its bookmarks start and stop with playback."""
         provider = self.session_provider
         if isinstance(provider, Attachable):
             provider.attach(self.world, self.name)
+        media = self.config.media
+        if isinstance(media, PhoenixMediaProvider) and media.bookmark_period is not None:
+            variants = getattr(provider, "variants", None)
+            self._bookmarks = PhoenixBookmarks(
+                Binding(self.world.backend_port, self.name),
+                variants if isinstance(variants, ProviderVariants)
+                else ProviderVariants.documented(),
+                media.bookmark_period, self._concurrency_event,
+                lambda: self.core.app.value == "background")
+
+    def _provider_notified(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """The core posted ``kind``: playback started or stopped for the bookmarks."""
+        bookmarks = self._bookmarks
+        if bookmarks is None:
+            return
+        if kind == "playback_started" and self._loaded is not None:
+            bookmarks.started(*self._loaded)
+        elif kind == "playback_stopped":
+            bookmarks.stopped()
+
+    def _concurrency_event(self, asset_id: str, error: ErrorElement) -> None:
+        """A bookmark hit was refused with 4001: the player's concurrency event."""
+        if self.killed:
+            return
+        payload = {"stream": asset_id, "code": error.code, "message": error.message}
+        self._record("concurrency_limitation", payload)
+        note = Notification(self.world.now, self.name, "concurrency_limitation", payload)
+        signals.signal("concurrency_limitation").send(self, notification=note)
 
     def _forget_session(self) -> None:
         """The app was killed: its provider's in-memory session is gone; its KS is not."""
         provider = self.session_provider
         if isinstance(provider, SessionActions):
             provider.forget()
+        if self._bookmarks is not None:
+            self._bookmarks.killed()
 
     def _recover_session(self) -> None:
         """The app was relaunched: a provider that persists its session recovers it."""
@@ -137,6 +178,7 @@ class _ProviderGlue(_DeviceBase):
                               ("media_answered", answer, launch))
 
         self._media_load_cancel = cancel
+        self._loaded = (effect.stream, effect.ks)
         # the KS this playback obtained (traced once): the media provider's own token
         # request, not a second one (DOMAIN.md: "A media provider asks its session
         # provider for a token first")
