@@ -957,3 +957,24 @@ def test_an_unknown_asset_without_a_default_is_not_found() -> None:
         results.append(calls.last)
     assert results[0].ok
     assert results[1].error == ErrorElement(404, "NotFound", "no asset 'unknown'")
+
+
+def test_ovp_load_is_one_multirequest_and_an_empty_ks_starts_a_widget_session() -> None:
+    # WIRE.md: "The media provider's load is itself a multirequest ([startWidgetSession if
+    # no KS] + baseEntry/list + baseEntry/getPlaybackContext + metadata/list)."
+    world = make_world()
+    loaded = Calls(world)
+    OvpMediaProvider("1_abc", FixedKs("")).attach(world, "phone").load(loaded)
+    world.run_for(1)
+    assert loaded.last.ok
+    assert issued_via(world) == ["session/startWidgetSession"]
+    assert kinds(world, "ks_issued")[0]["partner_id"] == 2215841  # "_" + partnerId
+    provider = ovp_provider(world)
+    started(world, provider, "bob", "secret")
+    again, sent = Calls(world), world.now
+    OvpMediaProvider("1_abc", provider).attach(world, "phone").load(again)
+    world.run_for(1)
+    assert again.last.ok
+    assert endpoints_used(world)[-1] == \
+        "multirequest:baseEntry/list,baseEntry/getPlaybackContext,metadata/list"
+    assert again.results[0][0] == pytest.approx(sent + 0.04)  # one round trip

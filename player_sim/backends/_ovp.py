@@ -8,7 +8,8 @@ Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session provide
 * ``session/get(ks)``: the KS's expiry, partner id and user id (sent in one
   multirequest with ``loginByLoginId``: :meth:`OvpBackend.with_session`);
 * ``session/end(ks)``: "making the session token invalid";
-* ``baseEntry/getPlaybackContext(ks, entryId)``: the entry's DRM data.
+* ``baseEntry/list``, ``baseEntry/getPlaybackContext(ks, entryId)`` (the entry's
+  DRM data) and ``metadata/list``: the media load's multirequest.
 
 Server errors come in an HTTP 200 body with OVP's string codes
 (:data:`OVP_ERROR_CODES`); an outage answers HTTP 408 (no connection).
@@ -17,7 +18,7 @@ Server errors come in an HTTP 200 body with OVP's string codes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -32,7 +33,8 @@ __all__ = ["OVP_ERROR_CODES", "OvpBackend", "OvpConfig", "OvpEntry", "OvpFault"]
 
 #: The API calls of the OVP backend, as named in fault injection and the trace.
 ENDPOINTS: Final = ("session/startWidgetSession", "user/loginByLoginId", "session/get",
-                    "session/end", "baseEntry/getPlaybackContext")
+                    "session/end", "baseEntry/list", "baseEntry/getPlaybackContext",
+                    "metadata/list")
 
 #: OVP's error codes this backend answers with.
 OVP_ERROR_CODES: Final = ("INVALID_KS", "LOGIN_DATA_NOT_FOUND", "USER_WRONG_PASSWORD",
@@ -181,6 +183,26 @@ class OvpBackend:
                                                            "ssm": entry.ssm})
         return ApiAnswer(value={"entry_id": entry_id, "drm_scheme": entry.drm_scheme,
                                 "license_url": entry.license_url, "ssm": entry.ssm})
+
+    def base_entry_list(self, device: str | None, ks: str, entry_id: str) -> ApiAnswer:
+        """``baseEntry/list`` filtered by id: the entry (first part of the media load)."""
+        return self._entry_call(device, ks, entry_id, "baseEntry/list",
+                                {"objects": ({"id": entry_id},)})
+
+    def metadata_list(self, device: str | None, ks: str, entry_id: str) -> ApiAnswer:
+        """``metadata/list`` of the entry (last part of the media load): none here."""
+        return self._entry_call(device, ks, entry_id, "metadata/list", {"metadata": ()})
+
+    def _entry_call(self, device: str | None, ks: str, entry_id: str, endpoint: str,
+                    value: dict[str, Any]) -> ApiAnswer:
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        if self.ledger.status(ks) is not KsStatus.VALID:
+            return self._ks_error(device, endpoint, ks)
+        if entry_id not in self.config.entries and self.config.default_entry is None:
+            return self._error(device, endpoint, "ENTRY_ID_NOT_FOUND", f"no entry {entry_id!r}")
+        return ApiAnswer(value=value)
 
     def unavailable(self, device: str | None, endpoint: str) -> ApiAnswer:
         """The answer while the backend is unreachable (an outage on the ``ovp`` link)."""

@@ -44,6 +44,10 @@ _check_reference_type: Final = one_of(REFERENCE_TYPES)
 _PHOENIX_LOAD: Final = multirequest("asset/getPlaybackContext", "asset/get")
 #: The code a blocked playback context reaches the app with (Phoenix's 4001).
 CONCURRENCY_LIMITATION: Final = int(OttErrorCode.CONCURRENCY_LIMITATION)
+#: The OVP media load: one multirequest (WIRE.md), with ``session/startWidgetSession``
+#: first when the KS is empty.
+_OVP_LOAD: Final = multirequest("baseEntry/list", "baseEntry/getPlaybackContext",
+                                "metadata/list")
 #: A playback context's DRM scheme (as the backend writes it) as the player names it.
 DRM_SCHEME_OF: Final = {wire: scheme for scheme, wire in WIRE_DRM_SCHEMES.items()} | {
     "WIDEVINE": "widevine"}
@@ -177,16 +181,32 @@ class OvpMediaProvider:
                             binding=Binding(port, device))
 
     def load(self, completion: MediaCompletion) -> None:
-        """Obtain a KS, then ``baseEntry/getPlaybackContext``; ``completion`` gets the entry."""
+        """Obtain a KS, then ONE multirequest (WIRE.md): ``session/startWidgetSession`` if
+        the KS is empty, ``baseEntry/list``, ``baseEntry/getPlaybackContext`` and
+        ``metadata/list``; ``completion`` gets the entry."""
         provider, b, entry_id = _ready(self, "an entry_id", self.entry_id)
+        widget_id = f"_{provider.partner_id}"
 
         def entry_of(answer: ApiAnswer) -> MediaEntry:
             v = answer.value
             return MediaEntry(entry_id, v["drm_scheme"], v["license_url"], v["ssm"])
 
-        _load(provider, b, "ovp", "baseEntry/getPlaybackContext",
-              lambda ks: b.ovp.get_playback_context(b.device, ks, entry_id),
-              entry_of, completion)
+        def serve(ks: str) -> ApiAnswer:
+            ovp = b.ovp
+            if not ks:  # an empty KS: a widget session first, in the same round trip
+                widget = ovp.start_widget_session(b.device, widget_id)
+                if not widget.ok:
+                    return widget
+                ks = widget.value["ks"]
+            merged: dict[str, Any] = {}
+            for call in (ovp.base_entry_list, ovp.get_playback_context, ovp.metadata_list):
+                part = call(b.device, ks, entry_id)
+                if not part.ok:
+                    return part
+                merged.update(part.value)
+            return ApiAnswer(value=merged)
+
+        _load(provider, b, "ovp", _OVP_LOAD, serve, entry_of, completion)
 
 
 #: A media provider a device can be configured with.
