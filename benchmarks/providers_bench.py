@@ -36,6 +36,8 @@ from player_sim.providers import OttSessionProvider, PhoenixMediaProvider, Primi
 DAYS = 7
 HOUR = 3600.0
 WEEK_WALL_TARGET = 1.0
+#: An OTT base URL includes its API path (DOMAIN.md).
+OTT_URL = "https://phoenix.example/api_v3/"
 MIN_REFRESHES = DAYS - 1
 
 
@@ -66,7 +68,7 @@ def world_config() -> WorldConfig:
 
 def device_config() -> DeviceConfig:
     return DeviceConfig(name="phone", account="alice", ssm_server_url="https://ssm.example/",
-                        session_provider=OttSessionProvider("https://phoenix.example/", 3009),
+                        session_provider=OttSessionProvider(OTT_URL, 3009),
                         media=PhoenixMediaProvider(formats=("HD",)))
 
 
@@ -117,7 +119,7 @@ def week_in_world() -> Measure:
 
 def provider_alone() -> Measure:
     world = World(world_config(), seed=1)
-    provider = OttSessionProvider("https://phoenix.example/", 3009)
+    provider = OttSessionProvider(OTT_URL, 3009)
     provider.attach(world, "phone")
     provider.start_session("alice", "pw", "phone")
     world.run_for(1)

@@ -227,7 +227,11 @@ class Kind(enum.StrEnum):
                        _f("partner_id", "int", "the partner id"), _EXPIRES_AT,
                        _f("refresh_delta", "num", "seconds before expiry it refreshes (OTT)",
                           required=False),
-                       _f("base_url", "str", "the provider's base URL", required=False))
+                       _f("base_url", "str", "the provider's base URL", required=False),
+                       _f("recovered", "bool", "a saved session recovered after a relaunch "
+                          "(its KS comes from ottUser/refreshSession)", required=False),
+                       _f("variant", "str", "the provider's client variant (documented, "
+                          "android, ios)", required=False))
     SESSION_START_FAILED = ("session_start_failed", _D, False, "a login failed",
                             _BACKEND, _f("code", "int|str", "the error code"),
                             _f("name", "str", "the error's name"), _MESSAGE)
@@ -235,7 +239,9 @@ class Kind(enum.StrEnum):
                      _BACKEND, _f("anonymous", "bool", "an anonymous session"), _KS,
                      _f("server_call", "bool", "a logout / session end was sent"),
                      _f("ok", "bool", "the server call succeeded", required=False),
-                     _f("code", "int|str|null", "the server's error code", required=False))
+                     _f("code", "int|str|null", "the server's error code", required=False),
+                     _f("cleared", "bool", "the provider dropped the session (false: an "
+                        "anonymous OTT session, kept until its KS expires)", required=False))
     SESSION_FORGOTTEN = ("session_forgotten", _D, False,
                          "the app was killed: its in-memory session is gone", _BACKEND, _KS)
     KS_REFRESHED = ("ks_refreshed", _D, False, "the provider refreshed its KS before expiry",
@@ -248,7 +254,26 @@ class Kind(enum.StrEnum):
                   _f("background", "bool", "a background renewal (OVP)", required=False))
     KS_REFRESH_FAILED = ("ks_refresh_failed", _D, False, "a refresh or renewal failed",
                          _BACKEND, _f("code", "int|str", "the session error code (601)"),
-                         _MESSAGE)
+                         _MESSAGE,
+                         _f("cleared", "bool", "the provider cleared its session for it "
+                            "(iOS OTT, OVP)", required=False))
+    KS_REFRESH_SENT = ("ks_refresh_sent", _D, False,
+                       "the provider sent a refresh or renewal of its KS",
+                       _BACKEND, _f("ks_from", "str", "the KS it replaces"),
+                       _f("expired", "bool", "the KS had expired when it was sent"))
+    SESSION_CLEARED = ("session_cleared", _D, False,
+                       "the provider dropped its session without the user ending it",
+                       _BACKEND, _KS, _f("why", "str", "what made it drop the session"))
+    SESSION_RECOVERED = ("session_recovered", _D, False,
+                         "a relaunched app gave the provider its saved session (recoverSession)",
+                         _BACKEND, _KS)
+    REQUEST_RETRIED = ("request_retried", _D, False,
+                       "the network kit will send a request again after an HTTP error",
+                       _BACKEND, _ENDPOINT, _f("attempt", "int", "the retry's number, from 1"),
+                       _f("delay", "num", "seconds before it is sent"), _HTTP_STATUS)
+    REQUEST_TIMED_OUT = ("request_timed_out", _D, False,
+                         "the network kit gave up waiting for an answer (408)",
+                         _BACKEND, _ENDPOINT, _f("after", "num", "seconds it waited"))
 
     # --- the device: notifications (the signals of the same name) -------------------------
 
@@ -263,6 +288,11 @@ class Kind(enum.StrEnum):
                 _STREAM_OR_NONE, _CODE, _MESSAGE)
     MEDIA_LOAD_ERROR = ("media_load_error", _D, True, "the media load failed",
                         _STREAM_OR_NONE, _CODE, _MESSAGE)
+    CONCURRENCY_LIMITATION = ("concurrency_limitation", _D, True,
+                              "the player's concurrency event: a bookmark hit was refused "
+                              "(4001, ConcurrencyLimitation)",
+                              _STREAM_OR_NONE, _f("code", "int|str", "the server's code"),
+                              _MESSAGE)
     STATE_CHANGED = ("state_changed", _D, True, "the player's app or playback state changed",
                      _f("app_from", "str", "the app state before"),
                      _f("app", "str", "the app state after"),
@@ -334,6 +364,10 @@ class Kind(enum.StrEnum):
                             _f("entry_id", "str", "the entry"),
                             _f("drm_scheme", "str", "the DRM scheme"),
                             _f("ssm", "bool", "the entry is under SSM"))
+    OTT_CONCURRENCY_REFUSED = ("ott_concurrency_refused", _S, False,
+                               "the OTT backend blocked a playback: too many devices play",
+                               _ENDPOINT, _f("user_id", "str", "the user (household)"),
+                               _MESSAGE)
     OTT_ERROR = ("ott_error", _S, False, "the OTT backend answered an error",
                  _ENDPOINT, _HTTP_STATUS, _f("code", "int|str|null", "the error code"),
                  _MESSAGE, _FORCED)

@@ -31,6 +31,10 @@ plus ``http_status`` for the license):
 For these two, ``code`` is a number; an OVP backend's string code (e.g.
 ``INVALID_KS``) leaves ``code`` ``None`` and starts the ``message`` instead.
 
+* ``concurrency_limitation``: the player's concurrency event (DOMAIN.md): a
+  Phoenix ``bookmark/add`` hit was answered 4001 (payload ``stream``, ``code``,
+  ``message``). What the app does about it is its own business.
+
 Lifecycle:
 
 * ``state_changed``: payload ``app_from``, ``app``, ``playback_from``, ``playback``.
@@ -48,6 +52,7 @@ from blinker import Namespace, Signal
 __all__ = [
     "ALL_SIGNALS",
     "SSM_ERROR_SIGNALS",
+    "concurrency_limitation",
     "ks_error",
     "license_error",
     "media_load_error",
@@ -74,12 +79,15 @@ state_changed: Final = _namespace.signal("state_changed", doc="The player's stat
 playback_started: Final = _namespace.signal("playback_started", doc="Playback started.")
 playback_stopped: Final = _namespace.signal("playback_stopped", doc="Playback stopped.")
 zap: Final = _namespace.signal("zap", doc="The app zapped to a stream.")
+concurrency_limitation: Final = _namespace.signal(
+    "concurrency_limitation", doc="A Phoenix bookmark hit was refused: too many devices play.")
 
 #: The three notifications of the SSM document.
 SSM_ERROR_SIGNALS: Final = ("ssm_setup_error", "ssm_teardown_error", "ssm_heartbeat_error")
 #: Every signal's name, in a stable order.
 ALL_SIGNALS: Final = (*SSM_ERROR_SIGNALS, "license_error", "ks_error", "media_load_error",
-                      "state_changed", "playback_started", "playback_stopped", "zap")
+                      "state_changed", "playback_started", "playback_stopped", "zap",
+                      "concurrency_limitation")
 
 
 def signal(name: str) -> Signal:

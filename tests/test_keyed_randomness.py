@@ -21,7 +21,7 @@ from player_sim.providers import OttSessionProvider, PhoenixMediaProvider
 from player_sim.trace import Trace
 
 SSM_URL = "https://ssm.example/"
-OTT_URL = "https://phoenix.example/"
+OTT_URL = "https://phoenix.example/api_v3/"
 OTHERS = [f"acct{i}" for i in range(12)]
 #: The same configuration for the account alone and in the crowd: jitter on.
 CONFIG = WorldConfig(ssm=SsmConfig(max_sessions_per_account=3),

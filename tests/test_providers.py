@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from player_sim import ConfigError, World, WorldConfig
+from player_sim import ConfigError, NetworkConfig, World, WorldConfig
 from player_sim.backends import KsStatus, OttAsset, OttConfig, OttErrorCode, OvpConfig, OvpEntry
 from player_sim.providers import (
     CONNECTION_ERROR,
@@ -26,7 +26,7 @@ from player_sim.providers import (
 )
 
 DAY = 86400.0
-OTT_URL = "https://phoenix.example/"
+OTT_URL = "https://phoenix.example/api_v3/"
 OVP_URL = "https://cdnapisec.kaltura.com/"
 
 
@@ -102,22 +102,35 @@ def issued_via(world: World) -> list[str]:
 # --- the protocol: base URL, partner id, session token ------------------------------------
 
 
-@pytest.mark.parametrize("make", [lambda url: OttSessionProvider(url, 1),
-                                  lambda url: OvpSessionProvider(url, 1)])
-def test_base_url_with_a_path_is_rejected_quoting_the_url(make: Any) -> None:
+def test_ovp_base_url_with_a_path_is_rejected_quoting_the_url() -> None:
     # "The Base url should only contain the host domain name and should not include a path"
+    # (DOMAIN.md: this holds for OVP; the SDK appends api_v3/)
     url = "https://cdnapisec.kaltura.com/api_v3/"
     with pytest.raises(ConfigError) as info:
-        make(url)
+        OvpSessionProvider(url, 1)
     assert repr(url) in str(info.value)
     assert "host only" in str(info.value)
     assert "'https://cdnapisec.kaltura.com/'" in str(info.value)  # the fix
 
 
+@pytest.mark.parametrize("url", ["https://phoenix.example/", "https://phoenix.example/v4_2/"])
+def test_ott_base_url_without_the_api_path_is_rejected_with_the_fix(url: str) -> None:
+    # DOMAIN: "The OTT base URL includes the API path (`.../api_v3/`)"
+    with pytest.raises(ConfigError) as info:
+        OttSessionProvider(url, 1)
+    assert repr(url) in str(info.value) and "API path" in str(info.value)
+    assert "api_v3/" in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["https://phoenix.example/api_v3/",
+                                 "https://host.example/v4_2/api_v3/"])
+def test_ott_base_urls_with_the_api_path_are_accepted(url: str) -> None:
+    assert OttSessionProvider(url, 1).base_url == url
+
+
 @pytest.mark.parametrize("url", ["https://cdnapisec.kaltura.com/", "https://cdnapisec.kaltura.com",
                                  "http://10.0.0.5:8080/"])
 def test_host_only_base_urls_are_accepted(url: str) -> None:
-    assert OttSessionProvider(url, 1).base_url == url
     assert OvpSessionProvider(url).base_url == url
 
 
@@ -165,11 +178,12 @@ def test_ott_anonymous_session_starts_with_anonymous_login_then_session_get() ->
     result = started(world, provider, "anonymous")
     assert result.ok and result.value == provider.ks
     assert issued_via(world) == ["ottUser/anonymousLogin"]
-    assert endpoints_used(world) == ["session/get"]
+    assert endpoints_used(world) == []  # session/get rides in the same multirequest
     assert provider.user_id == "0" and provider.is_anonymous
     assert provider.expires_at == pytest.approx(0.02 + DAY)  # issued on arrival at the backend
     started_rec = kinds(world, "session_started")[0]
-    assert started_rec["anonymous"] is True and started_rec["t"] == pytest.approx(0.08)
+    # one round trip: login and session/get in ONE multirequest
+    assert started_rec["anonymous"] is True and started_rec["t"] == pytest.approx(0.04)
 
 
 def test_ott_user_session_starts_with_login_and_is_not_anonymous() -> None:
@@ -189,7 +203,9 @@ def test_ott_login_with_a_wrong_password_fails_with_the_server_error() -> None:
     provider = ott_provider(world)
     result = started(world, provider, "alice", "nope", "udid-1")
     assert result.error is not None
-    assert result.error.code == OttErrorCode.WRONG_PASSWORD_OR_USERNAME
+    # DOMAIN: "Unknown server codes on login reach the app as session error 601."
+    assert result.error.code == SESSION_ERROR
+    assert str(int(OttErrorCode.WRONG_PASSWORD_OR_USERNAME)) in result.error.message
     assert not provider.has_session
     assert get_ks(world, provider).error == ErrorElement.session_error("no session was started")
 
@@ -231,25 +247,40 @@ def test_android_policy_refreshes_at_12_percent_of_the_validity_left_when_set() 
     first, expiry = provider.ks, provider.expires_at
     assert expiry is not None
     delta = provider.refresh_delta
-    assert delta == pytest.approx(0.12 * (expiry - 0.08))
+    assert delta == pytest.approx(0.12 * (expiry - 0.04))
     assert 2.8 * 3600 < delta < 2.9 * 3600
     world.run_until(expiry - delta - 1)
     assert get_ks(world, provider).value == first  # more than the delta left: no call
     assert issued_via(world) == ["ottUser/login"]
-    world.run_until(expiry - delta)
+    world.run_until(expiry - delta + 1e-6)  # at (not a float's width above) the delta
     result = get_ks(world, provider)
     assert result.ok and result.value != first
     assert issued_via(world) == ["ottUser/login", "ottUser/refreshSession"]
     refreshed = kinds(world, "ks_refreshed")
     assert [(r["ks_from"], r["ks"]) for r in refreshed] == [(first, result.value)]
-    assert refreshed[0]["time_left"] == pytest.approx(delta, abs=1e-6)
-    # the refresh carried the still-valid KS
-    assert kinds(world, "ks_used")[-2]["endpoint"] == "ottUser/refreshSession"
+    assert refreshed[0]["time_left"] == pytest.approx(delta, abs=1e-5)
+    # the refresh carried the still-valid KS, with session/get in one multirequest
+    assert endpoints_used(world) == ["multirequest:ottUser/refreshSession,session/get"]
+    assert kinds(world, "ks_refresh_sent")[0]["expired"] is False
 
 
-def test_ios_policy_refreshes_with_five_minutes_left() -> None:
+def test_ios_safety_margin_is_0_by_default_so_the_ks_is_renewed_only_once_expired() -> None:
+    # DOMAIN: "iOS: a safety margin that defaults to 0 today"
     world = make_world()
-    provider = ott_provider(world, refresh_policy="ios")
+    provider = ott_provider(world, variant="ios")
+    started(world, provider, "alice", "pw")
+    first, expiry = provider.ks, provider.expires_at
+    assert expiry is not None and provider.refresh_delta == 0.0
+    world.run_until(expiry - 1)
+    assert get_ks(world, provider).value == first  # one second left: still answered
+    world.run_until(expiry)
+    assert get_ks(world, provider).value != first
+    assert kinds(world, "ks_refreshed") == [] and len(kinds(world, "ks_renewed")) == 1
+
+
+def test_ios_safety_margin_is_configurable() -> None:
+    world = make_world()
+    provider = ott_provider(world, variant="ios", refresh_policy=RefreshPolicy.custom(300))
     started(world, provider, "alice", "pw")
     first, expiry = provider.ks, provider.expires_at
     assert expiry is not None and provider.refresh_delta == 300.0
@@ -263,7 +294,7 @@ def test_ios_policy_refreshes_with_five_minutes_left() -> None:
 def test_custom_margin_and_named_policies() -> None:
     assert RefreshPolicy.custom(60).delta(DAY) == 60
     assert RefreshPolicy.android().delta(1000) == pytest.approx(120)
-    assert RefreshPolicy.ios().delta(1000) == 300
+    assert RefreshPolicy.ios().delta(1000) == 0
     with pytest.raises(ConfigError, match="no refresh policy 'web'"):
         OttSessionProvider(OTT_URL, 1, refresh_policy="web")
     with pytest.raises(ConfigError, match="negative"):
@@ -274,8 +305,8 @@ def test_custom_margin_and_named_policies() -> None:
     assert provider.expires_at is not None
     world.run_until(provider.expires_at - 3600)
     assert get_ks(world, provider).ok
-    # anonymous sessions refresh with a new anonymous login
-    assert issued_via(world) == ["ottUser/anonymousLogin", "ottUser/anonymousLogin"]
+    # DOMAIN: anonymous sessions have a refresh token and refresh with refreshSession
+    assert issued_via(world) == ["ottUser/anonymousLogin", "ottUser/refreshSession"]
 
 
 def test_ott_renews_after_expiry_without_sending_the_expired_ks() -> None:
@@ -296,15 +327,19 @@ def test_ott_renews_after_expiry_without_sending_the_expired_ks() -> None:
     assert "ottUser/refreshSession" not in endpoints_used(world)  # refresh token alone
 
 
-def test_ott_anonymous_session_renews_with_a_new_anonymous_login() -> None:
+def test_ott_anonymous_session_renews_with_refresh_session_and_stays_anonymous() -> None:
+    # DOMAIN: "Anonymous OTT sessions have a refresh token too (`anonymousLogin` returns
+    # one), and are refreshed with `refreshSession` like user sessions."
     world = make_world()
     provider = ott_provider(world)
     started(world, provider, "anonymous")
     assert provider.expires_at is not None
     world.run_until(provider.expires_at + 1)
     assert get_ks(world, provider).ok
-    assert issued_via(world) == ["ottUser/anonymousLogin"] * 2
+    assert issued_via(world) == ["ottUser/anonymousLogin", "ottUser/refreshSession"]
     assert len(kinds(world, "ks_renewed")) == 1
+    assert provider.is_anonymous and provider.user_id == "0"
+    assert kinds(world, "ks_issued")[-1]["anonymous"] is True
 
 
 def test_a_failed_refresh_answers_601_failed_to_obtain_session() -> None:
@@ -322,6 +357,29 @@ def test_a_failed_refresh_answers_601_failed_to_obtain_session() -> None:
     assert "408" in error.message
     world.run_until(when + 60)
     assert get_ks(world, provider).ok  # the next request refreshes again
+
+
+@pytest.mark.parametrize(("variant", "kept"), [("documented", True), ("android", True),
+                                               ("ios", False)])
+def test_a_failed_refresh_keeps_the_session_on_android_and_clears_it_on_ios(
+        variant: str, kept: bool) -> None:
+    # DOMAIN: "Android keeps the session and retries at the next request; iOS clears the
+    # session."
+    world = make_world()
+    provider = ott_provider(world, variant=variant)
+    started(world, provider, "alice", "pw")
+    assert provider.expires_at is not None
+    world.run_until(provider.expires_at + 1)  # past every margin, iOS's 0 included
+    world.ott.fail_next("ottUser/refreshSession", code=OttErrorCode.KS_EXPIRED)
+    error = get_ks(world, provider).error
+    assert error is not None and error.code == SESSION_ERROR
+    assert provider.has_session is kept
+    assert kinds(world, "ks_refresh_failed")[0]["cleared"] is not kept
+    assert len(kinds(world, "session_cleared")) == (0 if kept else 1)
+    retry = get_ks(world, provider)
+    assert retry.ok is kept  # Android retries at the next request; iOS has nothing left
+    if not kept:
+        assert retry.error is not None and "cleared" in retry.error.message
 
 
 def test_renewal_fails_once_the_refresh_token_expired() -> None:
@@ -354,6 +412,7 @@ def test_ott_logout_ends_a_user_session_for_good() -> None:
     world.run_for(1)
     assert ended.last.ok
     assert endpoints_used(world)[-1] == "ottUser/logout"
+    assert kinds(world, "session_ended")[0]["cleared"] is True
     assert {r["ks"] for r in kinds(world, "ks_revoked")} == {first, second}
     assert world.ott.ks_status(second) is KsStatus.REVOKED
     # additional requests using that token fail
@@ -383,6 +442,50 @@ def test_ott_logout_clears_the_session_even_when_the_call_fails() -> None:
     assert world.ott.ks_status(ks) is KsStatus.VALID  # the server never heard of it
 
 
+def test_ending_an_expired_user_session_renews_then_logs_out_so_no_token_stays_live() -> None:
+    # DOMAIN: "Ending a user session first obtains a KS (which may refresh ...), then calls
+    # logout and clears the session whatever the result." Today's skip left the refresh
+    # token live at the backend.
+    world = make_world()
+    provider = ott_provider(world)
+    started(world, provider, "alice", "pw")
+    assert provider.expires_at is not None
+    world.run_until(provider.expires_at + 60)
+    ended = Calls(world)
+    provider.end_session(ended)
+    world.run_for(1)
+    assert ended.last.ok and not provider.has_session
+    assert issued_via(world) == ["ottUser/login", "ottUser/refreshSession"]
+    assert endpoints_used(world)[-1] == "ottUser/logout"
+    renewed = kinds(world, "ks_renewed")[0]["ks"]
+    assert world.ott.ks_status(renewed) is KsStatus.REVOKED
+    assert world.ott.refresh_session(None, None, "any", None).code == OttErrorCode.KS_EXPIRED
+
+
+def test_ending_a_user_session_whose_refresh_fails_clears_nothing() -> None:
+    world = make_world()
+    provider = ott_provider(world)
+    started(world, provider, "alice", "pw")
+    assert provider.expires_at is not None
+    world.run_until(provider.expires_at + 60)
+    world.outage("ott", world.now, world.now + 10)
+    ended = Calls(world)
+    provider.end_session(ended)
+    world.run_for(1)
+    assert ended.last.error.code == SESSION_ERROR
+    assert provider.has_session and kinds(world, "session_ended") == []
+    assert "ottUser/logout" not in endpoints_used(world)
+
+
+def test_ending_with_no_session_never_calls_the_completion() -> None:
+    world = make_world()
+    provider = ott_provider(world)
+    ended = Calls(world)
+    provider.end_session(ended)
+    world.run_for(10)
+    assert ended.results == [] and kinds(world, "session_ended") == []
+
+
 def test_ott_anonymous_end_makes_no_call_and_the_ks_stays_usable_until_expiry() -> None:
     # "An anonymous session can't be ended Until the session token (KS) expires."
     # DOMAIN: "Ending an anonymous OTT session succeeds locally with no server call"
@@ -397,9 +500,12 @@ def test_ott_anonymous_end_makes_no_call_and_the_ks_stays_usable_until_expiry() 
     assert ended.last.ok  # at once, locally
     world.run_for(1)
     assert world.events_processed == messages_before  # no network message at all
-    assert kinds(world, "session_ended")[0]["server_call"] is False
+    record = kinds(world, "session_ended")[0]
+    assert record["server_call"] is False and record["cleared"] is False
     assert kinds(world, "ks_revoked") == []
     assert world.ott.session_get(None, ks).ok  # still usable
+    # DOMAIN: it does NOT clear: the provider keeps serving the KS until it expires
+    assert provider.has_session and get_ks(world, provider).value == ks
     world.run_until(expiry)
     assert world.ott.ks_status(ks) is KsStatus.EXPIRED
 
@@ -407,12 +513,13 @@ def test_ott_anonymous_end_makes_no_call_and_the_ks_stays_usable_until_expiry() 
 # --- OTT: the Android race -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("race", [False, True])
-def test_concurrent_requests_during_a_refresh(race: bool) -> None:
-    # DOMAIN: "Known Android race: a refresh in flight makes a second concurrent request's
-    # callback be dropped (one callback slot, an in-progress flag)."
+@pytest.mark.parametrize(("variant", "first_answered"), [("documented", 1), ("android", 0)])
+def test_concurrent_requests_during_a_refresh(variant: str, first_answered: int) -> None:
+    # DOMAIN: "Known Android race: one callback slot and an in-progress flag. A second token
+    # request while a refresh is in flight OVERWRITES the slot: the EARLIER request's
+    # callback is never called, the later one gets the result."
     world = make_world()
-    provider = ott_provider(world, race_on_refresh=race)
+    provider = ott_provider(world, variant=variant)
     started(world, provider, "alice", "pw")
     assert provider.expires_at is not None
     world.run_until(provider.expires_at - 60)
@@ -421,10 +528,30 @@ def test_concurrent_requests_during_a_refresh(race: bool) -> None:
     assert provider.refreshing
     provider.get_ks(second)
     world.run_for(1)
-    assert len(first.results) == 1 and first.last.ok
-    assert len(second.results) == (0 if race else 1)
-    if not race:
-        assert second.last == first.last
+    assert len(first.results) == first_answered
+    assert len(second.results) == 1 and second.last.ok  # the later one gets the result
+    assert len(kinds(world, "ks_refresh_sent")) == 1
+
+
+def test_ios_concurrent_requests_each_refresh_and_the_second_logs_the_user_out() -> None:
+    # DOMAIN: "iOS does not de-duplicate at all: concurrent requests past the margin each
+    # send a refresh; with a rotating refresh token the second fails and clears the session
+    # (the user is logged out)."
+    world = make_world()
+    provider = ott_provider(world, variant="ios")
+    started(world, provider, "alice", "pw")
+    assert provider.expires_at is not None
+    world.run_until(provider.expires_at + 1)
+    first, second = Calls(world), Calls(world)
+    provider.get_ks(first)
+    provider.get_ks(second)
+    world.run_for(1)
+    assert len(kinds(world, "ks_refresh_sent")) == 2
+    assert first.last.ok
+    assert second.last.error is not None and second.last.error.code == SESSION_ERROR
+    assert "already used" in second.last.error.message
+    assert not provider.has_session  # logged out
+    assert kinds(world, "session_cleared")[0]["ks"] == first.last.value
 
 
 # --- OVP ---------------------------------------------------------------------------------------
@@ -441,7 +568,8 @@ def test_ovp_anonymous_session_is_a_widget_session_of_the_partner() -> None:
     assert [(r["via"], r["partner_id"]) for r in issued] == [("session/startWidgetSession",
                                                              2215841)]
     assert endpoints_used(world) == []  # no session/get: the validity is assumed
-    assert provider.expires_at == pytest.approx(0.04 + DAY)
+    # DOMAIN: 24 h "counted from when the request was sent" (t=0), not from the answer
+    assert provider.expires_at == pytest.approx(DAY)
     assert provider.partner_id == 2215841
 
 
@@ -458,12 +586,15 @@ def test_ovp_user_session_starts_with_login_by_login_id() -> None:
     provider = ovp_provider(world)
     assert started(world, provider, "bob", "secret").ok
     assert issued_via(world) == ["user/loginByLoginId"]
-    assert endpoints_used(world) == ["session/get"]
+    assert endpoints_used(world) == []  # session/get in the same multirequest
+    assert kinds(world, "session_started")[0]["t"] == pytest.approx(0.04)  # one round trip
     assert provider.is_anonymous is False
     wrong = started(world, provider, "bob", "nope").error
     unknown = started(world, provider, "eve", "x").error
-    assert wrong is not None and wrong.code == "USER_WRONG_PASSWORD"
-    assert unknown is not None and unknown.code == "LOGIN_DATA_NOT_FOUND"
+    # server codes on login reach the app as session error 601, naming the code
+    assert wrong is not None and wrong.code == SESSION_ERROR
+    assert "USER_WRONG_PASSWORD" in wrong.message
+    assert unknown is not None and "LOGIN_DATA_NOT_FOUND" in unknown.message
 
 
 @pytest.mark.parametrize("who", [("anonymous",), ("bob", "secret")])
@@ -476,25 +607,61 @@ def test_ovp_sessions_are_valid_for_24_hours_by_default(who: tuple[str, ...]) ->
     assert record is not None and record.expires_at - record.issued_at == DAY
 
 
-def test_ovp_answers_at_once_and_renews_in_the_background_in_the_last_10_minutes() -> None:
-    # DOMAIN: "Within 10 minutes of expiry it answers with the current KS and renews in the
-    # background"
+def test_ovp_answers_at_once_and_renews_in_the_background_under_10_minutes_left() -> None:
+    # DOMAIN: "With less than 10 minutes left (strictly, whole seconds) it answers with the
+    # current KS and starts a background renewal on EVERY such request (no in-progress
+    # guard)"
     world = make_world()
     provider = ovp_provider(world)
     started(world, provider, "bob", "secret")
     first, expiry = provider.ks, provider.expires_at
     assert expiry is not None
-    world.run_until(expiry - 601)
-    assert get_ks(world, provider).value == first and not kinds(world, "ks_renewed")
-    world.run_until(expiry - 600)
+    world.run_until(expiry - 600.5)  # 600 whole seconds: not strictly less than 10 min
     calls = Calls(world)
     provider.get_ks(calls)
-    assert calls.results == [(world.now, PrimitiveResult(first))]  # at once, current KS
+    assert calls.last.value == first and not kinds(world, "ks_refresh_sent")
+    world.run_until(expiry - 599.5)  # 599.5 s: 599 whole seconds
+    calls = Calls(world)
+    provider.get_ks(calls)
+    provider.get_ks(calls)
+    assert calls.results == [(world.now, PrimitiveResult(first))] * 2  # at once, current KS
     assert provider.renewing
+    assert len(kinds(world, "ks_refresh_sent")) == 2  # one renewal per request
     world.run_for(1)
     renewed = kinds(world, "ks_renewed")
-    assert len(renewed) == 1 and renewed[0]["background"] is True
-    assert provider.ks != first and get_ks(world, provider).value == provider.ks
+    assert len(renewed) == 2 and all(r["background"] for r in renewed)
+    assert provider.ks == renewed[-1]["ks"] and get_ks(world, provider).value == provider.ks
+
+
+def test_ios_ovp_has_no_10_minute_window() -> None:
+    world = make_world()
+    provider = ovp_provider(world, variant="ios")
+    started(world, provider, "bob", "secret")
+    first, expiry = provider.ks, provider.expires_at
+    assert expiry is not None
+    world.run_until(expiry - 1)
+    assert get_ks(world, provider).value == first
+    world.run_for(1)
+    assert kinds(world, "ks_refresh_sent") == []
+
+
+def test_ovp_widget_validity_counts_from_when_the_request_was_sent() -> None:
+    # DOMAIN: the 24 h are "counted from when the request was sent". Counted from the
+    # answer (today), a token request in the gap between the backend's expiry and the
+    # provider's got an expired KS and the playback failed.
+    world = World(WorldConfig(network=NetworkConfig(link_latency={"ovp": 5.0})))
+    provider = ovp_provider(world)
+    provider.start_anonymous_session()
+    world.run_for(11)
+    record = world.ovp.ledger.get(provider.ks)
+    assert record is not None and record.expires_at == pytest.approx(5 + DAY)
+    assert provider.expires_at == pytest.approx(DAY)  # sent at 0
+    world.run_until(DAY + 7)  # expired at the backend 2 s ago: today's gap
+    calls = Calls(world)
+    provider.get_ks(calls)
+    world.run_for(11)
+    assert calls.last.ok and world.ovp.ks_status(calls.last.value) is KsStatus.VALID
+    assert calls.last.value != record.ks
 
 
 def test_ovp_renews_before_answering_once_expired() -> None:
@@ -509,16 +676,18 @@ def test_ovp_renews_before_answering_once_expired() -> None:
     calls = Calls(world)
     provider.get_ks(calls)
     assert calls.results == []  # not before the renewal's round trip
+    provider.get_ks(calls)  # DOMAIN: every request after expiry sends its own renewal
     world.run_for(1)
-    assert len(calls.results) == 1
+    assert len(calls.results) == 2
     when, result = calls.results[0]
     assert result.ok and result.value != first and when == pytest.approx(expiry + 10.04)
+    assert len(kinds(world, "ks_refresh_sent")) == 2
     renewed = kinds(world, "ks_renewed")
     assert renewed[0]["background"] is False and renewed[0]["expired_for"] > 0
-    assert issued_via(world) == ["session/startWidgetSession"] * 2
+    assert issued_via(world) == ["session/startWidgetSession"] * 3
 
 
-def test_ovp_renewal_failure_answers_601() -> None:
+def test_ovp_renewal_failure_answers_601_and_clears_the_session() -> None:
     world = make_world()
     provider = ovp_provider(world)
     started(world, provider, "bob", "secret")
@@ -527,6 +696,20 @@ def test_ovp_renewal_failure_answers_601() -> None:
     world.ovp.fail_next("user/loginByLoginId", code="LOGIN_BLOCKED", message="blocked")
     error = get_ks(world, provider).error
     assert error is not None and error.code == SESSION_ERROR and "LOGIN_BLOCKED" in error.message
+    # DOMAIN: "A failed renewal clears the session."
+    assert not provider.has_session and len(kinds(world, "session_cleared")) == 1
+
+
+def test_ios_ovp_end_calls_no_session_end_but_clears() -> None:
+    # DOMAIN: "The iOS OVP client has no ... `session/end`."
+    world = make_world()
+    provider = ovp_provider(world, variant="ios")
+    started(world, provider, "bob", "secret")
+    ks = provider.ks
+    provider.end_session()
+    world.run_for(1)
+    assert "session/end" not in endpoints_used(world) and not provider.has_session
+    assert world.ovp.ks_status(ks) is KsStatus.VALID
 
 
 def test_ovp_session_end_ends_a_user_session_for_good() -> None:
@@ -617,8 +800,31 @@ def test_phoenix_media_provider_loads_drm_data_with_the_providers_ks() -> None:
     assert (entry.id, entry.drm_scheme, entry.license_url, entry.ssm, entry.formats) == (
         "asset-9", "playready", "https://lic/pr", False, ("SD",))
     use = kinds(world, "ks_used")[-1]
+    # WIRE.md: the Phoenix load is ONE multirequest, playback context and asset/get
     assert (use["endpoint"], use["ks"], use["valid"]) == (
-        "asset/getPlaybackContext", provider.ks, True)
+        "multirequest:asset/getPlaybackContext,asset/get", provider.ks, True)
+
+
+def test_phoenix_load_with_an_empty_ks_logs_in_anonymously_in_the_same_multirequest() -> None:
+    # WIRE.md / issue 10: "[anonymousLogin if no KS] + asset/getPlaybackContext + asset/get,
+    # an empty KS allowed"
+    world = make_world()
+    loaded = Calls(world)
+    PhoenixMediaProvider("asset-1", session_provider=FixedKs("")).attach(
+        world, "phone").load(loaded)
+    world.run_for(1)
+    assert loaded.last.ok and loaded.last.entry.drm_scheme == "widevine"
+    assert issued_via(world) == ["ottUser/anonymousLogin"]
+    assert kinds(world, "ks_used") == []  # no KS left the device
+    assert len(kinds(world, "ott_playback_context")) == 1
+
+
+def test_the_playback_context_writes_drm_schemes_as_phoenix_does() -> None:
+    world = make_world(assets={"a": OttAsset("playready")})
+    provider = ott_provider(world)
+    started(world, provider, "alice", "pw")
+    answer = world.ott.get_playback_context(None, str(provider.ks), "a", "media", (), None)
+    assert answer.value["drm"][0]["scheme"] == "PLAYREADY_CENC"
 
 
 def test_media_load_fails_with_the_session_error_and_makes_no_backend_call() -> None:
@@ -655,26 +861,36 @@ def test_media_load_failing_at_the_backend_reports_the_server_code() -> None:
     assert load(alice, "free").code == 3051
 
 
-def test_concurrency_limitation_refuses_a_second_device_of_the_user() -> None:
-    world = make_world(concurrency_limit=1)
+def test_ott_concurrency_is_held_by_bookmark_hits_not_by_the_ks() -> None:
+    # DOMAIN: "Kaltura OTT concurrency is enforced by player heartbeats, not by the KS ...
+    # The playback context can also refuse with a BLOCK action and a ConcurrencyLimitation
+    # message."
+    world = make_world(concurrency_limit=1, concurrency_hit_timeout=90.0)
     phone, tablet = ott_provider(world, "phone"), ott_provider(world, "tablet")
     started(world, phone, "alice", "pw", "phone")
     started(world, tablet, "alice", "pw", "tablet")
-    results = []
-    for provider in (phone, tablet, phone):
+
+    def load(provider: OttSessionProvider) -> MediaResult:
         calls = Calls(world)
         PhoenixMediaProvider("a", session_provider=provider).attach(
             world, provider.binding.device).load(calls)
         world.run_for(1)
-        results.append(calls.last)
-    assert results[0].ok and results[2].ok
-    assert results[1].error.code == OttErrorCode.CONCURRENCY_LIMITATION
-    phone.end_session()  # logout revokes the phone's KS: its slot is free
-    world.run_for(1)
-    calls = Calls(world)
-    PhoenixMediaProvider("a", session_provider=tablet).attach(world, "tablet").load(calls)
-    world.run_for(1)
-    assert calls.last.ok
+        result: MediaResult = calls.last
+        return result
+
+    assert load(phone).ok and load(tablet).ok  # a playback context holds nothing
+    ott = world.ott
+    assert ott.bookmark_add("phone", str(phone.ks), "a", "PLAY", "phone").ok
+    blocked = load(tablet)
+    assert blocked.error is not None and blocked.error.code == 4001
+    assert blocked.error.name == "ConcurrencyLimitation"
+    assert ott.bookmark_add("tablet", str(tablet.ks), "a", "HIT", "tablet").code == 4001
+    assert ott.bookmark_add("phone", str(phone.ks), "a", "STOP", "phone").ok
+    assert load(tablet).ok  # a STOP frees the slot at once
+    assert ott.bookmark_add("tablet", str(tablet.ks), "a", "PLAY", "tablet").ok
+    assert not load(phone).ok
+    world.run_for(91)  # the tablet's hits stopped (a killed app): its slot frees
+    assert load(phone).ok
 
 
 def test_ovp_media_provider_with_a_self_implemented_session_provider() -> None:
@@ -741,3 +957,24 @@ def test_an_unknown_asset_without_a_default_is_not_found() -> None:
         results.append(calls.last)
     assert results[0].ok
     assert results[1].error == ErrorElement(404, "NotFound", "no asset 'unknown'")
+
+
+def test_ovp_load_is_one_multirequest_and_an_empty_ks_starts_a_widget_session() -> None:
+    # WIRE.md: "The media provider's load is itself a multirequest ([startWidgetSession if
+    # no KS] + baseEntry/list + baseEntry/getPlaybackContext + metadata/list)."
+    world = make_world()
+    loaded = Calls(world)
+    OvpMediaProvider("1_abc", FixedKs("")).attach(world, "phone").load(loaded)
+    world.run_for(1)
+    assert loaded.last.ok
+    assert issued_via(world) == ["session/startWidgetSession"]
+    assert kinds(world, "ks_issued")[0]["partner_id"] == 2215841  # "_" + partnerId
+    provider = ovp_provider(world)
+    started(world, provider, "bob", "secret")
+    again, sent = Calls(world), world.now
+    OvpMediaProvider("1_abc", provider).attach(world, "phone").load(again)
+    world.run_for(1)
+    assert again.last.ok
+    assert endpoints_used(world)[-1] == \
+        "multirequest:baseEntry/list,baseEntry/getPlaybackContext,metadata/list"
+    assert again.results[0][0] == pytest.approx(sent + 0.04)  # one round trip

@@ -100,8 +100,9 @@ def anonymous_good(backend: str) -> list[TraceRecord]:
 
 CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceRecord]]]] = {
     "provider.base-url.host-only": (
-        lambda: [*login()[:3], started(0.04, "K1", base_url="https://phoenix.example/api/v1")],
-        lambda: [*login()[:3], started(0.04, "K1", base_url="https://phoenix.example/")]),
+        # DOMAIN: the OTT base URL includes the API path; the host-only sentence is OVP's
+        lambda: [*login()[:3], started(0.04, "K1", base_url="https://phoenix.example/")],
+        lambda: [*login()[:3], started(0.04, "K1", base_url="https://phoenix.example/api_v3/")]),
     "provider.ks.partner-id": (
         lambda: [*login()[:3], started(0.04, "K1", partner=1)],
         good),
@@ -162,6 +163,16 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
         lambda: [*login("ovp")[:2], issued(0.02, "K1", "user/loginByLoginId", backend="ovp",
                                            valid=3600.0)],
         lambda: login("ovp")),
+    "provider.ott.one-refresh": (
+        lambda: [*login(), dev(90000, "ks_requested", "obtaining_ks"),
+                 srv(90000, "ks_refresh_sent", backend="ott", ks_from="K1", expired=True),
+                 dev(90000, "ks_requested", "obtaining_ks"),
+                 srv(90000, "ks_refresh_sent", backend="ott", ks_from="K1", expired=True)],
+        lambda: [*login(), dev(90000, "ks_requested", "obtaining_ks"),
+                 srv(90000, "ks_refresh_sent", backend="ott", ks_from="K1", expired=True),
+                 dev(90000, "ks_requested", "obtaining_ks"),
+                 srv(90000.04, "ks_renewed", backend="ott", ks="K2", ks_from="K1",
+                     expires_at=176400.0, expired_for=3600.0)]),
     "provider.ott.refresh-margin": (
         lambda: [*login(), dev(100, "ks_requested", "obtaining_ks"), *refreshed(100, 86300.0),
                  dev(100.1, "ks_answered", "obtaining_ks", ks="K2", error_code=None,
@@ -198,7 +209,7 @@ def _kaltura_world() -> World:
     world = World(WorldConfig(ott=OttConfig(users={"alice": "secret"})), seed=1)
     phone = world.add_device(DeviceConfig(
         name="phone", account="alice", ssm_server_url="https://ssm.example/",
-        session_provider=OttSessionProvider("https://phoenix.example/", partner_id=3009),
+        session_provider=OttSessionProvider("https://phoenix.example/api_v3/", partner_id=3009),
         media=PhoenixMediaProvider(formats=("HD",))))
     phone.login(username="alice", password="secret")
     world.run_for(1)
@@ -233,19 +244,21 @@ def test_real_provider_runs_are_clean() -> None:
     assert found == [], "\n".join(v.describe() for v in found)
 
 
-def test_logout_after_the_ks_expired_needs_no_server_call() -> None:
-    """Ending a user session whose KS already expired calls nothing (found by explore)."""
+def test_logout_after_the_ks_expired_renews_then_logs_out() -> None:
+    """DOMAIN: ending a user session first obtains a KS (renewing an expired one), then
+    calls logout, so no refresh token stays live at the backend."""
     world = World(WorldConfig(ott=OttConfig(users={"alice": "secret"}, ks_validity=600)))
     phone = world.add_device(DeviceConfig(
         name="phone", account="alice",
-        session_provider=OttSessionProvider("https://phoenix.example/", partner_id=3009),
+        session_provider=OttSessionProvider("https://phoenix.example/api_v3/", partner_id=3009),
         media=PhoenixMediaProvider(formats=("HD",))))
     phone.login(username="alice", password="secret")
     world.run_for(1200)
     phone.logout()
     world.run_for(10)
     ended = world.trace.of_kind("session_ended")
-    assert [r.data["server_call"] for r in ended] == [False]
+    assert [r.data["server_call"] for r in ended] == [True]
+    assert len(world.trace.of_kind("ks_renewed")) == 1
     found = check_trace(world.trace, CheckConfig.for_world(world), end=world.now)
     assert found == [], "\n".join(v.describe() for v in found)
     # ... but ending it while its KS is valid must call ottUser/logout

@@ -67,6 +67,7 @@ class ApiAnswer:
     Like the real APIs, a server error comes with HTTP 200 and the error in the
     body (``code``: a Phoenix number or an OVP string, ``name``, ``message``);
     a transport failure (outage, forced HTTP error) has another status.
+    ``value`` of a multirequest holds its halves merged (the SDK reads both).
     """
 
     http_status: int = 200
@@ -74,6 +75,9 @@ class ApiAnswer:
     code: int | str | None = None
     name: str = ""
     message: str = ""
+    #: the backend was not reached (an outage): a client with a connect timeout
+    #: learns it only when that timeout fires
+    unreachable: bool = False
 
     @property
     def ok(self) -> bool:

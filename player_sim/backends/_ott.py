@@ -2,7 +2,8 @@
 
 Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session providers"):
 
-* ``ottUser/anonymousLogin(partnerId, udid)``: an anonymous KS (user id ``"0"``);
+* ``ottUser/anonymousLogin(partnerId, udid)``: an anonymous KS (user id ``"0"``)
+  and a refresh token (DOMAIN.md: anonymous sessions refresh like user ones);
 * ``ottUser/login(partnerId, username, password, udid)``: a user KS and a
   refresh token;
 * ``ottUser/refreshSession(ks, refreshToken, udid)``: a new KS and a new
@@ -11,9 +12,13 @@ Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session provide
 * ``ottUser/logout(ks, udid)``: "making the session token invalid": every KS of
   the login session and its refresh token are revoked, "additional requests
   using that token will fail";
-* ``session/get(ks)``: the KS's expiry, user id and partner id;
+* ``session/get(ks)``: the KS's expiry, user id and partner id; the SDK sends
+  it in ONE multirequest with a login, anonymous login or refresh
+  (:meth:`OttBackend.with_session`), so nothing can fall between the two;
 * ``asset/getPlaybackContext(ks, assetId, assetReferenceType, formats)``: the
-  asset's DRM data (scheme, license URL) and whether SSM applies.
+  asset's DRM data (``drm[]``: scheme as the backend writes it, ``WIDEVINE_CENC``
+  ..., and license URL) and whether SSM applies;
+* ``asset/get(ks, assetId)``: the asset's metadata.
 
 Server errors come in an HTTP 200 body (:class:`OttErrorCode`); an outage
 answers HTTP 408 (no connection), a forced fault whatever it was given.
@@ -41,7 +46,16 @@ DRM_SCHEMES: Final[tuple[DrmScheme, ...]] = get_args(DrmScheme)
 
 #: The API calls of the OTT backend, as named in fault injection and the trace.
 ENDPOINTS: Final = ("ottUser/anonymousLogin", "ottUser/login", "ottUser/refreshSession",
-                    "ottUser/logout", "session/get", "asset/getPlaybackContext")
+                    "ottUser/logout", "session/get", "asset/getPlaybackContext", "asset/get",
+                    "bookmark/add")
+
+#: A bookmark's ``playerData.action`` (WIRE.md).
+BOOKMARK_ACTIONS: Final = ("HIT", "PLAY", "PAUSE", "STOP", "FIRST_PLAY", "FINISH")
+
+#: How a playback context writes each DRM scheme (WIRE.md: ``drm[].scheme``).
+WIRE_DRM_SCHEMES: Final[Mapping[str, str]] = {"widevine": "WIDEVINE_CENC",
+                                              "playready": "PLAYREADY_CENC",
+                                              "fairplay": "FAIRPLAY"}
 
 #: User id of an anonymous KS.
 ANONYMOUS_USER_ID: Final = "0"
@@ -87,9 +101,12 @@ class OttConfig:
     * ``users``: username to password; ``suspended_users`` get 2001 on playback;
     * ``assets``: asset id to :class:`OttAsset`; an asset not listed gets
       ``default_asset`` (``None``: answered HTTP 404);
-    * ``concurrency_limit``: how many devices (udids) of one user may hold a
-      playback context at once (a device holds one while the KS it used is
-      valid); one more gets 4001, concurrency limitation.
+    * ``concurrency_limit``: how many devices (udids) of one user may play at
+      once. DOMAIN.md: it is enforced by the player's heartbeats, not by the KS:
+      a device holds a slot while its ``bookmark/add`` hits keep coming (at most
+      ``concurrency_hit_timeout`` apart), a STOP bookmark frees it at once; one
+      device more gets a playback context with a BLOCK action and a
+      ConcurrencyLimitation message, and its hits are answered 4001.
     """
 
     ks_validity: float = attrs.field(default=86400.0, validator=positive)
@@ -100,6 +117,7 @@ class OttConfig:
     assets: Mapping[str, OttAsset] = attrs.field(factory=dict)
     default_asset: OttAsset | None = attrs.field(factory=OttAsset)
     concurrency_limit: int | None = attrs.field(default=None, validator=limit_or_none)
+    concurrency_hit_timeout: float = attrs.field(default=90.0, validator=positive)
 
 
 @attrs.define(slots=True, eq=False)
@@ -125,7 +143,7 @@ class OttBackend:
         self._refresh_tokens: dict[str, _RefreshToken] = {}
         self._user_ids = {name: str(100001 + i) for i, name in enumerate(sorted(config.users))}
         self._usernames = {uid: name for name, uid in self._user_ids.items()}
-        self._playing: dict[str, dict[str, str]] = {}  # user id -> udid -> KS used
+        self._playing: dict[str, dict[str, float]] = {}  # user id -> udid -> last hit
 
     def fail_next(self, endpoint: str, count: int = 1, *, http_status: int = 200,
                   code: int | None = None, message: str = "") -> None:
@@ -149,7 +167,8 @@ class OttBackend:
         record = self.ledger.issue(device, via="ottUser/anonymousLogin", partner_id=partner_id,
                                    user_id=ANONYMOUS_USER_ID, anonymous=True, udid=udid,
                                    validity=self.config.anonymous_ks_validity)
-        return ApiAnswer(value={"ks": record.ks, "refresh_token": None})
+        refresh = self._new_refresh_token(device, record, "")
+        return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token})
 
     def login(self, device: str | None, partner_id: int, username: str, password: str,
               udid: str | None) -> ApiAnswer:
@@ -181,13 +200,24 @@ class OttBackend:
                                f"refresh token {why}: start a new session")
         if ks is not None and self.ledger.status(ks) is not KsStatus.VALID:
             return self._ks_error(device, endpoint, ks)
-        held.spent = True
-        del self._refresh_tokens[refresh_token]
+        held.spent = True  # kept, so a second use is told "already used"
+        anonymous = held.user_id == ANONYMOUS_USER_ID
         record = self.ledger.issue(device, via=endpoint, partner_id=held.partner_id,
-                                   user_id=held.user_id, anonymous=False, udid=udid,
-                                   validity=self.config.ks_validity, session=held.session)
+                                   user_id=held.user_id, anonymous=anonymous, udid=udid,
+                                   validity=(self.config.anonymous_ks_validity if anonymous
+                                             else self.config.ks_validity),
+                                   session=held.session)
         refresh = self._new_refresh_token(device, record, held.username)
         return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token})
+
+    def with_session(self, device: str | None, answer: ApiAnswer) -> ApiAnswer:
+        """The second half of a login, anonymous login or refresh multirequest:
+        ``session/get`` of the KS the first half answered, merged into one answer
+        (the first half's error, else ``session/get``'s)."""
+        if not answer.ok:
+            return answer
+        info = self.session_get(device, answer.value["ks"])
+        return ApiAnswer(value={**answer.value, **info.value}) if info.ok else info
 
     def logout(self, device: str | None, ks: str, udid: str | None) -> ApiAnswer:
         endpoint = "ottUser/logout"
@@ -234,39 +264,81 @@ class OttBackend:
             return self._error(device, endpoint, OttErrorCode.NOT_ENTITLED,
                                f"{'anonymous user' if username is None else repr(username)} "
                                f"is not entitled to asset {asset_id!r}")
-        refusal = self._take_concurrency_slot(record, udid)
-        if refusal is not None:
-            return self._error(device, endpoint, OttErrorCode.CONCURRENCY_LIMITATION, refusal)
+        refusal = self._concurrency_refusal(record, udid)
+        if refusal is not None:  # WIRE.md: a BLOCK action with a ConcurrencyLimitation message
+            self._host.record(device, "ott_concurrency_refused", {
+                "endpoint": endpoint, "user_id": record.user_id, "message": refusal})
+            return ApiAnswer(value={"asset_id": asset_id, "drm": (), "ssm": asset.ssm,
+                                    "formats": (), "actions": ({"type": "BLOCK"},),
+                                    "messages": ({"code": "ConcurrencyLimitation",
+                                                  "message": refusal},)})
         sources = [f for f in formats if f in asset.formats] if formats else list(asset.formats)
+        drm = {"scheme": WIRE_DRM_SCHEMES[asset.drm_scheme], "licenseURL": asset.license_url}
         answer = ApiAnswer(value={"asset_id": asset_id, "reference_type": reference_type,
-                                  "drm_scheme": asset.drm_scheme,
-                                  "license_url": asset.license_url, "ssm": asset.ssm,
+                                  "drm": (drm,), "ssm": asset.ssm,
                                   "formats": tuple(sources)})
         self._host.record(device, "ott_playback_context", {"asset_id": asset_id,
                                                            "drm_scheme": asset.drm_scheme,
                                                            "ssm": asset.ssm})
         return answer
 
+    def asset_get(self, device: str | None, ks: str, asset_id: str) -> ApiAnswer:
+        """``asset/get``: the asset's metadata (the third part of the media load)."""
+        endpoint = "asset/get"
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        if self.ledger.valid(ks) is None:
+            return self._ks_error(device, endpoint, ks)
+        return ApiAnswer(value={"id": asset_id, "name": asset_id})
+
     def unavailable(self, device: str | None, endpoint: str) -> ApiAnswer:
         """The answer while the backend is unreachable (an outage on the ``ott`` link)."""
         return self._answer(device, endpoint, ApiAnswer(
-            408, name="ConnectionError", message="OTT backend not reachable"))
+            408, name="ConnectionError", message="OTT backend not reachable",
+            unreachable=True))
 
     # --- internals --------------------------------------------------------------------
 
-    def _take_concurrency_slot(self, record: KsRecord, udid: str | None) -> str | None:
+    def bookmark_add(self, device: str | None, ks: str, asset_id: str, action: str,
+                     udid: str | None) -> ApiAnswer:
+        """``bookmark/add``: a player heartbeat (HIT / PLAY ...) holds the device's
+        concurrency slot; STOP frees it; one device over the limit gets 4001."""
+        endpoint = "bookmark/add"
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        record = self.ledger.valid(ks)
+        if record is None:
+            return self._ks_error(device, endpoint, ks)
+        if action not in BOOKMARK_ACTIONS:
+            return self._answer(device, endpoint, ApiAnswer(
+                400, name="BadRequestError", message=f"no bookmark action {action!r}"))
+        if self.config.concurrency_limit is None or record.anonymous:
+            return ApiAnswer(value={"result": True})
+        slots = self._playing.setdefault(record.user_id, {})
+        if action == "STOP":
+            slots.pop(udid or "", None)
+            return ApiAnswer(value={"result": True})
+        refusal = self._concurrency_refusal(record, udid)
+        if refusal is not None:
+            return self._error(device, endpoint, OttErrorCode.CONCURRENCY_LIMITATION, refusal)
+        slots[udid or ""] = self._host.now
+        return ApiAnswer(value={"result": True})
+
+    def _concurrency_refusal(self, record: KsRecord, udid: str | None) -> str | None:
+        """Why ``udid`` may not play now (another device too many holds a slot), or None."""
         limit = self.config.concurrency_limit
         if limit is None or record.anonymous:
             return None
         slots = self._playing.setdefault(record.user_id, {})
-        for held_udid, held_ks in list(slots.items()):
-            if self.ledger.status(held_ks) is not KsStatus.VALID:
-                del slots[held_udid]
-        key = udid or ""
-        if key not in slots and len(slots) >= limit:
+        stale = self._host.now - self.config.concurrency_hit_timeout
+        for held, last_hit in list(slots.items()):
+            if last_hit < stale:
+                del slots[held]  # its hits stopped (a killed app): the slot is free
+        if (udid or "") not in slots and len(slots) >= limit:
             return (f"concurrency limitation: {len(slots)} devices of user {record.user_id} "
                     f"already play (limit {limit})")
-        slots[key] = record.ks
         return None
 
     def _new_refresh_token(self, device: str | None, record: KsRecord,

@@ -5,9 +5,11 @@ Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session provide
 * ``session/startWidgetSession(widgetId)``: an anonymous KS for the partner of
   the widget id ``"_" + partnerId``;
 * ``user/loginByLoginId(loginId, password, partnerId)``: a user KS;
-* ``session/get(ks)``: the KS's expiry, partner id and user id;
+* ``session/get(ks)``: the KS's expiry, partner id and user id (sent in one
+  multirequest with ``loginByLoginId``: :meth:`OvpBackend.with_session`);
 * ``session/end(ks)``: "making the session token invalid";
-* ``baseEntry/getPlaybackContext(ks, entryId)``: the entry's DRM data.
+* ``baseEntry/list``, ``baseEntry/getPlaybackContext(ks, entryId)`` (the entry's
+  DRM data) and ``metadata/list``: the media load's multirequest.
 
 Server errors come in an HTTP 200 body with OVP's string codes
 (:data:`OVP_ERROR_CODES`); an outage answers HTTP 408 (no connection).
@@ -16,7 +18,7 @@ Server errors come in an HTTP 200 body with OVP's string codes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -31,7 +33,8 @@ __all__ = ["OVP_ERROR_CODES", "OvpBackend", "OvpConfig", "OvpEntry", "OvpFault"]
 
 #: The API calls of the OVP backend, as named in fault injection and the trace.
 ENDPOINTS: Final = ("session/startWidgetSession", "user/loginByLoginId", "session/get",
-                    "session/end", "baseEntry/getPlaybackContext")
+                    "session/end", "baseEntry/list", "baseEntry/getPlaybackContext",
+                    "metadata/list")
 
 #: OVP's error codes this backend answers with.
 OVP_ERROR_CODES: Final = ("INVALID_KS", "LOGIN_DATA_NOT_FOUND", "USER_WRONG_PASSWORD",
@@ -146,6 +149,14 @@ class OvpBackend:
         return ApiAnswer(value={"ks": ks, "expiry": record.expires_at,
                                 "partner_id": record.partner_id, "user_id": record.user_id})
 
+    def with_session(self, device: str | None, answer: ApiAnswer) -> ApiAnswer:
+        """The second half of the ``loginByLoginId`` multirequest: ``session/get`` of
+        its KS, merged into one answer (the real one is a bare array of the two)."""
+        if not answer.ok:
+            return answer
+        info = self.session_get(device, answer.value["ks"])
+        return ApiAnswer(value={**answer.value, **info.value}) if info.ok else info
+
     def session_end(self, device: str | None, ks: str) -> ApiAnswer:
         forced = self._forced(device, "session/end")
         if forced is not None:
@@ -173,10 +184,31 @@ class OvpBackend:
         return ApiAnswer(value={"entry_id": entry_id, "drm_scheme": entry.drm_scheme,
                                 "license_url": entry.license_url, "ssm": entry.ssm})
 
+    def base_entry_list(self, device: str | None, ks: str, entry_id: str) -> ApiAnswer:
+        """``baseEntry/list`` filtered by id: the entry (first part of the media load)."""
+        return self._entry_call(device, ks, entry_id, "baseEntry/list",
+                                {"objects": ({"id": entry_id},)})
+
+    def metadata_list(self, device: str | None, ks: str, entry_id: str) -> ApiAnswer:
+        """``metadata/list`` of the entry (last part of the media load): none here."""
+        return self._entry_call(device, ks, entry_id, "metadata/list", {"metadata": ()})
+
+    def _entry_call(self, device: str | None, ks: str, entry_id: str, endpoint: str,
+                    value: dict[str, Any]) -> ApiAnswer:
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        if self.ledger.status(ks) is not KsStatus.VALID:
+            return self._ks_error(device, endpoint, ks)
+        if entry_id not in self.config.entries and self.config.default_entry is None:
+            return self._error(device, endpoint, "ENTRY_ID_NOT_FOUND", f"no entry {entry_id!r}")
+        return ApiAnswer(value=value)
+
     def unavailable(self, device: str | None, endpoint: str) -> ApiAnswer:
         """The answer while the backend is unreachable (an outage on the ``ovp`` link)."""
         return self._answer(device, endpoint, ApiAnswer(
-            408, name="ConnectionError", message="OVP backend not reachable"))
+            408, name="ConnectionError", message="OVP backend not reachable",
+            unreachable=True))
 
     # --- internals --------------------------------------------------------------------
 

@@ -221,7 +221,10 @@ def _search_round(examples: int, seed: str, space: Space,
             raise _StepRefused(refused[0].message)
         broken = [f for f in result.failures if f.kind == "rule" and f.text in wanted]
         if broken:
-            first = broken[0]
+            # a rule this round has not seen yet goes first: one scenario can show two
+            # hazards (an iOS double refresh that also races a zap), and the one already
+            # found would hide the other
+            first = next((f for f in broken if f.text not in last), broken[0])
             last[first.text] = (data, first)
             raise _exception_for(first.text)(first.message)
 

@@ -42,6 +42,7 @@ from ..backends import SsmErrorCode
 from ..player import _events as ev
 from ..player._actions import ACTIONS, action_spec
 from ..player._variants import PROFILES, Profile
+from ..providers import VARIANT_NAMES
 from ..scenario import (
     Action,
     FailNext,
@@ -82,6 +83,8 @@ OTT_FAULTS: Final = (
 OUTAGE_LENGTHS: Final = ("30s", "2m")
 EXTRA_LATENCIES: Final = ("1s", "10s", "40s")
 PARTNER_ID: Final = 3009
+#: The OTT KS of generated worlds: shorter than the 2-minute wait.
+OTT_KS_VALIDITY: Final = "1m30s"
 _USER: Final = ("alice", "secret")
 _NOWHERE: Final = Location("<generated>", 1, 1)
 
@@ -104,6 +107,14 @@ def _check_profile(_: object, attribute: attrs.Attribute[Any], value: object) ->
                           f"not {value!r}")
 
 
+def _variants(attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    _some(attribute, value)
+    unknown = [v for v in value if v not in VARIANT_NAMES]
+    if unknown:
+        raise ConfigError(f"Space.provider_variants are {', '.join(VARIANT_NAMES)}, "
+                          f"not {', '.join(map(repr, unknown))}")
+
+
 @attrs.frozen
 class Space:
     """What :func:`scenario_dicts` may generate.
@@ -114,7 +125,9 @@ class Space:
     * ``sync``, ``pip``, ``setup_first_zaps``: device options that may be drawn
       (``setup_first_zaps=False`` makes every async device zap teardown-first);
     * ``providers``: devices may have an OTT session provider (a 5 min KS);
-      ``race_on_refresh``: it may have the Android refresh race;
+      ``provider_variants``: the client variants it is drawn from
+      (:data:`~player_sim.providers.VARIANT_NAMES`: the Android one drops an
+      earlier caller's callback, the iOS one sends concurrent refreshes);
     * ``legacy_status_200`` / ``evict_oldest``: server variants that may be drawn;
     * ``faults``, ``outages``, ``slow_answers``: forced errors, outages, and extra
       latency up to 40 s (slower than a 30 s heartbeat period: answers overtaken
@@ -134,7 +147,8 @@ class Space:
     pip: bool = True
     setup_first_zaps: bool = True
     providers: bool = True
-    race_on_refresh: bool = True
+    provider_variants: tuple[str, ...] = attrs.field(
+        default=VARIANT_NAMES, validator=lambda _, a, v: _variants(a, v))
     legacy_status_200: bool = True
     evict_oldest: bool = True
     faults: bool = True
@@ -145,10 +159,11 @@ class Space:
 
 
 #: The documented SDK and app, without the configurations known to race.
-DOCUMENTED_SPACE: Final = Space(setup_first_zaps=False, race_on_refresh=False,
+DOCUMENTED_SPACE: Final = Space(setup_first_zaps=False, provider_variants=("documented",),
                                 slow_answers=False, user_resume=False, evict_oldest=False)
-#: Everything: what ``player-sim explore`` searches.
-EXPLORE_SPACE: Final = Space()
+#: Everything that can race: what ``player-sim explore`` searches. Its providers are
+#: the real clients' (Android, iOS); the documented one is DOCUMENTED_SPACE's.
+EXPLORE_SPACE: Final = Space(provider_variants=VARIANT_NAMES[1:])
 
 
 # --- the world and the devices ------------------------------------------------------
@@ -183,14 +198,16 @@ def _setup(draw: st.DrawFn, space: Space) -> dict[str, Any]:
             device["pip"] = True
         if space.providers and _rarely(draw):
             provider: dict[str, Any] = {"backend": "ott", "partner_id": PARTNER_ID}
-            if space.race_on_refresh and draw(st.booleans()):
-                provider["race_on_refresh"] = True
+            variant = draw(st.sampled_from(space.provider_variants))
+            if variant != VARIANT_NAMES[0]:
+                provider["variant"] = variant
             device["session_provider"] = provider
         devices[name] = device
     world: dict[str, Any] = {"ssm": ssm, "network": {"latency": "20ms"}}
     if any("session_provider" in d for d in devices.values()):
-        # a short KS: its refresh margin (12 % of 5 min) comes within a wait or two
-        world["ott"] = {"users": {_USER[0]: _USER[1]}, "ks_validity": "5m"}
+        # a short KS that a 2-minute wait outlasts: Android's refresh margin (12 %) and
+        # iOS's (0: after expiry) both come within a wait or two
+        world["ott"] = {"users": {_USER[0]: _USER[1]}, "ks_validity": OTT_KS_VALIDITY}
     return {"name": "generated", "seed": 0, "world": world, "devices": devices, "steps": []}
 
 

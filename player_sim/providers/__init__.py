@@ -21,10 +21,12 @@ from ._media import (
     OvpMediaProvider,
     PhoenixMediaProvider,
 )
-from ._ott import REFRESH_POLICY_NAMES, OttSessionProvider, RefreshPolicy
+from ._netkit import REQUEST_TIMEOUT, multirequest
+from ._ott import OttSessionProvider, SavedSession
 from ._ovp import OvpSessionProvider
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import (
+    API_PATH,
     Attachable,
     KsCompletion,
     SessionActions,
@@ -35,7 +37,11 @@ from ._protocol import (
 from ._results import (
     BAD_REQUEST,
     CONNECTION_ERROR,
+    GENERAL_ERROR,
+    LOAD_ERROR,
+    NETKIT_CODES,
     NOT_FOUND,
+    REQUEST_CANCELLED,
     SERVICE_ERROR,
     SERVICE_UNAVAILABLE,
     SESSION_ERROR,
@@ -44,23 +50,46 @@ from ._results import (
     MediaResult,
     PrimitiveResult,
 )
+from ._variants import (
+    CONCURRENT_REFRESH,
+    FAILED_REFRESH,
+    HTTP_RETRY_DELAYS,
+    REFRESH_POLICY_NAMES,
+    VARIANT_NAMES,
+    ConcurrentRefresh,
+    FailedRefresh,
+    ProviderVariants,
+    RefreshPolicy,
+)
 
 __all__ = [
+    "API_PATH",
     "BAD_REQUEST",
+    "CONCURRENT_REFRESH",
     "CONNECTION_ERROR",
+    "FAILED_REFRESH",
+    "GENERAL_ERROR",
+    "HTTP_RETRY_DELAYS",
+    "LOAD_ERROR",
+    "NETKIT_CODES",
     "NOT_FOUND",
     "REFERENCE_TYPES",
     "REFRESH_POLICY_NAMES",
+    "REQUEST_CANCELLED",
+    "REQUEST_TIMEOUT",
     "SERVICE_ERROR",
     "SERVICE_UNAVAILABLE",
     "SESSION_ERROR",
+    "VARIANT_NAMES",
     "ApiLink",
     "AssetReferenceType",
     "Attachable",
     "BackendHost",
     "BackendPort",
     "Binding",
+    "ConcurrentRefresh",
     "ErrorElement",
+    "FailedRefresh",
     "KsCompletion",
     "MediaCompletion",
     "MediaEntry",
@@ -71,9 +100,12 @@ __all__ = [
     "OvpSessionProvider",
     "PhoenixMediaProvider",
     "PrimitiveResult",
+    "ProviderVariants",
     "RefreshPolicy",
+    "SavedSession",
     "SessionActions",
     "SessionProvider",
     "check_base_url",
     "check_session_provider",
+    "multirequest",
 ]

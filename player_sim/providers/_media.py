@@ -14,17 +14,20 @@ template for every playback: the device loads the played stream as the asset
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, get_args
 
 import attrs
 
 from .._errors import PlayerSimError
-from .._validators import one_of
+from .._validators import one_of, positive_or_none
 from ..backends import ApiAnswer
+from ..backends._ott import WIRE_DRM_SCHEMES, OttErrorCode
+from ._netkit import multirequest, send
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import SessionProvider, check_session_provider
 from ._results import ErrorElement, MediaEntry, MediaResult, PrimitiveResult
+from ._variants import ProviderVariants
 
 __all__ = ["REFERENCE_TYPES", "AssetReferenceType", "MediaCompletion", "MediaSource",
            "OvpMediaProvider", "PhoenixMediaProvider"]
@@ -36,6 +39,20 @@ MediaCompletion = Callable[[MediaResult], None]
 AssetReferenceType = Literal["media", "epg_internal", "epg_external", "npvr"]
 REFERENCE_TYPES: Final[tuple[AssetReferenceType, ...]] = get_args(AssetReferenceType)
 _check_reference_type: Final = one_of(REFERENCE_TYPES)
+#: The Phoenix media load: one multirequest (WIRE.md), with ``ottUser/anonymousLogin``
+#: first when the KS is empty.
+_PHOENIX_LOAD: Final = multirequest("asset/getPlaybackContext", "asset/get")
+#: The code a blocked playback context reaches the app with (Phoenix's 4001).
+CONCURRENCY_LIMITATION: Final = int(OttErrorCode.CONCURRENCY_LIMITATION)
+#: The OVP media load: one multirequest (WIRE.md), with ``session/startWidgetSession``
+#: first when the KS is empty.
+_OVP_LOAD: Final = multirequest("baseEntry/list", "baseEntry/getPlaybackContext",
+                                "metadata/list")
+#: A playback context's DRM scheme (as the backend writes it) as the player names it.
+DRM_SCHEME_OF: Final = {wire: scheme for scheme, wire in WIRE_DRM_SCHEMES.items()} | {
+    "WIDEVINE": "widevine"}
+#: The network kit of a session provider that names no variant (a self-implemented one).
+_DOCUMENTED: Final = ProviderVariants.documented()
 
 
 def _check_provider(_: object, __: attrs.Attribute[Any], value: object) -> None:
@@ -56,7 +73,8 @@ def _ready(provider: PhoenixMediaProvider | OvpMediaProvider, what: str,
 
 
 def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, endpoint: str,
-          call: Callable[[str], ApiAnswer], entry_of: Callable[[ApiAnswer], MediaEntry],
+          call: Callable[[str], ApiAnswer],
+          entry_of: Callable[[ApiAnswer], MediaEntry | ErrorElement],
           completion: MediaCompletion) -> None:
     def got_ks(result: PrimitiveResult) -> None:
         if not result.ok or result.value is None:
@@ -66,17 +84,28 @@ def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, en
         ks = result.value
 
         def answered(answer: ApiAnswer) -> None:
-            completion(MediaResult(entry_of(answer)) if answer.ok
-                       else MediaResult(error=ErrorElement.from_answer(answer)))
+            if not answer.ok:
+                completion(MediaResult(error=ErrorElement.from_answer(answer)))
+                return
+            entry = entry_of(answer)
+            completion(MediaResult(entry) if isinstance(entry, MediaEntry)
+                       else MediaResult(error=entry))
 
-        binding.call(link, endpoint, lambda: call(ks), answered, ks=ks)
+        variants = getattr(session_provider, "variants", None)
+        send(binding, variants if isinstance(variants, ProviderVariants) else _DOCUMENTED,
+             link, endpoint, lambda: call(ks), answered, ks=ks or None)
 
     session_provider.get_ks(got_ks)
 
 
 @attrs.frozen
 class PhoenixMediaProvider:
-    """Loads an asset's playback context from the OTT (Phoenix) backend."""
+    """Loads an asset's playback context from the OTT (Phoenix) backend.
+
+    ``bookmark_period``: with the Phoenix analytics plugin, seconds between the
+    ``bookmark/add`` hits a device sends while playing (30: DOMAIN.md), which is
+    what OTT concurrency counts; ``None``: no plugin.
+    """
 
     asset_id: str | None = None
     reference_type: AssetReferenceType = attrs.field(default="media",
@@ -85,6 +114,7 @@ class PhoenixMediaProvider:
     session_provider: SessionProvider | None = attrs.field(default=None, eq=False,
                                                            validator=_check_provider)
     binding: Binding | None = attrs.field(default=None, eq=False, repr=False)
+    bookmark_period: float | None = attrs.field(default=None, validator=positive_or_none)
 
     def attach(self, world: BackendHost, device: str | None = None) -> PhoenixMediaProvider:
         """A copy that reaches the backends of ``world``, acting for ``device``."""
@@ -97,20 +127,38 @@ class PhoenixMediaProvider:
                             binding=Binding(port, device))
 
     def load(self, completion: MediaCompletion) -> None:
-        """Obtain a KS, then ``asset/getPlaybackContext``; ``completion`` gets the entry."""
+        """Obtain a KS, then ONE multirequest: ``ottUser/anonymousLogin`` if the KS is
+        empty, ``asset/getPlaybackContext`` and ``asset/get``; ``completion`` gets the
+        entry."""
         provider, b, asset_id = _ready(self, "an asset_id", self.asset_id)
         udid = getattr(provider, "udid", None) or b.device
-        ref, formats = self.reference_type, self.formats
+        ref, formats, pid = self.reference_type, self.formats, provider.partner_id
 
-        def entry_of(answer: ApiAnswer) -> MediaEntry:
+        def entry_of(answer: ApiAnswer) -> MediaEntry | ErrorElement:
             v = answer.value
-            return MediaEntry(asset_id, v["drm_scheme"], v["license_url"], v["ssm"],
-                              tuple(v["formats"]))
+            if any(action.get("type") == "BLOCK" for action in v.get("actions", ())):
+                # WIRE.md: a BLOCK action; its message says why (ConcurrencyLimitation)
+                message: Mapping[str, Any] = next(iter(v.get("messages", ())), {})
+                return ErrorElement(CONCURRENCY_LIMITATION, str(message.get("code", "BLOCK")),
+                                    str(message.get("message", "")))
+            drm = v["drm"][0]
+            return MediaEntry(asset_id, DRM_SCHEME_OF[drm["scheme"]], drm["licenseURL"],
+                              v["ssm"], tuple(v["formats"]))
 
-        _load(provider, b, "ott", "asset/getPlaybackContext",
-              lambda ks: b.ott.get_playback_context(b.device, ks, asset_id, ref,
-                                                          formats, udid),
-              entry_of, completion)
+        def serve(ks: str) -> ApiAnswer:
+            if not ks:  # an empty KS is allowed: the load logs in anonymously first
+                login = b.ott.anonymous_login(b.device, pid, udid)
+                if not login.ok:
+                    return login
+                ks = login.value["ks"]
+            context = b.ott.get_playback_context(b.device, ks, asset_id, ref, formats, udid)
+            if not context.ok:
+                return context
+            asset = b.ott.asset_get(b.device, ks, asset_id)
+            return ApiAnswer(value={**context.value, "asset": asset.value}) if asset.ok \
+                else asset
+
+        _load(provider, b, "ott", _PHOENIX_LOAD, serve, entry_of, completion)
 
 
 @attrs.frozen
@@ -133,16 +181,32 @@ class OvpMediaProvider:
                             binding=Binding(port, device))
 
     def load(self, completion: MediaCompletion) -> None:
-        """Obtain a KS, then ``baseEntry/getPlaybackContext``; ``completion`` gets the entry."""
+        """Obtain a KS, then ONE multirequest (WIRE.md): ``session/startWidgetSession`` if
+        the KS is empty, ``baseEntry/list``, ``baseEntry/getPlaybackContext`` and
+        ``metadata/list``; ``completion`` gets the entry."""
         provider, b, entry_id = _ready(self, "an entry_id", self.entry_id)
+        widget_id = f"_{provider.partner_id}"
 
         def entry_of(answer: ApiAnswer) -> MediaEntry:
             v = answer.value
             return MediaEntry(entry_id, v["drm_scheme"], v["license_url"], v["ssm"])
 
-        _load(provider, b, "ovp", "baseEntry/getPlaybackContext",
-              lambda ks: b.ovp.get_playback_context(b.device, ks, entry_id),
-              entry_of, completion)
+        def serve(ks: str) -> ApiAnswer:
+            ovp = b.ovp
+            if not ks:  # an empty KS: a widget session first, in the same round trip
+                widget = ovp.start_widget_session(b.device, widget_id)
+                if not widget.ok:
+                    return widget
+                ks = widget.value["ks"]
+            merged: dict[str, Any] = {}
+            for call in (ovp.base_entry_list, ovp.get_playback_context, ovp.metadata_list):
+                part = call(b.device, ks, entry_id)
+                if not part.ok:
+                    return part
+                merged.update(part.value)
+            return ApiAnswer(value=merged)
+
+        _load(provider, b, "ovp", _OVP_LOAD, serve, entry_of, completion)
 
 
 #: A media provider a device can be configured with.

@@ -1,114 +1,74 @@
 """OttSessionProvider: anonymous and user sessions on the OTT (Phoenix) backend.
 
-Rules (``seeds/004_0c9c6e939a18d3d9.txt``; DOMAIN.md "Kaltura session providers"):
+Rules (``seeds/004_0c9c6e939a18d3d9.txt``; DOMAIN.md "Kaltura session
+providers", corrected from the client source; WIRE.md "Kaltura OTT"):
 
 * "The Anonymous session starts with the "ottUser/anonymousLogin" API"; "User
-  specific session starts with the "ottUser/login" API"; each is followed by
-  ``session/get`` for the expiry and user id (user id "0" = anonymous).
-* Lazy refresh: "Upon every session token fetching request, the session
-  provider checks the current token validity": when the time left is at or
-  below the refresh delta it refreshes first (``ottUser/refreshSession`` with
-  the refresh token; a new ``ottUser/anonymousLogin`` for an anonymous
-  session). The delta comes from the :class:`RefreshPolicy`. "if the token has
-  expired and can be renewed, the provider renews the token": the same call,
-  sent without the expired KS (the refresh token authenticates).
-* A failed refresh answers code 601, "Failed to obtain session".
-* "A user session can be ended by making the session token invalid ... Once a
-  session has ended it can't be renewed": ending a user session calls
-  ``ottUser/logout``, then clears the session whatever the result; further
-  token requests fail until a new session is started.
-* "An anonymous session can't be ended Until the session token (KS)
-  expires": ending one clears it locally, with no server call; the KS stays
-  valid at the backend until it expires.
-* ``race_on_refresh=True`` reproduces the known Android race: one completion
-  slot and an in-progress flag, so a token request made while a refresh is in
-  flight has its completion dropped (never called).
+  specific session starts with the "ottUser/login" API"; each travels in ONE
+  multirequest with ``session/get`` (expiry, user id; "0" = anonymous), so no
+  fault falls between the two. A login failing with a code the network kit
+  does not know (a server's) reaches the app as session error 601.
+* Lazy refresh: on each token request, when the time left is at or below the
+  refresh delta (:class:`RefreshPolicy`: Android 12 % of the validity left
+  when set, iOS a margin of 0), it refreshes first with
+  ``ottUser/refreshSession`` (+ ``session/get``), anonymous sessions too (they
+  carry a refresh token). Once expired the same call renews it, without the
+  expired KS (the refresh token authenticates).
+* A token request while a refresh is in flight (the variant's
+  ``concurrent_refresh``): ``queue`` waits for the result; ``overwrite-slot``
+  (Android) takes the one callback slot, so the EARLIER request is never
+  answered; ``each-sends`` (iOS) sends its own refresh, and with a rotating
+  refresh token the second one fails.
+* A failed refresh answers 601, "Failed to obtain session"; ``keep``
+  (Android) keeps the session and retries at the next request, ``clear``
+  (iOS) clears it (``session_cleared``).
+* Ending an anonymous session answers success with no server call and does
+  NOT clear it: the KS is served until it expires. Ending a user session first
+  obtains a KS (which may refresh; if that fails nothing is cleared), then
+  calls ``ottUser/logout`` and clears the session whatever the answer. Ending
+  with no session never calls the completion. An ended session can't be
+  renewed.
+* :meth:`OttSessionProvider.recover_session` gives a relaunched app's saved
+  session (KS, refresh token, udid) back to the provider, which refreshes it
+  at once.
 
 Trace records (device = the provider's device): ``session_started``,
-``session_start_failed``, ``ks_refreshed``, ``ks_renewed``,
-``ks_refresh_failed``, ``session_ended``; the backend adds ``ks_issued``,
+``session_start_failed``, ``ks_refresh_sent``, ``ks_refreshed``,
+``ks_renewed``, ``ks_refresh_failed``, ``session_cleared``,
+``session_recovered``, ``session_ended``, and the network kit's
+``request_retried`` / ``request_timed_out``; the backend adds ``ks_issued``,
 ``ks_revoked`` and ``ks_used``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
 
 from .._errors import ConfigError
-from .._validators import non_negative
 from ..backends import ApiAnswer
+from ._netkit import multirequest, send
 from ._port import Binding
 from ._protocol import KsCompletion, _Attachable, check_base_url
 from ._results import ErrorElement, PrimitiveResult
+from ._variants import REFRESH_POLICY_NAMES, ProviderVariants, RefreshPolicy
 
-__all__ = ["REFRESH_POLICY_NAMES", "OttSessionProvider", "RefreshPolicy"]
+__all__ = ["REFRESH_POLICY_NAMES", "OttSessionProvider", "RefreshPolicy", "SavedSession"]
 
-
-def _fraction(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not 0 <= value < 1:
-        raise ConfigError(f"{attribute.name} must be in [0, 1), not {value!r}")
-
-
-def _margin(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None:
-        non_negative(_, attribute, value)
+#: The multirequests this provider sends (several calls in one round trip).
+_ANONYMOUS_LOGIN: Final = multirequest("ottUser/anonymousLogin", "session/get")
+_LOGIN: Final = multirequest("ottUser/login", "session/get")
+_REFRESH: Final = multirequest("ottUser/refreshSession", "session/get")
 
 
 @attrs.frozen
-class RefreshPolicy:
-    """When a KS is refreshed: once the time left is at or below the refresh delta.
+class SavedSession:
+    """What an app persists to recover its OTT session after a relaunch."""
 
-    The delta is ``fraction`` of the validity left when the session was set,
-    or the fixed ``margin`` in seconds. Named policies: :meth:`android`,
-    :meth:`ios`, :meth:`custom`.
-    """
-
-    name: str
-    fraction: float | None = attrs.field(default=None, validator=_fraction)
-    margin: float | None = attrs.field(default=None, validator=_margin)
-
-    def __attrs_post_init__(self) -> None:
-        if (self.fraction is None) == (self.margin is None):
-            raise ConfigError("a refresh policy has either a fraction or a margin, "
-                              "exactly one of them")
-
-    @classmethod
-    def android(cls) -> RefreshPolicy:
-        """12 % of the validity left when set (a 24 h KS refreshes with ~2.9 h left)."""
-        return cls("android", fraction=0.12)
-
-    @classmethod
-    def ios(cls) -> RefreshPolicy:
-        """A fixed 5 minute margin."""
-        return cls("ios", margin=300.0)
-
-    @classmethod
-    def custom(cls, margin: float) -> RefreshPolicy:
-        """A fixed ``margin`` in seconds."""
-        return cls("custom", margin=margin)
-
-    @classmethod
-    def named(cls, name: str) -> RefreshPolicy:
-        if name not in _NAMED:
-            raise ConfigError(f"no refresh policy {name!r}; named policies are "
-                              f"{', '.join(_NAMED)} (or RefreshPolicy.custom(margin))")
-        return _NAMED[name]()
-
-    def delta(self, validity_left: float) -> float:
-        """The refresh delta for a session set with ``validity_left`` seconds to go."""
-        if self.margin is not None:
-            return self.margin
-        assert self.fraction is not None
-        return self.fraction * max(validity_left, 0.0)
-
-
-_NAMED: Final[dict[str, Callable[[], RefreshPolicy]]] = {
-    "android": RefreshPolicy.android, "ios": RefreshPolicy.ios}
-#: The named refresh policies (``RefreshPolicy.named``), as scenario files write them.
-REFRESH_POLICY_NAMES: Final = tuple(_NAMED)
+    ks: str
+    refresh_token: str
+    udid: str | None
 
 
 @attrs.define(slots=True)
@@ -120,34 +80,47 @@ class _OttSession:
     udid: str | None
     expires_at: float
     refresh_delta: float
+    recovered: bool = False  # a saved session given back, not yet refreshed
 
 
 class OttSessionProvider(_Attachable):
     """A session provider on the OTT (Phoenix) backend, like the SDK's.
 
-    ``OttSessionProvider(base_url, partner_id)`` then
-    :meth:`start_anonymous_session` or :meth:`start_session`; then
-    :meth:`get_ks` answers a valid KS, refreshing or renewing it as needed.
-    ``refresh_policy`` is ``"android"`` (default), ``"ios"`` or a
-    :class:`RefreshPolicy`.
+    ``OttSessionProvider(base_url, partner_id)`` (the base URL includes the API
+    path, ``https://<host>/api_v3/``) then :meth:`start_anonymous_session` or
+    :meth:`start_session`; then :meth:`get_ks` answers a valid KS, refreshing or
+    renewing it as needed. ``variant`` is ``"documented"`` (default),
+    ``"android"``, ``"ios"`` or a :class:`ProviderVariants`; ``refresh_policy``
+    (``"android"``, ``"ios"`` or a :class:`RefreshPolicy`) overrides its margin.
+    ``persist_session=True``: the app saves the session (KS, refresh token, udid)
+    and, relaunched after a kill, recovers it (:meth:`relaunched`).
     """
 
     def __init__(self, base_url: str, partner_id: int, *,
-                 refresh_policy: RefreshPolicy | str = "android",
-                 race_on_refresh: bool = False) -> None:
-        self._base_url = check_base_url(base_url)
+                 variant: ProviderVariants | str = "documented",
+                 refresh_policy: RefreshPolicy | str | None = None,
+                 persist_session: bool = False) -> None:
+        self._base_url = check_base_url(base_url, "ott")
         if isinstance(partner_id, bool) or not isinstance(partner_id, int) or partner_id < 0:
             raise ConfigError(f"partner_id must be a non-negative integer, not {partner_id!r}")
         self._partner_id = partner_id
-        self.refresh_policy = (refresh_policy if isinstance(refresh_policy, RefreshPolicy)
-                               else RefreshPolicy.named(refresh_policy))
-        self.race_on_refresh = race_on_refresh
+        chosen = variant if isinstance(variant, ProviderVariants) else \
+            ProviderVariants.named(variant)
+        self.variants = chosen.with_refresh_policy(refresh_policy)
         self._binding: Binding | None = None
         self._session: _OttSession | None = None
         self._generation = 0
-        self._refreshing = False
+        self._refreshing = False      # the in-progress flag (queue, overwrite-slot)
+        self._in_flight = 0           # refreshes sent and not answered
         self._waiters: list[KsCompletion] = []
-        self._ended = False
+        self._own: list[KsCompletion] = []  # each-sends: callers waiting on their own refresh
+        self._why_none = "no session was started"
+        self.persist_session = persist_session
+        self._saved: SavedSession | None = None  # what the app persisted
+
+    @property
+    def refresh_policy(self) -> RefreshPolicy:
+        return self.variants.refresh_policy
 
     # --- the SessionProvider protocol ----------------------------------------------------
 
@@ -163,41 +136,69 @@ class OttSessionProvider(_Attachable):
         """Answer a valid KS; refresh first when the time left is at or below the delta."""
         session = self._session
         if session is None:
-            why = ("the session was ended; start a new session" if self._ended
-                   else "no session was started")
-            completion(PrimitiveResult(error=ErrorElement.session_error(why)))
+            completion(PrimitiveResult(error=ErrorElement.session_error(self._why_none)))
             return
-        if self._refreshing:
-            if not self.race_on_refresh:
-                self._waiters.append(completion)
-            # With the Android race, the one completion slot is taken: this one is dropped.
+        mode = self.variants.concurrent_refresh
+        if self._refreshing and mode == "queue":
+            self._waiters.append(completion)
+            return
+        if self._refreshing and mode == "overwrite-slot":
+            self._waiters = [completion]  # the one slot: the earlier caller is dropped
             return
         if session.expires_at - self.now > session.refresh_delta:
             completion(PrimitiveResult(session.ks))
             return
+        if mode == "each-sends":
+            self._refresh(session, completion)  # no de-duplication: its own refresh
+            return
         self._refreshing = True
         self._waiters = [completion]
-        self._refresh(session)
+        self._refresh(session, None)
 
     # --- what the app does -----------------------------------------------------------------
 
     def start_anonymous_session(self, udid: str | None = None,
                                 completion: KsCompletion | None = None) -> None:
-        """Start an anonymous session ("ottUser/anonymousLogin", then "session/get")."""
+        """Start an anonymous session (``ottUser/anonymousLogin`` + ``session/get``)."""
         generation = self._begin()
         b, pid = self.binding, self._partner_id
-        b.call("ott", "ottUser/anonymousLogin",
-               lambda: b.ott.anonymous_login(b.device, pid, udid),
-               lambda answer: self._logged_in(generation, answer, udid, completion))
+        send(b, self.variants, "ott", _ANONYMOUS_LOGIN,
+             lambda: b.ott.with_session(b.device, b.ott.anonymous_login(b.device, pid, udid)),
+             lambda answer: self._logged_in(generation, answer, udid, completion))
 
     def start_session(self, username: str, password: str, udid: str | None = None,
                       completion: KsCompletion | None = None) -> None:
-        """Start a user session ("ottUser/login", then "session/get")."""
+        """Start a user session (``ottUser/login`` + ``session/get``)."""
         generation = self._begin()
         b, pid = self.binding, self._partner_id
-        b.call("ott", "ottUser/login",
-               lambda: b.ott.login(b.device, pid, username, password, udid),
-               lambda answer: self._logged_in(generation, answer, udid, completion))
+        send(b, self.variants, "ott", _LOGIN,
+             lambda: b.ott.with_session(b.device, b.ott.login(b.device, pid, username,
+                                                              password, udid)),
+             lambda answer: self._logged_in(generation, answer, udid, completion))
+
+    def recover_session(self, saved: SavedSession,
+                        completion: KsCompletion | None = None) -> None:
+        """Take a relaunched app's saved session and refresh it at once
+        (``recoverSession``); ``completion`` gets the new KS or the error."""
+        self._begin()
+        b = self.binding
+        session = _OttSession(saved.ks, saved.refresh_token, "", False, saved.udid,
+                              self.now, 0.0, recovered=True)
+        self._session = session
+        b.record("session_recovered", {"backend": "ott", "ks": saved.ks})
+
+        def done(result: PrimitiveResult) -> None:
+            if completion is not None:
+                completion(result)
+
+        self._refresh(session, done)
+
+    def saved_session(self) -> SavedSession | None:
+        """What the app persists to recover this session later (``None``: no session)."""
+        session = self._session
+        if session is None or session.refresh_token is None:
+            return None
+        return SavedSession(session.ks, session.refresh_token, session.udid)
 
     def login(self, username: str | None, password: str | None,
               completion: KsCompletion | None = None) -> None:
@@ -210,47 +211,68 @@ class OttSessionProvider(_Attachable):
             self.start_session(username, password or "", udid, completion)
 
     def end_session(self, completion: KsCompletion | None = None) -> None:
-        """End the session: ``ottUser/logout`` for a user session (then cleared whatever
-        the result); an anonymous session is cleared locally with no server call."""
+        """End the session as the SDK does (see the module docstring): anonymous,
+        success and kept; user, a KS first, then ``ottUser/logout``, then cleared;
+        no session, the completion is never called."""
         session = self._session
         if session is None:
-            if completion is not None:
-                completion(PrimitiveResult(error=ErrorElement.session_error(
-                    "no session to end")))
             return
-        self._clear(ended=True)
         b = self.binding
-        expired = session.expires_at <= self.now
-        if session.anonymous or expired:
-            b.record("session_ended", {"backend": "ott", "anonymous": session.anonymous,
-                                       "ks": session.ks, "server_call": False})
+        if session.anonymous:
+            b.record("session_ended", {"backend": "ott", "anonymous": True, "ks": session.ks,
+                                       "server_call": False, "cleared": False})
             if completion is not None:
                 completion(PrimitiveResult(session.ks))
             return
 
-        def answered(answer: ApiAnswer) -> None:
-            data: dict[str, Any] = {"backend": "ott", "anonymous": False, "ks": session.ks,
-                                    "server_call": True, "ok": answer.ok}
-            if not answer.ok:
-                data["code"] = answer.code if answer.code is not None else answer.http_status
-            b.record("session_ended", data)
-            if completion is not None:
-                completion(PrimitiveResult(session.ks) if answer.ok else
-                           PrimitiveResult(error=ErrorElement.from_answer(answer)))
+        def got_ks(result: PrimitiveResult) -> None:
+            if result.value is None:
+                if completion is not None:
+                    completion(result)  # nothing is cleared
+                return
+            ks, current = result.value, self._session
+            generation = self._generation
+            udid = session.udid if current is None else current.udid
 
-        b.call("ott", "ottUser/logout",
-               lambda: b.ott.logout(b.device, session.ks, session.udid), answered,
-               ks=session.ks)
+            def answered(answer: ApiAnswer) -> None:
+                if generation == self._generation:
+                    self._clear("the session was ended; start a new session")
+                data: dict[str, Any] = {"backend": "ott", "anonymous": False, "ks": ks,
+                                        "server_call": True, "ok": answer.ok, "cleared": True}
+                if not answer.ok:
+                    data["code"] = answer.code if answer.code is not None \
+                        else answer.http_status
+                b.record("session_ended", data)
+                if completion is not None:
+                    completion(PrimitiveResult(ks) if answer.ok else
+                               PrimitiveResult(error=ErrorElement.from_answer(answer)))
+
+            send(b, self.variants, "ott", "ottUser/logout",
+                 lambda: b.ott.logout(b.device, ks, udid), answered, ks=ks)
+
+        self.get_ks(got_ks)
+
+    def relaunched(self) -> None:
+        """The app started again after a kill: with ``persist_session`` it recovers the
+        session it saved (refreshed at once); otherwise nothing happens."""
+        saved, self._saved = self._saved, None
+        if saved is not None:
+            self.recover_session(saved)
 
     def forget(self) -> None:
         """The app was killed: its in-memory session is gone, with no server call and no
-        completion called. The KS stays valid at the backend until it expires."""
+        completion called. The KS stays valid at the backend until it expires. With
+        ``persist_session`` the app saved it first."""
+        if self.persist_session:
+            self._saved = self.saved_session()
         session = self._session
         self._generation += 1
         self._session = None
-        self._ended = False
+        self._why_none = "no session was started"
         self._waiters = []
+        self._own = []
         self._refreshing = False
+        self._in_flight = 0
         if session is not None:
             self.binding.record("session_forgotten", {"backend": "ott", "ks": session.ks})
 
@@ -283,7 +305,8 @@ class OttSessionProvider(_Attachable):
 
     @property
     def refreshing(self) -> bool:
-        return self._refreshing
+        """Whether a refresh is in flight."""
+        return self._in_flight > 0
 
     @property
     def udid(self) -> str | None:
@@ -293,16 +316,19 @@ class OttSessionProvider(_Attachable):
 
     def _begin(self) -> int:
         """A new session replaces any current one; answers for the old one are ignored."""
-        self._clear(ended=False)
+        self._clear("a new session started")
+        self._why_none = "no session was started"
         return self._generation
 
-    def _clear(self, *, ended: bool) -> None:
+    def _clear(self, why: str) -> None:
+        """Drop the session; callers waiting for a refresh get a session error."""
         self._generation += 1
         self._session = None
-        self._ended = ended
-        waiters, self._waiters = self._waiters, []
+        self._why_none = why
+        waiters, self._waiters = [*self._waiters, *self._own], []
+        self._own = []
         self._refreshing = False
-        why = "the session was ended; start a new session" if ended else "a new session started"
+        self._in_flight = 0
         for waiter in waiters:
             waiter(PrimitiveResult(error=ErrorElement.session_error(why)))
 
@@ -311,101 +337,116 @@ class OttSessionProvider(_Attachable):
         if generation != self._generation:
             return
         if not answer.ok:
-            self._start_failed(ErrorElement.from_answer(answer), completion)
-            return
-        ks, refresh_token = answer.value["ks"], answer.value.get("refresh_token")
-
-        def with_expiry(info: ApiAnswer) -> None:
-            if generation != self._generation:
-                return
-            if not info.ok:
-                self._start_failed(ErrorElement.from_answer(info), completion)
-                return
-            session = self._set(ks, refresh_token, info, udid)
-            self.binding.record("session_started", {
-                "backend": "ott", "anonymous": session.anonymous, "user_id": session.user_id,
-                "ks": ks, "partner_id": self._partner_id,
-                "expires_at": round(session.expires_at, 6),
-                "refresh_delta": round(session.refresh_delta, 6)})
+            error = ErrorElement.login_failed(answer)
+            self.binding.record("session_start_failed", {
+                "backend": "ott", "code": error.code, "name": error.name,
+                "message": error.message})
             if completion is not None:
-                completion(PrimitiveResult(ks))
-
-        self._session_get(ks, with_expiry)
-
-    def _start_failed(self, error: ErrorElement, completion: KsCompletion | None) -> None:
-        self.binding.record("session_start_failed", {"backend": "ott", "code": error.code,
-                                                     "name": error.name,
-                                                     "message": error.message})
+                completion(PrimitiveResult(error=error))
+            return
+        session = self._set(answer, udid)
+        self._started(session)
         if completion is not None:
-            completion(PrimitiveResult(error=error))
+            completion(PrimitiveResult(session.ks))
 
-    def _session_get(self, ks: str, deliver: Callable[[ApiAnswer], None]) -> None:
-        b = self.binding
-        b.call("ott", "session/get", lambda: b.ott.session_get(b.device, ks), deliver,
-               ks=ks)
+    def _started(self, session: _OttSession, *, recovered: bool = False) -> None:
+        data: dict[str, Any] = {
+            "backend": "ott", "anonymous": session.anonymous, "user_id": session.user_id,
+            "ks": session.ks, "partner_id": self._partner_id,
+            "expires_at": round(session.expires_at, 6),
+            "refresh_delta": round(session.refresh_delta, 6), "base_url": self._base_url,
+            "variant": self.variants.name}
+        if recovered:
+            data["recovered"] = True
+        self.binding.record("session_started", data)
 
-    def _set(self, ks: str, refresh_token: str | None, info: ApiAnswer,
-             udid: str | None) -> _OttSession:
-        expires_at = float(info.value["expiry"])
-        user_id = str(info.value["user_id"])
-        session = _OttSession(ks, refresh_token, user_id, user_id == "0", udid, expires_at,
+    def _set(self, answer: ApiAnswer, udid: str | None) -> _OttSession:
+        value = answer.value
+        expires_at = float(value["expiry"])
+        user_id = str(value["user_id"])
+        session = _OttSession(value["ks"], value.get("refresh_token"), user_id, user_id == "0",
+                              udid, expires_at,
                               self.refresh_policy.delta(expires_at - self.now))
         self._session = session
         return session
 
-    def _refresh(self, session: _OttSession) -> None:
+    def _refresh(self, session: _OttSession, own: KsCompletion | None) -> None:
+        """Send ``ottUser/refreshSession`` + ``session/get``; its answer goes to ``own``
+        (each-sends) or to the waiters."""
         b, generation = self.binding, self._generation
         started = self.now
         expired = session.expires_at <= started
-        if session.anonymous or session.refresh_token is None:
-            pid, udid = self._partner_id, session.udid
-            b.call("ott", "ottUser/anonymousLogin",
-                   lambda: b.ott.anonymous_login(b.device, pid, udid),
-                   lambda answer: self._refreshed(generation, session, answer, started))
+        self._in_flight += 1
+        if own is not None:
+            self._own.append(own)
+        if session.refresh_token is None:
+            self._refreshed(generation, session, ApiAnswer(
+                200, code="NoRefreshToken", name="NoRefreshToken",
+                message="the session has no refresh token"), started, own)
             return
-        ks = None if expired else session.ks  # an expired KS is not sent: the token renews
-        token = session.refresh_token
-        b.call("ott", "ottUser/refreshSession",
-               lambda: b.ott.refresh_session(b.device, ks, token, session.udid),
-               lambda answer: self._refreshed(generation, session, answer, started), ks=ks)
+        # an expired KS is not sent: the token renews; a recovered one is sent as saved
+        ks = session.ks if session.recovered or not expired else None
+        token, udid = session.refresh_token, session.udid
+        b.record("ks_refresh_sent", {"backend": "ott", "ks_from": session.ks,
+                                     "expired": expired})
+        send(b, self.variants, "ott", _REFRESH,
+             lambda: b.ott.with_session(b.device, b.ott.refresh_session(b.device, ks, token,
+                                                                        udid)),
+             lambda answer: self._refreshed(generation, session, answer, started, own), ks=ks)
 
     def _refreshed(self, generation: int, old: _OttSession, answer: ApiAnswer,
-                   started: float) -> None:
+                   started: float, own: KsCompletion | None) -> None:
         """A refresh (or, once expired when it started, a renewal) was answered."""
-        expired = old.expires_at <= started
         if generation != self._generation:
-            return
+            return  # a clear answered every caller already
+        self._in_flight = max(self._in_flight - 1, 0)
+        if own is not None:
+            self._own = [o for o in self._own if o is not own]
         if not answer.ok:
-            self._refresh_failed(ErrorElement.from_answer(answer))
+            self._refresh_failed(ErrorElement.from_answer(answer), old, own)
             return
-        ks = answer.value["ks"]
-        refresh_token = answer.value.get("refresh_token")
+        session = self._set(answer, old.udid)
+        if old.recovered:
+            self._started(session, recovered=True)
+            self._answer(PrimitiveResult(session.ks), own)
+            return
+        expired = old.expires_at <= started
+        data: dict[str, Any] = {"backend": "ott", "ks_from": old.ks, "ks": session.ks,
+                                "expires_at": round(session.expires_at, 6)}
+        if expired:
+            data["expired_for"] = round(started - old.expires_at, 6)
+        else:
+            data["time_left"] = round(old.expires_at - started, 6)
+        self.binding.record("ks_renewed" if expired else "ks_refreshed", data)
+        self._answer(PrimitiveResult(session.ks), own)
 
-        def with_expiry(info: ApiAnswer) -> None:
-            if generation != self._generation:
-                return
-            if not info.ok:
-                self._refresh_failed(ErrorElement.from_answer(info))
-                return
-            session = self._set(ks, refresh_token, info, old.udid)
-            data: dict[str, Any] = {"backend": "ott", "ks_from": old.ks, "ks": ks,
-                                    "expires_at": round(session.expires_at, 6)}
-            if expired:
-                data["expired_for"] = round(started - old.expires_at, 6)
-            else:
-                data["time_left"] = round(old.expires_at - started, 6)
-            self.binding.record("ks_renewed" if expired else "ks_refreshed", data)
-            self._answer_waiters(PrimitiveResult(ks))
-
-        self._session_get(ks, with_expiry)
-
-    def _refresh_failed(self, cause: ErrorElement) -> None:
+    def _refresh_failed(self, cause: ErrorElement, old: _OttSession,
+                        own: KsCompletion | None) -> None:
         error = ErrorElement.session_error(cause.describe())
+        clear = self.variants.failed_refresh == "clear"
         self.binding.record("ks_refresh_failed", {"backend": "ott", "code": error.code,
-                                                  "message": error.message})
-        self._answer_waiters(PrimitiveResult(error=error))
+                                                  "message": error.message, "cleared": clear})
+        result = PrimitiveResult(error=error)
+        if not clear:
+            self._answer(result, own)
+            return
+        # the callers of this refresh hear why it failed; any other waiter, that the
+        # session was cleared
+        waiting = [own] if own is not None else self._waiters
+        if own is None:
+            self._waiters = []
+        current = self._session
+        self.binding.record("session_cleared", {
+            "backend": "ott", "ks": old.ks if current is None else current.ks,
+            "why": f"a refresh failed: {cause.describe()}"})
+        self._clear("the session was cleared after a failed refresh; start a new session")
+        for waiter in waiting:
+            waiter(result)
 
-    def _answer_waiters(self, result: PrimitiveResult) -> None:
+    def _answer(self, result: PrimitiveResult, own: KsCompletion | None) -> None:
+        if own is not None:
+            own(result)
+            return
         waiters, self._waiters = self._waiters, []
         self._refreshing = False
         for waiter in waiters:
@@ -414,4 +455,5 @@ class OttSessionProvider(_Attachable):
     def __repr__(self) -> str:
         state = ("no session" if self._session is None else
                  f"{'anonymous' if self._session.anonymous else 'user'} KS {self._session.ks}")
-        return f"<OttSessionProvider {self._base_url} partner {self._partner_id}: {state}>"
+        return (f"<OttSessionProvider {self._base_url} partner {self._partner_id} "
+                f"({self.variants.name}): {state}>")

@@ -1,29 +1,33 @@
 """OvpSessionProvider: widget (anonymous) and user sessions on the OVP backend.
 
-Rules (``seeds/004_0c9c6e939a18d3d9.txt``; DOMAIN.md "Kaltura session providers"):
+Rules (``seeds/004_0c9c6e939a18d3d9.txt``; DOMAIN.md "Kaltura session
+providers", corrected from the client source; WIRE.md "Kaltura OVP"):
 
 * "A anonymous session starts with the "session/startWidgetSession" API"
   (widget id ``"_" + partnerId``); the provider assumes it is valid for
-  ``assumed_validity`` (24 h) without asking.
-* "A user specific session starts with the "user/loginByLoginId" API",
-  followed by ``session/get`` for the expiry.
-* "By default a session is valid for 24 hours. Once expired, the
-  OvpSessionProvider will try to renew the session": within the last
-  ``renew_window`` (10 minutes) a token request is answered with the current
-  KS while the session is renewed in the background; once expired, the
-  session is renewed before answering. Renewing repeats the call that started
-  the session (a new widget session, or a new login with the same login id).
+  ``assumed_validity`` (24 h), counted from when the request was SENT.
+* "A user specific session starts with the "user/loginByLoginId" API", in ONE
+  multirequest with ``session/get`` (the expiry).
+* Renewal (the variant's ``ovp_renew_window``): with strictly less than the
+  window left (whole seconds; 10 minutes), EVERY token request is answered with
+  the current KS and starts a background renewal (no in-progress guard); once
+  expired, every token request sends its own renewal and waits for it. iOS has
+  no window: only the expired case. Renewing repeats the call that started the
+  session. A failed renewal clears the session (``session_cleared``).
 * "To end a session, use the "session/end" API": ending a user session calls
-  it, then clears the session whatever the result; it "can't be renewed".
+  it (iOS has no ``session/end``: it only clears), then clears the session
+  whatever the result; it "can't be renewed".
 * "An anonymous session can't be ended. Until the session token (KS) expires
   the token can be used": ending one clears it locally, with no server call.
 
-Trace records: ``session_started``, ``session_start_failed``, ``ks_renewed``
-(with ``background``), ``ks_refresh_failed``, ``session_ended``.
+Trace records: ``session_started``, ``session_start_failed``,
+``ks_refresh_sent``, ``ks_renewed`` (with ``background``),
+``ks_refresh_failed``, ``session_cleared``, ``session_ended``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -31,9 +35,11 @@ import attrs
 
 from .._errors import ConfigError
 from ..backends import ApiAnswer
+from ._netkit import multirequest, send
 from ._port import Binding
 from ._protocol import KsCompletion, _Attachable, check_base_url
 from ._results import ErrorElement, PrimitiveResult
+from ._variants import ProviderVariants
 
 __all__ = ["OvpSessionProvider"]
 
@@ -60,26 +66,39 @@ def _check_partner_id(value: object) -> int:
 class OvpSessionProvider(_Attachable):
     """A session provider on the OVP backend, like the SDK's.
 
-    ``OvpSessionProvider(base_url)`` then :meth:`start_anonymous_session` or
-    :meth:`start_session`; ``partner_id`` given here is the default for both.
+    ``OvpSessionProvider(base_url)`` (the host only) then
+    :meth:`start_anonymous_session` or :meth:`start_session`; ``partner_id``
+    given here is the default for both. ``variant``: ``"documented"``
+    (default), ``"android"``, ``"ios"`` or a :class:`ProviderVariants`;
+    ``renew_window`` overrides its window (``None``: the variant's).
     """
 
     def __init__(self, base_url: str, partner_id: int | None = None, *,
-                 assumed_validity: float = 86400.0, renew_window: float = 600.0) -> None:
-        self._base_url = check_base_url(base_url)
+                 assumed_validity: float = 86400.0, renew_window: float | None = None,
+                 variant: ProviderVariants | str = "documented") -> None:
+        self._base_url = check_base_url(base_url, "ovp")
         self._default_partner_id = None if partner_id is None else _check_partner_id(partner_id)
         if assumed_validity <= 0:
             raise ConfigError(f"assumed_validity must be positive, not {assumed_validity!r}")
-        if renew_window < 0:
-            raise ConfigError(f"renew_window can't be negative, not {renew_window!r}")
+        if renew_window is not None and renew_window <= 0:
+            raise ConfigError(f"renew_window must be positive, not {renew_window!r}")
+        chosen = variant if isinstance(variant, ProviderVariants) else \
+            ProviderVariants.named(variant)
+        if renew_window is not None:
+            chosen = attrs.evolve(chosen, ovp_renew_window=renew_window)
+        self.variants = chosen
         self.assumed_validity = assumed_validity
-        self.renew_window = renew_window
         self._binding: Binding | None = None
         self._session: _OvpSession | None = None
         self._generation = 0
-        self._renewing = False
-        self._waiters: list[KsCompletion] = []
-        self._ended = False
+        self._in_flight = 0
+        self._own: list[KsCompletion] = []  # requests after expiry, waiting on their renewal
+        self._why_none = "no session was started"
+
+    @property
+    def renew_window(self) -> float | None:
+        """Seconds before expiry from which requests renew in the background (None: never)."""
+        return self.variants.ovp_renew_window
 
     # --- the SessionProvider protocol ----------------------------------------------------
 
@@ -95,23 +114,20 @@ class OvpSessionProvider(_Attachable):
         return self._default_partner_id or 0
 
     def get_ks(self, completion: KsCompletion) -> None:
-        """Answer a valid KS: at once, renewing in the background within the renew
-        window; after renewing once expired."""
+        """Answer a valid KS: at once (starting a background renewal inside the
+        window); once expired, after a renewal of its own."""
         session = self._session
         if session is None:
-            why = ("the session was ended; start a new session" if self._ended
-                   else "no session was started")
-            completion(PrimitiveResult(error=ErrorElement.session_error(why)))
+            completion(PrimitiveResult(error=ErrorElement.session_error(self._why_none)))
             return
         left = session.expires_at - self.now
         if left > 0:
             completion(PrimitiveResult(session.ks))
-            if left <= self.renew_window and not self._renewing:
-                self._renew(session, background=True)
+            window = self.renew_window
+            if window is not None and math.floor(left) < window:
+                self._renew(session, None)  # on every such request: no in-progress guard
             return
-        self._waiters.append(completion)
-        if not self._renewing:
-            self._renew(session, background=False)
+        self._renew(session, completion)
 
     # --- what the app does -----------------------------------------------------------------
 
@@ -120,16 +136,18 @@ class OvpSessionProvider(_Attachable):
         """Start a widget session ("session/startWidgetSession", widget id "_<partnerId>")."""
         pid = self._partner_for(partner_id)
         generation = self._begin()
+        sent = self.now
         self._widget_session(pid, lambda answer: self._started(
-            generation, answer, pid, None, "", completion))
+            generation, answer, pid, None, "", sent, completion))
 
     def start_session(self, login_id: str, password: str, partner_id: int | None = None,
                       completion: KsCompletion | None = None) -> None:
-        """Start a user session ("user/loginByLoginId", then "session/get")."""
+        """Start a user session ("user/loginByLoginId" + "session/get", one multirequest)."""
         pid = self._partner_for(partner_id)
         generation = self._begin()
+        sent = self.now
         self._login(login_id, password, pid, lambda answer: self._started(
-            generation, answer, pid, login_id, password, completion))
+            generation, answer, pid, login_id, password, sent, completion))
 
     def login(self, username: str | None, password: str | None,
               completion: KsCompletion | None = None) -> None:
@@ -141,26 +159,29 @@ class OvpSessionProvider(_Attachable):
             self.start_session(username, password or "", None, completion)
 
     def end_session(self, completion: KsCompletion | None = None) -> None:
-        """End the session: ``session/end`` for a user session (then cleared whatever the
-        result); a widget session is cleared locally with no server call."""
+        """End the session: ``session/end`` for a user session (none on iOS), then
+        cleared whatever the result; a widget session is cleared locally with no
+        server call."""
         session = self._session
         if session is None:
             if completion is not None:
                 completion(PrimitiveResult(error=ErrorElement.session_error(
                     "no session to end")))
             return
-        self._clear(ended=True)
+        self._clear("the session was ended; start a new session")
         b = self.binding
-        if session.anonymous or session.expires_at <= self.now:
+        if session.anonymous or session.expires_at <= self.now \
+                or not self.variants.ovp_session_end:
             b.record("session_ended", {"backend": "ovp", "anonymous": session.anonymous,
-                                       "ks": session.ks, "server_call": False})
+                                       "ks": session.ks, "server_call": False,
+                                       "cleared": True})
             if completion is not None:
                 completion(PrimitiveResult(session.ks))
             return
 
         def answered(answer: ApiAnswer) -> None:
             data: dict[str, Any] = {"backend": "ovp", "anonymous": False, "ks": session.ks,
-                                    "server_call": True, "ok": answer.ok}
+                                    "server_call": True, "ok": answer.ok, "cleared": True}
             if not answer.ok:
                 data["code"] = answer.code if answer.code is not None else answer.http_status
             b.record("session_ended", data)
@@ -168,8 +189,8 @@ class OvpSessionProvider(_Attachable):
                 completion(PrimitiveResult(session.ks) if answer.ok else
                            PrimitiveResult(error=ErrorElement.from_answer(answer)))
 
-        b.call("ovp", "session/end", lambda: b.ovp.session_end(b.device, session.ks),
-               answered, ks=session.ks)
+        send(b, self.variants, "ovp", "session/end",
+             lambda: b.ovp.session_end(b.device, session.ks), answered, ks=session.ks)
 
     def forget(self) -> None:
         """The app was killed: its in-memory session is gone, with no server call and no
@@ -177,9 +198,9 @@ class OvpSessionProvider(_Attachable):
         session = self._session
         self._generation += 1
         self._session = None
-        self._ended = False
-        self._waiters = []
-        self._renewing = False
+        self._why_none = "no session was started"
+        self._in_flight = 0
+        self._own = []
         if session is not None:
             self.binding.record("session_forgotten", {"backend": "ovp", "ks": session.ks})
 
@@ -203,7 +224,8 @@ class OvpSessionProvider(_Attachable):
 
     @property
     def renewing(self) -> bool:
-        return self._renewing
+        """Whether a renewal is in flight."""
+        return self._in_flight > 0
 
     # --- inside ------------------------------------------------------------------------------
 
@@ -215,104 +237,106 @@ class OvpSessionProvider(_Attachable):
         return self._default_partner_id
 
     def _begin(self) -> int:
-        self._clear(ended=False)
+        self._clear("no session was started")
         return self._generation
 
-    def _clear(self, *, ended: bool) -> None:
+    def _clear(self, why: str) -> None:
+        """Drop the session; requests waiting on a renewal get a session error."""
         self._generation += 1
         self._session = None
-        self._ended = ended
-        self._renewing = False
-        waiters, self._waiters = self._waiters, []
-        why = "the session was ended; start a new session" if ended else "a new session started"
-        for waiter in waiters:
-            waiter(PrimitiveResult(error=ErrorElement.session_error(why)))
+        self._why_none = why
+        self._in_flight = 0
+        waiting, self._own = self._own, []
+        for completion in waiting:
+            completion(PrimitiveResult(error=ErrorElement.session_error(why)))
 
     def _widget_session(self, partner_id: int, deliver: Callable[[ApiAnswer], None]) -> None:
         b = self.binding
         widget_id = f"_{partner_id}"
-        b.call("ovp", "session/startWidgetSession",
-               lambda: b.ovp.start_widget_session(b.device, widget_id), deliver)
+        send(b, self.variants, "ovp", "session/startWidgetSession",
+             lambda: b.ovp.start_widget_session(b.device, widget_id), deliver)
 
     def _login(self, login_id: str, password: str, partner_id: int,
                deliver: Callable[[ApiAnswer], None]) -> None:
         b = self.binding
-        b.call("ovp", "user/loginByLoginId",
-               lambda: b.ovp.login_by_login_id(b.device, login_id, password, partner_id),
-               deliver)
+        send(b, self.variants, "ovp", multirequest("user/loginByLoginId", "session/get"),
+             lambda: b.ovp.with_session(b.device, b.ovp.login_by_login_id(
+                 b.device, login_id, password, partner_id)), deliver)
 
-    def _with_expiry(self, generation: int, answer: ApiAnswer, partner_id: int,
-                     login_id: str | None, password: str, then: Callable[[_OvpSession], None],
-                     failed: Callable[[ErrorElement], None]) -> None:
-        """Turn a start answer into a session: widget KSs get the assumed validity,
-        user KSs their expiry from ``session/get``."""
+    def _session_of(self, answer: ApiAnswer, partner_id: int, login_id: str | None,
+                    password: str, sent: float) -> _OvpSession:
+        """A started session: widget KSs valid ``assumed_validity`` from when the
+        request was sent, user KSs until their ``session/get`` expiry."""
+        ks = answer.value["ks"]
+        if login_id is None:
+            return _OvpSession(ks, partner_id, None, "", sent + self.assumed_validity)
+        return _OvpSession(ks, partner_id, login_id, password, float(answer.value["expiry"]))
+
+    def _started(self, generation: int, answer: ApiAnswer, partner_id: int,
+                 login_id: str | None, password: str, sent: float,
+                 completion: KsCompletion | None) -> None:
         if generation != self._generation:
             return
         if not answer.ok:
-            failed(ErrorElement.from_answer(answer))
-            return
-        ks = answer.value["ks"]
-        if login_id is None:
-            then(_OvpSession(ks, partner_id, None, "", self.now + self.assumed_validity))
-            return
-        b = self.binding
-
-        def got(info: ApiAnswer) -> None:
-            if generation != self._generation:
-                return
-            if not info.ok:
-                failed(ErrorElement.from_answer(info))
-                return
-            then(_OvpSession(ks, partner_id, login_id, password, float(info.value["expiry"])))
-
-        b.call("ovp", "session/get", lambda: b.ovp.session_get(b.device, ks), got, ks=ks)
-
-    def _started(self, generation: int, answer: ApiAnswer, partner_id: int,
-                 login_id: str | None, password: str,
-                 completion: KsCompletion | None) -> None:
-        def then(session: _OvpSession) -> None:
-            self._session = session
-            self.binding.record("session_started", {
-                "backend": "ovp", "anonymous": session.anonymous,
-                "user_id": session.login_id or "", "ks": session.ks, "partner_id": partner_id,
-                "expires_at": round(session.expires_at, 6)})
-            if completion is not None:
-                completion(PrimitiveResult(session.ks))
-
-        def failed(error: ErrorElement) -> None:
+            error = ErrorElement.login_failed(answer)
             self.binding.record("session_start_failed", {"backend": "ovp", "code": error.code,
                                                          "name": error.name,
                                                          "message": error.message})
             if completion is not None:
                 completion(PrimitiveResult(error=error))
+            return
+        session = self._session = self._session_of(answer, partner_id, login_id, password,
+                                                   sent)
+        self.binding.record("session_started", {
+            "backend": "ovp", "anonymous": session.anonymous,
+            "user_id": session.login_id or "", "ks": session.ks, "partner_id": partner_id,
+            "expires_at": round(session.expires_at, 6), "base_url": self._base_url,
+            "variant": self.variants.name})
+        if completion is not None:
+            completion(PrimitiveResult(session.ks))
 
-        self._with_expiry(generation, answer, partner_id, login_id, password, then, failed)
-
-    def _renew(self, old: _OvpSession, *, background: bool) -> None:
-        self._renewing = True
+    def _renew(self, old: _OvpSession, own: KsCompletion | None) -> None:
+        """Repeat the call that started ``old``; ``own`` (an expired session's request)
+        waits for it, else it runs in the background."""
         generation, started = self._generation, self.now
+        self._in_flight += 1
+        if own is not None:
+            self._own.append(own)
+        b = self.binding
+        b.record("ks_refresh_sent", {"backend": "ovp", "ks_from": old.ks,
+                                     "expired": old.expires_at <= started})
 
-        def then(session: _OvpSession) -> None:
-            self._session = session
+        def answered(answer: ApiAnswer) -> None:
+            if generation != self._generation:
+                return  # a clear answered every caller already
+            self._in_flight = max(self._in_flight - 1, 0)
+            if own is not None:
+                self._own = [o for o in self._own if o is not own]
+            if not answer.ok:
+                error = ErrorElement.session_error(ErrorElement.from_answer(answer).describe())
+                b.record("ks_refresh_failed", {"backend": "ovp", "code": error.code,
+                                               "message": error.message, "cleared": True})
+                current = self._session
+                b.record("session_cleared", {
+                    "backend": "ovp", "ks": old.ks if current is None else current.ks,
+                    "why": f"a renewal failed: {error.message}"})
+                self._clear("the session was cleared after a failed renewal; start a new "
+                            "session")
+                if own is not None:
+                    own(PrimitiveResult(error=error))
+                return
+            session = self._session = self._session_of(answer, old.partner_id, old.login_id,
+                                                       old.password, started)
             data: dict[str, Any] = {"backend": "ovp", "ks_from": old.ks, "ks": session.ks,
                                     "expires_at": round(session.expires_at, 6),
-                                    "background": background}
+                                    "background": own is None}
             if old.expires_at <= started:
                 data["expired_for"] = round(started - old.expires_at, 6)
             else:
                 data["time_left"] = round(old.expires_at - started, 6)
-            self.binding.record("ks_renewed", data)
-            self._answer_waiters(PrimitiveResult(session.ks))
-
-        def failed(cause: ErrorElement) -> None:
-            error = ErrorElement.session_error(cause.describe())
-            self.binding.record("ks_refresh_failed", {"backend": "ovp", "code": error.code,
-                                                      "message": error.message})
-            self._answer_waiters(PrimitiveResult(error=error))
-
-        def answered(answer: ApiAnswer) -> None:
-            self._with_expiry(generation, answer, old.partner_id, old.login_id, old.password,
-                              then, failed)
+            b.record("ks_renewed", data)
+            if own is not None:
+                own(PrimitiveResult(session.ks))
 
         if old.anonymous:
             self._widget_session(old.partner_id, answered)
@@ -320,13 +344,7 @@ class OvpSessionProvider(_Attachable):
             assert old.login_id is not None
             self._login(old.login_id, old.password, old.partner_id, answered)
 
-    def _answer_waiters(self, result: PrimitiveResult) -> None:
-        waiters, self._waiters = self._waiters, []
-        self._renewing = False
-        for waiter in waiters:
-            waiter(result)
-
     def __repr__(self) -> str:
         state = ("no session" if self._session is None else
                  f"{'widget' if self._session.anonymous else 'user'} KS {self._session.ks}")
-        return f"<OvpSessionProvider {self._base_url}: {state}>"
+        return f"<OvpSessionProvider {self._base_url} ({self.variants.name}): {state}>"

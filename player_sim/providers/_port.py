@@ -33,6 +33,8 @@ class BackendPort(Protocol):
       backend answers "unavailable" during an outage) and ``deliver(answer)`` back
       at the device one latency later; a call carrying ``ks`` is noted as a use of
       that KS (``ks_used``) as it leaves;
+    * ``after(delay, action)``: run ``action()`` ``delay`` seconds from now (a
+      network kit's retry or timeout);
     * ``record(device, kind, data)``: append a provider record to the trace.
     """
 
@@ -48,6 +50,8 @@ class BackendPort(Protocol):
     def call(self, link: ApiLink, device: str | None, endpoint: str,
              serve: Callable[[], ApiAnswer], deliver: Callable[[ApiAnswer], None],
              ks: str | None) -> None: ...
+
+    def after(self, delay: float, action: Callable[[], None]) -> None: ...
 
     def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None: ...
 
@@ -82,6 +86,10 @@ class Binding:
         A call carrying ``ks`` records a ``ks_used`` trace event as it leaves.
         """
         self.port.call(link, self.device, endpoint, serve, deliver, ks)
+
+    def after(self, delay: float, action: Callable[[], None]) -> None:
+        """Run ``action()`` ``delay`` seconds from now."""
+        self.port.after(delay, action)
 
     def record(self, kind: str, data: dict[str, Any]) -> None:
         self.port.record(self.device, kind, data)

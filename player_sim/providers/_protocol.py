@@ -9,15 +9,15 @@ SessionProvider implementation or use the provided SDK implementations".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from .._errors import ConfigError, PlayerSimError
 from ._port import BackendHost, Binding
 from ._results import PrimitiveResult
 
-__all__ = ["Attachable", "KsCompletion", "SessionActions", "SessionProvider", "check_base_url",
-           "check_session_provider"]
+__all__ = ["API_PATH", "Attachable", "KsCompletion", "SessionActions", "SessionProvider",
+           "check_base_url", "check_session_provider"]
 
 #: What a session-token request calls back with, exactly once.
 KsCompletion = Callable[[PrimitiveResult], None]
@@ -27,8 +27,10 @@ KsCompletion = Callable[[PrimitiveResult], None]
 class SessionProvider(Protocol):
     """Gives the player's components access to a backend.
 
-    * ``base_url``: the backend's host, no path ("should only contain the host
-      domain name and should not include a path to the services within");
+    * ``base_url``: the backend's URL: for OVP the host only ("should only
+      contain the host domain name and should not include a path to the
+      services within"); for OTT it includes the API path (``.../api_v3/``,
+      DOMAIN.md: the seed's sentence holds for OVP);
     * ``partner_id``: the partner that was used to create the session token;
     * ``get_ks(completion)``: obtain a valid session token (KS) and call
       ``completion`` once with a :class:`PrimitiveResult` (the KS or an error),
@@ -76,17 +78,38 @@ class Attachable(Protocol):
     def attach(self, world: BackendHost, device: str | None = None) -> None: ...
 
 
-def check_base_url(url: str) -> str:
-    """Return ``url`` if it is an http(s) URL of a host only; raise ConfigError if not."""
+#: The API path an OTT (Phoenix) base URL ends with; the OVP SDK appends it to a host.
+API_PATH: Final = "api_v3/"
+
+
+def check_base_url(url: str, backend: str | None = None) -> str:
+    """Return ``url`` if it is a base URL for ``backend``; raise ConfigError if not.
+
+    OVP: the host only (the SDK appends ``api_v3/``). OTT: the URL includes its
+    API path (``https://<host>/.../api_v3/``). ``None``: either form.
+    """
     if not isinstance(url, str):
         raise ConfigError(f"a base URL must be a string, not {type(url).__name__}")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"base URL {url!r} must be an http(s) URL of the backend's host, "
+        raise ConfigError(f"base URL {url!r} must be an http(s) URL of the backend, "
                           "e.g. 'https://cdnapisec.kaltura.com/'")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConfigError(f"base URL {url!r} must be the host only, without a path to the "
-                          f"services: use '{parts.scheme}://{parts.netloc}/'")
+    host = f"{parts.scheme}://{parts.netloc}/"
+    if parts.query or parts.fragment:
+        raise ConfigError(f"base URL {url!r} can't carry a query or fragment: use {host!r}")
+    host_only = parts.path in ("", "/")
+    with_api = parts.path.endswith("/" + API_PATH)
+    if backend == "ovp" and not host_only:
+        raise ConfigError(f"OVP base URL {url!r} must be the host only, without a path to "
+                          f"the services (the SDK appends {API_PATH!r}): use {host!r}")
+    if backend == "ott" and not with_api:
+        raise ConfigError(f"OTT base URL {url!r} must include the API path: use e.g. "
+                          f"'{url.rstrip('/')}/{API_PATH}'" if host_only else
+                          f"OTT base URL {url!r} must end with the API path {API_PATH!r}, "
+                          f"e.g. '{host}{API_PATH}'")
+    if backend is None and not (host_only or with_api):
+        raise ConfigError(f"base URL {url!r} must be the host only ({host!r}, OVP) or end "
+                          f"with the API path {API_PATH!r} (OTT)")
     return url
 
 

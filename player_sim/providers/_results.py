@@ -16,7 +16,11 @@ from ..backends import ApiAnswer
 __all__ = [
     "BAD_REQUEST",
     "CONNECTION_ERROR",
+    "GENERAL_ERROR",
+    "LOAD_ERROR",
+    "NETKIT_CODES",
     "NOT_FOUND",
+    "REQUEST_CANCELLED",
     "SERVICE_ERROR",
     "SERVICE_UNAVAILABLE",
     "SESSION_ERROR",
@@ -32,11 +36,20 @@ NOT_FOUND: Final = 404
 CONNECTION_ERROR: Final = 408
 SERVICE_ERROR: Final = 500
 SERVICE_UNAVAILABLE: Final = 503
+LOAD_ERROR: Final = 518
+REQUEST_CANCELLED: Final = 520
 SESSION_ERROR: Final = 601
+GENERAL_ERROR: Final = 666
+#: Every code the network kit knows (DOMAIN.md); a login failing with another
+#: (a server's code) reaches the app as a session error, 601.
+NETKIT_CODES: Final = frozenset({BAD_REQUEST, NOT_FOUND, CONNECTION_ERROR, SERVICE_ERROR,
+                                 SERVICE_UNAVAILABLE, LOAD_ERROR, REQUEST_CANCELLED,
+                                 SESSION_ERROR, GENERAL_ERROR})
 
 _HTTP_NAMES: Final = {BAD_REQUEST: "BadRequestError", NOT_FOUND: "NotFound",
                       CONNECTION_ERROR: "ConnectionError", SERVICE_ERROR: "ServiceError",
-                      SERVICE_UNAVAILABLE: "ServiceUnavailableError"}
+                      SERVICE_UNAVAILABLE: "ServiceUnavailableError", LOAD_ERROR: "LoadError",
+                      REQUEST_CANCELLED: "RequestCancelled", GENERAL_ERROR: "GeneralError"}
 
 
 @attrs.frozen
@@ -52,6 +65,20 @@ class ErrorElement:
     def session_error(cls, message: str) -> ErrorElement:
         """Code 601: the session provider could not obtain a KS."""
         return cls(SESSION_ERROR, "SessionError", f"Failed to obtain session: {message}")
+
+    @classmethod
+    def request_cancelled(cls, message: str) -> ErrorElement:
+        """Code 520: the request was cancelled (a media load superseded by a new one)."""
+        return cls(REQUEST_CANCELLED, "RequestCancelled", message)
+
+    @classmethod
+    def login_failed(cls, answer: ApiAnswer) -> ErrorElement:
+        """What a failed login reaches the app as: a network-kit code as it is, any
+        other (a server's code) as session error 601 naming it."""
+        error = cls.from_answer(answer)
+        if error.code in NETKIT_CODES:
+            return error
+        return cls.session_error(error.describe())
 
     @classmethod
     def from_answer(cls, answer: ApiAnswer) -> ErrorElement:

@@ -178,10 +178,14 @@ class ProviderView:
             self.session = {**data, "t": rec.t}
             self.had_session = True
             self.endpoints = []
+        elif kind == "session_ended" and data.get("cleared") is False:
+            pass  # an anonymous OTT session "ended": the provider keeps serving its KS
         elif kind in ("session_ended", "session_forgotten"):
             if isinstance(data.get("ks"), str):
                 self.ended.add(data["ks"])
             self.session = None
+        elif kind == "session_cleared":
+            self.session = None  # dropped by the provider (a failed refresh), not ended
         elif kind in ("ks_refreshed", "ks_renewed") and self.session is not None:
             self.session = {**self.session, "ks": data.get("ks"),
                             "expires_at": data.get("expires_at", self.session.get("expires_at"))}

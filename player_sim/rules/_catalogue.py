@@ -241,7 +241,9 @@ _RULES: Final[tuple[Rule, ...]] = (
     # --- session providers -----------------------------------------------------------------
     _prov("provider.base-url.host-only", 15,
           "The Base url should only contain the host domain name and should not include",
-          "A session provider's base URL is a scheme and host only, with no path.", "always"),
+          "An OVP session provider's base URL is a scheme and host only (the SDK appends "
+          "api_v3/); an OTT one includes its API path (DOMAIN.md: the sentence holds for OVP).",
+          "always"),
     _prov("provider.ks.partner-id", 23,
           "PartnerId - The partner that was used to create the session token.",
           "Every request made with a KS carries the partner id the KS was created for.",
@@ -249,7 +251,7 @@ _RULES: Final[tuple[Rule, ...]] = (
     _prov("provider.ks.completes", 46,
           "completion.onComplete(new PrimitiveResult(getKs()));",
           "Every session-token request completes exactly once, with a KS or an error (DOMAIN.md: "
-          "the Android refresh race drops a callback).", "within-after"),
+          "the Android refresh race drops the earlier caller's callback).", "within-after"),
     _prov("provider.ott.anonymous-login", 64,
           "The Anonymous session starts with the \"ottUser/anonymousLogin\" API.",
           "An anonymous OTT session is started by an ottUser/anonymousLogin call.", "always"),
@@ -309,7 +311,14 @@ _RULES: Final[tuple[Rule, ...]] = (
          "OTT refresh is lazy: on each token request, if the time left is at or below a refresh "
          "delta, it refreshes first",
          "The refresh margin is 12 % of the validity left when the session was set (Android) "
-         "or a fixed 5 minutes (iOS).", "within-after", "OTT provider refresh margin"),
+         "or a fixed safety margin (iOS, 0 by default).", "within-after",
+         "ProviderVariants.refresh_policy"),
+    _dom("provider.ott.one-refresh",
+         "iOS does not de-duplicate at all: concurrent requests past the margin each send a "
+         "refresh; with a rotating refresh token the second fails and clears the session",
+         "A provider sends at most one refresh of its OTT session at a time (the refresh token "
+         "rotates: a second one fails and logs the user out).", "never",
+         "ProviderVariants.concurrent_refresh"),
     # --- SSM rules the small world's explorer used to state on its own -------------------
     _ssm("ssm.heartbeat.one-timer", 3,
          "the SDK keeps a heartbeat with the SSM server to maintain the SSM session",

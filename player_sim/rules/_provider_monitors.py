@@ -17,6 +17,7 @@ from collections import deque
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
+from ..providers import API_PATH, VARIANT_NAMES, ProviderVariants
 from ..trace import TraceRecord
 from ._base import DeviceView as _DeviceView
 from ._base import Monitor, ProviderView
@@ -40,19 +41,37 @@ class _ProviderMonitor(Monitor):
 
 
 class _BaseUrlHostOnly(_ProviderMonitor):
+    """Judged where the backend is known (``session_started``): an OVP base URL is
+    the host only, an OTT one includes its API path (DOMAIN.md: the seed's sentence
+    holds for OVP). ``device_added`` gives the URL of a provider that records none."""
+
     rule_id = "provider.base-url.host-only"
     kinds = frozenset({"device_added", "session_started"})
-    reads = frozenset({"base_url"})
+    reads = frozenset({"base_url", "backend"})
+
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._urls: dict[str, str] = {}
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
-        url = rec.data.get("base_url")
+        url = rec.data.get("base_url", self._urls.get(dev.name))
         if not isinstance(url, str):
+            return
+        if rec.kind == "device_added":
+            self._urls[dev.name] = url
+            return
+        backend = rec.data.get("backend")
+        if backend not in ("ott", "ovp"):
             return
         self.observed()
         parts = urlsplit(url)
-        if parts.path not in ("", "/") or parts.query or not parts.netloc:
-            self.violate(line, rec, f"base URL {url!r} is not a host alone (path "
-                                    f"{parts.path!r}); use {parts.scheme}://{parts.netloc}/")
+        host = f"{parts.scheme}://{parts.netloc}/"
+        if backend == "ovp" and (parts.path not in ("", "/") or parts.query):
+            self.violate(line, rec, f"OVP base URL {url!r} is not a host alone (path "
+                                    f"{parts.path!r}); use {host}")
+        elif backend == "ott" and not parts.path.endswith("/" + API_PATH):
+            self.violate(line, rec, f"OTT base URL {url!r} lacks the API path; use "
+                                    f"{url.rstrip('/')}/{API_PATH}")
 
 
 class _PartnerId(_ProviderMonitor):
@@ -83,7 +102,7 @@ class _StartedBy(_ProviderMonitor):
     """A session of ``backend`` (anonymous or not) is started by ``api``."""
 
     kinds = frozenset({"session_started", "ks_issued"})
-    reads = frozenset({"backend", "anonymous", "ks"})
+    reads = frozenset({"backend", "anonymous", "ks", "recovered"})
     backend: ClassVar[str]
     anonymous: ClassVar[bool]
     api: ClassVar[str]
@@ -91,7 +110,8 @@ class _StartedBy(_ProviderMonitor):
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         data = rec.data
         if rec.kind != "session_started" or data.get("backend") != self.backend \
-                or bool(data.get("anonymous")) is not self.anonymous:
+                or bool(data.get("anonymous")) is not self.anonymous \
+                or data.get("recovered"):  # a recovered session's KS is a refresh's
             return
         self.observed()
         issued = view.issued.get(data.get("ks", ""))
@@ -262,10 +282,17 @@ class _EndsWith(_ProviderMonitor):
         issued = view.issued.get(data.get("ks", ""))
         if issued is not None and rec.t >= float(issued["expires_at"]) - _EPS:
             return  # its KS had expired: the server holds nothing to end
+        before = view.session_before or {}
+        if not self.called_by(str(before.get("variant", VARIANT_NAMES[0]))):
+            return  # this client has no such call (iOS OVP: no session/end)
         self.observed()
         if self.api not in view.endpoints:
             self.violate(line, rec, f"{self.backend.upper()} user session ended without a "
                                     f"{self.api} call")
+
+
+    def called_by(self, variant: str) -> bool:
+        return True
 
 
 class _OttLogoutEnds(_EndsWith):
@@ -276,6 +303,9 @@ class _OttLogoutEnds(_EndsWith):
 class _OvpSessionEnd(_EndsWith):
     rule_id = "provider.ovp.session-end"
     backend, api = "ovp", "session/end"
+
+    def called_by(self, variant: str) -> bool:
+        return variant not in VARIANT_NAMES or ProviderVariants.named(variant).ovp_session_end
 
 
 class _AnonymousCannotEnd(_ProviderMonitor):
@@ -331,8 +361,8 @@ class _MediaUsesSessionProvider(_ProviderMonitor):
             if view.ks_generation != dev.generation:
                 self.violate(line, rec, "media load started without a KS from the session "
                                         "provider for this playback")
-        elif rec.kind == "ks_used" and str(rec.data.get("endpoint", "")).endswith(
-                "getPlaybackContext") and view.ks_failed_generation == dev.generation \
+        elif rec.kind == "ks_used" and "getPlaybackContext" in str(
+                rec.data.get("endpoint", "")) and view.ks_failed_generation == dev.generation \
                 and view.ks_generation != dev.generation:
             self.violate(line, rec, "the media provider called the backend although the "
                                     "session provider failed to give a KS")
@@ -376,11 +406,49 @@ class _RefreshMargin(_ProviderMonitor):
                                     f"delta of {delta:g}s")
 
 
+class _OneRefreshAtATime(_ProviderMonitor):
+    """Counts each device's OTT refreshes in flight (``ks_refresh_sent`` until its
+    ``ks_refreshed`` / ``ks_renewed`` / ``ks_refresh_failed``); a token request
+    meanwhile is the situation judged, a second refresh sent is the violation."""
+
+    rule_id = "provider.ott.one-refresh"
+    kinds = frozenset({"ks_refresh_sent", "ks_refreshed", "ks_renewed", "ks_refresh_failed",
+                       "ks_requested", "session_started", "session_ended", "session_cleared",
+                       "session_forgotten", "app_killed"})
+    reads = frozenset({"backend", "ks_from"})
+
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._in_flight: dict[str, int] = {}
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        kind, flying = rec.kind, self._in_flight.get(dev.name, 0)
+        if kind == "ks_requested":
+            if flying:
+                self.observed()  # a token request while a refresh is in flight
+            return
+        if kind in ("session_started", "session_ended", "session_cleared",
+                    "session_forgotten", "app_killed"):
+            if kind != "session_ended" or rec.data.get("backend") == "ott":
+                self._in_flight[dev.name] = 0
+            return
+        if rec.data.get("backend") != "ott":
+            return
+        if kind != "ks_refresh_sent":
+            self._in_flight[dev.name] = max(flying - 1, 0)
+            return
+        if flying:
+            self.violate(line, rec, f"a second refresh of KS {rec.data.get('ks_from')!r} was "
+                                    f"sent while {flying} was in flight: the refresh token "
+                                    "rotates, so one of them fails and clears the session")
+        self._in_flight[dev.name] = flying + 1
+
+
 #: Every provider monitor class.
 PROVIDER_MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BaseUrlHostOnly, _PartnerId, _OttAnonymousLogin, _OttUserLogin,
     _RefreshBeforeExpiry, _OttRenewAfterExpiry, _EndedRequestsFail, _EndedCannotRenew,
     _OttLogoutEnds, _AnonymousCannotEnd, _ReadyAfterStart, _OvpWidgetSession, _OvpUserLogin,
     _OvpValid24h, _OvpRenewAfterExpiry, _OvpSessionEnd, _MediaUsesSessionProvider,
-    _RefreshMargin,
+    _RefreshMargin, _OneRefreshAtATime,
 )

@@ -29,7 +29,7 @@ from ..backends import (
     SsmConfig,
 )
 from ..player import VARIANTS, AppPolicy, DocumentedAppPolicy
-from ..providers import REFRESH_POLICY_NAMES
+from ..providers import REFRESH_POLICY_NAMES, VARIANT_NAMES
 from ..world import TIMED_CALLS, DeviceConfig, NetworkConfig, WorldConfig
 from ._model import (
     ACTIONS,
@@ -68,7 +68,8 @@ Path = tuple[Hashable, ...]
 
 #: The SSM server URL a device declared with ``ssm: true`` is given.
 SSM_SERVER_URL: Final = "https://ssm.example/"
-_OTT_ONLY: Final = ("refresh_policy", "race_on_refresh", "reference_type", "formats")
+_OTT_ONLY: Final = ("refresh_policy", "persist_session", "bookmarks", "reference_type",
+                    "formats")
 _OVP_ONLY: Final = ("assumed_validity", "renew_window")
 
 _VALIDATOR: Final = jsonschema.Draft202012Validator(SCHEMA)
@@ -418,7 +419,8 @@ class _Build:
     def ott(self, ott: dict[str, Any]) -> OttConfig:
         path: Path = ("world", "ott")
         kwargs = self.durations(path, ott, ("ks_validity", "anonymous_ks_validity",
-                                            "refresh_token_validity"))
+                                            "refresh_token_validity",
+                                            "concurrency_hit_timeout"))
         for key in ("users", "concurrency_limit"):
             if key in ott:
                 kwargs[key] = ott[key]
@@ -452,8 +454,8 @@ class _Build:
                 self.problem((*path, key), f"{key!r} is not a setting of an {backend} session "
                              "provider", key=True)
         margin = None
-        policy: str | None = spec.get("refresh_policy", REFRESH_POLICY_NAMES[0])
-        if policy not in REFRESH_POLICY_NAMES:
+        policy: str | None = spec.get("refresh_policy")
+        if policy is not None and policy not in REFRESH_POLICY_NAMES:
             try:
                 margin, policy = parse_duration(str(policy)), None
             except ValueError:
@@ -465,7 +467,9 @@ class _Build:
         provider = ProviderSpec(
             backend, spec["partner_id"], spec.get("base_url", BASE_URLS[backend]),
             refresh_policy=policy, refresh_margin=margin,
-            race_on_refresh=spec.get("race_on_refresh", False),
+            variant=spec.get("variant", VARIANT_NAMES[0]),
+            persist_session=spec.get("persist_session", False),
+            bookmarks=spec.get("bookmarks", False),
             reference_type=spec.get("reference_type", "media"),
             formats=tuple(spec.get("formats", ())), **extra)
         try:

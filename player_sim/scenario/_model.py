@@ -31,6 +31,7 @@ from ..providers import (
     RefreshPolicy,
     SessionProvider,
 )
+from ..providers._bookmarks import BOOKMARK_PERIOD
 from ..trace import Kind
 from ..world import DeviceConfig, WorldConfig
 
@@ -119,7 +120,7 @@ class ScenarioError(PlayerSimError):
 ACTIONS: Final[Mapping[str, ActionSpec]] = {spec.name: spec for spec in ACTION_TABLE}
 
 #: Session provider backends a device can name, and the base URL of each unless it names one.
-BASE_URLS: Final[Mapping[str, str]] = {"ott": "https://phoenix.example/",
+BASE_URLS: Final[Mapping[str, str]] = {"ott": "https://phoenix.example/api_v3/",
                                        "ovp": "https://cdnapisec.kaltura.com/"}
 #: App policies a device can name, and what each is.
 APP_POLICIES: Final[Mapping[str, str]] = {
@@ -227,20 +228,26 @@ class ProviderSpec:
     """How to build a device's session provider and media provider, fresh for each run
     (a built-in provider serves one device of one world).
 
-    ``backend`` is ``"ott"`` or ``"ovp"``. OTT: ``refresh_policy`` (``"android"``,
-    ``"ios"``, or ``None`` with ``refresh_margin`` seconds), ``race_on_refresh``,
+    ``backend`` is ``"ott"`` or ``"ovp"``; ``variant`` names the client
+    (:class:`~player_sim.providers.ProviderVariants`: ``documented``, ``android``,
+    ``ios``). OTT: ``refresh_policy`` (``"android"``, ``"ios"``, ``None`` with
+    ``refresh_margin`` seconds, or ``None`` alone: the variant's),
+    ``persist_session`` (a relaunched app recovers its saved session),
+    ``bookmarks`` (the Phoenix analytics plugin's concurrency hits),
     ``reference_type`` and ``formats`` of the Phoenix media provider. OVP:
-    ``assumed_validity`` and ``renew_window`` seconds.
+    ``assumed_validity`` and ``renew_window`` seconds (``None``: the variant's).
     """
 
     backend: str
     partner_id: int
     base_url: str
-    refresh_policy: str | None = "android"
+    refresh_policy: str | None = None
     refresh_margin: float | None = None
-    race_on_refresh: bool = False
+    variant: str = "documented"
+    persist_session: bool = False
+    bookmarks: bool = False
     assumed_validity: float = 86400.0
-    renew_window: float = 600.0
+    renew_window: float | None = None
     reference_type: str = "media"
     formats: tuple[str, ...] = ()
 
@@ -251,17 +258,20 @@ class ProviderSpec:
         """
         if self.backend == "ott":
             policy = (RefreshPolicy.named(self.refresh_policy) if self.refresh_policy
-                      else RefreshPolicy.custom(self.refresh_margin or 0.0))
+                      else None if self.refresh_margin is None
+                      else RefreshPolicy.custom(self.refresh_margin))
             provider: SessionProvider = OttSessionProvider(
-                self.base_url, self.partner_id, refresh_policy=policy,
-                race_on_refresh=self.race_on_refresh)
+                self.base_url, self.partner_id, refresh_policy=policy, variant=self.variant,
+                persist_session=self.persist_session)
             media: MediaSource = PhoenixMediaProvider(
                 reference_type=self.reference_type,  # type: ignore[arg-type]
-                formats=self.formats)  # type: ignore[arg-type]
+                formats=self.formats,  # type: ignore[arg-type]
+                bookmark_period=BOOKMARK_PERIOD if self.bookmarks else None)
             return provider, media
         return (OvpSessionProvider(self.base_url, self.partner_id,
                                    assumed_validity=self.assumed_validity,
-                                   renew_window=self.renew_window), OvpMediaProvider())
+                                   renew_window=self.renew_window, variant=self.variant),
+                OvpMediaProvider())
 
 
 @attrs.frozen

@@ -16,7 +16,7 @@ from ..backends import DRM_SCHEMES, LIMIT_POLICIES
 from ..player import AppState, PlaybackState
 from ..player._actions import ActionSpec
 from ..player._variants import PROFILES, VARIANTS
-from ..providers import REFERENCE_TYPES, REFRESH_POLICY_NAMES
+from ..providers import REFERENCE_TYPES, REFRESH_POLICY_NAMES, VARIANT_NAMES
 from ..world import LINKS, TIMED_CALLS, ZAP_ORDERS
 from ._model import (
     ACTIONS,
@@ -89,7 +89,11 @@ _OTT: Final = _obj({
     "refresh_token_validity": _DURATION,
     "users": _PASSWORDS,
     "suspended_users": _NAMES,
-    "concurrency_limit": {"type": ["integer", "null"], "minimum": 1},
+    "concurrency_limit": {"type": ["integer", "null"], "minimum": 1,
+                          "description": "Devices of one user that may play at once, counted "
+                                         "by their bookmark hits (DOMAIN.md)."},
+    "concurrency_hit_timeout": {**_DURATION, "description": "A device whose hits stopped "
+                                                            "this long frees its slot."},
     "assets": {"type": "object", "additionalProperties": _OTT_ASSET},
     "default_asset": {**_OTT_ASSET, "type": ["object", "null"]},
 }, description="The Kaltura OTT (Phoenix) backend.")
@@ -155,12 +159,21 @@ _DEVICE: Final = _obj({
     "session_provider": _obj({
         "backend": {"enum": list(BASE_URLS)},
         "partner_id": {"type": "integer", "minimum": 0},
-        "base_url": {**_NAME, "description": "Scheme and host only (no path)."},
+        "base_url": {**_NAME, "description": "OVP: scheme and host only (no path); OTT: "
+                                             "with the API path (https://HOST/api_v3/)."},
+        "variant": {"enum": list(VARIANT_NAMES),
+                    "description": "The client: documented (the seed's), android or ios "
+                                   "(DOMAIN.md: refresh races, margins, OVP windows)."},
         "refresh_policy": {"type": "string",
                            "description": f"OTT: {', '.join(REFRESH_POLICY_NAMES)}, or a "
-                                          "fixed margin (5m)."},
-        "race_on_refresh": {"type": "boolean",
-                            "description": "OTT: reproduce the Android refresh race."},
+                                          "fixed margin (5m); default: the variant's."},
+        "bookmarks": {"type": "boolean",
+                      "description": "OTT: the Phoenix analytics plugin sends bookmark/add "
+                                     "hits every 30 s while playing and a STOP on stop; "
+                                     "OTT concurrency counts them."},
+        "persist_session": {"type": "boolean",
+                            "description": "OTT: the app saves its session and recovers it "
+                                           "when relaunched after a kill (recoverSession)."},
         "assumed_validity": _DURATION,
         "renew_window": _DURATION,
         "reference_type": {"enum": list(REFERENCE_TYPES)},

@@ -833,7 +833,20 @@ _OTT_CALLS: Final[Mapping[str, _ApiFn]] = {
         d, _param(p, "ks", str), str(_param(p, "assetId", str | int)),
         str(p.get("assetReferenceType") or p.get("assetType") or "media"), (),
         _param(p, "udid", str, required=False) or d),
+    "asset/get": lambda lab, p, d: lab.world.ott.asset_get(
+        d, _param(p, "ks", str), str(_param(p, "id", str | int))),
+    # bookmark/add {ks, bookmark: {id, playerData: {action}}} (WIRE.md: the concurrency hit)
+    "bookmark/add": lambda lab, p, d: lab.world.ott.bookmark_add(
+        d, _param(p, "ks", str), str(_param(_bookmark(p), "id", str | int)),
+        _param(_param(_bookmark(p), "playerData", dict), "action", str),
+        _param(p, "udid", str, required=False) or d),
 }
+
+
+def _bookmark(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``bookmark`` object of a ``bookmark/add`` call."""
+    bookmark: Mapping[str, Any] = _param(params, "bookmark", dict)
+    return bookmark
 
 _OVP_CALLS: Final[Mapping[str, _ApiFn]] = {
     "session/startWidgetSession": lambda lab, p, d: lab.world.ovp.start_widget_session(
@@ -844,4 +857,18 @@ _OVP_CALLS: Final[Mapping[str, _ApiFn]] = {
     "session/end": lambda lab, p, d: lab.world.ovp.session_end(d, _param(p, "ks", str)),
     "baseEntry/getPlaybackContext": lambda lab, p, d: lab.world.ovp.get_playback_context(
         d, _param(p, "ks", str), _param(p, "entryId", str)),
+    "baseEntry/list": lambda lab, p, d: lab.world.ovp.base_entry_list(
+        d, _param(p, "ks", str), _entry_of(p, "redirectFromEntryId")),
+    "metadata/list": lambda lab, p, d: lab.world.ovp.metadata_list(
+        d, _param(p, "ks", str), _entry_of(p, "objectIdEqual")),
 }
+
+
+def _entry_of(params: Mapping[str, Any], filter_key: str) -> str:
+    """The entry id of a list call: ``filter.<filter_key>`` as the SDK sends it, or a
+    plain ``entryId``."""
+    if "filter" in params:
+        entry: str = _param(_param(params, "filter", dict), filter_key, str)
+        return entry
+    entry_id: str = _param(params, "entryId", str)
+    return entry_id

@@ -166,6 +166,7 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
         effects = self.core.relaunch()
         self.killed = False
         self._record("app_relaunched", {})
+        self._recover_session()
         self._run(effects)
         self.world.poke()
 

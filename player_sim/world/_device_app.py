@@ -40,6 +40,7 @@ class _AppReactions(_DeviceBase):
         payload = effect.payload()
         kind = effect.kind
         self._record(kind, payload)
+        self._provider_notified(kind, payload)
         note = Notification(self.world.now, self.name, kind, payload)
         signals.signal(kind).send(self, notification=note)
         policy = self.policy

@@ -129,6 +129,10 @@ class _DeviceBase:
         """The heartbeat timer fired (:mod:`._device_ssm`)."""
         raise NotImplementedError
 
+    def _provider_notified(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """The core posted notification ``kind`` (:mod:`._device_providers`)."""
+        raise NotImplementedError
+
     # --- the trace -------------------------------------------------------------------
 
     def _record(self, kind: str, data: Mapping[str, Any], playback_id: int | None = None) -> None:

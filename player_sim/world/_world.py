@@ -226,5 +226,12 @@ class _BackendPort:
         world.network.request(link, serve, lambda: backend.unavailable(device, endpoint),
                               deliver, sender=device)
 
+    def after(self, delay: float, action: Callable[[], None]) -> None:
+        self._world.schedule_at(self._world.now + delay, _run, action)
+
     def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None:
         self._world.record(device, kind, data)
+
+
+def _run(action: Callable[[], None]) -> None:
+    action()
