@@ -15,32 +15,11 @@ from typing import Any
 import attrs
 import yaml
 
+from .._problems import Location, Problem
+
 __all__ = ["Document", "FleetFileError", "Location", "Problem", "compose"]
 
 Path = tuple[Hashable, ...]
-
-
-@attrs.frozen(order=True)
-class Location:
-    """Where something was written: ``file`` and 1-based ``line`` and ``column``."""
-
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-
-@attrs.frozen
-class Problem:
-    """One mistake in a fleet file: where, and a sentence stating the rule and the fix."""
-
-    location: Location
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
 
 
 class FleetFileError(ValueError):

@@ -16,6 +16,7 @@ from .. import signals
 from .._durations import DURATION_PATTERN as DURATION_PATTERN
 from .._durations import format_duration, parse_duration
 from .._errors import PlayerSimError
+from .._problems import Location, Problem
 from ..backends._license import ENDPOINTS as LICENSE_ENDPOINTS
 from ..backends._ott import ENDPOINTS as OTT_ENDPOINTS
 from ..backends._ovp import ENDPOINTS as OVP_ENDPOINTS
@@ -65,29 +66,6 @@ __all__ = [
     "format_duration",
     "parse_duration",
 ]
-
-
-@attrs.frozen(order=True)
-class Location:
-    """Where something was written: ``file`` and 1-based ``line`` and ``column``."""
-
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-
-@attrs.frozen
-class Problem:
-    """One mistake in a scenario file: where, and a sentence stating the rule and the fix."""
-
-    location: Location
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
 
 
 class ScenarioError(PlayerSimError):
