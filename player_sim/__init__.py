@@ -46,7 +46,7 @@ from .providers import (
     RefreshPolicy,
     SessionProvider,
 )
-from .trace import Trace, TraceFormatError, TraceRecord
+from .trace import Kind, Trace, TraceFormatError, TraceRecord, Vantage
 from .world import (
     Device,
     DeviceConfig,
@@ -69,6 +69,7 @@ __all__ = [
     "ErrorElement",
     "Fault",
     "InvalidTransition",
+    "Kind",
     "KsStatus",
     "LicenseConfig",
     "MediaEntry",
@@ -100,6 +101,7 @@ __all__ = [
     "Trace",
     "TraceFormatError",
     "TraceRecord",
+    "Vantage",
     "World",
     "WorldConfig",
     "events",
