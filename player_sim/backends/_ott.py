@@ -221,12 +221,9 @@ class OttBackend:
 
     def logout(self, device: str | None, ks: str, udid: str | None) -> ApiAnswer:
         endpoint = "ottUser/logout"
-        forced = self._forced(device, endpoint)
-        if forced is not None:
-            return forced
-        record = self.ledger.valid(ks)
-        if record is None:
-            return self._ks_error(device, endpoint, ks)
+        record = self._gate(device, endpoint, ks)
+        if isinstance(record, ApiAnswer):
+            return record
         self.ledger.revoke_session(device, record, endpoint)
         for token in [t for t, r in self._refresh_tokens.items() if r.session == record.session]:
             del self._refresh_tokens[token]
@@ -246,12 +243,9 @@ class OttBackend:
                              reference_type: str, formats: tuple[str, ...],
                              udid: str | None) -> ApiAnswer:
         endpoint = "asset/getPlaybackContext"
-        forced = self._forced(device, endpoint)
-        if forced is not None:
-            return forced
-        record = self.ledger.valid(ks)
-        if record is None:
-            return self._ks_error(device, endpoint, ks)
+        record = self._gate(device, endpoint, ks)
+        if isinstance(record, ApiAnswer):
+            return record
         asset = self.config.assets.get(asset_id, self.config.default_asset)
         if asset is None:
             return self._answer(device, endpoint, ApiAnswer(
@@ -284,12 +278,9 @@ class OttBackend:
 
     def asset_get(self, device: str | None, ks: str, asset_id: str) -> ApiAnswer:
         """``asset/get``: the asset's metadata (the third part of the media load)."""
-        endpoint = "asset/get"
-        forced = self._forced(device, endpoint)
-        if forced is not None:
-            return forced
-        if self.ledger.valid(ks) is None:
-            return self._ks_error(device, endpoint, ks)
+        checked = self._gate(device, "asset/get", ks)
+        if isinstance(checked, ApiAnswer):
+            return checked
         return ApiAnswer(value={"id": asset_id, "name": asset_id})
 
     def unavailable(self, device: str | None, endpoint: str) -> ApiAnswer:
@@ -305,12 +296,9 @@ class OttBackend:
         """``bookmark/add``: a player heartbeat (HIT / PLAY ...) holds the device's
         concurrency slot; STOP frees it; one device over the limit gets 4001."""
         endpoint = "bookmark/add"
-        forced = self._forced(device, endpoint)
-        if forced is not None:
-            return forced
-        record = self.ledger.valid(ks)
-        if record is None:
-            return self._ks_error(device, endpoint, ks)
+        record = self._gate(device, endpoint, ks)
+        if isinstance(record, ApiAnswer):
+            return record
         if action not in BOOKMARK_ACTIONS:
             return self._answer(device, endpoint, ApiAnswer(
                 400, name="BadRequestError", message=f"no bookmark action {action!r}"))
@@ -358,6 +346,18 @@ class OttBackend:
         name = "" if fault.code is None else known.get(fault.code, "ForcedError")
         return self._answer(device, endpoint, ApiAnswer(
             fault.http_status, code=fault.code, name=name, message=fault.message), forced=True)
+
+    def _gate(self, device: str | None, endpoint: str, ks: str) -> ApiAnswer | KsRecord:
+        """What every call carrying a KS checks first: a planned fault for ``endpoint``
+        answers instead; then the KS must be valid now. Returns the refusal (an
+        answer), or the KS's record."""
+        forced = self._forced(device, endpoint)
+        if forced is not None:
+            return forced
+        record = self.ledger.valid(ks)
+        if record is None:
+            return self._ks_error(device, endpoint, ks)
+        return record
 
     def _ks_error(self, device: str | None, endpoint: str, ks: str) -> ApiAnswer:
         status = self.ledger.status(ks)
