@@ -122,7 +122,7 @@ def run(history: list[tuple[str, Any]], backend: str = "ott", *,
         cleared=[r.data["why"] for r in world.trace.of_kind("session_cleared")])
 
 
-PROPERTY_SETTINGS = settings(max_examples=300, deadline=None,
+PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                              suppress_health_check=[HealthCheck.too_slow])
 
 
