@@ -96,6 +96,7 @@ _NOTIFICATION_STYLE: Final[dict[str, tuple[str, str]]] = {
     "license_error": ("triangle", "#d50000"),
     "ks_error": ("triangle", "#ad1457"),
     "media_load_error": ("triangle", "#6a1b9a"),
+    "content_token_error": ("triangle", "#ef6c00"),
     "playback_started": ("circle", "#1b5e20"),
     "playback_stopped": ("square", "#424242"),
     "zap": ("chevron", "#1565c0"),
@@ -384,9 +385,12 @@ def _heartbeats(records: Sequence[TraceRecord], top: int, scale: _Scale) -> list
         if r.kind != "heartbeat_sent" or not scale.shows(r.t):
             continue
         x = _px(scale.x(r.t))
+        renewal = r.data.get("renewal")  # enforced mode: the keep-alive is a license renewal
+        what = "heartbeat sent" if renewal is None else f"license renewal sent ({renewal})"
+        dash = "" if renewal is None else ' stroke-dasharray="2 1"'
         out.append(f'<line class="heartbeat" data-t="{_num(r.t)}" x1="{x}" y1="{y0}" '
-                   f'x2="{x}" y2="{y1}" stroke="{_HEARTBEAT_COLOUR}" stroke-width="1.5">'
-                   f"<title>{escape(_when(r.t))} · heartbeat sent</title></line>")
+                   f'x2="{x}" y2="{y1}" stroke="{_HEARTBEAT_COLOUR}" stroke-width="1.5"{dash}>'
+                   f"<title>{escape(_when(r.t))} · {escape(what)}</title></line>")
     out.append("</g>")
     return out
 
