@@ -4,12 +4,14 @@ Needs the ``serve`` extra (``pip install 'player_sim[serve]'``): Starlette,
 Hypercorn and httpx. :class:`Lab` is the synchronous core (one world, its
 backends speaking the wire dialects of :mod:`player_sim.traffic`, live
 judging); :func:`build_app` its ASGI shell; :func:`serve_lab` /
-:class:`LabServer` run it; :class:`LabClient` drives the control API.
+:class:`LabServer` run it; :class:`LabClient` drives the control API;
+:func:`served_devices` runs a world's own devices against it over real sockets.
 """
 
 from ._app import DEFAULT_MAX_BODY, build_app, build_bare_app
 from ._client import Found, LabClient, LabVerdict
 from ._lab import CONTROL_PREFIX, FAULT_ENDPOINTS, LINKS, SERVED_VANTAGES, Answer, Lab
+from ._reference import served_devices
 from ._run import LabServer, check_bind, har_document, is_loopback, serve_lab, write_outputs
 
 __all__ = [
@@ -30,5 +32,6 @@ __all__ = [
     "har_document",
     "is_loopback",
     "serve_lab",
+    "served_devices",
     "write_outputs",
 ]
