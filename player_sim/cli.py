@@ -805,8 +805,16 @@ def _serve_module() -> Any:
                    "(default: the lab file's name, in the current directory).")
 @click.option("--max-body", type=click.IntRange(min=1024), default=64 * 1024, show_default=True,
               metavar="BYTES", help="Refuse request bodies larger than this (413).")
+@click.option("--certfile", type=click.Path(dir_okay=False), metavar="PEM",
+              help="Serve HTTPS with this certificate chain (with --keyfile).")
+@click.option("--keyfile", type=click.Path(dir_okay=False), metavar="PEM",
+              help="The private key of --certfile.")
+@click.option("--local-ca", type=click.Path(file_okay=False), metavar="DIR",
+              help="Serve HTTPS with a certificate from a local test CA made in DIR "
+                   "(trust DIR/ca.pem on the test device).")
 def serve_command(lab_file: str, host: str, port: int, control_token: str | None,
-                  secret: str | None, prefix: str | None, max_body: int) -> None:
+                  secret: str | None, prefix: str | None, max_body: int,
+                  certfile: str | None, keyfile: str | None, local_ca: str | None) -> None:
     """Serve the SSM, license, Phoenix and OVP backends of LAB.yaml to real devices.
 
     LAB.yaml is a scenario's world: block and accounts: (a whole scenario file
@@ -834,6 +842,20 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
         raise click.UsageError(str(err)) from None
     lab = serve.Lab(lab_world, secret=secret, control_token=control_token)
     out = Path(prefix) if prefix else Path(Path(lab_file).stem)
+    tls = None
+    if (certfile is None) != (keyfile is None):
+        raise click.UsageError("HTTPS needs both --certfile and --keyfile")
+    if certfile is not None and local_ca is not None:
+        raise click.UsageError("give either --certfile/--keyfile or --local-ca, not both")
+    if certfile is not None and keyfile is not None:
+        tls = serve.Tls(Path(certfile), Path(keyfile))
+        try:
+            tls.check()
+        except ConfigError as err:
+            raise click.UsageError(str(err)) from None
+    elif local_ca is not None:
+        tls = serve.local_ca(local_ca, [host])
+        click.echo(f"local test CA: trust {tls.ca} on the test device (never elsewhere)")
 
     async def main() -> None:
         stop = trio.Event()
@@ -848,7 +870,7 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
             nursery.start_soon(on_signal)
             url = await nursery.start(lambda task_status: serve.serve_lab(
                 lab, host=host, port=port, max_body=max_body, stop=stop, prefix=out,
-                freeze_gc=True, task_status=task_status))
+                freeze_gc=True, tls=tls, task_status=task_status))
             click.echo(f"serving {lab_file} at {url}\n"
                        f"  SSM      {url}/TENANT/ssm\n"
                        f"  license  {url}/TENANT/wvls/contentlicenseservice/v1/licenses\n"

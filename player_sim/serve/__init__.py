@@ -13,6 +13,7 @@ from ._client import Found, LabClient, LabVerdict
 from ._lab import CONTROL_PREFIX, FAULT_ENDPOINTS, LINKS, SERVED_VANTAGES, Answer, Lab
 from ._reference import served_devices
 from ._run import LabServer, check_bind, har_document, is_loopback, serve_lab, write_outputs
+from ._tls import Tls, local_ca
 
 __all__ = [
     "CONTROL_PREFIX",
@@ -26,11 +27,13 @@ __all__ = [
     "LabClient",
     "LabServer",
     "LabVerdict",
+    "Tls",
     "build_app",
     "build_bare_app",
     "check_bind",
     "har_document",
     "is_loopback",
+    "local_ca",
     "serve_lab",
     "served_devices",
     "write_outputs",
