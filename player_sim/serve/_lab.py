@@ -867,7 +867,7 @@ class Lab:
             response_headers, answer.body.decode("utf-8", "replace")))
 
 
-def _version() -> str:
+def package_version() -> str:
     try:
         return version("player_sim")
     except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
@@ -876,7 +876,7 @@ def _version() -> str:
 
 def har_document(lab: Lab) -> dict[str, Any]:
     """The HAR 1.2 document of every exchange since the lab's last reset."""
-    return har_log((har_entry(e) for e in lab.exchanges), version=_version())
+    return har_log((har_entry(e) for e in lab.exchanges), version=package_version())
 
 
 # --- the Kaltura calls: parameters from the wire to the backend objects ---------------------------
