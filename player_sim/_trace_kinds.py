@@ -439,7 +439,11 @@ class Kind(enum.StrEnum):
                         required=False),
                      _f("seconds", "num", "server time spent answering"),
                      _f("malformed", "bool", "a planned fault cut the answer's body short",
-                        required=False))
+                        required=False),
+                     _f("lost", "bool", "a planned fault lost the answer: the backend acted, "
+                        "the connection was held, then closed", required=False),
+                     _f("reset", "bool", "a planned fault reset the connection before the "
+                        "backend saw the call (http_status 0)", required=False))
     API_CALL = ("api_call", _W, False,
                 "one logical call of a Kaltura request (a multirequest holds several)",
                 _f("request_id", "int", "the exchange it was part of"), _BACKEND,

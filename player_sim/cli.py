@@ -962,14 +962,19 @@ def _code(value: str | None) -> int | str | None:
 @click.option("--message", default="")
 @click.option("--malformed", is_flag=True,
               help="Handle the calls, but cut their answers short (no code, no status).")
+@click.option("--lost", is_flag=True,
+              help="Handle the calls, but never answer: the response is lost.")
+@click.option("--reset", is_flag=True,
+              help="Reset the connection before the backend sees the calls.")
 @click.pass_context
 def ctl_fail_next(ctx: click.Context, endpoint: str, device: str | None, code: str | None,
-                  count: int, http_status: int | None, message: str, malformed: bool) -> None:
+                  count: int, http_status: int | None, message: str, malformed: bool,
+                  lost: bool, reset: bool) -> None:
     """Fail the next calls of ENDPOINT (setup, heartbeat, renewal, teardown, license,
     ott:SERVICE/ACTION, ovp:SERVICE/ACTION)."""
     _ctl_call(ctx, lambda c: c.fail_next(endpoint, code=_code(code), device=device, count=count,
                                          http_status=http_status, message=message,
-                                         malformed=malformed))
+                                         malformed=malformed, lost=lost, reset=reset))
 
 
 @ctl.command("latency")

@@ -110,6 +110,8 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
         changes.notify()
         if answer.delay:
             await anyio.sleep(answer.delay)
+        if answer.cut is not None:
+            return _CutConnection(hold=answer.cut == "lost")
         return Response(answer.body, answer.status, media_type=answer.content_type)
 
     Handler = Callable[[Request, dict[str, Any]], Awaitable[Any]]
@@ -155,7 +157,9 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
                       code=b.get("code"), http_status=int(status) if isinstance(status, str)
                       and status.isdigit() else status,
                       message=str(b.get("message", "")),
-                      malformed=b.get("malformed") in (True, "true", "1"))
+                      malformed=b.get("malformed") in (True, "true", "1"),
+                      lost=b.get("lost") in (True, "true", "1"),
+                      reset=b.get("reset") in (True, "true", "1"))
         return {"planned": endpoint}
 
     async def outage(_: Request, b: dict[str, Any]) -> Any:
@@ -249,6 +253,33 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
                     methods=list(op.methods)) for name, op in CONTROL_OPERATIONS.items()]
     routes.append(Route("/{path:path}", backend, methods=list(_ALL_METHODS)))
     return Starlette(routes=routes)
+
+
+#: The longest a lost answer holds its connection open (a device gives up sooner).
+LOST_ANSWER_HOLD: Final = 120.0
+
+
+class _ConnectionCut(Exception):
+    """Raised once an answer has started, to make the server close the connection."""
+
+
+class _CutConnection(Response):
+    """No answer: the connection is closed mid-answer (the device sees a broken or reset
+    connection). ``hold``: first wait until the device gives up (it disconnects) or
+    :data:`LOST_ANSWER_HOLD` passes, as a lost answer does."""
+
+    def __init__(self, *, hold: bool) -> None:
+        super().__init__(b"", 200)
+        self.hold = hold
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.hold:
+            with anyio.move_on_after(LOST_ANSWER_HOLD):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"64")]})
+        raise _ConnectionCut("the planned fault cuts this connection")
 
 
 def build_bare_app() -> Starlette:

@@ -32,7 +32,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -122,6 +122,11 @@ _UNKNOWN_DEVICE: Final = "(unknown)"
 _DEFAULT_MESSAGES: Final[Mapping[int | str, str]] = {
     **{int(c): c.name for c in SsmErrorCode}, **{int(c): c.name for c in OttErrorCode}}
 _ZOMBIE_SLACK: Final = 5.0
+_BROKEN_MESSAGES: Final[Mapping[str, str]] = {
+    "malformed": "malformed answer: the body is cut in half",
+    "lost": "response lost: the backend acts, no answer leaves",
+    "reset": "connection reset before the backend sees the call",
+}
 #: The renewal endpoints as the trace names them (``RENEWAL_ENDPOINTS``' values).
 _WV_RENEWAL: Final = "ssm:renewal-license-wv"
 _LICENSE_RENEWAL: Final = "license:?renew=true"
@@ -136,6 +141,9 @@ class Answer:
     content_type: str | None = "application/json"
     #: Seconds to hold the answer back (a planned latency).
     delay: float = 0.0
+    #: A planned fault cuts the connection instead of answering: ``"lost"`` (the backend
+    #: acted, the answer never leaves) or ``"reset"`` (the backend never saw the call).
+    cut: Literal["lost", "reset"] | None = None
 
 
 @attrs.frozen
@@ -167,12 +175,27 @@ def _fault_endpoints() -> dict[str, _Target]:
 FAULT_ENDPOINTS: Final[Mapping[str, _Target]] = _fault_endpoints()
 
 
+#: What a planned fault does to an answer other than forcing an error: cut its body in
+#: half, lose it after the backend acted, or reset the connection before the backend acts.
+Broken = Literal["malformed", "lost", "reset"]
+
+
 @attrs.define
 class _Planned:
     target: _Target
     device: str | None
-    fault: Fault | None  # None: a malformed answer
+    fault: Fault | None  # None: a broken answer (``broken``)
     remaining: int
+    broken: Broken = "malformed"
+
+
+class _ConnectionReset(Exception):
+    """A planned reset met its call before the backend acted (see ``Lab._arm``)."""
+
+    def __init__(self, target: _Target, device: str | None) -> None:
+        super().__init__(target.call)
+        self.target = target
+        self.device = device
 
 
 class _BadParameter(Exception):
@@ -256,7 +279,7 @@ class Lab:
         self._planned: list[_Planned] = []
         self._outages: dict[str, float] = {}
         self._latencies: dict[str, tuple[float, float]] = {}  # link -> (until, extra)
-        self._malformed = False  # the request being handled gets a malformed answer
+        self._broken: Broken | None = None  # what a planned fault does to this answer
         self._device_of: dict[str, str] = {}  # every session token issued -> its device
         self._requests = 0
 
@@ -284,28 +307,39 @@ class Lab:
 
     def fail_next(self, endpoint: str, *, device: str | None = None, count: int = 1,
                   code: int | str | None = None, http_status: int | None = None,
-                  message: str = "", malformed: bool = False) -> None:
+                  message: str = "", malformed: bool = False, lost: bool = False,
+                  reset: bool = False) -> None:
         """Answer the next ``count`` calls of ``endpoint`` (of ``device`` only, if given)
         with this error. ``endpoint`` is one of :data:`FAULT_ENDPOINTS`.
 
+        Instead of an error (at most one of them):
         ``malformed``: the backend handles the calls as usual (a heartbeat rotates the
-        token), but their answers are cut in half, so the device can't read them.
+        token), but their answers are cut in half, so the device can't read them;
+        ``lost``: the backend handles them, but no answer ever leaves (the connection is
+        held until the device gives up, then closed): the response is lost;
+        ``reset``: the connection is reset before the backend sees the call. In a Kaltura
+        multirequest the calls before the broken one have acted.
         """
+        flags: tuple[tuple[Broken, bool], ...] = (("malformed", malformed), ("lost", lost),
+                                                  ("reset", reset))
+        broken = [b for b, on in flags if on]
+        if len(broken) > 1:
+            raise ConfigError(f"give one of malformed, lost and reset, not {' and '.join(broken)}")
         target = FAULT_ENDPOINTS.get(endpoint)
         if target is None:
             raise ConfigError(f"no endpoint {endpoint!r}; expected one of "
                               f"{', '.join(FAULT_ENDPOINTS)}")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ConfigError(f"a forced error needs a count of at least 1, not {count!r}")
-        if malformed:
+        if broken:
             if code is not None or http_status is not None:
-                raise ConfigError("a malformed answer is the backend's own answer cut short: "
-                                  "give no code or http_status with malformed")
+                raise ConfigError(f"a {broken[0]} answer is no error answer: give no code or "
+                                  f"http_status with {broken[0]}")
             self.sync()
-            self._planned.append(_Planned(target, device, None, count))
+            self._planned.append(_Planned(target, device, None, count, broken[0]))
             self.world.record(device, "fault_planned", {
                 "endpoint": endpoint, "count": count, "http_status": None, "code": None,
-                "message": message or "malformed answer: the body is cut in half"})
+                "message": message or _BROKEN_MESSAGES[broken[0]]})
             return
         if not message:
             message = _DEFAULT_MESSAGES.get(code, f"forced error {code}") if code is not None \
@@ -483,16 +517,24 @@ class Lab:
         self._requests += 1
         request_id = self._requests
         note: dict[str, Any] = {}
-        self._malformed = False
+        self._broken = None
         query = parse_qs(urlsplit(url).query) if url is not None else {}
-        answer, service, call, device = self._route(method, path, headers, body, client,
-                                                    request_id, note,
-                                                    renew=query.get("renew") == ["true"])
-        if self._malformed:
+        try:
+            answer, service, call, device = self._route(method, path, headers, body, client,
+                                                        request_id, note,
+                                                        renew=query.get("renew") == ["true"])
+        except _ConnectionReset as reset:
+            answer = Answer(0, b"", None, cut="reset")
+            service, call, device = reset.target.service, reset.target.call, reset.device
+            note["reset"] = True
+        if self._broken == "malformed":
             note["malformed"] = True
             answer = Answer(200 if answer.status == 204 else answer.status,
                             answer.body[:len(answer.body) // 2] or b"{", answer.content_type
                             or "application/json")
+        elif self._broken == "lost":
+            note["lost"] = True
+            answer = attrs.evolve(answer, cut="lost")
         delay = self._delay(service)
         if delay:
             answer = attrs.evolve(answer, delay=delay)
@@ -503,7 +545,8 @@ class Lab:
                                 "seconds": round(self._clock() - started, 6)}
         self.world.record(device, "http_exchange", data)
         self.checker.catch_up(self.world.trace)
-        self._har(wall, self._clock() - started, method, url or path, headers, body, answer)
+        self._har(wall, self._clock() - started, method, url or path, headers, body,
+                  answer if answer.cut is None else Answer(0, b"", None))  # HAR: no answer
         return answer
 
     def refuse(self, method: str, path: str, headers: Mapping[str, str], status: int,
@@ -664,8 +707,10 @@ class Lab:
             if planned.remaining == 0:
                 self._planned.remove(planned)
             fault = planned.fault
+            if fault is None and planned.broken == "reset":
+                raise _ConnectionReset(target, device)
             if fault is None:
-                self._malformed = True
+                self._broken = planned.broken
             elif ssm_target:
                 self.ssm.faults.fail_next(target.endpoint, 1, fault)
             elif target.service == "license":
@@ -683,7 +728,7 @@ class Lab:
         if planned.fault is not None:
             api.faults.take(endpoint)
         else:
-            self._malformed = False
+            self._broken = None
         planned.remaining += 1
         if planned not in self._planned:
             self._planned.insert(0, planned)
