@@ -7,7 +7,7 @@ with an underscore is private and may change.
 from . import providers, signals
 from ._errors import ConfigError, InvalidTransition, PlayerSimError
 from ._messages import ContentToken
-from ._timeline import render_timeline
+from ._timeline import FailureMark, render_timeline, window_around
 from .backends import (
     Fault,
     KsStatus,
@@ -67,6 +67,7 @@ __all__ = [
     "DeviceConfig",
     "DocumentedAppPolicy",
     "ErrorElement",
+    "FailureMark",
     "Fault",
     "InvalidTransition",
     "Kind",
@@ -109,6 +110,7 @@ __all__ = [
     "providers",
     "render_timeline",
     "signals",
+    "window_around",
 ]
 
 __version__ = "0.1.0"
