@@ -7,7 +7,8 @@ the scenario's timeline as inline SVG with every failure marked. No script, no
 external resource (a Content-Security-Policy forbids both), no wall-clock time:
 the same results give the same bytes. Every text from a scenario file, a trace or
 a result is escaped (scenario files are untrusted input); values of secret keys
-(``password``, ``secret``, ...) in the scenario excerpt are replaced by ``***``.
+(``password``, ``secret``, ...) and of ``users:`` maps (user name to password) are
+replaced by ``***``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ _CONTEXT: Final = 3
 _SECRET: Final = re.compile(
     r"(?P<key>\b(?:password|passwd|secret|[a-z_]*_secret|api_key|private_key)\b['\"]?\s*:\s*)"
     r"(?P<value>[^,}\]\s][^,}\]]*|$)", re.IGNORECASE)
+#: A map of user names to passwords (``users:`` of the OTT and OVP backends).
+_USERS: Final = re.compile(r"^(?P<indent>\s*)(?:-\s*)?users\s*:\s*(?:#.*)?$")
+_INLINE_USERS: Final = re.compile(r"(?P<head>\busers\s*:\s*\{)(?P<body>[^}]*)")
+_ENTRY: Final = re.compile(r"(?P<key>[^\s{},:][^{},:]*:\s*)(?P<value>[^,}\s][^,}]*)")
 _STATUS_WORD: Final = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
 _MAX_SOURCE_BYTES: Final = 1 << 20  # a scenario excerpt reads at most this much of its file
 
@@ -75,6 +80,26 @@ def redact(text: str) -> str:
     return _SECRET.sub(lambda m: m.group("key") + ("***" if m.group("value") else ""), text)
 
 
+def _redact_lines(lines: Sequence[str]) -> list[str]:
+    """A scenario file's lines with secrets replaced: :func:`redact` on each, and every
+    value of a ``users:`` map (user name to password), inline or as a block."""
+    out: list[str] = []
+    block: int | None = None  # the indentation of an open ``users:`` block
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        if block is not None and line.strip() and indent <= block:
+            block = None
+        if block is not None and line.strip() and not line.lstrip().startswith("#"):
+            line = _ENTRY.sub(lambda m: m.group("key") + "***", line)
+        match = _USERS.match(line)
+        if match:
+            block = len(match.group("indent"))
+        line = _INLINE_USERS.sub(lambda m: m.group("head") + _ENTRY.sub(
+            lambda e: e.group("key") + "***", m.group("body")), line)
+        out.append(redact(line))
+    return out
+
+
 def html_report(results: Sequence[ScenarioResult],
                 title: str = "player_sim scenarios") -> str:
     """The results as one HTML document (text ending with a newline); see the module."""
@@ -111,7 +136,10 @@ def _scenario(index: int, r: ScenarioResult) -> list[str]:
            + (f" · covers {e(', '.join(s.covers))}" if s.covers else "") + "</p>"]
     if s.description:
         out.append(f'<p class="description">{e(redact(s.description))}</p>')
-    for number, failure in enumerate(r.failures, start=1):
+    # Numbered as the timeline numbers its marks: in time order.
+    ordered = sorted(r.failures, key=lambda f: (round(f.time, 6), _what(f), str(f.location),
+                                                f.message))
+    for number, failure in enumerate(ordered, start=1):
         out += _failure(number, failure)
     # Each drawing gets its own pattern id: an HTML page shares one id space.
     svg = result_timeline(r).split("\n", 1)[1].replace("blocked-hatch",
@@ -137,7 +165,7 @@ def _failure(number: int, failure: Failure) -> list[str]:
     if excerpt:
         out.append('<pre class="source">')
         for line_number, text in excerpt:
-            line = f"{line_number:>5} | {e(redact(text))}"
+            line = f"{line_number:>5} | {e(text)}"
             out.append(f'<span class="hit">{line}</span>' if line_number == loc.line else line)
         out.append("</pre>")
     if failure.excerpt:
@@ -162,6 +190,6 @@ def _source_excerpt(path: str, line: int) -> list[tuple[int, str]]:
             data = handle.read(_MAX_SOURCE_BYTES)
     except OSError:
         return []
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    lines = _redact_lines(data.decode("utf-8", errors="replace").splitlines()[:line + _CONTEXT])
     first = max(line - _CONTEXT, 1)
     return [(n, lines[n - 1]) for n in range(first, min(line + _CONTEXT, len(lines)) + 1)]
