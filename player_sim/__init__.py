@@ -33,6 +33,7 @@ from .player import (
     SsmVariants,
     events,
     mermaid_diagram,
+    mermaid_diagrams,
 )
 from .providers import (
     ErrorElement,
@@ -107,6 +108,7 @@ __all__ = [
     "WorldConfig",
     "events",
     "mermaid_diagram",
+    "mermaid_diagrams",
     "providers",
     "render_timeline",
     "signals",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from .player import PROFILES, mermaid_diagram
+from .player import CONCERNS, PROFILES, mermaid_diagrams
 
 if TYPE_CHECKING:
     from .player import Profile
@@ -27,9 +27,12 @@ def main() -> None:
 
 
 @main.command()
-def diagram() -> None:
-    """Print the player lifecycle as a Mermaid state diagram."""
-    click.echo(mermaid_diagram(), nl=False)
+@click.argument("name", default="overview",
+                type=click.Choice(["overview", "app", *CONCERNS]))
+def diagram(name: str) -> None:
+    """Print the player lifecycle as a Mermaid state diagram: the overview (default),
+    the app machine, or one concern of the playback machine (start, pipeline, stop)."""
+    click.echo(mermaid_diagrams()[name], nl=False)
 
 
 # --- scenarios -------------------------------------------------------------------------
