@@ -861,7 +861,10 @@ def _sessions(records: Sequence[TraceRecord], top: int, end: float, scale: _Scal
                    f'data-how={quoteattr(how)} x="{_px(x0)}" y="{y - 3}" '
                    f'width="{_px(max(x1 - x0, 1.0))}" height="6" rx="3" '
                    f'fill="{_SESSION_COLOUR}"><title>{escape(tip)}</title></rect>')
-        if x1 - x0 > 60:
+        # The label needs room before the session's first zombie part (labelled itself).
+        room = min([scale.x(max(start.t, dead_from)) for dead_from, dead_to in killed
+                    if min(t1, dead_to) > max(start.t, dead_from)] + [x1]) - x0
+        if room > 8 + 5 * len(f"session {session}"):
             out.append(f'<text x="{_px(x0 + 4)}" y="{y - 6}" font-size="9" fill="#00695c">'
                        f"session {escape(str(session))}</text>")
         for dead_from, dead_to in killed:

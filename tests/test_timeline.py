@@ -531,3 +531,18 @@ def test_cli_around_zooms_and_check_marks_violations(tmp_path: Path) -> None:
     assert all(where.startswith(f"{broken}:") for _, _, where in flags)
     plain = CliRunner().invoke(main, ["timeline", str(broken), "-o", "-"])
     assert failure_flags(parse(plain.stdout)) == []
+
+
+def test_session_and_zombie_labels_do_not_overlap() -> None:
+    from player_sim.scenario import load_scenario, result_timeline, run_scenario
+
+    result = run_scenario(load_scenario(str(SCENARIOS / "broken/zombie_expected_to_linger.yaml")))
+    root = parse(result_timeline(result))
+    for lane in lanes(root).values():
+        group = lane.find("svg:g[@class='sessions']", NS)
+        assert group is not None
+        spans = sorted((float(t.get("x", "0")), float(t.get("x", "0")) + 5 * len(t.text or ""))
+                       for t in group.iterfind("svg:text", NS))
+        assert any(True for _ in spans)
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert end <= start, spans
