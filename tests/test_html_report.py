@@ -234,3 +234,21 @@ def test_the_report_renders_in_a_browser_without_console_errors(browser: object,
     bad.write_text(html_report(broken_results()[:1]).replace(
         "</body>", "<script>console.log('x')</script></body>"), encoding="utf-8")
     assert load(browser, bad)[1]  # the report's Content-Security-Policy refuses scripts
+
+
+def test_same_bytes_across_processes_and_hash_seeds(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("0", "12345"):
+        target = tmp_path / f"r{seed}.html"
+        done = subprocess.run(
+            [sys.executable, "-m", "player_sim", "run", "-q", "--html", str(target),
+             "scenarios/broken/zombie_expected_to_linger.yaml",
+             "scenarios/zombie_after_kill.yaml"],
+            cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True,
+            text=True, check=False, timeout=120)
+        assert done.returncode == 1, done.stderr
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1]
