@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from .player import PROFILES, mermaid_diagram
+from .player import CONCERNS, PROFILES, mermaid_diagrams
 
 if TYPE_CHECKING:
     from .player import Profile
@@ -27,9 +27,12 @@ def main() -> None:
 
 
 @main.command()
-def diagram() -> None:
-    """Print the player lifecycle as a Mermaid state diagram."""
-    click.echo(mermaid_diagram(), nl=False)
+@click.argument("name", default="overview",
+                type=click.Choice(["overview", "app", *CONCERNS]))
+def diagram(name: str) -> None:
+    """Print the player lifecycle as a Mermaid state diagram: the overview (default),
+    the app machine, or one concern of the playback machine (start, pipeline, stop)."""
+    click.echo(mermaid_diagrams()[name], nl=False)
 
 
 # --- scenarios -------------------------------------------------------------------------
@@ -68,7 +71,10 @@ def _report_invalid(errors: list[Any]) -> None:
               help="Write each scenario's trace as DIR/NAME.jsonl.")
 @click.option("--timeline", "timeline_dir", metavar="DIR", type=click.Path(file_okay=False),
               help="Draw each scenario as DIR/NAME.svg: one lane per device over virtual "
-                   "time.")
+                   "time, failures marked.")
+@click.option("--html", "html_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write a self-contained HTML report: verdicts, failures with their "
+                   "scenario lines and trace, and each run's timeline.")
 @click.option("-k", "keyword", metavar="EXPR",
               help="Run only scenarios whose name, file or tags match (and / or / not).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
@@ -80,7 +86,7 @@ def _report_invalid(errors: list[Any]) -> None:
               help="Run the scenarios on this Dask scheduler.")
 def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         json_path: str | None, trace_dir: str | None, timeline_dir: str | None,
-        keyword: str | None, quiet: bool, no_rules: bool, workers: int,
+        html_path: str | None, keyword: str | None, quiet: bool, no_rules: bool, workers: int,
         address: str | None) -> None:
     """Run scenario files (default: ./scenarios, without scenarios/broken/).
 
@@ -92,10 +98,12 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     from ._errors import ConfigError
     from .scenario import (
         format_result,
+        html_report,
         json_report,
         junit_xml,
         keyword_matches,
         load_many,
+        result_timeline,
         run_scenario,
         summary_line,
         summary_table,
@@ -148,11 +156,11 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
             for result, name in zip(results, trace_file_names(results), strict=True):
                 write_atomic(os.path.join(trace_dir, name), result.trace.to_jsonl())
         if timeline_dir:
-            from ._timeline import render_timeline
-
             for result, name in zip(results, trace_file_names(results), strict=True):
-                svg = render_timeline(result.trace, result.scenario.name, end=result.duration)
-                write_atomic(os.path.join(timeline_dir, name[:-len(".jsonl")] + ".svg"), svg)
+                write_atomic(os.path.join(timeline_dir, name[:-len(".jsonl")] + ".svg"),
+                             result_timeline(result))
+        if html_path:
+            write_atomic(html_path, html_report(results))
     except OSError as err:
         raise click.UsageError(f"can't write a report: {err}") from None
     sys.exit(0 if all(r.passed for r in results) else 1)
@@ -229,10 +237,15 @@ def schema(of_trace: bool) -> None:
               help="Draw from this virtual time (e.g. 90s, 5m).")
 @click.option("--to", "end", metavar="DURATION",
               help="Draw up to this virtual time (default: the last event).")
+@click.option("--around", metavar="DURATION",
+              help="Zoom on the records around this virtual time (instead of --from/--to).")
+@click.option("--check", is_flag=True,
+              help="Judge the trace with the rule catalogue (as 'check' does, default "
+                   "options) and mark every violation.")
 def timeline(trace_file: str, output: str | None, title: str | None, start: str,
-             end: str | None) -> None:
-    """Draw a JSONL trace as an SVG timeline: one lane per device."""
-    from ._timeline import render_timeline
+             end: str | None, around: str | None, check: bool) -> None:
+    """Draw a JSONL trace as an SVG timeline: a lane per device and per account."""
+    from ._timeline import FailureMark, render_timeline, window_around
     from .scenario import parse_duration, write_atomic
 
     def seconds(option: str, text: str) -> float:
@@ -243,10 +256,21 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
 
     source = Path(trace_file)
     trace = _read_trace(source)
+    marks = []
+    if check:
+        from .rules import judge_trace
+
+        marks = [FailureMark(v.t, f"rule {v.rule.id}", f"{source}:{v.line}", v.message)
+                 for v in judge_trace(trace).violations]
     try:
+        if around is not None:
+            if start != "0s" or end is not None:
+                raise click.UsageError("--around chooses the window: leave out --from and --to")
+            window: tuple[float, float | None] = window_around(trace, seconds("--around", around))
+        else:
+            window = (seconds("--from", start), None if end is None else seconds("--to", end))
         svg = render_timeline(trace, title if title is not None else source.stem,
-                              start=seconds("--from", start),
-                              end=None if end is None else seconds("--to", end))
+                              start=window[0], end=window[1], failures=marks)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     if output == "-":
