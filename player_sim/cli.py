@@ -326,10 +326,19 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
 
 
 @main.command()
-@click.argument("trace_file", metavar="TRACE.jsonl",
+@click.argument("trace_file", metavar="TRACE.jsonl|CAPTURE.har",
                 type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID",
               help="Check only this rule (repeatable; default: every rule).")
+@click.option("--json", "json_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="HAR: write a JSON report (summary counts, one entry per rule).")
+@click.option("--junit-xml", "junit_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="HAR: write a JUnit XML report (one test case per rule).")
+@click.option("--device-header", metavar="NAME",
+              help="HAR: a request header naming the device (else content token claims, "
+                   "session tokens, udid and KSs tell devices apart).")
+@click.option("--max-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
+              help="HAR: the largest file read (default 1 GiB).")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N",
               help="The SSM per-account session limit (enables ssm.setup.limit-refuses).")
 @click.option("--session-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
@@ -340,25 +349,32 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
               metavar="SECONDS", help="How late a heartbeat may come after its period.")
 @click.option("--no-heartbeats", is_flag=True,
               help="The trace does not record heartbeats (skip the heartbeat-period rules).")
-def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
-          session_timeout: float | None, reaction_window: float, heartbeat_slack: float,
-          no_heartbeats: bool) -> None:
-    """Check a JSONL trace (e.g. converted from a device log) against the rules.
+def check(trace_file: str, rule_ids: tuple[str, ...], json_path: str | None,
+          junit_path: str | None, device_header: str | None, max_size: int | None,
+          limit: int | None, session_timeout: float | None, reaction_window: float,
+          heartbeat_slack: float, no_heartbeats: bool) -> None:
+    """Check a JSONL trace (e.g. converted from a device log) or a HAR capture against
+    the rules.
 
     Only the rules the trace's vantages can show are judged (a device log has no
-    server records); the others are listed as not judged, with what they need.
-    Exit status: 0 no violation, 1 violations (each printed with its rule, quote,
-    device, time and trace excerpt), 2 a malformed trace (file:line) or bad option.
+    server records, a HAR capture only the wire); the others are listed as not
+    judged, with what they need. A HAR's verdicts point at its entries (index and
+    time); tokens are shown shortened. Exit status: 0 no violation, 1 violations
+    (each printed with its rule and where), 2 a malformed trace (file:line) or HAR
+    (file: entry), or a bad option.
     """
     import sys
 
     from .rules import CheckConfig, judge_trace
 
     source = Path(trace_file)
-    trace = _read_trace(source)
     config = CheckConfig(reaction_window=reaction_window, heartbeat_slack=heartbeat_slack,
                          max_sessions_per_account=limit, session_timeout=session_timeout,
                          heartbeats_traced=not no_heartbeats)
+    if source.suffix.lower() == ".har":
+        _check_har(source, config, rule_ids, json_path, junit_path, device_header, max_size)
+        return
+    trace = _read_trace(source)
     try:
         verdict = judge_trace(trace, config, rules=rule_ids or None)
     except KeyError as err:
@@ -375,6 +391,34 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
                f"{len(verdict.not_judged)} not judged, {count} violation"
                f"{'s' if count != 1 else ''}")
     sys.exit(1 if count else 0)
+
+
+def _check_har(source: Path, config: Any, rule_ids: tuple[str, ...], json_path: str | None,
+               junit_path: str | None, device_header: str | None,
+               max_size: int | None) -> None:
+    """``player-sim check CAPTURE.har``: judge a capture, report, exit 0 / 1 / 2."""
+    import sys
+
+    from .capture import judge_capture, read_capture
+    from .scenario import write_atomic
+    from .traffic import MAX_HAR_BYTES, HarError
+
+    try:
+        capture = read_capture(source, device_header=device_header,
+                               max_bytes=max_size or MAX_HAR_BYTES)
+        report = judge_capture(capture, config, rules=rule_ids or None, source=str(source))
+    except HarError as err:
+        raise click.UsageError(str(err)) from None
+    except KeyError as err:
+        raise click.UsageError(str(err.args[0])) from None
+    click.echo(report.text(), nl=False)
+    for path, text in ((json_path, report.to_json), (junit_path, report.junit_xml)):
+        if path:
+            try:
+                write_atomic(path, text())
+            except OSError as err:
+                raise click.UsageError(f"can't write {path}: {err.strerror}") from None
+    sys.exit(1 if report.failed else 0)
 
 
 @main.command()

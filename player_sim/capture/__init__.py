@@ -1,0 +1,49 @@
+"""Captured traffic judged by the rules: HAR files, device logs, the live proxy.
+
+:func:`read_capture` reads a HAR 1.2 file (untrusted: size caps, clean
+:class:`~player_sim.traffic.HarError` with the entry index) into a
+:class:`Capture`, a wire-vantage :class:`~player_sim.Trace` read through the
+same wire dialects as ``player-sim serve`` (:mod:`player_sim.traffic`);
+:func:`judge_capture` judges it on the rules the wire can show and lists the
+others as not judged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..traffic import MAX_BODY_BYTES, MAX_HAR_BYTES, HarError, read_har
+from ._report import CaptureReport, RuleLine, judge_capture, redact_text
+from ._wire import CAPTURE_VANTAGES, UNKNOWN_DEVICE, Capture, capture_trace
+
+__all__ = [
+    "CAPTURE_VANTAGES",
+    "UNKNOWN_DEVICE",
+    "Capture",
+    "CaptureReport",
+    "RuleLine",
+    "capture_trace",
+    "judge_capture",
+    "read_capture",
+    "redact_text",
+]
+
+
+def read_capture(path: str | Path, *, device_header: str | None = None,
+                 max_bytes: int = MAX_HAR_BYTES, max_body: int = MAX_BODY_BYTES) -> Capture:
+    """The capture in the HAR file at ``path``.
+
+    Raises :class:`~player_sim.traffic.HarError` for a file that can't be read
+    (naming the file and, where one is at fault, the entry).
+    """
+    source = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > max_bytes:
+            raise HarError(source, f"the file is {size:,} bytes, over the cap of "
+                                   f"{max_bytes:,}; split the capture or raise --max-size")
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise HarError(source, f"can't read it: {err.strerror}") from None
+    entries = read_har(data, source=source, max_bytes=max_bytes, max_body=max_body)
+    return capture_trace(entries, device_header=device_header)
