@@ -421,6 +421,43 @@ def _check_har(source: Path, config: Any, rule_ids: tuple[str, ...], json_path: 
     sys.exit(1 if report.failed else 0)
 
 
+@main.command("proxy-addon")
+def proxy_addon() -> None:
+    """Print the path of the mitmproxy addon (mitmdump -s "$(player-sim proxy-addon)")."""
+    from .capture import ADDON_PATH
+
+    click.echo(str(ADDON_PATH))
+
+
+@main.command()
+@click.option("--faults", "faults", metavar="FILE", type=click.Path(exists=True, dir_okay=False),
+              help="A fault file (see the README's \"Live proxy\").")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Where the proxy listens (loopback unless told otherwise).")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8080,
+              show_default=True)
+@click.option("--out", default="player_sim_capture", show_default=True, metavar="PREFIX",
+              help="Writes PREFIX.har, PREFIX.trace.jsonl and PREFIX.txt when stopped.")
+def proxy(faults: str | None, host: str, port: int, out: str) -> None:
+    """Run mitmdump with the player_sim addon: judge live, record, inject faults."""
+    import os
+    import shutil
+    import sys
+
+    from .capture import ADDON_PATH
+
+    mitmdump = shutil.which("mitmdump")
+    if mitmdump is None:
+        raise click.UsageError("mitmdump not found: pip install 'player_sim[proxy]' "
+                               "(in an environment of its own: see the README)")
+    argv = [mitmdump, "--listen-host", host, "--listen-port", str(port), "-s",
+            str(ADDON_PATH), "--set", f"player_sim_out={out}"]
+    if faults:
+        argv += ["--set", f"player_sim_faults={os.path.abspath(faults)}"]
+    sys.stdout.flush()
+    os.execv(mitmdump, argv)
+
+
 @main.command()
 @click.option("--exhaustive", is_flag=True,
               help="Breadth-first exploration of the lifecycle core and the small world.")

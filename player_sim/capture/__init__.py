@@ -11,12 +11,17 @@ others as not judged.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 from ..traffic import MAX_BODY_BYTES, MAX_HAR_BYTES, HarError, read_har
 from ._report import CaptureReport, RuleLine, judge_capture, redact_text
 from ._wire import CAPTURE_VANTAGES, UNKNOWN_DEVICE, Capture, capture_trace
 
+#: The mitmproxy addon (``mitmdump -s``); it imports mitmproxy, this package does not.
+ADDON_PATH: Final = Path(__file__).with_name("mitm_addon.py")
+
 __all__ = [
+    "ADDON_PATH",
     "CAPTURE_VANTAGES",
     "UNKNOWN_DEVICE",
     "Capture",
