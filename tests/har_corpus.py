@@ -12,6 +12,10 @@ Three exporters' shapes are then written from the same exchanges:
 * ``*.charles.har``: as Charles / Proxyman export it (bodies in base64, gzip-encoded
   JSON answers, empty ``postData`` left out, entries not in time order).
 
+The ``simulated-*`` and ``mutant-*`` sessions are bundled scenarios run by the
+simulator (with a bundled mutant, or without), their SSM and license traffic
+written by :func:`player_sim.capture.har_of_trace`.
+
 Run ``python tests/har_corpus.py`` to write the files again; ``test_har.py`` checks
 they are what this module makes.
 """
@@ -186,8 +190,43 @@ SESSIONS: Final[dict[str, tuple[Callable[[Lab, list[float]], None], str | None]]
 }
 
 
+#: Simulated sessions: a bundled scenario run by the simulator, with a bundled mutant of
+#: ``player_sim.explore.MUTANTS`` or without, its traffic written by ``har_of_trace``:
+#: name -> (scenario file, mutant or None, the rule it breaks or None).
+SIMULATED: Final[dict[str, tuple[str, str | None, str | None]]] = {
+    "simulated-zap": ("setup_before_license.yaml", None, None),
+    "mutant-never-tears-down": ("setup_before_license.yaml", "never-tears-down",
+                                "ssm.zap.replaces-session"),
+    "mutant-license-without-token": ("setup_before_license.yaml", "license-without-token",
+                                     "ssm.license.carries-token"),
+    "mutant-stale-heartbeat-token": ("heartbeat_keeps_session.yaml", "stale-heartbeat-token",
+                                     "ssm.heartbeat.token-rotation"),
+}
+SCENARIOS: Final = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def simulated_har(name: str) -> dict[str, Any]:
+    """The HAR of a simulated session (see :data:`SIMULATED`)."""
+    from player_sim.capture import har_of_trace
+    from player_sim.explore import MUTANTS
+    from player_sim.scenario import load_scenario, run_scenario
+
+    scenario_file, mutant_name, _ = SIMULATED[name]
+    scenario = load_scenario(str(SCENARIOS / scenario_file))
+    mutant = next((m for m in MUTANTS if m.name == mutant_name), None)
+    result = run_scenario(scenario, configure_device=mutant.apply if mutant else None)
+    return har_of_trace(result.trace, epoch=EPOCH)
+
+
+def expected_failure(name: str) -> str | None:
+    """The rule session ``name`` of the corpus breaks (``None``: a good session)."""
+    return SESSIONS[name][1] if name in SESSIONS else SIMULATED[name][2]
+
+
 def session_har(name: str) -> dict[str, Any]:
     """The HAR (as ``player-sim serve`` writes it) of session ``name``."""
+    if name in SIMULATED:
+        return simulated_har(name)
     clock = [0.0]
     lab = Lab(load_lab("lab.yaml", LAB), clock=lambda: clock[0],
               wall=lambda: EPOCH + clock[0])
@@ -273,7 +312,7 @@ SHAPES: Final[dict[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
 def corpus() -> dict[str, str]:
     """Every corpus file's name and text."""
     files = {}
-    for name in SESSIONS:
+    for name in [*SESSIONS, *SIMULATED]:
         har = session_har(name)
         for shape, make in SHAPES.items():
             files[f"{name}.{shape}.har"] = json.dumps(make(har), indent=1, sort_keys=True) + "\n"

@@ -174,7 +174,7 @@ class _Reader:
         self._record(entry, device, "http_exchange", data)
 
     def _license(self, entry: CapturedEntry, data: dict[str, Any]) -> None:
-        content, _, session = (p.strip() for p in entry.request_headers.get(
+        content, comma, session = (p.strip() for p in entry.request_headers.get(
             "nv-authorizations", "").partition(","))
         code, message, _, _ = self._answer(entry)
         data.update(service="license", call="license", code=code, message=message)
@@ -184,7 +184,7 @@ class _Reader:
             data["account"] = identity[1]
             if identity[2] is not None:
                 data["stream"] = identity[2]
-        if session:
+        if comma:  # the SSM form "<content token>,<session token>", the token maybe empty
             data["token"] = session
             hint = hint or self.by_token.get(session)
         self._record(entry, self._device(entry, hint), "http_exchange", data)

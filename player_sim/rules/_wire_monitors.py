@@ -57,19 +57,28 @@ class _Session:
 
 
 class _Sessions(Monitor):
-    """A shared base: each device's live SSM sessions on the wire, by newest token."""
+    """A shared base: each device's live SSM sessions on the wire.
+
+    A session is found by any token of its chain (a client that re-sends an older
+    token still speaks of that session); ``live`` maps a device to its live
+    sessions by setup token.
+    """
 
     kinds = _KINDS
 
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
-        self.live: dict[str, dict[str, _Session]] = {}   # device -> newest token -> session
+        self.live: dict[str, dict[str, _Session]] = {}   # device -> setup token -> session
+        self.chains: dict[tuple[str, str], _Session] = {}  # (device, any token) -> session
         self.failed_setup: set[str] = set()              # devices whose last setup failed
+        self.uses_ssm: set[str] = set()                  # devices that sent a setup
+
+    def _end(self, device: str, session: _Session) -> None:
+        self.live.get(device, {}).pop(session.setup_token, None)
 
     def track(self, line: int, rec: TraceRecord) -> _Session | None:
         """Update the sessions for ``rec``; return the session it belongs to."""
         data, device = rec.data, rec.device or ""
-        sessions = self.live.setdefault(device, {})
         end = rec.t + float(data.get("seconds") or 0.0)
         if _is(data, "ssm", "setup"):
             token = data.get("token_out")
@@ -78,28 +87,29 @@ class _Sessions(Monitor):
                 period = data.get("heartbeat_period")
                 session = _Session(token, token, float(period) if isinstance(
                     period, int | float) else 0.0, end, line, rec, last_answer=end)
-                sessions[token] = session
+                self.live.setdefault(device, {})[token] = session
+                self.chains[(device, token)] = session
                 return session
             self.failed_setup.add(device)
             return None
         if not _is(data, "ssm", "heartbeat", "renewal", "teardown"):
             return None
         token = data.get("token")
-        found = sessions.get(token) if isinstance(token, str) else None
+        found = self.chains.get((device, token)) if isinstance(token, str) else None
         if found is None:
             return None
         session = found
         if data.get("call") == "teardown":
             if _ok(data) or data.get("code") is not None:
-                del sessions[session.token]  # ended, or refused: no longer held
+                self._end(device, session)  # ended, or refused: no longer held
             return session
-        if _ok(data) and isinstance(data.get("token_out"), str):
-            del sessions[session.token]
-            session.token = data["token_out"]
-            session.last_answer = end
-            sessions[session.token] = session
+        token_out = data.get("token_out")
+        if _ok(data) and isinstance(token_out, str):
+            session.token = token_out
+            session.last_answer = max(session.last_answer, end)
+            self.chains[(device, token_out)] = session
         elif not _ok(data) and data.get("code") is not None:
-            del sessions[session.token]  # a heartbeat error: the session is lost
+            self._end(device, session)  # a heartbeat error: the session is lost
         return session
 
 
@@ -111,10 +121,12 @@ class _WireBeforeLicense(_Sessions):
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         self.track(line, rec)
         data = rec.data
+        device = rec.device or ""
+        if _is(data, "ssm", "setup"):
+            self.uses_ssm.add(device)
         if not _is(data, "license", "license"):
             return
-        device = rec.device or ""
-        if not isinstance(data.get("token"), str) and device not in self.live:
+        if not isinstance(data.get("token"), str) and device not in self.uses_ssm:
             return  # a device that never used SSM: not an SSM playback
         self.observed()
         if not self.live.get(device):
@@ -135,10 +147,10 @@ class _WireCarriesToken(_Sessions):
         self.observed()
         token = data.get("token")
         setup_tokens = {s.setup_token for s in sessions.values()}
-        if not isinstance(token, str):
+        if not isinstance(token, str) or not token:
             self.violate(line, rec, "license request carries no SSM session token "
                                     "(nv-authorizations: <content token>,<session token>)")
-        elif token not in setup_tokens and token not in sessions:
+        elif token not in setup_tokens:
             self.violate(line, rec, f"license request carries token {_short(token)}, not "
                                     "the session token the setup answered")
 
@@ -257,7 +269,7 @@ class _WireZapReplaces(_Sessions):
                     continue  # its heartbeats had stopped: not a playback zapped away from
                 self.observed()
                 self.expect(("zap", device, old.setup_token), device,
-                            self.config.reaction_window, old.line, old.record,
+                            self.config.reaction_window, line, rec,
                             f"setup at entry {old.record.data.get('entry', old.line)} was "
                             "never torn down after the device set up a new session")
         elif session is not None and data.get("call") == "teardown":
