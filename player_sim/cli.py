@@ -219,7 +219,7 @@ def schema(of_trace: bool) -> None:
 
 
 @main.command()
-@click.argument("trace_file", metavar="TRACE.jsonl",
+@click.argument("trace_file", metavar="TRACE.jsonl|CAPTURE.har",
                 type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("-o", "--output", metavar="OUT.svg", type=click.Path(dir_okay=False),
               help="Where to write the SVG ('-' for standard output; default: the trace's "
@@ -229,11 +229,17 @@ def schema(of_trace: bool) -> None:
               help="Draw from this virtual time (e.g. 90s, 5m).")
 @click.option("--to", "end", metavar="DURATION",
               help="Draw up to this virtual time (default: the last event).")
+@click.option("--show-secrets", is_flag=True,
+              help="HAR: show session tokens and KSs whole in tooltips (default: shortened).")
 def timeline(trace_file: str, output: str | None, title: str | None, start: str,
-             end: str | None) -> None:
-    """Draw a JSONL trace as an SVG timeline: one lane per device."""
+             end: str | None, show_secrets: bool) -> None:
+    """Draw a JSONL trace, or a HAR capture, as an SVG timeline: one lane per device."""
     from ._timeline import render_timeline
     from .scenario import parse_duration, write_atomic
+
+    if Path(trace_file).suffix.lower() == ".har":
+        _har_timeline(Path(trace_file), output, title, show_secrets)
+        return
 
     def seconds(option: str, text: str) -> float:
         try:
@@ -259,6 +265,31 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
         raise click.UsageError(f"can't write {target}: {err.strerror}") from None
     click.echo(f"wrote {target}", err=True)
 
+
+
+def _har_timeline(source: Path, output: str | None, title: str | None,
+                  show_secrets: bool) -> None:
+    """``player-sim timeline CAPTURE.har``: the capture's lanes, calls and verdicts."""
+    from .capture import judge_capture, read_capture, render_capture
+    from .scenario import write_atomic
+    from .traffic import HarError
+
+    try:
+        capture = read_capture(source)
+    except HarError as err:
+        raise click.UsageError(str(err)) from None
+    report = judge_capture(capture, source=str(source), show_secrets=show_secrets)
+    svg = render_capture(capture, report, title if title is not None else source.stem,
+                         show_secrets=show_secrets)
+    if output == "-":
+        click.echo(svg, nl=False)
+        return
+    target = Path(output) if output is not None else source.with_suffix(".svg")
+    try:
+        write_atomic(target, svg)
+    except OSError as err:
+        raise click.UsageError(f"can't write {target}: {err.strerror}") from None
+    click.echo(f"wrote {target}", err=True)
 
 
 # --- rules, trace conformance, exploration -------------------------------------------------
@@ -339,6 +370,8 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
                    "session tokens, udid and KSs tell devices apart).")
 @click.option("--max-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
               help="HAR: the largest file read (default 1 GiB).")
+@click.option("--show-secrets", is_flag=True,
+              help="HAR: print session tokens and KSs whole (default: shortened).")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N",
               help="The SSM per-account session limit (enables ssm.setup.limit-refuses).")
 @click.option("--session-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
@@ -351,8 +384,8 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
               help="The trace does not record heartbeats (skip the heartbeat-period rules).")
 def check(trace_file: str, rule_ids: tuple[str, ...], json_path: str | None,
           junit_path: str | None, device_header: str | None, max_size: int | None,
-          limit: int | None, session_timeout: float | None, reaction_window: float,
-          heartbeat_slack: float, no_heartbeats: bool) -> None:
+          show_secrets: bool, limit: int | None, session_timeout: float | None,
+          reaction_window: float, heartbeat_slack: float, no_heartbeats: bool) -> None:
     """Check a JSONL trace (e.g. converted from a device log) or a HAR capture against
     the rules.
 
@@ -372,7 +405,8 @@ def check(trace_file: str, rule_ids: tuple[str, ...], json_path: str | None,
                          max_sessions_per_account=limit, session_timeout=session_timeout,
                          heartbeats_traced=not no_heartbeats)
     if source.suffix.lower() == ".har":
-        _check_har(source, config, rule_ids, json_path, junit_path, device_header, max_size)
+        _check_har(source, config, rule_ids, json_path, junit_path, device_header, max_size,
+                   show_secrets)
         return
     trace = _read_trace(source)
     try:
@@ -395,7 +429,7 @@ def check(trace_file: str, rule_ids: tuple[str, ...], json_path: str | None,
 
 def _check_har(source: Path, config: Any, rule_ids: tuple[str, ...], json_path: str | None,
                junit_path: str | None, device_header: str | None,
-               max_size: int | None) -> None:
+               max_size: int | None, show_secrets: bool) -> None:
     """``player-sim check CAPTURE.har``: judge a capture, report, exit 0 / 1 / 2."""
     import sys
 
@@ -406,7 +440,8 @@ def _check_har(source: Path, config: Any, rule_ids: tuple[str, ...], json_path: 
     try:
         capture = read_capture(source, device_header=device_header,
                                max_bytes=max_size or MAX_HAR_BYTES)
-        report = judge_capture(capture, config, rules=rule_ids or None, source=str(source))
+        report = judge_capture(capture, config, rules=rule_ids or None, source=str(source),
+                               show_secrets=show_secrets)
     except HarError as err:
         raise click.UsageError(str(err)) from None
     except KeyError as err:

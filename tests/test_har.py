@@ -182,15 +182,20 @@ def test_unrelated_and_binary_traffic_is_ignored_and_counted() -> None:
     assert (capture.ignored, len(capture.trace)) == (2, 0)
 
 
+_HAR_KEYS = ["log", "version", "entries", "request", "response", "url", "method", "status",
+             "startedDateTime", "content", "text", "encoding", "headers", "postData", "name",
+             "value"]
+
+
+def _nest(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(_HAR_KEYS), inner,
+                                                          max_size=5)
+
+
 @settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.sampled_from(
-                        ["log", "version", "entries", "request", "response", "url",
-                         "method", "status", "startedDateTime", "content", "text",
-                         "encoding", "headers", "postData", "name", "value"]), inner,
-                        max_size=5), max_leaves=30))
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8), _nest,
+                    max_leaves=30))
 def test_any_json_reads_or_is_refused_cleanly(document: Any) -> None:
     """Fuzz: whatever the JSON, reading and judging it ends in entries or a HarError."""
     try:
@@ -233,3 +238,34 @@ def test_every_bundled_scenario_that_passes_leaves_a_capture_that_passes() -> No
         assert not report.failed, f"{scenario.path}:\n{report.text()}"
         judged += sum(report.verdict.observed.values())
     assert judged > 100
+
+
+def test_timeline_draws_a_capture_lanes_calls_verdicts_secrets_shortened(tmp_path: Path
+                                                                         ) -> None:
+    import xml.etree.ElementTree as ET
+
+    source = DIR / "stale-token.charles.har"
+    capture = read_capture(source)
+    token = next(r.data["token"] for r in capture.trace if r.data.get("call") == "heartbeat")
+    runner = CliRunner()
+    for flag, whole in (([], False), (["--show-secrets"], True)):
+        out = tmp_path / f"t{len(flag)}.svg"
+        result = runner.invoke(main, ["timeline", str(source), "-o", str(out), *flag])
+        assert result.exit_code == 0, result.output
+        text = out.read_text()
+        assert (token in text) is whole
+        svg = ET.fromstring(text)
+        groups = [g.get("class") for g in svg.iter("{http://www.w3.org/2000/svg}g")]
+        assert groups.count("lane") == len(capture.devices) == 1
+        assert groups.count("exchange") == len(capture.entries)
+        assert groups.count("violation") == 2  # token rotation and a second timer
+    assert "…" in (tmp_path / "t0.svg").read_text()
+
+
+def test_check_shortens_tokens_unless_asked(tmp_path: Path) -> None:
+    source = str(DIR / "stale-token.player_sim.har")
+    capture = read_capture(DIR / "stale-token.player_sim.har")
+    token = next(r.data["token"] for r in capture.trace if r.data.get("call") == "heartbeat")
+    runner = CliRunner()
+    assert token not in runner.invoke(main, ["check", source]).output
+    assert token in runner.invoke(main, ["check", source, "--show-secrets"]).output

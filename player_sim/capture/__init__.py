@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from ..traffic import MAX_BODY_BYTES, MAX_HAR_BYTES, HarError, read_har
+from ._draw import render_capture
 from ._from_trace import har_of_trace
 from ._report import CaptureReport, RuleLine, judge_capture, redact_text
 from ._wire import CAPTURE_VANTAGES, UNKNOWN_DEVICE, Capture, capture_trace
@@ -33,6 +34,7 @@ __all__ = [
     "judge_capture",
     "read_capture",
     "redact_text",
+    "render_capture",
 ]
 
 

@@ -133,11 +133,27 @@ def _needs(missing: frozenset[Vantage]) -> str:
                                     for v in sorted(missing, key=lambda v: v.value))
 
 
+def _secrets(capture: Capture) -> list[str]:
+    """Every session token and KS the capture's records hold."""
+    found: set[str] = set()
+    for record in capture.trace:
+        for key in ("token", "token_out", "ks", "ks_out"):
+            value = record.data.get(key)
+            if isinstance(value, str) and value:
+                found.add(value)
+    return sorted(found)
+
+
 def judge_capture(capture: Capture, config: CheckConfig | None = None, *,
-                  rules: Collection[str] | None = None, source: str = "<capture>"
-                  ) -> CaptureReport:
-    """Judge ``capture`` on the rules the wire can show (or on ``rules``)."""
+                  rules: Collection[str] | None = None, source: str = "<capture>",
+                  show_secrets: bool = False) -> CaptureReport:
+    """Judge ``capture`` on the rules the wire can show (or on ``rules``).
+
+    Unless ``show_secrets``, the capture's session tokens and KSs are shortened in
+    the messages (``ssm-phon…03d2``).
+    """
     verdict = judge_trace(capture.trace, config, rules=rules)
+    secrets = [] if show_secrets else _secrets(capture)
     by_rule: dict[str, list[Violation]] = {}
     for violation in verdict.violations:
         by_rule.setdefault(violation.rule.id, []).append(violation)
@@ -147,7 +163,7 @@ def judge_capture(capture: Capture, config: CheckConfig | None = None, *,
         if found:
             lines.append(RuleLine(rule_id, "FAIL", f"{len(found)} violations", tuple(
                 {"where": _where(capture, v), "device": v.device, "t": round(v.t, 6),
-                 "message": v.message} for v in found)))
+                 "message": redact_text(v.message, secrets)} for v in found)))
         else:
             count = verdict.observed.get(rule_id, 0)
             lines.append(RuleLine(rule_id, "PASS", f"({count} judged)"))

@@ -304,7 +304,8 @@ class _WireEndedRequestsFail(Monitor):
 
 
 def _short(token: str) -> str:
-    return repr(token if len(token) <= 16 else f"{token[:8]}…{token[-4:]}")
+    """A token as messages quote it (whole: a capture's report shortens it for display)."""
+    return repr(token)
 
 
 #: Every wire monitor, one per rule it judges.
