@@ -296,10 +296,16 @@ def _har_timeline(source: Path, output: str | None, title: str | None,
 
 
 def _read_trace(source: Path) -> Trace:
-    """A JSONL trace file, or a usage error (exit 2) naming the file and line."""
+    """A JSONL trace file (or an Android ``.logcat`` of the SDK's events), or a usage
+    error (exit 2) naming the file and line."""
     from .trace import Trace, TraceFormatError
 
     try:
+        if source.suffix.lower() == ".logcat":  # an Android logcat of the SDK's events
+            from .capture import read_logcat
+
+            return read_logcat(source.read_text(encoding="utf-8"), source=str(source),
+                               device=source.stem)
         return Trace.from_jsonl(source.read_text(encoding="utf-8"), source=str(source))
     except TraceFormatError as err:
         raise click.UsageError(str(err)) from None

@@ -16,6 +16,7 @@ from typing import Final
 from ..traffic import MAX_BODY_BYTES, MAX_HAR_BYTES, HarError, read_har
 from ._draw import render_capture
 from ._from_trace import har_of_trace
+from ._logs import DEFAULT_TAG, read_logcat
 from ._report import CaptureReport, RuleLine, judge_capture, redact_text
 from ._wire import CAPTURE_VANTAGES, UNKNOWN_DEVICE, Capture, capture_trace
 
@@ -25,6 +26,7 @@ ADDON_PATH: Final = Path(__file__).with_name("mitm_addon.py")
 __all__ = [
     "ADDON_PATH",
     "CAPTURE_VANTAGES",
+    "DEFAULT_TAG",
     "UNKNOWN_DEVICE",
     "Capture",
     "CaptureReport",
@@ -33,6 +35,7 @@ __all__ = [
     "har_of_trace",
     "judge_capture",
     "read_capture",
+    "read_logcat",
     "redact_text",
     "render_capture",
 ]
