@@ -486,7 +486,13 @@ def proxy(faults: str | None, host: str, port: int, out: str) -> None:
     import sys
 
     from .capture import ADDON_PATH
+    from .capture._faults import FaultFileError, load_fault_file
 
+    if faults:
+        try:
+            load_fault_file(Path(faults).read_text(encoding="utf-8"), faults)
+        except (FaultFileError, OSError, UnicodeDecodeError) as err:
+            raise click.UsageError(str(err)) from None
     mitmdump = shutil.which("mitmdump")
     if mitmdump is None:
         raise click.UsageError("mitmdump not found: pip install 'player_sim[proxy]' "

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from player_sim.capture import judge_capture, read_capture
+from player_sim.capture._faults import FaultFileError, error_answer, load_fault_file
 from player_sim.scenario import load_lab
 from player_sim.serve import Lab, LabServer
 from player_sim.traffic import mint_content_token
@@ -46,6 +47,8 @@ FAULTS = """
 faults:
   - {endpoint: setup, nth: 1, heartbeat_period: 2}
   - {endpoint: heartbeat, nth: 2, code: 1006, http_status: 401, message: INVALID_TOKEN}
+  - {endpoint: license, nth: 2, delay: 600ms}
+  - {endpoint: "ott:ottUser/anonymousLogin", code: 500016, message: KS expired}
 """
 LAB = "world:\n  ssm: {heartbeat_period: 30s, grace_period: 10s}\n"
 
@@ -95,6 +98,10 @@ def test_device_through_the_proxy_with_faults(tmp_path: Path) -> None:
                 token, period = play()              # the reaction: zap back to the stream
                 token = ssm("heartbeat", token).json()["sessionToken"]  # too early: on purpose
                 ssm("teardown", token)
+                login = http.post("/ott/api_v3/service/ottUser/action/anonymousLogin",
+                                  json={"partnerId": 3009})
+                assert login.status_code == 200  # Phoenix: errors in an HTTP 200 body
+                assert login.json()["result"]["error"]["code"] == "500016"
         finally:
             proc.terminate()
             output = proc.communicate(timeout=30)[0].decode()
@@ -104,5 +111,46 @@ def test_device_through_the_proxy_with_faults(tmp_path: Path) -> None:
     assert {x.rule for x in report.lines if x.status == "FAIL"} == live
     har = json.loads((tmp_path / "live.har").read_text())
     statuses = [e["response"]["status"] for e in har["log"]["entries"]]
-    assert statuses == [200, 200, 200, 401, 200, 200, 200, 204]
+    assert statuses == [200, 200, 200, 401, 200, 200, 200, 204, 200]
+    licenses = [e for e in har["log"]["entries"] if "licenses" in e["request"]["url"]]
+    assert licenses[1]["time"] >= 600 > licenses[0]["time"], "the second license was held"
     assert (tmp_path / "live.trace.jsonl").read_text().startswith('{"format"')
+
+
+def test_fault_file_decisions_and_answers_in_each_backend_s_shape() -> None:
+    plan = load_fault_file(FAULTS + "outages:\n  - {link: license, start: 10s, seconds: 5}\n")
+    ssm = "/t/ssm/v1/sessions/heartbeat"
+    first, second, third = (plan.decide("POST", ssm, b"", 0.0) for _ in range(3))
+    assert first is not None and first.fault is None and error_answer(first) is None
+    assert second is not None and second.fault is not None
+    assert error_answer(second) == (401, b'{"errorCode":1006,"message":"INVALID_TOKEN"}')
+    assert third is not None and third.fault is None
+    multi = json.dumps({"1": {"service": "ottUser", "action": "anonymousLogin"},
+                        "2": {"service": "session", "action": "get"}}).encode()
+    decision = plan.decide("POST", "/ott/api_v3/service/multirequest", multi, 0.0)
+    assert decision is not None and decision.endpoints == ("ott:ottUser/anonymousLogin",
+                                                           "ott:session/get")
+    answer = error_answer(decision)
+    assert answer is not None and answer[0] == 200
+    assert [r["error"]["code"] for r in json.loads(answer[1])["result"]] == ["500016"] * 2
+    lic = "/t/wvls/contentlicenseservice/v1/licenses"
+    down = plan.decide("POST", lic, b"{}", 12.0)
+    assert down is not None and down.outage and error_answer(down) == (
+        503, b'{"errorCode":4001,"message":"license server not available"}')
+    after = plan.decide("POST", lic, b"{}", 15.0)
+    assert after is not None and not after.outage
+    assert plan.decide("GET", "/cdn/seg.ts", b"", 0.0) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("faults: [{endpoint: heartbeet}]", "faults[0]: endpoint must be one of setup"),
+    ("faults: [{endpoint: setup, nth: 0}]", "faults[0]: nth must be a whole number from 1"),
+    ("faults: [{endpoint: setup, delay: soon}]", "faults[0]: delay: bad duration 'soon'"),
+    ("faults: [{endpoint: setup, colour: red}]", "faults[0]: no key 'colour'"),
+    ("outages: [{link: cdn}]", "outages[0]: an outage is {link: ssm|license|ott|ovp"),
+    ("faults: [", "f.yaml:1:"),
+])
+def test_bad_fault_files_name_the_entry(text: str, expected: str) -> None:
+    with pytest.raises(FaultFileError) as caught:
+        load_fault_file(text, "f.yaml")
+    assert expected in str(caught.value)

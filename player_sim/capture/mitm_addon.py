@@ -13,18 +13,9 @@ reader, :mod:`player_sim.capture._wire`) and fed to a live
 ``player_sim: FAIL <rule> ...`` is printed at each violation. When mitmproxy
 stops, ``<out>.har``, ``<out>.trace.jsonl`` and the report ``<out>.txt`` are written.
 
-The fault file (YAML) lists faults by the endpoint names of ``player-sim ctl
-fail-next`` (``setup``, ``heartbeat``, ``renewal``, ``teardown``, ``license``)::
-
-    faults:
-      - {endpoint: heartbeat, nth: 3, code: 1006, http_status: 401}  # forced error, SSM's shape
-      - {endpoint: license, delay: 3}                                # seconds before forwarding
-      - {endpoint: teardown, lose_answer: true}                      # the backend acts, the
-                                                                     # device gets no answer
-      - {endpoint: setup, heartbeat_period: 5}                       # rewrite the period
-
-``nth`` (default 1) is the call of that endpoint the fault hits; ``count``
-(default 1) how many in a row.
+The fault file is described in :mod:`player_sim.capture._faults` (the endpoint
+names of ``player-sim ctl fail-next``; forced errors in the backend's own format,
+delays, lost answers, rewritten heartbeat periods, outages).
 """
 
 from __future__ import annotations
@@ -35,34 +26,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from mitmproxy import ctx, http  # type: ignore[import-not-found,unused-ignore]
 
+from player_sim.capture._faults import FaultPlan, error_answer, load_fault_file
 from player_sim.capture._report import judge_capture
-from player_sim.capture._wire import _SSM, CAPTURE_VANTAGES, Capture, _Reader
+from player_sim.capture._wire import CAPTURE_VANTAGES, Capture, _Reader
 from player_sim.rules import CheckConfig, TraceChecker
 from player_sim.trace import Trace
-from player_sim.traffic import CapturedEntry, Exchange, har_entry, har_log, ssm_error_body
-
-_SEGMENTS = {"setup": "setup", "heartbeat": "heartbeat", "renewal": "renewal-license-wv",
-             "teardown": "teardown"}
-
-
-def _endpoint(path: str) -> str | None:
-    match = _SSM.search(path)
-    if match is not None:
-        return next((k for k, v in _SEGMENTS.items() if v == match.group(1)), None)
-    if "/contentlicenseservice/v1/licenses" in path:
-        return "license"
-    return None
+from player_sim.traffic import CapturedEntry, Exchange, har_entry, har_log
 
 
 class PlayerSimAddon:
     """The addon object mitmproxy loads (see the module's documentation)."""
 
     def __init__(self) -> None:
-        self.faults: list[dict[str, Any]] = []
-        self.calls: dict[str, int] = {}
+        self.plan = FaultPlan()
+        self.started = time.monotonic()
         self.reader = _Reader(None)
         self.reader.origin = time.time()
         self.checker = TraceChecker(CheckConfig(), vantages=CAPTURE_VANTAGES)
@@ -77,49 +56,39 @@ class PlayerSimAddon:
 
     def configure(self, updated: Any) -> None:
         if "player_sim_faults" in updated and ctx.options.player_sim_faults:
-            data = yaml.safe_load(Path(ctx.options.player_sim_faults).read_text()) or {}
-            self.faults = [dict(f) for f in data.get("faults", [])]
-
-    def _fault(self, flow: Any) -> dict[str, Any] | None:
-        endpoint = _endpoint(flow.request.path.split("?")[0])
-        if endpoint is None:
-            return None
-        number = self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
-        flow.metadata["player_sim_endpoint"] = endpoint
-        for fault in self.faults:
-            first = int(fault.get("nth", 1))
-            if fault.get("endpoint") == endpoint and first <= number < first + int(
-                    fault.get("count", 1)):
-                return fault
-        return None
+            path = ctx.options.player_sim_faults
+            self.plan = load_fault_file(Path(path).read_text(encoding="utf-8"), path)
 
     async def request(self, flow: Any) -> None:
-        fault = self._fault(flow)
-        if fault is None:
+        decision = self.plan.decide(flow.request.method, flow.request.path.split("?")[0],
+                                    flow.request.get_content(strict=False) or b"",
+                                    time.monotonic() - self.started)
+        if decision is None:
             return
+        fault = decision.fault
         flow.metadata["player_sim_fault"] = fault
-        if fault.get("delay"):
-            await asyncio.sleep(float(fault["delay"]))
-        if fault.get("code") is not None or fault.get("http_status") is not None:
-            code = fault.get("code")
-            status = int(fault.get("http_status") or 400)
-            flow.response = http.Response.make(
-                status, ssm_error_body(int(code) if code is not None else None,
-                                       str(fault.get("message", "forced by player_sim"))),
-                {"content-type": "application/json"})
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+        answer = error_answer(decision)
+        if answer is not None:
+            flow.response = http.Response.make(answer[0], answer[1],
+                                               {"content-type": "application/json"})
+        elif decision.outage:
+            flow.kill()  # the backend is unreachable: no answer at all
 
     def response(self, flow: Any) -> None:
-        fault = flow.metadata.get("player_sim_fault") or {}
-        period = fault.get("heartbeat_period")
+        fault = flow.metadata.get("player_sim_fault")
+        period = fault.heartbeat_period if fault is not None else None
         if period is not None and flow.response.status_code == 200:
             try:
                 body = json.loads(flow.response.content or b"{}")
-                body["heartBeat"] = body["heartbeat"] = period
+                value = int(period) if float(period).is_integer() else period
+                body["heartBeat"] = body["heartbeat"] = value
                 flow.response.content = json.dumps(body).encode()
             except (ValueError, TypeError):
                 pass
         self._record(flow)
-        if fault.get("lose_answer"):
+        if fault is not None and fault.lose_answer:
             flow.kill()  # the backend acted; the device never hears of it
 
     def _record(self, flow: Any) -> None:
