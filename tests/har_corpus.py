@@ -129,6 +129,7 @@ def good(lab: Lab, clock: list[float]) -> None:
     tablet.at(40.0).teardown()
     phone.at(t + 2).teardown()             # stop
     phone.at(t + 3).ott("ottUser/action/logout", {"ks": ks, "udid": "phone-1"})
+    phone.at(t + 4).ott("session/action/get", {"ks": ks})  # refused: the session ended
 
 
 def stale_token(lab: Lab, clock: list[float]) -> None:

@@ -54,7 +54,7 @@ def test_each_session_fails_exactly_on_the_rule_it_breaks(session: str, shape: s
         observed = report.verdict.observed
         for rule_id in ("ssm.setup.before-license", "ssm.license.carries-token",
                         "ssm.heartbeat.token-rotation", "ssm.heartbeat.first-after-period",
-                        "ssm.teardown.answers-204"):
+                        "ssm.teardown.answers-204", "provider.ended.requests-fail"):
             assert observed[rule_id] > 0, f"{rule_id} was never really judged"
     else:
         assert broken in failed
@@ -269,3 +269,19 @@ def test_check_shortens_tokens_unless_asked(tmp_path: Path) -> None:
     runner = CliRunner()
     assert token not in runner.invoke(main, ["check", source]).output
     assert token in runner.invoke(main, ["check", source, "--show-secrets"]).output
+
+
+def test_a_request_that_succeeds_with_an_ended_ks_fails_the_rule(tmp_path: Path) -> None:
+    """The lab refuses the ended KS; a backend that answered it would break the rule."""
+    har = json.loads((DIR / "good.player_sim.har").read_text())
+    last = har["log"]["entries"][-1]
+    assert "session/action/get" in last["request"]["url"]
+    assert "error" in json.loads(last["response"]["content"]["text"])["result"]
+    last["response"]["content"]["text"] = json.dumps(
+        {"executionTime": 0, "result": {"objectType": "KalturaSession", "userId": "1"}})
+    path = tmp_path / "ended.har"
+    path.write_text(json.dumps(har))
+    [line] = [x for x in judge_capture(read_capture(path)).lines
+              if x.rule == "provider.ended.requests-fail"]
+    assert line.status == "FAIL" and "session/get succeeded with KS" in \
+        line.violations[0]["message"]
