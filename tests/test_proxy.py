@@ -27,6 +27,8 @@ from player_sim.traffic import mint_content_token
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "player_sim" / "capture" / "mitm_addon.py"
+#: mitmproxy's own export (savehar) of the end-to-end session below, kept in the corpus.
+CAPTURED = ROOT / "tests" / "data" / "har" / "proxy-faults.mitmproxy.har"
 
 
 def _mitmdump() -> str | None:
@@ -63,7 +65,8 @@ def test_device_through_the_proxy_with_faults(tmp_path: Path) -> None:
         proc = subprocess.Popen(
             [str(_mitmdump()), "--listen-host", "127.0.0.1", "--listen-port", str(port),
              "-q", "-s", str(ADDON), "--set", f"player_sim_faults={faults}",
-             "--set", f"player_sim_out={tmp_path / 'live'}"],
+             "--set", f"player_sim_out={tmp_path / 'live'}",
+             "--set", f"hardump={tmp_path / 'mitmproxy.har'}"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
         try:
             for _ in range(300):
@@ -109,6 +112,12 @@ def test_device_through_the_proxy_with_faults(tmp_path: Path) -> None:
     assert live == {"ssm.heartbeat.first-after-period"}, output
     report = judge_capture(read_capture(tmp_path / "live.har"))
     assert {x.rule for x in report.lines if x.status == "FAIL"} == live
+    # mitmproxy's own HAR export of the same traffic (its savehar addon) agrees too.
+    exported = judge_capture(read_capture(tmp_path / "mitmproxy.har"))
+    assert {x.rule for x in exported.lines if x.status == "FAIL"} == live
+    assert exported.verdict.observed == report.verdict.observed
+    if os.environ.get("PLAYER_SIM_WRITE_CORPUS"):  # refresh the corpus' mitmproxy capture
+        shutil.copy(tmp_path / "mitmproxy.har", CAPTURED)
     har = json.loads((tmp_path / "live.har").read_text())
     statuses = [e["response"]["status"] for e in har["log"]["entries"]]
     assert statuses == [200, 200, 200, 401, 200, 200, 200, 204, 200]
@@ -154,3 +163,16 @@ def test_bad_fault_files_name_the_entry(text: str, expected: str) -> None:
     with pytest.raises(FaultFileError) as caught:
         load_fault_file(text, "f.yaml")
     assert expected in str(caught.value)
+
+
+def test_the_kept_mitmproxy_capture_shows_the_faults_and_the_broken_rule() -> None:
+    """Judged without mitmproxy: the capture it exported of the end-to-end session."""
+    capture = read_capture(CAPTURED)
+    report = judge_capture(capture)
+    assert {x.rule for x in report.lines if x.status == "FAIL"} == {
+        "ssm.heartbeat.first-after-period"}
+    refused = [r for r in capture.trace if r.data.get("code") == 1006]
+    assert len(refused) == 1 and refused[0].data["call"] == "heartbeat"
+    setups = [r for r in capture.trace if r.data.get("call") == "setup"]
+    assert [s.data["heartbeat_period"] for s in setups] == [2, 30]  # the first rewritten
+    assert refused[0].t < setups[1].t, "the device set up again after the 1006"
