@@ -200,7 +200,7 @@ SIMULATED: Final[dict[str, tuple[str, str | None, str | None]]] = {
                                 "ssm.zap.replaces-session"),
     "mutant-license-without-token": ("setup_before_license.yaml", "license-without-token",
                                      "ssm.license.carries-token"),
-    "mutant-stale-heartbeat-token": ("heartbeat_keeps_session.yaml", "stale-heartbeat-token",
+    "mutant-stale-heartbeat-token": ("heartbeat_error_stop_policy.yaml", "stale-heartbeat-token",
                                      "ssm.heartbeat.token-rotation"),
 }
 SCENARIOS: Final = Path(__file__).resolve().parent.parent / "scenarios"
