@@ -89,6 +89,8 @@ _MESSAGE = _f("message", "str", "the error message (empty when none)")
 _TOKEN = _f("token", "str", "the SSM session token the request carries")
 _BLOCKING = _f("blocking", "bool", "the request blocks the main thread (sync mode)")
 _FORCED = _f("forced", "bool", "the answer was a planned fault", required=False)
+_SERVER_REQUEST_ID = _f("request_id", "int", "the device's id of the request refused (pairs "
+                        "the server's answer with the device's)", required=False)
 _SESSION = _f("session", "str", "the SSM session's id at the server (device/number)")
 _ACCOUNT = _f("account", "str", "the account the session counts against")
 _ACTIVE = _f("active", "int", "the account's live SSM sessions after this event")
@@ -326,13 +328,16 @@ class Kind(enum.StrEnum):
                           "killAccountSessions): its next heartbeat fails",
                           _SESSION, _ACCOUNT, _ACTIVE)
     SSM_SETUP_REFUSED = ("ssm_setup_refused", _S, False, "the SSM server refused a setup",
-                         _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED)
+                         _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED,
+                         _SERVER_REQUEST_ID)
     SSM_HEARTBEAT_REFUSED = ("ssm_heartbeat_refused", _S, False,
                              "the SSM server refused a heartbeat",
-                             _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED)
+                             _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED,
+                             _SERVER_REQUEST_ID)
     SSM_TEARDOWN_REFUSED = ("ssm_teardown_refused", _S, False,
                             "the SSM server refused a teardown",
-                            _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED)
+                            _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED,
+                            _SERVER_REQUEST_ID)
 
     # --- the license server -----------------------------------------------------------------
 

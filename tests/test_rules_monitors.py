@@ -67,7 +67,8 @@ def hb_fails(*after: TraceRecord) -> list[TraceRecord]:
     return [added(), *started(), r(30.04, "heartbeat_sent", token="T1"),
             s(30.06, "ssm_heartbeat_refused", http_status=401, ssm_code=1006, message="x"),
             r(30.08, "heartbeat_answered", http_status=401, ssm_code=1006, message="x"),
-            err(30.08, "ssm_heartbeat_error", http_status=401, ssm_code=1006), *after]
+            err(30.08, "ssm_heartbeat_error", http_status=401, ssm_code=1006, message="x"),
+            *after]
 
 
 def rotated(token: str, new: str, t: float, request_id: int = 1) -> list[TraceRecord]:

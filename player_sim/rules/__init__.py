@@ -6,6 +6,7 @@ on :mod:`._base`; :mod:`._catalogue` is the data they all quote.
 """
 
 from ._base import (
+    APP_REACTION_BOUND,
     CheckConfig,
     Checking,
     DeviceFacts,
@@ -39,6 +40,7 @@ from ._monitors import MONITORS
 from ._provider_monitors import PROVIDER_MONITORS
 
 __all__ = [
+    "APP_REACTION_BOUND",
     "CATALOGUE",
     "DOMAIN",
     "MONITORS",

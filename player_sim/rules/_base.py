@@ -16,19 +16,27 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 import attrs
 
 from ..player._states import ACTIVE_PLAYBACK_STATES
+from ..player._variants import VARIANTS
 from ..trace import Kind, TraceRecord, Vantage
 from ._catalogue import CATALOGUE, Rule
 
 if TYPE_CHECKING:
     from ..world import DeviceConfig, WorldConfig
 
-__all__ = ["ACTIVE", "CheckConfig", "Checking", "DeviceFacts", "DeviceView", "Monitor",
-           "ProviderView", "Violation", "WorldFacts"]
+__all__ = ["ACTIVE", "APP_REACTION_BOUND", "CheckConfig", "Checking", "DeviceFacts",
+           "DeviceView", "Monitor", "ProviderView", "Violation", "WorldFacts"]
 
 #: Playback states in which a playback is under way.
 ACTIVE: Final = frozenset(state.value for state in ACTIVE_PLAYBACK_STATES)
 _EPS: Final = 1e-3
 _EXCERPT: Final = 6
+#: Seconds an app (or SDK) has to act on a trigger (an SSM error notification, a stop,
+#: a zap) before the reaction window's round trips: the documented bound, not the app's
+#: own setting, so a slow app is late. It is the longest any platform profile lets an
+#: SSM call hold the app (variant ``sync_setup_cap``; DOMAIN.md: Nagra's own iOS plugin
+#: waits "at most 5 s for setup"): an app still playing after that has continued.
+APP_REACTION_BOUND: Final = max(v for v in next(
+    var for var in VARIANTS if var.name == "sync_setup_cap").values.values() if v is not None)
 
 
 
@@ -58,7 +66,8 @@ class CheckConfig:
     """What the monitors need to know that a trace does not say.
 
     * ``reaction_window``: seconds an app or SDK has to answer a trigger
-      (notification, stop, zap): its reaction delay plus network round trips.
+      (notification, stop, zap): :data:`APP_REACTION_BOUND` plus network round
+      trips (never the app's own ``app_reaction_delay``).
     * ``heartbeat_slack``: seconds a heartbeat may come after its period.
     * ``max_sessions_per_account`` / ``account_limits``: the SSM limit; ``None``
       (unknown) keeps ``ssm.setup.limit-refuses`` silent.
@@ -89,9 +98,8 @@ class CheckConfig:
         net = cfg.network
         latency = max([net.latency, *net.link_latency.values()]) + net.jitter
         devices = list(world.devices)
-        delay = max([d.config.app_reaction_delay for d in devices], default=0.0)
         return cls(
-            reaction_window=delay + 6 * latency + 1.0,
+            reaction_window=APP_REACTION_BOUND + 6 * latency,
             heartbeat_slack=2 * latency + 0.5,
             max_sessions_per_account=cfg.ssm.max_sessions_per_account,
             account_limits=dict(cfg.ssm.account_limits),
@@ -393,7 +401,10 @@ class Monitor:
     * ``reads``: the ``data`` fields it reads from those records, each declared
       by at least one of its kinds;
     * ``also_needs``: vantages its views rely on beyond its kinds' (e.g. a server
-      record judged against what the device sent).
+      record judged against what the device sent);
+    * ``optional_kinds``: those of its kinds it reads where the trace has them, but
+      judges without (their vantage is not needed: e.g. the server's record of an
+      answer, where a device-only trace has the device's).
 
     ``needs`` (derived) is every vantage it needs: a trace seen from fewer
     vantages does not judge this rule. The subclass overrides :meth:`observe`,
@@ -409,6 +420,8 @@ class Monitor:
     reads: ClassVar[frozenset[str]] = frozenset()
     #: Vantages its views need beyond those of its kinds.
     also_needs: ClassVar[frozenset[Vantage]] = frozenset()
+    #: Kinds it reads when present but does not need (their vantage is not required).
+    optional_kinds: ClassVar[frozenset[str]] = frozenset()
     #: Every vantage a trace must have for this rule to be judged (derived).
     needs: ClassVar[frozenset[Vantage]] = frozenset()
 
@@ -435,8 +448,12 @@ class Monitor:
             raise TypeError(f"monitor {name} reads field {undeclared[0]!r}, which none of its "
                             f"kinds ({', '.join(sorted(cls.kinds))}) declares; add the kind "
                             "that carries it to kinds, or declare the field")
-        cls.needs = frozenset(k.vantage for k in kinds if k.vantage is not Vantage.HARNESS) \
-            | cls.also_needs
+        stray = sorted(cls.optional_kinds - cls.kinds)
+        if stray:
+            raise TypeError(f"monitor {name}: optional kind {stray[0]!r} is not among its "
+                            "kinds; add it to kinds too")
+        cls.needs = frozenset(k.vantage for k in kinds if k.vantage is not Vantage.HARNESS
+                              and k.value not in cls.optional_kinds) | cls.also_needs
 
     def __init__(self, checker: Checking) -> None:
         self.rule = CATALOGUE[self.rule_id]

@@ -602,33 +602,54 @@ class _BodyDecides(Monitor):
 
 
 class _CarryCodes(Monitor):
-    """An error notification carries the HTTP status and SSM code the server answered:
-    the same values as the failed answer the device received just before it; and, for
-    a device whose variant ``error_numbering`` names a platform, the numbers that
-    platform's app sees (:func:`~player_sim.player.platform_fields`)."""
+    """An error notification carries the HTTP status, SSM code and message the server
+    answered, equal to them, not merely present.
+
+    The server's answer is its own record (``ssm_*_refused``, server vantage): the one
+    of the request (``request_id``) whose failed answer the device received just before
+    the notification. Without it (a device-only trace; a timeout, an outage the device
+    saw, a refusal recorded without a request id) the notification must equal the failed
+    answer the device received. For a device whose variant ``error_numbering`` names a
+    platform, it also carries the numbers that platform's app sees
+    (:func:`~player_sim.player.platform_fields`)."""
 
     rule_id = "ssm.errors.carry-codes"
     kinds = frozenset({"ssm_setup_error", "ssm_teardown_error", "ssm_heartbeat_error",
-                       "ssm_setup_answered", "ssm_teardown_answered", "heartbeat_answered"})
+                       "ssm_setup_answered", "ssm_teardown_answered", "heartbeat_answered",
+                       "ssm_setup_refused", "ssm_heartbeat_refused", "ssm_teardown_refused"})
+    optional_kinds = frozenset({"ssm_setup_refused", "ssm_heartbeat_refused",
+                                "ssm_teardown_refused"})
     reads = frozenset({"http_status", "ssm_code", "message", "error_code", "error", "errorCode",
-                       "code"})
+                       "code", "request_id"})
     _ANSWERS: ClassVar[dict[str, str]] = {"ssm_setup_error": "ssm_setup_answered",
                                           "ssm_teardown_error": "ssm_teardown_answered",
                                           "ssm_heartbeat_error": "heartbeat_answered"}
+    _REFUSALS: ClassVar[dict[str, str]] = {"ssm_setup_refused": "ssm_setup_answered",
+                                           "ssm_teardown_refused": "ssm_teardown_answered",
+                                           "ssm_heartbeat_refused": "heartbeat_answered"}
+    _FIELDS: ClassVar[tuple[str, ...]] = ("http_status", "ssm_code", "message")
 
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
         self._failed: dict[tuple[str | None, str], TraceRecord] = {}
+        # (device, answer kind, request id) -> the server's refusal of that request
+        self._refused: dict[tuple[str | None, str, Any], TraceRecord] = {}
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         data = rec.data
+        refused = self._REFUSALS.get(rec.kind)
+        if refused is not None:
+            if data.get("request_id") is not None:
+                self._refused[(rec.device, refused, data["request_id"])] = rec
+            return
         answer_kind = self._ANSWERS.get(rec.kind)
         if answer_kind is None:  # an answer: remember the last failed one of its kind
+            server = self._refused.pop((rec.device, rec.kind, data.get("request_id")), None)
             if not _ok(data):
-                self._failed[(rec.device, rec.kind)] = rec
+                self._failed[(rec.device, rec.kind)] = server if server is not None else rec
             return
         self.observed()
-        missing = [k for k in ("http_status", "ssm_code", "message") if k not in data]
+        missing = [k for k in self._FIELDS if k not in data]
         if missing:
             self.violate(line, rec, f"{rec.kind} lacks {', '.join(missing)}")
             return
@@ -650,12 +671,13 @@ class _CarryCodes(Monitor):
         answer = self._failed.pop((rec.device, answer_kind), None)
         if answer is None:
             return
-        told = (data["http_status"], data["ssm_code"])
-        answered = (answer.data.get("http_status"), answer.data.get("ssm_code"))
-        if told != answered:
-            self.violate(line, rec, f"{rec.kind} carries HTTP {told[0]}, SSM code {told[1]}; "
-                                    f"the server answered HTTP {answered[0]}, SSM code "
-                                    f"{answered[1]}")
+        who = "the server answered" if answer.kind in self._REFUSALS else \
+            "the answer the device received says"
+        for name in self._FIELDS:
+            if data[name] != answer.data.get(name):
+                self.violate(line, rec, f"{rec.kind} carries {name} {data[name]!r}; "
+                                        f"{who} {answer.data.get(name)!r}")
+                return
 
 
 class _StopPlayback(Monitor):
