@@ -152,7 +152,10 @@ class Kind(enum.StrEnum):
                        required=False),
                     _f("base_url", "str", "its session provider's base URL", required=False),
                     _f("partner_id", "int|null", "its session provider's partner id",
-                       required=False))
+                       required=False),
+                    _f("refresh_policy", "obj", "its OTT session provider's configured refresh "
+                       "policy: {fraction} of the validity left when a KS is set, or {margin} "
+                       "seconds", required=False))
     ACTION = ("action", _D, True, "the user or the app performed an action",
               _ACTION_NAME, _ORIGIN, _f("stream", "str", "the stream to play", required=False),
               _f("username", "str|null", "the user of a login (never the password)",

@@ -170,26 +170,30 @@ class _AskedAt(_ProviderMonitor):
 
 
 class _RefreshBeforeExpiry(_AskedAt):
+    """Judged against the KS's expiry as the backend issued it (``ks_issued``) and the
+    documented refresh delta (:func:`~._base.documented_refresh_delta`), never the
+    delta the provider declares about itself."""
+
     rule_id = "provider.ott.refresh-before-expiry"
     kinds = frozenset({"ks_answered", "session_started", "ks_refreshed", "ks_renewed",
                        "session_ended", "ks_issued", "ks_requested", "app_killed",
-                       "app_relaunched"})
+                       "app_relaunched", "device_added"})
     reads = frozenset({"ks", "backend"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         if rec.kind == "ks_refreshed" and rec.data.get("backend") == "ott":
             self.observed()  # a refresh before expiry: the situation this rule is about
         ks = rec.data.get("ks")
-        session = view.session
-        if rec.kind != "ks_answered" or not isinstance(ks, str) or session is None:
+        if rec.kind != "ks_answered" or not isinstance(ks, str) or view.session is None:
             return
         issued = view.issued.get(ks)
-        delta = session.get("refresh_delta")
-        if issued is None or issued.get("backend") != "ott" or not isinstance(delta, int | float):
+        delta = view.refresh_delta  # from the backend's expiry and the documented policy
+        if issued is None or issued.get("backend") != "ott" or delta is None:
             return
         left = float(issued["expires_at"]) - self.asked_at
         if 0 < left < delta - self.config.reaction_window:
-            self.violate(line, rec, f"answered a KS with {left:g}s left, inside the refresh "
+            self.violate(line, rec, f"answered a KS with {left:g}s left before the expiry the "
+                                    f"backend issued it with, inside the documented refresh "
                                     f"delta of {delta:g}s, without refreshing it first")
 
 
@@ -388,22 +392,25 @@ class _OvpValid24h(_ProviderMonitor):
 
 
 class _RefreshMargin(_ProviderMonitor):
+    """A refresh comes no earlier than the documented delta before the expiry the
+    backend issued the replaced KS with (not the ``time_left`` the provider reports)."""
+
     rule_id = "provider.ott.refresh-margin"
-    kinds = frozenset({"ks_refreshed", "session_started"})
-    reads = frozenset({"time_left"})
+    kinds = frozenset({"ks_refreshed", "session_started", "ks_issued", "device_added"})
+    reads = frozenset({"ks_from"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         if rec.kind != "ks_refreshed":
             return
-        before = view.session_before
-        delta = None if before is None else before.get("refresh_delta")
-        left = rec.data.get("time_left")
+        delta = view.refresh_delta_before  # documented, from the backend's expiry
+        issued = view.issued.get(rec.data.get("ks_from", ""))
+        left = None if issued is None else float(issued["expires_at"]) - rec.t
         if isinstance(delta, int | float) and isinstance(left, int | float):
             self.observed()
         if isinstance(delta, int | float) and isinstance(left, int | float) \
                 and left > delta + self.config.reaction_window:
-            self.violate(line, rec, f"KS refreshed with {left:g}s left, earlier than the refresh "
-                                    f"delta of {delta:g}s")
+            self.violate(line, rec, f"KS refreshed with {left:g}s left, earlier than the "
+                                    f"documented refresh delta of {delta:g}s")
 
 
 class _OneRefreshAtATime(_ProviderMonitor):
