@@ -208,7 +208,9 @@ class Kind(enum.StrEnum):
 
     # --- the device: session provider and media provider --------------------------------
 
-    KS_REQUESTED = ("ks_requested", _D, True, "the player asked its session provider for a KS")
+    KS_REQUESTED = ("ks_requested", _D, True, "the player asked its session provider for a KS",
+                    _f("partner_id", "int", "the partner id the provider reports then "
+                       "(partnerId())", required=False))
     KS_ANSWERED = ("ks_answered", _D, True, "the session provider answered with a KS or an error",
                    _f("ks", "str|null", "the KS (null: an error)"),
                    _f("error_code", "int|null", "the error code"), _MESSAGE)

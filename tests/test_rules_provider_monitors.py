@@ -59,6 +59,12 @@ def login(backend: str = "ott", anonymous: bool = False) -> list[TraceRecord]:
             started(0.04, "K1", backend=backend, anonymous=anonymous)]
 
 
+def configured(partner: int) -> TraceRecord:
+    """The device joins with a session provider configured for ``partner``."""
+    return TraceRecord(0, "phone", "device_added", None, None,
+                       {"account": "alice", "ssm": False, "sync": False, "partner_id": partner})
+
+
 def fetch(t: float, ks: str | None, *, pb: str = "obtaining_ks") -> list[TraceRecord]:
     """A play: the token request and its answer (``ks`` or an error)."""
     answer = (dev(t, "ks_answered", pb, ks=ks, error_code=None, message="") if ks is not None
@@ -89,7 +95,7 @@ def good() -> list[TraceRecord]:
             dev(80000, "action", "obtaining_ks", name="zap", stream="a2"),
             dev(80000, "ks_requested", "obtaining_ks"), *refreshed(80000, 6400.0),
             dev(80000.1, "ks_answered", "obtaining_ks", ks="K2", error_code=None, message=""),
-            *logout(80001, "K2"), used(80002, "K2", "asset/getPlaybackContext", valid=False)]
+            *logout(80001, "K2"), *fetch(80002, None)]
 
 
 def anonymous_good(backend: str) -> list[TraceRecord]:
@@ -131,8 +137,22 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
         lambda: [*login("ovp"), *fetch(90000, "K1")],
         lambda: [*login("ovp"), *fetch(86000, "K1")]),
     "provider.ended.requests-fail": (
-        lambda: [*good()[:-1], used(80002, "K2", "asset/getPlaybackContext", valid=True)],
+        lambda: [*good(), used(80002, "K2", "asset/getPlaybackContext", valid=True)],
         good),
+    "provider.ended.no-reuse": (
+        lambda: [*good(), used(80002, "K2", "asset/getPlaybackContext", valid=False)],
+        good),
+    "provider.ovp.widget-id": (
+        lambda: [*login("ovp", anonymous=True)[:2],
+                 srv(0.02, "ovp_error", endpoint="session/startWidgetSession", http_status=200,
+                     code="INVALID_WIDGET_ID", message="widget id must be '_' followed by the "
+                     "partner id, not '3009'")],
+        lambda: anonymous_good("ovp")),
+    "provider.partner-id.configured": (
+        lambda: [configured(3009), *login()[1:2], dev(0.01, "ks_requested", partner_id=3009),
+                 issued(0.02, "K1", "ottUser/login", partner=1)],
+        lambda: [configured(3009), *login()[1:2], dev(0.01, "ks_requested", partner_id=3009),
+                 issued(0.02, "K1", "ottUser/login", partner=3009)]),
     "provider.ended.cannot-renew": (
         lambda: [*login(), *logout(10),
                  srv(90000, "ks_renewed", backend="ott", ks="K2", ks_from="K1",

@@ -1030,6 +1030,104 @@ class _OperatorKill(Monitor):
                                     "heartbeat of it succeeded")
 
 
+# --- failures are not retried ------------------------------------------------------------
+
+
+class _SetupNoRetry(Monitor):
+    """After a failed setup of the current playback, no setup until a new play or zap
+    (each starts a new generation, :class:`DeviceView`)."""
+
+    rule_id = "ssm.setup.no-retry"
+    kinds = frozenset({"ssm_setup_answered", "ssm_setup_sent"})
+    reads = frozenset({"http_status", "ssm_code"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._failed: dict[str, int] = {}  # device -> generation whose setup failed
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind == "ssm_setup_answered":
+            if dev.setup_current and not _ok(rec.data):
+                self.observed()  # a failed setup: the SDK must not send it again
+                self._failed[dev.name] = dev.generation
+        elif self._failed.get(dev.name) == dev.generation:
+            self.violate(line, rec, "SSM setup sent again for a playback whose setup failed "
+                                    "(setup failures are \"no retry\")")
+
+
+class _HeartbeatNoRetry(Monitor):
+    """A failed heartbeat of a playback is followed by none (variant
+    ``after_heartbeat_error``: ``stop-heartbeating``) or by the next one a period
+    later (``keep-heartbeating``), never by an early retry."""
+
+    rule_id = "ssm.heartbeat.no-retry"
+    kinds = frozenset({"heartbeat_sent", "heartbeat_answered", "app_relaunched"})
+    reads = frozenset({"request_id", "http_status", "ssm_code"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._sent: dict[tuple[str, Any], tuple[float, int | None]] = {}  # request -> t, pid
+        self._failed: dict[tuple[str, int | None], float] = {}  # playback -> failed one's t
+
+    def active(self) -> bool:
+        return self.config.heartbeats_traced
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind == "app_relaunched":  # playback ids start again
+            self._failed = {k: t for k, t in self._failed.items() if k[0] != dev.name}
+            return
+        request = (dev.name, rec.data.get("request_id"))
+        if rec.kind == "heartbeat_answered":
+            sent = self._sent.pop(request, None)
+            if sent is not None and not _ok(rec.data):
+                self.observed()  # a failed heartbeat: no retry
+                self._failed[(dev.name, sent[1])] = sent[0]
+            return
+        self._sent[request] = (rec.t, rec.playback_id)
+        failed_at = self._failed.get((dev.name, rec.playback_id))
+        if failed_at is None:
+            return
+        if dev.variants.get("after_heartbeat_error") != "keep-heartbeating":
+            self.violate(line, rec, "heartbeat sent again after a failed one of this playback "
+                                    "(renewal failures are \"no retry\")")
+        elif rec.t - failed_at < dev.period - self.config.heartbeat_slack - _EPS:
+            self.violate(line, rec, f"heartbeat retried {rec.t - failed_at:g}s after a failed "
+                                    f"one, before the {dev.period:g}s period")
+
+
+class _TeardownNoRetry(Monitor):
+    """A token whose teardown failed is not torn down again."""
+
+    rule_id = "ssm.teardown.no-retry"
+    kinds = frozenset({"ssm_teardown_sent", "ssm_teardown_answered"})
+    reads = frozenset({"request_id", "token", "http_status", "ssm_code"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._sent: dict[tuple[str, Any], Any] = {}   # (device, request id) -> token
+        self._failed: set[tuple[str, Any]] = set()    # (device, token) whose teardown failed
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        request = (dev.name, rec.data.get("request_id"))
+        if rec.kind == "ssm_teardown_answered":
+            token = self._sent.pop(request, None)
+            if token is not None and not _ok(rec.data):
+                self.observed()  # a failed teardown: not sent again
+                self._failed.add((dev.name, token))
+            return
+        token = rec.data.get("token")
+        self._sent[request] = token
+        if (dev.name, token) in self._failed:
+            self.violate(line, rec, f"teardown of token {token!r} sent again after it failed "
+                                    "(teardown failures are \"no retry\")")
+
+
 #: Every SSM monitor class (the providers' are in :mod:`._provider_monitors`).
 MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BeforeLicense, _EveryPlayback, _NoSsmNoTraffic, _CarriesToken, _LimitRefuses,
@@ -1038,5 +1136,6 @@ MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BackgroundSuspends, _ResumeIfNoError, _HeartbeatErrorZap, _PipRunsNormally,
     _TokenRotation, _SessionExpires, _Answers204, _BodyDecides, _ZapReplaces, _NoSelfLimit,
     _KillNoTeardown, _KsCompletes, _StopCompletes, _OneTimer, _EndsSession, _NamesStream,
-    _LateSetupTornDown, _OperatorKill, _SyncCapped, _FirstHeartbeat,
+    _LateSetupTornDown, _OperatorKill, _SyncCapped, _FirstHeartbeat, _SetupNoRetry,
+    _HeartbeatNoRetry, _TeardownNoRetry,
 )

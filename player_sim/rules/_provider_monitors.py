@@ -451,11 +451,97 @@ class _OneRefreshAtATime(_ProviderMonitor):
         self._in_flight[dev.name] = flying + 1
 
 
+class _OvpWidgetId(_ProviderMonitor):
+    """Judged by the backend: a widget session request it refused as malformed
+    (``INVALID_WIDGET_ID``, not a planned fault) had a widget id other than "_" and
+    the partner id."""
+
+    rule_id = "provider.ovp.widget-id"
+    kinds = frozenset({"ks_issued", "ovp_error"})
+    reads = frozenset({"via", "endpoint", "code", "forced", "message"})
+    _ENDPOINT: ClassVar[str] = "session/startWidgetSession"
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data = rec.data
+        if rec.kind == "ks_issued":
+            if data.get("via") == self._ENDPOINT:
+                self.observed()  # a widget session the backend started: its id was right
+            return
+        if data.get("endpoint") != self._ENDPOINT or data.get("forced"):
+            return
+        self.observed()
+        if data.get("code") == "INVALID_WIDGET_ID":
+            self.violate(line, rec, f"widget session asked for with a malformed widget id: "
+                                    f"{data.get('message')}")
+
+
+class _EndedNoReuse(_ProviderMonitor):
+    """After a session ended (and was cleared), its KS never reaches a backend again
+    (``ks_used``, the backend's record) and no session starts before a login action."""
+
+    rule_id = "provider.ended.no-reuse"
+    kinds = frozenset({"session_ended", "session_started", "ks_used", "action", "app_killed"})
+    reads = frozenset({"cleared", "ks", "name", "recovered", "endpoint"})
+
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._ended: dict[str, set[str]] = {}  # device -> KSs of its ended sessions
+        self._awaiting_login: set[str] = set()  # devices whose session ended since a login
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data, name = rec.data, dev.name
+        if rec.kind == "session_ended":
+            if data.get("cleared") is not False and isinstance(data.get("ks"), str):
+                self.observed()  # an ended session: neither reused nor replaced on its own
+                self._ended.setdefault(name, set()).add(data["ks"])
+                self._awaiting_login.add(name)
+        elif rec.kind in ("action", "app_killed"):
+            if rec.kind == "app_killed" or data.get("name") == "login":
+                self._awaiting_login.discard(name)
+        elif rec.kind == "session_started":
+            if name in self._awaiting_login and not data.get("recovered"):
+                self.violate(line, rec, "a session started after the last one ended, with no "
+                                        "login by the app: the provider logged in on its own")
+            self._awaiting_login.discard(name)
+        elif data.get("ks") in self._ended.get(name, ()):
+            self.violate(line, rec, f"{data.get('endpoint')} was sent with KS "
+                                    f"{data.get('ks')!r} of a session that had ended")
+
+
+class _PartnerIdConfigured(_ProviderMonitor):
+    """The configured partner id (``device_added``) against what the provider reports
+    (``ks_requested``: partnerId()) and what the backend issued (``ks_issued``)."""
+
+    rule_id = "provider.partner-id.configured"
+    kinds = frozenset({"device_added", "ks_requested", "ks_issued"})
+    reads = frozenset({"partner_id", "via"})
+
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._configured: dict[str, int] = {}
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        told = rec.data.get("partner_id")
+        if rec.kind == "device_added":
+            if isinstance(told, int) and told > 0:
+                self._configured[dev.name] = told
+            return
+        configured = self._configured.get(dev.name)
+        if configured is None or told is None:
+            return
+        self.observed()
+        if told != configured:
+            what = ("partnerId() reports" if rec.kind == "ks_requested"
+                    else f"the backend issued a KS ({rec.data.get('via')}) for")
+            self.violate(line, rec, f"{what} partner {told}, not the configured partner "
+                                    f"{configured}")
+
+
 #: Every provider monitor class.
 PROVIDER_MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BaseUrlHostOnly, _PartnerId, _OttAnonymousLogin, _OttUserLogin,
     _RefreshBeforeExpiry, _OttRenewAfterExpiry, _EndedRequestsFail, _EndedCannotRenew,
     _OttLogoutEnds, _AnonymousCannotEnd, _ReadyAfterStart, _OvpWidgetSession, _OvpUserLogin,
     _OvpValid24h, _OvpRenewAfterExpiry, _OvpSessionEnd, _MediaUsesSessionProvider,
-    _RefreshMargin, _OneRefreshAtATime,
+    _RefreshMargin, _OneRefreshAtATime, _OvpWidgetId, _EndedNoReuse, _PartnerIdConfigured,
 )
