@@ -160,10 +160,15 @@ class _NoSelfLimit(Monitor):
 
 
 class _KeepsSession(Monitor):
+    """Heartbeats are due while the player item holds its session: a stop (unless the
+    device keeps its item on stop), a zap or a release ends the item, and with it the
+    heartbeats, whether or not the SDK tore the session down (that is
+    ``ssm.teardown.on-stop``'s to judge)."""
+
     rule_id = "ssm.heartbeat.keeps-session"
     kinds = frozenset({"ssm_setup_answered", "heartbeat_sent", "ssm_teardown_sent",
-                       "ssm_heartbeat_error", "app_relaunched", "license_answered"})
-    reads = frozenset({"granted"})
+                       "ssm_heartbeat_error", "app_relaunched", "license_answered", "action"})
+    reads = frozenset({"granted", "name"})
     in_pip = False
 
     def active(self) -> bool:
@@ -171,6 +176,12 @@ class _KeepsSession(Monitor):
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
+            return
+        if rec.kind == "action":
+            name = rec.data.get("name")
+            if name in ("zap", "release_item") or (
+                    name == "stop" and dev.name not in self.config.keeps_item_on_stop):
+                self.fulfil(dev.name)  # the player item is gone: no more heartbeats due
             return
         if dev.held and dev.period > 0 and _starts_heartbeats(rec, dev, rec.data.get("granted")):
             if (rec.app == "pip") is self.in_pip:
@@ -273,7 +284,10 @@ class _TokenRotation(Monitor):
             self._in_flight[(dev.name, rec.data.get("request_id"))] = token
             return
         sent = self._in_flight.pop((dev.name, rec.data.get("request_id")), None)
-        if sent is None or not _ok(rec.data):
+        if sent is None:
+            return
+        if not _ok(rec.data):  # a failed use rotated nothing: the token may be sent again
+            uses[sent] = max(0, uses.get(sent, 0) - 1)
             return
         rotated.add(sent)
         if uses.get(sent, 0) > 1:
