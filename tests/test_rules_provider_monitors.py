@@ -148,6 +148,17 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
                      code="INVALID_WIDGET_ID", message="widget id must be '_' followed by the "
                      "partner id, not '3009'")],
         lambda: anonymous_good("ovp")),
+    "provider.ott.refresh-error-601": (
+        lambda: [*login(), dev(80000, "ks_requested", "obtaining_ks"),
+                 srv(80000.02, "ott_error", endpoint="ottUser/refreshSession", http_status=200,
+                     code=500016, message="KS expired"),
+                 dev(80000.04, "ks_answered", "obtaining_ks", ks=None, error_code=500016,
+                     message="KS expired")],
+        lambda: [*login(), dev(80000, "ks_requested", "obtaining_ks"),
+                 srv(80000.02, "ott_error", endpoint="ottUser/refreshSession", http_status=200,
+                     code=500016, message="KS expired"),
+                 dev(80000.04, "ks_answered", "obtaining_ks", ks=None, error_code=601,
+                     message="Failed to obtain session")]),
     "provider.partner-id.configured": (
         lambda: [configured(3009), *login()[1:2], dev(0.01, "ks_requested", partner_id=3009),
                  issued(0.02, "K1", "ottUser/login", partner=1)],

@@ -456,6 +456,15 @@ class _DoubledApiPathOvp(OvpSessionProvider):
         self._base_url = self._base_url + "api_v3/"
 
 
+class _PassesRefreshErrorThrough(OttSessionProvider):
+    """A refused refresh reaches the app with the backend's code, not session error 601."""
+
+    def _refresh_failed(self, cause: Any, old: Any, own: KsCompletion | None) -> None:
+        self.binding.record("ks_refresh_failed", {"backend": "ott", "code": cause.code,
+                                                  "message": cause.message, "cleared": False})
+        self._answer(PrimitiveResult(error=cause), own)
+
+
 def _provider(cls: type[Any]) -> Callable[[DeviceConfig], DeviceConfig]:
     """Each device's built-in provider of ``cls``'s family rebuilt as ``cls``."""
 
@@ -873,6 +882,10 @@ BREAKERS: dict[str, Breaker] = {
     "provider.ott.one-refresh": Breaker(
         "provider: each concurrent token request past expiry sends its own refresh",
         "", text=_TWO_REQUESTS_PAST_EXPIRY, configure=_each_sends_refresh),
+    "provider.ott.refresh-error-601": Breaker(
+        "provider: a refused refresh reaches the app with the backend's code",
+        "ott_failed_refresh_android_keeps.yaml",
+        configure=_provider(_PassesRefreshErrorThrough)),
     "provider.ks.partner-id": Breaker(
         "backend: a refresh issues the KS for another partner", "ott_refresh_android.yaml",
         patch=_refresh_changes_partner, broken="backend",

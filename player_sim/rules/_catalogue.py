@@ -348,6 +348,11 @@ _RULES: Final[tuple[Rule, ...]] = (
           "The partner id a session provider reports (partnerId(), read at each token request) "
           "and the partner of every KS the backend issues to it equal the partner id it was "
           "configured with.", "always"),
+    _dom("provider.ott.refresh-error-601",
+         'A failed refresh reports a session error (code 601, "Failed to obtain session")',
+         "A token request whose refresh the backend refused is answered with session error "
+         "601, not with the backend's own code: the app sees one documented error.",
+         "always", None),
     # --- SSM rules the small world's explorer used to state on its own -------------------
     _ssm("ssm.heartbeat.one-timer", 3,
          "the SDK keeps a heartbeat with the SSM server to maintain the SSM session",

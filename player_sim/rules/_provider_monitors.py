@@ -17,7 +17,7 @@ from collections import deque
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
-from ..providers import API_PATH, VARIANT_NAMES, ProviderVariants
+from ..providers import API_PATH, SESSION_ERROR, VARIANT_NAMES, ProviderVariants
 from ..trace import TraceRecord
 from ._base import DeviceView as _DeviceView
 from ._base import Monitor, ProviderView
@@ -537,6 +537,37 @@ class _PartnerIdConfigured(_ProviderMonitor):
                                     f"{configured}")
 
 
+class _RefreshError601(_ProviderMonitor):
+    """After the backend refused a device's OTT refresh (its ``ott_error`` record), the
+    next token answer of that device is a KS (a retry succeeded) or session error 601."""
+
+    rule_id = "provider.ott.refresh-error-601"
+    kinds = frozenset({"ott_error", "ks_answered", "app_killed"})
+    reads = frozenset({"endpoint", "ks", "error_code"})
+    _ENDPOINT: ClassVar[str] = "ottUser/refreshSession"
+    _SESSION_ERROR: ClassVar[int] = SESSION_ERROR
+
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._refused: set[str] = set()  # devices whose last refresh the backend refused
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data = rec.data
+        if rec.kind == "ott_error":
+            if data.get("endpoint") == self._ENDPOINT:
+                self._refused.add(dev.name)
+            return
+        if rec.kind == "app_killed" or dev.name not in self._refused:
+            self._refused.discard(dev.name)
+            return
+        self._refused.discard(dev.name)
+        self.observed()  # a token answer after a refused refresh
+        code = data.get("error_code")
+        if data.get("ks") is None and code != self._SESSION_ERROR:
+            self.violate(line, rec, f"a refused refresh reached the app as error {code!r}, "
+                                    f"not session error {self._SESSION_ERROR}")
+
+
 #: Every provider monitor class.
 PROVIDER_MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BaseUrlHostOnly, _PartnerId, _OttAnonymousLogin, _OttUserLogin,
@@ -544,4 +575,5 @@ PROVIDER_MONITORS: Final[tuple[type[Monitor], ...]] = (
     _OttLogoutEnds, _AnonymousCannotEnd, _ReadyAfterStart, _OvpWidgetSession, _OvpUserLogin,
     _OvpValid24h, _OvpRenewAfterExpiry, _OvpSessionEnd, _MediaUsesSessionProvider,
     _RefreshMargin, _OneRefreshAtATime, _OvpWidgetId, _EndedNoReuse, _PartnerIdConfigured,
+    _RefreshError601,
 )
