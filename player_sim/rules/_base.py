@@ -17,6 +17,7 @@ import attrs
 
 from ..player._states import ACTIVE_PLAYBACK_STATES
 from ..player._variants import VARIANTS
+from ..providers import VARIANT_NAMES, ProviderVariants, RefreshPolicy
 from ..trace import Kind, TraceRecord, Vantage
 from ._catalogue import CATALOGUE, Rule
 
@@ -35,8 +36,9 @@ _EXCERPT: Final = 6
 #: own setting, so a slow app is late. It is the longest any platform profile lets an
 #: SSM call hold the app (variant ``sync_setup_cap``; DOMAIN.md: Nagra's own iOS plugin
 #: waits "at most 5 s for setup"): an app still playing after that has continued.
-APP_REACTION_BOUND: Final = max(v for v in next(
-    var for var in VARIANTS if var.name == "sync_setup_cap").values.values() if v is not None)
+_SYNC_SETUP_CAP: Final = next(v for v in VARIANTS if v.name == "sync_setup_cap")
+APP_REACTION_BOUND: Final[float] = max(
+    cap for cap in _SYNC_SETUP_CAP.values.values() if cap is not None)
 
 
 
@@ -160,8 +162,6 @@ def documented_refresh_delta(policy: Mapping[str, Any] | None, variant: object,
     go: the configured policy (``device_added``'s ``refresh_policy``: a fraction of the
     validity left, or a margin), else the one of the provider's named variant
     (``documented``, ``android``: 12 %; ``ios``: 0), else the seed's (12 %)."""
-    from ..providers import VARIANT_NAMES, ProviderVariants, RefreshPolicy
-
     if policy is not None and isinstance(policy.get("fraction"), int | float):
         return float(policy["fraction"]) * max(validity_left, 0.0)
     if policy is not None and isinstance(policy.get("margin"), int | float):
