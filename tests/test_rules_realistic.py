@@ -465,12 +465,15 @@ class _PassesRefreshErrorThrough(OttSessionProvider):
         self._answer(PrimitiveResult(error=cause), own)
 
 
-def _provider(cls: type[Any]) -> Callable[[DeviceConfig], DeviceConfig]:
-    """Each device's built-in provider of ``cls``'s family rebuilt as ``cls``."""
+def _provider(cls: type[OttSessionProvider] | type[OvpSessionProvider]
+              ) -> Callable[[DeviceConfig], DeviceConfig]:
+    """Each device's built-in provider of ``cls``'s backend rebuilt as ``cls`` (same base
+    URL, partner id and client variant)."""
+    family = OttSessionProvider if issubclass(cls, OttSessionProvider) else OvpSessionProvider
 
     def configure(config: DeviceConfig) -> DeviceConfig:
         old: SessionProvider | None = config.session_provider
-        if old is None or not isinstance(old, cls.__mro__[1]):
+        if not isinstance(old, family):
             return config
         kwargs: dict[str, Any] = {"variant": old.variants} if hasattr(old, "variants") else {}
         new = cls(old.base_url, old.partner_id, **kwargs)
