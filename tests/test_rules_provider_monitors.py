@@ -232,6 +232,21 @@ def test_provider_monitor_passes_its_good_trace(rule_id: str) -> None:
     assert found == [], [v.describe() for v in found]
 
 
+def test_a_login_asked_for_while_the_logout_is_on_the_wire_is_no_self_started_session(
+        ) -> None:
+    # Found by the random search: logout and login at the same instant; the logout's
+    # session_ended is recorded after the login was asked for, before it started.
+    trace = [*login(), dev(1, "action", name="logout"), used(1, "K1", "ottUser/logout"),
+             dev(1, "action", name="login"), issued(1.02, "K2", "ottUser/login"),
+             srv(1.04, "session_ended", backend="ott", anonymous=False, ks="K1", ok=True,
+                 server_call=True), started(1.04, "K2")]
+    assert [v.rule.id for v in check_trace(trace, CFG)
+            if v.rule.id == "provider.ended.no-reuse"] == []
+    without_login = [r for r in trace if r.data.get("name") != "login" or r.t < 1]
+    assert [v.rule.id for v in check_trace(without_login, CFG)
+            if v.rule.id == "provider.ended.no-reuse"] == ["provider.ended.no-reuse"]
+
+
 def test_the_good_provider_trace_is_clean() -> None:
     assert check_trace(good(), CFG) == []
 

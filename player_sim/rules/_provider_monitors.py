@@ -477,16 +477,20 @@ class _OvpWidgetId(_ProviderMonitor):
 
 class _EndedNoReuse(_ProviderMonitor):
     """After a session ended (and was cleared), its KS never reaches a backend again
-    (``ks_used``, the backend's record) and no session starts before a login action."""
+    (``ks_used``, the backend's record) and a session starts only for a login the app
+    asked for: one asked for since the last session started or failed to start (it may
+    have been asked for while the logout was still on the wire)."""
 
     rule_id = "provider.ended.no-reuse"
-    kinds = frozenset({"session_ended", "session_started", "ks_used", "action", "app_killed"})
+    kinds = frozenset({"session_ended", "session_started", "session_start_failed", "ks_used",
+                       "action", "app_killed"})
     reads = frozenset({"cleared", "ks", "name", "recovered", "endpoint"})
 
     def __init__(self, checker: Any) -> None:
         super().__init__(checker)
         self._ended: dict[str, set[str]] = {}  # device -> KSs of its ended sessions
-        self._awaiting_login: set[str] = set()  # devices whose session ended since a login
+        self._after_end: set[str] = set()      # devices whose session ended, none started
+        self._logins: dict[str, int] = {}      # device -> logins asked for, not yet answered
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         data, name = rec.data, dev.name
@@ -494,15 +498,21 @@ class _EndedNoReuse(_ProviderMonitor):
             if data.get("cleared") is not False and isinstance(data.get("ks"), str):
                 self.observed()  # an ended session: neither reused nor replaced on its own
                 self._ended.setdefault(name, set()).add(data["ks"])
-                self._awaiting_login.add(name)
-        elif rec.kind in ("action", "app_killed"):
-            if rec.kind == "app_killed" or data.get("name") == "login":
-                self._awaiting_login.discard(name)
-        elif rec.kind == "session_started":
-            if name in self._awaiting_login and not data.get("recovered"):
+                self._after_end.add(name)
+        elif rec.kind == "action":
+            if data.get("name") == "login":
+                self._logins[name] = self._logins.get(name, 0) + 1
+        elif rec.kind == "app_killed":
+            self._after_end.discard(name)
+            self._logins.pop(name, None)
+        elif rec.kind in ("session_started", "session_start_failed"):
+            asked = self._logins.get(name, 0)
+            self._logins[name] = max(0, asked - 1)
+            if rec.kind == "session_started" and name in self._after_end and not asked \
+                    and not data.get("recovered"):
                 self.violate(line, rec, "a session started after the last one ended, with no "
                                         "login by the app: the provider logged in on its own")
-            self._awaiting_login.discard(name)
+            self._after_end.discard(name)
         elif data.get("ks") in self._ended.get(name, ()):
             self.violate(line, rec, f"{data.get('endpoint')} was sent with KS "
                                     f"{data.get('ks')!r} of a session that had ended")
