@@ -89,6 +89,8 @@ _MESSAGE = _f("message", "str", "the error message (empty when none)")
 _TOKEN = _f("token", "str", "the SSM session token the request carries")
 _BLOCKING = _f("blocking", "bool", "the request blocks the main thread (sync mode)")
 _FORCED = _f("forced", "bool", "the answer was a planned fault", required=False)
+_SERVER_REQUEST_ID = _f("request_id", "int", "the device's id of the request refused (pairs "
+                        "the server's answer with the device's)", required=False)
 _SESSION = _f("session", "str", "the SSM session's id at the server (device/number)")
 _ACCOUNT = _f("account", "str", "the account the session counts against")
 _ACTIVE = _f("active", "int", "the account's live SSM sessions after this event")
@@ -155,7 +157,10 @@ class Kind(enum.StrEnum):
                        required=False),
                     _f("base_url", "str", "its session provider's base URL", required=False),
                     _f("partner_id", "int|null", "its session provider's partner id",
-                       required=False))
+                       required=False),
+                    _f("refresh_policy", "obj", "its OTT session provider's configured refresh "
+                       "policy: {fraction} of the validity left when a KS is set, or {margin} "
+                       "seconds", required=False))
     ACTION = ("action", _D, True, "the user or the app performed an action",
               _ACTION_NAME, _ORIGIN, _f("stream", "str", "the stream to play", required=False),
               _f("username", "str|null", "the user of a login (never the password)",
@@ -218,7 +223,9 @@ class Kind(enum.StrEnum):
 
     # --- the device: session provider and media provider --------------------------------
 
-    KS_REQUESTED = ("ks_requested", _D, True, "the player asked its session provider for a KS")
+    KS_REQUESTED = ("ks_requested", _D, True, "the player asked its session provider for a KS",
+                    _f("partner_id", "int", "the partner id the provider reports then "
+                       "(partnerId())", required=False))
     KS_ANSWERED = ("ks_answered", _D, True, "the session provider answered with a KS or an error",
                    _f("ks", "str|null", "the KS (null: an error)"),
                    _f("error_code", "int|null", "the error code"), _MESSAGE)
@@ -346,13 +353,16 @@ class Kind(enum.StrEnum):
                           "killAccountSessions): its next heartbeat fails",
                           _SESSION, _ACCOUNT, _ACTIVE)
     SSM_SETUP_REFUSED = ("ssm_setup_refused", _S, False, "the SSM server refused a setup",
-                         _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED)
+                         _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED,
+                         _SERVER_REQUEST_ID)
     SSM_HEARTBEAT_REFUSED = ("ssm_heartbeat_refused", _S, False,
                              "the SSM server refused a heartbeat",
-                             _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED)
+                             _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED,
+                             _SERVER_REQUEST_ID)
     SSM_TEARDOWN_REFUSED = ("ssm_teardown_refused", _S, False,
                             "the SSM server refused a teardown",
-                            _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED)
+                            _HTTP_STATUS, _SSM_CODE, _MESSAGE, _FORCED,
+                            _SERVER_REQUEST_ID)
 
     # --- the license server -----------------------------------------------------------------
 

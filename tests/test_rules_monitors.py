@@ -67,7 +67,8 @@ def hb_fails(*after: TraceRecord) -> list[TraceRecord]:
     return [added(), *started(), r(30.04, "heartbeat_sent", token="T1"),
             s(30.06, "ssm_heartbeat_refused", http_status=401, ssm_code=1006, message="x"),
             r(30.08, "heartbeat_answered", http_status=401, ssm_code=1006, message="x"),
-            err(30.08, "ssm_heartbeat_error", http_status=401, ssm_code=1006), *after]
+            err(30.08, "ssm_heartbeat_error", http_status=401, ssm_code=1006, message="x"),
+            *after]
 
 
 def rotated(token: str, new: str, t: float, request_id: int = 1) -> list[TraceRecord]:
@@ -303,6 +304,26 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
                  s(30.06, "ssm_session_expired", session=1, account="alice", active=0),
                  s(30.07, "ssm_teardown_refused", http_status=401, ssm_code=1006,
                    message="invalid token: its session expired")]),
+    "ssm.setup.no-retry": (
+        lambda: [added(), r(0, "action", "ssm_setup", name="play", origin="user", stream="c1"),
+                 r(0, "ssm_setup_sent", "ssm_setup", stream="c1", blocking=False),
+                 r(0.04, "ssm_setup_answered", "ssm_setup", http_status=400, ssm_code=1007,
+                   message="max sessions", token=None),
+                 r(0.05, "ssm_setup_sent", "ssm_setup", stream="c1", blocking=False)],
+        # A new play of the same stream is the app's, not a retry.
+        lambda: [added(), r(0, "action", "ssm_setup", name="play", origin="user", stream="c1"),
+                 r(0, "ssm_setup_sent", "ssm_setup", stream="c1", blocking=False),
+                 r(0.04, "ssm_setup_answered", "ssm_setup", http_status=400, ssm_code=1007,
+                   message="max sessions", token=None),
+                 r(9, "action", "ssm_setup", name="play", origin="user", stream="c1"),
+                 r(9, "ssm_setup_sent", "ssm_setup", stream="c1", blocking=False)]),
+    "ssm.heartbeat.no-retry": (
+        lambda: hb_fails(r(31, "heartbeat_sent", token="T1")),
+        lambda: hb_fails(*ZAP_BACK)),
+    "ssm.teardown.no-retry": (
+        lambda: [*zap_teardown_fails("c1"),
+                 r(11, "ssm_teardown_sent", "ssm_setup", pid=1, token="T1", blocking=False)],
+        lambda: zap_teardown_fails("c1")),
 }
 
 

@@ -59,6 +59,12 @@ def login(backend: str = "ott", anonymous: bool = False) -> list[TraceRecord]:
             started(0.04, "K1", backend=backend, anonymous=anonymous)]
 
 
+def configured(partner: int) -> TraceRecord:
+    """The device joins with a session provider configured for ``partner``."""
+    return TraceRecord(0, "phone", "device_added", None, None,
+                       {"account": "alice", "ssm": False, "sync": False, "partner_id": partner})
+
+
 def fetch(t: float, ks: str | None, *, pb: str = "obtaining_ks") -> list[TraceRecord]:
     """A play: the token request and its answer (``ks`` or an error)."""
     answer = (dev(t, "ks_answered", pb, ks=ks, error_code=None, message="") if ks is not None
@@ -89,7 +95,7 @@ def good() -> list[TraceRecord]:
             dev(80000, "action", "obtaining_ks", name="zap", stream="a2"),
             dev(80000, "ks_requested", "obtaining_ks"), *refreshed(80000, 6400.0),
             dev(80000.1, "ks_answered", "obtaining_ks", ks="K2", error_code=None, message=""),
-            *logout(80001, "K2"), used(80002, "K2", "asset/getPlaybackContext", valid=False)]
+            *logout(80001, "K2"), *fetch(80002, None)]
 
 
 def anonymous_good(backend: str) -> list[TraceRecord]:
@@ -131,8 +137,33 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
         lambda: [*login("ovp"), *fetch(90000, "K1")],
         lambda: [*login("ovp"), *fetch(86000, "K1")]),
     "provider.ended.requests-fail": (
-        lambda: [*good()[:-1], used(80002, "K2", "asset/getPlaybackContext", valid=True)],
+        lambda: [*good(), used(80002, "K2", "asset/getPlaybackContext", valid=True)],
         good),
+    "provider.ended.no-reuse": (
+        lambda: [*good(), used(80002, "K2", "asset/getPlaybackContext", valid=False)],
+        good),
+    "provider.ovp.widget-id": (
+        lambda: [*login("ovp", anonymous=True)[:2],
+                 srv(0.02, "ovp_error", endpoint="session/startWidgetSession", http_status=200,
+                     code="INVALID_WIDGET_ID", message="widget id must be '_' followed by the "
+                     "partner id, not '3009'")],
+        lambda: anonymous_good("ovp")),
+    "provider.ott.refresh-error-601": (
+        lambda: [*login(), dev(80000, "ks_requested", "obtaining_ks"),
+                 srv(80000.02, "ott_error", endpoint="ottUser/refreshSession", http_status=200,
+                     code=500016, message="KS expired"),
+                 dev(80000.04, "ks_answered", "obtaining_ks", ks=None, error_code=500016,
+                     message="KS expired")],
+        lambda: [*login(), dev(80000, "ks_requested", "obtaining_ks"),
+                 srv(80000.02, "ott_error", endpoint="ottUser/refreshSession", http_status=200,
+                     code=500016, message="KS expired"),
+                 dev(80000.04, "ks_answered", "obtaining_ks", ks=None, error_code=601,
+                     message="Failed to obtain session")]),
+    "provider.partner-id.configured": (
+        lambda: [configured(3009), *login()[1:2], dev(0.01, "ks_requested", partner_id=3009),
+                 issued(0.02, "K1", "ottUser/login", partner=1)],
+        lambda: [configured(3009), *login()[1:2], dev(0.01, "ks_requested", partner_id=3009),
+                 issued(0.02, "K1", "ottUser/login", partner=3009)]),
     "provider.ended.cannot-renew": (
         lambda: [*login(), *logout(10),
                  srv(90000, "ks_renewed", backend="ott", ks="K2", ks_from="K1",
@@ -199,6 +230,21 @@ def test_provider_monitor_passes_its_good_trace(rule_id: str) -> None:
     _, ok = CASES[rule_id]
     found = [v for v in check_trace(ok(), CFG) if v.rule.id == rule_id]
     assert found == [], [v.describe() for v in found]
+
+
+def test_a_login_asked_for_while_the_logout_is_on_the_wire_is_no_self_started_session(
+        ) -> None:
+    # Found by the random search: logout and login at the same instant; the logout's
+    # session_ended is recorded after the login was asked for, before it started.
+    trace = [*login(), dev(1, "action", name="logout"), used(1, "K1", "ottUser/logout"),
+             dev(1, "action", name="login"), issued(1.02, "K2", "ottUser/login"),
+             srv(1.04, "session_ended", backend="ott", anonymous=False, ks="K1", ok=True,
+                 server_call=True), started(1.04, "K2")]
+    assert [v.rule.id for v in check_trace(trace, CFG)
+            if v.rule.id == "provider.ended.no-reuse"] == []
+    without_login = [r for r in trace if r.data.get("name") != "login" or r.t < 1]
+    assert [v.rule.id for v in check_trace(without_login, CFG)
+            if v.rule.id == "provider.ended.no-reuse"] == ["provider.ended.no-reuse"]
 
 
 def test_the_good_provider_trace_is_clean() -> None:

@@ -401,7 +401,7 @@ def test_a_rule_broken_without_violates_is_a_failure_naming_the_rule() -> None:
     failure = by_rule["ssm.background.heartbeat-error-zap"]
     assert failure.kind == "rule"
     assert failure.message.startswith("rule ssm.background.heartbeat-error-zap broken at "
-                                      "t=61.2s on phone2: no zap to the same stream 'a'")
+                                      "t=65.2s on phone2: no zap to the same stream 'a'")
     assert "(seeds/000_7011756516eda0b2.txt:28)" in failure.message
     assert failure.message.endswith("list it under 'violates:'")
     assert run(PASSIVE_ERROR, check_rules=False).passed

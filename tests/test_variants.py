@@ -190,7 +190,10 @@ def test_operator_kill(profile: str, errors: int, teardown_errors: int) -> None:
     world.run_for(10)
     kinds = [r.kind for r in world.trace if r.device == "phone"]
     assert kinds.count("ssm_teardown_error") == teardown_errors
-    assert check_trace(world.trace, CheckConfig.for_world(world), end=world.now) == []
+    # The app takes 40 s to react: late by the documented bound, whatever its setting.
+    late = {v.rule.id for v in check_trace(world.trace, CheckConfig.for_world(world),
+                                           end=world.now)}
+    assert late == {"ssm.errors.stop-playback", "ssm.background.heartbeat-error-zap"}
 
 
 # --- the random explorer finds the iOS leak from scratch, and not on the web ------------------

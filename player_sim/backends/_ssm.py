@@ -292,30 +292,34 @@ class SsmServer:
     # --- endpoints ------------------------------------------------------------------
 
     def setup(self, account: str, device: str, stream: str, ip: str | None,
-              device_group: str | None, token: ContentToken | None = None) -> SsmAnswer:
+              device_group: str | None, token: ContentToken | None = None, *,
+              request_id: int | None = None) -> SsmAnswer:
         """A setup from ``device`` of ``account``; ``token``, the content token it
         carries, may name another account and the limit (its claims win over the
-        configuration), or be empty (1003)."""
+        configuration), or be empty (1003). ``request_id``, the device's id of the
+        request, is written on a refusal's record (it pairs the server's answer with
+        the device's)."""
         host = self._host
+        rid = request_id
         fault = self.faults.take("setup")
         if fault is not None:
             return self._refuse(device, "ssm_setup_refused", fault.http_status, fault.code,
-                                fault.message, forced=True)
+                                fault.message, forced=True, request_id=rid)
         if not self.config.enabled:
             return self._error(device, "ssm_setup_refused",
                                SsmErrorCode.SESSION_MANAGEMENT_DISABLED,
-                               "session management is disabled")
+                               "session management is disabled", rid)
         limit: int | None = None
         if token is not None:
             if token.empty:
                 return self._error(device, "ssm_setup_refused", SsmErrorCode.INVALID_AUTH_TOKEN,
-                                   "invalid auth token: the content token is empty")
+                                   "invalid auth token: the content token is empty", rid)
             account = token.account_id or account
             limit = token.max_sessions
         refusal = self._check_limits(account, device, stream, ip, device_group, limit)
         if refusal is not None:
             return self._error(device, "ssm_setup_refused", SsmErrorCode.MAX_SESSIONS_EXCEEDED,
-                               refusal)
+                               refusal, rid)
         number = self._sessions_of[device] = self._sessions_of.get(device, 0) + 1
         session = SsmSession(f"{device}/{number}", account, device, stream, ip, device_group,
                              host.new_token("ssm", device), None, host.now,
@@ -330,18 +334,21 @@ class SsmServer:
                      "limit": limit if limit is not None else self.limit_of(account)})
         return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
 
-    def heartbeat(self, device: str, token: str, renewal: str | None = None) -> SsmAnswer:
+    def heartbeat(self, device: str, token: str, renewal: str | None = None, *,
+                  request_id: int | None = None) -> SsmAnswer:
         """A heartbeat with ``token``: rotates it. ``renewal`` names the endpoint of an
-        enforced-mode license renewal, which keeps the session alive the same way."""
+        enforced-mode license renewal, which keeps the session alive the same way;
+        ``request_id`` is the device's, carried by a refusal's record."""
+        rid = request_id
         fault = self.faults.take("heartbeat")
         if fault is not None:
             return self._refuse(device, "ssm_heartbeat_refused", fault.http_status, fault.code,
-                                fault.message, forced=True)
+                                fault.message, forced=True, request_id=rid)
         host = self._host
         session = self._by_token.get(token)  # session_of(token), inlined on the hot path
         if session is None or session.expires_at <= host.now:
             return self._error(device, "ssm_heartbeat_refused", SsmErrorCode.INVALID_TOKEN,
-                               self._why_invalid(token))
+                               self._why_invalid(token), rid)
         del self._by_token[token]
         session.previous_token = token
         session.token = host.new_token("ssm", session.device)
@@ -355,15 +362,17 @@ class SsmServer:
             host.record(device, "ssm_heartbeat", {"session": session.session_id})
         return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
 
-    def teardown(self, device: str, token: str) -> SsmAnswer:
+    def teardown(self, device: str, token: str, *, request_id: int | None = None
+                 ) -> SsmAnswer:
+        rid = request_id
         fault = self.faults.take("teardown")
         if fault is not None:
             return self._refuse(device, "ssm_teardown_refused", fault.http_status, fault.code,
-                                fault.message, forced=True)
+                                fault.message, forced=True, request_id=rid)
         session = self.session_of(token)
         if session is None:
             return self._error(device, "ssm_teardown_refused", SsmErrorCode.INVALID_TOKEN,
-                               self._why_invalid(token))
+                               self._why_invalid(token), rid)
         self._end(session, "ssm_session_ended", device)
         return SsmAnswer(204)
 
@@ -389,10 +398,11 @@ class SsmServer:
             self._end(session, "ssm_session_killed", session.device)
         return len(sessions)
 
-    def unavailable(self, device: str, endpoint: str) -> SsmAnswer:
+    def unavailable(self, device: str, endpoint: str, *, request_id: int | None = None
+                    ) -> SsmAnswer:
         """The answer while the server is in an outage."""
         return self._error(device, f"ssm_{endpoint}_refused", SsmErrorCode.SSM_NOT_AVAILABLE,
-                           "SSM not available")
+                           "SSM not available", request_id)
 
     # --- internals -----------------------------------------------------------------
 
@@ -476,16 +486,20 @@ class SsmServer:
             return
         self._end(session, "ssm_session_expired", session.device)
 
-    def _error(self, device: str, kind: str, code: SsmErrorCode, message: str) -> SsmAnswer:
+    def _error(self, device: str, kind: str, code: SsmErrorCode, message: str,
+               request_id: int | None = None) -> SsmAnswer:
         status = self.config.error_http_status.get(code, DEFAULT_HTTP_STATUS.get(code, 400))
-        return self._refuse(device, kind, status, int(code), message, forced=False)
+        return self._refuse(device, kind, status, int(code), message, forced=False,
+                            request_id=request_id)
 
     def _refuse(self, device: str, kind: str, http_status: int, code: int | None, message: str,
-                *, forced: bool) -> SsmAnswer:
+                *, forced: bool, request_id: int | None = None) -> SsmAnswer:
         if self.config.legacy_status_200 and code is not None:
             http_status = 200
         data: dict[str, Any] = {"http_status": http_status, "ssm_code": code, "message": message}
         if forced:
             data["forced"] = True
+        if request_id is not None:
+            data["request_id"] = request_id
         self._host.record(device, kind, data)
         return SsmAnswer(http_status, code, message)

@@ -7,6 +7,7 @@ on :mod:`._base`; :mod:`._catalogue` is the data they all quote.
 """
 
 from ._base import (
+    APP_REACTION_BOUND,
     CheckConfig,
     Checking,
     DeviceFacts,
@@ -41,6 +42,7 @@ from ._provider_monitors import PROVIDER_MONITORS
 from ._wire_monitors import WIRE_MONITORS
 
 __all__ = [
+    "APP_REACTION_BOUND",
     "CATALOGUE",
     "DOMAIN",
     "MONITORS",

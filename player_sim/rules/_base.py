@@ -16,19 +16,29 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 import attrs
 
 from ..player._states import ACTIVE_PLAYBACK_STATES
+from ..player._variants import VARIANTS
+from ..providers import VARIANT_NAMES, ProviderVariants, RefreshPolicy
 from ..trace import Kind, TraceRecord, Vantage
 from ._catalogue import CATALOGUE, Rule
 
 if TYPE_CHECKING:
     from ..world import DeviceConfig, WorldConfig
 
-__all__ = ["ACTIVE", "CheckConfig", "Checking", "DeviceFacts", "DeviceView", "Monitor",
-           "ProviderView", "Violation", "WorldFacts"]
+__all__ = ["ACTIVE", "APP_REACTION_BOUND", "CheckConfig", "Checking", "DeviceFacts",
+           "DeviceView", "Monitor", "ProviderView", "Violation", "WorldFacts"]
 
 #: Playback states in which a playback is under way.
 ACTIVE: Final = frozenset(state.value for state in ACTIVE_PLAYBACK_STATES)
 _EPS: Final = 1e-3
 _EXCERPT: Final = 6
+#: Seconds an app (or SDK) has to act on a trigger (an SSM error notification, a stop,
+#: a zap) before the reaction window's round trips: the documented bound, not the app's
+#: own setting, so a slow app is late. It is the longest any platform profile lets an
+#: SSM call hold the app (variant ``sync_setup_cap``; DOMAIN.md: Nagra's own iOS plugin
+#: waits "at most 5 s for setup"): an app still playing after that has continued.
+_SYNC_SETUP_CAP: Final = next(v for v in VARIANTS if v.name == "sync_setup_cap")
+APP_REACTION_BOUND: Final[float] = max(
+    cap for cap in _SYNC_SETUP_CAP.values.values() if cap is not None)
 
 
 
@@ -58,7 +68,8 @@ class CheckConfig:
     """What the monitors need to know that a trace does not say.
 
     * ``reaction_window``: seconds an app or SDK has to answer a trigger
-      (notification, stop, zap): its reaction delay plus network round trips.
+      (notification, stop, zap): :data:`APP_REACTION_BOUND` plus network round
+      trips (never the app's own ``app_reaction_delay``).
     * ``heartbeat_slack``: seconds a heartbeat may come after its period.
     * ``max_sessions_per_account`` / ``account_limits``: the SSM limit; ``None``
       (unknown) keeps ``ssm.setup.limit-refuses`` silent.
@@ -89,9 +100,8 @@ class CheckConfig:
         net = cfg.network
         latency = max([net.latency, *net.link_latency.values()]) + net.jitter
         devices = list(world.devices)
-        delay = max([d.config.app_reaction_delay for d in devices], default=0.0)
         return cls(
-            reaction_window=delay + 6 * latency + 1.0,
+            reaction_window=APP_REACTION_BOUND + 6 * latency,
             heartbeat_slack=2 * latency + 0.5,
             max_sessions_per_account=cfg.ssm.max_sessions_per_account,
             account_limits=dict(cfg.ssm.account_limits),
@@ -146,13 +156,31 @@ def _ok(data: Mapping[str, Any]) -> bool:
     return data.get("ssm_code") is None and isinstance(status, int) and 200 <= status < 300
 
 
+def documented_refresh_delta(policy: Mapping[str, Any] | None, variant: object,
+                             validity_left: float) -> float:
+    """The refresh delta the documents give a KS set with ``validity_left`` seconds to
+    go: the configured policy (``device_added``'s ``refresh_policy``: a fraction of the
+    validity left, or a margin), else the one of the provider's named variant
+    (``documented``, ``android``: 12 %; ``ios``: 0), else the seed's (12 %)."""
+    if policy is not None and isinstance(policy.get("fraction"), int | float):
+        return float(policy["fraction"]) * max(validity_left, 0.0)
+    if policy is not None and isinstance(policy.get("margin"), int | float):
+        return float(policy["margin"])
+    named = (ProviderVariants.named(variant).refresh_policy
+             if isinstance(variant, str) and variant in VARIANT_NAMES else RefreshPolicy.android())
+    return named.delta(validity_left)
+
+
 class ProviderView:
     """What the trace says about one device's session provider and its KSs.
 
     ``session`` is the started session's data (``None`` when there is none or
     it ended); ``session_before`` is what it was before the current record;
     ``*_generation`` tell in which playback (see :class:`DeviceView`) the last
-    KS was answered or failed.
+    KS was answered or failed. ``refresh_delta`` is the delta the documents give
+    the current OTT KS (:func:`documented_refresh_delta`, from the KS's expiry as
+    the backend issued it), never the one the provider declares;
+    ``refresh_delta_before`` the one before the current record.
     """
 
     def __init__(self) -> None:
@@ -166,11 +194,26 @@ class ProviderView:
         self.ks_failed_generation = -1
         self.requested_generation = -1
         self.session_before: Mapping[str, Any] | None = None
+        self.policy: Mapping[str, Any] | None = None      # the configured refresh policy
+        self.refresh_delta: float | None = None
+        self.refresh_delta_before: float | None = None
+
+    def _set_delta(self, ks: object, t: float, variant: object) -> None:
+        issued = self.issued.get(ks) if isinstance(ks, str) else None
+        if issued is None or issued.get("backend") != "ott":
+            self.refresh_delta = None
+            return
+        left = float(issued["expires_at"]) - t
+        self.refresh_delta = documented_refresh_delta(self.policy, variant, left)
 
     def update(self, rec: TraceRecord, generation: int) -> None:
         data, kind = rec.data, rec.kind
         self.session_before = self.session
-        if kind == "ks_issued" and isinstance(data.get("ks"), str):
+        self.refresh_delta_before = self.refresh_delta
+        if kind == "device_added":
+            policy = data.get("refresh_policy")
+            self.policy = policy if isinstance(policy, Mapping) else None
+        elif kind == "ks_issued" and isinstance(data.get("ks"), str):
             self.issued[data["ks"]] = {**data, "t": rec.t}
         elif kind == "ks_revoked" and isinstance(data.get("ks"), str):
             self.revoked.add(data["ks"])
@@ -178,6 +221,7 @@ class ProviderView:
             self.session = {**data, "t": rec.t}
             self.had_session = True
             self.endpoints = []
+            self._set_delta(data.get("ks"), rec.t, data.get("variant"))
         elif kind == "session_ended" and data.get("cleared") is False:
             pass  # an anonymous OTT session "ended": the provider keeps serving its KS
         elif kind in ("session_ended", "session_forgotten"):
@@ -189,6 +233,7 @@ class ProviderView:
         elif kind in ("ks_refreshed", "ks_renewed") and self.session is not None:
             self.session = {**self.session, "ks": data.get("ks"),
                             "expires_at": data.get("expires_at", self.session.get("expires_at"))}
+            self._set_delta(data.get("ks"), rec.t, self.session.get("variant"))
         elif kind == "ks_used":
             self.endpoints.append(str(data.get("endpoint")))
         elif kind == "ks_requested":
@@ -393,7 +438,10 @@ class Monitor:
     * ``reads``: the ``data`` fields it reads from those records, each declared
       by at least one of its kinds;
     * ``also_needs``: vantages its views rely on beyond its kinds' (e.g. a server
-      record judged against what the device sent).
+      record judged against what the device sent);
+    * ``optional_kinds``: those of its kinds it reads where the trace has them, but
+      judges without (their vantage is not needed: e.g. the server's record of an
+      answer, where a device-only trace has the device's).
 
     ``needs`` (derived) is every vantage it needs: a trace seen from fewer
     vantages does not judge this rule. The subclass overrides :meth:`observe`,
@@ -409,6 +457,8 @@ class Monitor:
     reads: ClassVar[frozenset[str]] = frozenset()
     #: Vantages its views need beyond those of its kinds.
     also_needs: ClassVar[frozenset[Vantage]] = frozenset()
+    #: Kinds it reads when present but does not need (their vantage is not required).
+    optional_kinds: ClassVar[frozenset[str]] = frozenset()
     #: Every vantage a trace must have for this rule to be judged (derived).
     needs: ClassVar[frozenset[Vantage]] = frozenset()
 
@@ -435,8 +485,12 @@ class Monitor:
             raise TypeError(f"monitor {name} reads field {undeclared[0]!r}, which none of its "
                             f"kinds ({', '.join(sorted(cls.kinds))}) declares; add the kind "
                             "that carries it to kinds, or declare the field")
-        cls.needs = frozenset(k.vantage for k in kinds if k.vantage is not Vantage.HARNESS) \
-            | cls.also_needs
+        stray = sorted(cls.optional_kinds - cls.kinds)
+        if stray:
+            raise TypeError(f"monitor {name}: optional kind {stray[0]!r} is not among its "
+                            "kinds; add it to kinds too")
+        cls.needs = frozenset(k.vantage for k in kinds if k.vantage is not Vantage.HARNESS
+                              and k.value not in cls.optional_kinds) | cls.also_needs
 
     def __init__(self, checker: Checking) -> None:
         self.rule = CATALOGUE[self.rule_id]

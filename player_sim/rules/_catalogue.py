@@ -238,6 +238,21 @@ _RULES: Final[tuple[Rule, ...]] = (
          "until it expires: the \"zombie session\".",
          "A killed app sends nothing; its session is ended only by expiry (or eviction).",
          "never", None),
+    # --- failures are not retried (DOMAIN.md) ---------------------------------------------
+    _dom("ssm.setup.no-retry",
+         "The SDK marks setup / renewal / teardown failures as \"no retry\".",
+         "A failed SSM setup (a 1007 refusal at the session limit among them) is not sent "
+         "again for the same playback: only a new play or zap sets up again.", "never", None),
+    _dom("ssm.heartbeat.no-retry",
+         "The SDK marks setup / renewal / teardown failures as \"no retry\".",
+         "A failed heartbeat is not retried: a client that stops heartbeating after an error "
+         "(variant after_heartbeat_error: stop-heartbeating) sends no other heartbeat of that "
+         "playback; one that keeps heartbeating (iOS, web) sends its next one a period later, "
+         "not sooner.", "never", "DeviceConfig.variants: after_heartbeat_error"),
+    _dom("ssm.teardown.no-retry",
+         "The SDK marks setup / renewal / teardown failures as \"no retry\".",
+         "A failed SSM teardown is not sent again: the playback's session is left to expire.",
+         "never", None),
     # --- session providers -----------------------------------------------------------------
     _prov("provider.base-url.host-only", 15,
           "The Base url should only contain the host domain name and should not include",
@@ -319,6 +334,25 @@ _RULES: Final[tuple[Rule, ...]] = (
          "A provider sends at most one refresh of its OTT session at a time (the refresh token "
          "rotates: a second one fails and logs the user out).", "never",
          "ProviderVariants.concurrent_refresh"),
+    _dom("provider.ovp.widget-id",
+         'session/startWidgetSession(widgetId = "_" + partnerId)',
+         "An OVP widget session is asked for with the widget id \"_\" followed by the partner "
+         "id: the backend never refuses one as malformed.", "always", None),
+    _prov("provider.ended.no-reuse", 71,
+          "Once a session has ended it can't be renewed, and a new session should be started.",
+          "After a session ended, no request carries its KS again and no session is started "
+          "until the app asks for one (a login): the provider neither reuses the ended KS "
+          "nor logs in again on its own.", "never"),
+    _prov("provider.partner-id.configured", 23,
+          "PartnerId - The partner that was used to create the session token.",
+          "The partner id a session provider reports (partnerId(), read at each token request) "
+          "and the partner of every KS the backend issues to it equal the partner id it was "
+          "configured with.", "always"),
+    _dom("provider.ott.refresh-error-601",
+         'A failed refresh reports a session error (code 601, "Failed to obtain session")',
+         "A token request whose refresh the backend refused is answered with session error "
+         "601, not with the backend's own code: the app sees one documented error.",
+         "always", None),
     # --- SSM rules the small world's explorer used to state on its own -------------------
     _ssm("ssm.heartbeat.one-timer", 3,
          "the SDK keeps a heartbeat with the SSM server to maintain the SSM session",

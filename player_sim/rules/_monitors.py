@@ -160,10 +160,15 @@ class _NoSelfLimit(Monitor):
 
 
 class _KeepsSession(Monitor):
+    """Heartbeats are due while the player item holds its session: a stop (unless the
+    device keeps its item on stop), a zap or a release ends the item, and with it the
+    heartbeats, whether or not the SDK tore the session down (that is
+    ``ssm.teardown.on-stop``'s to judge)."""
+
     rule_id = "ssm.heartbeat.keeps-session"
     kinds = frozenset({"ssm_setup_answered", "heartbeat_sent", "ssm_teardown_sent",
-                       "ssm_heartbeat_error", "app_relaunched", "license_answered"})
-    reads = frozenset({"granted"})
+                       "ssm_heartbeat_error", "app_relaunched", "license_answered", "action"})
+    reads = frozenset({"granted", "name"})
     in_pip = False
 
     def active(self) -> bool:
@@ -171,6 +176,12 @@ class _KeepsSession(Monitor):
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
+            return
+        if rec.kind == "action":
+            name = rec.data.get("name")
+            if name in ("zap", "release_item") or (
+                    name == "stop" and dev.name not in self.config.keeps_item_on_stop):
+                self.fulfil(dev.name)  # the player item is gone: no more heartbeats due
             return
         if dev.held and dev.period > 0 and _starts_heartbeats(rec, dev, rec.data.get("granted")):
             if (rec.app == "pip") is self.in_pip:
@@ -280,7 +291,10 @@ class _TokenRotation(Monitor):
             self._in_flight[(dev.name, rec.data.get("request_id"))] = token
             return
         sent = self._in_flight.pop((dev.name, rec.data.get("request_id")), None)
-        if sent is None or not _ok(rec.data):
+        if sent is None:
+            return
+        if not _ok(rec.data):  # a failed use rotated nothing: the token may be sent again
+            uses[sent] = max(0, uses.get(sent, 0) - 1)
             return
         rotated.add(sent)
         if uses.get(sent, 0) > 1:
@@ -618,33 +632,54 @@ class _BodyDecides(Monitor):
 
 
 class _CarryCodes(Monitor):
-    """An error notification carries the HTTP status and SSM code the server answered:
-    the same values as the failed answer the device received just before it; and, for
-    a device whose variant ``error_numbering`` names a platform, the numbers that
-    platform's app sees (:func:`~player_sim.player.platform_fields`)."""
+    """An error notification carries the HTTP status, SSM code and message the server
+    answered, equal to them, not merely present.
+
+    The server's answer is its own record (``ssm_*_refused``, server vantage): the one
+    of the request (``request_id``) whose failed answer the device received just before
+    the notification. Without it (a device-only trace; a timeout, an outage the device
+    saw, a refusal recorded without a request id) the notification must equal the failed
+    answer the device received. For a device whose variant ``error_numbering`` names a
+    platform, it also carries the numbers that platform's app sees
+    (:func:`~player_sim.player.platform_fields`)."""
 
     rule_id = "ssm.errors.carry-codes"
     kinds = frozenset({"ssm_setup_error", "ssm_teardown_error", "ssm_heartbeat_error",
-                       "ssm_setup_answered", "ssm_teardown_answered", "heartbeat_answered"})
+                       "ssm_setup_answered", "ssm_teardown_answered", "heartbeat_answered",
+                       "ssm_setup_refused", "ssm_heartbeat_refused", "ssm_teardown_refused"})
+    optional_kinds = frozenset({"ssm_setup_refused", "ssm_heartbeat_refused",
+                                "ssm_teardown_refused"})
     reads = frozenset({"http_status", "ssm_code", "message", "error_code", "error", "errorCode",
-                       "code"})
+                       "code", "request_id"})
     _ANSWERS: ClassVar[dict[str, str]] = {"ssm_setup_error": "ssm_setup_answered",
                                           "ssm_teardown_error": "ssm_teardown_answered",
                                           "ssm_heartbeat_error": "heartbeat_answered"}
+    _REFUSALS: ClassVar[dict[str, str]] = {"ssm_setup_refused": "ssm_setup_answered",
+                                           "ssm_teardown_refused": "ssm_teardown_answered",
+                                           "ssm_heartbeat_refused": "heartbeat_answered"}
+    _FIELDS: ClassVar[tuple[str, ...]] = ("http_status", "ssm_code", "message")
 
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
         self._failed: dict[tuple[str | None, str], TraceRecord] = {}
+        # (device, answer kind, request id) -> the server's refusal of that request
+        self._refused: dict[tuple[str | None, str, Any], TraceRecord] = {}
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         data = rec.data
+        refused = self._REFUSALS.get(rec.kind)
+        if refused is not None:
+            if data.get("request_id") is not None:
+                self._refused[(rec.device, refused, data["request_id"])] = rec
+            return
         answer_kind = self._ANSWERS.get(rec.kind)
         if answer_kind is None:  # an answer: remember the last failed one of its kind
+            server = self._refused.pop((rec.device, rec.kind, data.get("request_id")), None)
             if not _ok(data):
-                self._failed[(rec.device, rec.kind)] = rec
+                self._failed[(rec.device, rec.kind)] = server if server is not None else rec
             return
         self.observed()
-        missing = [k for k in ("http_status", "ssm_code", "message") if k not in data]
+        missing = [k for k in self._FIELDS if k not in data]
         if missing:
             self.violate(line, rec, f"{rec.kind} lacks {', '.join(missing)}")
             return
@@ -666,12 +701,13 @@ class _CarryCodes(Monitor):
         answer = self._failed.pop((rec.device, answer_kind), None)
         if answer is None:
             return
-        told = (data["http_status"], data["ssm_code"])
-        answered = (answer.data.get("http_status"), answer.data.get("ssm_code"))
-        if told != answered:
-            self.violate(line, rec, f"{rec.kind} carries HTTP {told[0]}, SSM code {told[1]}; "
-                                    f"the server answered HTTP {answered[0]}, SSM code "
-                                    f"{answered[1]}")
+        who = "the server answered" if answer.kind in self._REFUSALS else \
+            "the answer the device received says"
+        for name in self._FIELDS:
+            if data[name] != answer.data.get(name):
+                self.violate(line, rec, f"{rec.kind} carries {name} {data[name]!r}; "
+                                        f"{who} {answer.data.get(name)!r}")
+                return
 
 
 class _StopPlayback(Monitor):
@@ -1024,6 +1060,104 @@ class _OperatorKill(Monitor):
                                     "heartbeat of it succeeded")
 
 
+# --- failures are not retried ------------------------------------------------------------
+
+
+class _SetupNoRetry(Monitor):
+    """After a failed setup of the current playback, no setup until a new play or zap
+    (each starts a new generation, :class:`DeviceView`)."""
+
+    rule_id = "ssm.setup.no-retry"
+    kinds = frozenset({"ssm_setup_answered", "ssm_setup_sent"})
+    reads = frozenset({"http_status", "ssm_code"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._failed: dict[str, int] = {}  # device -> generation whose setup failed
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind == "ssm_setup_answered":
+            if dev.setup_current and not _ok(rec.data):
+                self.observed()  # a failed setup: the SDK must not send it again
+                self._failed[dev.name] = dev.generation
+        elif self._failed.get(dev.name) == dev.generation:
+            self.violate(line, rec, "SSM setup sent again for a playback whose setup failed "
+                                    "(setup failures are \"no retry\")")
+
+
+class _HeartbeatNoRetry(Monitor):
+    """A failed heartbeat of a playback is followed by none (variant
+    ``after_heartbeat_error``: ``stop-heartbeating``) or by the next one a period
+    later (``keep-heartbeating``), never by an early retry."""
+
+    rule_id = "ssm.heartbeat.no-retry"
+    kinds = frozenset({"heartbeat_sent", "heartbeat_answered", "app_relaunched"})
+    reads = frozenset({"request_id", "http_status", "ssm_code"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._sent: dict[tuple[str, Any], tuple[float, int | None]] = {}  # request -> t, pid
+        self._failed: dict[tuple[str, int | None], float] = {}  # playback -> failed one's t
+
+    def active(self) -> bool:
+        return self.config.heartbeats_traced
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        if rec.kind == "app_relaunched":  # playback ids start again
+            self._failed = {k: t for k, t in self._failed.items() if k[0] != dev.name}
+            return
+        request = (dev.name, rec.data.get("request_id"))
+        if rec.kind == "heartbeat_answered":
+            sent = self._sent.pop(request, None)
+            if sent is not None and not _ok(rec.data):
+                self.observed()  # a failed heartbeat: no retry
+                self._failed[(dev.name, sent[1])] = sent[0]
+            return
+        self._sent[request] = (rec.t, rec.playback_id)
+        failed_at = self._failed.get((dev.name, rec.playback_id))
+        if failed_at is None:
+            return
+        if dev.variants.get("after_heartbeat_error") != "keep-heartbeating":
+            self.violate(line, rec, "heartbeat sent again after a failed one of this playback "
+                                    "(renewal failures are \"no retry\")")
+        elif rec.t - failed_at < dev.period - self.config.heartbeat_slack - _EPS:
+            self.violate(line, rec, f"heartbeat retried {rec.t - failed_at:g}s after a failed "
+                                    f"one, before the {dev.period:g}s period")
+
+
+class _TeardownNoRetry(Monitor):
+    """A token whose teardown failed is not torn down again."""
+
+    rule_id = "ssm.teardown.no-retry"
+    kinds = frozenset({"ssm_teardown_sent", "ssm_teardown_answered"})
+    reads = frozenset({"request_id", "token", "http_status", "ssm_code"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        self._sent: dict[tuple[str, Any], Any] = {}   # (device, request id) -> token
+        self._failed: set[tuple[str, Any]] = set()    # (device, token) whose teardown failed
+
+    def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
+        if dev is None:
+            return
+        request = (dev.name, rec.data.get("request_id"))
+        if rec.kind == "ssm_teardown_answered":
+            token = self._sent.pop(request, None)
+            if token is not None and not _ok(rec.data):
+                self.observed()  # a failed teardown: not sent again
+                self._failed.add((dev.name, token))
+            return
+        token = rec.data.get("token")
+        self._sent[request] = token
+        if (dev.name, token) in self._failed:
+            self.violate(line, rec, f"teardown of token {token!r} sent again after it failed "
+                                    "(teardown failures are \"no retry\")")
+
+
 #: Every SSM monitor class (the providers' are in :mod:`._provider_monitors`).
 MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BeforeLicense, _EveryPlayback, _NoSsmNoTraffic, _CarriesToken, _LimitRefuses,
@@ -1032,5 +1166,6 @@ MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BackgroundSuspends, _ResumeIfNoError, _HeartbeatErrorZap, _PipRunsNormally,
     _TokenRotation, _SessionExpires, _Answers204, _BodyDecides, _ZapReplaces, _NoSelfLimit,
     _KillNoTeardown, _KsCompletes, _StopCompletes, _OneTimer, _EndsSession, _NamesStream,
-    _LateSetupTornDown, _OperatorKill, _SyncCapped, _FirstHeartbeat,
+    _LateSetupTornDown, _OperatorKill, _SyncCapped, _FirstHeartbeat, _SetupNoRetry,
+    _HeartbeatNoRetry, _TeardownNoRetry,
 )

@@ -17,7 +17,7 @@ from collections import deque
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
-from ..providers import API_PATH, VARIANT_NAMES, ProviderVariants
+from ..providers import API_PATH, SESSION_ERROR, VARIANT_NAMES, ProviderVariants
 from ..trace import TraceRecord
 from ._base import DeviceView as _DeviceView
 from ._base import Monitor, ProviderView
@@ -170,26 +170,30 @@ class _AskedAt(_ProviderMonitor):
 
 
 class _RefreshBeforeExpiry(_AskedAt):
+    """Judged against the KS's expiry as the backend issued it (``ks_issued``) and the
+    documented refresh delta (:func:`~._base.documented_refresh_delta`), never the
+    delta the provider declares about itself."""
+
     rule_id = "provider.ott.refresh-before-expiry"
     kinds = frozenset({"ks_answered", "session_started", "ks_refreshed", "ks_renewed",
                        "session_ended", "ks_issued", "ks_requested", "app_killed",
-                       "app_relaunched"})
+                       "app_relaunched", "device_added"})
     reads = frozenset({"ks", "backend"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         if rec.kind == "ks_refreshed" and rec.data.get("backend") == "ott":
             self.observed()  # a refresh before expiry: the situation this rule is about
         ks = rec.data.get("ks")
-        session = view.session
-        if rec.kind != "ks_answered" or not isinstance(ks, str) or session is None:
+        if rec.kind != "ks_answered" or not isinstance(ks, str) or view.session is None:
             return
         issued = view.issued.get(ks)
-        delta = session.get("refresh_delta")
-        if issued is None or issued.get("backend") != "ott" or not isinstance(delta, int | float):
+        delta = view.refresh_delta  # from the backend's expiry and the documented policy
+        if issued is None or issued.get("backend") != "ott" or delta is None:
             return
         left = float(issued["expires_at"]) - self.asked_at
         if 0 < left < delta - self.config.reaction_window:
-            self.violate(line, rec, f"answered a KS with {left:g}s left, inside the refresh "
+            self.violate(line, rec, f"answered a KS with {left:g}s left before the expiry the "
+                                    f"backend issued it with, inside the documented refresh "
                                     f"delta of {delta:g}s, without refreshing it first")
 
 
@@ -388,22 +392,25 @@ class _OvpValid24h(_ProviderMonitor):
 
 
 class _RefreshMargin(_ProviderMonitor):
+    """A refresh comes no earlier than the documented delta before the expiry the
+    backend issued the replaced KS with (not the ``time_left`` the provider reports)."""
+
     rule_id = "provider.ott.refresh-margin"
-    kinds = frozenset({"ks_refreshed", "session_started"})
-    reads = frozenset({"time_left"})
+    kinds = frozenset({"ks_refreshed", "session_started", "ks_issued", "device_added"})
+    reads = frozenset({"ks_from"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         if rec.kind != "ks_refreshed":
             return
-        before = view.session_before
-        delta = None if before is None else before.get("refresh_delta")
-        left = rec.data.get("time_left")
+        delta = view.refresh_delta_before  # documented, from the backend's expiry
+        issued = view.issued.get(rec.data.get("ks_from", ""))
+        left = None if issued is None else float(issued["expires_at"]) - rec.t
         if isinstance(delta, int | float) and isinstance(left, int | float):
             self.observed()
         if isinstance(delta, int | float) and isinstance(left, int | float) \
                 and left > delta + self.config.reaction_window:
-            self.violate(line, rec, f"KS refreshed with {left:g}s left, earlier than the refresh "
-                                    f"delta of {delta:g}s")
+            self.violate(line, rec, f"KS refreshed with {left:g}s left, earlier than the "
+                                    f"documented refresh delta of {delta:g}s")
 
 
 class _OneRefreshAtATime(_ProviderMonitor):
@@ -444,11 +451,139 @@ class _OneRefreshAtATime(_ProviderMonitor):
         self._in_flight[dev.name] = flying + 1
 
 
+class _OvpWidgetId(_ProviderMonitor):
+    """Judged by the backend: a widget session request it refused as malformed
+    (``INVALID_WIDGET_ID``, not a planned fault) had a widget id other than "_" and
+    the partner id."""
+
+    rule_id = "provider.ovp.widget-id"
+    kinds = frozenset({"ks_issued", "ovp_error"})
+    reads = frozenset({"via", "endpoint", "code", "forced", "message"})
+    _ENDPOINT: ClassVar[str] = "session/startWidgetSession"
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data = rec.data
+        if rec.kind == "ks_issued":
+            if data.get("via") == self._ENDPOINT:
+                self.observed()  # a widget session the backend started: its id was right
+            return
+        if data.get("endpoint") != self._ENDPOINT or data.get("forced"):
+            return
+        self.observed()
+        if data.get("code") == "INVALID_WIDGET_ID":
+            self.violate(line, rec, f"widget session asked for with a malformed widget id: "
+                                    f"{data.get('message')}")
+
+
+class _EndedNoReuse(_ProviderMonitor):
+    """After a session ended (and was cleared), its KS never reaches a backend again
+    (``ks_used``, the backend's record) and a session starts only for a login the app
+    asked for: one asked for since the last session started or failed to start (it may
+    have been asked for while the logout was still on the wire)."""
+
+    rule_id = "provider.ended.no-reuse"
+    kinds = frozenset({"session_ended", "session_started", "session_start_failed", "ks_used",
+                       "action", "app_killed"})
+    reads = frozenset({"cleared", "ks", "name", "recovered", "endpoint"})
+
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._ended: dict[str, set[str]] = {}  # device -> KSs of its ended sessions
+        self._after_end: set[str] = set()      # devices whose session ended, none started
+        self._logins: dict[str, int] = {}      # device -> logins asked for, not yet answered
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data, name = rec.data, dev.name
+        if rec.kind == "session_ended":
+            if data.get("cleared") is not False and isinstance(data.get("ks"), str):
+                self.observed()  # an ended session: neither reused nor replaced on its own
+                self._ended.setdefault(name, set()).add(data["ks"])
+                self._after_end.add(name)
+        elif rec.kind == "action":
+            if data.get("name") == "login":
+                self._logins[name] = self._logins.get(name, 0) + 1
+        elif rec.kind == "app_killed":
+            self._after_end.discard(name)
+            self._logins.pop(name, None)
+        elif rec.kind in ("session_started", "session_start_failed"):
+            asked = self._logins.get(name, 0)
+            self._logins[name] = max(0, asked - 1)
+            if rec.kind == "session_started" and name in self._after_end and not asked \
+                    and not data.get("recovered"):
+                self.violate(line, rec, "a session started after the last one ended, with no "
+                                        "login by the app: the provider logged in on its own")
+            self._after_end.discard(name)
+        elif data.get("ks") in self._ended.get(name, ()):
+            self.violate(line, rec, f"{data.get('endpoint')} was sent with KS "
+                                    f"{data.get('ks')!r} of a session that had ended")
+
+
+class _PartnerIdConfigured(_ProviderMonitor):
+    """The configured partner id (``device_added``) against what the provider reports
+    (``ks_requested``: partnerId()) and what the backend issued (``ks_issued``)."""
+
+    rule_id = "provider.partner-id.configured"
+    kinds = frozenset({"device_added", "ks_requested", "ks_issued"})
+    reads = frozenset({"partner_id", "via"})
+
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._configured: dict[str, int] = {}
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        told = rec.data.get("partner_id")
+        if rec.kind == "device_added":
+            if isinstance(told, int) and told > 0:
+                self._configured[dev.name] = told
+            return
+        configured = self._configured.get(dev.name)
+        if configured is None or told is None:
+            return
+        self.observed()
+        if told != configured:
+            what = ("partnerId() reports" if rec.kind == "ks_requested"
+                    else f"the backend issued a KS ({rec.data.get('via')}) for")
+            self.violate(line, rec, f"{what} partner {told}, not the configured partner "
+                                    f"{configured}")
+
+
+class _RefreshError601(_ProviderMonitor):
+    """After the backend refused a device's OTT refresh (its ``ott_error`` record), the
+    next token answer of that device is a KS (a retry succeeded) or session error 601."""
+
+    rule_id = "provider.ott.refresh-error-601"
+    kinds = frozenset({"ott_error", "ks_answered", "app_killed"})
+    reads = frozenset({"endpoint", "ks", "error_code"})
+    _ENDPOINT: ClassVar[str] = "ottUser/refreshSession"
+    _SESSION_ERROR: ClassVar[int] = SESSION_ERROR
+
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._refused: set[str] = set()  # devices whose last refresh the backend refused
+
+    def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        data = rec.data
+        if rec.kind == "ott_error":
+            if data.get("endpoint") == self._ENDPOINT:
+                self._refused.add(dev.name)
+            return
+        if rec.kind == "app_killed" or dev.name not in self._refused:
+            self._refused.discard(dev.name)
+            return
+        self._refused.discard(dev.name)
+        self.observed()  # a token answer after a refused refresh
+        code = data.get("error_code")
+        if data.get("ks") is None and code != self._SESSION_ERROR:
+            self.violate(line, rec, f"a refused refresh reached the app as error {code!r}, "
+                                    f"not session error {self._SESSION_ERROR}")
+
+
 #: Every provider monitor class.
 PROVIDER_MONITORS: Final[tuple[type[Monitor], ...]] = (
     _BaseUrlHostOnly, _PartnerId, _OttAnonymousLogin, _OttUserLogin,
     _RefreshBeforeExpiry, _OttRenewAfterExpiry, _EndedRequestsFail, _EndedCannotRenew,
     _OttLogoutEnds, _AnonymousCannotEnd, _ReadyAfterStart, _OvpWidgetSession, _OvpUserLogin,
     _OvpValid24h, _OvpRenewAfterExpiry, _OvpSessionEnd, _MediaUsesSessionProvider,
-    _RefreshMargin, _OneRefreshAtATime,
+    _RefreshMargin, _OneRefreshAtATime, _OvpWidgetId, _EndedNoReuse, _PartnerIdConfigured,
+    _RefreshError601,
 )

@@ -76,7 +76,8 @@ class _SsmOverHttp:
             return _unreadable(response.status_code, err)
 
     def setup(self, account: str, device: str, stream: str, ip: str | None,
-              device_group: str | None, token: ContentToken | None = None) -> SsmAnswer:
+              device_group: str | None, token: ContentToken | None = None, *,
+              request_id: int | None = None) -> SsmAnswer:
         if device_group is not None:
             raise ConfigError("a device group does not travel on the wire: run device "
                               f"{device!r} in memory")
@@ -85,7 +86,8 @@ class _SsmOverHttp:
             max_sessions=token.max_sessions if token is not None else None, content=stream)
         return self._answer(self._post(f"/{_TENANT}/ssm/v1/sessions/setup", content, ip=ip))
 
-    def heartbeat(self, device: str, token: str, renewal: str | None = None) -> SsmAnswer:
+    def heartbeat(self, device: str, token: str, renewal: str | None = None, *,
+                  request_id: int | None = None) -> SsmAnswer:
         if renewal is None:
             return self._answer(self._post(f"/{_TENANT}/ssm/v1/sessions/heartbeat", token))
         if renewal.startswith("ssm:"):
@@ -94,7 +96,8 @@ class _SsmOverHttp:
         response = self._post(f"{_LICENSE}?renew=true", token, {"challenge": _CHALLENGE})
         return _license_renewal_answer(response)
 
-    def teardown(self, device: str, token: str) -> SsmAnswer:
+    def teardown(self, device: str, token: str, *, request_id: int | None = None
+                 ) -> SsmAnswer:
         return self._answer(self._post(f"/{_TENANT}/ssm/v1/sessions/teardown", token))
 
 

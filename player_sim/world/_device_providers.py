@@ -133,7 +133,8 @@ class _ProviderGlue(_DeviceBase):
         if provider is None:
             raise PlayerSimError(f"device {self.name!r} can't obtain a KS: "
                                  "no session provider is configured")
-        self._record("ks_requested", {})
+        # partnerId() read where the SDK asks for a KS: a wrong one is visible in the trace
+        self._record("ks_requested", {"partner_id": provider.partner_id})
         pid, world, launch = effect.playback_id, self.world, self._launch
 
         def done(result: PrimitiveResult) -> None:

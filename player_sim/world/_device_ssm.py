@@ -119,7 +119,7 @@ class _SsmTraffic(_DeviceBase):
             return
         self._request("setup", rid, launch,
                       lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group,
-                                        content_token),
+                                        content_token, request_id=rid),
                       arrived)
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
@@ -137,7 +137,8 @@ class _SsmTraffic(_DeviceBase):
             self._teardown_arrived(token, ev.TeardownAnswered(pid, answer), effect.blocking,
                                    launch, rid)
 
-        self._request("teardown", rid, launch, lambda: ssm.teardown(name, token), arrived)
+        self._request("teardown", rid, launch, lambda: ssm.teardown(name, token, request_id=rid),
+                      arrived)
 
     # --- lost answers and the client's timeouts ---------------------------------------------
 
@@ -160,8 +161,9 @@ class _SsmTraffic(_DeviceBase):
             elif self._in_time(request_id):
                 arrived(answer)
 
-        self.world.network.request(link, served, lambda: ssm.unavailable(name, endpoint), back,
-                                   sender=name)
+        self.world.network.request(link, served,
+                                   lambda: ssm.unavailable(name, endpoint, request_id=request_id),
+                                   back, sender=name)
         self._arm_timeout(endpoint, request_id, arrived)
 
     def _arm_timeout(self, endpoint: str, request_id: int,
@@ -276,12 +278,13 @@ class _HeartbeatRequest:
 
     def serve(self) -> SsmAnswer:
         ssm = self.device.world.ssm
-        answer = ssm.heartbeat(self.device.name, self.token)
+        answer = ssm.heartbeat(self.device.name, self.token, request_id=self.request_id)
         self.lost = ssm.answer_lost("heartbeat")
         return answer
 
     def unavailable(self) -> SsmAnswer:
-        return self.device.world.ssm.unavailable(self.device.name, "heartbeat")
+        return self.device.world.ssm.unavailable(self.device.name, "heartbeat",
+                                                 request_id=self.request_id)
 
     def deliver(self, answer: SsmAnswer) -> None:
         device = self.device
@@ -309,6 +312,7 @@ class _RenewalRequest(_HeartbeatRequest):
 
     def serve(self) -> SsmAnswer:
         ssm = self.device.world.ssm
-        answer = ssm.heartbeat(self.device.name, self.token, renewal=self.endpoint)
+        answer = ssm.heartbeat(self.device.name, self.token, renewal=self.endpoint,
+                               request_id=self.request_id)
         self.lost = ssm.answer_lost("heartbeat")
         return answer

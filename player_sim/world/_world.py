@@ -21,7 +21,7 @@ from typing import Any
 from .._errors import ConfigError, PlayerSimError
 from .._keyed import IdMint
 from ..backends import ApiAnswer, LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
-from ..providers import ApiLink, BackendPort
+from ..providers import ApiLink, BackendPort, RefreshPolicy
 from ..trace import Trace, TraceRecord
 from ._config import DeviceConfig, WorldConfig
 from ._device import Device
@@ -79,6 +79,11 @@ class World:
         if provider is not None:  # what the SDK was given: judged by the provider rules
             data["base_url"] = provider.base_url
             data["partner_id"] = provider.partner_id
+            policy = getattr(getattr(provider, "variants", None), "refresh_policy", None)
+            if isinstance(policy, RefreshPolicy):  # judges its refreshes, not its own delta
+                data["refresh_policy"] = ({"fraction": policy.fraction}
+                                          if policy.fraction is not None
+                                          else {"margin": policy.margin})
         self.record(config.name, "device_added", data)
         return device
 
