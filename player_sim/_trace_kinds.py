@@ -231,7 +231,10 @@ class Kind(enum.StrEnum):
                        _f("recovered", "bool", "a saved session recovered after a relaunch "
                           "(its KS comes from ottUser/refreshSession)", required=False),
                        _f("variant", "str", "the provider's client variant (documented, "
-                          "android, ios)", required=False))
+                          "android, ios)", required=False),
+                       _f("prior", "bool", "a session the app started before the run (a "
+                          "fleet's devices): its KS was issued as of then, nothing was sent",
+                          required=False))
     SESSION_START_FAILED = ("session_start_failed", _D, False, "a login failed",
                             _BACKEND, _f("code", "int|str", "the error code"),
                             _f("name", "str", "the error's name"), _MESSAGE)

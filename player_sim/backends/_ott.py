@@ -27,6 +27,7 @@ answers HTTP 408 (no connection), a forced fault whatever it was given.
 from __future__ import annotations
 
 import enum
+import zlib
 from collections.abc import Mapping
 from typing import Final, Literal, get_args
 
@@ -99,6 +100,8 @@ class OttConfig:
       is valid (24 h by default);
     * ``refresh_token_validity``: how long a refresh token can renew the session;
     * ``users``: username to password; ``suspended_users`` get 2001 on playback;
+      ``any_user``: every username logs in, whatever its password (a fleet's
+      accounts, too many to list); an unlisted user's id is derived from its name;
     * ``assets``: asset id to :class:`OttAsset`; an asset not listed gets
       ``default_asset`` (``None``: answered HTTP 404);
     * ``concurrency_limit``: how many devices (udids) of one user may play at
@@ -113,6 +116,7 @@ class OttConfig:
     anonymous_ks_validity: float = attrs.field(default=86400.0, validator=positive)
     refresh_token_validity: float = attrs.field(default=30 * 86400.0, validator=positive)
     users: Mapping[str, str] = attrs.field(factory=dict)
+    any_user: bool = False
     suspended_users: frozenset[str] = frozenset()
     assets: Mapping[str, OttAsset] = attrs.field(factory=dict)
     default_asset: OttAsset | None = attrs.field(factory=OttAsset)
@@ -175,16 +179,53 @@ class OttBackend:
         forced = self._forced(device, "ottUser/login")
         if forced is not None:
             return forced
-        if self.config.users.get(username) != password:
+        if self.config.users.get(username) != password and not (
+                self.config.any_user and username not in self.config.users):
             return self._error(device, "ottUser/login", OttErrorCode.WRONG_PASSWORD_OR_USERNAME,
                                f"wrong username or password for {username!r}")
-        user_id = self._user_ids[username]
+        return self._user_session(device, partner_id, username, udid, self.config.ks_validity)
+
+    def prior_session(self, device: str | None, partner_id: int, username: str | None,
+                      udid: str | None, age: float) -> ApiAnswer:
+        """A session the app started ``age`` seconds before the simulation (a login or
+        anonymous login then, and ``session/get``): its KS expires ``age`` seconds
+        sooner than a new one. Nothing travels: the answer is what the app kept."""
+        anonymous = username is None
+        validity = self.config.anonymous_ks_validity if anonymous else self.config.ks_validity
+        if not 0 <= age < validity:
+            raise ConfigError(f"a prior session's age must be in [0, {validity:g}) s (the "
+                              f"KS validity), not {age!r}")
+        if anonymous:
+            record = self.ledger.issue(device, via="ottUser/anonymousLogin",
+                                       partner_id=partner_id, user_id=ANONYMOUS_USER_ID,
+                                       anonymous=True, udid=udid, validity=validity - age)
+            refresh = self._new_refresh_token(device, record, "")
+            answer = ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token})
+        else:
+            assert username is not None
+            answer = self._user_session(device, partner_id, username, udid, validity - age)
+        info = self.session_get(device, answer.value["ks"])
+        return ApiAnswer(value={**answer.value, **info.value})
+
+    def _user_session(self, device: str | None, partner_id: int, username: str,
+                      udid: str | None, validity: float) -> ApiAnswer:
+        user_id = self._user_id(username)
         record = self.ledger.issue(device, via="ottUser/login", partner_id=partner_id,
                                    user_id=user_id, anonymous=False, udid=udid,
-                                   validity=self.config.ks_validity)
+                                   validity=validity)
         refresh = self._new_refresh_token(device, record, username)
         return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token,
                                 "user_id": user_id})
+
+    def _user_id(self, username: str) -> str:
+        """A listed user's id; an unlisted one's (``any_user``), derived from its name
+        alone, so it is the same in every shard of a fleet."""
+        user_id = self._user_ids.get(username)
+        if user_id is None:
+            user_id = str(900000000 + zlib.crc32(username.encode()) % 100000000)
+            self._user_ids[username] = user_id
+            self._usernames.setdefault(user_id, username)
+        return user_id
 
     def refresh_session(self, device: str | None, ks: str | None, refresh_token: str,
                         udid: str | None) -> ApiAnswer:

@@ -186,6 +186,18 @@ class OttSessionProvider(_Attachable):
                                                               password, udid)),
              lambda answer: self._logged_in(generation, answer, udid, completion))
 
+    def start_prior_session(self, username: str | None, age: float,
+                            udid: str | None = None) -> None:
+        """Hold the session the app started ``age`` seconds before the simulation (a user
+        session for ``username``, else anonymous): no call travels now; the backend's
+        ledger issues its KS as of then, and the refresh delta is the one computed when it
+        was set (a fleet's devices are already logged in when the run starts)."""
+        self._begin()
+        b = self.binding
+        answer = b.ott.prior_session(b.device, self._partner_id, username, udid, age)
+        session = self._set(answer, udid, validity_left=answer.value["expiry"] - self.now + age)
+        self._started(session, prior=True)
+
     def recover_session(self, saved: SavedSession,
                         completion: KsCompletion | None = None) -> None:
         """Take a relaunched app's saved session and refresh it at once
@@ -379,7 +391,8 @@ class OttSessionProvider(_Attachable):
         if completion is not None:
             completion(PrimitiveResult(session.ks))
 
-    def _started(self, session: _OttSession, *, recovered: bool = False) -> None:
+    def _started(self, session: _OttSession, *, recovered: bool = False,
+                 prior: bool = False) -> None:
         data: dict[str, Any] = {
             "backend": "ott", "anonymous": session.anonymous, "user_id": session.user_id,
             "ks": session.ks, "partner_id": self._partner_id,
@@ -388,15 +401,18 @@ class OttSessionProvider(_Attachable):
             "variant": self.variants.name}
         if recovered:
             data["recovered"] = True
+        if prior:
+            data["prior"] = True
         self.binding.record("session_started", data)
 
-    def _set(self, answer: ApiAnswer, udid: str | None) -> _OttSession:
+    def _set(self, answer: ApiAnswer, udid: str | None, *,
+             validity_left: float | None = None) -> _OttSession:
         value = answer.value
         expires_at = float(value["expiry"])
         user_id = str(value["user_id"])
+        left = expires_at - self.now if validity_left is None else validity_left
         session = _OttSession(value["ks"], value.get("refresh_token"), user_id, user_id == "0",
-                              udid, expires_at,
-                              self.refresh_policy.delta(expires_at - self.now))
+                              udid, expires_at, self.refresh_policy.delta(left))
         self._session = session
         return session
 
