@@ -20,8 +20,9 @@ Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session provide
   ..., and license URL) and whether SSM applies;
 * ``asset/get(ks, assetId)``: the asset's metadata.
 
-Server errors come in an HTTP 200 body (:class:`OttErrorCode`); an outage
-answers HTTP 408 (no connection), a forced fault whatever it was given.
+Server errors come in an HTTP 200 body (:class:`OttErrorCode`), their code a
+string as Phoenix writes it (``"500016"``, WIRE.md; :func:`phoenix_code`), a
+forced fault's too; an outage answers HTTP 408 (no connection).
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ class OttErrorCode(enum.IntEnum):
     NOT_ENTITLED = 3032
     USER_NOT_ENTITLED = 3051
     WRONG_PASSWORD_OR_USERNAME = 1011
+
+
+def phoenix_code(code: OttErrorCode | int | str) -> str:
+    """A Phoenix error code as the backend writes it: a string (WIRE.md: ``"500016"``)."""
+    return str(int(code)) if isinstance(code, int) else code
 
 
 _check_drm: Final = one_of(DRM_SCHEMES)
@@ -150,12 +156,18 @@ class OttBackend:
         self._playing: dict[str, dict[str, float]] = {}  # user id -> udid -> last hit
 
     def fail_next(self, endpoint: str, count: int = 1, *, http_status: int = 200,
-                  code: int | None = None, message: str = "") -> None:
+                  code: int | str | None = None, message: str = "") -> None:
         """Answer the next ``count`` calls of ``endpoint`` with this error (``code`` in
-        an HTTP 200 body, or ``http_status`` alone for a transport error)."""
+        an HTTP 200 body, or ``http_status`` alone for a transport error). The answer
+        carries the code as Phoenix writes it, a string: 500016 and "500016" alike."""
         if http_status == 200 and code is None:
             raise ConfigError("a forced OTT error needs a code (in an HTTP 200 body) "
                               "or an HTTP status other than 200")
+        if isinstance(code, str):
+            if not code.isdigit():
+                raise ConfigError(f"a Phoenix error code is a number, written as a string "
+                                  f"(\"500016\"), not {code!r}")
+            code = int(code)
         self.faults.fail_next(endpoint, count, Fault(http_status, code, message))
 
     def ks_status(self, ks: str | None) -> KsStatus:
@@ -383,10 +395,11 @@ class OttBackend:
         fault = self.faults.take(endpoint)
         if fault is None:
             return None
-        known = {int(code): code.name for code in OttErrorCode}
-        name = "" if fault.code is None else known.get(fault.code, "ForcedError")
+        code = None if fault.code is None else str(fault.code)  # Phoenix writes strings
+        known = {str(int(c)): c.name for c in OttErrorCode}
+        name = "" if code is None else known.get(code, "ForcedError")
         return self._answer(device, endpoint, ApiAnswer(
-            fault.http_status, code=fault.code, name=name, message=fault.message), forced=True)
+            fault.http_status, code=code, name=name, message=fault.message), forced=True)
 
     def _gate(self, device: str | None, endpoint: str, ks: str) -> ApiAnswer | KsRecord:
         """What every call carrying a KS checks first: a planned fault for ``endpoint``
@@ -408,8 +421,8 @@ class OttBackend:
 
     def _error(self, device: str | None, endpoint: str, code: OttErrorCode,
                message: str) -> ApiAnswer:
-        return self._answer(device, endpoint, ApiAnswer(200, code=int(code), name=code.name,
-                                                        message=message))
+        return self._answer(device, endpoint, ApiAnswer(200, code=phoenix_code(code),
+                                                        name=code.name, message=message))
 
     def _answer(self, device: str | None, endpoint: str, answer: ApiAnswer, *,
                 forced: bool = False) -> ApiAnswer:

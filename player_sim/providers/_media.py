@@ -22,7 +22,7 @@ import attrs
 from .._errors import PlayerSimError
 from .._validators import one_of, positive_or_none
 from ..backends import ApiAnswer
-from ..backends._ott import WIRE_DRM_SCHEMES, OttErrorCode
+from ..backends._ott import WIRE_DRM_SCHEMES
 from ._netkit import multirequest, send
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import SessionProvider, check_session_provider
@@ -42,8 +42,9 @@ _check_reference_type: Final = one_of(REFERENCE_TYPES)
 #: The Phoenix media load: one multirequest (WIRE.md), with ``ottUser/anonymousLogin``
 #: first when the KS is empty.
 _PHOENIX_LOAD: Final = multirequest("asset/getPlaybackContext", "asset/get")
-#: The code a blocked playback context reaches the app with (Phoenix's 4001).
-CONCURRENCY_LIMITATION: Final = int(OttErrorCode.CONCURRENCY_LIMITATION)
+#: The code of a blocked playback context's message (WIRE.md: ``messages[].code``), which
+#: the load's error carries as the backend wrote it.
+CONCURRENCY_LIMITATION: Final = "ConcurrencyLimitation"
 #: The OVP media load: one multirequest (WIRE.md), with ``session/startWidgetSession``
 #: first when the KS is empty.
 _OVP_LOAD: Final = multirequest("baseEntry/list", "baseEntry/getPlaybackContext",
@@ -139,8 +140,8 @@ class PhoenixMediaProvider:
             if any(action.get("type") == "BLOCK" for action in v.get("actions", ())):
                 # WIRE.md: a BLOCK action; its message says why (ConcurrencyLimitation)
                 message: Mapping[str, Any] = next(iter(v.get("messages", ())), {})
-                return ErrorElement(CONCURRENCY_LIMITATION, str(message.get("code", "BLOCK")),
-                                    str(message.get("message", "")))
+                code = str(message.get("code", CONCURRENCY_LIMITATION))
+                return ErrorElement(code, code, str(message.get("message", "")))
             drm = v["drm"][0]
             return MediaEntry(asset_id, DRM_SCHEME_OF[drm["scheme"]], drm["licenseURL"],
                               v["ssm"], tuple(v["formats"]))
