@@ -211,3 +211,36 @@ def test_the_chart_has_a_provider_panel_and_the_sweep_table_its_columns(
     assert rows[0]["KS refreshes"] == reference().total("ks_refreshes")
     page = sweep_html("seed", [("5", reference())])
     assert "KS refreshes" in page and "<svg" in page
+
+
+def test_the_readme_shows_the_ks_refresh_example_as_it_is() -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "ks_refresh.fleet.yaml"
+    readme = (example.parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "```yaml\n" + example.read_text(encoding="utf-8") + "```\n" in readme
+    spec = fleet_from_text(example.read_text(encoding="utf-8"), str(example))
+    assert spec.providers.any and spec.ott.ks_validity == 86400
+
+
+def test_a_kill_during_a_login_does_not_stop_the_device_logging_in_again() -> None:
+    # not logged in at the start: the app logs in when it first plays; a kill while that
+    # login is on the wire loses its answer, and the relaunched app logs in again
+    from player_sim import World
+    from player_sim.fleet._population import Runner, households, make_viewers
+    from player_sim.player import PlaybackState
+    from player_sim.player import _events as ev
+
+    spec = fleet(FLEET.replace("  anonymous: 25%\n", "  anonymous: 0%\n  logged_in: false\n")
+                 .replace("mix: {ott: 50%, ovp: 35%, none: 15%}", "mix: {ott: 100%}"))
+    world = World(spec.world_config, seed=spec.seed)
+    viewer = next(make_viewers(Runner(spec, world), next(households(spec))))
+    viewer.watching, viewer.stream = True, "channel-1"
+    assert viewer._act(ev.Play("channel-1")) and viewer.logging_in
+    device = viewer._device()
+    device.kill()
+    viewer._kill()
+    world.run_for(1)  # the login's answer arrives for a provider that forgot it
+    device.relaunch()
+    viewer.watching = True
+    viewer._act(ev.Play("channel-1"))
+    world.run_for(2)
+    assert device.core.playback is PlaybackState.PLAYING

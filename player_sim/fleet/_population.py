@@ -276,6 +276,7 @@ class Viewer:
         if not device.killed:
             device.kill()
         self.session += 1  # the session is over; a relaunch starts another
+        self.logging_in = False  # a login in flight dies with the app: its answer is lost
         viewing = self.runner.spec.viewing
         if self.rng.random() < viewing.relaunch_probability:
             at = self.runner.world.now + viewing.relaunch_after.draw(self.rng)
