@@ -30,9 +30,10 @@ plus ``http_status`` for the license):
 For these two, ``code`` is what the app receives: a network-kit number (601
 session error, 408 connection error or timeout, 520 a load superseded by a new
 one, an HTTP status) or the backend's code as the backend wrote it, a string:
-Phoenix ``"500016"``, ``"3032"``, a blocked playback context's
-``"ConcurrencyLimitation"``; OVP ``"INVALID_KS"`` (WIRE.md: Phoenix error codes
-are strings). SSM codes (``ssm_code``) are numbers.
+Phoenix ``"500016"``, ``"3032"``; OVP ``"INVALID_KS"`` (WIRE.md: Phoenix error
+codes are strings). A blocked playback context (a BLOCK action, not an API
+error) fails the load with Phoenix's number 4001. SSM codes (``ssm_code``) are
+numbers.
 
 * ``concurrency_limitation``: the player's concurrency event (DOMAIN.md): a
   Phoenix ``bookmark/add`` hit was answered 4001 (payload ``stream``, ``code``

@@ -884,7 +884,7 @@ def test_ott_concurrency_is_held_by_bookmark_hits_not_by_the_ks() -> None:
     ott = world.ott
     assert ott.bookmark_add("phone", str(phone.ks), "a", "PLAY", "phone").ok
     blocked = load(tablet)
-    assert blocked.error is not None and blocked.error.code == "ConcurrencyLimitation"
+    assert blocked.error is not None and blocked.error.code == 4001
     assert blocked.error.name == "ConcurrencyLimitation"
     assert ott.bookmark_add("tablet", str(tablet.ks), "a", "HIT", "tablet").code == "4001"
     assert ott.bookmark_add("phone", str(phone.ks), "a", "STOP", "phone").ok

@@ -22,7 +22,7 @@ import attrs
 from .._errors import PlayerSimError
 from .._validators import one_of, positive_or_none
 from ..backends import ApiAnswer
-from ..backends._ott import WIRE_DRM_SCHEMES
+from ..backends._ott import WIRE_DRM_SCHEMES, OttErrorCode
 from ._netkit import multirequest, send
 from ._port import ApiLink, BackendHost, BackendPort, Binding
 from ._protocol import SessionProvider, check_session_provider
@@ -42,9 +42,11 @@ _check_reference_type: Final = one_of(REFERENCE_TYPES)
 #: The Phoenix media load: one multirequest (WIRE.md), with ``ottUser/anonymousLogin``
 #: first when the KS is empty.
 _PHOENIX_LOAD: Final = multirequest("asset/getPlaybackContext", "asset/get")
-#: The code of a blocked playback context's message (WIRE.md: ``messages[].code``), which
-#: the load's error carries as the backend wrote it.
-CONCURRENCY_LIMITATION: Final = "ConcurrencyLimitation"
+#: The code a blocked playback context fails the load with: its message (WIRE.md:
+#: ``messages[].code``, "ConcurrencyLimitation") is not an API error code, and the client
+#: decides what the app gets (the Android ``PhoenixErrorHelper`` treats it as 4001 does,
+#: a restriction error); here Phoenix's number, 4001, with the message's code as its name.
+CONCURRENCY_LIMITATION: Final = int(OttErrorCode.CONCURRENCY_LIMITATION)
 #: The OVP media load: one multirequest (WIRE.md), with ``session/startWidgetSession``
 #: first when the KS is empty.
 _OVP_LOAD: Final = multirequest("baseEntry/list", "baseEntry/getPlaybackContext",
@@ -140,8 +142,9 @@ class PhoenixMediaProvider:
             if any(action.get("type") == "BLOCK" for action in v.get("actions", ())):
                 # WIRE.md: a BLOCK action; its message says why (ConcurrencyLimitation)
                 message: Mapping[str, Any] = next(iter(v.get("messages", ())), {})
-                code = str(message.get("code", CONCURRENCY_LIMITATION))
-                return ErrorElement(code, code, str(message.get("message", "")))
+                return ErrorElement(CONCURRENCY_LIMITATION,
+                                    str(message.get("code", "ConcurrencyLimitation")),
+                                    str(message.get("message", "")))
             drm = v["drm"][0]
             return MediaEntry(asset_id, DRM_SCHEME_OF[drm["scheme"]], drm["licenseURL"],
                               v["ssm"], tuple(v["formats"]))
