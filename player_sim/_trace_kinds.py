@@ -99,7 +99,11 @@ _KS = _f("ks", "str", "the KS (session token of a Kaltura backend)")
 _EXPIRES_AT = _f("expires_at", "num", "when the KS expires (virtual seconds)")
 _ACTION_NAME = _f("name", "str", "the action's verb (the same word as in scenario files)")
 _ORIGIN = _f("origin", "str", "who acted: user (the harness) or app (its policy)")
-_CODE = _f("code", "int|null", "the error code (null: none, or a string code in message)")
+_CODE = _f("code", "int|null", "the error code (null: none)")
+#: What the app receives from a provider: a network-kit number or the backend's own code.
+_APP_CODE = _f("code", "int|str|null", "the error code: a network-kit number (601 session "
+               "error, 408, 520 ...) or the backend's code as it wrote it (Phoenix \"500016\", "
+               "OVP \"INVALID_KS\"); null: none")
 _RENEWAL = _f("renewal", "str", "enforced mode: the keep-alive was a license renewal at this "
               "endpoint (ssm:renewal-license-wv, license:?renew=true)", required=False)
 _LINK = _f("link", "str", "the network link: ssm, license, ott or ovp")
@@ -228,7 +232,8 @@ class Kind(enum.StrEnum):
                        "(partnerId())", required=False))
     KS_ANSWERED = ("ks_answered", _D, True, "the session provider answered with a KS or an error",
                    _f("ks", "str|null", "the KS (null: an error)"),
-                   _f("error_code", "int|null", "the error code"), _MESSAGE)
+                   _f("error_code", "int|str|null", "the error code (see ks_error)"),
+                   _MESSAGE)
     MEDIA_LOAD_STARTED = ("media_load_started", _D, True, "the media provider started a load",
                           _STREAM)
     MEDIA_ANSWERED = ("media_answered", _D, True, "the media provider finished a load",
@@ -236,7 +241,8 @@ class Kind(enum.StrEnum):
                       _f("drm_scheme", "str|null", "the entry's DRM scheme", required=False),
                       _f("license_url", "str|null", "the entry's license URL", required=False),
                       _f("ssm", "bool", "the entry is under SSM"),
-                      _f("error_code", "int|null", "the error code"), _MESSAGE)
+                      _f("error_code", "int|str|null", "the error code (see media_load_error)"),
+                      _MESSAGE)
     SESSION_ANSWERED = ("session_answered", _D, True,
                         "a login, logout or end-session action completed",
                         _f("action", "str", "the action's verb"),
@@ -253,7 +259,10 @@ class Kind(enum.StrEnum):
                        _f("recovered", "bool", "a saved session recovered after a relaunch "
                           "(its KS comes from ottUser/refreshSession)", required=False),
                        _f("variant", "str", "the provider's client variant (documented, "
-                          "android, ios)", required=False))
+                          "android, ios)", required=False),
+                       _f("prior", "bool", "a session the app started before the run (a "
+                          "fleet's devices): its KS was issued as of then, nothing was sent",
+                          required=False))
     SESSION_START_FAILED = ("session_start_failed", _D, False, "a login failed",
                             _BACKEND, _f("code", "int|str", "the error code"),
                             _f("name", "str", "the error's name"), _MESSAGE)
@@ -311,9 +320,9 @@ class Kind(enum.StrEnum):
                            _STREAM_OR_NONE, _f("error_code", "int", "the client's error "
                                                "number (web: 5022)"), _MESSAGE)
     KS_ERROR = ("ks_error", _D, True, "no KS could be obtained for a playback",
-                _STREAM_OR_NONE, _CODE, _MESSAGE)
+                _STREAM_OR_NONE, _APP_CODE, _MESSAGE)
     MEDIA_LOAD_ERROR = ("media_load_error", _D, True, "the media load failed",
-                        _STREAM_OR_NONE, _CODE, _MESSAGE)
+                        _STREAM_OR_NONE, _APP_CODE, _MESSAGE)
     CONCURRENCY_LIMITATION = ("concurrency_limitation", _D, True,
                               "the player's concurrency event: a bookmark hit was refused "
                               "(4001, ConcurrencyLimitation)",

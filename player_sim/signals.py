@@ -23,20 +23,24 @@ Other failures of the play pipeline (payload ``stream``, ``code``, ``message``,
 plus ``http_status`` for the license):
 
 * ``license_error``: the license server denied the license request.
-* ``ks_error``: the session provider could not obtain a KS (``code`` 601 for a
-  session error: no session, an ended one, a failed refresh).
 * ``content_token_error``: the SDK polled for the stream's content token and gave
   up (variant ``content_token_wait: poll``; payload ``stream``, ``error_code``
   5022, ``message``): no setup was sent.
-* ``media_load_error``: the media provider could not load the media entry
-  (``code`` is the backend's: 500016, 3032, 4001 ...).
+* ``ks_error``: the session provider could not obtain a KS (``code`` 601 for a
+  session error: no session, an ended one, a failed refresh).
+* ``media_load_error``: the media provider could not load the media entry.
 
-For these two, ``code`` is a number; an OVP backend's string code (e.g.
-``INVALID_KS``) leaves ``code`` ``None`` and starts the ``message`` instead.
+For these two, ``code`` is what the app receives: a network-kit number (601
+session error, 408 connection error or timeout, 520 a load superseded by a new
+one, an HTTP status) or the backend's code as the backend wrote it, a string:
+Phoenix ``"500016"``, ``"3032"``; OVP ``"INVALID_KS"`` (WIRE.md: Phoenix error
+codes are strings). A blocked playback context (a BLOCK action, not an API
+error) fails the load with Phoenix's number 4001. SSM codes (``ssm_code``) are
+numbers.
 
 * ``concurrency_limitation``: the player's concurrency event (DOMAIN.md): a
-  Phoenix ``bookmark/add`` hit was answered 4001 (payload ``stream``, ``code``,
-  ``message``). What the app does about it is its own business.
+  Phoenix ``bookmark/add`` hit was answered 4001 (payload ``stream``, ``code``
+  ``"4001"``, ``message``). What the app does about it is its own business.
 
 Lifecycle:
 

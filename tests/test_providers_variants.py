@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 
 from player_sim import ConfigError, NetworkConfig, World, WorldConfig
@@ -241,3 +242,10 @@ def test_a_clearing_variant_tells_every_waiter_why_the_refresh_failed() -> None:
     world.run_for(1)
     assert len(answers) == 2 and not provider.has_session
     assert all(a.error is not None and "nope" in a.error.message for a in answers)
+
+
+def test_every_named_variant_keeps_the_session_active_during_its_logout() -> None:
+    # the Android source clears the session in the logout's completion only
+    assert {ProviderVariants.named(n).during_logout for n in VARIANT_NAMES} == {"active"}
+    with pytest.raises(ConfigError, match="during_logout"):
+        attrs.evolve(ProviderVariants.documented(), during_logout="never")

@@ -20,13 +20,15 @@ Calls (``seeds/004_0c9c6e939a18d3d9.txt`` and DOMAIN.md "Kaltura session provide
   ..., and license URL) and whether SSM applies;
 * ``asset/get(ks, assetId)``: the asset's metadata.
 
-Server errors come in an HTTP 200 body (:class:`OttErrorCode`); an outage
-answers HTTP 408 (no connection), a forced fault whatever it was given.
+Server errors come in an HTTP 200 body (:class:`OttErrorCode`), their code a
+string as Phoenix writes it (``"500016"``, WIRE.md; :func:`phoenix_code`), a
+forced fault's too; an outage answers HTTP 408 (no connection).
 """
 
 from __future__ import annotations
 
 import enum
+import zlib
 from collections.abc import Mapping
 from typing import Final, Literal, get_args
 
@@ -73,6 +75,11 @@ class OttErrorCode(enum.IntEnum):
     WRONG_PASSWORD_OR_USERNAME = 1011
 
 
+def phoenix_code(code: OttErrorCode | int | str) -> str:
+    """A Phoenix error code as the backend writes it: a string (WIRE.md: ``"500016"``)."""
+    return str(int(code)) if isinstance(code, int) else code
+
+
 _check_drm: Final = one_of(DRM_SCHEMES)
 
 
@@ -99,6 +106,8 @@ class OttConfig:
       is valid (24 h by default);
     * ``refresh_token_validity``: how long a refresh token can renew the session;
     * ``users``: username to password; ``suspended_users`` get 2001 on playback;
+      ``any_user``: every username logs in, whatever its password (a fleet's
+      accounts, too many to list); an unlisted user's id is derived from its name;
     * ``assets``: asset id to :class:`OttAsset`; an asset not listed gets
       ``default_asset`` (``None``: answered HTTP 404);
     * ``concurrency_limit``: how many devices (udids) of one user may play at
@@ -113,6 +122,7 @@ class OttConfig:
     anonymous_ks_validity: float = attrs.field(default=86400.0, validator=positive)
     refresh_token_validity: float = attrs.field(default=30 * 86400.0, validator=positive)
     users: Mapping[str, str] = attrs.field(factory=dict)
+    any_user: bool = False
     suspended_users: frozenset[str] = frozenset()
     assets: Mapping[str, OttAsset] = attrs.field(factory=dict)
     default_asset: OttAsset | None = attrs.field(factory=OttAsset)
@@ -146,12 +156,18 @@ class OttBackend:
         self._playing: dict[str, dict[str, float]] = {}  # user id -> udid -> last hit
 
     def fail_next(self, endpoint: str, count: int = 1, *, http_status: int = 200,
-                  code: int | None = None, message: str = "") -> None:
+                  code: int | str | None = None, message: str = "") -> None:
         """Answer the next ``count`` calls of ``endpoint`` with this error (``code`` in
-        an HTTP 200 body, or ``http_status`` alone for a transport error)."""
+        an HTTP 200 body, or ``http_status`` alone for a transport error). The answer
+        carries the code as Phoenix writes it, a string: 500016 and "500016" alike."""
         if http_status == 200 and code is None:
             raise ConfigError("a forced OTT error needs a code (in an HTTP 200 body) "
                               "or an HTTP status other than 200")
+        if isinstance(code, str):
+            if not code.isdigit():
+                raise ConfigError(f"a Phoenix error code is a number, written as a string "
+                                  f"(\"500016\"), not {code!r}")
+            code = int(code)
         self.faults.fail_next(endpoint, count, Fault(http_status, code, message))
 
     def ks_status(self, ks: str | None) -> KsStatus:
@@ -175,16 +191,53 @@ class OttBackend:
         forced = self._forced(device, "ottUser/login")
         if forced is not None:
             return forced
-        if self.config.users.get(username) != password:
+        if self.config.users.get(username) != password and not (
+                self.config.any_user and username not in self.config.users):
             return self._error(device, "ottUser/login", OttErrorCode.WRONG_PASSWORD_OR_USERNAME,
                                f"wrong username or password for {username!r}")
-        user_id = self._user_ids[username]
+        return self._user_session(device, partner_id, username, udid, self.config.ks_validity)
+
+    def prior_session(self, device: str | None, partner_id: int, username: str | None,
+                      udid: str | None, age: float) -> ApiAnswer:
+        """A session the app started ``age`` seconds before the simulation (a login or
+        anonymous login then, and ``session/get``): its KS expires ``age`` seconds
+        sooner than a new one. Nothing travels: the answer is what the app kept."""
+        anonymous = username is None
+        validity = self.config.anonymous_ks_validity if anonymous else self.config.ks_validity
+        if not 0 <= age < validity:
+            raise ConfigError(f"a prior session's age must be in [0, {validity:g}) s (the "
+                              f"KS validity), not {age!r}")
+        if anonymous:
+            record = self.ledger.issue(device, via="ottUser/anonymousLogin",
+                                       partner_id=partner_id, user_id=ANONYMOUS_USER_ID,
+                                       anonymous=True, udid=udid, validity=validity - age)
+            refresh = self._new_refresh_token(device, record, "")
+            answer = ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token})
+        else:
+            assert username is not None
+            answer = self._user_session(device, partner_id, username, udid, validity - age)
+        info = self.session_get(device, answer.value["ks"])
+        return ApiAnswer(value={**answer.value, **info.value})
+
+    def _user_session(self, device: str | None, partner_id: int, username: str,
+                      udid: str | None, validity: float) -> ApiAnswer:
+        user_id = self._user_id(username)
         record = self.ledger.issue(device, via="ottUser/login", partner_id=partner_id,
                                    user_id=user_id, anonymous=False, udid=udid,
-                                   validity=self.config.ks_validity)
+                                   validity=validity)
         refresh = self._new_refresh_token(device, record, username)
         return ApiAnswer(value={"ks": record.ks, "refresh_token": refresh.token,
                                 "user_id": user_id})
+
+    def _user_id(self, username: str) -> str:
+        """A listed user's id; an unlisted one's (``any_user``), derived from its name
+        alone, so it is the same in every shard of a fleet."""
+        user_id = self._user_ids.get(username)
+        if user_id is None:
+            user_id = str(900000000 + zlib.crc32(username.encode()) % 100000000)
+            self._user_ids[username] = user_id
+            self._usernames.setdefault(user_id, username)
+        return user_id
 
     def refresh_session(self, device: str | None, ks: str | None, refresh_token: str,
                         udid: str | None) -> ApiAnswer:
@@ -342,10 +395,11 @@ class OttBackend:
         fault = self.faults.take(endpoint)
         if fault is None:
             return None
-        known = {int(code): code.name for code in OttErrorCode}
-        name = "" if fault.code is None else known.get(fault.code, "ForcedError")
+        code = None if fault.code is None else str(fault.code)  # Phoenix writes strings
+        known = {str(int(c)): c.name for c in OttErrorCode}
+        name = "" if code is None else known.get(code, "ForcedError")
         return self._answer(device, endpoint, ApiAnswer(
-            fault.http_status, code=fault.code, name=name, message=fault.message), forced=True)
+            fault.http_status, code=code, name=name, message=fault.message), forced=True)
 
     def _gate(self, device: str | None, endpoint: str, ks: str) -> ApiAnswer | KsRecord:
         """What every call carrying a KS checks first: a planned fault for ``endpoint``
@@ -367,8 +421,8 @@ class OttBackend:
 
     def _error(self, device: str | None, endpoint: str, code: OttErrorCode,
                message: str) -> ApiAnswer:
-        return self._answer(device, endpoint, ApiAnswer(200, code=int(code), name=code.name,
-                                                        message=message))
+        return self._answer(device, endpoint, ApiAnswer(200, code=phoenix_code(code),
+                                                        name=code.name, message=message))
 
     def _answer(self, device: str | None, endpoint: str, answer: ApiAnswer, *,
                 forced: bool = False) -> ApiAnswer:

@@ -65,7 +65,8 @@ class OvpConfig:
       provider *assumes* 24 h without asking; set this lower to see what an SDK
       relying on that assumption does.
     * ``user_session_validity``: seconds a ``loginByLoginId`` KS is valid.
-    * ``users``: login id to password.
+    * ``users``: login id to password; ``any_user``: every login id logs in,
+      whatever its password (a fleet's accounts, too many to list).
     * ``entries``: entry id to :class:`OvpEntry`; others get ``default_entry``
       (``None``: ``ENTRY_ID_NOT_FOUND``).
     """
@@ -73,6 +74,7 @@ class OvpConfig:
     widget_session_validity: float = attrs.field(default=86400.0, validator=positive)
     user_session_validity: float = attrs.field(default=86400.0, validator=positive)
     users: Mapping[str, str] = attrs.field(factory=dict)
+    any_user: bool = False
     entries: Mapping[str, OvpEntry] = attrs.field(factory=dict)
     default_entry: OvpEntry | None = attrs.field(factory=OvpEntry)
 
@@ -122,16 +124,35 @@ class OvpBackend:
                                    validity=self.config.widget_session_validity)
         return ApiAnswer(value={"ks": record.ks, "partner_id": record.partner_id})
 
+    def prior_session(self, device: str | None, partner_id: int, login_id: str | None,
+                      age: float) -> ApiAnswer:
+        """A session the app started ``age`` seconds before the simulation (a widget
+        session or ``loginByLoginId`` then): its KS expires ``age`` seconds sooner than
+        a new one. Nothing travels: the answer is what the app kept."""
+        anonymous = login_id is None
+        validity = self.config.widget_session_validity if anonymous \
+            else self.config.user_session_validity
+        if not 0 <= age < validity:
+            raise ConfigError(f"a prior session's age must be in [0, {validity:g}) s (the "
+                              f"KS validity), not {age!r}")
+        record = self.ledger.issue(
+            device, via="session/startWidgetSession" if anonymous else "user/loginByLoginId",
+            partner_id=partner_id, user_id=login_id or "", anonymous=anonymous, udid=None,
+            validity=validity - age)
+        return ApiAnswer(value={"ks": record.ks, "partner_id": partner_id,
+                                "expiry": record.expires_at})
+
     def login_by_login_id(self, device: str | None, login_id: str, password: str,
                           partner_id: int) -> ApiAnswer:
         endpoint = "user/loginByLoginId"
         forced = self._forced(device, endpoint)
         if forced is not None:
             return forced
-        if login_id not in self.config.users:
+        listed = login_id in self.config.users
+        if not listed and not self.config.any_user:
             return self._error(device, endpoint, "LOGIN_DATA_NOT_FOUND",
                                f"no login id {login_id!r}")
-        if self.config.users[login_id] != password:
+        if listed and self.config.users[login_id] != password:
             return self._error(device, endpoint, "USER_WRONG_PASSWORD",
                                f"wrong password for {login_id!r}")
         record = self.ledger.issue(device, via=endpoint, partner_id=partner_id,

@@ -17,6 +17,13 @@ account's live sessions:
 * ``ip_limit``: the per-IP limit, not the account's, refused it.
 
 Other refusals are named by their SSM code (``4001`` during an outage).
+Session providers (``providers`` in a fleet file): a login is a
+``session_started`` not carried over from before the run (a user or anonymous
+login, a widget session); a KS refresh is a ``ks_refreshed`` or ``ks_renewed``
+(OTT ``refreshSession``, OVP renewals), counted per second, per minute by
+backend and per platform; failed logins and refreshes, and plays that got no
+KS (``ks_error``) or no media entry (``media_load_error``), per minute.
+
 An expired session is a ``background`` expiry if its device's app is suspended
 in the background (a false expiry: the viewer comes back to a dead session),
 else a ``zombie`` expiry.
@@ -37,16 +44,22 @@ __all__ = ["PER_MINUTE", "PER_SECOND", "REFUSAL_REASONS", "CountingNetwork", "Co
 
 #: Counters kept per second of virtual time (their rates and peaks are the capacity numbers).
 PER_SECOND: Final = ("setups", "refusals", "teardowns", "heartbeats", "ssm_requests",
-                     "license_requests", "expiries", "plays")
+                     "license_requests", "expiries", "plays", "logins", "ks_refreshes",
+                     "ott_requests", "ovp_requests")
+#: The session-provider series per minute, by backend (``logins_ott`` ...).
+PROVIDER_MINUTE: Final = ("logins_ott", "logins_ovp", "ks_refreshes_ott", "ks_refreshes_ovp",
+                          "login_failures", "refresh_failures", "ks_errors",
+                          "media_load_errors")
 #: Why a setup was refused (plus the SSM code of any other refusal, e.g. ``refused_4001``).
 REFUSAL_REASONS: Final = ("limit", "zombie", "zap_race", "ip_limit")
 #: Counters and gauges kept per minute.
 PER_MINUTE: Final = (*(f"refused_{r}" for r in REFUSAL_REASONS), "refused_other",
                      "expired_background", "expired_zombie", "evictions", "kills",
                      "relaunches", "playbacks_started", "active_sessions", "zombie_sessions",
-                     "viewing")
+                     "viewing", *PROVIDER_MINUTE)
 #: Totals per platform.
-PER_PLATFORM: Final = ("plays", "refusals", "playbacks_started", "expired_background")
+PER_PLATFORM: Final = ("plays", "refusals", "playbacks_started", "expired_background",
+                       "logins", "ks_refreshes")
 
 
 class Buckets:
@@ -126,6 +139,20 @@ class CountingTrace(Trace):
             started[second // 60] += 1
             p["playbacks_started"][platform] += 1
 
+        logins, refreshes = s["logins"], s["ks_refreshes"]
+
+        def session_started(r: TraceRecord, second: int, platform: int) -> None:
+            if r.data.get("prior"):
+                return  # started before the run: nothing was sent
+            logins[second] += 1
+            m[f"logins_{r.data['backend']}"][second // 60] += 1
+            p["logins"][platform] += 1
+
+        def refreshed(r: TraceRecord, second: int, platform: int) -> None:
+            refreshes[second] += 1
+            m[f"ks_refreshes_{r.data['backend']}"][second // 60] += 1
+            p["ks_refreshes"][platform] += 1
+
         def minute_counter(name: str) -> Callable[[TraceRecord, int, int], None]:
             series = m[name]
 
@@ -139,6 +166,11 @@ class CountingTrace(Trace):
             "ssm_session_expired": expired, "ssm_session_evicted": evicted,
             "ssm_setup_sent": setup_sent, "playback_started": playback_started,
             "app_killed": minute_counter("kills"), "app_relaunched": minute_counter("relaunches"),
+            "session_started": session_started, "ks_refreshed": refreshed,
+            "ks_renewed": refreshed, "session_start_failed": minute_counter("login_failures"),
+            "ks_refresh_failed": minute_counter("refresh_failures"),
+            "ks_error": minute_counter("ks_errors"),
+            "media_load_error": minute_counter("media_load_errors"),
         }
         # Keyed by the Kind member itself: reading ``.value`` off an Enum costs more.
         self._handlers: Mapping[Kind, Callable[[TraceRecord, int, int], None]] = {
@@ -184,7 +216,9 @@ class CountingNetwork(Network):
     def __init__(self, config: NetworkConfig, world: World, buckets: Buckets) -> None:
         super().__init__(config, world)
         self._counts: dict[str, Any] = {"ssm": buckets.second["ssm_requests"],
-                                        "license": buckets.second["license_requests"]}
+                                        "license": buckets.second["license_requests"],
+                                        "ott": buckets.second["ott_requests"],
+                                        "ovp": buckets.second["ovp_requests"]}
 
     def _arrive(self, request: Request) -> None:
         counts = self._counts.get(request.link)

@@ -15,17 +15,22 @@ import re
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final
 
+import attrs
+
 from .._durations import parse_duration
 from .._errors import ConfigError
-from ..backends import LIMIT_POLICIES, SsmConfig
+from ..backends import LIMIT_POLICIES, OttConfig, OvpConfig, SsmConfig
+from ..providers import REFRESH_POLICY_NAMES, VARIANT_NAMES, RefreshPolicy
 from ..world import LINKS, ZAP_ORDERS, NetworkConfig
 from ._spec import (
     DAY,
+    PROVIDER_KINDS,
     Duration,
     Episode,
     FleetSpec,
     Outage,
     Platform,
+    Providers,
     Viewing,
     ViewingEvent,
     _choice,
@@ -39,9 +44,11 @@ Path = tuple[Hashable, ...]
 #: The keys of each mapping of a fleet file (one declaration: the loader checks them,
 #: ``did you mean`` suggests from them).
 KEYS: Final[Mapping[str, tuple[str, ...]]] = {
-    "": ("name", "seed", "duration", "start", "accounts", "viewing", "backend"),
+    "": ("name", "seed", "duration", "start", "accounts", "viewing", "backend", "providers"),
     "accounts": ("count", "devices", "households", "platforms"),
-    "platform": ("share", "pip", "backgrounds", "sync_setup_teardown", "zap_order"),
+    "platform": ("share", "pip", "backgrounds", "sync_setup_teardown", "zap_order",
+                 "provider_variant"),
+    "providers": ("mix", "anonymous", "refresh_policy", "logged_in"),
     "viewing": ("sessions_per_day", "daily_curve", "session_length", "zaps_per_hour",
                 "background", "pip", "kills_per_hour", "relaunch", "retry", "channels",
                 "events"),
@@ -49,7 +56,9 @@ KEYS: Final[Mapping[str, tuple[str, ...]]] = {
     "relaunch": ("probability", "after"),
     "retry": ("after", "attempts"),
     "event": ("name", "at", "joining", "within", "length"),
-    "backend": ("ssm", "network", "outages"),
+    "backend": ("ssm", "network", "outages", "ott", "ovp"),
+    "ott": ("ks_validity", "anonymous_ks_validity", "refresh_token_validity"),
+    "ovp": ("widget_session_validity", "user_session_validity"),
     "ssm": ("max_sessions_per_account", "max_sessions_per_ip", "max_ips_per_account",
             "limit_policy", "heartbeat_period", "grace_period", "session_timeout"),
     "network": ("latency", "jitter"),
@@ -67,6 +76,10 @@ _REFUSED: Final = {
 SWEEPABLE: Final[Mapping[str, tuple[str, ...]]] = {
     **{f"ssm.{k}": ("backend", "ssm", k) for k in KEYS["ssm"]},
     **{f"network.{k}": ("backend", "network", k) for k in KEYS["network"]},
+    **{f"ott.{k}": ("backend", "ott", k) for k in KEYS["ott"]},
+    **{f"ovp.{k}": ("backend", "ovp", k) for k in KEYS["ovp"]},
+    **{f"providers.{k}": ("providers", k) for k in ("anonymous", "refresh_policy",
+                                                     "logged_in")},
     **{f"viewing.{k}": ("viewing", k) for k in ("sessions_per_day", "zaps_per_hour",
                                                 "kills_per_hour", "channels")},
     "accounts.count": ("accounts", "count"),
@@ -240,10 +253,15 @@ class _Loader(_Reader):
             p = (*path, name)
             data = self.mapping(spec, p, "platform", required=("share",))
             zap = self.get(data, p, "zap_order", "setup-first", _one_of(ZAP_ORDERS))
+            # a platform named like a provider variant runs it unless it says otherwise
+            variant = self.get(data, p, "provider_variant",
+                               str(name) if name in VARIANT_NAMES else "documented",
+                               _one_of(VARIANT_NAMES))
             out.append(Platform(str(name), self.get(data, p, "share", 0.0, _fraction),
                                 self.get(data, p, "pip", False, _bool),
                                 self.get(data, p, "backgrounds", True, _bool),
-                                self.get(data, p, "sync_setup_teardown", False, _bool), zap))
+                                self.get(data, p, "sync_setup_teardown", False, _bool), zap,
+                                variant))
         if not sum(p.share for p in out) > 0:
             raise ValueError("the shares can't all be zero")
         return tuple(out)
@@ -269,6 +287,36 @@ class _Loader(_Reader):
         if mean <= 0:
             raise ValueError("the weights can't all be zero")
         return tuple(w / mean for w in hours)
+
+
+def _mix(value: Any, path: Path) -> dict[int, float]:
+    """``{ott: 60%, ovp: 25%, none: 15%}``: shares of accounts by session provider."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError("must map session providers to shares of the accounts, e.g. "
+                         "{ott: 60%, ovp: 25%, none: 15%}")
+    out: dict[int, float] = {}
+    for key, share in value.items():
+        if key not in PROVIDER_KINDS:
+            close = difflib.get_close_matches(str(key), PROVIDER_KINDS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"keys are {', '.join(PROVIDER_KINDS)}, not {key!r}{hint}")
+        out[PROVIDER_KINDS.index(key)] = _fraction(share, path) if isinstance(share, str) \
+            else _number(share, path)
+    if sum(out.values()) <= 0:
+        raise ValueError("the shares can't all be zero")
+    return out
+
+
+def _refresh_policy(value: Any, path: Path) -> RefreshPolicy:
+    """``android`` (12 % of the validity left when set), ``ios`` (margin 0), or a fixed
+    margin as a duration (``5m``)."""
+    if isinstance(value, str) and value in REFRESH_POLICY_NAMES:
+        return RefreshPolicy.named(value)
+    try:
+        return RefreshPolicy.custom(_seconds(value, path))
+    except ValueError:
+        raise ValueError(f"must be {' or '.join(REFRESH_POLICY_NAMES)}, or a margin as a "
+                         f"duration (5m), not {value!r}") from None
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any, Path], str]:
@@ -352,13 +400,36 @@ def _build(doc: Document, overridden: Mapping[Path, str]) -> FleetSpec:
         if not begin < end:
             r.problem(p, "an outage needs from < to")
         outages.append(Outage(link, begin, end))
+    ob, vb = (*b, "ott"), (*b, "ovp")
+    ott_data, ovp_data = r.mapping(back.get("ott"), ob, "ott"), r.mapping(back.get("ovp"),
+                                                                         vb, "ovp")
+    ott, ovp = OttConfig(any_user=True), OvpConfig(any_user=True)
+    for key in KEYS["ott"]:
+        try:
+            ott = attrs.evolve(ott, **{key: r.get(ott_data, ob, key, getattr(ott, key),
+                                                  _seconds)})
+        except ConfigError as err:
+            r.problem((*ob, key), f"backend.ott.{key}: {err}")
+    for key in KEYS["ovp"]:
+        try:
+            ovp = attrs.evolve(ovp, **{key: r.get(ovp_data, vb, key, getattr(ovp, key),
+                                                  _seconds)})
+        except ConfigError as err:
+            r.problem((*vb, key), f"backend.ovp.{key}: {err}")
+    pr = ("providers",)
+    prov = r.mapping(top.get("providers"), pr, "providers")
+    providers = Providers(
+        mix=_choice(r.get(prov, pr, "mix", {0: 1.0}, _mix)),
+        anonymous=r.get(prov, pr, "anonymous", 0.0, _fraction),
+        refresh_policy=r.get(prov, pr, "refresh_policy", None, _refresh_policy),
+        logged_in=r.get(prov, pr, "logged_in", True, _bool))
     if r.problems:
         raise FleetFileError(r.problems)
     return FleetSpec(name=str(top.get("name", doc.root.file)), accounts=accounts,
                      devices=_choice(devices), households=_choice(households),
                      platforms=platforms, viewing=viewing, ssm=ssm, network=network,
                      outages=tuple(outages), duration=duration, start=start, seed=seed,
-                     source=doc.root.file)
+                     source=doc.root.file, providers=providers, ott=ott, ovp=ovp)
 
 
 def _ssm(r: _Reader, value: Any, path: Path) -> SsmConfig:

@@ -39,12 +39,17 @@ def _hours(result: FleetResult) -> list[float]:
 
 
 def fleet_figure(result: FleetResult, title: str | None = None) -> Any:
-    """Three panels over virtual time: sessions, SSM request rates, refusals by reason."""
+    """Panels over virtual time: sessions, SSM request rates, refusals by reason, and
+    with session providers their logins, KS refreshes and backend requests."""
     plt = _pyplot()
     series = result.per_minute()
     x = _hours(result)
-    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(9, 9), sharex=True,
-                                              constrained_layout=True)
+    providers = result.spec.providers.any
+    fig, axes = plt.subplots(4 if providers else 3, 1, figsize=(9, 12 if providers else 9),
+                             sharex=True, constrained_layout=True)
+    top, middle, bottom = axes[:3]
+    if providers:
+        _provider_panel(axes[3], x, series)
     fig.suptitle(title or result.spec.name)
     top.plot(x, series["viewing"], label="viewers in a session")
     top.plot(x, series["active_sessions"], label="active SSM sessions")
@@ -65,17 +70,49 @@ def fleet_figure(result: FleetResult, title: str | None = None) -> Any:
             bottom.bar(x, values, width=1 / 60, bottom=bottom_total, label=reason)
             bottom_total = [a + b for a, b in zip(bottom_total, values, strict=True)]
     bottom.set_ylabel("refused setups per minute")
-    bottom.set_xlabel("hours from the start")
+    bottom.set_xlabel("" if providers else "hours from the start")
     if any(bottom_total):
         bottom.legend(loc="upper left")
     return fig
 
 
+def _provider_panel(axis: Any, x: list[float], series: dict[str, list[float]]) -> None:
+    """Logins and KS refreshes per minute (bars, by backend); backend requests per second."""
+    below = [0.0] * len(x)
+    for name, label in (("ks_refreshes_ott", "KS refreshes, OTT"),
+                        ("ks_refreshes_ovp", "KS renewals, OVP"),
+                        ("logins_ott", "logins, OTT"), ("logins_ovp", "logins, OVP")):
+        values = series[name]
+        if any(values):
+            axis.bar(x, values, width=1 / 60, bottom=below, label=label)
+            below = [a + b for a, b in zip(below, values, strict=True)]
+    axis.set_ylabel("per minute")
+    axis.set_xlabel("hours from the start")
+    twin = axis.twinx()
+    for name, label in (("ott_requests_per_second", "OTT requests/s"),
+                        ("ovp_requests_per_second", "OVP requests/s")):
+        if any(series[name]):
+            twin.plot(x, series[name], label=label, linestyle="--")
+    twin.set_ylabel("backend requests per second")
+    axis.legend(loc="upper left")
+    if twin.get_legend_handles_labels()[0]:
+        twin.legend(loc="upper right")
+
+
 def sweep_rows(label: str, results: Sequence[tuple[str, FleetResult]]) -> list[dict[str, Any]]:
     """One row per run of a sweep: the value swept and the numbers compared."""
     rows = []
+    providers = any(result.spec.providers.any for _, result in results)
     for value, result in results:
         s = result.summary()
+        extra: dict[str, Any] = {}
+        if providers:
+            p = s["providers"]
+            extra = {"logins": p["ott"]["logins"] + p["ovp"]["logins"],
+                     "KS refreshes": p["ott"]["ks_refreshes"] + p["ovp"]["ks_refreshes"],
+                     "peak KS refreshes/s": p["peak_ks_refreshes_per_second"],
+                     "peak OTT requests/s": p["ott"]["peak_requests_per_second"],
+                     "KS errors": p["ks_errors"]}
         rows.append({label: value, "plays": s["plays"],
                      "refused %": round(100 * s["refused_fraction"], 3),
                      **{f"{r} %": round(100 * s["refused_fraction_by_reason"][r], 3)
@@ -85,7 +122,8 @@ def sweep_rows(label: str, results: Sequence[tuple[str, FleetResult]]) -> list[d
                      "peak sessions": s["gauges"]["active_sessions"]["peak"],
                      "peak zombies": s["gauges"]["zombie_sessions"]["peak"],
                      "peak setups/s": s["rates"]["setups"]["peak_per_second"],
-                     "p99 heartbeats/s": s["rates"]["heartbeats"]["p99_per_second"]})
+                     "p99 heartbeats/s": s["rates"]["heartbeats"]["p99_per_second"],
+                     **extra})
     return rows
 
 

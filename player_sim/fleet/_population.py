@@ -9,7 +9,17 @@ Randomness by stable key (ARCHITECTURE.md, principle 10):
   (seed, ``"account"``, account);
 * each device's viewing (when it plays, for how long, its zaps, backgrounds,
   picture-in-picture, kills, relaunches, retries, which events it joins) comes
-  from the stream keyed by (seed, ``"viewing"``, device).
+  from the stream keyed by (seed, ``"viewing"``, device);
+* an account's session provider (none, OTT, OVP) and whether it logs in as a
+  user or anonymously are drawn from its account stream after its devices, and
+  the age of a device's session at the start from its viewing stream when the
+  device is added.
+
+A device with a session provider obtains a KS before each play (refreshing it
+as its platform's client variant does); an app with no session (its first
+start without ``providers.logged_in``, a relaunch after a kill, a session its
+client cleared) logs in first and plays when the login is answered; a failed
+login is retried like a refused setup.
 
 So one account behaves the same alone, in one world of a million, or in any
 shard. A device's viewing stream is a SplitMix64 generator seeded by
@@ -32,8 +42,15 @@ import attrs
 from .._keyed import derive_seed
 from ..player import AppState, DocumentedAppPolicy, PlaybackState
 from ..player import _events as ev
+from ..providers import (
+    OttSessionProvider,
+    OvpMediaProvider,
+    OvpSessionProvider,
+    PhoenixMediaProvider,
+    PrimitiveResult,
+)
 from ..world import DeviceConfig, World
-from ._spec import FleetSpec, Platform
+from ._spec import PROVIDER_KINDS, FleetSpec, Platform
 
 if TYPE_CHECKING:
     from ..world import Device
@@ -42,6 +59,14 @@ __all__ = ["WARMUP", "Household", "Stream", "Viewer", "account_name", "household
            "make_viewers"]
 
 SSM_URL: Final = "https://ssm.example/ssm"
+#: Where a fleet's session providers point, and their partner ids.
+OTT_URL: Final = "https://phoenix.example/api_v3/"
+OVP_URL: Final = "https://cdnapisec.kaltura.com/"
+OTT_PARTNER: Final = 3009
+OVP_PARTNER: Final = 2215841
+#: The media provider templates (the played stream is the asset / entry id).
+_PHOENIX_MEDIA: Final = PhoenixMediaProvider()
+_OVP_MEDIA: Final = OvpMediaProvider()
 #: Plays already under way when a run starts are set up during its first WARMUP seconds;
 #: peaks and percentiles leave that burst out (see ``FleetResult.summary``).
 WARMUP: Final = 60
@@ -113,11 +138,18 @@ class Viewer:
     the session it belongs to and does nothing once that session is over.
     """
 
-    __slots__ = ("account", "config", "device", "ends", "platform", "retries", "rng",
-                 "runner", "session", "stream", "watching")
+    __slots__ = ("account", "anonymous", "config", "device", "ends", "logging_in", "platform",
+                 "provider", "provider_kind", "retries", "rng", "runner", "session", "stream",
+                 "watching")
 
-    def __init__(self, runner: Runner, config: DeviceConfig, platform: int) -> None:
+    def __init__(self, runner: Runner, config: DeviceConfig, platform: int,
+                 provider_kind: int = 0, anonymous: bool = False) -> None:
         self.runner = runner
+        #: index of PROVIDER_KINDS (0: no session provider), and an anonymous account
+        self.provider_kind = provider_kind
+        self.anonymous = anonymous
+        self.provider: OttSessionProvider | OvpSessionProvider | None = None
+        self.logging_in = False
         self.config = config
         self.account = config.account
         self.platform = platform
@@ -244,6 +276,7 @@ class Viewer:
         if not device.killed:
             device.kill()
         self.session += 1  # the session is over; a relaunch starts another
+        self.logging_in = False  # a login in flight dies with the app: its answer is lost
         viewing = self.runner.spec.viewing
         if self.rng.random() < viewing.relaunch_probability:
             at = self.runner.world.now + viewing.relaunch_after.draw(self.rng)
@@ -274,16 +307,67 @@ class Viewer:
 
     def _device(self) -> Device:
         if self.device is None:
-            self.device = self.runner.world.add_device(self.config)
+            config = self.config
+            if self.provider_kind:
+                config = self._with_provider(config)
+            self.device = self.runner.world.add_device(config)
+            provider, spec = self.provider, self.runner.spec
+            if provider is not None and spec.providers.logged_in:
+                user = None if self.anonymous else self.account
+                if isinstance(provider, OttSessionProvider):
+                    validity = spec.ott.anonymous_ks_validity if self.anonymous \
+                        else spec.ott.ks_validity
+                    provider.start_prior_session(user, self.rng.random() * validity,
+                                                 udid=config.name)
+                else:
+                    validity = spec.ovp.widget_session_validity if self.anonymous \
+                        else spec.ovp.user_session_validity
+                    provider.start_prior_session(user, self.rng.random() * validity)
         return self.device
 
+    def _with_provider(self, config: DeviceConfig) -> DeviceConfig:
+        """``config`` with this account's session provider, of its platform's variant."""
+        spec = self.runner.spec
+        variant = self.runner.platforms[self.platform].provider_variant
+        if PROVIDER_KINDS[self.provider_kind] == "ott":
+            ott = OttSessionProvider(OTT_URL, OTT_PARTNER, variant=variant,
+                                     refresh_policy=spec.providers.refresh_policy)
+            self.provider = ott
+            return attrs.evolve(config, session_provider=ott, media=_PHOENIX_MEDIA)
+        ovp = OvpSessionProvider(OVP_URL, OVP_PARTNER, variant=variant)
+        self.provider = ovp
+        return attrs.evolve(config, session_provider=ovp, media=_OVP_MEDIA)
+
     def _act(self, action: ev.Action) -> bool:
-        """Perform ``action`` if the player takes it now (a viewer never forces one)."""
+        """Perform ``action`` if the player takes it now (a viewer never forces one).
+        A play or zap on an app with no session logs in first (see the module
+        docstring): the action counts as taken."""
         device = self._device()
         if device.killed or not device.core.can(action):
             return False
+        provider = self.provider
+        if provider is not None and not provider.has_session and \
+                isinstance(action, ev.Play | ev.Zap):
+            if not self.logging_in:
+                self.logging_in = True
+                session = self.session
+                provider.login(None if self.anonymous else self.account, "secret",
+                               lambda result: self._logged_in(result, session))
+            return True
         device.perform(action)
         return True
+
+    def _logged_in(self, result: PrimitiveResult, session: int) -> None:
+        """The login an app with no session made before a play was answered."""
+        self.logging_in = False
+        if session != self.session or not self.watching:
+            return
+        if not result.ok:
+            self.refused()  # retried like a refused setup
+            return
+        device = self._device()
+        self._act(ev.Zap(self.stream) if device.core.playback in _ACTIVE
+                  else ev.Play(self.stream))
 
 
 def _zap(arg: tuple[Viewer, int]) -> None:
@@ -343,12 +427,17 @@ def make_viewers(runner: Runner, household: Household) -> Iterator[Viewer]:
     for index in range(household.first, household.first + household.size):
         account = account_name(index)
         rng = random.Random(derive_seed(spec.seed, "account", account))
+        configs = []
         for number in range(1, spec.devices.draw(rng) + 1):
             platform = platform_choice.draw(rng)
             p = spec.platforms[platform]
-            config = DeviceConfig(name=f"{account}-d{number}", account=account,
-                                  ssm_server_url=SSM_URL, pip=p.pip,
-                                  sync_ssm_setup_teardown=p.sync_setup_teardown,
-                                  async_zap_order=p.zap_order,  # type: ignore[arg-type]
-                                  ip=household.ip, policy=_POLICY)
-            yield Viewer(runner, config, platform)
+            configs.append((DeviceConfig(name=f"{account}-d{number}", account=account,
+                                         ssm_server_url=SSM_URL, pip=p.pip,
+                                         sync_ssm_setup_teardown=p.sync_setup_teardown,
+                                         async_zap_order=p.zap_order,  # type: ignore[arg-type]
+                                         ip=household.ip, policy=_POLICY), platform))
+        # drawn after the devices: a fleet without providers draws its devices as before
+        kind = spec.providers.mix.draw(rng)
+        anonymous = rng.random() < spec.providers.anonymous
+        for config, platform in configs:
+            yield Viewer(runner, config, platform, kind, anonymous)

@@ -153,8 +153,28 @@ class FleetResult:
             "expired_zombie": self.total("expired_zombie"),
             "evictions": self.total("evictions"), "kills": self.total("kills"),
             "rates": rates, "gauges": gauges, "platforms": platforms,
+            "providers": self.provider_summary(rates),
             "fingerprint": self.fingerprint(),
         }
+
+    def provider_summary(self, rates: dict[str, Any]) -> dict[str, Any]:
+        """Session-provider traffic: logins and KS refreshes by backend, their busiest
+        second and their hourly rate, failures, and each backend's requests."""
+        hours = self.spec.duration / 3600
+        out: dict[str, Any] = {}
+        for backend in ("ott", "ovp"):
+            logins = self.total(f"logins_{backend}")
+            refreshes = self.total(f"ks_refreshes_{backend}")
+            out[backend] = {"logins": logins, "ks_refreshes": refreshes,
+                            "ks_refreshes_per_hour": round(refreshes / hours, 3),
+                            "requests": rates[f"{backend}_requests"]["total"],
+                            "peak_requests_per_second":
+                                rates[f"{backend}_requests"]["peak_per_second"]}
+        for name in ("login_failures", "refresh_failures", "ks_errors", "media_load_errors"):
+            out[name] = self.total(name)
+        out["peak_ks_refreshes_per_second"] = rates["ks_refreshes"]["peak_per_second"]
+        out["peak_logins_per_second"] = rates["logins"]["peak_per_second"]
+        return out
 
     @property
     def minutes(self) -> int:
@@ -185,7 +205,8 @@ class FleetResult:
         s, m = self.buckets.second, self.buckets.minute
         out: dict[str, list[float]] = {"minute": list(range(self.minutes))}
         for name in ("setups", "heartbeats", "teardowns", "ssm_requests", "license_requests",
-                     "refusals", "plays"):
+                     "refusals", "plays", "logins", "ks_refreshes", "ott_requests",
+                     "ovp_requests"):
             out[f"{name}_per_second"] = [round(sum(s[name][i * 60:(i + 1) * 60]) / 60, 3)
                                          for i in range(self.minutes)]
         for name in ("setups", "ssm_requests"):

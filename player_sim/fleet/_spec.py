@@ -14,7 +14,8 @@ from typing import Final, Protocol
 
 import attrs
 
-from ..backends import SsmConfig
+from ..backends import OttConfig, OvpConfig, SsmConfig
+from ..providers import RefreshPolicy
 from ..world import NetworkConfig, WorldConfig
 
 __all__ = [
@@ -25,11 +26,14 @@ __all__ = [
     "FleetSpec",
     "Outage",
     "Platform",
+    "Providers",
     "Viewing",
     "ViewingEvent",
 ]
 
 DAY: Final = 86400.0
+#: What an account's devices use for a session provider (``Providers.mix`` indexes these).
+PROVIDER_KINDS: Final = ("none", "ott", "ovp")
 #: The 90th percentile of a standard normal: a lognormal's p90 is median * exp(Z90 * sigma).
 _Z90: Final = 1.2815515655446004
 
@@ -88,6 +92,9 @@ class Platform:
     backgrounds: bool = True
     sync_setup_teardown: bool = False
     zap_order: str = "setup-first"
+    #: the session-provider client variant its devices run (``documented``, ``android``,
+    #: ``ios``: :class:`~player_sim.providers.ProviderVariants`)
+    provider_variant: str = "documented"
 
 
 @attrs.frozen
@@ -147,6 +154,35 @@ class Outage:
 
 
 @attrs.frozen
+class Providers:
+    """Which session provider each account's devices use, and how.
+
+    ``mix`` draws, per account, an index of :data:`PROVIDER_KINDS` (no provider,
+    OTT / Phoenix, OVP); ``anonymous`` is the share of provider accounts that
+    never log in as a user (anonymous login, widget session); ``refresh_policy``
+    overrides every platform variant's OTT refresh delta (``None``: the
+    variant's); with ``logged_in`` the devices hold a session started before
+    the run, of an age uniform over the KS validity (the steady state of a fleet
+    that has been running), else each logs in when its app first starts.
+    """
+
+    mix: Choice = attrs.field(factory=lambda: Choice((0,), (1.0,)))
+    anonymous: float = 0.0
+    refresh_policy: RefreshPolicy | None = None
+    logged_in: bool = True
+
+    @property
+    def any(self) -> bool:
+        """Whether any account uses a session provider."""
+        return any(PROVIDER_KINDS[v] != "none" and w > 0 for v, w in
+                   zip(self.mix.values, _weights(self.mix.cumulative), strict=True))
+
+
+def _weights(cumulative: tuple[float, ...]) -> list[float]:
+    return [b - a for a, b in zip((0.0, *cumulative), cumulative, strict=False)]
+
+
+@attrs.frozen
 class FleetSpec:
     """A whole fleet: accounts, viewing, backends, duration and the run's seed."""
 
@@ -163,11 +199,16 @@ class FleetSpec:
     start: float
     seed: int
     source: str = "<fleet>"
+    providers: Providers = attrs.field(factory=Providers)
+    #: the OTT and OVP backends (their KS validities); every account logs in (``any_user``)
+    ott: OttConfig = attrs.field(factory=lambda: OttConfig(any_user=True))
+    ovp: OvpConfig = attrs.field(factory=lambda: OvpConfig(any_user=True))
 
     @property
     def world_config(self) -> WorldConfig:
         """Every shard's world: heartbeats counted, never traced."""
-        return WorldConfig(ssm=self.ssm, network=self.network, trace_heartbeats=False)
+        return WorldConfig(ssm=self.ssm, network=self.network, trace_heartbeats=False,
+                           ott=self.ott, ovp=self.ovp)
 
     @property
     def platform_choice(self) -> Choice:

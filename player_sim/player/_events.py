@@ -172,7 +172,9 @@ class KsAnswered:
 
     playback_id: int
     ks: str | None
-    error_code: int | None = None
+    #: a network-kit number (601 ...) or the backend's code as it wrote it (Phoenix
+    #: "500016", OVP "INVALID_KS")
+    error_code: int | str | None = None
     message: str = ""
 
 
@@ -185,7 +187,8 @@ class MediaAnswered:
     drm_scheme: str | None = None
     license_url: str | None = None
     ssm: bool = True
-    error_code: int | None = None
+    #: a network-kit number (520 ...) or the backend's code as it wrote it
+    error_code: int | str | None = None
     message: str = ""
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Final
 
 from ..backends import ApiAnswer, OttErrorCode
+from ..backends._ott import phoenix_code
 from ._netkit import send
 from ._port import Binding
 from ._results import ErrorElement
@@ -73,7 +74,7 @@ class PhoenixBookmarks:
         b = self._binding
 
         def answered(answer: ApiAnswer) -> None:
-            if answer.code == int(OttErrorCode.CONCURRENCY_LIMITATION):
+            if answer.code == phoenix_code(OttErrorCode.CONCURRENCY_LIMITATION):
                 self._on_concurrency(asset_id, ErrorElement.from_answer(answer))
 
         send(b, self._variants, "ott", "bookmark/add",

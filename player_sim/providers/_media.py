@@ -42,7 +42,10 @@ _check_reference_type: Final = one_of(REFERENCE_TYPES)
 #: The Phoenix media load: one multirequest (WIRE.md), with ``ottUser/anonymousLogin``
 #: first when the KS is empty.
 _PHOENIX_LOAD: Final = multirequest("asset/getPlaybackContext", "asset/get")
-#: The code a blocked playback context reaches the app with (Phoenix's 4001).
+#: The code a blocked playback context fails the load with: its message (WIRE.md:
+#: ``messages[].code``, "ConcurrencyLimitation") is not an API error code, and the client
+#: decides what the app gets (the Android ``PhoenixErrorHelper`` treats it as 4001 does,
+#: a restriction error); here Phoenix's number, 4001, with the message's code as its name.
 CONCURRENCY_LIMITATION: Final = int(OttErrorCode.CONCURRENCY_LIMITATION)
 #: The OVP media load: one multirequest (WIRE.md), with ``session/startWidgetSession``
 #: first when the KS is empty.
@@ -139,7 +142,8 @@ class PhoenixMediaProvider:
             if any(action.get("type") == "BLOCK" for action in v.get("actions", ())):
                 # WIRE.md: a BLOCK action; its message says why (ConcurrencyLimitation)
                 message: Mapping[str, Any] = next(iter(v.get("messages", ())), {})
-                return ErrorElement(CONCURRENCY_LIMITATION, str(message.get("code", "BLOCK")),
+                return ErrorElement(CONCURRENCY_LIMITATION,
+                                    str(message.get("code", "ConcurrencyLimitation")),
                                     str(message.get("message", "")))
             drm = v["drm"][0]
             return MediaEntry(asset_id, DRM_SCHEME_OF[drm["scheme"]], drm["licenseURL"],

@@ -27,7 +27,11 @@ providers", corrected from the client source; WIRE.md "Kaltura OTT"):
   obtains a KS (which may refresh; if that fails nothing is cleared), then
   calls ``ottUser/logout`` and clears the session whatever the answer. Ending
   with no session never calls the completion. An ended session can't be
-  renewed.
+  renewed. While its logout is in flight (the variant's ``during_logout``):
+  ``active`` (the Android source: the session stays active until the logout's
+  answer clears it) answers token requests with the KS the server may already
+  have revoked, and a second end sends its own logout with it; ``ending``
+  refuses token requests (601) and a second end waits for the first.
 * :meth:`OttSessionProvider.recover_session` gives a relaunched app's saved
   session (KS, refresh token, udid) back to the provider, which refreshes it
   at once.
@@ -115,6 +119,8 @@ class OttSessionProvider(_Attachable):
         self._waiters: list[KsCompletion] = []
         self._own: list[KsCompletion] = []  # each-sends: callers waiting on their own refresh
         self._why_none = "no session was started"
+        self._ending: list[KsCompletion] | None = None  # callers of the logout in flight
+        self._logout_sent = False  # during_logout "ending": the logout left, KSs refused
         self.persist_session = persist_session
         self._saved: SavedSession | None = None  # what the app persisted
 
@@ -137,6 +143,10 @@ class OttSessionProvider(_Attachable):
         session = self._session
         if session is None:
             completion(PrimitiveResult(error=ErrorElement.session_error(self._why_none)))
+            return
+        if self._logout_sent:
+            completion(PrimitiveResult(error=ErrorElement.session_error(
+                "the session is being ended (its logout is in flight)")))
             return
         mode = self.variants.concurrent_refresh
         if self._refreshing and mode == "queue":
@@ -175,6 +185,18 @@ class OttSessionProvider(_Attachable):
              lambda: b.ott.with_session(b.device, b.ott.login(b.device, pid, username,
                                                               password, udid)),
              lambda answer: self._logged_in(generation, answer, udid, completion))
+
+    def start_prior_session(self, username: str | None, age: float,
+                            udid: str | None = None) -> None:
+        """Hold the session the app started ``age`` seconds before the simulation (a user
+        session for ``username``, else anonymous): no call travels now; the backend's
+        ledger issues its KS as of then, and the refresh delta is the one computed when it
+        was set (a fleet's devices are already logged in when the run starts)."""
+        self._begin()
+        b = self.binding
+        answer = b.ott.prior_session(b.device, self._partner_id, username, udid, age)
+        session = self._set(answer, udid, validity_left=answer.value["expiry"] - self.now + age)
+        self._started(session, prior=True)
 
     def recover_session(self, saved: SavedSession,
                         completion: KsCompletion | None = None) -> None:
@@ -225,10 +247,25 @@ class OttSessionProvider(_Attachable):
                 completion(PrimitiveResult(session.ks))
             return
 
+        ending_mode = self.variants.during_logout == "ending"
+        if ending_mode and self._ending is not None:
+            if completion is not None:
+                self._ending.append(completion)  # answered with the logout in flight
+            return
+        ending: list[KsCompletion] = [] if completion is None else [completion]
+        if ending_mode:
+            self._ending = ending
+
+        def finish(result: PrimitiveResult) -> None:
+            if self._ending is ending:
+                self._ending = None
+                self._logout_sent = False
+            for waiting in ending:
+                waiting(result)
+
         def got_ks(result: PrimitiveResult) -> None:
             if result.value is None:
-                if completion is not None:
-                    completion(result)  # nothing is cleared
+                finish(result)  # nothing is cleared
                 return
             ks, current = result.value, self._session
             generation = self._generation
@@ -243,10 +280,11 @@ class OttSessionProvider(_Attachable):
                     data["code"] = answer.code if answer.code is not None \
                         else answer.http_status
                 b.record("session_ended", data)
-                if completion is not None:
-                    completion(PrimitiveResult(ks) if answer.ok else
-                               PrimitiveResult(error=ErrorElement.from_answer(answer)))
+                finish(PrimitiveResult(ks) if answer.ok else
+                       PrimitiveResult(error=ErrorElement.from_answer(answer)))
 
+            if ending_mode and self._ending is ending:
+                self._logout_sent = True  # token requests are refused from now on
             send(b, self.variants, "ott", "ottUser/logout",
                  lambda: b.ott.logout(b.device, ks, udid), answered, ks=ks)
 
@@ -273,6 +311,8 @@ class OttSessionProvider(_Attachable):
         self._own = []
         self._refreshing = False
         self._in_flight = 0
+        self._ending = None
+        self._logout_sent = False
         if session is not None:
             self.binding.record("session_forgotten", {"backend": "ott", "ks": session.ks})
 
@@ -318,6 +358,8 @@ class OttSessionProvider(_Attachable):
         """A new session replaces any current one; answers for the old one are ignored."""
         self._clear("a new session started")
         self._why_none = "no session was started"
+        self._ending = None
+        self._logout_sent = False
         return self._generation
 
     def _clear(self, why: str) -> None:
@@ -349,7 +391,8 @@ class OttSessionProvider(_Attachable):
         if completion is not None:
             completion(PrimitiveResult(session.ks))
 
-    def _started(self, session: _OttSession, *, recovered: bool = False) -> None:
+    def _started(self, session: _OttSession, *, recovered: bool = False,
+                 prior: bool = False) -> None:
         data: dict[str, Any] = {
             "backend": "ott", "anonymous": session.anonymous, "user_id": session.user_id,
             "ks": session.ks, "partner_id": self._partner_id,
@@ -358,15 +401,18 @@ class OttSessionProvider(_Attachable):
             "variant": self.variants.name}
         if recovered:
             data["recovered"] = True
+        if prior:
+            data["prior"] = True
         self.binding.record("session_started", data)
 
-    def _set(self, answer: ApiAnswer, udid: str | None) -> _OttSession:
+    def _set(self, answer: ApiAnswer, udid: str | None, *,
+             validity_left: float | None = None) -> _OttSession:
         value = answer.value
         expires_at = float(value["expiry"])
         user_id = str(value["user_id"])
+        left = expires_at - self.now if validity_left is None else validity_left
         session = _OttSession(value["ks"], value.get("refresh_token"), user_id, user_id == "0",
-                              udid, expires_at,
-                              self.refresh_policy.delta(expires_at - self.now))
+                              udid, expires_at, self.refresh_policy.delta(left))
         self._session = session
         return session
 

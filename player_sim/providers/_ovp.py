@@ -149,6 +149,27 @@ class OvpSessionProvider(_Attachable):
         self._login(login_id, password, pid, lambda answer: self._started(
             generation, answer, pid, login_id, password, sent, completion))
 
+    def start_prior_session(self, login_id: str | None, age: float,
+                            partner_id: int | None = None) -> None:
+        """Hold the session the app started ``age`` seconds before the simulation (a user
+        session for ``login_id``, else a widget session): no call travels now; the
+        backend's ledger issues its KS as of then (a fleet's devices are already logged
+        in when the run starts). A widget session's expiry is the assumed validity from
+        then, as when it was started."""
+        pid = self._partner_for(partner_id)
+        self._begin()
+        b = self.binding
+        answer = b.ovp.prior_session(b.device, pid, login_id, age)
+        expires_at = self.now - age + self.assumed_validity if login_id is None \
+            else float(answer.value["expiry"])
+        session = self._session = _OvpSession(answer.value["ks"], pid, login_id, "",
+                                              expires_at)
+        b.record("session_started", {
+            "backend": "ovp", "anonymous": session.anonymous,
+            "user_id": session.login_id or "", "ks": session.ks, "partner_id": pid,
+            "expires_at": round(session.expires_at, 6), "base_url": self._base_url,
+            "variant": self.variants.name, "prior": True})
+
     def login(self, username: str | None, password: str | None,
               completion: KsCompletion | None = None) -> None:
         """What a device's ``login`` does: a user session when ``username`` (the login

@@ -21,9 +21,9 @@ import attrs
 from .._errors import ConfigError
 from .._validators import non_negative, one_of, positive_or_none
 
-__all__ = ["CONCURRENT_REFRESH", "FAILED_REFRESH", "HTTP_RETRY_DELAYS", "REFRESH_POLICY_NAMES",
-           "VARIANT_NAMES", "ConcurrentRefresh", "FailedRefresh", "ProviderVariants",
-           "RefreshPolicy"]
+__all__ = ["CONCURRENT_REFRESH", "DURING_LOGOUT", "FAILED_REFRESH", "HTTP_RETRY_DELAYS",
+           "REFRESH_POLICY_NAMES", "VARIANT_NAMES", "ConcurrentRefresh", "DuringLogout",
+           "FailedRefresh", "ProviderVariants", "RefreshPolicy"]
 
 
 def _fraction(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -100,6 +100,15 @@ CONCURRENT_REFRESH: Final[tuple[ConcurrentRefresh, ...]] = get_args(ConcurrentRe
 #: token request (Android), or ``clear`` it (iOS: the user is logged out).
 FailedRefresh = Literal["keep", "clear"]
 FAILED_REFRESH: Final[tuple[FailedRefresh, ...]] = get_args(FailedRefresh)
+#: What an OTT session is while its ``ottUser/logout`` is in flight (sent, not answered):
+#: ``active``: still active, until the logout's answer clears it (the Android source:
+#: ``endSession`` obtains a KS and queues the logout; the session is cleared in the
+#: logout's completion, and ``getSessionToken`` / a second ``endSession`` meanwhile
+#: use the same KS, which the server revokes as the logout arrives, so a request sent
+#: in that window carries a revoked KS and fails); ``ending``: token requests are
+#: refused with 601 and a second end waits for the logout in flight (no second request).
+DuringLogout = Literal["active", "ending"]
+DURING_LOGOUT: Final[tuple[DuringLogout, ...]] = get_args(DuringLogout)
 #: The Android network kit's delays before its 4 retries of an HTTP error.
 HTTP_RETRY_DELAYS: Final = (1.0, 2.0, 4.0, 8.0)
 
@@ -118,6 +127,9 @@ class ProviderVariants:
     * ``concurrent_refresh``: a token request during an OTT refresh in flight
       (:data:`ConcurrentRefresh`);
     * ``failed_refresh``: what a failed OTT refresh does (:data:`FailedRefresh`);
+    * ``during_logout``: what an OTT user session is while its logout is in
+      flight (:data:`DuringLogout`; every named variant: ``active``, as the
+      Android source does);
     * ``ovp_renew_window``: seconds before expiry in which an OVP token request
       answers the current KS and renews in the background (strictly less, whole
       seconds); ``None``: no window, renewal only once expired (iOS);
@@ -140,6 +152,8 @@ class ProviderVariants:
                                                        validator=_delays)
     connect_timeout: float | None = attrs.field(default=None, validator=positive_or_none)
     read_timeout: float | None = attrs.field(default=None, validator=positive_or_none)
+    during_logout: DuringLogout = attrs.field(default="active",
+                                              validator=one_of(DURING_LOGOUT))
 
     @classmethod
     def documented(cls) -> ProviderVariants:

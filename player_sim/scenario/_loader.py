@@ -618,6 +618,8 @@ class _Build:
             self.problem(path, f"an {backend} error needs a 'code' (in an HTTP 200 body) or an "
                                "'http_status' other than 200")
         want = str if backend == "ovp" else int
+        if backend == "ott" and isinstance(code, str) and code.isdigit():
+            code = int(code)  # Phoenix writes its numbers as strings: "500016" or 500016
         if code is not None and (not isinstance(code, want) or isinstance(code, bool)):
             example = "INVALID_KS" if backend == "ovp" else "500016"
             self.problem((*path, code_key), f"{backend} error codes are "

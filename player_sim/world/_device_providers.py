@@ -140,7 +140,7 @@ class _ProviderGlue(_DeviceBase):
         def done(result: PrimitiveResult) -> None:
             error = result.error
             answer = ev.KsAnswered(pid, result.value) if error is None else ev.KsAnswered(
-                pid, None, *_error_fields(error.code, error.name, error.message))
+                pid, None, error.code, error.message)
             world.schedule_at(world.now, self._answered_now, ("ks_answered", answer, launch))
 
         provider.get_ks(done)
@@ -173,8 +173,8 @@ class _ProviderGlue(_DeviceBase):
                                           entry.ssm)
             else:
                 assert error is not None
-                code, message = _error_fields(error.code, error.name, error.message)
-                answer = ev.MediaAnswered(pid, False, error_code=code, message=message)
+                answer = ev.MediaAnswered(pid, False, error_code=error.code,
+                                          message=error.message)
             world.schedule_at(world.now, self._answered_now,
                               ("media_answered", answer, launch))
 
@@ -213,11 +213,3 @@ class _Obtained:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._provider, name)
-
-
-def _error_fields(code: int | str, name: str, message: str) -> tuple[int | None, str]:
-    """An error element as the core's (error_code, message): OVP's string codes go
-    into the message, as the core's codes are numbers."""
-    if isinstance(code, int):
-        return code, message
-    return None, f"{code}: {message}" if message else code
