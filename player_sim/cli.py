@@ -458,6 +458,24 @@ def check(trace_file: str, rule_ids: tuple[str, ...], json_path: str | None,
     sys.exit(1 if count else 0)
 
 
+def _write_served_reports(lab: Any, source: str, json_path: str | None,
+                          junit_path: str | None) -> None:
+    """A served session's verdict in the reports ``check`` writes for a capture: the
+    rules its server and wire records show, each PASS, FAIL or NOT JUDGED."""
+    from .capture import Capture, judge_capture
+    from .scenario import write_atomic
+
+    devices = tuple(sorted({r.device for r in lab.trace if r.device}))
+    capture = Capture(lab.trace, (), float(lab.epoch(0)), 0, 0, devices)
+    report = judge_capture(capture, lab.check_config, source=source)
+    for path, text in ((json_path, report.to_json), (junit_path, report.junit_xml)):
+        if path:
+            try:
+                write_atomic(path, text())
+            except OSError as err:
+                raise click.UsageError(f"can't write {path}: {err.strerror}") from None
+
+
 def _check_har(source: Path, config: Any, rule_ids: tuple[str, ...], json_path: str | None,
                junit_path: str | None, device_header: str | None,
                max_size: int | None, show_secrets: bool) -> None:
@@ -965,9 +983,14 @@ def _serve_module() -> Any:
 @click.option("--local-ca", type=click.Path(file_okay=False), metavar="DIR",
               help="Serve HTTPS with a certificate from a local test CA made in DIR "
                    "(trust DIR/ca.pem on the test device).")
+@click.option("--json", "json_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="On exit, also write the verdict rule by rule as JSON (as 'check' does).")
+@click.option("--junit-xml", "junit_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="On exit, also write the verdict as JUnit XML: a test case per rule.")
 def serve_command(lab_file: str, host: str, port: int, control_token: str | None,
                   secret: str | None, prefix: str | None, max_body: int,
-                  certfile: str | None, keyfile: str | None, local_ca: str | None) -> None:
+                  certfile: str | None, keyfile: str | None, local_ca: str | None,
+                  json_path: str | None, junit_path: str | None) -> None:
     """Serve the SSM, license, Phoenix and OVP backends of LAB.yaml to real devices.
 
     LAB.yaml is a scenario's world: block and accounts: (a whole scenario file
@@ -1045,6 +1068,8 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
     except OSError as err:
         raise click.UsageError(f"can't serve on {host}:{port}: {err}") from None
     verdict = lab.verdict()
+    if json_path or junit_path:
+        _write_served_reports(lab, lab_file, json_path, junit_path)
     click.echo(f"wrote {out}.trace.jsonl, {out}.har, {out}.verdict.json: "
                f"{len(verdict['judged'])} rules judged, {len(verdict['violations'])} "
                f"violations, {len(verdict['not_judged'])} not judged (no device vantage)")

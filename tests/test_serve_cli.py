@@ -19,10 +19,10 @@ from player_sim.traffic import mint_content_token
 LAB = "accounts:\n  family: {max_sessions: 1}\n"
 
 
-def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+def _start(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
     (tmp_path / "lab.yaml").write_text(LAB)
     process = subprocess.Popen(
-        [sys.executable, "-m", "player_sim", "serve", "lab.yaml", "--port", "0"],
+        [sys.executable, "-m", "player_sim", "serve", "lab.yaml", "--port", "0", *options],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     first = process.stdout.readline()
@@ -50,6 +50,25 @@ def test_a_signal_writes_trace_har_and_verdict(tmp_path: Path, stop: signal.Sign
     verdict = json.loads((tmp_path / "lab.verdict.json").read_text())
     # Judged twice: the first setup fills the account, the second is refused at its limit.
     assert verdict["passed"] and verdict["observed"]["ssm.setup.limit-refuses"] == 2
+
+
+def test_reports_like_check_writes_them_for_a_capture(tmp_path: Path) -> None:
+    process, url = _start(tmp_path, "--json", "report.json", "--junit-xml", "report.xml")
+    try:
+        with httpx.Client(base_url=url) as http:
+            for device in ("phone-1", "tablet"):
+                http.post("/t/ssm/v1/sessions/setup",
+                          headers={"nv-authorizations": mint_content_token("family", device)})
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    report = json.loads((tmp_path / "report.json").read_text())
+    status = {line["rule"]: line["status"] for line in report["rules"]}
+    assert status["ssm.setup.limit-refuses"] == "PASS"
+    assert status["ssm.errors.setup-notified"] == "NOT JUDGED"  # the device's, not on the wire
+    assert report["summary"]["FAIL"] == 0
+    junit = (tmp_path / "report.xml").read_text()
+    assert junit.count("<testcase ") == len(report["rules"]) and "<failure" not in junit
 
 
 def test_player_sim_imports_and_explains_without_the_serve_extra(tmp_path: Path) -> None:
