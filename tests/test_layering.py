@@ -186,3 +186,16 @@ def test_imports_point_down() -> None:
               for name, targets in GRAPH.items() for target in targets
               if _layer(target) > _layer(name)]
     assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
+
+
+def test_the_readme_layer_table_is_these_layers() -> None:
+    """README "Architecture" lists exactly :data:`LAYERS`, one row per layer."""
+    import re
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| layer | modules | what |", 1)[1].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| (\d) \| ([^|]+) \|", table, re.M)
+    listed = [(int(n), frozenset(name.strip("`/").removesuffix(".py")
+                                 for name in re.findall(r"`[^`]+`", cell)))
+              for n, cell in rows]
+    assert listed == list(enumerate(LAYERS)), "update README 'Architecture' to LAYERS"
