@@ -1,6 +1,7 @@
 """The ``player-sim`` command line: parses arguments, calls the library, sets exit codes.
 
-Exit codes: 0 success, 1 a check failed (a scenario, a rule, a mutant), 2 bad input.
+Exit codes: 0 success, 1 a check failed (a scenario, a rule, a mutant), 2 bad input,
+5 no scenario selected (as pytest: running nothing is never a green run).
 """
 
 from __future__ import annotations
@@ -35,16 +36,35 @@ def diagram() -> None:
 # --- scenarios -------------------------------------------------------------------------
 
 _DEFAULT_SCENARIOS = "scenarios"
+#: Exit status when nothing was selected: pytest's ``NO_TESTS_COLLECTED``.
+NOTHING_SELECTED = 5
+
+
+def _nothing(why: str) -> None:
+    """Exit 5 with a sentence saying why nothing was selected and what to do."""
+    import sys
+
+    click.echo(f"no scenario selected: {why}", err=True)
+    sys.exit(NOTHING_SELECTED)
 
 
 def _scenario_files(paths: tuple[str, ...]) -> list[str]:
+    """The scenario files of ``paths`` (default ``./scenarios``); exit 2 for a missing
+    path, 5 when they hold no scenario file."""
     from ._errors import ConfigError
     from .scenario import discover
 
     try:
-        return discover(paths or (_DEFAULT_SCENARIOS,))
+        files = discover(paths or (_DEFAULT_SCENARIOS,))
     except ConfigError as err:
-        raise click.UsageError(str(err)) from None
+        hint = ("; player-sim init writes a starter project with example scenarios"
+                if not paths else "")
+        raise click.UsageError(f"{err}{hint}") from None
+    if not files:
+        where = ", ".join(paths or (_DEFAULT_SCENARIOS,))
+        _nothing(f"{where} holds no NAME.scenario.yaml file (a folder yields only files "
+                 "named so, never broken/ unless named; name any other file to run it)")
+    return files
 
 
 def _report_invalid(errors: list[Any]) -> None:
@@ -70,7 +90,8 @@ def _report_invalid(errors: list[Any]) -> None:
               help="Draw each scenario as DIR/NAME.svg: one lane per device over virtual "
                    "time.")
 @click.option("-k", "keyword", metavar="EXPR",
-              help="Run only scenarios whose name, file or tags match (and / or / not).")
+              help="Run only scenarios whose name, file, tags or covered rule ids match "
+                   "(and / or / not), as pytest -k.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("--no-rules", is_flag=True,
               help="Check only the files' expectations, not the rule catalogue's monitors.")
@@ -84,7 +105,9 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         address: str | None) -> None:
     """Run scenario files (default: ./scenarios, without scenarios/broken/).
 
-    Exit status: 0 all passed, 1 a scenario failed, 2 invalid input.
+    A folder yields its NAME.scenario.yaml files; a file named here always runs.
+    Exit status: 0 all passed, 1 a scenario failed, 2 invalid input, 5 nothing
+    selected.
     """
     import os
     import sys
@@ -97,6 +120,7 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         keyword_matches,
         load_many,
         run_scenario,
+        selection_words,
         summary_line,
         summary_table,
         trace_file_names,
@@ -111,9 +135,12 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     if keyword:
         try:
             scenarios = [s for s in scenarios if keyword_matches(
-                keyword, (s.name, s.path, os.path.basename(s.path), *s.tags))]
+                keyword, selection_words(s.name, s.path, s.tags, s.covers))]
         except ConfigError as err:
             raise click.UsageError(str(err)) from None
+        if not scenarios:
+            _nothing(f"-k {keyword!r} matches none of the scenarios' names, files, tags "
+                     "or rule ids")
     styles = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"),
               "error": ("ERROR", "red")}
     results = []
@@ -280,20 +307,41 @@ def _read_trace(source: Path) -> Trace:
 @main.command("rules")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-v", "--verbose", is_flag=True, help="Also print each rule's statement and quote.")
-def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
+@click.option("--show", "show_id", metavar="ID",
+              help="Print one rule: its statement, kind, quote and source (what the cited "
+                   "document is), then exit.")
+def rules_command(paths: tuple[str, ...], verbose: bool, show_id: str | None) -> None:
     """List the rule catalogue with how many scenario runs really judged each rule.
 
     Each scenario in PATHS (default: ./scenarios, without broken/) is run; a
     rule counts as covered by a scenario only when its monitor met the situation
-    the rule judges in that run, not because ``covers:`` names it. Exit status:
-    0 every rule is covered and every ``covers:`` label is true, 1 otherwise,
-    2 invalid scenario files.
+    the rule judges in that run, not because ``covers:`` names it. Without PATHS
+    and without a ./scenarios folder, the catalogue is listed unmeasured. Exit
+    status: 0 every rule is covered and every ``covers:`` label is true, 1
+    otherwise, 2 invalid scenario files or an unknown rule id.
     """
+    import os
     import sys
 
-    from .rules import CATALOGUE, false_labels, rule_coverage, uncovered
+    from .rules import CATALOGUE, false_labels, rule, rule_coverage, uncovered
     from .scenario import load_many, run_scenario
 
+    if show_id is not None:
+        try:
+            click.echo(_describe_rule(rule(show_id)))
+        except KeyError as err:
+            raise click.UsageError(str(err.args[0])) from None
+        return
+    width = max(len(rule_id) for rule_id in CATALOGUE)
+    if not paths and not os.path.isdir(_DEFAULT_SCENARIOS):
+        for rule_id, r in CATALOGUE.items():
+            click.echo(f"  ?  {rule_id:<{width}}  {r.kind:<12}  {r.where}")
+            if verbose:
+                click.echo(f"       {r.statement}\n       \"{r.quote}\"")
+        click.echo(f"{len(CATALOGUE)} rules; coverage not measured: no ./{_DEFAULT_SCENARIOS} "
+                   "folder here (name scenario files or folders to measure it; player-sim "
+                   "rules --show ID prints one rule and its source)")
+        return
     scenarios, errors = load_many(_scenario_files(paths))
     if errors:
         _report_invalid(errors)
@@ -305,7 +353,6 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
     except KeyError as err:
         raise click.UsageError(str(err.args[0])) from None
     coverage = rule_coverage(runs)
-    width = max(len(rule_id) for rule_id in CATALOGUE)
     for rule_id, covering in coverage.items():
         r = CATALOGUE[rule_id]
         mark = f"{len(covering):3}" if covering else "  -"
@@ -323,6 +370,76 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
                    "judges; make the scenario reach it, or drop the label")
     if missing or false:
         sys.exit(1)
+
+
+def _describe_rule(r: Any) -> str:
+    """One rule for a reader: id, kind, statement, quote, and what its source is."""
+    from .rules import describe_source
+
+    option = f"\noption:    {r.option}" if r.option else ""
+    return (f"{r.id}  ({r.kind})\n"
+            f"statement: {r.statement}\n"
+            f"quote:     \"{r.quote}\"\n"
+            f"source:    {r.where}: {describe_source(r.where)}{option}")
+
+
+# --- a place to start ------------------------------------------------------------------
+
+
+@main.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init_command(directory: str, force: bool) -> None:
+    """Write a starter project into DIRECTORY (default: here).
+
+    Example scenarios and a world fragment (scenarios/), the scenario JSON Schema
+    (player_sim.schema.json) and its editor mapping (.vscode/settings.json), a
+    pytest.ini that sets trio_mode, and a harness test (tests/). Then
+    `player-sim run` and `pytest` (with pip install 'player_sim[pytest]') both
+    pass there. Exit status: 0 written, 2 a file exists (nothing is written;
+    --force overwrites).
+    """
+    from .scenario import write_atomic
+
+    files = _starter_files()
+    root = Path(directory)
+    existing = [name for name in files if (root / name).exists()]
+    if existing and not force:
+        raise click.UsageError(f"{', '.join(str(root / n) for n in existing)} already "
+                               "exist; nothing was written (add --force to overwrite)")
+    try:
+        for name, text in files.items():
+            write_atomic(root / name, text)
+    except OSError as err:
+        raise click.UsageError(f"can't write the starter project: {err}") from None
+    for name in files:
+        click.echo(f"wrote {root / name}")
+    where = "" if directory == "." else f"cd {directory} && "
+    click.echo(f"next: {where}player-sim run    (and, with pip install 'player_sim[pytest]': "
+               "pytest)")
+
+
+def _starter_files() -> dict[str, str]:
+    """The starter project, by relative path: the package's ``starter`` data plus the
+    scenario schema generated now (so it matches the installed loader)."""
+    from importlib.resources import files
+
+    from .scenario import schema_json
+
+    top = files("player_sim").joinpath("starter")
+    out: dict[str, str] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            elif not child.name.endswith((".pyc",)):
+                name = child.name.removesuffix(".template")
+                out[f"{prefix}{name}"] = child.read_text(encoding="utf-8")
+
+    walk(top, "")
+    out["player_sim.schema.json"] = schema_json()
+    return dict(sorted(out.items()))
 
 
 @main.command()
@@ -427,6 +544,7 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     """
     import sys
 
+    _need_explore_extra()
     if not exhaustive:
         if depth is not None:
             raise click.UsageError("--depth is for --exhaustive; a random search takes "
@@ -455,6 +573,15 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     report = explore_exhaustive(depth)
     click.echo(format_exhaustive(report), nl=False)
     sys.exit(1 if report.violations else 0)
+
+
+def _need_explore_extra() -> None:
+    """A usage error naming the extra when Hypothesis (the search's engine) is missing."""
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError as err:
+        raise click.UsageError("searching needs the explore extra: pip install "
+                               f"'player_sim[explore]' (Hypothesis) ({err})") from None
 
 
 def _seed_range(text: str) -> range:
@@ -561,6 +688,7 @@ def mutants(paths: tuple[str, ...], examples: int | None, seed: int, workers: in
     """
     import sys
 
+    _need_explore_extra()
     from .explore import MUTANT_EXAMPLES, format_mutants, run_mutants
     from .scenario import ScenarioError
 

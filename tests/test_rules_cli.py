@@ -15,7 +15,7 @@ URL = "https://ssm.example/"
 
 
 def _scenario(folder: Path, name: str, covers: list[str], stop: bool) -> None:
-    (folder / f"{name}.yaml").write_text(
+    (folder / f"{name}.scenario.yaml").write_text(
         f"name: {name}\ncovers: [{', '.join(covers)}]\n"
         "devices:\n  tv: {account: alice, ssm: true}\n"
         "steps:\n  - play: {device: tv, stream: c1}\n  - wait: 1m\n"
@@ -33,9 +33,9 @@ def test_rules_counts_the_runs_that_judged_each_rule_not_the_labels(tmp_path: Pa
     assert lines["ssm.heartbeat.keeps-session"] == "2"   # unlabelled, judged by both runs
     assert lines["ssm.pip.runs-normally"] == "-"         # labelled, never in PiP
     assert "judged by no scenario run: " in result.output
-    assert (f"{tmp_path / 'one.yaml'}: covers ssm.pip.runs-normally, but its run never met "
-            "the situation that rule judges") in result.output
-    assert f"{tmp_path / 'two.yaml'}: covers ssm.teardown.on-stop, but" in result.output
+    assert (f"{tmp_path / 'one.scenario.yaml'}: covers ssm.pip.runs-normally, but its run "
+            "never met the situation that rule judges") in result.output
+    assert f"{tmp_path / 'two.scenario.yaml'}: covers ssm.teardown.on-stop, but" in result.output
 
 
 def test_the_bundled_scenarios_judge_every_rule_and_every_label_is_true() -> None:
@@ -47,7 +47,7 @@ def test_the_bundled_scenarios_judge_every_rule_and_every_label_is_true() -> Non
 
 
 def test_rules_rejects_invalid_scenarios(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text("name: x\ncovers: [ssm.nope]\nsteps: []\n")
+    (tmp_path / "bad.scenario.yaml").write_text("name: x\ncovers: [ssm.nope]\nsteps: []\n")
     result = CliRunner().invoke(main, ["rules", str(tmp_path)])
     assert result.exit_code == 2
 
@@ -107,7 +107,8 @@ def test_check_unknown_rule_exits_2(tmp_path: Path) -> None:
 
 
 def test_check_accepts_the_traces_player_sim_run_writes(tmp_path: Path) -> None:
-    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "teardown_on_stop.yaml"
+    scenario = (Path(__file__).resolve().parent.parent / "scenarios"
+                / "teardown_on_stop.scenario.yaml")
     ran = CliRunner().invoke(main, ["run", "-q", "--trace-dir", str(tmp_path), str(scenario)])
     assert ran.exit_code == 0, ran.output
     (trace,) = sorted(tmp_path.glob("*.jsonl"))

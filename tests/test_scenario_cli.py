@@ -64,24 +64,25 @@ def test_broken_scenarios_fail_with_exit_1_and_a_readable_report(
     result = invoke(runner, suite, "run", "scenarios/broken")
     assert result.exit_code == 1
     out = result.stdout  # type: ignore[attr-defined]
-    assert "FAIL  scenarios/broken/app_ignores_heartbeat_error.yaml" in out
-    assert ("expect at scenarios/broken/app_ignores_heartbeat_error.yaml:13:13: "
+    assert "FAIL  scenarios/broken/app_ignores_heartbeat_error.scenario.yaml" in out
+    assert ("expect at scenarios/broken/app_ignores_heartbeat_error.scenario.yaml:13:13: "
             "{signal: zap, device: phone, payload: {same_stream: true}, within: 30s}") in out
     assert "13 |   - expect: {signal: zap" in out  # the scenario line itself
     assert ("expected signal zap from phone with same_stream=true between t=40s and t=70s; "
             "none was posted") in out
     assert "trace around t=70s:" in out
     assert "ssm_heartbeat_error" in out.split("trace around t=70s:")[1]
-    assert "ERROR scenarios/broken/step_refused.yaml" in out
+    assert "ERROR scenarios/broken/step_refused.scenario.yaml" in out
     assert "0 passed, 3 failed, 1 errors" in out
 
 
 def test_quiet_prints_only_failures_and_the_summary(runner: CliRunner, suite: Path) -> None:
-    result = invoke(runner, suite, "run", "-q", "scenarios", "scenarios/broken/step_refused.yaml")
+    result = invoke(runner, suite, "run", "-q", "scenarios",
+                    "scenarios/broken/step_refused.scenario.yaml")
     assert result.exit_code == 1
     out = result.stdout  # type: ignore[attr-defined]
     assert "PASS" not in out
-    assert "ERROR scenarios/broken/step_refused.yaml" in out
+    assert "ERROR scenarios/broken/step_refused.scenario.yaml" in out
     assert out.rstrip().endswith("1 errors")
 
 
@@ -89,7 +90,7 @@ def test_k_selects_by_name_file_or_tag(runner: CliRunner, suite: Path) -> None:
     result = invoke(runner, suite, "run", "-k", "zombie or zap_race", "scenarios")
     out = result.stdout  # type: ignore[attr-defined]
     assert result.exit_code == 0
-    assert "zombie_after_kill.yaml" in out and "zap_race_at_limit.yaml" in out
+    assert "zombie_after_kill.scenario.yaml" in out and "zap_race_at_limit.scenario.yaml" in out
     assert "2 scenarios: 2 passed" in out
     result = invoke(runner, suite, "run", "-k", "heartbeat and not error", "scenarios")
     listed = [ln for ln in result.stdout.splitlines()  # type: ignore[attr-defined]
@@ -106,8 +107,9 @@ def test_k_selects_by_name_file_or_tag(runner: CliRunner, suite: Path) -> None:
 
 
 def test_reports_are_written_and_identical_across_runs(runner: CliRunner, suite: Path) -> None:
-    args = ["run", "scenarios/zombie_after_kill.yaml", "scenarios/broken/step_refused.yaml",
-            "scenarios/broken/limit_broken_for_a_moment.yaml", "--seed", "3",
+    args = ["run", "scenarios/zombie_after_kill.scenario.yaml",
+            "scenarios/broken/step_refused.scenario.yaml",
+            "scenarios/broken/limit_broken_for_a_moment.scenario.yaml", "--seed", "3",
             "--json", "out/report.json", "--junit-xml", "out/junit.xml",
             "--trace-dir", "out/traces"]
     first = invoke(runner, suite, *args)
@@ -147,10 +149,10 @@ def test_reports_are_written_and_identical_across_runs(runner: CliRunner, suite:
 
 
 def test_an_invalid_file_stops_the_run_with_exit_2(runner: CliRunner, suite: Path) -> None:
-    (suite / "scenarios" / "zz_bad.yaml").write_text("name: bad\ndevices: {}\nsteps: []\n")
+    (suite / "scenarios" / "zz_bad.scenario.yaml").write_text("name: bad\ndevices: {}\nsteps: []\n")
     result = invoke(runner, suite, "run")
     assert result.exit_code == 2  # type: ignore[attr-defined]
-    assert "scenarios/zz_bad.yaml:2:10: devices can't be empty" in \
+    assert "scenarios/zz_bad.scenario.yaml:2:10: devices can't be empty" in \
         result.stderr  # type: ignore[attr-defined]
     assert "PASS" not in result.stdout  # type: ignore[attr-defined]
 
@@ -183,7 +185,8 @@ def test_write_atomic_replaces_the_whole_file(tmp_path: Path) -> None:
 
 def test_timeline_draws_one_svg_per_scenario(runner: CliRunner, suite: Path) -> None:
     result = invoke(runner, suite, "run", "-q", "--timeline", "svg",
-                    "scenarios/zombie_after_kill.yaml", "scenarios/zap_race_at_limit.yaml")
+                    "scenarios/zombie_after_kill.scenario.yaml",
+                    "scenarios/zap_race_at_limit.scenario.yaml")
     assert result.exit_code == 0  # type: ignore[attr-defined]
     names = sorted(p.name for p in (suite / "svg").iterdir())
     assert names == ["zap_race_at_limit.svg", "zombie_after_kill.svg"]

@@ -37,6 +37,7 @@ from ._checker import (
 from ._coverage import false_labels, rule_coverage, uncovered
 from ._monitors import MONITORS
 from ._provider_monitors import PROVIDER_MONITORS
+from ._sources import SOURCES, describe_source
 
 __all__ = [
     "CATALOGUE",
@@ -44,6 +45,7 @@ __all__ = [
     "MONITORS",
     "PROVIDERS_DOC",
     "PROVIDER_MONITORS",
+    "SOURCES",
     "SSM_DOC",
     "CheckConfig",
     "CheckedWorld",
@@ -60,6 +62,7 @@ __all__ = [
     "WorldFacts",
     "check_trace",
     "check_world",
+    "describe_source",
     "false_labels",
     "judge_trace",
     "judge_world",

@@ -2,7 +2,7 @@
 
 The public API, for the CLI, the pytest plugin and harnesses::
 
-    scenario = load_scenario("scenarios/zombie_after_kill.yaml")  # or ScenarioError
+    scenario = load_scenario("scenarios/zombie_after_kill.scenario.yaml")  # or ScenarioError
     result = run_scenario(scenario, seed=7)                       # a ScenarioResult
     assert result.passed, format_result(result)
 
@@ -14,15 +14,23 @@ The public API, for the CLI, the pytest plugin and harnesses::
   a :class:`ScenarioResult` (``status``, ``failures``, the whole ``trace``); each
   :class:`Failure` names the expectation, its location, what happened and the
   trace records around that moment. Same scenario and seed, same result.
-* :func:`discover` expands files and folders into scenario files (folders skip
-  ``broken/`` and files starting with ``_``, which are include fragments);
-  :func:`keyword_matches` implements ``-k``.
+* :func:`discover` expands files and folders into scenario files: in a folder only
+  files named ``NAME.scenario.yaml`` (:func:`is_scenario_file`), never ``broken/``
+  unless named; :func:`keyword_matches` implements ``-k`` over
+  :func:`selection_words`, the same for ``player-sim run`` and pytest.
 * :func:`format_failure`, :func:`junit_xml`, :func:`json_report` and
   :func:`write_atomic` render results; :data:`SCHEMA` / :func:`schema_json` give
   the JSON Schema of the language.
 """
 
-from ._discover import discover, keyword_matches
+from ._discover import (
+    SCENARIO_SUFFIXES,
+    discover,
+    is_scenario_file,
+    keyword_matches,
+    scenario_stem,
+    selection_words,
+)
 from ._loader import (
     LabWorld,
     known_rule_ids,
@@ -67,6 +75,7 @@ from ._runner import Failure, ScenarioResult, format_time, run_scenario
 from ._schema import SCHEMA, schema_json
 
 __all__ = [
+    "SCENARIO_SUFFIXES",
     "SCHEMA",
     "Action",
     "At",
@@ -94,6 +103,7 @@ __all__ = [
     "format_record",
     "format_result",
     "format_time",
+    "is_scenario_file",
     "json_report",
     "junit_xml",
     "keyword_matches",
@@ -104,7 +114,9 @@ __all__ = [
     "load_scenario_text",
     "parse_duration",
     "run_scenario",
+    "scenario_stem",
     "schema_json",
+    "selection_words",
     "summary_line",
     "summary_table",
     "trace_file_names",

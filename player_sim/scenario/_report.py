@@ -15,6 +15,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from ..trace import TraceRecord
+from ._discover import scenario_stem
 from ._runner import Failure, ScenarioResult, format_time
 
 __all__ = ["format_failure", "format_record", "format_result", "json_report", "junit_xml",
@@ -193,7 +194,7 @@ def trace_file_names(results: Sequence[ScenarioResult]) -> list[str]:
     names: list[str] = []
     used: set[str] = set()
     for r in results:
-        stem = os.path.splitext(os.path.basename(r.scenario.path))[0] or "scenario"
+        stem = scenario_stem(r.scenario.path) or "scenario"
         name, n = f"{stem}.jsonl", 2
         while name in used:
             name, n = f"{stem}-{n}.jsonl", n + 1
