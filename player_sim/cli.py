@@ -231,8 +231,20 @@ def validate(paths: tuple[str, ...]) -> None:
 @main.command()
 @click.option("--trace", "of_trace", is_flag=True,
               help="The schema of a trace record line instead (generated from the kinds).")
-def schema(of_trace: bool) -> None:
-    """Print the JSON Schema of scenario files (for editors), or of trace records."""
+@click.option("--report", "of_report", is_flag=True,
+              help="The schema of the JSON report (player-sim run --json) instead.")
+def schema(of_trace: bool, of_report: bool) -> None:
+    """Print the JSON Schema of scenario files (for editors), of trace records, or of
+    the JSON report."""
+    if of_trace and of_report:
+        raise click.UsageError("--trace and --report exclude each other: one schema at a time")
+    if of_report:
+        import json
+
+        from .scenario import REPORT_SCHEMA
+
+        click.echo(json.dumps(REPORT_SCHEMA, indent=2, sort_keys=True))
+        return
     if of_trace:
         import json
 

@@ -61,6 +61,8 @@ from ._model import (
     parse_duration,
 )
 from ._report import (
+    REPORT_SCHEMA,
+    REPORT_VERSION,
     format_failure,
     format_record,
     format_result,
@@ -75,6 +77,8 @@ from ._runner import Failure, ScenarioResult, format_time, run_scenario
 from ._schema import SCHEMA, schema_json
 
 __all__ = [
+    "REPORT_SCHEMA",
+    "REPORT_VERSION",
     "SCENARIO_SUFFIXES",
     "SCHEMA",
     "Action",
