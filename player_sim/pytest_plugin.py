@@ -457,6 +457,15 @@ def _named_explicitly(path: Path, named: frozenset[Path]) -> bool:
     return False
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when inside it (as ``player-sim run``
+    shows it), else absolute: what failure reports print."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 class ScenarioFile(pytest.File):
     """A scenario file: one :class:`ScenarioItem`."""
 
@@ -482,7 +491,7 @@ class ScenarioItem(pytest.Item):
         self.scenario: Any = None
         self.load_error: str | None = None
         try:
-            self.scenario = load_scenario(self.path)
+            self.scenario = load_scenario(_shown(self.path))
         except ScenarioError as err:
             self.load_error = str(err)
         else:

@@ -239,7 +239,7 @@ def test_a_failing_scenario_reports_the_runner_failure(project: pytest.Pytester)
     result.stdout.fnmatch_lines([
         "*_ failing.scenario.yaml: A deliberately wrong expectation _*",
         "scenario 'A deliberately wrong expectation' failed (seed 0):",
-        "expect at */scenarios/failing.scenario.yaml:7:13: {signal: ssm_setup_error, "
+        "expect at scenarios/failing.scenario.yaml:7:13: {signal: ssm_setup_error, "
         "device: phone, within: 5s}",
         "     7 |   - expect: {signal: ssm_setup_error, device: phone, within: 5s}",
         "  expected signal ssm_setup_error from phone between t=10s and t=15s; none was posted",
@@ -258,9 +258,9 @@ def test_an_invalid_scenario_reports_its_problems(project: pytest.Pytester) -> N
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "invalid scenario file:",
-        "*/scenarios/invalid.yaml:3:11: unknown key 'acount' in device 'phone'; "
+        "scenarios/invalid.yaml:3:11: unknown key 'acount' in device 'phone'; "
         "did you mean 'account'?*",
-        "*/scenarios/invalid.yaml:5:5: unknown step 'wiat'; did you mean 'wait'?*",
+        "scenarios/invalid.yaml:5:5: unknown step 'wiat'; did you mean 'wait'?*",
     ])
     assert "Traceback" not in result.stdout.str()
 
