@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import click
 
@@ -18,7 +18,33 @@ if TYPE_CHECKING:
     from .player import Profile
     from .trace import Trace
 
-__all__ = ["main"]
+__all__ = ["DURATION", "duration", "main"]
+
+
+def duration(ctx: click.Context, param: click.Parameter, value: Any) -> float | None:
+    """The one duration type of the command line (a click ``callback`` for every option
+    that takes a span of time): ``300ms``, ``30s``, ``5m``, ``2h``, ``1d``, ``1h30m``
+    (as in scenario files) or a bare number of seconds (``70``). Returns seconds (a
+    ``float``, ``None`` when the option is absent); negative spans are refused."""
+    from ._durations import parse_duration
+
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text)
+        except ValueError as err:
+            raise click.BadParameter(f"{err}; a bare number means seconds") from None
+    if not seconds >= 0:
+        raise click.BadParameter(f"{text!r} is negative; a duration is 0 or more")
+    return seconds
+
+
+#: The options' metavar for :func:`duration`.
+DURATION: Final = "DURATION"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -162,7 +188,9 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
             click.echo(f"{click.style(word, fg=colour, bold=True) if color else word:5} "
                        f"{scenario.path}  {scenario.name}", color=color)
         if not result.passed:
-            click.echo(_indent(format_result(result)) + "\n", color=color)
+            width = _terminal_width()
+            report = format_result(result, width=None if width is None else width - 4)
+            click.echo(_indent(report) + "\n", color=color)
     if not quiet:
         click.echo("\n" + summary_table(results))
     click.echo(summary_line(results))
@@ -195,12 +223,30 @@ def _run_one(task: tuple[str, int | None, bool]) -> Any:
 
 
 def _color_wanted() -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    """Colour on a terminal; never when NO_COLOR is set to a non-empty value
+    (https://no-color.org); always, even piped, when FORCE_COLOR is set to a non-empty
+    value (https://force-color.org) and NO_COLOR is not."""
     import os
     import sys
 
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    if os.environ.get("FORCE_COLOR", ""):
+        return True
     isatty = getattr(sys.stdout, "isatty", None)
-    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+    return bool(isatty and isatty())
+
+
+def _terminal_width() -> int | None:
+    """The terminal's width when standard output is one (trace lines are wrapped to it),
+    else ``None`` (logs and pipes get whole lines)."""
+    import shutil
+    import sys
+
+    isatty = getattr(sys.stdout, "isatty", None)
+    if not (isatty and isatty()):
+        return None
+    return max(60, shutil.get_terminal_size().columns)
 
 
 def _indent(text: str) -> str:
@@ -264,28 +310,21 @@ def schema(of_trace: bool, of_report: bool) -> None:
               help="Where to write the SVG ('-' for standard output; default: the trace's "
                    "path with .svg).")
 @click.option("--title", help="The drawing's title (default: the trace file's name).")
-@click.option("--from", "start", metavar="DURATION", default="0s", show_default=True,
-              help="Draw from this virtual time (e.g. 90s, 5m).")
-@click.option("--to", "end", metavar="DURATION",
+@click.option("--from", "start", callback=duration, metavar=DURATION, default="0s",
+              show_default=True, help="Draw from this virtual time (e.g. 90s, 5m).")
+@click.option("--to", "end", callback=duration, metavar=DURATION,
               help="Draw up to this virtual time (default: the last event).")
-def timeline(trace_file: str, output: str | None, title: str | None, start: str,
-             end: str | None) -> None:
+def timeline(trace_file: str, output: str | None, title: str | None, start: float,
+             end: float | None) -> None:
     """Draw a JSONL trace as an SVG timeline: one lane per device."""
     from ._timeline import render_timeline
-    from .scenario import parse_duration, write_atomic
-
-    def seconds(option: str, text: str) -> float:
-        try:
-            return parse_duration(text)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint=option) from None
+    from .scenario import write_atomic
 
     source = Path(trace_file)
     trace = _read_trace(source)
     try:
         svg = render_timeline(trace, title if title is not None else source.stem,
-                              start=seconds("--from", start),
-                              end=None if end is None else seconds("--to", end))
+                              start=start, end=end)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     if output == "-":
@@ -303,17 +342,27 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
 # --- rules, trace conformance, exploration -------------------------------------------------
 
 
+def _bad_input(message: str) -> None:
+    """A problem with an input file (not with the command line): the message alone on
+    standard error, exit 2, no usage text."""
+    import sys
+
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
 def _read_trace(source: Path) -> Trace:
-    """A JSONL trace file, or a usage error (exit 2) naming the file and line."""
+    """A JSONL trace file, or exit 2 with the problem naming the file and line."""
     from .trace import Trace, TraceFormatError
 
     try:
         return Trace.from_jsonl(source.read_text(encoding="utf-8"), source=str(source))
     except TraceFormatError as err:
-        raise click.UsageError(str(err)) from None
+        _bad_input(str(err))
     except UnicodeDecodeError as err:
-        raise click.UsageError(f"{source}: not UTF-8 text ({err.reason} at byte "
-                               f"{err.start}); a trace is JSONL text") from None
+        _bad_input(f"{source}: not UTF-8 text ({err.reason} at byte {err.start}); a trace "
+                   "is JSONL text")
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @main.command("rules")
@@ -461,12 +510,12 @@ def _starter_files() -> dict[str, str]:
               help="Check only this rule (repeatable; default: every rule).")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N",
               help="The SSM per-account session limit (enables ssm.setup.limit-refuses).")
-@click.option("--session-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="The SSM server's session timeout (enables ssm.session.expires).")
-@click.option("--reaction-window", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              metavar="SECONDS", help="How long an app or SDK has to answer a trigger.")
-@click.option("--heartbeat-slack", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              metavar="SECONDS", help="How late a heartbeat may come after its period.")
+@click.option("--session-timeout", callback=duration, metavar=DURATION,
+              help="The SSM server's session timeout, e.g. 70s (enables ssm.session.expires).")
+@click.option("--reaction-window", callback=duration, default="5s", show_default=True,
+              metavar=DURATION, help="How long an app or SDK has to answer a trigger.")
+@click.option("--heartbeat-slack", callback=duration, default="1s", show_default=True,
+              metavar=DURATION, help="How late a heartbeat may come after its period.")
 @click.option("--no-heartbeats", is_flag=True,
               help="The trace does not record heartbeats (skip the heartbeat-period rules).")
 def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
@@ -483,6 +532,9 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
 
     from .rules import CheckConfig, judge_trace
 
+    if session_timeout is not None and session_timeout <= 0:
+        raise click.BadParameter("a session timeout is more than 0, e.g. 70s",
+                                 param_hint="--session-timeout")
     source = Path(trace_file)
     trace = _read_trace(source)
     config = CheckConfig(reaction_window=reaction_window, heartbeat_slack=heartbeat_slack,

@@ -140,3 +140,22 @@ def test_the_summary_counts_trace_records(mixed_results: list[object]) -> None:
     table = summary_table(mixed_results).splitlines()  # type: ignore[arg-type]
     assert table[0].split()[3] == "records"
     assert table[1].split()[3] == str(len(mixed_results[0].trace))  # type: ignore[attr-defined]
+
+
+def test_write_atomic_writes_through_a_fifo_instead_of_replacing_it(tmp_path: Path) -> None:
+    """Replacing a device or FIFO (e.g. ``-o /dev/null`` run as root) would destroy it."""
+    import os
+    import stat
+    import threading
+
+    from player_sim.scenario import write_atomic
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    write_atomic(fifo, "report\n")
+    reader.join(timeout=60)
+    assert received == ["report\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from player_sim import DeviceConfig, World
@@ -98,6 +99,43 @@ def test_check_malformed_trace_exits_2_with_file_and_line(tmp_path: Path) -> Non
     assert result.exit_code == 2
     assert f"{path}:3: 't' has the wrong type" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_malformed_trace_is_bad_input_not_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text("not json\n")
+    for command in (["check", str(path)], ["timeline", str(path)]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2
+        assert result.output.startswith(f"error: {path}:1: not JSON"), result.output
+        assert "Usage:" not in result.output and "--help" not in result.output
+
+
+@pytest.mark.parametrize("value", ["70s", "70", "1m10s", "70000ms"])
+def test_check_takes_durations_like_every_option(tmp_path: Path, value: str) -> None:
+    result = CliRunner().invoke(main, ["check", str(_trace(tmp_path)),
+                                       "--session-timeout", value,
+                                       "--reaction-window", "5s", "--heartbeat-slack", "1"])
+    assert result.exit_code in (0, 1), result.output
+    assert "Invalid value" not in result.output
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--session-timeout", "0s", "a session timeout is more than 0"),
+    ("--session-timeout", "-5", "is negative"),
+    ("--reaction-window", "5 minutes", "bad duration '5 minutes'"),
+])
+def test_check_refuses_bad_durations(tmp_path: Path, option: str, value: str,
+                                     message: str) -> None:
+    result = CliRunner().invoke(main, ["check", str(_trace(tmp_path)), option, value])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_the_duration_type_is_the_same_for_timeline_and_check() -> None:
+    from player_sim.cli import duration
+
+    assert [duration(None, None, v) for v in ("4", "4s", "4000ms", 4)] == [4.0] * 4  # type: ignore[arg-type]
 
 
 def test_check_unknown_rule_exits_2(tmp_path: Path) -> None:

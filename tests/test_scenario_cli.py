@@ -157,19 +157,62 @@ def test_an_invalid_file_stops_the_run_with_exit_2(runner: CliRunner, suite: Pat
     assert "PASS" not in result.stdout  # type: ignore[attr-defined]
 
 
-def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_colour_follows_the_terminal_no_color_and_force_color(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     class Tty:
         def isatty(self) -> bool:
             return True
 
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
     monkeypatch.setattr(sys, "stdout", Tty())
     assert cli_module._color_wanted()
     monkeypatch.setenv("NO_COLOR", "1")
     assert not cli_module._color_wanted()
+    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: an empty value does not count
+    assert cli_module._color_wanted()
     monkeypatch.delenv("NO_COLOR")
     monkeypatch.setattr(sys, "stdout", object())
     assert not cli_module._color_wanted()
+    monkeypatch.setenv("FORCE_COLOR", "1")  # force-color.org: colour even when piped
+    assert cli_module._color_wanted()
+    monkeypatch.setenv("FORCE_COLOR", "")
+    assert not cli_module._color_wanted()
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("NO_COLOR", "1")  # the user's refusal wins
+    assert not cli_module._color_wanted()
+
+
+def test_force_color_colours_a_piped_run(runner: CliRunner, suite: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    result = invoke(runner, suite, "run", "-q", "scenarios/broken/step_refused.scenario.yaml")
+    assert "\x1b[31m" in result.stdout  # type: ignore[attr-defined]
+
+
+def test_failure_lines_wrap_to_the_given_width() -> None:
+    from player_sim.scenario import format_result, load_scenario, run_scenario
+
+    result = run_scenario(load_scenario(str(
+        SCENARIOS / "broken" / "app_ignores_heartbeat_error.scenario.yaml")))
+    whole = format_result(result)
+    assert max(len(line) for line in whole.splitlines()) > 120
+    for width in (60, 76, 100):
+        fitted = format_result(result, width=width)
+        # Only a word longer than the width (a file path) may stick out, alone on its line.
+        assert [line for line in fitted.splitlines()
+                if len(line) > width and len(line.split()) > 1] == []
+        assert fitted.split() == whole.split()  # the same words, only re-wrapped
+
+
+def test_a_terminal_run_fits_its_width(runner: CliRunner, suite: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_module, "_terminal_width", lambda: 80)
+    result = invoke(runner, suite, "run", "-q",
+                    "scenarios/broken/app_ignores_heartbeat_error.scenario.yaml")
+    lines = result.stdout.splitlines()  # type: ignore[attr-defined]
+    assert max(len(line) for line in lines[1:-1]) <= 80, lines
 
 
 def test_write_atomic_replaces_the_whole_file(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from typing import Any, Final
 from xml.etree import ElementTree
@@ -48,8 +49,12 @@ def _compact(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def format_failure(failure: Failure) -> str:
-    """A failure as a reader wants it: what was expected, where, what happened, the trace."""
+def format_failure(failure: Failure, width: int | None = None) -> str:
+    """A failure as a reader wants it: what was expected, where, what happened, the trace.
+
+    With ``width``, every line longer than that is wrapped at spaces, its continuation
+    indented under it, so a terminal shows it without wrapping mid-word.
+    """
     loc = failure.location
     lines = [f"{failure.kind} at {loc}: {failure.text}"]
     source = _source_line(loc.file, loc.line)
@@ -61,12 +66,25 @@ def format_failure(failure: Failure) -> str:
         for record in failure.excerpt:
             marker = ">" if abs(record.t - failure.time) < 1e-9 else " "
             lines.append(f"   {marker} {format_record(record)}")
+    if width is not None:
+        lines = [part for line in lines for part in _fit(line, width)]
     return "\n".join(lines)
 
 
-def format_result(result: ScenarioResult) -> str:
-    """Every failure of ``result``, separated by blank lines ('' when it passed)."""
-    return "\n\n".join(format_failure(f) for f in result.failures)
+def _fit(line: str, width: int) -> list[str]:
+    """``line`` wrapped at spaces to ``width`` columns (a word longer than that stays
+    whole), continuations indented six columns deeper than the line."""
+    if len(line) <= width:
+        return [line]
+    indent = " " * (len(line) - len(line.lstrip(" ")) + 6)
+    return textwrap.wrap(line, width, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) or [line]
+
+
+def format_result(result: ScenarioResult, width: int | None = None) -> str:
+    """Every failure of ``result``, separated by blank lines ('' when it passed); lines
+    wrapped to ``width`` columns when given (see :func:`format_failure`)."""
+    return "\n\n".join(format_failure(f, width) for f in result.failures)
 
 
 #: The version of the JSON report's layout (``"version"``): raised when a field changes
@@ -236,9 +254,15 @@ def _umask() -> int:
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` all at once: a temporary file, then ``os.replace``.
 
-    A reader never sees a half-written report; folders are created as needed.
+    A reader never sees a half-written report; folders are created as needed. A
+    target that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a
+    FIFO) is written through, never replaced.
     """
     path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        with open(path, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        return
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
