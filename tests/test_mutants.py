@@ -205,8 +205,11 @@ def test_cli_mutants_rejects_an_invalid_scenario_with_exit_2(tmp_path: Path) -> 
     assert "bad.yaml:3:" in result.output
 
 
-def test_the_readme_mutant_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+def test_the_readme_mutant_example_runs(capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)  # as the README says: from the repository's root
+    readme = (root / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Mutants", 1)[1].split("\n## ", 1)[0]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md:Mutants", "exec"), {"__name__": "readme"})

@@ -236,3 +236,25 @@ def test_timeline_draws_one_svg_per_scenario(runner: CliRunner, suite: Path) -> 
     svg = (suite / "svg" / "zombie_after_kill.svg").read_text()
     assert svg.startswith("<?xml") and "<svg" in svg
     assert "A killed app leaves a zombie session" in svg
+
+
+def test_selecting_nothing_is_never_green(runner: CliRunner, suite: Path) -> None:
+    """An empty folder, a -k that matches nothing: exit 5 (pytest's code), not 0."""
+    (suite / "empty").mkdir()
+    for args in (("run", "empty"), ("validate", "empty"), ("run", "-k", "typo"),
+                 ("run", "-q", "-k", "zombie and not zombie", "scenarios")):
+        result = invoke(runner, suite, *args)
+        assert result.exit_code == 5, (args, result.output)  # type: ignore[attr-defined]
+        assert "no scenario selected: " in result.stderr  # type: ignore[attr-defined]
+        assert "0 scenarios" not in result.stdout  # type: ignore[attr-defined]
+
+
+def test_a_file_named_on_the_command_line_runs_whatever_its_name(runner: CliRunner,
+                                                                  suite: Path) -> None:
+    source = suite / "scenarios" / "zombie_after_kill.scenario.yaml"
+    (suite / "scenarios" / "plain.yaml").write_text(source.read_text())
+    result = invoke(runner, suite, "run", "-q", "scenarios/plain.yaml")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "1 scenario: 1 passed" in result.stdout  # type: ignore[attr-defined]
+    folder = invoke(runner, suite, "run", "-q", "scenarios")
+    assert "plain.yaml" not in folder.stdout  # type: ignore[attr-defined]

@@ -217,3 +217,16 @@ def test_the_readme_failure_samples_are_what_the_commands_print() -> None:
                            check=False)
     assert tests.returncode == 1
     _assert_sample_in(sample, tests.stdout)
+
+
+@pytest.mark.parametrize("expression", ["kill", "zombie or zap", "ssm.kill.no-teardown",
+                                        "ott and not refresh"])
+def test_k_selects_the_same_scenarios_in_player_sim_run_and_pytest(expression: str) -> None:
+    ran = _command([str(BIN / "player-sim"), "run", "-q", "--no-rules", "-k", expression],
+                   REPO)
+    counted = re.search(r"^(\d+) scenarios?: ", ran.stdout, re.MULTILINE)
+    assert counted is not None, ran.stdout + ran.stderr
+    collected = _command([sys.executable, "-m", "pytest", "scenarios", "--collect-only", "-q",
+                          "-p", "no:cacheprovider", "-k", expression], REPO)
+    items = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert len(items) == int(counted.group(1)) > 0
