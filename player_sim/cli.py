@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 import click
 
@@ -342,7 +342,7 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: floa
 # --- rules, trace conformance, exploration -------------------------------------------------
 
 
-def _bad_input(message: str) -> None:
+def _bad_input(message: str) -> NoReturn:
     """A problem with an input file (not with the command line): the message alone on
     standard error, exit 2, no usage text."""
     import sys
@@ -362,7 +362,6 @@ def _read_trace(source: Path) -> Trace:
     except UnicodeDecodeError as err:
         _bad_input(f"{source}: not UTF-8 text ({err.reason} at byte {err.start}); a trace "
                    "is JSONL text")
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @main.command("rules")
