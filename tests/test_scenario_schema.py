@@ -77,3 +77,24 @@ def test_every_top_level_key_and_step_has_a_description() -> None:
     for name in ("signal", "event", "within", "by", "at", "for", "absent_for",
                  "absent_until"):
         assert expect[name].get("description"), f"expect {name}"
+
+
+def _undescribed(node: Any, path: str = "") -> list[str]:
+    """Every property (at any depth, outside if/then) without a description."""
+    missing = []
+    if isinstance(node, dict):
+        for name, sub in node.get("properties", {}).items():
+            if isinstance(sub, dict) and not sub.get("description"):
+                missing.append(f"{path}.{name}")
+        for key, sub in node.items():
+            if key not in ("if", "then"):
+                missing.extend(_undescribed(sub, path if key == "properties" else
+                                            f"{path}.{key}"))
+    elif isinstance(node, list):
+        for sub in node:
+            missing.extend(_undescribed(sub, path))
+    return missing
+
+
+def test_every_key_at_any_depth_has_a_description() -> None:
+    assert _undescribed(SCHEMA) == []

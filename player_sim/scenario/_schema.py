@@ -374,6 +374,87 @@ SCHEMA: Final[dict[str, Any]] = {
 }
 
 
+#: What a key means wherever it appears without a description of its own (editor hover
+#: for every key; a test walks the schema). One sentence per key name.
+_KEY_DESCRIPTIONS: Final[dict[str, str]] = {
+    "above": "The metric is more than this.",
+    "below": "The metric is less than this.",
+    "at_least": "The metric is this or more.",
+    "at_most": "The metric is this or less.",
+    "equals": "The metric is exactly this.",
+    "not_equals": "The metric is anything but this.",
+    "account": "An account's name (a device's owner, or the subject of a metric or kill).",
+    "account_id": "The token's device.accountId claim.",
+    "app": "The app: its state (in a condition) or its policy settings (on a device).",
+    "assets": "Assets by id, with their playback context.",
+    "backend": "Which backend: a network link, or the Kaltura backend (ott / ovp).",
+    "code": "The error code answered (OTT / OVP: number or text).",
+    "count": "How many calls it applies to (default 1).",
+    "device": "A device's name, as declared under devices.",
+    "device_group": "The device's group, for the per-device-group limit.",
+    "drm": "The DRM scheme of the content.",
+    "empty": "The token is empty: setup fails (1003).",
+    "enabled": "Whether the SSM server is in the path at all.",
+    "endpoint": "The backend call: ssm.setup, ssm.heartbeat, license, ott:..., ovp:...",
+    "entitled_users": "Only these users may play it (none: everyone).",
+    "entries": "Media entries by id, with their DRM data.",
+    "event": "A trace record kind (README: Trace format).",
+    "formats": "Media formats offered or asked for.",
+    "http_status": "The HTTP status of the answer.",
+    "ip": "The device's client IP, for the per-IP limits.",
+    "license": "The license server.",
+    "license_url": "Where the license request goes.",
+    "limit_policy": "At a limit: refuse the new session, or evict the oldest.",
+    "link": "A network link: ssm, license, ott or ovp.",
+    "max_ips_per_account": "Client IPs an account may play from at once.",
+    "max_sessions": "Sessions this account (or token) may hold.",
+    "max_sessions_per_account": "Sessions an account may hold (the common limit).",
+    "max_sessions_per_channel_group": "Sessions an account may hold per channel group.",
+    "max_sessions_per_device_group": "Sessions an account may hold per device group.",
+    "max_sessions_per_ip": "Sessions one client IP may hold.",
+    "message": "The error message answered.",
+    "metric": "A counted quantity (README: Scenario files, metrics).",
+    "network": "Latency of every link, per link, and jitter.",
+    "partner_id": "The Kaltura partner id.",
+    "password": "The user's password.",
+    "payload": "Fields the record's data must have.",
+    "pip": "The app supports picture-in-picture.",
+    "playback": "The player's playback state.",
+    "reference_type": "How the media entry is referenced (OTT).",
+    "release_item_on_stop": "Stopping releases the player item (and so tears down).",
+    "require_ssm_token": "The license server refuses requests without an SSM token.",
+    "resume_after_background": "The app resumes playback when foregrounded.",
+    "signal": "An SDK notification the app receives (README: Signals).",
+    "ssm": "The SSM server, or (on a device or content) whether SSM is used.",
+    "ssm_code": "The SSM error code in the answer's body (null: none).",
+    "stream": "The stream (channel or asset) played.",
+    "suspended_users": "Users whose login is refused as suspended.",
+    "sync_setup_teardown": "syncSSMSetupTeardown: setup and teardown block the main thread.",
+    "trace_heartbeats": "Record every heartbeat in the trace (off: long runs stay small).",
+    "username": "The user's login id.",
+    "zap_on_heartbeat_error": "The app zaps to the same stream after a heartbeat error.",
+    "zap_order": "On a zap: tear the old session down first, or set the new one up first.",
+}
+
+
+def _describe(node: Any) -> None:
+    """Give every property without a description the one of its key name (not inside
+    ``if`` / ``then``, which only match and refine)."""
+    if isinstance(node, dict):
+        for name, sub in node.get("properties", {}).items():
+            if isinstance(sub, dict) and "description" not in sub and name in _KEY_DESCRIPTIONS:
+                node["properties"][name] = {**sub, "description": _KEY_DESCRIPTIONS[name]}
+        for key, sub in node.items():
+            if key not in ("if", "then"):
+                _describe(sub)
+    elif isinstance(node, list):
+        for sub in node:
+            _describe(sub)
+
+
+_describe(SCHEMA)
+
+
 def schema_json() -> str:
     """The schema as indented JSON text, ending with a newline."""
     return json.dumps(SCHEMA, indent=2) + "\n"
