@@ -1,13 +1,14 @@
 """The ``player-sim`` command line: parses arguments, calls the library, sets exit codes.
 
-Exit codes: 0 success, 1 a check failed (a scenario, a rule, a mutant), 2 bad input.
+Exit codes: 0 success, 1 a check failed (a scenario, a rule, a mutant), 2 bad input,
+5 no scenario selected (as pytest: running nothing is never a green run).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 import click
 
@@ -17,7 +18,33 @@ if TYPE_CHECKING:
     from .player import Profile
     from .trace import Trace
 
-__all__ = ["main"]
+__all__ = ["DURATION", "duration", "main"]
+
+
+def duration(ctx: click.Context, param: click.Parameter, value: Any) -> float | None:
+    """The one duration type of the command line (a click ``callback`` for every option
+    that takes a span of time): ``300ms``, ``30s``, ``5m``, ``2h``, ``1d``, ``1h30m``
+    (as in scenario files) or a bare number of seconds (``70``). Returns seconds (a
+    ``float``, ``None`` when the option is absent); negative spans are refused."""
+    from ._durations import parse_duration
+
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text)
+        except ValueError as err:
+            raise click.BadParameter(f"{err}; a bare number means seconds") from None
+    if not seconds >= 0:
+        raise click.BadParameter(f"{text!r} is negative; a duration is 0 or more")
+    return seconds
+
+
+#: The options' metavar for :func:`duration`.
+DURATION: Final = "DURATION"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,16 +65,35 @@ def diagram(name: str) -> None:
 # --- scenarios -------------------------------------------------------------------------
 
 _DEFAULT_SCENARIOS = "scenarios"
+#: Exit status when nothing was selected: pytest's ``NO_TESTS_COLLECTED``.
+NOTHING_SELECTED = 5
+
+
+def _nothing(why: str) -> None:
+    """Exit 5 with a sentence saying why nothing was selected and what to do."""
+    import sys
+
+    click.echo(f"no scenario selected: {why}", err=True)
+    sys.exit(NOTHING_SELECTED)
 
 
 def _scenario_files(paths: tuple[str, ...]) -> list[str]:
+    """The scenario files of ``paths`` (default ``./scenarios``); exit 2 for a missing
+    path, 5 when they hold no scenario file."""
     from ._errors import ConfigError
     from .scenario import discover
 
     try:
-        return discover(paths or (_DEFAULT_SCENARIOS,))
+        files = discover(paths or (_DEFAULT_SCENARIOS,))
     except ConfigError as err:
-        raise click.UsageError(str(err)) from None
+        hint = ("; player-sim init writes a starter project with example scenarios"
+                if not paths else "")
+        raise click.UsageError(f"{err}{hint}") from None
+    if not files:
+        where = ", ".join(paths or (_DEFAULT_SCENARIOS,))
+        _nothing(f"{where} holds no NAME.scenario.yaml file (a folder yields only files "
+                 "named so, never broken/ unless named; name any other file to run it)")
+    return files
 
 
 def _report_invalid(errors: list[Any]) -> None:
@@ -76,7 +122,8 @@ def _report_invalid(errors: list[Any]) -> None:
               help="Write a self-contained HTML report: verdicts, failures with their "
                    "scenario lines and trace, and each run's timeline.")
 @click.option("-k", "keyword", metavar="EXPR",
-              help="Run only scenarios whose name, file or tags match (and / or / not).")
+              help="Run only scenarios whose name, file, tags or covered rule ids match "
+                   "(and / or / not), as pytest -k.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("--no-rules", is_flag=True,
               help="Check only the files' expectations, not the rule catalogue's monitors.")
@@ -90,7 +137,9 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         address: str | None) -> None:
     """Run scenario files (default: ./scenarios, without scenarios/broken/).
 
-    Exit status: 0 all passed, 1 a scenario failed, 2 invalid input.
+    A folder yields its NAME.scenario.yaml files; a file named here always runs.
+    Exit status: 0 all passed, 1 a scenario failed, 2 invalid input, 5 nothing
+    selected.
     """
     import os
     import sys
@@ -105,6 +154,7 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         load_many,
         result_timeline,
         run_scenario,
+        selection_words,
         summary_line,
         summary_table,
         trace_file_names,
@@ -119,9 +169,12 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     if keyword:
         try:
             scenarios = [s for s in scenarios if keyword_matches(
-                keyword, (s.name, s.path, os.path.basename(s.path), *s.tags))]
+                keyword, selection_words(s.name, s.path, s.tags, s.covers))]
         except ConfigError as err:
             raise click.UsageError(str(err)) from None
+        if not scenarios:
+            _nothing(f"-k {keyword!r} matches none of the scenarios' names, files, tags "
+                     "or rule ids")
     styles = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"),
               "error": ("ERROR", "red")}
     results = []
@@ -143,7 +196,9 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
             click.echo(f"{click.style(word, fg=colour, bold=True) if color else word:5} "
                        f"{scenario.path}  {scenario.name}", color=color)
         if not result.passed:
-            click.echo(_indent(format_result(result)) + "\n", color=color)
+            width = _terminal_width()
+            report = format_result(result, width=None if width is None else width - 4)
+            click.echo(_indent(report) + "\n", color=color)
     if not quiet:
         click.echo("\n" + summary_table(results))
     click.echo(summary_line(results))
@@ -176,12 +231,30 @@ def _run_one(task: tuple[str, int | None, bool]) -> Any:
 
 
 def _color_wanted() -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    """Colour on a terminal; never when NO_COLOR is set to a non-empty value
+    (https://no-color.org); always, even piped, when FORCE_COLOR is set to a non-empty
+    value (https://force-color.org) and NO_COLOR is not."""
     import os
     import sys
 
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    if os.environ.get("FORCE_COLOR", ""):
+        return True
     isatty = getattr(sys.stdout, "isatty", None)
-    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+    return bool(isatty and isatty())
+
+
+def _terminal_width() -> int | None:
+    """The terminal's width when standard output is one (trace lines are wrapped to it),
+    else ``None`` (logs and pipes get whole lines)."""
+    import shutil
+    import sys
+
+    isatty = getattr(sys.stdout, "isatty", None)
+    if not (isatty and isatty()):
+        return None
+    return max(60, shutil.get_terminal_size().columns)
 
 
 def _indent(text: str) -> str:
@@ -212,8 +285,20 @@ def validate(paths: tuple[str, ...]) -> None:
 @main.command()
 @click.option("--trace", "of_trace", is_flag=True,
               help="The schema of a trace record line instead (generated from the kinds).")
-def schema(of_trace: bool) -> None:
-    """Print the JSON Schema of scenario files (for editors), or of trace records."""
+@click.option("--report", "of_report", is_flag=True,
+              help="The schema of the JSON report (player-sim run --json) instead.")
+def schema(of_trace: bool, of_report: bool) -> None:
+    """Print the JSON Schema of scenario files (for editors), of trace records, or of
+    the JSON report."""
+    if of_trace and of_report:
+        raise click.UsageError("--trace and --report exclude each other: one schema at a time")
+    if of_report:
+        import json
+
+        from .scenario import REPORT_SCHEMA
+
+        click.echo(json.dumps(REPORT_SCHEMA, indent=2, sort_keys=True))
+        return
     if of_trace:
         import json
 
@@ -233,33 +318,27 @@ def schema(of_trace: bool) -> None:
               help="Where to write the SVG ('-' for standard output; default: the trace's "
                    "path with .svg).")
 @click.option("--title", help="The drawing's title (default: the trace file's name).")
-@click.option("--from", "start", metavar="DURATION", default="0s", show_default=True,
-              help="Draw from this virtual time (e.g. 90s, 5m).")
-@click.option("--to", "end", metavar="DURATION",
+@click.option("--from", "start", callback=duration, metavar=DURATION, default="0s",
+              show_default=True, help="Draw from this virtual time (e.g. 90s, 5m).")
+@click.option("--to", "end", callback=duration, metavar=DURATION,
               help="Draw up to this virtual time (default: the last event).")
-@click.option("--around", metavar="DURATION",
+@click.option("--around", callback=duration, metavar=DURATION,
               help="Zoom on the records around this virtual time (instead of --from/--to).")
 @click.option("--check", is_flag=True,
               help="Judge the trace with the rule catalogue (as 'check' does, default "
                    "options) and mark every violation.")
 @click.option("--show-secrets", is_flag=True,
               help="HAR: show session tokens and KSs whole in tooltips (default: shortened).")
-def timeline(trace_file: str, output: str | None, title: str | None, start: str,
-             end: str | None, around: str | None, check: bool, show_secrets: bool) -> None:
+def timeline(trace_file: str, output: str | None, title: str | None, start: float,
+             end: float | None, around: float | None, check: bool, show_secrets: bool) -> None:
     """Draw a JSONL trace, or a HAR capture, as an SVG timeline: a lane per device and per
     account."""
     from ._timeline import FailureMark, render_timeline, window_around
-    from .scenario import parse_duration, write_atomic
+    from .scenario import write_atomic
 
     if Path(trace_file).suffix.lower() == ".har":
         _har_timeline(Path(trace_file), output, title, show_secrets)
         return
-
-    def seconds(option: str, text: str) -> float:
-        try:
-            return parse_duration(text)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint=option) from None
 
     source = Path(trace_file)
     trace = _read_trace(source)
@@ -271,11 +350,11 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
                  for v in judge_trace(trace).violations]
     try:
         if around is not None:
-            if start != "0s" or end is not None:
+            if start != 0 or end is not None:
                 raise click.UsageError("--around chooses the window: leave out --from and --to")
-            window: tuple[float, float | None] = window_around(trace, seconds("--around", around))
+            window: tuple[float, float | None] = window_around(trace, around)
         else:
-            window = (seconds("--from", start), None if end is None else seconds("--to", end))
+            window = (start, end)
         svg = render_timeline(trace, title if title is not None else source.stem,
                               start=window[0], end=window[1], failures=marks)
     except ValueError as err:
@@ -320,9 +399,18 @@ def _har_timeline(source: Path, output: str | None, title: str | None,
 # --- rules, trace conformance, exploration -------------------------------------------------
 
 
+def _bad_input(message: str) -> NoReturn:
+    """A problem with an input file (not with the command line): the message alone on
+    standard error, exit 2, no usage text."""
+    import sys
+
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
 def _read_trace(source: Path) -> Trace:
-    """A JSONL trace file (or an Android ``.logcat`` of the SDK's events), or a usage
-    error (exit 2) naming the file and line."""
+    """A JSONL trace file (or an Android ``.logcat`` of the SDK's events), or exit 2 with
+    the problem naming the file and line."""
     from .trace import Trace, TraceFormatError
 
     try:
@@ -333,29 +421,50 @@ def _read_trace(source: Path) -> Trace:
                                device=source.stem)
         return Trace.from_jsonl(source.read_text(encoding="utf-8"), source=str(source))
     except TraceFormatError as err:
-        raise click.UsageError(str(err)) from None
+        _bad_input(str(err))
     except UnicodeDecodeError as err:
-        raise click.UsageError(f"{source}: not UTF-8 text ({err.reason} at byte "
-                               f"{err.start}); a trace is JSONL text") from None
+        _bad_input(f"{source}: not UTF-8 text ({err.reason} at byte {err.start}); a trace "
+                   "is JSONL text")
 
 
 @main.command("rules")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-v", "--verbose", is_flag=True, help="Also print each rule's statement and quote.")
-def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
+@click.option("--show", "show_id", metavar="ID",
+              help="Print one rule: its statement, kind, quote and source (what the cited "
+                   "document is), then exit.")
+def rules_command(paths: tuple[str, ...], verbose: bool, show_id: str | None) -> None:
     """List the rule catalogue with how many scenario runs really judged each rule.
 
     Each scenario in PATHS (default: ./scenarios, without broken/) is run; a
     rule counts as covered by a scenario only when its monitor met the situation
-    the rule judges in that run, not because ``covers:`` names it. Exit status:
-    0 every rule is covered and every ``covers:`` label is true, 1 otherwise,
-    2 invalid scenario files.
+    the rule judges in that run, not because ``covers:`` names it. Without PATHS
+    and without a ./scenarios folder, the catalogue is listed unmeasured. Exit
+    status: 0 every rule is covered and every ``covers:`` label is true, 1
+    otherwise, 2 invalid scenario files or an unknown rule id.
     """
+    import os
     import sys
 
-    from .rules import CATALOGUE, false_labels, rule_coverage, uncovered
+    from .rules import CATALOGUE, false_labels, rule, rule_coverage, uncovered
     from .scenario import load_many, run_scenario
 
+    if show_id is not None:
+        try:
+            click.echo(_describe_rule(rule(show_id)))
+        except KeyError as err:
+            raise click.UsageError(str(err.args[0])) from None
+        return
+    width = max(len(rule_id) for rule_id in CATALOGUE)
+    if not paths and not os.path.isdir(_DEFAULT_SCENARIOS):
+        for rule_id, r in CATALOGUE.items():
+            click.echo(f"  ?  {rule_id:<{width}}  {r.kind:<12}  {r.where}")
+            if verbose:
+                click.echo(f"       {r.statement}\n       \"{r.quote}\"")
+        click.echo(f"{len(CATALOGUE)} rules; coverage not measured: no ./{_DEFAULT_SCENARIOS} "
+                   "folder here (name scenario files or folders to measure it; player-sim "
+                   "rules --show ID prints one rule and its source)")
+        return
     scenarios, errors = load_many(_scenario_files(paths))
     if errors:
         _report_invalid(errors)
@@ -367,7 +476,6 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
     except KeyError as err:
         raise click.UsageError(str(err.args[0])) from None
     coverage = rule_coverage(runs)
-    width = max(len(rule_id) for rule_id in CATALOGUE)
     for rule_id, covering in coverage.items():
         r = CATALOGUE[rule_id]
         mark = f"{len(covering):3}" if covering else "  -"
@@ -385,6 +493,76 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
                    "judges; make the scenario reach it, or drop the label")
     if missing or false:
         sys.exit(1)
+
+
+def _describe_rule(r: Any) -> str:
+    """One rule for a reader: id, kind, statement, quote, and what its source is."""
+    from .rules import describe_source
+
+    option = f"\noption:    {r.option}" if r.option else ""
+    return (f"{r.id}  ({r.kind})\n"
+            f"statement: {r.statement}\n"
+            f"quote:     \"{r.quote}\"\n"
+            f"source:    {r.where}: {describe_source(r.where)}{option}")
+
+
+# --- a place to start ------------------------------------------------------------------
+
+
+@main.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init_command(directory: str, force: bool) -> None:
+    """Write a starter project into DIRECTORY (default: here).
+
+    Example scenarios and a world fragment (scenarios/), the scenario JSON Schema
+    (player_sim.schema.json) and its editor mapping (.vscode/settings.json), a
+    pytest.ini that sets trio_mode, and a harness test (tests/). Then
+    `player-sim run` and `pytest` (with pip install 'player_sim[pytest]') both
+    pass there. Exit status: 0 written, 2 a file exists (nothing is written;
+    --force overwrites).
+    """
+    from .scenario import write_atomic
+
+    files = _starter_files()
+    root = Path(directory)
+    existing = [name for name in files if (root / name).exists()]
+    if existing and not force:
+        raise click.UsageError(f"{', '.join(str(root / n) for n in existing)} already "
+                               "exist; nothing was written (add --force to overwrite)")
+    try:
+        for name, text in files.items():
+            write_atomic(root / name, text)
+    except OSError as err:
+        raise click.UsageError(f"can't write the starter project: {err}") from None
+    for name in files:
+        click.echo(f"wrote {root / name}")
+    where = "" if directory == "." else f"cd {directory} && "
+    click.echo(f"next: {where}player-sim run    (and, with pip install 'player_sim[pytest]': "
+               "pytest)")
+
+
+def _starter_files() -> dict[str, str]:
+    """The starter project, by relative path: the package's ``starter`` data plus the
+    scenario schema generated now (so it matches the installed loader)."""
+    from importlib.resources import files
+
+    from .scenario import schema_json
+
+    top = files("player_sim").joinpath("starter")
+    out: dict[str, str] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            elif not child.name.endswith((".pyc",)):
+                name = child.name.removesuffix(".template")
+                out[f"{prefix}{name}"] = child.read_text(encoding="utf-8")
+
+    walk(top, "")
+    out["player_sim.schema.json"] = schema_json()
+    return dict(sorted(out.items()))
 
 
 @main.command()
@@ -405,12 +583,12 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
               help="HAR: print session tokens and KSs whole (default: shortened).")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N",
               help="The SSM per-account session limit (enables ssm.setup.limit-refuses).")
-@click.option("--session-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="The SSM server's session timeout (enables ssm.session.expires).")
-@click.option("--reaction-window", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              metavar="SECONDS", help="How long an app or SDK has to answer a trigger.")
-@click.option("--heartbeat-slack", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              metavar="SECONDS", help="How late a heartbeat may come after its period.")
+@click.option("--session-timeout", callback=duration, metavar=DURATION,
+              help="The SSM server's session timeout, e.g. 70s (enables ssm.session.expires).")
+@click.option("--reaction-window", callback=duration, default="5s", show_default=True,
+              metavar=DURATION, help="How long an app or SDK has to answer a trigger.")
+@click.option("--heartbeat-slack", callback=duration, default="1s", show_default=True,
+              metavar=DURATION, help="How late a heartbeat may come after its period.")
 @click.option("--no-heartbeats", is_flag=True,
               help="The trace does not record heartbeats (skip the heartbeat-period rules).")
 def check(trace_file: str, rule_ids: tuple[str, ...], json_path: str | None,
@@ -431,6 +609,9 @@ def check(trace_file: str, rule_ids: tuple[str, ...], json_path: str | None,
 
     from .rules import CheckConfig, judge_trace
 
+    if session_timeout is not None and session_timeout <= 0:
+        raise click.BadParameter("a session timeout is more than 0, e.g. 70s",
+                                 param_hint="--session-timeout")
     source = Path(trace_file)
     config = CheckConfig(reaction_window=reaction_window, heartbeat_slack=heartbeat_slack,
                          max_sessions_per_account=limit, session_timeout=session_timeout,
@@ -598,6 +779,7 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     """
     import sys
 
+    _need_explore_extra()
     if not exhaustive:
         if depth is not None:
             raise click.UsageError("--depth is for --exhaustive; a random search takes "
@@ -626,6 +808,15 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     report = explore_exhaustive(depth)
     click.echo(format_exhaustive(report), nl=False)
     sys.exit(1 if report.violations else 0)
+
+
+def _need_explore_extra() -> None:
+    """A usage error naming the extra when Hypothesis (the search's engine) is missing."""
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError as err:
+        raise click.UsageError("searching needs the explore extra: pip install "
+                               f"'player_sim[explore]' (Hypothesis) ({err})") from None
 
 
 def _seed_range(text: str) -> range:
@@ -732,6 +923,7 @@ def mutants(paths: tuple[str, ...], examples: int | None, seed: int, workers: in
     """
     import sys
 
+    _need_explore_extra()
     from .explore import MUTANT_EXAMPLES, format_mutants, run_mutants
     from .scenario import ScenarioError
 

@@ -1,20 +1,25 @@
-"""player_sim's pytest plugin (registered by entry point: installing player_sim enables it).
+"""player_sim's pytest plugin (registered by entry point when player_sim is installed
+with its ``pytest`` extra, ``pip install 'player_sim[pytest]'``).
 
-**Scenario files as tests.** ``pytest scenarios/`` collects each scenario file as
-one test item and runs it with :func:`~player_sim.scenario.run_scenario`. A YAML
-file is taken for a scenario only if it lies in a folder called ``scenarios``
-(at any depth) or has a top-level ``steps:`` key, so other YAML files of a
-project are left alone. As with ``player-sim run``, files whose name starts
-with ``_`` are include fragments, and a ``broken/`` folder (scenarios that fail
-on purpose) is collected only when named on the command line. A failing item
+**Scenario files as tests, opt-in by name.** pytest collects a YAML file as a
+scenario only when it is named ``NAME.scenario.yaml`` (or ``.scenario.yml``), or
+when the command line names that file itself; a project's other YAML (CI,
+compose, Kubernetes, fragments such as ``_world.yaml``) is never collected, so
+installing player_sim changes nothing in a project without scenario files. Each
+file is one test item run with :func:`~player_sim.scenario.run_scenario`. A
+``broken/`` folder (scenarios that fail on purpose) is collected only when the
+command line names it, a folder inside it, or one of its files. A failing item
 shows the runner's failure report (the expectation, its line, the trace around
 the moment), an invalid file its ``file:line:column`` problems; never a
 traceback. ``--player-sim-seed N`` runs every scenario with seed ``N``;
-``--player-sim-timeline DIR`` draws each run as an SVG timeline; ``-k`` also
-matches a scenario's name, tags and covered rule ids.
+``--player-sim-timeline DIR`` draws each run as an SVG timeline; ``-k`` matches
+the same words as ``player-sim run -k``: the scenario's name, file, tags and
+covered rule ids. Selecting nothing exits 5, as pytest always does.
 
-**Fixtures for harnesses** (with pytest-trio: ``trio_mode = true`` or
-``@pytest.mark.trio``; request ``autojump_clock`` to make virtual time instant):
+**Fixtures for harnesses** (async: they need pytest-trio's ``trio_mode = true``
+or ``@pytest.mark.trio``, and refuse to run a simulation on trio's real clock:
+request ``autojump_clock`` to make virtual time instant, or pass
+``real_time=True`` / override ``player_sim_real_time`` on purpose):
 
 * ``player_sim_simulation``: an entered :class:`~player_sim.Simulation` built from
   the ``player_sim_config`` (a :class:`~player_sim.WorldConfig`) and
@@ -36,25 +41,25 @@ matches a scenario's name, tags and covered rule ids.
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 import pytest
 import trio
+import trio.testing
 
 from . import signals
+from .scenario._discover import BROKEN_DIR, is_scenario_file, scenario_stem, selection_words
 from .world import Device, Notification, Simulation, WorldConfig
 
-__all__ = ["ScenarioFile", "ScenarioItem", "SignalRecorder", "SignalTimeout",
+__all__ = ["RealClockError", "ScenarioFile", "ScenarioItem", "SignalRecorder", "SignalTimeout",
            "SimulationFactory"]
 
-_SCENARIO_DIR: Final = "scenarios"
-_BROKEN_DIR: Final = "broken"
 _SUFFIXES: Final = (".yaml", ".yml")
-_TOP_LEVEL_STEPS: Final = re.compile(r"^steps[ \t]*:", re.MULTILINE)
+#: The harness fixtures that are async (trio) fixtures.
+_ASYNC_FIXTURES: Final = ("make_simulation", "player_sim_simulation")
 
 
 # --- signal recording -----------------------------------------------------------------
@@ -208,8 +213,14 @@ class SimulationFactory:
         self.created: list[Simulation] = []
 
     async def __call__(self, config: WorldConfig | None = None, *, seed: int = 0,
-                       wake_interval: float = 1.0) -> Simulation:
-        """A new, entered :class:`~player_sim.Simulation` (its virtual time starts now)."""
+                       wake_interval: float = 1.0, real_time: bool = False) -> Simulation:
+        """A new, entered :class:`~player_sim.Simulation` (its virtual time starts now).
+
+        Refuses (fails the test, naming the fix) when trio runs on its real clock,
+        where a virtual hour would take an hour, unless ``real_time=True``.
+        """
+        if not real_time:
+            refuse_real_clock()
         sim = Simulation(config, seed=seed, wake_interval=wake_interval)
         await self._nursery.start(self._hold, sim)
         self.created.append(sim)
@@ -221,6 +232,50 @@ class SimulationFactory:
         async with sim:
             task_status.started()
             await trio.sleep_forever()
+
+
+class RealClockError(RuntimeError):
+    """A harness fixture was asked for a Simulation while trio runs on its real clock."""
+
+
+def refuse_real_clock() -> None:
+    """Raise :class:`RealClockError` unless trio runs on a :class:`trio.testing.MockClock`
+    (pytest-trio's ``autojump_clock`` fixture, or one of the test's own). The test's
+    report is then that message alone, without a traceback."""
+    if not isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock):
+        raise RealClockError(
+            "a player_sim Simulation would run on trio's real clock, so virtual time would "
+            "pass at wall-clock speed (600 virtual seconds would take 10 minutes); request "
+            "the autojump_clock fixture in the test (async def test_x(player_sim_simulation, "
+            "autojump_clock)), or ask for real time on purpose: make_simulation(..., "
+            "real_time=True) or override the player_sim_real_time fixture to return True")
+
+
+def _real_clock_refusal(error: BaseException) -> RealClockError | None:
+    """The :class:`RealClockError` ``error`` is, or is all a (nested) group holds."""
+    if isinstance(error, RealClockError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        match, rest = error.split(RealClockError)
+        if match is not None and rest is None:
+            leaf: BaseException = match
+            while isinstance(leaf, BaseExceptionGroup):
+                leaf = leaf.exceptions[0]
+            return leaf if isinstance(leaf, RealClockError) else None
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+        item: pytest.Item,
+        call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A refused real clock is reported as its message, not trio's exception groups."""
+    report: pytest.TestReport = yield
+    if call.excinfo is not None:
+        refusal = _real_clock_refusal(call.excinfo.value)
+        if refusal is not None:
+            report.longrepr = f"RealClockError: {refusal}"
+    return report
 
 
 @attrs.define
@@ -244,8 +299,10 @@ def _harness(request: pytest.FixtureRequest) -> _Harness:
 
 @pytest.fixture
 async def make_simulation(request: pytest.FixtureRequest) -> AsyncIterator[SimulationFactory]:
-    """``await make_simulation(config=None, *, seed=0, wake_interval=1.0)``: an entered
-    Simulation. Every one is closed when the test ends."""
+    """``await make_simulation(config=None, *, seed=0, wake_interval=1.0,
+    real_time=False)``: an entered Simulation. Every one is closed when the test ends.
+    Without ``real_time=True`` it fails the test unless trio runs on a mock clock
+    (request ``autojump_clock``)."""
     async with trio.open_nursery() as nursery:
         factory = SimulationFactory(nursery)
         harness = _harness(request)
@@ -270,11 +327,21 @@ def player_sim_seed() -> int:
 
 
 @pytest.fixture
+def player_sim_real_time() -> bool:
+    """Whether ``player_sim_simulation`` may run on trio's real clock (default ``False``:
+    it fails the test unless ``autojump_clock`` or another mock clock is in use)."""
+    return False
+
+
+@pytest.fixture
 async def player_sim_simulation(make_simulation: SimulationFactory,
                                 player_sim_config: WorldConfig,
-                                player_sim_seed: int) -> Simulation:
-    """An entered Simulation of ``player_sim_config`` with ``player_sim_seed``."""
-    return await make_simulation(player_sim_config, seed=player_sim_seed)
+                                player_sim_seed: int,
+                                player_sim_real_time: bool) -> Simulation:
+    """An entered Simulation of ``player_sim_config`` with ``player_sim_seed`` (on a mock
+    clock unless ``player_sim_real_time`` is true)."""
+    return await make_simulation(player_sim_config, seed=player_sim_seed,
+                                 real_time=player_sim_real_time)
 
 
 @pytest.fixture
@@ -341,42 +408,69 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "names its drawing)")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that uses the async harness fixtures must be a trio test: say so plainly
+    instead of letting pytest name a fixture the test never asked for."""
+    used = [name for name in _ASYNC_FIXTURES if name in getattr(item, "fixturenames", ())]
+    if used and item.get_closest_marker("trio") is None:
+        pytest.fail(f"{item.name} uses {used[-1]}, an async player_sim fixture, so it must "
+                    "be a trio test: make it 'async def' and set 'trio_mode = true' under "
+                    "[pytest] in pytest.ini (player-sim init writes it), or mark it "
+                    "@pytest.mark.trio", pytrace=False)
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
-    if file_path.suffix not in _SUFFIXES or file_path.name.startswith("_"):
+    if file_path.suffix not in _SUFFIXES:
         return None
-    if not _looks_like_scenario(file_path):
+    named = _command_line_paths(parent.config)
+    path = file_path.resolve()
+    if path not in named and not is_scenario_file(path.name):
         return None
-    if _BROKEN_DIR in file_path.parent.parts and not _named_explicitly(file_path, parent):
+    if BROKEN_DIR in path.parent.parts and not _named_explicitly(path, named):
         return None
     return ScenarioFile.from_parent(parent, path=file_path)
 
 
-def _looks_like_scenario(path: Path) -> bool:
-    if _SCENARIO_DIR in path.parent.parts:
-        return True
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return _TOP_LEVEL_STEPS.search(text) is not None
+_NAMED: Final = pytest.StashKey[frozenset[Path]]()
 
 
-def _named_explicitly(path: Path, parent: pytest.Collector) -> bool:
-    """Whether the command line named this file, or a folder within the ``broken`` one."""
-    session = parent.session
+def _command_line_paths(config: pytest.Config) -> frozenset[Path]:
+    """The paths the command line (or ``testpaths``) names, absolute. Not the session's
+    initial paths: pytest drops an argument inside another one (``scenarios
+    scenarios/broken``), and that would silently drop the broken files."""
+    if _NAMED not in config.stash:
+        base = config.invocation_params.dir
+        config.stash[_NAMED] = frozenset(
+            (base / str(arg).split("::", 1)[0]).resolve() for arg in config.args)
+    return config.stash[_NAMED]
+
+
+def _named_explicitly(path: Path, named: frozenset[Path]) -> bool:
+    """Whether the command line named this file, its ``broken`` folder or a folder
+    between them (naming ``scenarios`` alone does not reach into ``broken/``)."""
     for candidate in (path, *path.parents):
-        if session.isinitpath(candidate):
+        if candidate in named:
             return True
-        if candidate.name == _BROKEN_DIR:
+        if candidate.name == BROKEN_DIR:
             return False
     return False
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when inside it (as ``player-sim run``
+    shows it), else absolute: what failure reports print."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 class ScenarioFile(pytest.File):
     """A scenario file: one :class:`ScenarioItem`."""
 
     def collect(self) -> Iterator[ScenarioItem]:
-        yield ScenarioItem.from_parent(self, name=self.path.stem)
+        yield ScenarioItem.from_parent(self, name=scenario_stem(str(self.path)))
 
 
 class _ScenarioFailed(Exception):
@@ -397,12 +491,13 @@ class ScenarioItem(pytest.Item):
         self.scenario: Any = None
         self.load_error: str | None = None
         try:
-            self.scenario = load_scenario(self.path)
+            self.scenario = load_scenario(_shown(self.path))
         except ScenarioError as err:
             self.load_error = str(err)
         else:
-            # -k matches the scenario's name, tags and covered rule ids too.
-            extra = [self.scenario.name, *self.scenario.tags, *self.scenario.covers]
+            # -k matches what player-sim run -k matches: name, file, tags, rule ids.
+            extra = selection_words(self.scenario.name, str(self.path),
+                                    self.scenario.tags, self.scenario.covers)
             self.extra_keyword_matches.update(str(word) for word in extra)
 
     @property
@@ -439,9 +534,10 @@ class ScenarioItem(pytest.Item):
         used = self.config.stash.setdefault(_TIMELINE_NAMES, {})
         name = used.get(self.nodeid)
         if name is None:
-            name, n = f"{self.path.stem}.svg", 2
+            stem = scenario_stem(str(self.path))
+            name, n = f"{stem}.svg", 2
             while name in used.values():
-                name, n = f"{self.path.stem}-{n}.svg", n + 1
+                name, n = f"{stem}-{n}.svg", n + 1
             used[self.nodeid] = name
         target = Path(folder) / name
         svg = render_timeline(result.trace, self.scenario.name, end=result.duration)

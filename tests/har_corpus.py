@@ -195,12 +195,13 @@ SESSIONS: Final[dict[str, tuple[Callable[[Lab, list[float]], None], str | None]]
 #: ``player_sim.explore.MUTANTS`` or without, its traffic written by ``har_of_trace``:
 #: name -> (scenario file, mutant or None, the rule it breaks or None).
 SIMULATED: Final[dict[str, tuple[str, str | None, str | None]]] = {
-    "simulated-zap": ("setup_before_license.yaml", None, None),
-    "mutant-never-tears-down": ("setup_before_license.yaml", "never-tears-down",
+    "simulated-zap": ("setup_before_license.scenario.yaml", None, None),
+    "mutant-never-tears-down": ("setup_before_license.scenario.yaml", "never-tears-down",
                                 "ssm.zap.replaces-session"),
-    "mutant-license-without-token": ("setup_before_license.yaml", "license-without-token",
+    "mutant-license-without-token": ("setup_before_license.scenario.yaml", "license-without-token",
                                      "ssm.license.carries-token"),
-    "mutant-stale-heartbeat-token": ("heartbeat_error_stop_policy.yaml", "stale-heartbeat-token",
+    "mutant-stale-heartbeat-token": ("heartbeat_error_stop_policy.scenario.yaml",
+                                     "stale-heartbeat-token",
                                      "ssm.heartbeat.token-rotation"),
 }
 SCENARIOS: Final = Path(__file__).resolve().parent.parent / "scenarios"

@@ -15,7 +15,8 @@ from player_sim.rules import judge_trace
 from player_sim.scenario import load_scenario, run_scenario
 from player_sim.trace import Trace, Vantage
 
-SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "heartbeat_error_zap.yaml"
+SCENARIO = (Path(__file__).resolve().parent.parent / "scenarios"
+            / "heartbeat_error_zap.scenario.yaml")
 
 
 def _logcat(trace: Trace, device: str) -> str:

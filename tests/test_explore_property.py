@@ -141,7 +141,8 @@ def test_explore_finds_both_races_from_scratch_within_the_default_budget(
     result, out = explored
     assert result.exit_code == 1, result.output
     assert {p.name for p in out.iterdir()} == {
-        f"{ANDROID_RACE}.yaml", f"{ZAP_RACE}.yaml", f"{IOS_DOUBLE_REFRESH}.yaml"}
+        f"{ANDROID_RACE}.scenario.yaml", f"{ZAP_RACE}.scenario.yaml",
+        f"{IOS_DOUBLE_REFRESH}.scenario.yaml"}
     assert f"({DEFAULT_EXAMPLES} examples, seed 0" in result.output
     assert f"BROKEN {ZAP_RACE} -> " in result.output
     assert f"BROKEN {ANDROID_RACE} -> " in result.output
@@ -152,7 +153,7 @@ def test_explore_finds_both_races_from_scratch_within_the_default_budget(
 def test_each_written_counterexample_replays_and_fails_for_the_same_reason(
         explored: tuple[Any, Path], rule_id: str) -> None:
     _, out = explored
-    path = out / f"{rule_id}.yaml"
+    path = out / f"{rule_id}.scenario.yaml"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Counterexample found by `player-sim explore --examples "
                            f"{DEFAULT_EXAMPLES} --seed 0`.")
@@ -165,12 +166,12 @@ def test_each_written_counterexample_replays_and_fails_for_the_same_reason(
 
 def test_the_counterexamples_are_minimal(explored: tuple[Any, Path]) -> None:
     _, out = explored
-    zap = yaml.safe_load((out / f"{ZAP_RACE}.yaml").read_text(encoding="utf-8"))
+    zap = yaml.safe_load((out / f"{ZAP_RACE}.scenario.yaml").read_text(encoding="utf-8"))
     assert list(zap["devices"]) == ["phone"]  # one device alone races its own teardown
     assert [next(iter(s)) for s in zap["steps"]] == ["play", "wait", "zap", "wait"]
     assert zap["world"]["ssm"]["max_sessions_per_account"] == 1
     for rule_id, variant in ((ANDROID_RACE, "android"), (IOS_DOUBLE_REFRESH, "ios")):
-        found = yaml.safe_load((out / f"{rule_id}.yaml").read_text(encoding="utf-8"))
+        found = yaml.safe_load((out / f"{rule_id}.scenario.yaml").read_text(encoding="utf-8"))
         (device,) = found["devices"].values()
         assert device["session_provider"]["variant"] == variant
         kinds = [next(iter(s)) for s in found["steps"]]
@@ -184,12 +185,12 @@ def test_fixing_the_sdk_makes_each_counterexample_pass(explored: tuple[Any, Path
     # The same files with the race switched off (sync teardown; no Android race) pass:
     # the counterexamples fail because of the race, not because of something else.
     _, out = explored
-    zap = yaml.safe_load((out / f"{ZAP_RACE}.yaml").read_text(encoding="utf-8"))
+    zap = yaml.safe_load((out / f"{ZAP_RACE}.scenario.yaml").read_text(encoding="utf-8"))
     for device in zap["devices"].values():
         device["sync_setup_teardown"] = True
     assert _run(zap).passed
     for rule_id in (ANDROID_RACE, IOS_DOUBLE_REFRESH):
-        found = yaml.safe_load((out / f"{rule_id}.yaml").read_text(encoding="utf-8"))
+        found = yaml.safe_load((out / f"{rule_id}.scenario.yaml").read_text(encoding="utf-8"))
         for device in found["devices"].values():
             del device["session_provider"]["variant"]  # the documented client
         result = _run(found)

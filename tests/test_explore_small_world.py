@@ -133,8 +133,8 @@ def test_a_core_that_arms_two_heartbeat_timers_breaks_one_timer() -> None:
 
 
 @pytest.mark.parametrize(("scenario", "rule_id", "broken"), [
-    ("heartbeat_keeps_session.yaml", "ssm.heartbeat.one-timer", False),
-    ("stop_during_heartbeat.yaml", "ssm.teardown.ends-session", True),
+    ("heartbeat_keeps_session.scenario.yaml", "ssm.heartbeat.one-timer", False),
+    ("stop_during_heartbeat.scenario.yaml", "ssm.teardown.ends-session", True),
 ])
 def test_the_bundled_scenario_covering_a_new_rule_really_observes_it(
         scenario: str, rule_id: str, broken: bool) -> None:

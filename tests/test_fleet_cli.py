@@ -123,7 +123,7 @@ def test_explore_refuses_mixed_options(args: list[str], message: str) -> None:
 
 def test_run_on_two_workers_reports_what_one_process_reports(tmp_path: Path) -> None:
     scenarios = Path(__file__).resolve().parent.parent / "scenarios"
-    files = sorted(str(p) for p in scenarios.glob("[!_]*.yaml"))[:4]
+    files = sorted(str(p) for p in scenarios.glob("[!_]*.scenario.yaml"))[:4]
     reports = []
     for workers in ("1", "2"):
         target = tmp_path / f"w{workers}.json"

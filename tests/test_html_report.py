@@ -72,8 +72,9 @@ class Page(HTMLParser):
 
 def broken_results() -> list:  # type: ignore[type-arg]
     names = ["app_ignores_heartbeat_error", "limit_broken_for_a_moment", "step_refused"]
-    results = [run_scenario(load_scenario(str(BROKEN / f"{n}.yaml"))) for n in names]
-    results.append(run_scenario(load_scenario(str(ROOT / "scenarios/zombie_after_kill.yaml"))))
+    results = [run_scenario(load_scenario(str(BROKEN / f"{n}.scenario.yaml"))) for n in names]
+    zombie = ROOT / "scenarios/zombie_after_kill.scenario.yaml"
+    results.append(run_scenario(load_scenario(str(zombie))))
     return results
 
 
@@ -113,7 +114,7 @@ def test_same_results_same_bytes(tmp_path: Path) -> None:
     runner = CliRunner()
     for name in ("a.html", "b.html"):
         result = runner.invoke(main, ["run", "-q", "--html", str(tmp_path / name),
-                                      str(BROKEN / "limit_broken_for_a_moment.yaml")])
+                                      str(BROKEN / "limit_broken_for_a_moment.scenario.yaml")])
         assert result.exit_code == 1, result.output
     assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
 
@@ -245,8 +246,8 @@ def test_same_bytes_across_processes_and_hash_seeds(tmp_path: Path) -> None:
         target = tmp_path / f"r{seed}.html"
         done = subprocess.run(
             [sys.executable, "-m", "player_sim", "run", "-q", "--html", str(target),
-             "scenarios/broken/zombie_expected_to_linger.yaml",
-             "scenarios/zombie_after_kill.yaml"],
+             "scenarios/broken/zombie_expected_to_linger.scenario.yaml",
+             "scenarios/zombie_after_kill.scenario.yaml"],
             cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True,
             text=True, check=False, timeout=120)
         assert done.returncode == 1, done.stderr

@@ -116,17 +116,19 @@ def test_every_mutant_is_caught(results: dict[str, MutantResult]) -> None:
 
 
 @pytest.mark.parametrize("name, scenario, what", [
-    ("ignores-heartbeat-errors", "heartbeat_error_zap.yaml", "rule ssm.errors.stop-playback"),
-    ("resumes-without-checking", "background_error_waiting.yaml",
+    ("ignores-heartbeat-errors", "heartbeat_error_zap.scenario.yaml",
      "rule ssm.errors.stop-playback"),
-    ("never-tears-down", "teardown_on_stop.yaml", "expect: "),
-    ("async-teardown-at-limit", "sync_zap_at_limit.yaml", "expect: "),
-    ("stale-heartbeat-token", "heartbeat_keeps_session.yaml",
+    ("resumes-without-checking", "background_error_waiting.scenario.yaml",
+     "rule ssm.errors.stop-playback"),
+    ("never-tears-down", "teardown_on_stop.scenario.yaml", "expect: "),
+    ("async-teardown-at-limit", "sync_zap_at_limit.scenario.yaml", "expect: "),
+    ("stale-heartbeat-token", "heartbeat_keeps_session.scenario.yaml",
      "rule ssm.heartbeat.token-rotation"),
-    ("never-refreshes-ks", "ott_refresh_android.yaml",
+    ("never-refreshes-ks", "ott_refresh_android.scenario.yaml",
      "rule provider.ott.refresh-before-expiry"),
-    ("license-without-token", "setup_before_license.yaml", "rule ssm.license.carries-token"),
-    ("status-only-errors", "legacy_200_denial.yaml", "rule "),
+    ("license-without-token", "setup_before_license.scenario.yaml",
+     "rule ssm.license.carries-token"),
+    ("status-only-errors", "legacy_200_denial.scenario.yaml", "rule "),
 ])
 def test_each_mutant_is_caught_by_the_scenario_about_its_defect(
         results: dict[str, MutantResult], name: str, scenario: str, what: str) -> None:
@@ -172,7 +174,7 @@ def test_a_qa_team_adds_its_own_mutant() -> None:
 
 
 def test_the_new_background_scenario_passes_and_catches_a_blind_resume() -> None:
-    scenario = load_scenario("scenarios/background_error_waiting.yaml")
+    scenario = load_scenario("scenarios/background_error_waiting.scenario.yaml")
     assert run_scenario(scenario).passed
     blind = next(m for m in MUTANTS if m.name == "resumes-without-checking")
     result = run_scenario(scenario, configure_device=blind.apply)
@@ -203,8 +205,11 @@ def test_cli_mutants_rejects_an_invalid_scenario_with_exit_2(tmp_path: Path) -> 
     assert "bad.yaml:3:" in result.output
 
 
-def test_the_readme_mutant_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+def test_the_readme_mutant_example_runs(capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)  # as the README says: from the repository's root
+    readme = (root / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Mutants", 1)[1].split("\n## ", 1)[0]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md:Mutants", "exec"), {"__name__": "readme"})

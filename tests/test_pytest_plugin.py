@@ -206,12 +206,13 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
         filterwarnings = ["error"]
         addopts = "-p no:cacheprovider"
         """)
-    for path, text in {"scenarios/passing.yaml": PASSING,
-                       "scenarios/failing.yaml": FAILING,
+    for path, text in {"scenarios/passing.scenario.yaml": PASSING,
+                       "scenarios/failing.scenario.yaml": FAILING,
                        "scenarios/_fragment.yaml": "world: {}\n",
-                       "scenarios/broken/on_purpose.yaml": FAILING,
+                       "scenarios/broken/on_purpose.scenario.yaml": FAILING,
                        "ci.yaml": NOT_A_SCENARIO,
-                       "elsewhere/loose.yml": PASSING}.items():
+                       "elsewhere/loose.scenario.yml": PASSING,
+                       "scenarios/not_named_so.yaml": PASSING}.items():
         target = pytester.path / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -221,12 +222,13 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 def test_scenario_files_are_collected_one_item_per_file(project: pytest.Pytester) -> None:
     result = project.runpytest("--collect-only", "-q")
     result.stdout.fnmatch_lines([
-        "elsewhere/loose.yml::loose",
-        "scenarios/failing.yaml::failing",
-        "scenarios/passing.yaml::passing",
+        "elsewhere/loose.scenario.yml::loose",
+        "scenarios/failing.scenario.yaml::failing",
+        "scenarios/passing.scenario.yaml::passing",
         "3 tests collected*",
     ])
-    assert "ci.yaml" not in result.stdout.str()  # steps: nested, outside scenarios/
+    assert "ci.yaml" not in result.stdout.str()
+    assert "not_named_so" not in result.stdout.str()  # a YAML in scenarios/, not NAME.scenario.yaml
     assert "_fragment" not in result.stdout.str()
     assert "broken" not in result.stdout.str()
 
@@ -235,15 +237,15 @@ def test_a_failing_scenario_reports_the_runner_failure(project: pytest.Pytester)
     result = project.runpytest("scenarios")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "*_ failing.yaml: A deliberately wrong expectation _*",
+        "*_ failing.scenario.yaml: A deliberately wrong expectation _*",
         "scenario 'A deliberately wrong expectation' failed (seed 0):",
-        "expect at */scenarios/failing.yaml:7:13: {signal: ssm_setup_error, device: phone, "
-        "within: 5s}",
+        "expect at scenarios/failing.scenario.yaml:7:13: {signal: ssm_setup_error, "
+        "device: phone, within: 5s}",
         "     7 |   - expect: {signal: ssm_setup_error, device: phone, within: 5s}",
         "  expected signal ssm_setup_error from phone between t=10s and t=15s; none was posted",
         "  trace around t=15s:",
         "*playback_started*stream=channel-1",
-        "FAILED scenarios/failing.yaml::failing - scenario 'A deliberately wrong*",
+        "FAILED scenarios/failing.scenario.yaml::failing - scenario 'A deliberately*",
     ])
     out = result.stdout.str()
     assert "Traceback" not in out
@@ -256,17 +258,28 @@ def test_an_invalid_scenario_reports_its_problems(project: pytest.Pytester) -> N
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "invalid scenario file:",
-        "*/scenarios/invalid.yaml:3:11: unknown key 'acount' in device 'phone'; "
+        "scenarios/invalid.yaml:3:11: unknown key 'acount' in device 'phone'; "
         "did you mean 'account'?*",
-        "*/scenarios/invalid.yaml:5:5: unknown step 'wiat'; did you mean 'wait'?*",
+        "scenarios/invalid.yaml:5:5: unknown step 'wiat'; did you mean 'wait'?*",
     ])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_an_invalid_file_named_on_the_command_line_is_run_whatever_its_name(
+        project: pytest.Pytester) -> None:
+    (project.path / "scenarios" / "invalid.yaml").write_text(textwrap.dedent(INVALID))
+    result = project.runpytest("scenarios/invalid.yaml", "scenarios/not_named_so.yaml")
+    result.assert_outcomes(passed=1, failed=1)
 
 
 def test_broken_scenarios_run_only_when_named(project: pytest.Pytester) -> None:
     result = project.runpytest("scenarios/broken")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["FAILED scenarios/broken/on_purpose.yaml::on_purpose*"])
+    # Named next to their parent folder (pytest folds the inner argument into the outer
+    # one): the broken file is still run, not silently dropped.
+    project.runpytest("scenarios", "scenarios/broken").assert_outcomes(passed=1, failed=2)
+    project.runpytest("scenarios").assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED scenarios/broken/on_purpose.scenario.yaml::on_purpose*"])
 
 
 def test_k_matches_scenario_name_and_tags_and_the_seed_option(
@@ -274,7 +287,7 @@ def test_k_matches_scenario_name_and_tags_and_the_seed_option(
     project.runpytest("scenarios", "-k", "smoke").assert_outcomes(passed=1, deselected=1)
     project.runpytest("scenarios", "-k", "wrong and expectation").assert_outcomes(
         failed=1, deselected=1)
-    result = project.runpytest("scenarios/failing.yaml", "--player-sim-seed", "5")
+    result = project.runpytest("scenarios/failing.scenario.yaml", "--player-sim-seed", "5")
     result.stdout.fnmatch_lines(["*failed (seed 5):"])
 
 
@@ -286,7 +299,7 @@ def test_timeline_option_draws_each_run_and_names_it_in_a_failure(
     assert "timeline: drawings/passing.svg" not in result.stdout.str()
     drawings = project.path / "drawings"
     assert sorted(p.name for p in drawings.iterdir()) == ["failing.svg", "passing.svg"]
-    scenario = load_scenario(project.path / "scenarios" / "failing.yaml")
+    scenario = load_scenario(project.path / "scenarios" / "failing.scenario.yaml")
     run = run_scenario(scenario)
     assert (drawings / "failing.svg").read_text(encoding="utf-8") == render_timeline(
         run.trace, scenario.name, end=run.duration)
@@ -329,3 +342,87 @@ def test_the_readme_harness_example_passes(project: pytest.Pytester) -> None:
     assert example is not None
     project.makepyfile(test_plugin_readme_example=example.group(1))
     project.runpytest("test_plugin_readme_example.py").assert_outcomes(passed=1)
+
+
+# --- opt-in collection, and the harness's traps -------------------------------------------
+
+#: YAML an unrelated project has: CI, compose, Kubernetes, a load test's "scenarios"
+#: folder, top-level ``steps:`` keys. None of it is a player_sim scenario.
+FOREIGN_YAML = {
+    "azure-pipelines.yml": "trigger: [main]\nsteps:\n  - script: pytest\n",
+    "cloudbuild.yaml": "steps:\n  - name: gcr.io/cloud-builders/docker\n    args: [build, .]\n",
+    ".gitlab-ci.yml": "test:\n  script: [pytest]\n",
+    ".github/workflows/ci.yml": "on: push\njobs:\n  test:\n    steps:\n      - run: pytest\n",
+    "docker-compose.yaml": "services:\n  web:\n    image: nginx\n",
+    "k8s/deployment.yaml": ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+                            "spec:\n  replicas: 2\n"),
+    "loadtest/scenarios/checkout.yml": "name: checkout\nsteps:\n  - get: /checkout\n",
+    "scenarios/smoke.yaml": "name: smoke\ndevices: {}\nsteps: []\n",
+}
+
+
+@pytest.fixture
+def foreign_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    for path, text in FOREIGN_YAML.items():
+        target = pytester.path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return pytester
+
+
+def test_a_project_without_scenario_files_collects_nothing(
+        foreign_project: pytest.Pytester) -> None:
+    result = foreign_project.runpytest("--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED, result.stdout.str()
+    result.stdout.fnmatch_lines(["no tests collected*"])
+    assert "error" not in result.stdout.str().lower()
+
+
+def test_player_sim_run_in_a_foreign_project_selects_nothing(
+        foreign_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from player_sim.cli import NOTHING_SELECTED, main
+
+    monkeypatch.chdir(foreign_project.path)
+    result = CliRunner().invoke(main, ["run", "."])
+    assert result.exit_code == NOTHING_SELECTED == 5, result.output
+    assert "no scenario selected: . holds no NAME.scenario.yaml file" in result.output
+
+
+def test_a_simulation_on_the_real_clock_is_refused_with_the_fix(
+        project: pytest.Pytester) -> None:
+    project.makepyfile(test_real_clock="""
+        import trio
+
+        async def test_forgot_the_clock(player_sim_simulation):
+            await trio.sleep(600)
+
+        async def test_factory_forgot_the_clock(make_simulation):
+            await make_simulation()
+
+        async def test_real_time_on_purpose(make_simulation):
+            sim = await make_simulation(real_time=True)
+            assert 0 <= sim.now < 60
+        """)
+    result = project.runpytest("test_real_clock.py")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines([
+        "RealClockError: a player_sim Simulation would run on trio's real clock*request the "
+        "autojump_clock fixture*real_time=True*"] * 2)
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_the_async_fixtures_outside_trio_mode_say_how_to_fix_it(
+        pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(test_no_trio_mode="""
+        async def test_uses_the_world(player_sim_simulation, autojump_clock):
+            pass
+        """)
+    result = pytester.runpytest()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines([
+        "*test_uses_the_world uses player_sim_simulation, an async player_sim fixture, so it "
+        "must be a trio test*trio_mode = true*player-sim init*"])

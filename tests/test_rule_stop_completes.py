@@ -197,7 +197,8 @@ def test_the_fixed_core_passes_both_runs() -> None:
 def test_the_covering_scenario_really_waits_in_stopping() -> None:
     """sync_mode_freezes_ui (covers: ssm.stop.completes) stops through ``stopping``: a
     3 s blocking teardown, longer than the window, then ``stopped``."""
-    path = Path(__file__).resolve().parent.parent / "scenarios" / "sync_mode_freezes_ui.yaml"
+    path = (Path(__file__).resolve().parent.parent / "scenarios"
+            / "sync_mode_freezes_ui.scenario.yaml")
     result = run_scenario(load_scenario(str(path)))
     assert result.passed
     moves = [(rec.t, rec.data["playback_from"], rec.data["playback"]) for rec in result.trace

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from player_sim import DeviceConfig, World
@@ -15,7 +16,7 @@ URL = "https://ssm.example/"
 
 
 def _scenario(folder: Path, name: str, covers: list[str], stop: bool) -> None:
-    (folder / f"{name}.yaml").write_text(
+    (folder / f"{name}.scenario.yaml").write_text(
         f"name: {name}\ncovers: [{', '.join(covers)}]\n"
         "devices:\n  tv: {account: alice, ssm: true}\n"
         "steps:\n  - play: {device: tv, stream: c1}\n  - wait: 1m\n"
@@ -33,9 +34,9 @@ def test_rules_counts_the_runs_that_judged_each_rule_not_the_labels(tmp_path: Pa
     assert lines["ssm.heartbeat.keeps-session"] == "2"   # unlabelled, judged by both runs
     assert lines["ssm.pip.runs-normally"] == "-"         # labelled, never in PiP
     assert "judged by no scenario run: " in result.output
-    assert (f"{tmp_path / 'one.yaml'}: covers ssm.pip.runs-normally, but its run never met "
-            "the situation that rule judges") in result.output
-    assert f"{tmp_path / 'two.yaml'}: covers ssm.teardown.on-stop, but" in result.output
+    assert (f"{tmp_path / 'one.scenario.yaml'}: covers ssm.pip.runs-normally, but its run "
+            "never met the situation that rule judges") in result.output
+    assert f"{tmp_path / 'two.scenario.yaml'}: covers ssm.teardown.on-stop, but" in result.output
 
 
 def test_the_bundled_scenarios_judge_every_rule_and_every_label_is_true() -> None:
@@ -47,7 +48,7 @@ def test_the_bundled_scenarios_judge_every_rule_and_every_label_is_true() -> Non
 
 
 def test_rules_rejects_invalid_scenarios(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text("name: x\ncovers: [ssm.nope]\nsteps: []\n")
+    (tmp_path / "bad.scenario.yaml").write_text("name: x\ncovers: [ssm.nope]\nsteps: []\n")
     result = CliRunner().invoke(main, ["rules", str(tmp_path)])
     assert result.exit_code == 2
 
@@ -100,6 +101,43 @@ def test_check_malformed_trace_exits_2_with_file_and_line(tmp_path: Path) -> Non
     assert "Traceback" not in result.output
 
 
+def test_a_malformed_trace_is_bad_input_not_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text("not json\n")
+    for command in (["check", str(path)], ["timeline", str(path)]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2
+        assert result.output.startswith(f"error: {path}:1: not JSON"), result.output
+        assert "Usage:" not in result.output and "--help" not in result.output
+
+
+@pytest.mark.parametrize("value", ["70s", "70", "1m10s", "70000ms"])
+def test_check_takes_durations_like_every_option(tmp_path: Path, value: str) -> None:
+    result = CliRunner().invoke(main, ["check", str(_trace(tmp_path)),
+                                       "--session-timeout", value,
+                                       "--reaction-window", "5s", "--heartbeat-slack", "1"])
+    assert result.exit_code in (0, 1), result.output
+    assert "Invalid value" not in result.output
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--session-timeout", "0s", "a session timeout is more than 0"),
+    ("--session-timeout", "-5", "is negative"),
+    ("--reaction-window", "5 minutes", "bad duration '5 minutes'"),
+])
+def test_check_refuses_bad_durations(tmp_path: Path, option: str, value: str,
+                                     message: str) -> None:
+    result = CliRunner().invoke(main, ["check", str(_trace(tmp_path)), option, value])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_the_duration_type_is_the_same_for_timeline_and_check() -> None:
+    from player_sim.cli import duration
+
+    assert [duration(None, None, v) for v in ("4", "4s", "4000ms", 4)] == [4.0] * 4  # type: ignore[arg-type]
+
+
 def test_check_unknown_rule_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", str(_trace(tmp_path)), "--rule", "ssm.nope"])
     assert result.exit_code == 2
@@ -107,7 +145,8 @@ def test_check_unknown_rule_exits_2(tmp_path: Path) -> None:
 
 
 def test_check_accepts_the_traces_player_sim_run_writes(tmp_path: Path) -> None:
-    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "teardown_on_stop.yaml"
+    scenario = (Path(__file__).resolve().parent.parent / "scenarios"
+                / "teardown_on_stop.scenario.yaml")
     ran = CliRunner().invoke(main, ["run", "-q", "--trace-dir", str(tmp_path), str(scenario)])
     assert ran.exit_code == 0, ran.output
     (trace,) = sorted(tmp_path.glob("*.jsonl"))

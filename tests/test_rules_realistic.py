@@ -705,170 +705,180 @@ BREAKERS: dict[str, Breaker] = {
     # --- SSM: the SDK's client ---------------------------------------------------------------
     "ssm.setup.before-license": Breaker(
         "core: sends the license request with the setup, before its answer",
-        "setup_before_license.yaml", core=_LicenseBeforeSetupAnswer),
+        "setup_before_license.scenario.yaml", core=_LicenseBeforeSetupAnswer),
     "ssm.setup.every-playback": Breaker(
         "core: sets up SSM for the first playback only", "", text=_PLAY_STOP_PLAY,
         core=_SkipsSetupAfterFirst, also=frozenset({"ssm.setup.before-license"})),
     "ssm.no-ssm-no-traffic": Breaker(
         "core: talks to SSM though no SSM server URL was configured",
-        "no_ssm_no_traffic.yaml", core=_AlwaysSsm),
+        "no_ssm_no_traffic.scenario.yaml", core=_AlwaysSsm),
     "ssm.license.carries-token": Breaker(
-        "SDK: the license request carries no session token", "setup_before_license.yaml",
+        "SDK: the license request carries no session token", "setup_before_license.scenario.yaml",
         configure=_sdk(LicenseWithoutToken())),
     "ssm.setup.failure-stops": Breaker(
-        "core: goes on to the license after a failed setup", "limit_refuses_third_device.yaml",
+        "core: goes on to the license after a failed setup",
+        "limit_refuses_third_device.scenario.yaml",
         core=_ContinuesAfterSetupError, also=frozenset({"ssm.setup.before-license"})),
     "ssm.heartbeat.keeps-session": Breaker(
-        "core: the heartbeat timer is not re-armed", "heartbeat_keeps_session.yaml",
+        "core: the heartbeat timer is not re-armed", "heartbeat_keeps_session.scenario.yaml",
         core=_TimerNotRearmed),
     "ssm.teardown.on-stop": Breaker(
-        "SDK: never sends the teardown", "teardown_on_stop.yaml",
+        "SDK: never sends the teardown", "teardown_on_stop.scenario.yaml",
         configure=_sdk(NeverTearsDown())),
     "ssm.teardown.on-item-release": Breaker(
-        "SDK: never sends the teardown", "release_item.yaml",
+        "SDK: never sends the teardown", "release_item.scenario.yaml",
         configure=_sdk(NeverTearsDown())),
     "ssm.stop.completes": Breaker(
         "core: stays in stopping after its blocking teardown is answered",
-        "sync_mode_freezes_ui.yaml", core=_StuckStopping,
+        "sync_mode_freezes_ui.scenario.yaml", core=_StuckStopping,
         edits=(("  - wait: 10s", "  - wait: 40s"),)),
     "ssm.sync.blocks-main-thread": Breaker(
         "SDK: every teardown blocks the main thread, sync mode or not",
-        "async_mode_never_blocks.yaml", configure=_sdk(_AlwaysBlockingTeardown())),
+        "async_mode_never_blocks.scenario.yaml", configure=_sdk(_AlwaysBlockingTeardown())),
     "ssm.errors.setup-notified": Breaker(
-        "core: fails on a setup error without posting it", "limit_refuses_third_device.yaml",
+        "core: fails on a setup error without posting it",
+        "limit_refuses_third_device.scenario.yaml",
         core=_SetupErrorNotNotified),
     "ssm.errors.teardown-notified": Breaker(
-        "core: a failed teardown is only logged", "teardown_error_notified.yaml",
+        "core: a failed teardown is only logged", "teardown_error_notified.scenario.yaml",
         core=_TeardownErrorOnlyLogged),
     "ssm.errors.heartbeat-notified": Breaker(
         "core: an iOS client that tells the app nothing of a failed heartbeat",
-        "heartbeat_error_zap.yaml", core=_HeartbeatErrorNotNotified,
+        "heartbeat_error_zap.scenario.yaml", core=_HeartbeatErrorNotNotified,
         configure=_config(profile="ios")),
     "ssm.errors.carry-codes": Breaker(
         "SDK: notifications carry a generic message, not the server's",
-        "teardown_error_notified.yaml", configure=_sdk(_GenericErrorMessage())),
+        "teardown_error_notified.scenario.yaml", configure=_sdk(_GenericErrorMessage())),
     "ssm.errors.stop-playback": Breaker(
-        "app: reacts to the heartbeat error after 20 s", "heartbeat_error_zap.yaml",
+        "app: reacts to the heartbeat error after 20 s", "heartbeat_error_zap.scenario.yaml",
         configure=_config(app_reaction_delay=20.0),
         also=frozenset({"ssm.background.heartbeat-error-zap"})),
     "ssm.background.resume-if-no-error": Breaker(
         "app: resumes after background without checking for an SSM error",
-        "background_error_waiting.yaml", configure=_policy(ResumesWithoutChecking),
+        "background_error_waiting.scenario.yaml", configure=_policy(ResumesWithoutChecking),
         also=frozenset({"ssm.errors.stop-playback"})),  # resuming IS continuing
     "ssm.background.heartbeat-error-zap": Breaker(
-        "app: zaps to a fallback channel, not the same stream", "heartbeat_error_zap.yaml",
+        "app: zaps to a fallback channel, not the same stream", "heartbeat_error_zap.scenario.yaml",
         configure=_policy(_ZapsToFallbackChannel)),
     "ssm.pip.runs-normally": Breaker(
-        "core: no heartbeats in picture-in-picture", "pip_runs_normally.yaml",
+        "core: no heartbeats in picture-in-picture", "pip_runs_normally.scenario.yaml",
         core=_NoHeartbeatsInPip),
     "ssm.heartbeat.token-rotation": Breaker(
-        "SDK: keeps the first session token", "heartbeat_keeps_session.yaml",
+        "SDK: keeps the first session token", "heartbeat_keeps_session.scenario.yaml",
         configure=_sdk(ReusesStaleToken())),
     "ssm.errors.body-decides": Breaker(
         # Taking each denial for success, it notifies none and licenses without a session.
-        "SDK: checks the HTTP status only", "legacy_200_denial.yaml",
+        "SDK: checks the HTTP status only", "legacy_200_denial.scenario.yaml",
         configure=_sdk(StatusOnlyErrors()),
         also=frozenset({"ssm.errors.setup-notified", "ssm.errors.teardown-notified",
                         "ssm.setup.before-license"})),
     "ssm.zap.replaces-session": Breaker(
-        "SDK: never sends the teardown", "teardown_error_names_old_stream.yaml",
+        "SDK: never sends the teardown", "teardown_error_names_old_stream.scenario.yaml",
         configure=_sdk(NeverTearsDown()), edits=(("  - wait: 5s", "  - wait: 30s"),)),
     "ssm.zap.no-self-limit": Breaker(
-        "SDK: tears down asynchronously in sync mode", "sync_zap_at_limit.yaml",
+        "SDK: tears down asynchronously in sync mode", "sync_zap_at_limit.scenario.yaml",
         configure=_sdk(AsyncTeardownInSyncMode())),
     "ssm.errors.names-stream": Breaker(
         "core: a teardown error names the stream now playing",
-        "teardown_error_names_old_stream.yaml", core=_TeardownErrorNamesCurrentStream),
+        "teardown_error_names_old_stream.scenario.yaml", core=_TeardownErrorNamesCurrentStream),
     "ssm.setup.late-answer-torn-down": Breaker(
         "variant: the iOS plugin skips the teardown of a late setup answer",
-        "stop_during_setup_web_tears_down.yaml",
+        "stop_during_setup_web_tears_down.scenario.yaml",
         configure=_config(variants={"stop_during_setup": "skip-teardown"})),
     "ssm.heartbeat.first-after-period": Breaker(
         "core: the first heartbeat goes one second after the setup answer",
-        "heartbeat_keeps_session.yaml", core=_EarlyFirstHeartbeat),
+        "heartbeat_keeps_session.scenario.yaml", core=_EarlyFirstHeartbeat),
     "ssm.heartbeat.one-timer": Breaker(
         "core: arms a second heartbeat timer at the license answer",
-        "heartbeat_keeps_session.yaml", core=_SecondTimerAtLicense),
+        "heartbeat_keeps_session.scenario.yaml", core=_SecondTimerAtLicense),
     "ssm.teardown.ends-session": Breaker(
         "core: tears down with the setup's token, not the last rotated one",
-        "teardown_on_stop.yaml", core=_TeardownWithSetupToken),
+        "teardown_on_stop.scenario.yaml", core=_TeardownWithSetupToken),
     "ssm.setup.no-retry": Breaker(
-        "core: sends a setup refused with 1007 once more", "limit_refuses_third_device.yaml",
+        "core: sends a setup refused with 1007 once more",
+        "limit_refuses_third_device.scenario.yaml",
         core=_RetriesRefusedSetup),
     "ssm.heartbeat.no-retry": Breaker(
-        "core: sends a failed heartbeat once more at once", "operator_kill_documented.yaml",
+        "core: sends a failed heartbeat once more at once",
+        "operator_kill_documented.scenario.yaml",
         core=_RetriesFailedHeartbeat, also=frozenset({"ssm.heartbeat.one-timer"})),
     "ssm.teardown.no-retry": Breaker(
-        "core: sends a failed teardown once more", "teardown_error_notified.yaml",
+        "core: sends a failed teardown once more", "teardown_error_notified.scenario.yaml",
         core=_RetriesFailedTeardown),
     "ssm.sync.capped-wait": Breaker(
-        "device shell: the iOS cap on the synchronous wait is ignored", "sync_cap_ios.yaml",
+        "device shell: the iOS cap on the synchronous wait is ignored",
+        "sync_cap_ios.scenario.yaml",
         patch=_cap_ignored, broken="device shell"),
     # --- SSM: the server, the OS, the world ---------------------------------------------------
     "ssm.setup.limit-refuses": Breaker(
-        "backend: the SSM server never refuses at the limit", "limit_refuses_third_device.yaml",
+        "backend: the SSM server never refuses at the limit",
+        "limit_refuses_third_device.scenario.yaml",
         patch=_never_refuses, broken="backend"),
     "ssm.session.expires": Breaker(
-        "backend: sessions never expire", "session_timeout_default.yaml",
+        "backend: sessions never expire", "session_timeout_default.scenario.yaml",
         patch=_never_expires, broken="backend"),
     "ssm.teardown.answers-204": Breaker(
-        "backend: a successful teardown answers 200", "teardown_on_stop.yaml",
+        "backend: a successful teardown answers 200", "teardown_on_stop.scenario.yaml",
         patch=_teardown_answers_200, broken="backend"),
     "ssm.kill.operator-heartbeat-fails": Breaker(
-        "backend: an operator kill leaves the session alive", "operator_kill_documented.yaml",
+        "backend: an operator kill leaves the session alive",
+        "operator_kill_documented.scenario.yaml",
         patch=_kill_keeps_session, broken="backend"),
     "ssm.background.suspends": Breaker(
         # Its answers still wait for the foreground: each heartbeat reuses a rotated token.
-        "device shell: timers run in normal background", "background_long_loses_session.yaml",
+        "device shell: timers run in normal background",
+        "background_long_loses_session.scenario.yaml",
         patch=_heartbeats_in_background, broken="device shell",
         also=frozenset({"ssm.heartbeat.token-rotation"})),
     "ssm.kill.no-teardown": Breaker(
-        "device shell: a killed app still tears its session down", "zombie_after_kill.yaml",
+        "device shell: a killed app still tears its session down",
+        "zombie_after_kill.scenario.yaml",
         patch=_killed_app_tears_down, broken="device shell"),
     # --- session providers ------------------------------------------------------------------------
     "provider.ks.completes": Breaker(
         "provider: a token request with no session is never called back",
-        "ks_failure_no_media_call.yaml", configure=_provider(_DropsCompletionWithoutSession),
+        "ks_failure_no_media_call.scenario.yaml",
+        configure=_provider(_DropsCompletionWithoutSession),
         edits=(("  - wait: 1m", "  - wait: 6m"),)),  # past the 300 s a request may take
     "provider.ott.refresh-before-expiry": Breaker(
         "provider: computes its refresh delta as 1 % of the validity",
-        "ott_refresh_android.yaml", configure=_provider(_LateRefreshOtt)),
+        "ott_refresh_android.scenario.yaml", configure=_provider(_LateRefreshOtt)),
     "provider.ott.refresh-margin": Breaker(
         "provider: computes its refresh delta as half the validity",
-        "ott_refresh_android.yaml", configure=_provider(_EarlyRefreshOtt)),
+        "ott_refresh_android.scenario.yaml", configure=_provider(_EarlyRefreshOtt)),
     "provider.ott.renew-after-expiry": Breaker(
-        "provider: never refreshes or renews", "ott_renew_after_expiry.yaml",
+        "provider: never refreshes or renews", "ott_renew_after_expiry.scenario.yaml",
         configure=_provider(NeverRefreshesKs)),
     "provider.ovp.renew-after-expiry": Breaker(
-        "provider: answers the OVP KS it holds once expired", "ovp_widget_session.yaml",
+        "provider: answers the OVP KS it holds once expired", "ovp_widget_session.scenario.yaml",
         configure=_provider(_NeverRenewsOvp)),
     "provider.partner-id.configured": Breaker(
-        "provider: partnerId() reports another partner", "ott_user_login_play.yaml",
+        "provider: partnerId() reports another partner", "ott_user_login_play.scenario.yaml",
         configure=_provider(_WrongPartnerIdOtt)),
     "provider.ovp.widget-id": Breaker(
-        "provider: the widget id lacks the \"_\"", "ovp_widget_session.yaml",
+        "provider: the widget id lacks the \"_\"", "ovp_widget_session.scenario.yaml",
         configure=_provider(_NoUnderscoreWidgetOvp)),
     "provider.ended.no-reuse": Breaker(
         "provider: after logout a token request logs in anonymously on its own",
-        "ott_logout_ends_session.yaml", configure=_provider(_RelogsInAfterEnd)),
+        "ott_logout_ends_session.scenario.yaml", configure=_provider(_RelogsInAfterEnd)),
     "provider.ott.logout-ends": Breaker(
         "provider: ends a user session locally, without ottUser/logout",
-        "ott_logout_ends_session.yaml", configure=_provider(_LogoutWithoutCall)),
+        "ott_logout_ends_session.scenario.yaml", configure=_provider(_LogoutWithoutCall)),
     "provider.ovp.session-end": Breaker(
         "provider: ends a user OVP session locally, without session/end",
-        "ovp_user_login_end.yaml", configure=_provider(_SessionEndSkippedOvp)),
+        "ovp_user_login_end.scenario.yaml", configure=_provider(_SessionEndSkippedOvp)),
     "provider.anonymous.cannot-end": Breaker(
         "provider: ends an anonymous session with ottUser/logout",
-        "ott_anonymous_end_keeps_ks.yaml", configure=_provider(_LogsOutAnonymous)),
+        "ott_anonymous_end_keeps_ks.scenario.yaml", configure=_provider(_LogsOutAnonymous)),
     "provider.ended.requests-fail": Breaker(
         # The ended KS is handed out (no session: not ready) and the media load sends it.
         "provider: after logout, answers the ended session's KS",
-        "ott_logout_ends_session.yaml", configure=_provider(_AnswersEndedKs),
+        "ott_logout_ends_session.scenario.yaml", configure=_provider(_AnswersEndedKs),
         edits=(("  - wait: 1d", "  - wait: 1m"),),
         also=frozenset({"provider.ready-after-start", "provider.ended.no-reuse"})),
     "provider.ready-after-start": Breaker(
         "provider: after logout, answers the ended session's KS",
-        "ott_logout_ends_session.yaml", configure=_provider(_AnswersEndedKs),
+        "ott_logout_ends_session.scenario.yaml", configure=_provider(_AnswersEndedKs),
         edits=(("  - wait: 1d", "  - wait: 1m"),),
         also=frozenset({"provider.ended.requests-fail", "provider.ended.no-reuse"})),
     "provider.ended.cannot-renew": Breaker(
@@ -877,40 +887,40 @@ BREAKERS: dict[str, Breaker] = {
         text=_OVP_END_THEN_PLAY_A_DAY_LATER, configure=_provider(_KeepsSessionAfterEndOvp),
         also=frozenset({"provider.ready-after-start"})),
     "provider.base-url.host-only": Breaker(
-        "provider: its OVP base URL carries the api_v3/ path", "base_url_api_path.yaml",
+        "provider: its OVP base URL carries the api_v3/ path", "base_url_api_path.scenario.yaml",
         configure=_provider(_DoubledApiPathOvp)),
     "provider.media.uses-session-provider": Breaker(
         "core: loads the media with an empty KS when the session provider fails",
-        "ks_failure_no_media_call.yaml", core=_LoadsWithoutKs),
+        "ks_failure_no_media_call.scenario.yaml", core=_LoadsWithoutKs),
     "provider.ott.one-refresh": Breaker(
         "provider: each concurrent token request past expiry sends its own refresh",
         "", text=_TWO_REQUESTS_PAST_EXPIRY, configure=_each_sends_refresh),
     "provider.ott.refresh-error-601": Breaker(
         "provider: a refused refresh reaches the app with the backend's code",
-        "ott_failed_refresh_android_keeps.yaml",
+        "ott_failed_refresh_android_keeps.scenario.yaml",
         configure=_provider(_PassesRefreshErrorThrough)),
     "provider.ks.partner-id": Breaker(
-        "backend: a refresh issues the KS for another partner", "ott_refresh_android.yaml",
+        "backend: a refresh issues the KS for another partner", "ott_refresh_android.scenario.yaml",
         patch=_refresh_changes_partner, broken="backend",
         also=frozenset({"provider.partner-id.configured"})),
     "provider.ott.anonymous-login": Breaker(
         "backend: anonymous KSs are recorded as issued by ottUser/login",
-        "ott_anonymous_end_keeps_ks.yaml", broken="backend",
+        "ott_anonymous_end_keeps_ks.scenario.yaml", broken="backend",
         patch=_issued_via("ott", {"ottUser/anonymousLogin": "ottUser/login"})),
     "provider.ott.user-login": Breaker(
         "backend: user KSs are recorded as issued by ottUser/anonymousLogin",
-        "ott_user_login_play.yaml", broken="backend",
+        "ott_user_login_play.scenario.yaml", broken="backend",
         patch=_issued_via("ott", {"ottUser/login": "ottUser/anonymousLogin"})),
     "provider.ovp.widget-session": Breaker(
         "backend: widget KSs are recorded as issued by user/loginByLoginId",
-        "ovp_widget_session.yaml", broken="backend",
+        "ovp_widget_session.scenario.yaml", broken="backend",
         patch=_issued_via("ovp", {"session/startWidgetSession": "user/loginByLoginId"})),
     "provider.ovp.user-login": Breaker(
         "backend: user KSs are recorded as issued by session/startWidgetSession",
-        "ovp_user_login_end.yaml", broken="backend",
+        "ovp_user_login_end.scenario.yaml", broken="backend",
         patch=_issued_via("ovp", {"user/loginByLoginId": "session/startWidgetSession"})),
     "provider.ovp.valid-24h": Breaker(
-        "backend: OVP user KSs are valid for one hour", "ovp_user_login_end.yaml",
+        "backend: OVP user KSs are valid for one hour", "ovp_user_login_end.scenario.yaml",
         patch=_short_ovp_user_ks, broken="backend"),
 }
 

@@ -9,7 +9,13 @@ import pytest
 
 from player_sim import AppPolicy, DeviceConfig
 from player_sim.rules import CATALOGUE
-from player_sim.scenario import discover, format_result, load_scenario, run_scenario
+from player_sim.scenario import (
+    discover,
+    format_result,
+    load_scenario,
+    run_scenario,
+    scenario_stem,
+)
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 DEFAULT = discover([str(SCENARIOS)])
@@ -22,7 +28,7 @@ def test_the_default_run_has_at_least_twenty_files_and_no_broken_or_fragments() 
     assert len(BROKEN) >= 3
 
 
-@pytest.mark.parametrize("path", DEFAULT, ids=[Path(p).stem for p in DEFAULT])
+@pytest.mark.parametrize("path", DEFAULT, ids=[scenario_stem(p) for p in DEFAULT])
 def test_bundled_scenario_passes(path: str) -> None:
     scenario = load_scenario(path)
     assert scenario.covers, f"{path} must say which rules it covers"
@@ -32,7 +38,7 @@ def test_bundled_scenario_passes(path: str) -> None:
     assert result.checks > 0
 
 
-@pytest.mark.parametrize("path", BROKEN, ids=[Path(p).stem for p in BROKEN])
+@pytest.mark.parametrize("path", BROKEN, ids=[scenario_stem(p) for p in BROKEN])
 def test_broken_scenario_fails(path: str) -> None:
     result = run_scenario(load_scenario(path))
     assert not result.passed
@@ -40,7 +46,7 @@ def test_broken_scenario_fails(path: str) -> None:
 
 
 def test_the_qa_situations_of_domain_md_are_bundled() -> None:
-    names = {Path(p).stem for p in DEFAULT}
+    names = {scenario_stem(p) for p in DEFAULT}
     assert {"zombie_after_kill", "zap_race_at_limit", "stale_token_rotation",
             "sync_mode_freezes_ui", "legacy_200_denial", "background_long_loses_session",
             "switching_devices", "heartbeat_failure_no_retry"} <= names
@@ -56,7 +62,7 @@ def test_the_suite_catches_an_app_that_ignores_ssm_errors() -> None:
     def passive(config: DeviceConfig) -> DeviceConfig:
         return attrs.evolve(config, policy=AppPolicy())
 
-    failing = {Path(p).stem for p in DEFAULT
+    failing = {scenario_stem(p) for p in DEFAULT
                if not run_scenario(load_scenario(p), configure_device=passive).passed}
     assert {"heartbeat_error_zap", "background_long_loses_session",
             "background_short_resumes", "stale_token_rotation"} <= failing

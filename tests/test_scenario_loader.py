@@ -213,7 +213,7 @@ MISTAKES = [
           phone: {account: alice}
         steps:
           - expect: {event: ssm_session_expierd, within: 2m}
-        """, 5, "ssm_session_expierd", ["no trace event is called 'ssm_session_expierd'",
+        """, 5, "ssm_session_expierd", ["'ssm_session_expierd' is not a valid event",
                      "did you mean 'ssm_session_expired'?"]),
     ("outage-without-end", """\
         name: faults

@@ -404,6 +404,11 @@ def test_a_rule_broken_without_violates_is_a_failure_naming_the_rule() -> None:
                                       "t=65.2s on phone2: no zap to the same stream 'a'")
     assert "(seeds/000_7011756516eda0b2.txt:28)" in failure.message
     assert failure.message.endswith("list it under 'violates:'")
+    # It points at the step that drove the world into it (the planned heartbeat fault),
+    # not at the file's first line.
+    text = (HEAD.format(name="inline") + PASSIVE_ERROR).splitlines()
+    fault_line = next(n for n, line in enumerate(text, 1) if line.startswith("  - fail:"))
+    assert (failure.location.file, failure.location.line) == ("inline.yaml", fault_line)
     assert run(PASSIVE_ERROR, check_rules=False).passed
 
 

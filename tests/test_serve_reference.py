@@ -23,11 +23,11 @@ SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
 #: Scenarios whose devices can't be served over HTTP yet, and why (README: Serving).
 NOT_SERVED = {
-    "no_ssm_no_traffic.yaml": "the wire can't say a license is for content outside SSM: "
+    "no_ssm_no_traffic.scenario.yaml": "the wire can't say a license is for content outside SSM: "
                               "the lab wants a session token in every license request",
-    "ssm_v2_app_tears_down.yaml": "SSM V2 (the setup inside the license request) is not "
+    "ssm_v2_app_tears_down.scenario.yaml": "SSM V2 (the setup inside the license request) is not "
                                   "served yet",
-    "ssm_v2_stop_leaves_session.yaml": "SSM V2 is not served yet",
+    "ssm_v2_stop_leaves_session.scenario.yaml": "SSM V2 is not served yet",
 }
 #: Fields the wire may carry otherwise: the lab's own wording of errors, and the period
 #: a heartbeat answer repeats in memory but not on the wire (WIRE.md: only the token).
@@ -67,7 +67,7 @@ def test_a_scenario_over_http_gives_the_verdict_it_gives_in_memory(path: Path) -
 
 
 def test_the_backends_are_the_worlds_own_again_after_the_block() -> None:
-    scenario = load_scenario(SCENARIOS / "teardown_on_stop.yaml")
+    scenario = load_scenario(SCENARIOS / "teardown_on_stop.scenario.yaml")
     from player_sim import World
 
     world = World(scenario.world)
@@ -79,6 +79,6 @@ def test_the_backends_are_the_worlds_own_again_after_the_block() -> None:
 
 
 def test_an_ssm_v2_device_is_refused_with_the_reason() -> None:
-    scenario = load_scenario(SCENARIOS / "ssm_v2_app_tears_down.yaml")
+    scenario = load_scenario(SCENARIOS / "ssm_v2_app_tears_down.scenario.yaml")
     with pytest.raises(ConfigError, match="SSM V2"):
         run_scenario(scenario, around_world=served_devices)

@@ -431,7 +431,8 @@ def test_an_account_lane_counts_live_and_zombie_sessions() -> None:
 def test_limit_broken_for_a_moment_shows_two_sessions_and_the_failure() -> None:
     from player_sim.scenario import load_scenario, result_timeline, run_scenario
 
-    result = run_scenario(load_scenario(str(SCENARIOS / "broken/limit_broken_for_a_moment.yaml")))
+    path = SCENARIOS / "broken/limit_broken_for_a_moment.scenario.yaml"
+    result = run_scenario(load_scenario(str(path)))
     assert not result.passed
     root = parse(result_timeline(result))
     failure = result.failures[0]
@@ -536,7 +537,8 @@ def test_cli_around_zooms_and_check_marks_violations(tmp_path: Path) -> None:
 def test_session_and_zombie_labels_do_not_overlap() -> None:
     from player_sim.scenario import load_scenario, result_timeline, run_scenario
 
-    result = run_scenario(load_scenario(str(SCENARIOS / "broken/zombie_expected_to_linger.yaml")))
+    path = SCENARIOS / "broken/zombie_expected_to_linger.scenario.yaml"
+    result = run_scenario(load_scenario(str(path)))
     root = parse(result_timeline(result))
     for lane in lanes(root).values():
         group = lane.find("svg:g[@class='sessions']", NS)

@@ -68,8 +68,9 @@ class Counterexample:
 
     @property
     def file_name(self) -> str:
-        """``RULE-ID.yaml``: one file per rule broken."""
-        return f"{self.rule}.yaml"
+        """``RULE-ID.scenario.yaml``: one file per rule broken (a folder of them runs with
+        ``player-sim run DIR``)."""
+        return f"{self.rule}.scenario.yaml"
 
 
 @attrs.frozen
@@ -248,7 +249,7 @@ def replay_rules(text: str, path: str = "<counterexample>") -> list[str]:
 
 
 def write_counterexamples(report: SearchReport, out: str | os.PathLike[str]) -> list[str]:
-    """Write each counterexample as ``out/RULE-ID.yaml``; return the paths written."""
+    """Write each counterexample as ``out/RULE-ID.scenario.yaml``; return the paths written."""
     paths = []
     for counterexample in report.counterexamples:
         path = os.path.join(os.fspath(out), counterexample.file_name)

@@ -39,6 +39,7 @@ from ._checker import (
 from ._coverage import false_labels, rule_coverage, uncovered
 from ._monitors import MONITORS
 from ._provider_monitors import PROVIDER_MONITORS
+from ._sources import SOURCES, describe_source
 from ._wire_monitors import WIRE_MONITORS
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "MONITORS",
     "PROVIDERS_DOC",
     "PROVIDER_MONITORS",
+    "SOURCES",
     "SSM_DOC",
     "WIRE_MONITORS",
     "CheckConfig",
@@ -65,6 +67,7 @@ __all__ = [
     "WorldFacts",
     "check_trace",
     "check_world",
+    "describe_source",
     "false_labels",
     "judge_trace",
     "judge_world",

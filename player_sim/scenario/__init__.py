@@ -2,7 +2,7 @@
 
 The public API, for the CLI, the pytest plugin and harnesses::
 
-    scenario = load_scenario("scenarios/zombie_after_kill.yaml")  # or ScenarioError
+    scenario = load_scenario("scenarios/zombie_after_kill.scenario.yaml")  # or ScenarioError
     result = run_scenario(scenario, seed=7)                       # a ScenarioResult
     assert result.passed, format_result(result)
 
@@ -14,9 +14,10 @@ The public API, for the CLI, the pytest plugin and harnesses::
   a :class:`ScenarioResult` (``status``, ``failures``, the whole ``trace``); each
   :class:`Failure` names the expectation, its location, what happened and the
   trace records around that moment. Same scenario and seed, same result.
-* :func:`discover` expands files and folders into scenario files (folders skip
-  ``broken/`` and files starting with ``_``, which are include fragments);
-  :func:`keyword_matches` implements ``-k``.
+* :func:`discover` expands files and folders into scenario files: in a folder only
+  files named ``NAME.scenario.yaml`` (:func:`is_scenario_file`), never ``broken/``
+  unless named; :func:`keyword_matches` implements ``-k`` over
+  :func:`selection_words`, the same for ``player-sim run`` and pytest.
 * :func:`format_failure`, :func:`junit_xml`, :func:`json_report` and
   :func:`write_atomic` render results; :data:`SCHEMA` / :func:`schema_json` give
   the JSON Schema of the language; :func:`html_report` writes a self-contained
@@ -24,7 +25,14 @@ The public API, for the CLI, the pytest plugin and harnesses::
   :func:`result_timeline` draws one run with its failures marked.
 """
 
-from ._discover import discover, keyword_matches
+from ._discover import (
+    SCENARIO_SUFFIXES,
+    discover,
+    is_scenario_file,
+    keyword_matches,
+    scenario_stem,
+    selection_words,
+)
 from ._html import failure_marks, html_report, result_timeline
 from ._loader import (
     LabWorld,
@@ -56,6 +64,8 @@ from ._model import (
     parse_duration,
 )
 from ._report import (
+    REPORT_SCHEMA,
+    REPORT_VERSION,
     format_failure,
     format_record,
     format_result,
@@ -70,6 +80,9 @@ from ._runner import Failure, ScenarioResult, format_time, run_scenario
 from ._schema import SCHEMA, schema_json
 
 __all__ = [
+    "REPORT_SCHEMA",
+    "REPORT_VERSION",
+    "SCENARIO_SUFFIXES",
     "SCHEMA",
     "Action",
     "At",
@@ -99,6 +112,7 @@ __all__ = [
     "format_result",
     "format_time",
     "html_report",
+    "is_scenario_file",
     "json_report",
     "junit_xml",
     "keyword_matches",
@@ -110,7 +124,9 @@ __all__ = [
     "parse_duration",
     "result_timeline",
     "run_scenario",
+    "scenario_stem",
     "schema_json",
+    "selection_words",
     "summary_line",
     "summary_table",
     "trace_file_names",

@@ -9,21 +9,53 @@ from typing import Final
 
 from .._errors import ConfigError
 
-__all__ = ["BROKEN_DIR", "discover", "keyword_matches"]
+__all__ = ["BROKEN_DIR", "SCENARIO_SUFFIXES", "discover", "is_scenario_file",
+           "keyword_matches", "scenario_stem", "selection_words"]
 
 #: Folder of scenarios that fail on purpose: skipped unless named explicitly.
 BROKEN_DIR: Final = "broken"
-_SUFFIXES: Final = (".yaml", ".yml")
+#: The file-name convention that makes a YAML file a scenario when a folder is searched
+#: (``player-sim run DIR``, pytest collection): ``NAME.scenario.yaml``. Other YAML files
+#: (CI, compose, Kubernetes, include fragments such as ``_world.yaml``) are never taken
+#: unless named one by one.
+SCENARIO_SUFFIXES: Final = (".scenario.yaml", ".scenario.yml")
+
+
+def is_scenario_file(name: str) -> bool:
+    """Whether a file name follows the convention: ``NAME.scenario.yaml`` (or ``.yml``),
+    ``NAME`` not empty and not starting with ``_`` (an include fragment)."""
+    base = os.path.basename(name)
+    return (base.endswith(SCENARIO_SUFFIXES) and not base.startswith(("_", "."))
+            and scenario_stem(base) != "")
+
+
+def scenario_stem(path: str) -> str:
+    """A scenario file's name without its folder and without ``.scenario.yaml`` (or
+    ``.scenario.yml``, ``.yaml``, ``.yml``): ``scenarios/zap.scenario.yaml`` -> ``zap``."""
+    base = os.path.basename(path)
+    for suffix in (*SCENARIO_SUFFIXES, ".yaml", ".yml"):
+        if base.endswith(suffix):
+            return base[:-len(suffix)]
+    return base
+
+
+def selection_words(name: str, path: str, tags: Iterable[str],
+                    covers: Iterable[str]) -> tuple[str, ...]:
+    """The words a ``-k`` expression matches for a scenario, the same for ``player-sim
+    run`` and pytest: its name, its file (path, file name and stem), its tags and the
+    rule ids it covers."""
+    return (name, path, os.path.basename(path), scenario_stem(path), *tags, *covers)
 
 
 def discover(paths: Sequence[str]) -> list[str]:
     """The scenario files named by ``paths`` (files or folders), sorted per folder.
 
-    A folder yields its ``*.yaml`` / ``*.yml`` files, recursively, except files
-    whose name starts with ``_`` (include fragments) and folders called
-    ``broken`` (scenarios that fail on purpose) unless that folder is named
-    itself. A file named explicitly is always taken. A path that does not exist
-    raises :class:`~player_sim.ConfigError`.
+    A folder yields its ``NAME.scenario.yaml`` / ``NAME.scenario.yml`` files,
+    recursively, except in folders called ``broken`` (scenarios that fail on
+    purpose) unless that folder, or a folder within it, is named itself. A file
+    named explicitly is always taken, whatever its name. A path that does not
+    exist raises :class:`~player_sim.ConfigError`. The result may be empty: the
+    caller decides that running nothing is an error.
     """
     found: list[str] = []
     for path in paths:
@@ -40,8 +72,7 @@ def _walk(top: str) -> list[str]:
     out: list[str] = []
     for root, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if d != BROKEN_DIR and not d.startswith("."))
-        out.extend(os.path.join(root, f) for f in sorted(files)
-                   if f.endswith(_SUFFIXES) and not f.startswith("_"))
+        out.extend(os.path.join(root, f) for f in sorted(files) if is_scenario_file(f))
     return out
 
 

@@ -172,6 +172,9 @@ class _Run:
         self.checks = 0
         self.step_error = False
         self.observed: dict[str, int] = {}
+        #: (virtual time, location) of each step that drives the world (actions, faults,
+        #: kills), in order: a rule failure points at the last one before the violation.
+        self.drives: list[tuple[float, Location]] = []
 
     # --- driving ------------------------------------------------------------------
 
@@ -189,6 +192,8 @@ class _Run:
         self.observe(0.0, settled=True)
         for step in self.scenario.steps:
             kind = type(step)
+            if kind not in (Wait, At, Expect):
+                self.drives.append((world.now, step.location))
             if kind is Wait:
                 assert isinstance(step, Wait)
                 self.advance_to(world.now + step.seconds)
@@ -467,6 +472,16 @@ class _Run:
         self.failures.append(Failure(monitor.kind, monitor.location, monitor.text, message,
                                      time))
 
+    def driving_step(self, t: float) -> Location:
+        """The last step that drove the world at or before ``t`` (the file's first line
+        when none did): where a reader looks for the cause of a rule broken at ``t``."""
+        location = self.scenario.location
+        for when, where in self.drives:
+            if when > t + 1e-9:
+                break
+            location = where
+        return location
+
     def rule_failures(self) -> list[Failure]:
         """The catalogue's monitors over the whole trace, against ``violates:``."""
         world = self.world
@@ -484,7 +499,7 @@ class _Run:
             more = f" ({len(violations) - 1} more)" if len(violations) > 1 else ""
             who = f" on {first.device}" if first.device is not None else ""
             out.append(Failure(
-                "rule", self.scenario.location, rule_id,
+                "rule", self.driving_step(first.t), rule_id,
                 f"rule {rule_id} broken at {format_time(first.t)}{who}: {first.message}{more}."
                 f" The rule: {first.rule.statement} ({first.rule.where}). If this scenario "
                 f"breaks it on purpose, list it under 'violates:'", first.t))

@@ -1,9 +1,14 @@
-"""The JSON Schema of scenario files (draft 2020-12).
+"""The JSON Schema of scenario files and include fragments (draft 2020-12).
 
-The schema checks the shape of a file (keys, types, durations, enums); the
-loader then checks what a schema can't (declared devices, signal names, rule
-ids, time going forwards) and builds the :class:`~._model.Scenario`.
-``player-sim schema`` prints it so editors can complete and check files.
+The schema checks the shape of a file (keys, types, durations with their units
+largest first, enums, signal and event names and the payload keys each can
+carry); the loader then checks what a schema can't (declared devices, rule ids,
+time going forwards) and builds the :class:`~._model.Scenario`. Every file the
+loader accepts (scenarios, fragments such as ``_world.yaml``, files whose devices
+come from an include) passes the schema: a test checks it on every bundled file.
+``player-sim schema`` prints it so editors can complete, explain (every key has a
+description) and check files; a bad pattern comes with a readable
+``errorMessage`` (shown by the YAML language server).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 from typing import Any, Final
 
 from .. import signals
+from .._trace_kinds import Kind
 from ..backends import DRM_SCHEMES, LIMIT_POLICIES
 from ..player import AppState, PlaybackState
 from ..player._actions import ActionSpec
@@ -23,20 +29,30 @@ from ._model import (
     APP_POLICIES,
     BASE_URLS,
     COMPARATORS,
-    DURATION_PATTERN,
     ENDPOINTS,
     METRICS,
 )
 
 __all__ = ["SCHEMA", "schema_json"]
 
-_DURATION: Final = {"title": "duration", "type": "string", "pattern": DURATION_PATTERN,
-                    "description": "A number and a unit: 300ms, 30s, 5m, 2h, 1d."}
+_NUMBER: Final = r"\d+(\.\d+)?"
+#: A duration's parts, largest unit first, each at most once (as the loader reads them):
+#: ``1h30m`` yes, ``30s5m`` no. Stricter than, and within, ``DURATION_PATTERN``.
+_ORDERED_DURATION: Final = ("^(?=.)" + "".join(f"({_NUMBER}{unit})?"
+                                                for unit in ("d", "h", "m", "s", "ms")) + "$")
+_DURATION: Final = {"title": "duration", "type": "string", "pattern": _ORDERED_DURATION,
+                    "description": "A number and a unit: 300ms, 30s, 5m, 2h, 1d, or parts "
+                                   "largest first: 1h30m.",
+                    "errorMessage": "write a number followed by a unit (ms, s, m, h or d), "
+                                    "e.g. 300ms, 30s, 5m, 2h, 1d; parts largest first, "
+                                    "e.g. 1h30m"}
 _TIME: Final = {**_DURATION, "description": "Virtual time since the start, as a duration."}
 _NAME: Final = {"type": "string", "minLength": 1}
 _RULE_ID: Final = {"title": "rule id", "type": "string",
                    "pattern": r"^[a-z0-9-]+(\.[a-z0-9-]+)+$",
-                   "description": "A rule of the catalogue, e.g. ssm.setup.limit-refuses."}
+                   "description": "A rule of the catalogue, e.g. ssm.setup.limit-refuses.",
+                   "errorMessage": "a rule id is dotted lower-case words, e.g. "
+                                   "ssm.setup.limit-refuses (player-sim rules lists them)"}
 
 
 def _obj(properties: dict[str, Any], required: tuple[str, ...] = (),
@@ -213,7 +229,9 @@ _OUTAGE: Final = _obj({"backend": {"enum": list(LINKS)}, **_WINDOW}, required=("
                       description="The backend is unreachable from 'from' (default: now) "
                                   "for 'for' or until 'until'.")
 _LATENCY: Final = _obj({"link": {"enum": list(LINKS)}, "extra": _DURATION, **_WINDOW},
-                       required=("link", "extra"))
+                       required=("link", "extra"),
+                       description="Answers on link take 'extra' longer, from 'from' "
+                                   "(default: now) for 'for' or until 'until'.")
 
 _PAYLOAD: Final = {"type": "object", "description": "Fields the record's data must have.",
                    "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
@@ -229,22 +247,45 @@ _CONDITION_KEYS: Final[dict[str, Any]] = {
     **{name: {"type": ["number", "string"]} for name in COMPARATORS},
 }
 _MATCH_KEYS: Final[dict[str, Any]] = {
-    "signal": {"enum": list(signals.ALL_SIGNALS)},
-    "event": _NAME,
+    "signal": {"enum": list(signals.ALL_SIGNALS),
+               "description": "An SDK notification the app receives (README: Signals)."},
+    "event": {"enum": [kind.value for kind in Kind],
+              "description": "A trace record kind (README: Trace format)."},
     "payload": _PAYLOAD,
 }
 
-_EXPECT: Final = _obj({
+
+def _payload_keys() -> list[dict[str, Any]]:
+    """For each signal and event: its payload may name only that record kind's fields
+    (a misspelled ``ssm_cod`` is refused, listing the fields)."""
+    out = []
+    for kind in Kind:
+        fields = [f.name for f in kind.fields]
+        for key in ("signal", "event") if kind.value in signals.ALL_SIGNALS else ("event",):
+            out.append({
+                "if": {"properties": {key: {"const": kind.value}}, "required": [key]},
+                "then": {"properties": {"payload": {
+                    "propertyNames": {"enum": fields},
+                    "errorMessage": f"{kind.value} records carry only: "
+                                    f"{', '.join(fields) or 'no fields'}"}}}})
+    return out
+
+_EXPECT: Final = {**_obj({
     **_MATCH_KEYS, **_CONDITION_KEYS,
-    "within": _DURATION, "by": _TIME, "at": _TIME, "for": _DURATION,
-    "absent_for": _DURATION, "absent_until": _TIME,
+    "within": {**_DURATION, "description": "From now: it must happen (hold) within this."},
+    "by": {**_TIME, "description": "It must happen (hold) by this virtual time."},
+    "at": {**_TIME, "description": "A state or metric: it holds at this virtual time."},
+    "for": {**_DURATION, "description": "A state or metric: it holds all along this span."},
+    "absent_for": {**_DURATION, "description": "A signal or event: none for this span."},
+    "absent_until": {**_TIME, "description": "A signal or event: none until this time."},
 }, description="A signal or event (within / by / absent_for / absent_until), or a device "
-               "state or metric (now, at, within, by, for).")
+               "state or metric (now, at, within, by, for)."), "allOf": _payload_keys()}
 
 _INVARIANT: Final = {
     "type": ["string", "object"],
     "properties": {**_MATCH_KEYS, **_CONDITION_KEYS},
     "additionalProperties": False,
+    "allOf": _payload_keys(),
     "description": "'metric(subject) OP value', a state or metric mapping, or (under never) "
                    "a signal or event.",
 }
@@ -287,33 +328,141 @@ _STEP: Final = {"type": "object", "title": "step", "properties": _STEP_KINDS,
                 "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
                 "description": "One action, wait, fault or expectation."}
 
+#: Keys only a scenario has; a file with none of them is an include fragment
+#: (``_world.yaml``: world, accounts, devices, include).
+_SCENARIO_ONLY: Final = ("name", "description", "covers", "violates", "tags", "seed",
+                         "steps", "always", "never")
+
 SCHEMA: Final[dict[str, Any]] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://player-sim.example/scenario.schema.json",
     "title": "player_sim scenario",
+    "anyOf": [
+        {"required": ["name", "steps"],
+         "description": "A scenario: its devices here or from an include.",
+         "if": {"not": {"required": ["include"]}}, "then": {"required": ["devices"]}},
+        {"not": {"anyOf": [{"required": [key]} for key in _SCENARIO_ONLY]},
+         "description": "An include fragment: world, accounts, devices, include only."},
+    ],
     **_obj({
-        "name": _NAME,
-        "description": {"type": "string"},
-        "covers": {"type": "array", "items": _RULE_ID},
+        "name": {**_NAME, "description": "What the scenario shows, in one line (the test's "
+                                         "name in reports)."},
+        "description": {"type": "string",
+                        "description": "Why: the quote or fact it checks, in prose."},
+        "covers": {"type": "array", "items": _RULE_ID,
+                   "description": "Rules this scenario's run judges (player-sim rules checks "
+                                  "the label is true)."},
         "violates": {"type": "array", "items": _RULE_ID,
                      "description": "Rules this scenario breaks on purpose (a hazard it "
                                     "demonstrates); any other rule broken is a failure."},
-        "tags": {"type": "array", "items": _NAME},
-        "seed": {"type": "integer"},
+        "tags": {"type": "array", "items": _NAME,
+                 "description": "Words -k selects by (player-sim run -k, pytest -k)."},
+        "seed": {"type": "integer",
+                 "description": "The world seed (default 0; --seed overrides it)."},
         "include": {"type": ["string", "array"], "items": _NAME,
                     "description": "YAML files (relative to this one) whose world, "
                                    "accounts and devices this file extends."},
         "world": _WORLD,
         "accounts": {"type": "object", "additionalProperties": {
             "type": ["object", "null"],
-            "properties": {"max_sessions": {"type": "integer", "minimum": 1}},
-            "additionalProperties": False}},
-        "devices": {"type": "object", "minProperties": 1, "additionalProperties": _DEVICE},
-        "steps": {"type": "array", "items": _STEP},
-        "always": {"type": "array", "items": _INVARIANT},
-        "never": {"type": "array", "items": _INVARIANT},
-    }, required=("name", "devices", "steps")),
+            "properties": {"max_sessions": {"type": "integer", "minimum": 1,
+                                            "description": "This account's own session "
+                                                           "limit (content token claim)."}},
+            "additionalProperties": False},
+            "description": "Accounts by name, with their own settings."},
+        "devices": {"type": "object", "minProperties": 1, "additionalProperties": _DEVICE,
+                    "description": "The devices by name: their account and SDK "
+                                   "configuration."},
+        "steps": {"type": "array", "items": _STEP,
+                  "description": "What happens, in order, in virtual time: actions, waits, "
+                                 "faults and expectations."},
+        "always": {"type": "array", "items": _INVARIANT,
+                   "description": "Invariants checked at every record of the run."},
+        "never": {"type": "array", "items": _INVARIANT,
+                  "description": "Signals, events or states that must not occur."},
+    }),
 }
+
+
+#: What a key means wherever it appears without a description of its own (editor hover
+#: for every key; a test walks the schema). One sentence per key name.
+_KEY_DESCRIPTIONS: Final[dict[str, str]] = {
+    "above": "The metric is more than this.",
+    "below": "The metric is less than this.",
+    "at_least": "The metric is this or more.",
+    "at_most": "The metric is this or less.",
+    "equals": "The metric is exactly this.",
+    "not_equals": "The metric is anything but this.",
+    "account": "An account's name (a device's owner, or the subject of a metric or kill).",
+    "account_id": "The token's device.accountId claim.",
+    "app": "The app: its state (in a condition) or its policy settings (on a device).",
+    "assets": "Assets by id, with their playback context.",
+    "backend": "Which backend: a network link, or the Kaltura backend (ott / ovp).",
+    "code": "The error code answered (OTT / OVP: number or text).",
+    "count": "How many calls it applies to (default 1).",
+    "device": "A device's name, as declared under devices.",
+    "device_group": "The device's group, for the per-device-group limit.",
+    "drm": "The DRM scheme of the content.",
+    "empty": "The token is empty: setup fails (1003).",
+    "enabled": "Whether the SSM server is in the path at all.",
+    "endpoint": "The backend call: ssm.setup, ssm.heartbeat, license, ott:..., ovp:...",
+    "entitled_users": "Only these users may play it (none: everyone).",
+    "entries": "Media entries by id, with their DRM data.",
+    "event": "A trace record kind (README: Trace format).",
+    "formats": "Media formats offered or asked for.",
+    "http_status": "The HTTP status of the answer.",
+    "ip": "The device's client IP, for the per-IP limits.",
+    "license": "The license server.",
+    "license_url": "Where the license request goes.",
+    "limit_policy": "At a limit: refuse the new session, or evict the oldest.",
+    "link": "A network link: ssm, license, ott or ovp.",
+    "max_ips_per_account": "Client IPs an account may play from at once.",
+    "max_sessions": "Sessions this account (or token) may hold.",
+    "max_sessions_per_account": "Sessions an account may hold (the common limit).",
+    "max_sessions_per_channel_group": "Sessions an account may hold per channel group.",
+    "max_sessions_per_device_group": "Sessions an account may hold per device group.",
+    "max_sessions_per_ip": "Sessions one client IP may hold.",
+    "message": "The error message answered.",
+    "metric": "A counted quantity (README: Scenario files, metrics).",
+    "network": "Latency of every link, per link, and jitter.",
+    "partner_id": "The Kaltura partner id.",
+    "password": "The user's password.",
+    "payload": "Fields the record's data must have.",
+    "pip": "The app supports picture-in-picture.",
+    "playback": "The player's playback state.",
+    "reference_type": "How the media entry is referenced (OTT).",
+    "release_item_on_stop": "Stopping releases the player item (and so tears down).",
+    "require_ssm_token": "The license server refuses requests without an SSM token.",
+    "resume_after_background": "The app resumes playback when foregrounded.",
+    "signal": "An SDK notification the app receives (README: Signals).",
+    "ssm": "The SSM server, or (on a device or content) whether SSM is used.",
+    "ssm_code": "The SSM error code in the answer's body (null: none).",
+    "stream": "The stream (channel or asset) played.",
+    "suspended_users": "Users whose login is refused as suspended.",
+    "sync_setup_teardown": "syncSSMSetupTeardown: setup and teardown block the main thread.",
+    "trace_heartbeats": "Record every heartbeat in the trace (off: long runs stay small).",
+    "username": "The user's login id.",
+    "zap_on_heartbeat_error": "The app zaps to the same stream after a heartbeat error.",
+    "zap_order": "On a zap: tear the old session down first, or set the new one up first.",
+}
+
+
+def _describe(node: Any) -> None:
+    """Give every property without a description the one of its key name (not inside
+    ``if`` / ``then``, which only match and refine)."""
+    if isinstance(node, dict):
+        for name, sub in node.get("properties", {}).items():
+            if isinstance(sub, dict) and "description" not in sub and name in _KEY_DESCRIPTIONS:
+                node["properties"][name] = {**sub, "description": _KEY_DESCRIPTIONS[name]}
+        for key, sub in node.items():
+            if key not in ("if", "then"):
+                _describe(sub)
+    elif isinstance(node, list):
+        for sub in node:
+            _describe(sub)
+
+
+_describe(SCHEMA)
 
 
 def schema_json() -> str:
