@@ -40,7 +40,7 @@ def test_the_default_sdk_model_is_the_documented_core() -> None:
 
 def test_each_hook_changes_what_the_core_does() -> None:
     class Variant(SdkModel):
-        def read_answer(self, answer: ev.SsmAnswer) -> ev.SsmAnswer:
+        def read_answer(self, answer: ev.SsmAnswer, call: str) -> ev.SsmAnswer:
             return attrs.evolve(answer, ssm_code=None)  # reads the status only
 
         def rotates_tokens(self) -> bool:

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import attrs
 
-from ..player import DocumentedAppPolicy, PlaybackState, PlayerView, SdkModel
+from ..player import DocumentedAppPolicy, PlaybackState, PlayerView, SdkModel, SsmCall
 from ..player import _events as ev
 from ..providers import KsCompletion, OttSessionProvider, PrimitiveResult, SessionProvider
 from ..scenario import Scenario, discover, load_many, load_scenario_text, run_scenario
@@ -102,7 +102,7 @@ class StatusOnlyErrors(SdkModel):
     """Checks the HTTP status only: a 200 whose body carries an SSM error code is
     taken as success (a missing token read as empty)."""
 
-    def read_answer(self, answer: ev.SsmAnswer) -> ev.SsmAnswer:
+    def read_answer(self, answer: ev.SsmAnswer, call: SsmCall) -> ev.SsmAnswer:
         if 200 <= answer.http_status < 300 and answer.ssm_code is not None:
             token = answer.token if answer.token is not None else ""
             return attrs.evolve(answer, ssm_code=None, token=token)

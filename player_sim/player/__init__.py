@@ -5,7 +5,7 @@ from ._actions import ACTIONS, ActionSpec, action_name
 from ._core import CoreConfig, PlayerCore
 from ._diagram import mermaid_diagram
 from ._policy import AppPolicy, DocumentedAppPolicy, PlayerView
-from ._sdk import SdkModel
+from ._sdk import SSM_CALLS, SdkModel, SsmCall
 from ._states import (
     ACTIVE_PLAYBACK_STATES,
     APP_MACHINE,
@@ -35,6 +35,7 @@ __all__ = [
     "PLAYBACK_MACHINE",
     "PLAYBACK_TRANSITIONS",
     "PROFILES",
+    "SSM_CALLS",
     "VARIANTS",
     "ActionSpec",
     "AppPolicy",
@@ -46,6 +47,7 @@ __all__ = [
     "PlayerView",
     "Profile",
     "SdkModel",
+    "SsmCall",
     "SsmVariants",
     "Variant",
     "action_name",
