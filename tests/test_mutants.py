@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 import attrs
 import pytest
@@ -109,25 +110,73 @@ def searched() -> dict[str, MutantResult]:
                                                   rules=wanted)}
 
 
+#: Mutants no rule of this branch's catalogue can catch yet: the partner id a provider
+#: reports is read by nothing (issue 11, part 2 adds the rule that reads it). Once that
+#: rule is merged, they must be caught like the others: the test says which survive.
+AWAITING_A_RULE: Final = {"ott-wrong-partner-id", "ovp-wrong-partner-id"}
+
+
 def test_every_mutant_is_caught(results: dict[str, MutantResult]) -> None:
-    survivors = [name for name, r in results.items() if not r.caught]
-    assert not survivors
-    assert len(results) == len(MUTANTS) == 8
+    survivors = {name for name, r in results.items() if not r.caught}
+    assert survivors <= AWAITING_A_RULE, survivors
+    assert len(results) == len(MUTANTS) >= 30
+    assert not [r.error for r in results.values() if r.error is not None]
 
 
-@pytest.mark.parametrize("name, scenario, what", [
+#: Each caught mutant, the bundled scenario about its defect, and how it fails there.
+_DEFECT_SCENARIOS: Final = pytest.mark.parametrize("name, scenario, what", [
     ("ignores-heartbeat-errors", "heartbeat_error_zap.yaml", "rule ssm.errors.stop-playback"),
     ("resumes-without-checking", "background_error_waiting.yaml",
      "rule ssm.errors.stop-playback"),
+    ("resumes-despite-error", "background_error_waiting.yaml",
+     "rule ssm.errors.stop-playback"),
+    ("zaps-to-another-stream", "heartbeat_error_zap.yaml",
+     "rule ssm.background.heartbeat-error-zap"),
+    ("handles-heartbeat-errors-in-pip-only", "heartbeat_error_zap.yaml",
+     "rule ssm.errors.stop-playback"),
     ("never-tears-down", "teardown_on_stop.yaml", "expect: "),
     ("async-teardown-at-limit", "sync_zap_at_limit.yaml", "expect: "),
+    ("blocking-teardown-in-async-mode", "async_mode_never_blocks.yaml",
+     "rule ssm.sync.blocks-main-thread"),
+    ("sync-setup-does-not-block", "sync_mode_freezes_ui.yaml",
+     "rule ssm.sync.blocks-main-thread"),
     ("stale-heartbeat-token", "heartbeat_keeps_session.yaml",
      "rule ssm.heartbeat.token-rotation"),
+    ("heartbeat-with-setup-token", "heartbeat_keeps_session.yaml",
+     "rule ssm.heartbeat.token-rotation"),
+    ("teardown-with-setup-token", "teardown_on_stop.yaml", "rule ssm.teardown.ends-session"),
+    ("license-without-token", "setup_before_license.yaml", "rule ssm.license.carries-token"),
+    ("license-before-setup-answer", "setup_before_license.yaml",
+     "rule ssm.setup.before-license"),
+    ("fixed-heartbeat-period", "heartbeat_period_from_setup.yaml",
+     "rule ssm.heartbeat.keeps-session"),
+    ("heartbeats-stop-in-pip", "pip_runs_normally.yaml", "rule ssm.pip.runs-normally"),
+    ("heartbeats-in-background", "background_short_resumes.yaml",
+     "rule ssm.background.suspends"),
+    ("heartbeat-timer-survives-stop", "stop_during_heartbeat.yaml", "rule "),
+    ("status-only-errors", "legacy_200_denial.yaml", "rule "),
+    ("setup-error-not-notified", "limit_refuses_third_device.yaml", "expect: "),
+    ("heartbeat-error-not-notified", "heartbeat_error_zap.yaml", ""),
+    ("teardown-error-only-logged", "teardown_error_notified.yaml", ""),
+    ("notifies-without-http-status", "teardown_error_notified.yaml", ""),
+    ("notifies-without-ssm-code", "teardown_error_notified.yaml", ""),
+    ("retries-setup-1007", "zap_race_at_limit.yaml", "expect: "),
+    ("retries-heartbeat", "heartbeat_error_zap.yaml", "rule "),
+    ("retries-teardown", "teardown_error_notified.yaml", "expect: "),
     ("never-refreshes-ks", "ott_refresh_android.yaml",
      "rule provider.ott.refresh-before-expiry"),
-    ("license-without-token", "setup_before_license.yaml", "rule ssm.license.carries-token"),
-    ("status-only-errors", "legacy_200_denial.yaml", "rule "),
+    ("ott-refreshes-after-expiry", "ott_refresh_android.yaml",
+     "rule provider.ott.refresh-before-expiry"),
+    ("ott-reuses-ended-ks", "ott_logout_ends_session.yaml",
+     "rule provider.ended.requests-fail"),
+    ("ovp-widget-id-without-underscore", "ovp_widget_session.yaml", "expect: "),
+    ("ovp-never-renews", "ovp_widget_validity_from_send.yaml",
+     "rule provider.ovp.renew-after-expiry"),
+    ("ovp-reuses-ended-ks", "ovp_user_login_end.yaml", "rule provider.ended.requests-fail"),
 ])
+
+
+@_DEFECT_SCENARIOS
 def test_each_mutant_is_caught_by_the_scenario_about_its_defect(
         results: dict[str, MutantResult], name: str, scenario: str, what: str) -> None:
     caught = dict(results[name].scenarios)
@@ -147,8 +196,13 @@ def test_the_search_alone_catches_mutants_by_the_rules_they_break(
         assert "ssm.zap.no-self-limit" not in result.rules
 
 
+def test_every_caught_mutant_has_its_defect_scenario_listed() -> None:
+    listed = {p[0] for p in _DEFECT_SCENARIOS.args[1]}
+    assert listed == {m.name for m in MUTANTS} - AWAITING_A_RULE
+
+
 def test_a_mutant_keeps_each_device_app_settings() -> None:
-    mutant = MUTANTS[0]
+    mutant = next(m for m in MUTANTS if m.name == "ignores-heartbeat-errors")
     config = DeviceConfig(name="phone", account="alice",
                           policy=DocumentedAppPolicy(zap_on_heartbeat_error=False))
     changed = mutant.apply(config)
@@ -181,9 +235,10 @@ def test_the_new_background_scenario_passes_and_catches_a_blind_resume() -> None
 
 
 def test_cli_mutants_prints_what_caught_each_and_exits_by_survivors(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["mutants", "--examples", "0"])
+    result = CliRunner().invoke(main, ["mutants", "--examples", "0", "--only",
+                                       "status-only-errors", "--only", "never-tears-down"])
     assert result.exit_code == 0, result.output
-    assert "8 mutants, 8 caught" in result.output
+    assert "2 mutants, 2 caught (0 by the search)" in result.output
     assert "CAUGHT   status-only-errors" in result.output
     # with one scenario only, most mutants survive: exit 1 and their names
     lone = tmp_path / "lone.yaml"
