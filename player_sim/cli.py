@@ -438,6 +438,9 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     """
     import sys
 
+    if exhaustive and app_ref is not None:
+        raise click.UsageError("--app is for the random search: the exhaustive explorer "
+                               "drives the player core, which has no app")
     variant = _variant_from_options(sdk_ref, app_ref)
     if not exhaustive:
         if depth is not None:
@@ -464,9 +467,6 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     if given:
         raise click.UsageError(f"{given[0]} is for the random search; --exhaustive takes "
                                "--depth")
-    if app_ref is not None:
-        raise click.UsageError("--app is for the random search: the exhaustive explorer "
-                               "drives the player core, which has no app")
     from .explore import explore_exhaustive, format_exhaustive
 
     depth = 6 if depth is None else depth

@@ -265,4 +265,11 @@ def test_the_readme_mutant_example_runs(capsys: pytest.CaptureFixture[str]) -> N
     exec(compile(code, "README.md:Mutants", "exec"), {"__name__": "readme"})
     out = capsys.readouterr().out
     assert "CAUGHT   wrong-license-token" in out
-    assert "9 mutants, 9 caught" in out
+    assert "2 mutants, 2 caught" in out
+
+
+def test_the_readme_mutant_table_is_generated_from_the_catalogue() -> None:
+    from player_sim.explore import mutants_markdown
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert mutants_markdown() in readme, "regenerate it with player_sim.explore.mutants_markdown()"
