@@ -452,8 +452,6 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
         if seeds is None and (workers != 1 or address is not None):
             raise click.UsageError("--workers and --executor spread --seeds A:B over "
                                    "processes: add --seeds")
-        if variant is not None and seeds is not None:
-            raise click.UsageError("--sdk and --app search one seed: drop --seeds")
         _explore_random(examples, seed, out, rule_ids, seeds, workers, address, profile,
                         variant)
         return
@@ -492,27 +490,30 @@ def _seed_range(text: str) -> range:
     return seeds
 
 
-def _explore_one(task: tuple[int, int, tuple[str, ...], str | None]) -> Any:
-    """One seed's random search (a task of ``explore --seeds``; runs in a worker)."""
+def _explore_one(task: tuple[int, int, tuple[str, ...], str | None, Any]) -> Any:
+    """One seed's random search (a task of ``explore --seeds``; runs in a worker, which
+    receives the variant pickled: its module must import there too)."""
     import attrs
 
     from .explore import explore_random
     from .explore._strategies import EXPLORE_SPACE
 
-    seed, examples, rule_ids, profile = task
+    seed, examples, rule_ids, profile, mutant = task
     space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
-    return explore_random(examples=examples, seed=seed, rules=rule_ids or None, space=space)
+    return explore_random(examples=examples, seed=seed, rules=rule_ids or None, space=space,
+                          configure_device=None if mutant is None else mutant.apply)
 
 
 def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], workers: int,
-                   address: str | None, profile: str | None = None) -> Any:
+                   address: str | None, profile: str | None = None,
+                   mutant: Any = None) -> Any:
     """Searches for every seed, merged: the same whatever the number of workers."""
     from ._errors import ConfigError
     from .explore import SearchReport
     from .fleet import open_executor, run_tasks
     from .rules import CATALOGUE
 
-    tasks = [(seed, examples, rule_ids, profile) for seed in seeds]
+    tasks = [(seed, examples, rule_ids, profile, mutant) for seed in seeds]
     try:
         reports = run_tasks(lambda: open_executor(workers, address), _explore_one, tasks)
     except ConfigError as err:
@@ -595,7 +596,11 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
     space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
     if seeds is not None:
         seed_range = _seed_range(seeds)
-        report = _explore_seeds(seed_range, budget, rule_ids, workers, address, profile)
+        report = _explore_seeds(seed_range, budget, rule_ids, workers, address, profile,
+                                None if variant is None else variant[0])
+        if variant is not None:
+            report = attrs.evolve(report, counterexamples=tuple(
+                _with_variant(c, variant[1]) for c in report.counterexamples))
         click.echo(f"seeds {seed_range.start}:{seed_range.stop}, {len(seed_range)} searches")
     elif variant is not None:
         mutant, keys = variant

@@ -410,3 +410,17 @@ def test_mutants_are_spread_over_the_three_seams_and_tied_to_a_sentence() -> Non
             text = " ".join(doc.read_text(encoding="utf-8").split())
             assert " ".join(quote.split())[:40].replace("`", "") in text.replace("`", ""), \
                 mutant.name
+
+
+def test_mutants_run_on_a_process_pool() -> None:
+    """The mutant objects themselves travel to the workers (spawned processes)."""
+    from click.testing import CliRunner
+
+    from player_sim.cli import main
+
+    result = CliRunner().invoke(main, [
+        "mutants", "--workers", "2", "--examples", "0", "--only", "license-without-token",
+        "--only", "ovp-never-renews", str(ROOT / "scenarios" / "setup_before_license.yaml"),
+        str(ROOT / "scenarios" / "ovp_widget_session.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "2 mutants, 2 caught" in result.output
