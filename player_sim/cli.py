@@ -537,7 +537,7 @@ def _variant_from_options(sdk_ref: str | None, app_ref: str | None
     from ._errors import ConfigError
     from .explore import Mutant
     from .player import AppPolicy
-    from .world._plugins import resolve_class, resolve_sdk
+    from .world import resolve_class, resolve_sdk
 
     try:
         sdk = None if sdk_ref is None else resolve_sdk(sdk_ref)

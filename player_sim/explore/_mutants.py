@@ -42,8 +42,7 @@ from ..providers import (
 )
 from ..rules import CATALOGUE
 from ..scenario import Scenario, discover, load_many, load_scenario_text, run_scenario
-from ..world import DeviceConfig
-from ..world._plugins import load_reference
+from ..world import DeviceConfig, load_reference
 from . import _mutant_catalogue as mc
 from ._search import explore_random
 from ._strategies import DOCUMENTED_SPACE

@@ -30,8 +30,11 @@ from ..backends import (
 )
 from ..player import VARIANTS, AppPolicy, DocumentedAppPolicy
 from ..providers import REFRESH_POLICY_NAMES, VARIANT_NAMES
-from ..world import TIMED_CALLS, DeviceConfig, NetworkConfig, WorldConfig
-from ..world._plugins import (
+from ..world import (
+    TIMED_CALLS,
+    DeviceConfig,
+    NetworkConfig,
+    WorldConfig,
     is_reference,
     resolve_policy,
     resolve_provider_class,
