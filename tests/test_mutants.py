@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Final
 
@@ -240,6 +241,8 @@ def test_cli_mutants_prints_what_caught_each_and_exits_by_survivors(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "2 mutants, 2 caught (0 by the search)" in result.output
     assert "CAUGHT   status-only-errors" in result.output
+    # the table: one row per mutant, its seam, verdict, scenarios and searched rules
+    assert re.search(r"^status-only-errors +sdk +CAUGHT +1 +-$", result.output, re.M)
     # with one scenario only, most mutants survive: exit 1 and their names
     lone = tmp_path / "lone.yaml"
     lone.write_text("name: one\ndevices: {phone: {account: alice}}\nsteps:\n"

@@ -359,7 +359,9 @@ def _run_one(mutant: Mutant, baseline: Sequence[Scenario], examples: int, seed: 
 
 
 def format_mutants(results: Sequence[MutantResult]) -> str:
-    """One block per mutant: CAUGHT, SURVIVED or ERROR, and by what."""
+    """One block per mutant: CAUGHT, SURVIVED or ERROR, and by what (the first
+    scenarios, the searched rules); then a table, one row per mutant: its seam,
+    verdict, how many scenarios and which searched rules caught it."""
     lines = []
     for r in results:
         lines.append(f"{r.verdict:8} {r.mutant.name}: {r.mutant.description}")
@@ -371,6 +373,12 @@ def format_mutants(results: Sequence[MutantResult]) -> str:
             lines.append(f"         ... and {len(r.scenarios) - _SHOWN} more scenarios")
         if r.rules:
             lines.append(f"         explore: {', '.join(r.rules)}")
+    width = max([len(r.mutant.name) for r in results] + [6])
+    lines.append("")
+    lines.append(f"{'mutant':{width}}  seam      verdict   scenarios  searched rules")
+    for r in results:
+        lines.append(f"{r.mutant.name:{width}}  {r.mutant.seam:8}  {r.verdict:8}  "
+                     f"{len(r.scenarios):9}  {', '.join(r.rules) or '-'}")
     survivors = [r.mutant.name for r in results if r.verdict == "SURVIVED"]
     failed = [r.mutant.name for r in results if r.error is not None]
     searched = sum(1 for r in results if r.rules)
