@@ -7,7 +7,7 @@ with an underscore is private and may change.
 from . import providers, signals
 from ._errors import ConfigError, InvalidTransition, PlayerSimError
 from ._messages import ContentToken
-from ._timeline import render_timeline
+from ._timeline import FailureMark, render_timeline, window_around
 from .backends import (
     Fault,
     KsStatus,
@@ -33,6 +33,7 @@ from .player import (
     SsmVariants,
     events,
     mermaid_diagram,
+    mermaid_diagrams,
 )
 from .providers import (
     ErrorElement,
@@ -67,6 +68,7 @@ __all__ = [
     "DeviceConfig",
     "DocumentedAppPolicy",
     "ErrorElement",
+    "FailureMark",
     "Fault",
     "InvalidTransition",
     "Kind",
@@ -106,9 +108,11 @@ __all__ = [
     "WorldConfig",
     "events",
     "mermaid_diagram",
+    "mermaid_diagrams",
     "providers",
     "render_timeline",
     "signals",
+    "window_around",
 ]
 
 __version__ = "0.1.0"

@@ -98,6 +98,8 @@ _EXPIRES_AT = _f("expires_at", "num", "when the KS expires (virtual seconds)")
 _ACTION_NAME = _f("name", "str", "the action's verb (the same word as in scenario files)")
 _ORIGIN = _f("origin", "str", "who acted: user (the harness) or app (its policy)")
 _CODE = _f("code", "int|null", "the error code (null: none, or a string code in message)")
+_RENEWAL = _f("renewal", "str", "enforced mode: the keep-alive was a license renewal at this "
+              "endpoint (ssm:renewal-license-wv, license:?renew=true)", required=False)
 _LINK = _f("link", "str", "the network link: ssm, license, ott or ovp")
 _ENDPOINT = _f("endpoint", "str", "the backend endpoint")
 _SSM_ERROR = (_STREAM_OR_NONE, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
@@ -179,11 +181,18 @@ class Kind(enum.StrEnum):
     # --- the device: SSM and license traffic --------------------------------------------
 
     SSM_SETUP_SENT = ("ssm_setup_sent", _D, True, "the SDK asked the SSM server for a session",
-                      _REQUEST_ID, _STREAM, _BLOCKING)
+                      _REQUEST_ID, _STREAM, _BLOCKING,
+                      _f("in_license", "bool", "SSM V2: the setup travels inside the license "
+                         "request, whose answer grants the license too", required=False))
+    CONTENT_TOKEN_POLLED = ("content_token_polled", _D, True,
+                            "the SDK polled for a content token that was not there yet "
+                            "(variant content_token_wait: poll)",
+                            _f("polls", "int", "how many polls it took (or made in vain)"),
+                            _f("found", "bool", "the content token arrived in time"))
     SSM_SETUP_ANSWERED = ("ssm_setup_answered", _D, True, "the SSM setup answer reached the SDK",
                           *_SSM_TOKEN_ANSWER)
     HEARTBEAT_SENT = ("heartbeat_sent", _D, True, "the SDK sent an SSM heartbeat",
-                      _REQUEST_ID, _TOKEN)
+                      _REQUEST_ID, _TOKEN, _RENEWAL)
     HEARTBEAT_ANSWERED = ("heartbeat_answered", _D, True,
                           "an SSM heartbeat answer reached the SDK (with the rotated-in token)",
                           *_SSM_TOKEN_ANSWER)
@@ -199,7 +208,10 @@ class Kind(enum.StrEnum):
                             _f("ssm_token", "str|null", "the SSM session token it carries"))
     LICENSE_ANSWERED = ("license_answered", _D, True, "the license answer reached the SDK",
                         _REQUEST_ID, _f("granted", "bool", "the license was granted"),
-                        _HTTP_STATUS, _CODE, _MESSAGE)
+                        _HTTP_STATUS, _CODE, _MESSAGE,
+                        _f("session_token", "str", "enforced mode: the session token the "
+                           "answer carries (the keep-alive becomes a license renewal)",
+                           required=False))
 
     # --- the device: session provider and media provider --------------------------------
 
@@ -284,6 +296,10 @@ class Kind(enum.StrEnum):
                            *_SSM_ERROR)
     LICENSE_ERROR = ("license_error", _D, True, "the license server denied the license",
                      _STREAM_OR_NONE, _HTTP_STATUS, _CODE, _MESSAGE)
+    CONTENT_TOKEN_ERROR = ("content_token_error", _D, True,
+                           "the SDK gave up polling for a content token: no setup was sent",
+                           _STREAM_OR_NONE, _f("error_code", "int", "the client's error "
+                                               "number (web: 5022)"), _MESSAGE)
     KS_ERROR = ("ks_error", _D, True, "no KS could be obtained for a playback",
                 _STREAM_OR_NONE, _CODE, _MESSAGE)
     MEDIA_LOAD_ERROR = ("media_load_error", _D, True, "the media load failed",
@@ -314,7 +330,8 @@ class Kind(enum.StrEnum):
                               "(from its configuration or the content token's claims)",
                               required=False))
     SSM_HEARTBEAT = ("ssm_heartbeat", _S, False,
-                     "the SSM server took a heartbeat and rotated the token", _SESSION)
+                     "the SSM server took a heartbeat and rotated the token", _SESSION,
+                     _RENEWAL)
     SSM_SESSION_ENDED = ("ssm_session_ended", _S, False, "a teardown ended a session",
                          _SESSION, _ACCOUNT, _ACTIVE)
     SSM_SESSION_EXPIRED = ("ssm_session_expired", _S, False,
@@ -337,7 +354,11 @@ class Kind(enum.StrEnum):
     # --- the license server -----------------------------------------------------------------
 
     LICENSE_GRANTED = ("license_granted", _S, False, "the license server granted a license",
-                       _STREAM, _f("granted", "bool", "always true"), _HTTP_STATUS, _FORCED)
+                       _STREAM, _f("granted", "bool", "always true"), _HTTP_STATUS, _FORCED,
+                       _f("enforced", "bool", "the answer carried the session token "
+                          "(enforced mode)", required=False),
+                       _f("ssm_setup", "bool", "SSM V2: the request set the session up too",
+                          required=False))
     LICENSE_DENIED = ("license_denied", _S, False, "the license server denied a license",
                       _STREAM, _f("granted", "bool", "always false"), _HTTP_STATUS, _CODE,
                       _MESSAGE, _FORCED)
@@ -418,7 +439,11 @@ class Kind(enum.StrEnum):
                         required=False),
                      _f("seconds", "num", "server time spent answering"),
                      _f("malformed", "bool", "a planned fault cut the answer's body short",
-                        required=False))
+                        required=False),
+                     _f("lost", "bool", "a planned fault lost the answer: the backend acted, "
+                        "the connection was held, then closed", required=False),
+                     _f("reset", "bool", "a planned fault reset the connection before the "
+                        "backend saw the call (http_status 0)", required=False))
     API_CALL = ("api_call", _W, False,
                 "one logical call of a Kaltura request (a multirequest holds several)",
                 _f("request_id", "int", "the exchange it was part of"), _BACKEND,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from .player import PROFILES, mermaid_diagram
+from .player import CONCERNS, PROFILES, mermaid_diagrams
 
 if TYPE_CHECKING:
     from .player import Profile
@@ -27,9 +27,12 @@ def main() -> None:
 
 
 @main.command()
-def diagram() -> None:
-    """Print the player lifecycle as a Mermaid state diagram."""
-    click.echo(mermaid_diagram(), nl=False)
+@click.argument("name", default="overview",
+                type=click.Choice(["overview", "app", *CONCERNS]))
+def diagram(name: str) -> None:
+    """Print the player lifecycle as a Mermaid state diagram: the overview (default),
+    the app machine, or one concern of the playback machine (start, pipeline, stop)."""
+    click.echo(mermaid_diagrams()[name], nl=False)
 
 
 # --- scenarios -------------------------------------------------------------------------
@@ -68,7 +71,10 @@ def _report_invalid(errors: list[Any]) -> None:
               help="Write each scenario's trace as DIR/NAME.jsonl.")
 @click.option("--timeline", "timeline_dir", metavar="DIR", type=click.Path(file_okay=False),
               help="Draw each scenario as DIR/NAME.svg: one lane per device over virtual "
-                   "time.")
+                   "time, failures marked.")
+@click.option("--html", "html_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write a self-contained HTML report: verdicts, failures with their "
+                   "scenario lines and trace, and each run's timeline.")
 @click.option("-k", "keyword", metavar="EXPR",
               help="Run only scenarios whose name, file or tags match (and / or / not).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
@@ -80,7 +86,7 @@ def _report_invalid(errors: list[Any]) -> None:
               help="Run the scenarios on this Dask scheduler.")
 def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         json_path: str | None, trace_dir: str | None, timeline_dir: str | None,
-        keyword: str | None, quiet: bool, no_rules: bool, workers: int,
+        html_path: str | None, keyword: str | None, quiet: bool, no_rules: bool, workers: int,
         address: str | None) -> None:
     """Run scenario files (default: ./scenarios, without scenarios/broken/).
 
@@ -92,10 +98,12 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     from ._errors import ConfigError
     from .scenario import (
         format_result,
+        html_report,
         json_report,
         junit_xml,
         keyword_matches,
         load_many,
+        result_timeline,
         run_scenario,
         summary_line,
         summary_table,
@@ -148,11 +156,11 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
             for result, name in zip(results, trace_file_names(results), strict=True):
                 write_atomic(os.path.join(trace_dir, name), result.trace.to_jsonl())
         if timeline_dir:
-            from ._timeline import render_timeline
-
             for result, name in zip(results, trace_file_names(results), strict=True):
-                svg = render_timeline(result.trace, result.scenario.name, end=result.duration)
-                write_atomic(os.path.join(timeline_dir, name[:-len(".jsonl")] + ".svg"), svg)
+                write_atomic(os.path.join(timeline_dir, name[:-len(".jsonl")] + ".svg"),
+                             result_timeline(result))
+        if html_path:
+            write_atomic(html_path, html_report(results))
     except OSError as err:
         raise click.UsageError(f"can't write a report: {err}") from None
     sys.exit(0 if all(r.passed for r in results) else 1)
@@ -229,10 +237,15 @@ def schema(of_trace: bool) -> None:
               help="Draw from this virtual time (e.g. 90s, 5m).")
 @click.option("--to", "end", metavar="DURATION",
               help="Draw up to this virtual time (default: the last event).")
+@click.option("--around", metavar="DURATION",
+              help="Zoom on the records around this virtual time (instead of --from/--to).")
+@click.option("--check", is_flag=True,
+              help="Judge the trace with the rule catalogue (as 'check' does, default "
+                   "options) and mark every violation.")
 def timeline(trace_file: str, output: str | None, title: str | None, start: str,
-             end: str | None) -> None:
-    """Draw a JSONL trace as an SVG timeline: one lane per device."""
-    from ._timeline import render_timeline
+             end: str | None, around: str | None, check: bool) -> None:
+    """Draw a JSONL trace as an SVG timeline: a lane per device and per account."""
+    from ._timeline import FailureMark, render_timeline, window_around
     from .scenario import parse_duration, write_atomic
 
     def seconds(option: str, text: str) -> float:
@@ -243,10 +256,21 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
 
     source = Path(trace_file)
     trace = _read_trace(source)
+    marks = []
+    if check:
+        from .rules import judge_trace
+
+        marks = [FailureMark(v.t, f"rule {v.rule.id}", f"{source}:{v.line}", v.message)
+                 for v in judge_trace(trace).violations]
     try:
+        if around is not None:
+            if start != "0s" or end is not None:
+                raise click.UsageError("--around chooses the window: leave out --from and --to")
+            window: tuple[float, float | None] = window_around(trace, seconds("--around", around))
+        else:
+            window = (seconds("--from", start), None if end is None else seconds("--to", end))
         svg = render_timeline(trace, title if title is not None else source.stem,
-                              start=seconds("--from", start),
-                              end=None if end is None else seconds("--to", end))
+                              start=window[0], end=window[1], failures=marks)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     if output == "-":
@@ -928,8 +952,16 @@ def _serve_module() -> Any:
                    "(default: the lab file's name, in the current directory).")
 @click.option("--max-body", type=click.IntRange(min=1024), default=64 * 1024, show_default=True,
               metavar="BYTES", help="Refuse request bodies larger than this (413).")
+@click.option("--certfile", type=click.Path(dir_okay=False), metavar="PEM",
+              help="Serve HTTPS with this certificate chain (with --keyfile).")
+@click.option("--keyfile", type=click.Path(dir_okay=False), metavar="PEM",
+              help="The private key of --certfile.")
+@click.option("--local-ca", type=click.Path(file_okay=False), metavar="DIR",
+              help="Serve HTTPS with a certificate from a local test CA made in DIR "
+                   "(trust DIR/ca.pem on the test device).")
 def serve_command(lab_file: str, host: str, port: int, control_token: str | None,
-                  secret: str | None, prefix: str | None, max_body: int) -> None:
+                  secret: str | None, prefix: str | None, max_body: int,
+                  certfile: str | None, keyfile: str | None, local_ca: str | None) -> None:
     """Serve the SSM, license, Phoenix and OVP backends of LAB.yaml to real devices.
 
     LAB.yaml is a scenario's world: block and accounts: (a whole scenario file
@@ -957,6 +989,20 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
         raise click.UsageError(str(err)) from None
     lab = serve.Lab(lab_world, secret=secret, control_token=control_token)
     out = Path(prefix) if prefix else Path(Path(lab_file).stem)
+    tls = None
+    if (certfile is None) != (keyfile is None):
+        raise click.UsageError("HTTPS needs both --certfile and --keyfile")
+    if certfile is not None and local_ca is not None:
+        raise click.UsageError("give either --certfile/--keyfile or --local-ca, not both")
+    if certfile is not None and keyfile is not None:
+        tls = serve.Tls(Path(certfile), Path(keyfile))
+        try:
+            tls.check()
+        except ConfigError as err:
+            raise click.UsageError(str(err)) from None
+    elif local_ca is not None:
+        tls = serve.local_ca(local_ca, [host])
+        click.echo(f"local test CA: trust {tls.ca} on the test device (never elsewhere)")
 
     async def main() -> None:
         stop = trio.Event()
@@ -971,7 +1017,7 @@ def serve_command(lab_file: str, host: str, port: int, control_token: str | None
             nursery.start_soon(on_signal)
             url = await nursery.start(lambda task_status: serve.serve_lab(
                 lab, host=host, port=port, max_body=max_body, stop=stop, prefix=out,
-                freeze_gc=True, task_status=task_status))
+                freeze_gc=True, tls=tls, task_status=task_status))
             click.echo(f"serving {lab_file} at {url}\n"
                        f"  SSM      {url}/TENANT/ssm\n"
                        f"  license  {url}/TENANT/wvls/contentlicenseservice/v1/licenses\n"
@@ -1063,14 +1109,19 @@ def _code(value: str | None) -> int | str | None:
 @click.option("--message", default="")
 @click.option("--malformed", is_flag=True,
               help="Handle the calls, but cut their answers short (no code, no status).")
+@click.option("--lost", is_flag=True,
+              help="Handle the calls, but never answer: the response is lost.")
+@click.option("--reset", is_flag=True,
+              help="Reset the connection before the backend sees the calls.")
 @click.pass_context
 def ctl_fail_next(ctx: click.Context, endpoint: str, device: str | None, code: str | None,
-                  count: int, http_status: int | None, message: str, malformed: bool) -> None:
+                  count: int, http_status: int | None, message: str, malformed: bool,
+                  lost: bool, reset: bool) -> None:
     """Fail the next calls of ENDPOINT (setup, heartbeat, renewal, teardown, license,
     ott:SERVICE/ACTION, ovp:SERVICE/ACTION)."""
     _ctl_call(ctx, lambda c: c.fail_next(endpoint, code=_code(code), device=device, count=count,
                                          http_status=http_status, message=message,
-                                         malformed=malformed))
+                                         malformed=malformed, lost=lost, reset=reset))
 
 
 @ctl.command("latency")

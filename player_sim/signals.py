@@ -25,6 +25,9 @@ plus ``http_status`` for the license):
 * ``license_error``: the license server denied the license request.
 * ``ks_error``: the session provider could not obtain a KS (``code`` 601 for a
   session error: no session, an ended one, a failed refresh).
+* ``content_token_error``: the SDK polled for the stream's content token and gave
+  up (variant ``content_token_wait: poll``; payload ``stream``, ``error_code``
+  5022, ``message``): no setup was sent.
 * ``media_load_error``: the media provider could not load the media entry
   (``code`` is the backend's: 500016, 3032, 4001 ...).
 
@@ -53,6 +56,7 @@ __all__ = [
     "ALL_SIGNALS",
     "SSM_ERROR_SIGNALS",
     "concurrency_limitation",
+    "content_token_error",
     "ks_error",
     "license_error",
     "media_load_error",
@@ -75,6 +79,8 @@ ssm_heartbeat_error: Final = _namespace.signal("ssm_heartbeat_error",
 license_error: Final = _namespace.signal("license_error", doc="The license was denied.")
 ks_error: Final = _namespace.signal("ks_error", doc="No KS could be obtained.")
 media_load_error: Final = _namespace.signal("media_load_error", doc="The media load failed.")
+content_token_error: Final = _namespace.signal(
+    "content_token_error", doc="No content token came in time: the setup was not sent.")
 state_changed: Final = _namespace.signal("state_changed", doc="The player's state changed.")
 playback_started: Final = _namespace.signal("playback_started", doc="Playback started.")
 playback_stopped: Final = _namespace.signal("playback_stopped", doc="Playback stopped.")
@@ -86,8 +92,8 @@ concurrency_limitation: Final = _namespace.signal(
 SSM_ERROR_SIGNALS: Final = ("ssm_setup_error", "ssm_teardown_error", "ssm_heartbeat_error")
 #: Every signal's name, in a stable order.
 ALL_SIGNALS: Final = (*SSM_ERROR_SIGNALS, "license_error", "ks_error", "media_load_error",
-                      "state_changed", "playback_started", "playback_stopped", "zap",
-                      "concurrency_limitation")
+                      "content_token_error", "state_changed", "playback_started",
+                      "playback_stopped", "zap", "concurrency_limitation")
 
 
 def signal(name: str) -> Signal:

@@ -25,7 +25,9 @@ def test_the_serving_harness_example_passes(pytester: pytest.Pytester) -> None:
         addopts = "-p no:cacheprovider"
         """)
     pytester.makepyfile(test_serving_example=example.group(1))
-    pytester.runpytest("test_serving_example.py").assert_outcomes(passed=1)
+    # In a subprocess: an in-process run re-imports httpcore, whose exceptions httpx
+    # would then no longer translate for the tests that run after it.
+    pytester.runpytest_subprocess("test_serving_example.py").assert_outcomes(passed=1)
 
 
 def test_the_section_names_every_control_call() -> None:

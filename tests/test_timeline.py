@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,14 @@ from click.testing import CliRunner
 
 from player_sim import (
     DeviceConfig,
+    FailureMark,
     SsmConfig,
     Trace,
     TraceRecord,
     World,
     WorldConfig,
     render_timeline,
+    window_around,
 )
 from player_sim.cli import main
 
@@ -211,9 +214,11 @@ def test_axis_ticks_read_as_durations() -> None:
                      "4m 30s", "5m"]
 
 
-@pytest.mark.parametrize(("start", "end"), [(10, 5), (-1, 5), (3, 3)])
-def test_a_bad_window_is_refused(start: float, end: float) -> None:
-    with pytest.raises(ValueError, match="needs 0 <= start < end"):
+@pytest.mark.parametrize(("start", "end", "message"), [
+    (10, 5, "needs 0 <= start < end"), (-1, 5, "needs 0 <= start < end"),
+    (0, math.inf, "needs finite times"), (math.nan, 5, "needs finite times")])
+def test_a_bad_window_is_refused(start: float, end: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         render_timeline(HAND, "hand", start=start, end=end)
 
 
@@ -346,3 +351,198 @@ def test_cli_missing_trace_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["timeline", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+# --- the verdict, accounts, bounds ---------------------------------------------------------
+
+
+def failure_flags(root: ET.Element) -> list[tuple[str, str, str]]:
+    return [(g.get("data-t", ""), g.get("data-what", ""), g.get("data-where", ""))
+            for g in root.iterfind(".//svg:g[@class='failure']", NS)]
+
+
+def legend_labels(root: ET.Element) -> list[str]:
+    legend = root.find(".//svg:g[@class='legend']", NS)
+    assert legend is not None
+    return [t.text or "" for t in legend.iterfind("svg:g/svg:text", NS)]
+
+
+def test_failures_are_marked_at_their_instant_and_listed() -> None:
+    marks = [FailureMark(150, "always active_sessions(alice) <= 1", "s.yaml:18:5", "it was 2"),
+             FailureMark(60.04, "rule ssm.errors.stop-playback", "s.yaml:1:1", "kept playing")]
+    root = parse(render_timeline(HAND, "hand", end=300, failures=marks))
+    # In time order, numbered in that order, each with what failed and where it is written.
+    assert failure_flags(root) == [("60.04", "rule ssm.errors.stop-playback", "s.yaml:1:1"),
+                                   ("150", "always active_sessions(alice) <= 1", "s.yaml:18:5")]
+    listed = [t.text or "" for t in root.iterfind(".//svg:text[@class='failure-item']", NS)]
+    assert listed[0].startswith("✗1 t=60.04s (1m 0.04s) · rule ssm.errors.stop-playback at "
+                                "s.yaml:1:1: kept playing")
+    assert listed[1].startswith("✗2 t=150s")
+    assert "failure (rule or expectation)" in legend_labels(root)
+    # A failure outside the window is not drawn.
+    zoomed = parse(render_timeline(HAND, "hand", start=100, end=300, failures=marks))
+    assert [f[0] for f in failure_flags(zoomed)] == ["150"]
+    clean = parse(render_timeline(HAND, "hand", end=300))
+    assert failure_flags(clean) == []
+    assert "failure (rule or expectation)" not in legend_labels(clean)
+
+
+def test_the_legend_lists_only_what_is_drawn() -> None:
+    labels = legend_labels(parse(render_timeline(HAND, "hand", end=300)))
+    assert "heartbeat sent" in labels and "playback: playing" in labels
+    assert "session expired" in labels and "backend outage" in labels
+    for absent in ("playback: failed", "app: pip", "KS valid (session provider)",
+                   "zombie session (app killed)", "session evicted", "main thread blocked"):
+        assert absent not in labels
+    assert len(labels) == len(set(labels))
+    assert legend_labels(parse(render_timeline(Trace(), "nothing"))) == []
+
+
+def account_steps(root: ET.Element, account: str, cls: str) -> list[tuple[float, float, int]]:
+    lane = root.find(f".//svg:g[@class='account'][@data-account='{account}']", NS)
+    assert lane is not None
+    return [(float(r.get("data-start", "")), float(r.get("data-end", "")),
+             int(r.get("data-count", "")))
+            for r in lane.iterfind(f"svg:rect[@class='{cls}']", NS)]
+
+
+def test_an_account_lane_counts_live_and_zombie_sessions() -> None:
+    world = world_trace(seed=3)
+    trace = world.trace
+    root = parse(render_timeline(trace, "world", end=world.now))
+    active = account_steps(root, "alice", "account-active")
+    # Each step is the count the server wrote with the session event that started it.
+    events = [r for r in trace if r.kind.startswith("ssm_session_") and "active" in r.data]
+    for start, _, count in active:
+        at = [r for r in events if round(r.t, 6) <= start]
+        assert at[-1].data["active"] == count
+    assert max(count for *_, count in active) == 2
+    for (_, end, _), (start, _, _) in itertools.pairwise(active):
+        assert end <= start
+    # Zombies: the tv's session while its app is killed, the same span as the lane's zombie.
+    zombie = lanes(root)["tv"].find(".//svg:rect[@class='zombie']", NS)
+    assert zombie is not None
+    assert account_steps(root, "alice", "account-zombies") == [
+        (float(zombie.get("data-start", "")), float(zombie.get("data-end", "")), 1)]
+    limits = root.findall(".//svg:line[@class='account-limit']", NS)
+    assert {line.get("data-limit") for line in limits} == {"2"}
+
+
+def test_limit_broken_for_a_moment_shows_two_sessions_and_the_failure() -> None:
+    from player_sim.scenario import load_scenario, result_timeline, run_scenario
+
+    result = run_scenario(load_scenario(str(SCENARIOS / "broken/limit_broken_for_a_moment.yaml")))
+    assert not result.passed
+    root = parse(result_timeline(result))
+    failure = result.failures[0]
+    assert failure_flags(root) == [(str(failure.time), f"always {failure.text}",
+                                    str(failure.location))]
+    active = account_steps(root, "alice", "account-active")
+    two = [step for step in active if step[2] == 2]
+    assert two and two[0][0] == failure.time  # the second session, at the failing instant
+
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def idle_trace(seconds: float) -> Trace:
+    return Trace([rec(0, "phone", "device_added", account="alice"),
+                  rec(0, "phone", "action", FG, "stopped", name="play", origin="user"),
+                  rec(seconds, "phone", "action", FG, "stopped", name="stop", origin="user")])
+
+
+@pytest.mark.parametrize("days", [1, 10_000_000, 10**9])
+def test_output_is_bounded_by_records_not_virtual_time(days: int) -> None:
+    minute = render_timeline(idle_trace(60), "idle")
+    svg = render_timeline(idle_trace(days * 86400.0), "idle")
+    root = parse(svg)
+    assert 2 <= len(root.findall(".//svg:text[@class='tick']", NS)) <= 13
+    assert len(svg) < 1.2 * len(minute)
+
+
+def test_a_run_covering_no_time_draws_an_empty_timeline() -> None:
+    trace = Trace([rec(0, "phone", "device_added", account="alice")])
+    root = parse(render_timeline(trace, "instant", end=0))
+    panel = root.find(".//svg:g[@class='panel']", NS)
+    assert panel is not None and (panel.get("data-start"), panel.get("data-end")) == ("0", "1")
+    assert bands(lanes(root)["phone"], "playback") == []
+
+
+@pytest.mark.parametrize("busy", [True, False])
+def test_a_long_run_gets_a_zoom_around_each_failure(busy: bool) -> None:
+    # 21 hours: heartbeats all along, or a burst at the start and one near the failure.
+    times = (range(30, 75600, 30) if busy else [*range(1, 11), *range(39990, 40010)])
+    records = [rec(0, "phone", "device_added", account="alice")]
+    records += [rec(float(t), "phone", "heartbeat_sent", FG, "playing") for t in times]
+    records += [rec(75600, "phone", "action", FG, "stopped", name="stop", origin="user")]
+    trace = Trace(records)
+    marks = [FailureMark(40000.5, "expect something", "s.yaml:3:3", "none was posted")]
+    root = parse(render_timeline(trace, "21 hours", failures=marks))
+    panels = [(float(p.get("data-start", "")), float(p.get("data-end", "")))
+              for p in root.iterfind(".//svg:g[@class='panel']", NS)]
+    assert len(panels) == 2
+    assert panels[0] == (0, 75600)
+    assert panels[1] == window_around(trace, 40000.5)
+    lo, hi = panels[1]
+    assert lo < 40000.5 < hi and hi - lo < 75600 / 20
+    assert [f[0] for f in failure_flags(root)] == ["40000.5", "40000.5"]  # in both panels
+    # A short run needs no zoom.
+    short = parse(render_timeline(HAND, "hand", failures=[FailureMark(60, "x")]))
+    assert len(short.findall(".//svg:g[@class='panel']", NS)) == 1
+
+
+def test_window_around_spans_the_records_near_the_instant() -> None:
+    lo, hi = window_around(HAND, 60.04)
+    assert lo <= 0.02 and 200 <= hi < 300  # 12 records before, 4 after, a margin
+    # An idle gap longer than a minute (and than the span so far) ends the window.
+    gap = Trace([rec(0, "phone", "device_added"), rec(1, "phone", "action", FG, "idle"),
+                 *[rec(9000 + i, "phone", "heartbeat_sent", FG, "playing") for i in range(3)]])
+    lo, hi = window_around(gap, 9001)
+    assert 8990 <= lo < 9000 and hi <= 9012
+    assert window_around(Trace(), 5) == (0, 11)
+    with pytest.raises(ValueError, match="finite time"):
+        window_around(HAND, math.inf)
+
+
+def test_cli_around_zooms_and_check_marks_violations(tmp_path: Path) -> None:
+    world = world_trace(seed=5)
+    source = tmp_path / "run.jsonl"
+    source.write_text(world.trace.to_jsonl(), encoding="utf-8")
+    result = CliRunner().invoke(main, ["timeline", str(source), "-o", "-", "--around", "5m"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == render_timeline(world.trace, "run", start=window_around(
+        world.trace, 300)[0], end=window_around(world.trace, 300)[1])
+    result = CliRunner().invoke(main, ["timeline", str(source), "--around", "5m", "--from", "1m"])
+    assert result.exit_code == 2 and "leave out --from and --to" in result.output
+    # A trace that breaks a rule: the stop sent no teardown.
+    world = World(WorldConfig(ssm=SsmConfig(max_sessions_per_account=2)))
+    world.add_device(DeviceConfig("phone", "alice", ssm_server_url=SSM)).play("c1")
+    world.run_for(100)
+    world.device("phone").stop()
+    world.run_for(5)
+    broken = tmp_path / "broken.jsonl"
+    kept = [r for r in world.trace if r.kind != "ssm_teardown_sent"]
+    kept.append(rec(200, "phone", "action", FG, "stopped", name="x", origin="user"))
+    broken.write_text(Trace(kept).to_jsonl(), encoding="utf-8")
+    result = CliRunner().invoke(main, ["timeline", str(broken), "-o", "-", "--check"])
+    assert result.exit_code == 0, result.output
+    flags = failure_flags(parse(result.stdout))
+    assert "rule ssm.teardown.on-stop" in {what for _, what, _ in flags}
+    assert all(where.startswith(f"{broken}:") for _, _, where in flags)
+    plain = CliRunner().invoke(main, ["timeline", str(broken), "-o", "-"])
+    assert failure_flags(parse(plain.stdout)) == []
+
+
+def test_session_and_zombie_labels_do_not_overlap() -> None:
+    from player_sim.scenario import load_scenario, result_timeline, run_scenario
+
+    result = run_scenario(load_scenario(str(SCENARIOS / "broken/zombie_expected_to_linger.yaml")))
+    root = parse(result_timeline(result))
+    for lane in lanes(root).values():
+        group = lane.find("svg:g[@class='sessions']", NS)
+        assert group is not None
+        spans = sorted((float(t.get("x", "0")), float(t.get("x", "0")) + 5 * len(t.text or ""))
+                       for t in group.iterfind("svg:text", NS))
+        assert any(True for _ in spans)
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert end <= start, spans

@@ -15,7 +15,7 @@ import attrs
 import pytest
 
 from player_sim import ConfigError
-from player_sim._timeline import APP_COLOURS, PLAYBACK_COLOURS, render_timeline
+from player_sim._timeline import APP_COLOURS, LEGEND_LABELS, PLAYBACK_COLOURS, render_timeline
 from player_sim._validators import limit_or_none, positive_or_none
 from player_sim.backends import DRM_SCHEMES, LIMIT_POLICIES
 from player_sim.explore._strategies import WEIGHTS, accepted_actions
@@ -162,14 +162,20 @@ def test_active_playback_states_are_declared_once() -> None:
 def test_every_state_has_a_timeline_colour_and_a_legend_entry() -> None:
     assert list(PLAYBACK_COLOURS) == [s.value for s in PlaybackState]
     assert list(APP_COLOURS) == [s.value for s in AppState]
+    # The legend lists only what a drawing uses, from one catalogue that knows every state.
+    for state in PlaybackState:
+        label = f"playback: {state.value.replace('_', ' ')}"
+        assert LEGEND_LABELS[f"playback:{state.value}"] == label
+    for app in AppState:
+        assert LEGEND_LABELS[f"app:{app.value}"] == f"app: {app.value}"
     world = World()
     world.add_device(DeviceConfig(name="phone", account="alice")).play("channel-1")
     world.run_for(1)
     svg = render_timeline(world.trace, "states")
+    drawn = set(re.findall(r'class="band playback-state" data-state="(\w+)"', svg))
     for state in PlaybackState:
-        assert f"playback: {state.value.replace('_', ' ')}" in svg
-    for app in AppState:
-        assert f"app: {app.value}" in svg
+        label = LEGEND_LABELS[f"playback:{state.value}"]
+        assert (f">{label}</text>" in svg) == (state.value in drawn), state
 
 
 # --- validators -------------------------------------------------------------------------------

@@ -330,7 +330,9 @@ class SsmServer:
                      "limit": limit if limit is not None else self.limit_of(account)})
         return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
 
-    def heartbeat(self, device: str, token: str) -> SsmAnswer:
+    def heartbeat(self, device: str, token: str, renewal: str | None = None) -> SsmAnswer:
+        """A heartbeat with ``token``: rotates it. ``renewal`` names the endpoint of an
+        enforced-mode license renewal, which keeps the session alive the same way."""
         fault = self.faults.take("heartbeat")
         if fault is not None:
             return self._refuse(device, "ssm_heartbeat_refused", fault.http_status, fault.code,
@@ -346,7 +348,10 @@ class SsmServer:
         session.expires_at = host.now + self._timeout
         session.heartbeats += 1
         self._by_token[session.token] = session
-        if self._trace_heartbeats:
+        if renewal is not None:
+            host.record(device, "ssm_heartbeat", {"session": session.session_id,
+                                                  "renewal": renewal})
+        elif self._trace_heartbeats:
             host.record(device, "ssm_heartbeat", {"session": session.session_id})
         return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
 

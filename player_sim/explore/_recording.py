@@ -46,6 +46,7 @@ from ..player import _events as ev
 from ..player._actions import action_name
 from ..rules import Monitor, TraceChecker, Violation
 from ..trace import TraceRecord
+from ..world._device_base import _flatten
 
 __all__ = ["ANSWER_KINDS", "Recorder", "action_name", "clone_checker", "feed_lazily",
            "finish_lazily"]
@@ -66,10 +67,7 @@ def _answer_data(answer: ev.Answer) -> dict[str, Any]:
     """An answer's fields as its record's payload: the nested SSM answer lifted up."""
     data = attrs.asdict(answer)
     data.pop("playback_id", None)
-    inner = data.pop("answer", None)
-    if isinstance(inner, dict):
-        data.update({k: v for k, v in inner.items() if v is not None or k == "ssm_code"})
-    return data
+    return _flatten(data)
 
 
 class Recorder:

@@ -3,7 +3,7 @@
 from . import _events as events
 from ._actions import ACTIONS, ActionSpec, action_name
 from ._core import CoreConfig, PlayerCore
-from ._diagram import mermaid_diagram
+from ._diagram import CONCERNS, mermaid_diagram, mermaid_diagrams
 from ._policy import AppPolicy, DocumentedAppPolicy, PlayerView
 from ._sdk import SSM_CALLS, SdkModel, SsmCall
 from ._states import (
@@ -31,6 +31,7 @@ __all__ = [
     "ACTIVE_PLAYBACK_STATES",
     "APP_MACHINE",
     "APP_TRANSITIONS",
+    "CONCERNS",
     "PLATFORM_ERROR_CODES",
     "PLAYBACK_MACHINE",
     "PLAYBACK_TRANSITIONS",
@@ -53,6 +54,7 @@ __all__ = [
     "action_name",
     "events",
     "mermaid_diagram",
+    "mermaid_diagrams",
     "platform_fields",
     "profiles_markdown",
 ]

@@ -23,7 +23,16 @@ Where real clients differ (DOMAIN.md), the core follows ``CoreConfig.variants``
 heartbeating (``stop-heartbeating``) or keeps re-sending the stale token
 (``keep-heartbeating``); a setup answered after its playback was stopped is torn
 down (``teardown-when-answered``) or leaked (``skip-teardown``); the heartbeat
-timer starts at the setup answer or at the license answer (``heartbeat_start``).
+timer starts at the setup answer or at the license answer (``heartbeat_start``);
+with ``ssm_version: v2`` the setup travels inside the license request and stop or
+zap leaves the session for the app to tear down (:class:`~._events.ReleaseItem`) or
+to expire; a client that polls for a late content token (``content_token_wait``)
+posts ``content_token_error`` when it gives up.
+
+Enforced mode (DOMAIN.md, WIRE.md): when the license answer carries a session
+token, the player item's keep-alive becomes a license renewal
+(:class:`~._events.SendHeartbeat` with ``renewal``), which rotates the token like
+a heartbeat; a refused renewal is a heartbeat error.
 """
 
 from __future__ import annotations
@@ -38,7 +47,12 @@ from .._validators import one_of
 from . import _events as ev
 from ._sdk import SdkModel, SsmCall
 from ._states import APP_MACHINE, PLAYBACK_MACHINE, AppState, PlaybackState
-from ._variants import SsmVariants, platform_fields
+from ._variants import (
+    CONTENT_TOKEN_ERROR_CODE,
+    CONTENT_TOKEN_POLLS,
+    SsmVariants,
+    platform_fields,
+)
 
 __all__ = ["CoreConfig", "PlayerCore"]
 
@@ -117,10 +131,13 @@ class PlayerCore:
 
     __slots__ = (
         "_effects",
+        "_enforced",
         "_error_numbering",
         "_heartbeat_after_license",
         "_heartbeat_arm",
         "_keeps_heartbeating",
+        "_left_session",
+        "_license_in_setup",
         "_pending_stream_value",
         "_retry_attempt",
         "_sdk",
@@ -132,6 +149,7 @@ class PlayerCore:
         "_streams_on_wire",
         "_teardown_playback_id",
         "_teardowns_sent",
+        "_v2",
         "app",
         "config",
         "drm_license_url",
@@ -157,6 +175,7 @@ class PlayerCore:
         self._skips_late_teardown = variants.stop_during_setup == "skip-teardown"
         self._heartbeat_after_license = variants.heartbeat_start == "after-license-answer"
         self._error_numbering = variants.error_numbering
+        self._v2 = variants.ssm_version == "v2"
         self.app = A.FOREGROUND
         self.playback = P.IDLE
         self._reset_playback_state()
@@ -178,6 +197,10 @@ class PlayerCore:
         self._teardown_playback_id = 0
         self._stash: list[ev.Effect] = []
         self._pending_stream_value: str | None = None
+        self._enforced = False  # the item's license answer carried a session token
+        self._license_in_setup = False  # (V2) the setup answer granted the license too
+        # (V2) the teardown of a session the SDK left at stop or zap, for the app to send.
+        self._left_session: ev.SendSsmTeardown | None = None
         # The stream of each playback whose setup or teardown is on the wire (a playback
         # has at most one of them at a time), so that an answer's notification names its
         # own stream. A tuple, replaced on change: a copied core shares it safely.
@@ -333,7 +356,8 @@ class PlayerCore:
             # A setup answer for a playback that was stopped or zapped away from: release
             # the session it created, or it holds a slot until it expires. A client that
             # looked for a token at the stop and found none (iOS) skips it: the leak.
-            if answer.ok and answer.token is not None and not self._skips_late_teardown:
+            if answer.ok and answer.token is not None and not self._skips_late_teardown \
+                    and not self._v2:  # (V2 never tears down by itself)
                 self._send_teardown(ev.SendSsmTeardown(event.playback_id, answer.token,
                                                        blocking=False, stream=stream))
             return
@@ -345,13 +369,19 @@ class PlayerCore:
             if self._sdk is not None:
                 self._retry_attempt = 0
                 self.heartbeat_period = self._sdk.heartbeat_period(self.heartbeat_period)
-            if self.heartbeat_period > 0 and not self._heartbeat_after_license:
+            self._enforced = False
+            if self.heartbeat_period > 0 and (self._v2 or not self._heartbeat_after_license):
                 self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
+            if self._v2:  # the setup was the license request: its answer granted the license
+                self._license_in_setup = True
+                self._fire(PLAYBACK_MACHINE, "ssm_setup_succeeded")
+                self._fire(PLAYBACK_MACHINE, "license_granted")
+                return
             self._fire(PLAYBACK_MACHINE, "ssm_setup_succeeded")
         elif self._retried("setup", answer):
             self._streams_on_wire += ((event.playback_id, stream),)
             self._emit(ev.SendSsmSetup(event.playback_id, stream or "",
-                                       blocking=self._sync_setup()))
+                                       blocking=self._sync_setup(), in_license=self._v2))
         else:
             self.ssm_error = True
             self._notify_ssm_error("ssm_setup_error", answer)
@@ -361,6 +391,11 @@ class PlayerCore:
         if event.playback_id != self.playback_id or self.playback is not P.LICENSE_REQUEST:
             return
         if event.granted:
+            if event.session_token is not None and self.ssm_token is not None \
+                    and self.item_playback_id == event.playback_id:
+                # Enforced mode: the keep-alive is a license renewal, with this token.
+                self.ssm_token = event.session_token
+                self._enforced = True
             if self._heartbeat_after_license and self.ssm_token is not None \
                     and self.item_playback_id == event.playback_id and self.heartbeat_period > 0:
                 self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
@@ -390,7 +425,7 @@ class PlayerCore:
             if not sdk.heartbeats_in(self.app.value):
                 return (arm,)  # the timer ticks on, nothing is sent
             token = sdk.heartbeat_token(token, self._setup_token or token)
-        return (ev.SendHeartbeat(event.playback_id, token), arm)
+        return (ev.SendHeartbeat(event.playback_id, token, self._enforced), arm)
 
     def _on_heartbeat_answered(self, event: ev.HeartbeatAnswered) -> tuple[ev.Effect, ...]:
         if self.ssm_token is None or event.playback_id != self.item_playback_id:
@@ -405,7 +440,7 @@ class PlayerCore:
                     self.ssm_token = answer.token
             return ()
         if self._retried("heartbeat", answer):
-            return (ev.SendHeartbeat(event.playback_id, self.ssm_token),)
+            return (ev.SendHeartbeat(event.playback_id, self.ssm_token, self._enforced),)
         self.ssm_error = True
         if not self._keeps_heartbeating:
             self.ssm_token = None  # the session is lost: no more heartbeats
@@ -433,6 +468,16 @@ class PlayerCore:
         # its answer, when it comes, only notifies.
         if self.playback is P.STOPPING and event.playback_id == self._teardown_playback_id:
             self._fire(PLAYBACK_MACHINE, "teardown_done")
+
+    def _on_content_token_missing(self, event: ev.ContentTokenMissing) -> None:
+        if event.playback_id != self.playback_id or self.playback is not P.SSM_SETUP:
+            return
+        self._answered_stream(event.playback_id)
+        self.ssm_error = True
+        self._notify("content_token_error", stream=self.stream,
+                     error_code=CONTENT_TOKEN_ERROR_CODE,
+                     message=f"no content token after {CONTENT_TOKEN_POLLS} polls")
+        self._fire(PLAYBACK_MACHINE, "ssm_setup_failed")
 
     def _on_ks_answered(self, event: ev.KsAnswered) -> None:
         if event.playback_id != self.playback_id or self.playback is not P.OBTAINING_KS:
@@ -533,7 +578,7 @@ class PlayerCore:
     # --- conditions (named in the tables) ----------------------------------------
 
     def _teardown_blocks(self) -> bool:
-        return self._sync_teardown() and self.ssm_token is not None and (
+        return self._sync_teardown() and self.ssm_token is not None and not self._v2 and (
             self.config.release_item_on_stop or self._pending_stream_value is not None)
 
     def _has_session_provider(self) -> bool:
@@ -581,6 +626,10 @@ class PlayerCore:
         if self.ssm_token is None:
             return
         token, self.ssm_token = self.ssm_token, None
+        if self._v2:  # a zap leaves the old session too
+            self._left_session = ev.SendSsmTeardown(old_playback_id, token, blocking=False,
+                                                    stream=self.item_stream)
+            return
         token = self._released(old_playback_id, token)
         if not self._sends_teardown():
             return
@@ -607,12 +656,30 @@ class PlayerCore:
             self._release_session(teardown_waits=True)
 
     def _release_item(self) -> None:
-        self._release_session(teardown_waits=False)
+        if self._v2:
+            self._app_tears_down()
+        else:
+            self._release_session(teardown_waits=False)
+
+    def _app_tears_down(self) -> None:
+        """(V2) The app calls the SDK's teardown: of the session left at a stop or zap,
+        else of the one its kept player item holds."""
+        teardown, self._left_session = self._left_session, None
+        if teardown is None and self.ssm_token is not None:
+            token, self.ssm_token = self.ssm_token, None
+            teardown = ev.SendSsmTeardown(self.item_playback_id, token, blocking=False,
+                                          stream=self.item_stream)
+        if teardown is not None:
+            self._send_teardown(teardown)
 
     def _release_session(self, *, teardown_waits: bool) -> None:
         if self.ssm_token is None:
             return
         token, self.ssm_token = self.ssm_token, None
+        if self._v2:  # stop does not tear down: the session is left for the app
+            self._left_session = ev.SendSsmTeardown(self.item_playback_id, token,
+                                                    blocking=False, stream=self.item_stream)
+            return
         token = self._released(self.item_playback_id, token)
         if not self._sends_teardown():
             return
@@ -638,13 +705,17 @@ class PlayerCore:
             self._streams_on_wire += ((pid, stream),)
             if self._sdk is None:
                 self._emit(ev.SendSsmSetup(pid, stream,
-                                           blocking=self.config.sync_ssm_setup_teardown))
+                                           blocking=self.config.sync_ssm_setup_teardown,
+                                           in_license=self._v2))
             else:
                 self._retry_attempt = 0
-                self._emit(ev.SendSsmSetup(pid, stream, blocking=self._sync_setup()))
-                if not self._sdk.license_waits_for_setup():
+                self._emit(ev.SendSsmSetup(pid, stream, blocking=self._sync_setup(),
+                                           in_license=self._v2))
+                if not self._sdk.license_waits_for_setup() and not self._v2:
                     self._emit(ev.SendLicenseRequest(pid, stream, None,
                                                      ssm_required=self._uses_ssm()))
+        elif state is P.LICENSE_REQUEST and self._license_in_setup:
+            self._license_in_setup = False  # (V2) the license came with the setup answer
         elif state is P.LICENSE_REQUEST:
             token = self.ssm_token if self._sdk is None else \
                 self._sdk.license_token(self.ssm_token)
@@ -697,6 +768,7 @@ _HANDLERS: Final[dict[type, Any]] = {
     ev.TeardownAnswered: PlayerCore._on_teardown_answered,
     ev.TeardownWaitEnded: PlayerCore._on_teardown_wait_ended,
     ev.KsAnswered: PlayerCore._on_ks_answered,
+    ev.ContentTokenMissing: PlayerCore._on_content_token_missing,
     ev.MediaAnswered: PlayerCore._on_media_answered,
 }
 

@@ -19,6 +19,7 @@ __all__ = [
     "Answer",
     "ArmHeartbeat",
     "ClosePip",
+    "ContentTokenMissing",
     "Effect",
     "EndSession",
     "EnterBackground",
@@ -153,11 +154,16 @@ class TeardownAnswered:
 
 @attrs.frozen
 class LicenseAnswered:
+    """The license server answered. ``session_token``: the session token a license answer
+    carries in enforced mode (WIRE.md: "a ``sessionToken`` in a license answer means
+    enforced mode"), the one the keep-alive renewals must use; ``None`` otherwise."""
+
     playback_id: int
     granted: bool
     http_status: int
     code: int | None = None
     message: str = ""
+    session_token: str | None = None
 
 
 @attrs.frozen
@@ -198,8 +204,16 @@ class TeardownWaitEnded:
     playback_id: int
 
 
+@attrs.frozen
+class ContentTokenMissing:
+    """The client polled for playback ``playback_id``'s content token and gave up
+    (variant ``content_token_wait: poll``): the setup is never sent."""
+
+    playback_id: int
+
+
 Answer = (SetupAnswered | HeartbeatAnswered | TeardownAnswered | LicenseAnswered | KsAnswered
-          | MediaAnswered | HeartbeatDue | TeardownWaitEnded)
+          | MediaAnswered | HeartbeatDue | TeardownWaitEnded | ContentTokenMissing)
 Input = Action | Answer
 
 
@@ -208,11 +222,14 @@ Input = Action | Answer
 
 @attrs.frozen
 class SendSsmSetup:
-    """Ask the SSM server for a session token; ``blocking`` holds the main thread."""
+    """Ask the SSM server for a session token; ``blocking`` holds the main thread.
+    ``in_license`` (SSM V2): the setup travels inside the license request, whose
+    answer grants the license too."""
 
     playback_id: int
     stream: str
     blocking: bool
+    in_license: bool = False
 
 
 @attrs.frozen
@@ -227,8 +244,12 @@ class SendLicenseRequest:
 
 @attrs.frozen
 class SendHeartbeat:
+    """Keep the session alive with ``token``: a heartbeat, or in enforced mode
+    (``renewal``) a license renewal, which rotates the token the same way."""
+
     playback_id: int
     token: str
+    renewal: bool = False
 
 
 @attrs.frozen

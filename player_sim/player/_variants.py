@@ -26,8 +26,12 @@ import attrs
 from .._errors import ConfigError
 
 __all__ = [
+    "CONTENT_TOKEN_ERROR_CODE",
+    "CONTENT_TOKEN_POLLS",
+    "CONTENT_TOKEN_POLL_INTERVAL",
     "PLATFORM_ERROR_CODES",
     "PROFILES",
+    "RENEWAL_ENDPOINTS",
     "VARIANTS",
     "WEB_MAX_SESSIONS_CODE",
     "Profile",
@@ -118,6 +122,28 @@ VARIANTS: Final[tuple[Variant, ...]] = (
        "DOMAIN.md: \"Nagra's own iOS plugin caps the wait: at most 5 s for setup and 3 s for "
        "teardown\"",
        documented=None, ios=3.0, android=None, web=None),
+    _v("ssm_version", ("v1", "v2"),
+       "v1: a setup call of its own, and the SDK tears the session down at stop or zap; "
+       "v2: the setup travels inside the license request, and stop or zap leaves the "
+       "session (the app tears it down itself with release_item, or it expires)",
+       "DOMAIN.md: \"SSM V2: the setup travels inside the license request, and stopping "
+       "does not tear the session down: the app calls teardown itself or lets the session "
+       "expire.\"",
+       documented="v1", ios="v1", android="v1", web="v1"),
+    _v("drm", ("widevine", "playready", "fairplay"),
+       "the DRM the license is for; in enforced mode it names the keep-alive: Widevine "
+       "renews at the SSM server's renewal-license-wv, PlayReady and FairPlay at the "
+       "license URL with ?renew=true",
+       "WIRE.md: \"Renewal in enforced mode for PlayReady / FairPlay: the same URL with "
+       "`?renew=true` and the session token alone.\"",
+       documented="widevine", ios="fairplay", android="widevine", web="widevine"),
+    _v("content_token_wait", ("send-at-once", "poll"),
+       "a setup whose content token is not there yet: send it at once with none (the server "
+       "refuses it, 1003), or poll for it 50 times every 100 ms, then post a content_token "
+       "error 5022 without calling the server",
+       "issue 9 / the web client: \"a token that arrives late delays setup (the web client "
+       "polls 50 x 100 ms, then posts a content-token error, 5022)\"",
+       documented="send-at-once", ios="send-at-once", android="send-at-once", web="poll"),
 )
 
 _BY_NAME: Final = {v.name: v for v in VARIANTS}
@@ -126,6 +152,21 @@ HeartbeatErrorMode = Literal["stop-heartbeating", "keep-heartbeating"]
 StopDuringSetup = Literal["teardown-when-answered", "skip-teardown"]
 HeartbeatStart = Literal["after-setup-answer", "after-license-answer"]
 ErrorNumbering = Literal["none", "ios-userinfo", "android", "web"]
+SsmVersion = Literal["v1", "v2"]
+Drm = Literal["widevine", "playready", "fairplay"]
+ContentTokenWait = Literal["send-at-once", "poll"]
+
+#: Where an enforced-mode renewal goes, per DRM (WIRE.md): the SSM server's Widevine
+#: renewal endpoint, or the license URL with ``?renew=true``.
+RENEWAL_ENDPOINTS: Final[Mapping[str, str]] = {
+    "widevine": "ssm:renewal-license-wv", "playready": "license:?renew=true",
+    "fairplay": "license:?renew=true",
+}
+#: How a polling client waits for a late content token: this many polls, this far apart
+#: (seconds), then the content-token error it posts (the web client's numbers).
+CONTENT_TOKEN_POLLS: Final = 50
+CONTENT_TOKEN_POLL_INTERVAL: Final = 0.1
+CONTENT_TOKEN_ERROR_CODE: Final = 5022
 
 #: The error number each platform's app sees per SSM error notification (DOMAIN.md;
 #: Android's -1353 is the "renewal", i.e. heartbeat, error).
@@ -171,6 +212,9 @@ class SsmVariants:
     error_numbering: ErrorNumbering = attrs.field(validator=_check)
     sync_setup_cap: float | None = attrs.field(validator=_check)
     sync_teardown_cap: float | None = attrs.field(validator=_check)
+    ssm_version: SsmVersion = attrs.field(validator=_check)
+    drm: Drm = attrs.field(validator=_check)
+    content_token_wait: ContentTokenWait = attrs.field(validator=_check)
 
     @classmethod
     def of(cls, profile: str = "documented", overrides: Mapping[str, object] | None = None

@@ -182,8 +182,14 @@ class _KeepsSession(Monitor):
             self.fulfil(dev.name)
 
     def expired(self, deadline: _Deadline, dev: DeviceView | None) -> bool:
+        if dev is not None and _leaves_sessions(dev) and dev.playback in _NOT_PLAYING:
+            return False  # (V2) the SDK left the session at the stop: it expires unrenewed
         in_pip = dev is not None and dev.app == "pip"
         return in_pip == self.in_pip
+
+
+#: Playback states in which no playback is under way.
+_NOT_PLAYING: Final = frozenset({"idle", "stopped", "failed"})
 
 
 def _starts_heartbeats(rec: TraceRecord, dev: DeviceView, granted: object) -> bool:
@@ -192,7 +198,8 @@ def _starts_heartbeats(rec: TraceRecord, dev: DeviceView, granted: object) -> bo
     (``granted``: a license answer's field of that name)."""
     if rec.kind == "heartbeat_sent":
         return True
-    after_license = dev.variants.get("heartbeat_start") == "after-license-answer"
+    after_license = dev.variants.get("heartbeat_start") == "after-license-answer" \
+        and not _leaves_sessions(dev)  # (V2: the setup answer is the license answer)
     if rec.kind == "license_answered":
         return after_license and granted is True \
             and rec.playback_id in (None, dev.held_playback_id)
@@ -333,6 +340,12 @@ class _SessionExpires(Monitor):
 # --- teardown ------------------------------------------------------------------------------
 
 
+def _leaves_sessions(dev: DeviceView) -> bool:
+    """An SSM V2 client: stop, zap and failure leave the session for the app to tear down
+    (DOMAIN.md: "stopping does not tear the session down")."""
+    return dev.variants.get("ssm_version") == "v2"
+
+
 class _ExpectRelease(Monitor):
     """Shared: an action (or state) that must release the held session."""
 
@@ -362,7 +375,8 @@ class _TeardownOnStop(_ExpectRelease):
     what = "stop"
 
     def triggers(self, rec: TraceRecord, dev: DeviceView) -> bool:
-        return super().triggers(rec, dev) and dev.name not in self.config.keeps_item_on_stop
+        return super().triggers(rec, dev) and dev.name not in self.config.keeps_item_on_stop \
+            and not _leaves_sessions(dev)
 
 
 class _TeardownOnItemRelease(_ExpectRelease):
@@ -376,7 +390,8 @@ class _TeardownOnItemRelease(_ExpectRelease):
         if rec.kind == "state_changed":
             failed = (rec.data.get("playback") == "failed"
                       and rec.data.get("playback_from") != "failed")
-            if failed and dev.setup_ok_generation == dev.generation:
+            if failed and dev.setup_ok_generation == dev.generation \
+                    and not _leaves_sessions(dev):
                 self.observed()  # a failed playback that had set a session up releases it
             return failed
         return super().triggers(rec, dev)
@@ -402,8 +417,9 @@ class _ZapReplaces(Monitor):
         if rec.kind == "action" and rec.data.get("name") == "zap" and dev.held:
             self.observed()
             window = self.config.reaction_window
-            self.expect((dev.name, "teardown"), dev.name, window, line, rec,
-                        "zap sent no teardown of the session the old stream held")
+            if not _leaves_sessions(dev):
+                self.expect((dev.name, "teardown"), dev.name, window, line, rec,
+                            "zap sent no teardown of the session the old stream held")
             self.expect((dev.name, "setup"), dev.name, window, line, rec,
                         "zap sent no SSM setup for the new stream")
 

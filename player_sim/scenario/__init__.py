@@ -19,10 +19,13 @@ The public API, for the CLI, the pytest plugin and harnesses::
   :func:`keyword_matches` implements ``-k``.
 * :func:`format_failure`, :func:`junit_xml`, :func:`json_report` and
   :func:`write_atomic` render results; :data:`SCHEMA` / :func:`schema_json` give
-  the JSON Schema of the language.
+  the JSON Schema of the language; :func:`html_report` writes a self-contained
+  HTML page (verdicts, failures, scenario excerpts, trace windows, timelines) and
+  :func:`result_timeline` draws one run with its failures marked.
 """
 
 from ._discover import discover, keyword_matches
+from ._html import failure_marks, html_report, result_timeline
 from ._loader import (
     LabWorld,
     known_rule_ids,
@@ -89,11 +92,13 @@ __all__ = [
     "Step",
     "Wait",
     "discover",
+    "failure_marks",
     "format_duration",
     "format_failure",
     "format_record",
     "format_result",
     "format_time",
+    "html_report",
     "json_report",
     "junit_xml",
     "keyword_matches",
@@ -103,6 +108,7 @@ __all__ = [
     "load_scenario",
     "load_scenario_text",
     "parse_duration",
+    "result_timeline",
     "run_scenario",
     "schema_json",
     "summary_line",

@@ -540,6 +540,9 @@ class _Build:
                     profile=spec.get("profile", "documented"), variants=variants,
                     content_token=(ContentToken(**spec["content_token"])
                                    if "content_token" in spec else None),
+                    content_token_delay=(
+                        self.seconds(("devices", name, "content_token_delay"))
+                        if "content_token_delay" in spec else 0.0),
                     request_timeouts=self.durations(("devices", name, "timeouts"),
                                                     spec.get("timeouts", {}), TIMED_CALLS)))
             except ConfigError as err:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Final, Literal
 
 import attrs
@@ -109,7 +110,9 @@ class ScenarioResult:
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None,
                  configure_device: Callable[[DeviceConfig], DeviceConfig] | None = None,
-                 check_rules: bool = True) -> ScenarioResult:
+                 check_rules: bool = True,
+                 around_world: Callable[[World], AbstractContextManager[object]] | None = None
+                 ) -> ScenarioResult:
     """Run ``scenario`` in virtual time and return its :class:`ScenarioResult`.
 
     ``seed``: the world's seed (default: the file's ``seed:``, else 0). The same
@@ -122,10 +125,18 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
     the run too (:class:`~player_sim.rules.TraceChecker`): a rule broken that the
     file does not list under ``violates:`` is a failure, and so is a listed rule
     that was never broken.
+
+    ``around_world`` is a context the whole run happens in, given the new world
+    before any device joins it: e.g. :func:`player_sim.serve.served_devices`, with
+    which the devices reach the SSM and license backends over real HTTP.
     """
     if seed is None:
         seed = scenario.seed if scenario.seed is not None else 0
-    return _Run(scenario, seed, configure_device, check_rules=check_rules).run()
+    run = _Run(scenario, seed, configure_device, check_rules=check_rules)
+    if around_world is None:
+        return run.run()
+    with around_world(run.world):
+        return run.run()
 
 
 # --- monitors -------------------------------------------------------------------

@@ -110,7 +110,12 @@ _WORLD: Final = _obj({
     "ssm": _SSM,
     "ott": _OTT,
     "ovp": _OVP,
-    "license": _obj({"require_ssm_token": {"type": ["boolean", "null"]}}),
+    "license": _obj({
+        "require_ssm_token": {"type": ["boolean", "null"]},
+        "enforced": {"type": "boolean",
+                     "description": "DRM-enforced sessions (sessionDrmEnforced): the license "
+                                    "answer carries the session token and the keep-alive is a "
+                                    "license renewal."}}),
     "network": _obj({
         "latency": _DURATION,
         "links": _obj({link: _DURATION for link in LINKS},
@@ -155,6 +160,11 @@ _DEVICE: Final = _obj({
                     "contentRights[].sessionControl.maxSessions; empty fails setup (1003)."),
     "timeouts": _obj({call: _DURATION for call in TIMED_CALLS},
                      description="The client's timeout per SSM call (none: waits for ever)."),
+    "content_token_delay": {**_DURATION,
+                            "description": "How long after the SDK asks for a setup's "
+                                           "content token the app hands it over (variant "
+                                           "content_token_wait decides what the SDK does "
+                                           "meanwhile)."},
     "profile": {"enum": list(PROFILES),
                 "description": "The platform profile: the value of every SSM client variant "
                                "(README: Platform profiles)."},

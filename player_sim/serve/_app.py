@@ -24,7 +24,8 @@ from starlette.routing import Route
 from .._errors import ConfigError
 from ..scenario import parse_duration
 from ..traffic import WireFormatError, load_json_object
-from ._lab import CONTROL_PREFIX, Lab, har_document
+from ._lab import CONTROL_PREFIX, Lab, har_document, package_version
+from ._openapi import CONTROL_OPERATIONS, openapi_document
 
 __all__ = ["DEFAULT_MAX_BODY", "MAX_WAIT", "Changes", "build_app", "build_bare_app"]
 
@@ -109,6 +110,8 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
         changes.notify()
         if answer.delay:
             await anyio.sleep(answer.delay)
+        if answer.cut is not None:
+            return _CutConnection(hold=answer.cut == "lost")
         return Response(answer.body, answer.status, media_type=answer.content_type)
 
     Handler = Callable[[Request, dict[str, Any]], Awaitable[Any]]
@@ -154,7 +157,9 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
                       code=b.get("code"), http_status=int(status) if isinstance(status, str)
                       and status.isdigit() else status,
                       message=str(b.get("message", "")),
-                      malformed=b.get("malformed") in (True, "true", "1"))
+                      malformed=b.get("malformed") in (True, "true", "1"),
+                      lost=b.get("lost") in (True, "true", "1"),
+                      reset=b.get("reset") in (True, "true", "1"))
         return {"planned": endpoint}
 
     async def outage(_: Request, b: dict[str, Any]) -> Any:
@@ -232,24 +237,49 @@ def build_app(lab: Lab, *, max_body: int = DEFAULT_MAX_BODY,
         return {"now": lab.world.now, "records": len(lab.world.trace),
                 "exchanges": len(lab.exchanges)}
 
-    p = CONTROL_PREFIX
-    routes = [
-        Route(f"{p}fail-next", control(fail_next), methods=["POST"]),
-        Route(f"{p}outage", control(outage), methods=["POST"]),
-        Route(f"{p}latency", control(latency), methods=["POST"]),
-        Route(f"{p}kill", control(kill), methods=["POST"]),
-        Route(f"{p}advance", control(advance), methods=["POST"]),
-        Route(f"{p}sessions", control(sessions), methods=["GET"]),
-        Route(f"{p}zombies", control(zombies), methods=["GET"]),
-        Route(f"{p}wait-for", control(wait_for), methods=["POST"]),
-        Route(f"{p}verdict", control(verdict), methods=["GET", "POST"]),
-        Route(f"{p}reset", control(reset), methods=["POST"]),
-        Route(f"{p}trace", control(trace), methods=["GET"]),
-        Route(f"{p}har", control(har), methods=["GET"]),
-        Route(f"{p}status", control(status), methods=["GET"]),
-        Route("/{path:path}", backend, methods=list(_ALL_METHODS)),
-    ]
+    async def openapi(_: Request, __: dict[str, Any]) -> Any:
+        return openapi_document(CONTROL_PREFIX, package_version())
+
+    handlers: dict[str, Handler] = {
+        "fail-next": fail_next, "outage": outage, "latency": latency, "kill": kill,
+        "advance": advance, "sessions": sessions, "zombies": zombies, "wait-for": wait_for,
+        "verdict": verdict, "reset": reset, "trace": trace, "har": har, "status": status,
+        "openapi.json": openapi,
+    }
+    if set(handlers) != set(CONTROL_OPERATIONS):  # one table routes and describes them
+        raise TypeError(f"control handlers {sorted(handlers)} must be the operations "
+                        f"{sorted(CONTROL_OPERATIONS)}")
+    routes = [Route(f"{CONTROL_PREFIX}{name}", control(handlers[name]),
+                    methods=list(op.methods)) for name, op in CONTROL_OPERATIONS.items()]
+    routes.append(Route("/{path:path}", backend, methods=list(_ALL_METHODS)))
     return Starlette(routes=routes)
+
+
+#: The longest a lost answer holds its connection open (a device gives up sooner).
+LOST_ANSWER_HOLD: Final = 120.0
+
+
+class _ConnectionCut(Exception):
+    """Raised once an answer has started, to make the server close the connection."""
+
+
+class _CutConnection(Response):
+    """No answer: the connection is closed mid-answer (the device sees a broken or reset
+    connection). ``hold``: first wait until the device gives up (it disconnects) or
+    :data:`LOST_ANSWER_HOLD` passes, as a lost answer does."""
+
+    def __init__(self, *, hold: bool) -> None:
+        super().__init__(b"", 200)
+        self.hold = hold
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.hold:
+            with anyio.move_on_after(LOST_ANSWER_HOLD):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"64")]})
+        raise _ConnectionCut("the planned fault cuts this connection")
 
 
 def build_bare_app() -> Starlette:

@@ -110,14 +110,18 @@ class LabClient:
 
     def fail_next(self, endpoint: str, *, code: int | str | None = None,
                   device: str | None = None, count: int = 1, http_status: int | None = None,
-                  message: str = "", malformed: bool = False) -> None:
+                  message: str = "", malformed: bool = False, lost: bool = False,
+                  reset: bool = False) -> None:
         """Answer the next ``count`` calls of ``endpoint`` (of ``device`` only, if given)
         with this error: ``setup``, ``heartbeat``, ``renewal``, ``teardown``,
-        ``license``, ``ott:<service/action>``, ``ovp:<service/action>``. ``malformed``:
-        handle them, but cut their answers short instead."""
+        ``license``, ``ott:<service/action>``, ``ovp:<service/action>``. Instead
+        (one of them): ``malformed`` handles them but cuts their answers short; ``lost``
+        handles them and never answers (the response is lost); ``reset`` resets the
+        connection before the backend sees them."""
         self._call("POST", "fail-next", {"endpoint": endpoint, "code": code, "device": device,
                                          "count": count, "http_status": http_status,
-                                         "message": message, "malformed": malformed})
+                                         "message": message, "malformed": malformed,
+                                         "lost": lost, "reset": reset})
 
     def latency(self, link: str, extra: float | str, seconds: float | str) -> None:
         """Hold answers on ``link`` back ``extra`` seconds for the next ``seconds``."""

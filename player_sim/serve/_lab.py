@@ -20,7 +20,10 @@ Rules:
 * identity comes from what real clients send: the content token's claims for
   SSM setup and the license, the session token afterwards, the ``udid`` for
   Phoenix; an unknown identity is refused with the backend's own error;
-* malformed input gets the backend's own error shape, never an exception.
+* malformed input gets the backend's own error shape, never an exception;
+* over a shared world (``world=``, the reference device over real sockets:
+  :func:`~player_sim.serve.served_devices`) the lab serves that world's own
+  backends on its virtual clock, which its devices drive.
 """
 
 from __future__ import annotations
@@ -29,21 +32,25 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Final
+from typing import Any, Final, Literal
+from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
 from .._errors import ConfigError
+from .._messages import ContentToken as ClaimedToken
 from .._messages import SsmAnswer
 from ..backends import (
     DEFAULT_HTTP_STATUS,
     ApiAnswer,
     Fault,
+    LicenseServer,
     OttBackend,
     OttErrorCode,
     OvpBackend,
     OvpFault,
     SsmErrorCode,
+    SsmServer,
 )
 from ..rules import CheckConfig, TraceChecker
 from ..scenario import LabWorld
@@ -115,6 +122,14 @@ _UNKNOWN_DEVICE: Final = "(unknown)"
 _DEFAULT_MESSAGES: Final[Mapping[int | str, str]] = {
     **{int(c): c.name for c in SsmErrorCode}, **{int(c): c.name for c in OttErrorCode}}
 _ZOMBIE_SLACK: Final = 5.0
+_BROKEN_MESSAGES: Final[Mapping[str, str]] = {
+    "malformed": "malformed answer: the body is cut in half",
+    "lost": "response lost: the backend acts, no answer leaves",
+    "reset": "connection reset before the backend sees the call",
+}
+#: The renewal endpoints as the trace names them (``RENEWAL_ENDPOINTS``' values).
+_WV_RENEWAL: Final = "ssm:renewal-license-wv"
+_LICENSE_RENEWAL: Final = "license:?renew=true"
 
 
 @attrs.frozen
@@ -126,6 +141,9 @@ class Answer:
     content_type: str | None = "application/json"
     #: Seconds to hold the answer back (a planned latency).
     delay: float = 0.0
+    #: A planned fault cuts the connection instead of answering: ``"lost"`` (the backend
+    #: acted, the answer never leaves) or ``"reset"`` (the backend never saw the call).
+    cut: Literal["lost", "reset"] | None = None
 
 
 @attrs.frozen
@@ -157,12 +175,27 @@ def _fault_endpoints() -> dict[str, _Target]:
 FAULT_ENDPOINTS: Final[Mapping[str, _Target]] = _fault_endpoints()
 
 
+#: What a planned fault does to an answer other than forcing an error: cut its body in
+#: half, lose it after the backend acted, or reset the connection before the backend acts.
+Broken = Literal["malformed", "lost", "reset"]
+
+
 @attrs.define
 class _Planned:
     target: _Target
     device: str | None
-    fault: Fault | None  # None: a malformed answer
+    fault: Fault | None  # None: a broken answer (``broken``)
     remaining: int
+    broken: Broken = "malformed"
+
+
+class _ConnectionReset(Exception):
+    """A planned reset met its call before the backend acted (see ``Lab._arm``)."""
+
+    def __init__(self, target: _Target, device: str | None) -> None:
+        super().__init__(target.call)
+        self.target = target
+        self.device = device
 
 
 class _BadParameter(Exception):
@@ -198,17 +231,26 @@ class Lab:
     operator calls (``killDeviceSessions``, ``killAccountSessions``);
     ``clock`` (monotonic seconds) and ``wall`` (Unix seconds) are the time
     sources, replaceable in tests.
+
+    ``world``: serve this world's backends instead of a world of its own, on its
+    virtual clock (its devices drive the time; :meth:`reset` is refused). A setup's
+    content-token limit then applies to that setup, as in the simulator.
+    ``trust_forwarded_for``: take the client IP (the SSM server's per-IP limits) from
+    ``X-Forwarded-For`` (absent: no IP) instead of the socket's peer.
     """
 
     def __init__(self, lab: LabWorld, *, secret: str | None = None,
                  control_token: str | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 world: World | None = None, trust_forwarded_for: bool = False) -> None:
         self.lab = lab
         self.secret = secret
         self.control_token = control_token
-        self._clock = clock
+        self._shared = world
+        self._clock = clock if world is None else (lambda: world.now)
         self._wall = wall
+        self.trust_forwarded_for = trust_forwarded_for
         self.reset()
 
     # --- lifecycle ------------------------------------------------------------------
@@ -216,7 +258,15 @@ class Lab:
     def reset(self) -> None:
         """Start again from an empty world at time 0: sessions, KSs, faults, outages,
         records and verdict are all dropped."""
-        self.world = World(self.lab.world, seed=self.lab.seed)
+        if self._shared is not None and hasattr(self, "world"):
+            raise ConfigError("a lab serving a shared world can't reset it: its devices "
+                              "own it")
+        self.world = self._shared if self._shared is not None else \
+            World(self.lab.world, seed=self.lab.seed)
+        #: The backends this lab serves (held here: a shared world's devices may reach
+        #: them through :func:`~player_sim.serve.served_devices`' HTTP stand-ins).
+        self.ssm: SsmServer = self.world.ssm
+        self.license: LicenseServer = self.world.license
         self._start = self._clock()
         self._epoch0 = self._wall()
         self._offset = 0.0
@@ -229,7 +279,7 @@ class Lab:
         self._planned: list[_Planned] = []
         self._outages: dict[str, float] = {}
         self._latencies: dict[str, tuple[float, float]] = {}  # link -> (until, extra)
-        self._malformed = False  # the request being handled gets a malformed answer
+        self._broken: Broken | None = None  # what a planned fault does to this answer
         self._device_of: dict[str, str] = {}  # every session token issued -> its device
         self._requests = 0
 
@@ -257,28 +307,39 @@ class Lab:
 
     def fail_next(self, endpoint: str, *, device: str | None = None, count: int = 1,
                   code: int | str | None = None, http_status: int | None = None,
-                  message: str = "", malformed: bool = False) -> None:
+                  message: str = "", malformed: bool = False, lost: bool = False,
+                  reset: bool = False) -> None:
         """Answer the next ``count`` calls of ``endpoint`` (of ``device`` only, if given)
         with this error. ``endpoint`` is one of :data:`FAULT_ENDPOINTS`.
 
+        Instead of an error (at most one of them):
         ``malformed``: the backend handles the calls as usual (a heartbeat rotates the
-        token), but their answers are cut in half, so the device can't read them.
+        token), but their answers are cut in half, so the device can't read them;
+        ``lost``: the backend handles them, but no answer ever leaves (the connection is
+        held until the device gives up, then closed): the response is lost;
+        ``reset``: the connection is reset before the backend sees the call. In a Kaltura
+        multirequest the calls before the broken one have acted.
         """
+        flags: tuple[tuple[Broken, bool], ...] = (("malformed", malformed), ("lost", lost),
+                                                  ("reset", reset))
+        broken = [b for b, on in flags if on]
+        if len(broken) > 1:
+            raise ConfigError(f"give one of malformed, lost and reset, not {' and '.join(broken)}")
         target = FAULT_ENDPOINTS.get(endpoint)
         if target is None:
             raise ConfigError(f"no endpoint {endpoint!r}; expected one of "
                               f"{', '.join(FAULT_ENDPOINTS)}")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ConfigError(f"a forced error needs a count of at least 1, not {count!r}")
-        if malformed:
+        if broken:
             if code is not None or http_status is not None:
-                raise ConfigError("a malformed answer is the backend's own answer cut short: "
-                                  "give no code or http_status with malformed")
+                raise ConfigError(f"a {broken[0]} answer is no error answer: give no code or "
+                                  f"http_status with {broken[0]}")
             self.sync()
-            self._planned.append(_Planned(target, device, None, count))
+            self._planned.append(_Planned(target, device, None, count, broken[0]))
             self.world.record(device, "fault_planned", {
                 "endpoint": endpoint, "count": count, "http_status": None, "code": None,
-                "message": message or "malformed answer: the body is cut in half"})
+                "message": message or _BROKEN_MESSAGES[broken[0]]})
             return
         if not message:
             message = _DEFAULT_MESSAGES.get(code, f"forced error {code}") if code is not None \
@@ -362,8 +423,8 @@ class Lab:
         if (device is None) == (account is None):
             raise ConfigError("kill needs a device or an account (one of them)")
         self.sync()
-        killed = (self.world.ssm.kill_device_sessions(device) if device is not None
-                  else self.world.ssm.kill_account_sessions(account or ""))
+        killed = (self.ssm.kill_device_sessions(device) if device is not None
+                  else self.ssm.kill_account_sessions(account or ""))
         self.checker.catch_up(self.world.trace)
         return killed
 
@@ -380,16 +441,16 @@ class Lab:
     def sessions(self, account: str | None = None) -> list[dict[str, Any]]:
         """The live SSM sessions (of ``account``), oldest first."""
         self.sync()
-        return [self._session(s) for s in self.world.ssm.active_sessions(account)]
+        return [self._session(s) for s in self.ssm.active_sessions(account)]
 
     def zombies(self, account: str | None = None) -> list[dict[str, Any]]:
         """Live sessions whose device has sent nothing for longer than a heartbeat period
         (plus 5 s): the app stopped heartbeating, the slot is still held."""
         self.sync()
-        cfg = self.world.ssm.config
+        cfg = self.ssm.config
         timeout = cfg.effective_session_timeout
         now = self.world.now
-        return [self._session(s) for s in self.world.ssm.active_sessions(account)
+        return [self._session(s) for s in self.ssm.active_sessions(account)
                 if now - (s.expires_at - timeout) > cfg.heartbeat_period + _ZOMBIE_SLACK]
 
     @staticmethod
@@ -450,18 +511,30 @@ class Lab:
         Every exchange is recorded (``http_exchange``, a HAR entry), whatever its fate.
         """
         started, wall = self._clock(), self._wall()
+        if self.trust_forwarded_for:
+            client = headers.get("x-forwarded-for") or None
         self.sync()
         self._requests += 1
         request_id = self._requests
         note: dict[str, Any] = {}
-        self._malformed = False
-        answer, service, call, device = self._route(method, path, headers, body, client,
-                                                    request_id, note)
-        if self._malformed:
+        self._broken = None
+        query = parse_qs(urlsplit(url).query) if url is not None else {}
+        try:
+            answer, service, call, device = self._route(method, path, headers, body, client,
+                                                        request_id, note,
+                                                        renew=query.get("renew") == ["true"])
+        except _ConnectionReset as reset:
+            answer = Answer(0, b"", None, cut="reset")
+            service, call, device = reset.target.service, reset.target.call, reset.device
+            note["reset"] = True
+        if self._broken == "malformed":
             note["malformed"] = True
             answer = Answer(200 if answer.status == 204 else answer.status,
                             answer.body[:len(answer.body) // 2] or b"{", answer.content_type
                             or "application/json")
+        elif self._broken == "lost":
+            note["lost"] = True
+            answer = attrs.evolve(answer, cut="lost")
         delay = self._delay(service)
         if delay:
             answer = attrs.evolve(answer, delay=delay)
@@ -472,7 +545,8 @@ class Lab:
                                 "seconds": round(self._clock() - started, 6)}
         self.world.record(device, "http_exchange", data)
         self.checker.catch_up(self.world.trace)
-        self._har(wall, self._clock() - started, method, url or path, headers, body, answer)
+        self._har(wall, self._clock() - started, method, url or path, headers, body,
+                  answer if answer.cut is None else Answer(0, b"", None))  # HAR: no answer
         return answer
 
     def refuse(self, method: str, path: str, headers: Mapping[str, str], status: int,
@@ -511,8 +585,8 @@ class Lab:
         return Answer(status, ovp_body([ovp_error(code, message)], multi=False))
 
     def _route(self, method: str, path: str, headers: Mapping[str, str], body: bytes,
-               client: str | None, request_id: int, note: dict[str, Any]
-               ) -> tuple[Answer, str, str, str | None]:
+               client: str | None, request_id: int, note: dict[str, Any], *,
+               renew: bool = False) -> tuple[Answer, str, str, str | None]:
         match = _SSM_PATH.match(path)
         if match is not None:
             call = ssm_call(method, match.group(2))
@@ -528,6 +602,9 @@ class Lab:
             if method != "POST":
                 return Answer(404, license_error_body(None, "the license service takes POST")
                               ), "license", "", None
+            if renew:  # enforced mode, PlayReady / FairPlay: a renewal at the license URL
+                answer, device = self._license_renewal(headers, body, note)
+                return answer, "license", "renewal", device
             answer, device = self._license(headers, body, note)
             return answer, "license", "license", device
         match = _KALTURA_PATH.match(path)
@@ -559,7 +636,7 @@ class Lab:
 
     def _ssm(self, call: SsmCall, headers: Mapping[str, str], body: bytes,
              client: str | None, note: dict[str, Any]) -> tuple[Answer, str | None]:
-        ssm = self.world.ssm
+        ssm = self.ssm
         endpoint = FAULT_ENDPOINTS.get(call.name)
         device: str | None = None
         identity: ContentToken | None = None
@@ -593,15 +670,19 @@ class Lab:
         self._arm(endpoint, device, ssm_target=True)
         license: str | None = None
         if identity is not None:  # a setup
-            if identity.max_sessions is not None:
+            claimed: ClaimedToken | None = None
+            if self._shared is not None:  # as in the simulator: the limit of this setup
+                claimed = ClaimedToken(max_sessions=identity.max_sessions)
+            elif identity.max_sessions is not None:
                 ssm.set_account_limit(identity.account, identity.max_sessions)
                 self._limits[identity.account] = identity.max_sessions
             answer: SsmAnswer = ssm.setup(identity.account, device, identity.content or "content",
-                                          client, None)
+                                          client, None, claimed)
         elif call.name == "teardown":
             answer = ssm.teardown(device, request.token)
         else:  # heartbeat, renewal
-            answer = ssm.heartbeat(device, request.token)
+            answer = ssm.heartbeat(device, request.token,
+                                   renewal=_WV_RENEWAL if call.name == "renewal" else None)
             if answer.ok and call.name == "renewal":
                 session = ssm.session_of(answer.token or "")
                 stream = session.stream if session is not None else "content"
@@ -626,12 +707,14 @@ class Lab:
             if planned.remaining == 0:
                 self._planned.remove(planned)
             fault = planned.fault
+            if fault is None and planned.broken == "reset":
+                raise _ConnectionReset(target, device)
             if fault is None:
-                self._malformed = True
+                self._broken = planned.broken
             elif ssm_target:
-                self.world.ssm.faults.fail_next(target.endpoint, 1, fault)
+                self.ssm.faults.fail_next(target.endpoint, 1, fault)
             elif target.service == "license":
-                self.world.license.faults.fail_next("license", 1, fault)
+                self.license.faults.fail_next("license", 1, fault)
             elif target.service == "ott":
                 self.world.ott.faults.fail_next(target.endpoint, 1, fault)
             else:
@@ -645,7 +728,7 @@ class Lab:
         if planned.fault is not None:
             api.faults.take(endpoint)
         else:
-            self._malformed = False
+            self._broken = None
         planned.remaining += 1
         if planned not in self._planned:
             self._planned.insert(0, planned)
@@ -674,14 +757,42 @@ class Lab:
         if request.session_token is not None:
             note["token"] = request.session_token
         if self._down("license"):
-            verdict = self.world.license.unavailable(device, stream)
+            verdict = self.license.unavailable(device, stream)
         else:
             self._arm(FAULT_ENDPOINTS["license"], device)
-            verdict = self.world.license.request(device, stream, request.session_token, True)
+            verdict = self.license.request(device, stream, request.session_token, True)
         if not verdict.granted:
             return Answer(verdict.http_status, license_error_body(verdict.code,
                                                                   verdict.message)), device
-        return Answer(200, license_body(make_license(stream, request.challenge))), device
+        return Answer(200, license_body(make_license(stream, request.challenge),
+                                        session_token=verdict.session_token)), device
+
+    def _license_renewal(self, headers: Mapping[str, str], body: bytes, note: dict[str, Any]
+                         ) -> tuple[Answer, str | None]:
+        """Enforced mode, PlayReady / FairPlay (WIRE.md): the license URL with
+        ``?renew=true`` and the session token alone; it rotates the token as a heartbeat
+        does and answers the next token with a license."""
+        token = headers.get("nv-authorizations", "").strip()
+        if not token:
+            return Answer(401, license_error_body(INVALID_AUTH_TOKEN, "a renewal carries the "
+                                                  "session token in nv-authorizations")), None
+        note["token"] = token
+        device = self._device_of.get(token, _UNKNOWN_DEVICE)
+        ssm = self.ssm
+        if self._down("license"):
+            answer = ssm.unavailable(device, "heartbeat")
+        else:
+            self._arm(FAULT_ENDPOINTS["renewal"], device, ssm_target=True)
+            answer = ssm.heartbeat(device, token, renewal=_LICENSE_RENEWAL)
+        if not answer.ok or answer.token is None:
+            return Answer(answer.http_status if answer.http_status >= 400 else 400,
+                          license_error_body(answer.ssm_code, answer.message)), device
+        self._device_of[answer.token] = device
+        note["token_out"] = answer.token
+        session = ssm.session_of(answer.token)
+        stream = session.stream if session is not None else "content"
+        return Answer(200, license_body(make_license(stream, body[:16]),
+                                        session_token=answer.token)), device
 
     # --- Phoenix and OVP -------------------------------------------------------------------------
 
@@ -801,7 +912,7 @@ class Lab:
             response_headers, answer.body.decode("utf-8", "replace")))
 
 
-def _version() -> str:
+def package_version() -> str:
     try:
         return version("player_sim")
     except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
@@ -810,7 +921,7 @@ def _version() -> str:
 
 def har_document(lab: Lab) -> dict[str, Any]:
     """The HAR 1.2 document of every exchange since the lab's last reset."""
-    return har_log((har_entry(e) for e in lab.exchanges), version=_version())
+    return har_log((har_entry(e) for e in lab.exchanges), version=package_version())
 
 
 # --- the Kaltura calls: parameters from the wire to the backend objects ---------------------------

@@ -26,6 +26,7 @@ import trio
 from .._errors import ConfigError
 from ._app import DEFAULT_MAX_BODY, Changes, build_app
 from ._lab import Lab, har_document
+from ._tls import Tls
 
 __all__ = ["LabServer", "check_bind", "har_document", "is_loopback", "serve_lab",
            "write_outputs"]
@@ -109,10 +110,12 @@ async def _tick(lab: Lab, changes: Changes, freeze_gc: bool) -> None:
 async def serve_lab(lab: Lab, *, host: str = "127.0.0.1", port: int = 0,
                     max_body: int = DEFAULT_MAX_BODY, stop: trio.Event,
                     prefix: Path | None = None, freeze_gc: bool = False,
+                    tls: Tls | None = None,
                     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
-    """Serve ``lab`` on ``host:port`` (0: a free port) until ``stop`` is set.
+    """Serve ``lab`` on ``host:port`` (0: a free port) until ``stop`` is set; over
+    HTTPS with ``tls``.
 
-    Reports the base URL (``http://host:port``) through ``task_status``; writes
+    Reports the base URL (``http://host:port`` or ``https://...``) through ``task_status``; writes
     the outputs to ``prefix`` (if given) once stopped, whatever stopped it, if it
     served at all (a lab that could not bind leaves earlier outputs alone).
 
@@ -132,6 +135,10 @@ async def serve_lab(lab: Lab, *, host: str = "127.0.0.1", port: int = 0,
     config.backlog = 4096  # a thousand devices may connect at once
     config.graceful_timeout = 1.0
     config.keep_alive_timeout = 75.0
+    if tls is not None:
+        tls.check()
+        config.certfile = str(tls.certfile)
+        config.keyfile = str(tls.keyfile)
     changes = Changes()
     app = build_app(lab, max_body=max_body, changes=changes)
     served = False
@@ -158,8 +165,9 @@ class LabServer:
 
     def __init__(self, lab: Lab, *, host: str = "127.0.0.1", port: int = 0,
                  max_body: int = DEFAULT_MAX_BODY, prefix: Path | None = None,
-                 freeze_gc: bool = False) -> None:
+                 freeze_gc: bool = False, tls: Tls | None = None) -> None:
         self.lab = lab
+        self._tls = tls
         self._host, self._port, self._max_body, self._prefix = host, port, max_body, prefix
         self._freeze_gc = freeze_gc
         self._thread: threading.Thread | None = None
@@ -203,7 +211,7 @@ class LabServer:
         assert self._stop is not None
         await serve_lab(self.lab, host=self._host, port=self._port, max_body=self._max_body,
                         stop=self._stop, prefix=self._prefix, freeze_gc=self._freeze_gc,
-                        task_status=task_status)
+                        tls=self._tls, task_status=task_status)
 
     def run_sync(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` in the server's thread (the lab is not thread-safe)."""

@@ -160,6 +160,11 @@ class DeviceConfig:
     answer for ever (as before); when it runs out, the call fails with HTTP status 0
     ("timed out") and a later answer is dropped.
 
+    ``content_token_delay``: how long after the SDK asks for a setup's content token the
+    app hands it over (0: at once). A late one is sent without (variant
+    ``content_token_wait: send-at-once``) or polled for (``poll``: 50 x 100 ms, then a
+    ``content_token_error`` 5022).
+
     ``profile`` (``documented``, ``ios``, ``android``, ``web``) picks the value of
     every variant of :data:`~player_sim.player.VARIANTS` (where real clients
     differ); ``variants`` overrides single ones by name, e.g.
@@ -186,6 +191,7 @@ class DeviceConfig:
     sdk: SdkModel | None = attrs.field(default=None, eq=False, validator=_check_sdk)
     request_timeouts: Mapping[str, float] = attrs.field(factory=dict, validator=_check_timeouts)
     content_token: ContentToken | None = None
+    content_token_delay: float = attrs.field(default=0.0, validator=non_negative)
     profile: Profile = attrs.field(default="documented", validator=_check_profile)
     variants: Mapping[str, object] = attrs.field(factory=dict, validator=_check_variants)
 

@@ -237,7 +237,10 @@ def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:
 
 
 def _flatten(data: dict[str, Any]) -> dict[str, Any]:
-    """Lift a nested answer's fields to the top level for the trace."""
+    """Lift a nested answer's fields to the top level for the trace (a license answer's
+    ``session_token`` only in enforced mode)."""
+    if data.get("session_token", "") is None:
+        del data["session_token"]
     inner = data.pop("answer", None)
     if isinstance(inner, dict):
         data.update({k: v for k, v in inner.items() if v is not None or k == "ssm_code"})

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .._messages import SsmAnswer
+from .._messages import ContentToken, SsmAnswer
 from ..backends import LicenseVerdict
 from ..player import _events as ev
+from ..player._variants import CONTENT_TOKEN_POLL_INTERVAL, CONTENT_TOKEN_POLLS, RENEWAL_ENDPOINTS
 from ._device_base import _BACKGROUND, _DeviceBase
 
 __all__: list[str] = []
@@ -44,21 +45,63 @@ class _SsmTraffic(_DeviceBase):
     def _send_heartbeat(self, effect: ev.SendHeartbeat) -> None:
         self._heartbeats_sent += 1
         request_id = self._next_request()
-        if self._trace_heartbeats:
-            self._record("heartbeat_sent", {"request_id": request_id, "token": effect.token},
-                         effect.playback_id)
-        self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id,
-                                                  request_id))
+        if effect.renewal:  # enforced mode: a license renewal keeps the session alive
+            endpoint = RENEWAL_ENDPOINTS[self._variants.drm]
+            self._record("heartbeat_sent", {"request_id": request_id, "token": effect.token,
+                                            "renewal": endpoint}, effect.playback_id)
+            self.world.network.send(_RenewalRequest(self, effect.token, effect.playback_id,
+                                                    request_id, endpoint))
+        else:
+            if self._trace_heartbeats:
+                self._record("heartbeat_sent", {"request_id": request_id,
+                                                "token": effect.token}, effect.playback_id)
+            self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id,
+                                                      request_id))
         if self._timeouts:
             pid, launch = effect.playback_id, self._launch
             self._arm_timeout("heartbeat", request_id, lambda answer: self._deliver(
                 ev.HeartbeatAnswered(pid, answer), launch, request_id))
 
     def _send_setup(self, effect: ev.SendSsmSetup) -> None:
+        delay = self.config.content_token_delay
+        if delay <= 0:
+            self._setup_now(effect, self.config.content_token)
+        elif self._variants.content_token_wait == "poll":
+            now = self.world.now
+            self.world.schedule_at(now + CONTENT_TOKEN_POLL_INTERVAL, self._poll_content_token,
+                                   (effect, now, now + delay, 1, self._launch))
+        else:  # sent at once, with no content token yet: the server refuses it (1003)
+            self._setup_now(effect, ContentToken(empty=True))
+
+    def _poll_content_token(self, arg: tuple[ev.SendSsmSetup, float, float, int, int]) -> None:
+        """Poll ``poll`` for a late content token: every 100 ms after the SDK asked for it
+        (at ``asked_at``), 50 at most (the web client)."""
+        effect, asked_at, ready_at, poll, launch = arg
+        core = self.core
+        if self.killed or launch != self._launch or core.playback_id != effect.playback_id:
+            return  # stopped, zapped away or killed meanwhile: nothing to set up
+        world = self.world
+        if world.now >= ready_at:
+            self._record("content_token_polled", {"polls": poll, "found": True},
+                         effect.playback_id)
+            self._setup_now(effect, self.config.content_token)
+        elif poll >= CONTENT_TOKEN_POLLS:
+            self._record("content_token_polled", {"polls": poll, "found": False},
+                         effect.playback_id)
+            self._run(core.feed(ev.ContentTokenMissing(effect.playback_id)))
+        else:
+            world.schedule_at(asked_at + (poll + 1) * CONTENT_TOKEN_POLL_INTERVAL,
+                              self._poll_content_token, (effect, asked_at, ready_at, poll + 1,
+                                                         launch))
+
+    def _setup_now(self, effect: ev.SendSsmSetup, content_token: ContentToken | None) -> None:
         cfg = self.config
         rid = self._next_request()
-        self._record("ssm_setup_sent", {"request_id": rid, "stream": effect.stream,
-                                        "blocking": effect.blocking}, effect.playback_id)
+        data: dict[str, object] = {"request_id": rid, "stream": effect.stream,
+                                   "blocking": effect.blocking}
+        if effect.in_license:
+            data["in_license"] = True
+        self._record("ssm_setup_sent", data, effect.playback_id)
         if effect.blocking:
             self._block_for(rid, self._variants.sync_setup_cap, None)
         self.setups_on_the_wire.append(self.world.now)
@@ -68,9 +111,16 @@ class _SsmTraffic(_DeviceBase):
         def arrived(answer: SsmAnswer) -> None:
             self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking, launch, rid)
 
+        if effect.in_license:  # SSM V2: the license server sets the session up
+            lic = self.world.license
+            self._request("setup", rid, launch,
+                          lambda: lic.request_with_setup(cfg.account, name, stream, cfg.ip,
+                                                         cfg.device_group, content_token),
+                          arrived, link="license")
+            return
         self._request("setup", rid, launch,
                       lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group,
-                                        cfg.content_token),
+                                        content_token),
                       arrived)
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
@@ -93,7 +143,8 @@ class _SsmTraffic(_DeviceBase):
     # --- lost answers and the client's timeouts ---------------------------------------------
 
     def _request(self, endpoint: str, request_id: int, launch: int,
-                 serve: Callable[[], SsmAnswer], arrived: Callable[[SsmAnswer], None]) -> None:
+                 serve: Callable[[], SsmAnswer], arrived: Callable[[SsmAnswer], None],
+                 link: str = "ssm") -> None:
         """Send an SSM setup or teardown: ``arrived(answer)`` once the answer is back, or
         with a timeout answer if the client's timeout for ``endpoint`` runs out first."""
         ssm, name = self.world.ssm, self.name
@@ -110,7 +161,7 @@ class _SsmTraffic(_DeviceBase):
             elif self._in_time(request_id):
                 arrived(answer)
 
-        self.world.network.request("ssm", served, lambda: ssm.unavailable(name, endpoint), back,
+        self.world.network.request(link, served, lambda: ssm.unavailable(name, endpoint), back,
                                    sender=name)
         self._arm_timeout(endpoint, request_id, arrived)
 
@@ -193,8 +244,8 @@ class _SsmTraffic(_DeviceBase):
 
         def deliver(verdict: LicenseVerdict) -> None:
             self._answered("license_answered", ev.LicenseAnswered(
-                pid, verdict.granted, verdict.http_status, verdict.code, verdict.message), False,
-                launch, rid)
+                pid, verdict.granted, verdict.http_status, verdict.code, verdict.message,
+                verdict.session_token), False, launch, rid)
 
         self.world.network.request(
             "license", lambda: lic.request(name, stream, effect.ssm_token, effect.ssm_required),
@@ -240,3 +291,25 @@ class _HeartbeatRequest:
         elif not device._awaiting or device._in_time(self.request_id):
             device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch,
                             self.request_id)
+
+
+class _RenewalRequest(_HeartbeatRequest):
+    """An enforced-mode license renewal: a heartbeat that also renews the license, sent to
+    the SSM server's Widevine endpoint or to the license URL (``endpoint``)."""
+
+    __slots__ = ("endpoint",)
+
+    def __init__(self, device: _SsmTraffic, token: str, playback_id: int, request_id: int,
+                 endpoint: str) -> None:
+        super().__init__(device, token, playback_id, request_id)
+        self.endpoint = endpoint
+
+    @property
+    def link(self) -> str:  # type: ignore[override]
+        return self.endpoint.partition(":")[0]
+
+    def serve(self) -> SsmAnswer:
+        ssm = self.device.world.ssm
+        answer = ssm.heartbeat(self.device.name, self.token, renewal=self.endpoint)
+        self.lost = ssm.answer_lost("heartbeat")
+        return answer
