@@ -116,6 +116,9 @@ _SSM_TOKEN_ANSWER = (_REQUEST_ID, _HTTP_STATUS, _SSM_CODE, _MESSAGE,
                      _f("heartbeat_period", "num|null", "seconds between heartbeats",
                         required=False))
 
+_HAR_ENTRY = _f("entry", "int", "the HAR entry it was read from (captured traffic: its "
+                "0-based index in log.entries)", required=False)
+
 _D, _S, _W, _H = Vantage.DEVICE, Vantage.SERVER, Vantage.WIRE, Vantage.HARNESS
 
 
@@ -443,7 +446,12 @@ class Kind(enum.StrEnum):
                      _f("lost", "bool", "a planned fault lost the answer: the backend acted, "
                         "the connection was held, then closed", required=False),
                      _f("reset", "bool", "a planned fault reset the connection before the "
-                        "backend saw the call (http_status 0)", required=False))
+                        "backend saw the call (http_status 0)", required=False),
+                     _f("heartbeat_period", "num|null", "the heartbeat period a setup answer "
+                        "gave (seconds)", required=False),
+                     _f("stream", "str", "the content the content token names",
+                        required=False),
+                     _HAR_ENTRY)
     API_CALL = ("api_call", _W, False,
                 "one logical call of a Kaltura request (a multirequest holds several)",
                 _f("request_id", "int", "the exchange it was part of"), _BACKEND,
@@ -451,4 +459,7 @@ class Kind(enum.StrEnum):
                 _f("index", "int", "its number in a multirequest (1 for a single call)"),
                 _f("ok", "bool", "it answered a result, not an error"),
                 _f("code", "int|str|null", "the error code (null: none)"), _MESSAGE,
-                _f("ks", "str", "the KS it carried", required=False))
+                _f("ks", "str", "the KS it carried", required=False),
+                _f("ks_out", "str", "the KS its result handed out (a login, a refresh)",
+                   required=False),
+                _HAR_ENTRY)

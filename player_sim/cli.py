@@ -227,7 +227,7 @@ def schema(of_trace: bool) -> None:
 
 
 @main.command()
-@click.argument("trace_file", metavar="TRACE.jsonl",
+@click.argument("trace_file", metavar="TRACE.jsonl|CAPTURE.har",
                 type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("-o", "--output", metavar="OUT.svg", type=click.Path(dir_okay=False),
               help="Where to write the SVG ('-' for standard output; default: the trace's "
@@ -242,11 +242,18 @@ def schema(of_trace: bool) -> None:
 @click.option("--check", is_flag=True,
               help="Judge the trace with the rule catalogue (as 'check' does, default "
                    "options) and mark every violation.")
+@click.option("--show-secrets", is_flag=True,
+              help="HAR: show session tokens and KSs whole in tooltips (default: shortened).")
 def timeline(trace_file: str, output: str | None, title: str | None, start: str,
-             end: str | None, around: str | None, check: bool) -> None:
-    """Draw a JSONL trace as an SVG timeline: a lane per device and per account."""
+             end: str | None, around: str | None, check: bool, show_secrets: bool) -> None:
+    """Draw a JSONL trace, or a HAR capture, as an SVG timeline: a lane per device and per
+    account."""
     from ._timeline import FailureMark, render_timeline, window_around
     from .scenario import parse_duration, write_atomic
+
+    if Path(trace_file).suffix.lower() == ".har":
+        _har_timeline(Path(trace_file), output, title, show_secrets)
+        return
 
     def seconds(option: str, text: str) -> float:
         try:
@@ -285,14 +292,45 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: str,
 
 
 
+def _har_timeline(source: Path, output: str | None, title: str | None,
+                  show_secrets: bool) -> None:
+    """``player-sim timeline CAPTURE.har``: the capture's lanes, calls and verdicts."""
+    from .capture import judge_capture, read_capture, render_capture
+    from .scenario import write_atomic
+    from .traffic import HarError
+
+    try:
+        capture = read_capture(source)
+    except HarError as err:
+        raise click.UsageError(str(err)) from None
+    report = judge_capture(capture, source=str(source), show_secrets=show_secrets)
+    svg = render_capture(capture, report, title if title is not None else source.stem,
+                         show_secrets=show_secrets)
+    if output == "-":
+        click.echo(svg, nl=False)
+        return
+    target = Path(output) if output is not None else source.with_suffix(".svg")
+    try:
+        write_atomic(target, svg)
+    except OSError as err:
+        raise click.UsageError(f"can't write {target}: {err.strerror}") from None
+    click.echo(f"wrote {target}", err=True)
+
+
 # --- rules, trace conformance, exploration -------------------------------------------------
 
 
 def _read_trace(source: Path) -> Trace:
-    """A JSONL trace file, or a usage error (exit 2) naming the file and line."""
+    """A JSONL trace file (or an Android ``.logcat`` of the SDK's events), or a usage
+    error (exit 2) naming the file and line."""
     from .trace import Trace, TraceFormatError
 
     try:
+        if source.suffix.lower() == ".logcat":  # an Android logcat of the SDK's events
+            from .capture import read_logcat
+
+            return read_logcat(source.read_text(encoding="utf-8"), source=str(source),
+                               device=source.stem)
         return Trace.from_jsonl(source.read_text(encoding="utf-8"), source=str(source))
     except TraceFormatError as err:
         raise click.UsageError(str(err)) from None
@@ -350,10 +388,21 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
 
 
 @main.command()
-@click.argument("trace_file", metavar="TRACE.jsonl",
+@click.argument("trace_file", metavar="TRACE.jsonl|CAPTURE.har",
                 type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID",
               help="Check only this rule (repeatable; default: every rule).")
+@click.option("--json", "json_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="HAR: write a JSON report (summary counts, one entry per rule).")
+@click.option("--junit-xml", "junit_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="HAR: write a JUnit XML report (one test case per rule).")
+@click.option("--device-header", metavar="NAME",
+              help="HAR: a request header naming the device (else content token claims, "
+                   "session tokens, udid and KSs tell devices apart).")
+@click.option("--max-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
+              help="HAR: the largest file read (default 1 GiB).")
+@click.option("--show-secrets", is_flag=True,
+              help="HAR: print session tokens and KSs whole (default: shortened).")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N",
               help="The SSM per-account session limit (enables ssm.setup.limit-refuses).")
 @click.option("--session-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
@@ -364,25 +413,33 @@ def rules_command(paths: tuple[str, ...], verbose: bool) -> None:
               metavar="SECONDS", help="How late a heartbeat may come after its period.")
 @click.option("--no-heartbeats", is_flag=True,
               help="The trace does not record heartbeats (skip the heartbeat-period rules).")
-def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
-          session_timeout: float | None, reaction_window: float, heartbeat_slack: float,
-          no_heartbeats: bool) -> None:
-    """Check a JSONL trace (e.g. converted from a device log) against the rules.
+def check(trace_file: str, rule_ids: tuple[str, ...], json_path: str | None,
+          junit_path: str | None, device_header: str | None, max_size: int | None,
+          show_secrets: bool, limit: int | None, session_timeout: float | None,
+          reaction_window: float, heartbeat_slack: float, no_heartbeats: bool) -> None:
+    """Check a JSONL trace (e.g. converted from a device log) or a HAR capture against
+    the rules.
 
     Only the rules the trace's vantages can show are judged (a device log has no
-    server records); the others are listed as not judged, with what they need.
-    Exit status: 0 no violation, 1 violations (each printed with its rule, quote,
-    device, time and trace excerpt), 2 a malformed trace (file:line) or bad option.
+    server records, a HAR capture only the wire); the others are listed as not
+    judged, with what they need. A HAR's verdicts point at its entries (index and
+    time); tokens are shown shortened. Exit status: 0 no violation, 1 violations
+    (each printed with its rule and where), 2 a malformed trace (file:line) or HAR
+    (file: entry), or a bad option.
     """
     import sys
 
     from .rules import CheckConfig, judge_trace
 
     source = Path(trace_file)
-    trace = _read_trace(source)
     config = CheckConfig(reaction_window=reaction_window, heartbeat_slack=heartbeat_slack,
                          max_sessions_per_account=limit, session_timeout=session_timeout,
                          heartbeats_traced=not no_heartbeats)
+    if source.suffix.lower() == ".har":
+        _check_har(source, config, rule_ids, json_path, junit_path, device_header, max_size,
+                   show_secrets)
+        return
+    trace = _read_trace(source)
     try:
         verdict = judge_trace(trace, config, rules=rule_ids or None)
     except KeyError as err:
@@ -399,6 +456,78 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
                f"{len(verdict.not_judged)} not judged, {count} violation"
                f"{'s' if count != 1 else ''}")
     sys.exit(1 if count else 0)
+
+
+def _check_har(source: Path, config: Any, rule_ids: tuple[str, ...], json_path: str | None,
+               junit_path: str | None, device_header: str | None,
+               max_size: int | None, show_secrets: bool) -> None:
+    """``player-sim check CAPTURE.har``: judge a capture, report, exit 0 / 1 / 2."""
+    import sys
+
+    from .capture import judge_capture, read_capture
+    from .scenario import write_atomic
+    from .traffic import MAX_HAR_BYTES, HarError
+
+    try:
+        capture = read_capture(source, device_header=device_header,
+                               max_bytes=max_size or MAX_HAR_BYTES)
+        report = judge_capture(capture, config, rules=rule_ids or None, source=str(source),
+                               show_secrets=show_secrets)
+    except HarError as err:
+        raise click.UsageError(str(err)) from None
+    except KeyError as err:
+        raise click.UsageError(str(err.args[0])) from None
+    click.echo(report.text(), nl=False)
+    for path, text in ((json_path, report.to_json), (junit_path, report.junit_xml)):
+        if path:
+            try:
+                write_atomic(path, text())
+            except OSError as err:
+                raise click.UsageError(f"can't write {path}: {err.strerror}") from None
+    sys.exit(1 if report.failed else 0)
+
+
+@main.command("proxy-addon")
+def proxy_addon() -> None:
+    """Print the path of the mitmproxy addon (mitmdump -s "$(player-sim proxy-addon)")."""
+    from .capture import ADDON_PATH
+
+    click.echo(str(ADDON_PATH))
+
+
+@main.command()
+@click.option("--faults", "faults", metavar="FILE", type=click.Path(exists=True, dir_okay=False),
+              help="A fault file (see the README's \"Live proxy\").")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Where the proxy listens (loopback unless told otherwise).")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8080,
+              show_default=True)
+@click.option("--out", default="player_sim_capture", show_default=True, metavar="PREFIX",
+              help="Writes PREFIX.har, PREFIX.trace.jsonl and PREFIX.txt when stopped.")
+def proxy(faults: str | None, host: str, port: int, out: str) -> None:
+    """Run mitmdump with the player_sim addon: judge live, record, inject faults."""
+    import os
+    import shutil
+    import sys
+
+    from .capture import ADDON_PATH
+    from .capture._faults import FaultFileError, load_fault_file
+
+    if faults:
+        try:
+            load_fault_file(Path(faults).read_text(encoding="utf-8"), faults)
+        except (FaultFileError, OSError, UnicodeDecodeError) as err:
+            raise click.UsageError(str(err)) from None
+    mitmdump = shutil.which("mitmdump")
+    if mitmdump is None:
+        raise click.UsageError("mitmdump not found: pip install 'player_sim[proxy]' "
+                               "(in an environment of its own: see the README)")
+    argv = [mitmdump, "--listen-host", host, "--listen-port", str(port), "-s",
+            str(ADDON_PATH), "--set", f"player_sim_out={out}"]
+    if faults:
+        argv += ["--set", f"player_sim_faults={os.path.abspath(faults)}"]
+    sys.stdout.flush()
+    os.execv(mitmdump, argv)
 
 
 @main.command()

@@ -31,7 +31,7 @@ LAYERS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"providers"}),                        # reach backends through BackendPort
     frozenset({"world"}),                            # clock, queue, network, Device
     frozenset({"rules"}),                            # catalogue and monitors over traces
-    frozenset({"scenario", "explore", "_timeline", "fleet", "serve", "traffic"}),
+    frozenset({"scenario", "explore", "_timeline", "fleet", "serve", "traffic", "capture"}),
     frozenset({"cli", "pytest_plugin", "__main__", "__init__"}),
 )
 

@@ -14,7 +14,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 #: The lines .ci/run may have besides the README's commands: it only prepares a fresh venv.
 CI_PREAMBLE = ("set -euo pipefail", 'cd "$(dirname "$0")/.."',
-               "bash .ci/install-browser", "rm -rf .venv")
+               "bash .ci/install-browser", "bash .ci/install-proxy", "rm -rf .venv")
 
 
 def fenced(language: str) -> list[str]:

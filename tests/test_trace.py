@@ -64,7 +64,7 @@ def test_producers_cannot_write_an_undeclared_kind_or_field() -> None:
                                          r"'playback_started'\?"):
         TraceRecord(0, "phone", "playback_starte")
     with pytest.raises(ValueError, match=r"trace kind 'heartbeat_sent' has no field 'tokn'; "
-                                         r"it declares request_id, token"):
+                                         r"it declares renewal, request_id, token"):
         TraceRecord(0, "phone", "heartbeat_sent", data={"tokn": "x"})
 
 

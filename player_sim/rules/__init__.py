@@ -1,7 +1,8 @@
 """Rules: the catalogue of documented behaviours and the monitors that check traces.
 
 Inside, one way down: :mod:`._checker` (TraceChecker, check_trace, check_world)
-runs the monitors of :mod:`._monitors` and :mod:`._provider_monitors`, both built
+runs the monitors of :mod:`._monitors`, :mod:`._provider_monitors` and (on wire
+records: captures, served labs) :mod:`._wire_monitors`, all built
 on :mod:`._base`; :mod:`._catalogue` is the data they all quote.
 """
 
@@ -37,6 +38,7 @@ from ._checker import (
 from ._coverage import false_labels, rule_coverage, uncovered
 from ._monitors import MONITORS
 from ._provider_monitors import PROVIDER_MONITORS
+from ._wire_monitors import WIRE_MONITORS
 
 __all__ = [
     "CATALOGUE",
@@ -45,6 +47,7 @@ __all__ = [
     "PROVIDERS_DOC",
     "PROVIDER_MONITORS",
     "SSM_DOC",
+    "WIRE_MONITORS",
     "CheckConfig",
     "CheckedWorld",
     "Checking",

@@ -9,7 +9,8 @@ not. :func:`check_trace` does all of that for a finished trace, and
 :func:`check_world` for the run of a world so far.
 
 This module is the top of :mod:`player_sim.rules`: it knows every monitor
-(:data:`~player_sim.rules.MONITORS`, :data:`~player_sim.rules.PROVIDER_MONITORS`);
+(:data:`~player_sim.rules.MONITORS`, :data:`~player_sim.rules.PROVIDER_MONITORS`,
+:data:`~player_sim.rules.WIRE_MONITORS`);
 a world knows nothing of rules (ARCHITECTURE.md, principle 9).
 """
 
@@ -38,6 +39,7 @@ from ._base import (
 from ._catalogue import CATALOGUE
 from ._monitors import MONITORS
 from ._provider_monitors import PROVIDER_MONITORS
+from ._wire_monitors import WIRE_MONITORS
 
 __all__ = ["CheckedWorld", "TraceChecker", "Verdict", "check_trace", "check_world",
            "judge_trace", "judge_world"]
@@ -64,7 +66,7 @@ class TraceChecker:
                  monitors: Iterable[type[Monitor]] = (),
                  vantages: Collection[Vantage] = _WORLD_VANTAGES) -> None:
         self.config = config if config is not None else CheckConfig()
-        classes = [*MONITORS, *PROVIDER_MONITORS, *monitors]
+        classes = [*MONITORS, *PROVIDER_MONITORS, *monitors, *WIRE_MONITORS]
         if rules is not None:
             unknown = sorted(set(rules) - set(CATALOGUE))
             if unknown:
@@ -73,10 +75,19 @@ class TraceChecker:
             classes = [c for c in classes if c.rule_id in rules]
         seen = frozenset(vantages) | {Vantage.HARNESS}
         self.vantages = frozenset(vantages)
+        # One monitor per rule: the first whose vantages the trace has (a rule with a
+        # device monitor and a wire monitor is judged by the device one where it can be).
+        chosen: dict[str, type[Monitor]] = {}
+        lacking: dict[str, frozenset[Vantage]] = {}
+        for c in classes:
+            if c.needs <= seen:
+                chosen.setdefault(c.rule_id, c)
+            elif c.rule_id not in lacking or len(c.needs - seen) < len(lacking[c.rule_id]):
+                lacking[c.rule_id] = c.needs - seen
         self.not_judged: dict[str, frozenset[Vantage]] = {
-            c.rule_id: c.needs - seen for c in classes if not c.needs <= seen}
+            rule_id: missing for rule_id, missing in lacking.items() if rule_id not in chosen}
         self.observed: Counter[str] = Counter()
-        self.monitors = [m for m in (c(self) for c in classes if c.needs <= seen) if m.active()]
+        self.monitors = [m for m in (c(self) for c in chosen.values()) if m.active()]
         self._by_kind: dict[str, list[Monitor]] = {}
         for m in self.monitors:
             for kind in sorted(m.kinds):

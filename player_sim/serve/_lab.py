@@ -690,6 +690,8 @@ class Lab:
         if answer.ok and answer.token is not None:
             self._device_of[answer.token] = device
             note["token_out"] = answer.token
+            if identity is not None:
+                note["heartbeat_period"] = answer.heartbeat_period
         return Answer(*ssm_answer_body(call, answer, license=license),
                       content_type=None if answer.http_status == 204 else "application/json"
                       ), device

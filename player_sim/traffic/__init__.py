@@ -2,13 +2,15 @@
 
 SSM (:mod:`._ssm`), the SSP license (:mod:`._ssp`), Phoenix (:mod:`._phoenix`)
 and OVP (:mod:`._ovp`) with their shared request layer (:mod:`._kaltura`),
-content tokens (:mod:`._jwt`) and HAR 1.2 (:mod:`._har`). No I/O here: the
+content tokens (:mod:`._jwt`) and HAR 1.2 (:mod:`._har` writes it, :mod:`._har_read`
+reads captures of real exporters, untrusted). No I/O here: the
 served backends (:mod:`player_sim.serve`) and a traffic check read and write
 through these functions, so both speak the same dialect (WIRE.md).
 """
 
 from ._common import WireFormatError, dump_json, load_json, load_json_object
 from ._har import Exchange, har_entry, har_log
+from ._har_read import MAX_BODY_BYTES, MAX_HAR_BYTES, CapturedEntry, HarError, read_har
 from ._jwt import INVALID_AUTH_TOKEN, ContentToken, mint_content_token, read_content_token
 from ._kaltura import (
     ApiCall,
@@ -52,10 +54,14 @@ __all__ = [
     "DRM_SCHEME_NAMES",
     "INVALID_AUTH_TOKEN",
     "LICENSE_PATH",
+    "MAX_BODY_BYTES",
+    "MAX_HAR_BYTES",
     "SSM_CALLS",
     "ApiCall",
+    "CapturedEntry",
     "ContentToken",
     "Exchange",
+    "HarError",
     "KalturaRequest",
     "LicenseRequest",
     "SsmCall",
@@ -82,6 +88,7 @@ __all__ = [
     "phoenix_error",
     "phoenix_object",
     "read_content_token",
+    "read_har",
     "read_phoenix_results",
     "read_ssm_answer",
     "resolve_references",
