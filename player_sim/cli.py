@@ -757,9 +757,16 @@ def proxy(faults: str | None, host: str, port: int, out: str) -> None:
 @click.option("--profile", type=click.Choice(PROFILES), default=None,
               help="Random search: give every generated device this platform profile "
                    "(written into the counterexamples).  [default: documented]")
+@click.option("--sdk", "sdk_ref", metavar="MODULE:NAME", default=None,
+              help="Explore your own SdkModel subclass (imports MODULE: runs its code); "
+                   "written into the counterexamples as sdk:.")
+@click.option("--app", "app_ref", metavar="MODULE:NAME", default=None,
+              help="Random search: your own AppPolicy subclass for every documented app "
+                   "(imports MODULE).")
 def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int | None,
             out: str | None, rule_ids: tuple[str, ...], seeds: str | None, workers: int,
-            address: str | None, profile: str | None) -> None:
+            address: str | None, profile: str | None, sdk_ref: str | None = None,
+            app_ref: str | None = None) -> None:
     """Search for input sequences that break a rule.
 
     By default, a random search with Hypothesis: whole scenarios (devices on
@@ -774,12 +781,20 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     Reports reachable states, table rows never taken, and each rule
     violation with the shortest path to it.
 
+    --sdk MODULE:NAME (and, for the random search, --app MODULE:NAME) explore a
+    variant of your own instead of the documented SDK and app (README: Bring
+    your own SDK).
+
     Exit status: 0 no violation, 1 violations found (counterexamples written),
     2 bad arguments.
     """
     import sys
 
     _need_explore_extra()
+    if exhaustive and app_ref is not None:
+        raise click.UsageError("--app is for the random search: the exhaustive explorer "
+                               "drives the player core, which has no app")
+    variant = _variant_from_options(sdk_ref, app_ref)
     if not exhaustive:
         if depth is not None:
             raise click.UsageError("--depth is for --exhaustive; a random search takes "
@@ -790,7 +805,8 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
         if seeds is None and (workers != 1 or address is not None):
             raise click.UsageError("--workers and --executor spread --seeds A:B over "
                                    "processes: add --seeds")
-        _explore_random(examples, seed, out, rule_ids, seeds, workers, address, profile)
+        _explore_random(examples, seed, out, rule_ids, seeds, workers, address, profile,
+                        variant)
         return
     if seeds is not None or workers != 1 or address is not None:
         raise click.UsageError("--seeds, --workers and --executor are for the random search, "
@@ -805,7 +821,12 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     from .explore import explore_exhaustive, format_exhaustive
 
     depth = 6 if depth is None else depth
-    report = explore_exhaustive(depth)
+    try:
+        report = explore_exhaustive(depth, sdk=None if variant is None else variant[0].sdk)
+    except Exception as err:  # the variant's own code raised
+        click.echo(f"error: the variant {sdk_ref} raised {type(err).__name__}: {err}",
+                   err=True)
+        sys.exit(2)
     click.echo(format_exhaustive(report), nl=False)
     sys.exit(1 if report.violations else 0)
 
@@ -831,27 +852,30 @@ def _seed_range(text: str) -> range:
     return seeds
 
 
-def _explore_one(task: tuple[int, int, tuple[str, ...], str | None]) -> Any:
-    """One seed's random search (a task of ``explore --seeds``; runs in a worker)."""
+def _explore_one(task: tuple[int, int, tuple[str, ...], str | None, Any]) -> Any:
+    """One seed's random search (a task of ``explore --seeds``; runs in a worker, which
+    receives the variant pickled: its module must import there too)."""
     import attrs
 
     from .explore import explore_random
     from .explore._strategies import EXPLORE_SPACE
 
-    seed, examples, rule_ids, profile = task
+    seed, examples, rule_ids, profile, mutant = task
     space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
-    return explore_random(examples=examples, seed=seed, rules=rule_ids or None, space=space)
+    return explore_random(examples=examples, seed=seed, rules=rule_ids or None, space=space,
+                          configure_device=None if mutant is None else mutant.apply)
 
 
 def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], workers: int,
-                   address: str | None, profile: str | None = None) -> Any:
+                   address: str | None, profile: str | None = None,
+                   mutant: Any = None) -> Any:
     """Searches for every seed, merged: the same whatever the number of workers."""
     from ._errors import ConfigError
     from .explore import SearchReport
     from .fleet import open_executor, run_tasks
     from .rules import CATALOGUE
 
-    tasks = [(seed, examples, rule_ids, profile) for seed in seeds]
+    tasks = [(seed, examples, rule_ids, profile, mutant) for seed in seeds]
     try:
         reports = run_tasks(lambda: open_executor(workers, address), _explore_one, tasks)
     except ConfigError as err:
@@ -866,9 +890,56 @@ def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], worke
                         tuple(sorted(found.values(), key=lambda c: order.index(c.rule))))
 
 
+def _variant_from_options(sdk_ref: str | None, app_ref: str | None
+                          ) -> tuple[Any, dict[str, str]] | None:
+    """A Mutant plugging in ``--sdk`` / ``--app`` and the scenario keys naming them, or
+    ``None`` (no variant). Bad references are usage errors (exit 2)."""
+    if sdk_ref is None and app_ref is None:
+        return None
+    from ._errors import ConfigError
+    from .explore import Mutant
+    from .player import AppPolicy
+    from .world import resolve_class, resolve_sdk
+
+    try:
+        sdk = None if sdk_ref is None else resolve_sdk(sdk_ref)
+        policy = None if app_ref is None else resolve_class(app_ref, AppPolicy, "an app policy")
+    except ConfigError as err:
+        raise click.BadParameter(str(err), param_hint="--sdk" if sdk_ref and (
+            app_ref is None or sdk_ref in str(err)) else "--app") from None
+    keys = {k: v for k, v in (("sdk", sdk_ref), ("app", app_ref)) if v is not None}
+    return Mutant("variant", "", sdk=sdk, policy=policy), keys
+
+
+def _with_variant(counterexample: Any, keys: dict[str, str]) -> Any:
+    """``counterexample`` with the variant named in each device, so that the file
+    replays against it (``sdk: MODULE:NAME``, ``app: {policy: MODULE:NAME}``)."""
+    import copy
+
+    import attrs
+
+    from .explore import scenario_yaml
+
+    data = copy.deepcopy(dict(counterexample.data))
+    for device in data.get("devices", {}).values():
+        if "sdk" in keys:
+            device["sdk"] = keys["sdk"]
+        if "app" in keys:
+            app = device.get("app")
+            if not isinstance(app, dict):
+                device["app"] = {"policy": keys["app"]}
+            elif app.get("policy", "documented") == "documented":
+                device["app"] = {"policy": keys["app"], **{k: v for k, v in app.items()
+                                                           if k != "policy"}}
+    header = "\n".join(line[2:] for line in counterexample.text.splitlines()
+                       if line.startswith("# "))
+    return attrs.evolve(counterexample, data=data, text=scenario_yaml(data, header))
+
+
 def _explore_random(examples: int | None, seed: int | None, out: str | None,
                     rule_ids: tuple[str, ...], seeds: str | None = None, workers: int = 1,
-                    address: str | None = None, profile: str | None = None) -> None:
+                    address: str | None = None, profile: str | None = None,
+                    variant: tuple[Any, dict[str, str]] | None = None) -> None:
     import sys
 
     import attrs
@@ -887,8 +958,23 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
     space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
     if seeds is not None:
         seed_range = _seed_range(seeds)
-        report = _explore_seeds(seed_range, budget, rule_ids, workers, address, profile)
+        report = _explore_seeds(seed_range, budget, rule_ids, workers, address, profile,
+                                None if variant is None else variant[0])
+        if variant is not None:
+            report = attrs.evolve(report, counterexamples=tuple(
+                _with_variant(c, variant[1]) for c in report.counterexamples))
         click.echo(f"seeds {seed_range.start}:{seed_range.stop}, {len(seed_range)} searches")
+    elif variant is not None:
+        mutant, keys = variant
+        try:
+            report = explore_random(examples=budget, seed=0 if seed is None else seed,
+                                    rules=rule_ids or None, space=space,
+                                    configure_device=mutant.apply)
+        except Exception as err:  # the variant's own code raised
+            click.echo(f"error: the variant raised {type(err).__name__}: {err}", err=True)
+            sys.exit(2)
+        report = attrs.evolve(report, counterexamples=tuple(
+            _with_variant(c, keys) for c in report.counterexamples))
     else:
         report = explore_random(examples=budget, seed=0 if seed is None else seed,
                                 rules=rule_ids or None, space=space)
@@ -911,57 +997,94 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
               metavar="W", help="Local worker processes (one mutant per task).")
 @click.option("--executor", "address", metavar="dask://HOST:PORT",
               help="Run the mutants on this Dask scheduler.")
+@click.option("--mutant", "references", multiple=True, metavar="MODULE:NAME",
+              help="Run this mutant instead of the bundled ones: a Mutant object, or an "
+                   "SdkModel, AppPolicy or session provider subclass (imports MODULE: runs "
+                   "its code; repeatable).")
+@click.option("--only", "names", multiple=True, metavar="NAME",
+              help="Run only this bundled mutant (repeatable).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the results as JSON: per mutant its verdict, seam, rule and "
+                   "document sentence, the scenarios and searched rules that caught it.")
 def mutants(paths: tuple[str, ...], examples: int | None, seed: int, workers: int,
-            address: str | None) -> None:
-    """Run the scenarios and a random search against each bundled mutant.
+            address: str | None, references: tuple[str, ...] = (),
+            names: tuple[str, ...] = (), as_json: bool = False) -> None:
+    """Run the scenarios and a random search against each mutant.
 
-    A mutant is a deliberately wrong app policy or SDK model (see the README,
-    "Mutants"). It is caught when a scenario of PATHS (default: ./scenarios)
-    that passes without it fails with it, or when the search finds a rule it
-    breaks (checked to hold without it). Prints what caught each mutant.
-    Exit status: 0 every mutant caught, 1 a mutant survived, 2 invalid input.
+    A mutant is a deliberately wrong app policy, SDK model or session provider
+    (see the README, "Mutants"). It is caught when a scenario of PATHS (default:
+    ./scenarios) that passes without it fails with it, or when the search finds a
+    rule it breaks (checked to hold without it). Prints what caught each mutant
+    (--json: as JSON). A mutant whose own code raises is reported as ERROR; the
+    others still run. Exit status: 0 every mutant caught, 1 a mutant survived or
+    failed, 2 invalid input.
     """
+    import json
     import sys
 
     _need_explore_extra()
-    from .explore import MUTANT_EXAMPLES, format_mutants, run_mutants
+    from ._errors import ConfigError
+    from .explore import (
+        MUTANT_EXAMPLES,
+        MUTANTS,
+        format_mutants,
+        mutant_from_reference,
+        mutants_json,
+        run_mutants,
+    )
     from .scenario import ScenarioError
 
     files = _scenario_files(paths)
     budget = MUTANT_EXAMPLES if examples is None else examples
+    chosen = list(MUTANTS)
+    if names:
+        known = {m.name: m for m in MUTANTS}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise click.BadParameter(f"no bundled mutant {unknown[0]!r}; 'player-sim mutants "
+                                     "--json --examples 0' lists them", param_hint="--only")
+        chosen = [known[n] for n in names]
+    if references:
+        try:
+            chosen = [*(chosen if names else []),
+                      *(mutant_from_reference(r) for r in references)]
+        except ConfigError as err:
+            raise click.BadParameter(str(err), param_hint="--mutant") from None
     try:
         if workers == 1 and address is None:
-            results = run_mutants(scenario_paths=files, seed=seed, examples=budget)
+            results = run_mutants(chosen, scenario_paths=files, seed=seed, examples=budget)
         else:
-            results = _mutants_in_parallel(files, seed, budget, workers, address)
+            results = _mutants_in_parallel(chosen, files, seed, budget, workers, address)
     except ScenarioError as err:
         _report_invalid([err])
         sys.exit(2)
-    click.echo(format_mutants(results), nl=False)
+    if as_json:
+        click.echo(json.dumps(mutants_json(results), indent=2))
+    else:
+        click.echo(format_mutants(results), nl=False)
     sys.exit(0 if all(r.caught for r in results) else 1)
 
 
-def _mutant_one(task: tuple[str, tuple[str, ...], int, int]) -> Any:
-    """One mutant against the scenarios and the search (a task of ``mutants --workers``)."""
-    from .explore import MUTANTS, run_mutants
+def _mutant_one(task: tuple[Any, tuple[str, ...], int, int]) -> Any:
+    """One mutant against the scenarios and the search (a task of ``mutants --workers``;
+    the mutant itself is pickled to the worker)."""
+    from .explore import run_mutants
 
-    name, files, seed, examples = task
-    mutant = next(m for m in MUTANTS if m.name == name)
+    mutant, files, seed, examples = task
     return run_mutants((mutant,), scenario_paths=files, seed=seed, examples=examples)[0]
 
 
-def _mutants_in_parallel(files: list[str], seed: int, examples: int, workers: int,
-                         address: str | None) -> list[Any]:
-    """Every mutant as its own task, results in the catalogue's order."""
+def _mutants_in_parallel(chosen: list[Any], files: list[str], seed: int, examples: int,
+                         workers: int, address: str | None) -> list[Any]:
+    """Every mutant as its own task, results in the given order."""
     from ._errors import ConfigError
-    from .explore import MUTANTS
     from .fleet import open_executor, run_tasks
     from .scenario import load_many
 
     _, errors = load_many(files)  # refuse invalid files before starting any worker
     if errors:
         raise errors[0]
-    tasks = [(m.name, tuple(files), seed, examples) for m in MUTANTS]
+    tasks = [(m, tuple(files), seed, examples) for m in chosen]
     try:
         return run_tasks(lambda: open_executor(workers, address), _mutant_one, tasks)
     except ConfigError as err:

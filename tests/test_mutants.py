@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Final
 
 import attrs
 import pytest
@@ -40,7 +42,7 @@ def test_the_default_sdk_model_is_the_documented_core() -> None:
 
 def test_each_hook_changes_what_the_core_does() -> None:
     class Variant(SdkModel):
-        def read_answer(self, answer: ev.SsmAnswer) -> ev.SsmAnswer:
+        def read_answer(self, answer: ev.SsmAnswer, call: str) -> ev.SsmAnswer:
             return attrs.evolve(answer, ssm_code=None)  # reads the status only
 
         def rotates_tokens(self) -> bool:
@@ -110,26 +112,76 @@ def searched() -> dict[str, MutantResult]:
 
 
 def test_every_mutant_is_caught(results: dict[str, MutantResult]) -> None:
-    survivors = [name for name, r in results.items() if not r.caught]
-    assert not survivors
-    assert len(results) == len(MUTANTS) == 8
+    survivors = {name for name, r in results.items() if not r.caught}
+    assert not survivors, survivors
+    assert len(results) == len(MUTANTS) >= 30
+    assert not [r.error for r in results.values() if r.error is not None]
 
 
-@pytest.mark.parametrize("name, scenario, what", [
+#: Each caught mutant, the bundled scenario about its defect, and how it fails there.
+_DEFECT_SCENARIOS: Final = pytest.mark.parametrize("name, scenario, what", [
     ("ignores-heartbeat-errors", "heartbeat_error_zap.scenario.yaml",
      "rule ssm.errors.stop-playback"),
     ("resumes-without-checking", "background_error_waiting.scenario.yaml",
      "rule ssm.errors.stop-playback"),
+    ("resumes-despite-error", "background_error_waiting.scenario.yaml",
+     "rule ssm.errors.stop-playback"),
+    ("zaps-to-another-stream", "heartbeat_error_zap.scenario.yaml",
+     "rule ssm.background.heartbeat-error-zap"),
+    ("handles-heartbeat-errors-in-pip-only", "heartbeat_error_zap.scenario.yaml",
+     "rule ssm.errors.stop-playback"),
     ("never-tears-down", "teardown_on_stop.scenario.yaml", "expect: "),
     ("async-teardown-at-limit", "sync_zap_at_limit.scenario.yaml", "expect: "),
+    ("blocking-teardown-in-async-mode", "async_mode_never_blocks.scenario.yaml",
+     "rule ssm.sync.blocks-main-thread"),
+    ("sync-setup-does-not-block", "sync_mode_freezes_ui.scenario.yaml",
+     "rule ssm.sync.blocks-main-thread"),
     ("stale-heartbeat-token", "heartbeat_keeps_session.scenario.yaml",
      "rule ssm.heartbeat.token-rotation"),
-    ("never-refreshes-ks", "ott_refresh_android.scenario.yaml",
-     "rule provider.ott.refresh-before-expiry"),
+    ("heartbeat-with-setup-token", "heartbeat_keeps_session.scenario.yaml",
+     "rule ssm.heartbeat.token-rotation"),
+    ("teardown-with-setup-token", "teardown_on_stop.scenario.yaml",
+     "rule ssm.teardown.ends-session"),
     ("license-without-token", "setup_before_license.scenario.yaml",
      "rule ssm.license.carries-token"),
+    ("license-before-setup-answer", "setup_before_license.scenario.yaml",
+     "rule ssm.setup.before-license"),
+    ("fixed-heartbeat-period", "heartbeat_period_from_setup.scenario.yaml",
+     "rule ssm.heartbeat.keeps-session"),
+    ("heartbeats-stop-in-pip", "pip_runs_normally.scenario.yaml", "rule ssm.pip.runs-normally"),
+    ("heartbeats-in-background", "background_short_resumes.scenario.yaml",
+     "rule ssm.background.suspends"),
+    ("heartbeat-timer-survives-stop", "stop_during_heartbeat.scenario.yaml", "rule "),
     ("status-only-errors", "legacy_200_denial.scenario.yaml", "rule "),
+    ("setup-error-not-notified", "limit_refuses_third_device.scenario.yaml", "expect: "),
+    ("heartbeat-error-not-notified", "heartbeat_error_zap.scenario.yaml", ""),
+    ("teardown-error-only-logged", "teardown_error_notified.scenario.yaml", ""),
+    ("notifies-without-http-status", "teardown_error_notified.scenario.yaml", ""),
+    ("notifies-without-ssm-code", "teardown_error_notified.scenario.yaml", ""),
+    ("retries-setup-1007", "zap_race_at_limit.scenario.yaml", "rule ssm.setup.no-retry"),
+    ("retries-heartbeat", "heartbeat_error_zap.scenario.yaml", "rule "),
+    ("retries-teardown", "teardown_error_notified.scenario.yaml",
+     "rule ssm.teardown.no-retry"),
+    ("never-refreshes-ks", "ott_refresh_android.scenario.yaml",
+     "rule provider.ott.refresh-before-expiry"),
+    ("ott-refreshes-after-expiry", "ott_refresh_android.scenario.yaml",
+     "rule provider.ott.refresh-before-expiry"),
+    ("ott-reuses-ended-ks", "ott_logout_ends_session.scenario.yaml",
+     "rule provider.ended.requests-fail"),
+    ("ovp-widget-id-without-underscore", "ovp_widget_session.scenario.yaml",
+     "rule provider.ovp.widget-id"),
+    ("ott-wrong-partner-id", "ott_user_login_play.scenario.yaml",
+     "rule provider.partner-id.configured"),
+    ("ovp-wrong-partner-id", "ovp_partner_id_reported.scenario.yaml",
+     "rule provider.partner-id.configured"),
+    ("ovp-never-renews", "ovp_widget_validity_from_send.scenario.yaml",
+     "rule provider.ovp.renew-after-expiry"),
+    ("ovp-reuses-ended-ks", "ovp_user_login_end.scenario.yaml",
+     "rule provider.ended.requests-fail"),
 ])
+
+
+@_DEFECT_SCENARIOS
 def test_each_mutant_is_caught_by_the_scenario_about_its_defect(
         results: dict[str, MutantResult], name: str, scenario: str, what: str) -> None:
     caught = dict(results[name].scenarios)
@@ -149,8 +201,13 @@ def test_the_search_alone_catches_mutants_by_the_rules_they_break(
         assert "ssm.zap.no-self-limit" not in result.rules
 
 
+def test_every_caught_mutant_has_its_defect_scenario_listed() -> None:
+    listed = {p[0] for p in _DEFECT_SCENARIOS.args[1]}
+    assert listed == {m.name for m in MUTANTS}
+
+
 def test_a_mutant_keeps_each_device_app_settings() -> None:
-    mutant = MUTANTS[0]
+    mutant = next(m for m in MUTANTS if m.name == "ignores-heartbeat-errors")
     config = DeviceConfig(name="phone", account="alice",
                           policy=DocumentedAppPolicy(zap_on_heartbeat_error=False))
     changed = mutant.apply(config)
@@ -183,10 +240,13 @@ def test_the_new_background_scenario_passes_and_catches_a_blind_resume() -> None
 
 
 def test_cli_mutants_prints_what_caught_each_and_exits_by_survivors(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["mutants", "--examples", "0"])
+    result = CliRunner().invoke(main, ["mutants", "--examples", "0", "--only",
+                                       "status-only-errors", "--only", "never-tears-down"])
     assert result.exit_code == 0, result.output
-    assert "8 mutants, 8 caught" in result.output
+    assert "2 mutants, 2 caught (0 by the search)" in result.output
     assert "CAUGHT   status-only-errors" in result.output
+    # the table: one row per mutant, its seam, verdict, scenarios and searched rules
+    assert re.search(r"^status-only-errors +sdk +CAUGHT +1 +-$", result.output, re.M)
     # with one scenario only, most mutants survive: exit 1 and their names
     lone = tmp_path / "lone.yaml"
     lone.write_text("name: one\ndevices: {phone: {account: alice}}\nsteps:\n"
@@ -215,4 +275,11 @@ def test_the_readme_mutant_example_runs(capsys: pytest.CaptureFixture[str],
     exec(compile(code, "README.md:Mutants", "exec"), {"__name__": "readme"})
     out = capsys.readouterr().out
     assert "CAUGHT   wrong-license-token" in out
-    assert "9 mutants, 9 caught" in out
+    assert "2 mutants, 2 caught" in out
+
+
+def test_the_readme_mutant_table_is_generated_from_the_catalogue() -> None:
+    from player_sim.explore import mutants_markdown
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert mutants_markdown() in readme, "regenerate it with player_sim.explore.mutants_markdown()"

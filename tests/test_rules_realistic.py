@@ -27,7 +27,7 @@ import pytest
 
 from player_sim import DeviceConfig, PlayerCore, SdkModel
 from player_sim.backends import SsmServer
-from player_sim.explore._mutants import (
+from player_sim.explore._mutant_catalogue import (
     AsyncTeardownInSyncMode,
     LicenseWithoutToken,
     NeverRefreshesKs,
@@ -281,7 +281,7 @@ class _LoadsWithoutKs(_CoreVariant):
 class _GenericErrorMessage(SdkModel):
     """Replaces the server's error message with a generic one in its notifications."""
 
-    def read_answer(self, answer: ev.SsmAnswer) -> ev.SsmAnswer:
+    def read_answer(self, answer: ev.SsmAnswer, call: str = "") -> ev.SsmAnswer:
         return answer if answer.ok else attrs.evolve(answer, message="SSM error")
 
 

@@ -113,12 +113,15 @@ def test_the_readme_step_table_is_the_action_table() -> None:
 # --- enums --------------------------------------------------------------------------------
 
 def _find(schema: Any, key: str) -> list[Any]:
-    """Every ``enum`` of a property called ``key`` anywhere in ``schema``."""
+    """Every ``enum`` of a property called ``key`` anywhere in ``schema`` (also one of
+    its ``anyOf`` alternatives: e.g. a named value or a ``module:Name`` reference)."""
     found: list[Any] = []
     if isinstance(schema, dict):
         for name, value in schema.items():
             if name == key and isinstance(value, dict) and "enum" in value:
                 found.append(value["enum"])
+            if name == key and isinstance(value, dict):
+                found += [alt["enum"] for alt in value.get("anyOf", ()) if "enum" in alt]
             found += _find(value, key)
     elif isinstance(schema, list):
         for value in schema:

@@ -35,6 +35,9 @@ from ._mutants import (
     Mutant,
     MutantResult,
     format_mutants,
+    mutant_from_reference,
+    mutants_json,
+    mutants_markdown,
     run_mutants,
 )
 from ._recording import Recorder, clone_checker
@@ -102,6 +105,9 @@ __all__ = [
     "format_exhaustive",
     "format_mutants",
     "format_search",
+    "mutant_from_reference",
+    "mutants_json",
+    "mutants_markdown",
     "replay_rules",
     "run_mutants",
     "scenario_dicts",

@@ -34,6 +34,7 @@ out, each with its reason (:data:`UNJUDGED`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, cast
 
@@ -48,7 +49,7 @@ from ._recording import Recorder, feed_lazily, finish_lazily
 
 __all__ = ["ACTIONS", "CORE_RULES", "DEVICE", "KILL", "REFUSED_INPUT_UNCHANGED", "RELAUNCH",
            "STEP", "UNJUDGED", "CoreEnv", "Finding", "Request", "clone_core", "core_checker",
-           "inputs", "snapshot", "state_key", "step"]
+           "inputs", "snapshot", "state_key", "step", "variant_key"]
 
 P = PlaybackState
 A = AppState
@@ -142,15 +143,94 @@ def core_checker(config: CoreConfig, rules: tuple[str, ...] = CORE_RULES) -> Tra
 
 
 def clone_core(core: PlayerCore) -> PlayerCore:
-    """A copy of ``core`` that can be fed independently (effects are immutable)."""
-    new = PlayerCore.__new__(type(core))
-    for name in _SLOTS:
-        setattr(new, name, getattr(core, name))
+    """A copy of ``core`` that can be fed independently (effects are immutable).
+
+    A core variant (a :class:`~player_sim.PlayerCore` subclass) is copied whole:
+    its own ``__slots__`` and ``__dict__`` too, each mutable container (list,
+    dict, set) copied. Its SDK model is copied with
+    :meth:`SdkModel.copy <player_sim.SdkModel.copy>`.
+    """
+    cls = type(core)
+    new = PlayerCore.__new__(cls)
+    for name in _slots_of(cls):
+        value = getattr(core, name, _UNSET)
+        if value is not _UNSET:  # a slot the variant never set stays unset
+            setattr(new, name, value)
+    own = getattr(core, "__dict__", None)
+    if own:
+        new.__dict__.update({k: _copied(v) for k, v in own.items()})
     new._stash = list(core._stash)
+    if core._sdk is not None:
+        new._sdk = core._sdk.copy()
     return new
 
 
+_UNSET: Final = object()
+
+
+def _copied(value: Any) -> Any:
+    return copy.copy(value) if isinstance(value, list | dict | set) else value
+
+
 _SLOTS: Final = tuple(PlayerCore.__slots__)
+_CLASS_SLOTS: dict[type, tuple[str, ...]] = {PlayerCore: _SLOTS}
+
+
+def _slots_of(cls: type) -> tuple[str, ...]:
+    """Every slot of ``cls`` and its bases (cached per class)."""
+    found = _CLASS_SLOTS.get(cls)
+    if found is None:
+        names: list[str] = []
+        for klass in reversed(cls.__mro__):
+            slots = klass.__dict__.get("__slots__", ())
+            names += [slots] if isinstance(slots, str) else list(slots)
+        found = _CLASS_SLOTS[cls] = tuple(dict.fromkeys(
+            n for n in names if n not in ("__dict__", "__weakref__")))
+    return found
+
+
+#: The attributes the exploration adds to a core (not part of a variant's state).
+_EXPLORER_ATTRIBUTES: Final = frozenset({"fired"})
+
+
+def variant_key(core: PlayerCore, tok: Any, rel: Any) -> tuple[Any, ...]:
+    """What a variant adds to the state key: its SDK model's
+    :meth:`~player_sim.SdkModel.state`, the SDK variant's bookkeeping in the core (retries,
+    the setup's token, a heartbeat timer left running), and a core subclass's own
+    attributes (lists made tuples, dicts sorted item tuples). Empty for the documented core."""
+    sdk = core._sdk
+    parts: list[Any] = []
+    if sdk is not None:
+        stale = core._stale_heartbeat
+        parts += [sdk.state(), core._retry_attempt, tok(core._setup_token),
+                  None if stale is None else (rel(stale[0]), tok(stale[1]))]
+    cls = type(core)
+    if cls is not PlayerCore:
+        extra = [n for n in _slots_of(cls) if n not in _SLOT_SET
+                 and n not in _EXPLORER_ATTRIBUTES]
+        parts += [(n, _hashable(getattr(core, n, None))) for n in extra]
+        own = getattr(core, "__dict__", None)
+        if own:
+            parts += sorted((k, _hashable(v)) for k, v in own.items()
+                            if k not in _EXPLORER_ATTRIBUTES)
+    return tuple(parts)
+
+
+_SLOT_SET: Final = frozenset(_SLOTS)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((repr(k), _hashable(v)) for k, v in value.items()))
+    if isinstance(value, set | frozenset):
+        return tuple(sorted(repr(v) for v in value))
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 Input = ev.Input | str
 
@@ -372,7 +452,7 @@ def state_key(core: PlayerCore, env: CoreEnv, checker: TraceChecker | None = Non
     core_part = (core.app, core.playback, core.stream, tok(core.ssm_token),
                  rel(core.item_playback_id), core.ssm_error, core.ks, core.media_ssm,
                  core._start_after_teardown, rel(core._teardown_playback_id),
-                 core._pending_stream_value, stash)
+                 core._pending_stream_value, stash, variant_key(core, tok, rel))
     requests = tuple(sorted((r.kind, rel(r.playback_id), tok(r.token) or "", r.blocking,
                              r.ssm_required) for r in env.requests))
     if checker is None:

@@ -36,6 +36,7 @@ from ..player import (
     CoreConfig,
     PlaybackState,
     PlayerCore,
+    SdkModel,
 )
 from ..rules import CATALOGUE, TraceChecker
 from ._coremodel import (
@@ -327,14 +328,25 @@ class ExhaustiveReport:
 def explore_exhaustive(depth: int, *, core_configs: Mapping[str, CoreConfig] | None = None,
                        world_configs: Mapping[str, CoreConfig] | None = None,
                        world_depth: int | None = None,
-                       core_type: type[PlayerCore] = PlayerCore) -> ExhaustiveReport:
+                       core_type: type[PlayerCore] = PlayerCore,
+                       sdk: SdkModel | None = None) -> ExhaustiveReport:
     """Explore every core configuration to ``depth`` inputs, and the small world to
     ``world_depth`` (default ``depth + 2``: there a request reaching the server and
-    its answer reaching the device are two steps)."""
+    its answer reaching the device are two steps).
+
+    ``sdk`` (an :class:`~player_sim.SdkModel`) is plugged into every configuration;
+    ``core_type`` is a :class:`~player_sim.PlayerCore` subclass to explore instead of
+    the core. A variant's own state is copied for each branch and is part of the state
+    key (:meth:`SdkModel.state <player_sim.SdkModel.state>`; a core subclass's own
+    attributes), so a variant with state is neither reset nor shared between branches.
+    """
     if depth < 1:
         raise ValueError(f"the exploration depth must be at least 1, not {depth}")
     cores = core_configs if core_configs is not None else CORE_CONFIGS
     worlds = world_configs if world_configs is not None else WORLD_CONFIGS
+    if sdk is not None:
+        cores = {name: attrs.evolve(cfg, sdk=sdk) for name, cfg in cores.items()}
+        worlds = {name: attrs.evolve(cfg, sdk=sdk) for name, cfg in worlds.items()}
     in_world = world_depth if world_depth is not None else depth + 2
     return ExhaustiveReport(
         depth, in_world,

@@ -68,7 +68,7 @@ from ..player import CoreConfig, PlayerCore
 from ..player import _events as ev
 from ..rules import CATALOGUE, CheckConfig, TraceChecker
 from ..trace import TraceRecord
-from ._coremodel import STEP, checker_key, clone_core
+from ._coremodel import STEP, checker_key, clone_core, variant_key
 from ._recording import Recorder, clone_checker, feed_lazily, finish_lazily
 
 __all__ = ["ACCOUNT", "DEVICES", "SSM_CONFIG", "SYNC_UNJUDGED", "WORLD_ACTIONS", "WORLD_RULES",
@@ -467,7 +467,7 @@ def _ordered_key(state: WorldState, order: tuple[int, int]) -> tuple[Any, ...]:
         parts.append((dev.killed, c.app, c.playback, c.stream, tok(c.ssm_token),
                       rel(c.item_playback_id), c.ssm_error, c._start_after_teardown,
                       rel(c._teardown_playback_id), c._pending_stream_value, stash, wire,
-                      answers, dev.blocked_since is not None,
+                      answers, dev.blocked_since is not None, variant_key(c, tok, rel),
                       checker_key(state.checker, DEVICES[i], tok, rel)))
     sessions = tuple(sorted((place[s.device], tok(s.token) or "", tok(s.previous_token) or "")
                             for s in state.server.active_sessions()))

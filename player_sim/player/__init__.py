@@ -5,7 +5,7 @@ from ._actions import ACTIONS, ActionSpec, action_name
 from ._core import CoreConfig, PlayerCore
 from ._diagram import CONCERNS, mermaid_diagram, mermaid_diagrams
 from ._policy import AppPolicy, DocumentedAppPolicy, PlayerView
-from ._sdk import SdkModel
+from ._sdk import SSM_CALLS, SdkModel, SsmCall
 from ._states import (
     ACTIVE_PLAYBACK_STATES,
     APP_MACHINE,
@@ -36,6 +36,7 @@ __all__ = [
     "PLAYBACK_MACHINE",
     "PLAYBACK_TRANSITIONS",
     "PROFILES",
+    "SSM_CALLS",
     "VARIANTS",
     "ActionSpec",
     "AppPolicy",
@@ -47,6 +48,7 @@ __all__ = [
     "PlayerView",
     "Profile",
     "SdkModel",
+    "SsmCall",
     "SsmVariants",
     "Variant",
     "action_name",

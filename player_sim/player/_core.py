@@ -45,7 +45,7 @@ from transitions import Machine
 from .._errors import ConfigError, InvalidTransition
 from .._validators import one_of
 from . import _events as ev
-from ._sdk import SdkModel
+from ._sdk import SdkModel, SsmCall
 from ._states import APP_MACHINE, PLAYBACK_MACHINE, AppState, PlaybackState
 from ._variants import (
     CONTENT_TOKEN_ERROR_CODE,
@@ -139,12 +139,16 @@ class PlayerCore:
         "_left_session",
         "_license_in_setup",
         "_pending_stream_value",
+        "_retry_attempt",
         "_sdk",
+        "_setup_token",
         "_skips_late_teardown",
+        "_stale_heartbeat",
         "_start_after_teardown",
         "_stash",
         "_streams_on_wire",
         "_teardown_playback_id",
+        "_teardowns_sent",
         "_v2",
         "app",
         "config",
@@ -163,7 +167,9 @@ class PlayerCore:
 
     def __init__(self, config: CoreConfig | None = None) -> None:
         self.config = config if config is not None else CoreConfig()
-        self._sdk = self.config.sdk
+        # Each core reads its own copy: a model with state never shares it between
+        # devices, runs, or the explorer's branches.
+        self._sdk = None if self.config.sdk is None else self.config.sdk.copy()
         variants = self.config.variants
         self._keeps_heartbeating = variants.after_heartbeat_error == "keep-heartbeating"
         self._skips_late_teardown = variants.stop_during_setup == "skip-teardown"
@@ -199,6 +205,14 @@ class PlayerCore:
         # has at most one of them at a time), so that an answer's notification names its
         # own stream. A tuple, replaced on change: a copied core shares it safely.
         self._streams_on_wire: tuple[tuple[int, str | None], ...] = ()
+        # For SDK variants only (see SdkModel): the token the setup answered, the
+        # failures of the current call retried so far, a heartbeat timer left running
+        # after its session was released (playback id, token), and the last teardowns
+        # sent (a retry sends one again).
+        self._setup_token: str | None = None
+        self._retry_attempt = 0
+        self._stale_heartbeat: tuple[int, str] | None = None
+        self._teardowns_sent: tuple[ev.SendSsmTeardown, ...] = ()
 
     # --- the one entry point ------------------------------------------------
 
@@ -214,7 +228,8 @@ class PlayerCore:
         kind = type(event)
         if self._sdk is not None and kind in _SSM_ANSWERS:  # an SDK variant reads it first
             answered: Any = event
-            event = attrs.evolve(answered, answer=self._sdk.read_answer(answered.answer))
+            event = attrs.evolve(answered, answer=self._sdk.read_answer(
+                answered.answer, _SSM_ANSWERS[kind]))
         heartbeat_handler = _HEARTBEAT_HANDLERS.get(kind)
         if heartbeat_handler is not None:
             return heartbeat_handler(self, event)  # type: ignore[no-any-return]
@@ -347,10 +362,13 @@ class PlayerCore:
                                                        blocking=False, stream=stream))
             return
         if answer.ok and answer.token is not None:
-            self.ssm_token = answer.token
+            self.ssm_token = self._setup_token = answer.token
             self.item_playback_id = event.playback_id
             self.item_stream = self.stream
             self.heartbeat_period = answer.heartbeat_period or 0.0
+            if self._sdk is not None:
+                self._retry_attempt = 0
+                self.heartbeat_period = self._sdk.heartbeat_period(self.heartbeat_period)
             self._enforced = False
             if self.heartbeat_period > 0 and (self._v2 or not self._heartbeat_after_license):
                 self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
@@ -360,6 +378,10 @@ class PlayerCore:
                 self._fire(PLAYBACK_MACHINE, "license_granted")
                 return
             self._fire(PLAYBACK_MACHINE, "ssm_setup_succeeded")
+        elif self._retried("setup", answer):
+            self._streams_on_wire += ((event.playback_id, stream),)
+            self._emit(ev.SendSsmSetup(event.playback_id, stream or "",
+                                       blocking=self._sync_setup(), in_license=self._v2))
         else:
             self.ssm_error = True
             self._notify_ssm_error("ssm_setup_error", answer)
@@ -389,11 +411,20 @@ class PlayerCore:
     def _on_heartbeat_due(self, event: ev.HeartbeatDue) -> tuple[ev.Effect, ...]:
         token = self.ssm_token
         if token is None or event.playback_id != self.item_playback_id or self.app is _TERMINATED:
-            return ()
+            stale = self._stale_heartbeat  # an SDK variant's timer not cancelled on release
+            if stale is None or stale[0] != event.playback_id or self.app is _TERMINATED:
+                return ()
+            return (ev.SendHeartbeat(stale[0], stale[1]),
+                    ev.ArmHeartbeat(stale[0], self.heartbeat_period))
         # Effects are immutable: every period re-arms with the same ArmHeartbeat.
         arm = self._heartbeat_arm
         if arm.playback_id != event.playback_id or arm.delay != self.heartbeat_period:
             arm = self._heartbeat_arm = ev.ArmHeartbeat(event.playback_id, self.heartbeat_period)
+        sdk = self._sdk
+        if sdk is not None:
+            if not sdk.heartbeats_in(self.app.value):
+                return (arm,)  # the timer ticks on, nothing is sent
+            token = sdk.heartbeat_token(token, self._setup_token or token)
         return (ev.SendHeartbeat(event.playback_id, token, self._enforced), arm)
 
     def _on_heartbeat_answered(self, event: ev.HeartbeatAnswered) -> tuple[ev.Effect, ...]:
@@ -401,24 +432,34 @@ class PlayerCore:
             return ()
         answer = event.answer
         if answer.ok and answer.token is not None:
-            if self._sdk is None or self._sdk.rotates_tokens():
+            if self._sdk is None:
                 self.ssm_token = answer.token  # token rotation: the next call must use it
+            else:
+                self._retry_attempt = 0
+                if self._sdk.rotates_tokens():
+                    self.ssm_token = answer.token
             return ()
+        if self._retried("heartbeat", answer):
+            return (ev.SendHeartbeat(event.playback_id, self.ssm_token, self._enforced),)
         self.ssm_error = True
         if not self._keeps_heartbeating:
             self.ssm_token = None  # the session is lost: no more heartbeats
         # else (iOS, web): the timer goes on with the same, now stale, token; the next
         # stop or zap tears down with it.
-        return (self._ssm_error_notice("ssm_heartbeat_error", answer, self.item_stream),)
+        notice = self._ssm_error_notice("ssm_heartbeat_error", answer, self.item_stream)
+        return () if notice is None else (notice,)
 
     def _on_teardown_answered(self, event: ev.TeardownAnswered) -> None:
         stream = self._answered_stream(event.playback_id)
         if not event.answer.ok:
+            if self._sdk is not None and self._retry_teardown(event):
+                return
             if event.playback_id == self.playback_id:
                 self.ssm_error = True
             # It names the stream whose session failed to end, not the one zapped to.
-            self._effects.append(self._ssm_error_notice("ssm_teardown_error", event.answer,
-                                                        stream))
+            notice = self._ssm_error_notice("ssm_teardown_error", event.answer, stream)
+            if notice is not None:
+                self._effects.append(notice)
         if self.playback is P.STOPPING and event.playback_id == self._teardown_playback_id:
             self._fire(PLAYBACK_MACHINE, "teardown_done")
 
@@ -476,13 +517,58 @@ class PlayerCore:
     def _send_teardown(self, teardown: ev.SendSsmTeardown) -> None:
         """Emit ``teardown`` now, remembering whose stream it ends."""
         self._streams_on_wire += ((teardown.playback_id, teardown.stream),)
+        if self._sdk is not None:
+            self._teardowns_sent = (*self._teardowns_sent[-3:], teardown)
         self._emit(teardown)
 
+    # --- SDK variants: retries, released sessions (see SdkModel) --------------------------
+
+    def _retried(self, call: SsmCall, answer: ev.SsmAnswer) -> bool:
+        """Whether an SDK variant sends the failed ``call`` again (counted here)."""
+        if self._sdk is None:
+            return False
+        self._retry_attempt += 1
+        if self._sdk.retries(call, answer, self._retry_attempt):
+            return True
+        self._retry_attempt = 0
+        return False
+
+    def _retry_teardown(self, event: ev.TeardownAnswered) -> bool:
+        """Send the failed teardown of ``event`` again if the SDK variant retries it."""
+        sent = [t for t in self._teardowns_sent if t.playback_id == event.playback_id]
+        if not sent or not self._retried("teardown", event.answer):
+            return False
+        self._send_teardown(sent[-1])
+        return True
+
+    def _released(self, playback_id: int, token: str) -> str:
+        """The token a released session's teardown carries; an SDK variant whose
+        heartbeat timer survives the release keeps beating with ``token``."""
+        sdk = self._sdk
+        if sdk is None:
+            return token
+        if not sdk.cancels_heartbeat_on_stop() and self.heartbeat_period > 0:
+            self._stale_heartbeat = (playback_id, token)
+        return sdk.teardown_token(token, self._setup_token or token)
+
+    def _sync_setup(self) -> bool:
+        sync = self.config.sync_ssm_setup_teardown
+        return sync if self._sdk is None else self._sdk.setup_blocks(sync)
+
     def _notify_ssm_error(self, kind: str, answer: ev.SsmAnswer) -> None:
-        self._effects.append(self._ssm_error_notice(kind, answer, self.stream))
+        notice = self._ssm_error_notice(kind, answer, self.stream)
+        if notice is not None:
+            self._effects.append(notice)
 
     def _ssm_error_notice(self, kind: str, answer: ev.SsmAnswer, stream: str | None
-                          ) -> ev.Notify:
+                          ) -> ev.Notify | None:
+        """The error notification ``kind`` of ``answer`` (``None``: an SDK variant only
+        logs it)."""
+        if self._sdk is not None:
+            call = _ERROR_CALLS[kind]
+            if not self._sdk.notifies_error(call, answer):
+                return None
+            answer = self._sdk.error_notice(call, answer)
         fields = {"stream": stream, "http_status": answer.http_status,
                   "ssm_code": answer.ssm_code, "message": answer.message,
                   **platform_fields(self._error_numbering, kind, answer.http_status,
@@ -544,6 +630,7 @@ class PlayerCore:
             self._left_session = ev.SendSsmTeardown(old_playback_id, token, blocking=False,
                                                     stream=self.item_stream)
             return
+        token = self._released(old_playback_id, token)
         if not self._sends_teardown():
             return
         blocking = self._sync_teardown()
@@ -593,6 +680,7 @@ class PlayerCore:
             self._left_session = ev.SendSsmTeardown(self.item_playback_id, token,
                                                     blocking=False, stream=self.item_stream)
             return
+        token = self._released(self.item_playback_id, token)
         if not self._sends_teardown():
             return
         blocking = self._sync_teardown()
@@ -615,8 +703,17 @@ class PlayerCore:
             self._emit(ev.LoadMedia(pid, stream, self.ks or ""))
         elif state is P.SSM_SETUP:
             self._streams_on_wire += ((pid, stream),)
-            self._emit(ev.SendSsmSetup(pid, stream, blocking=self.config.sync_ssm_setup_teardown,
-                                       in_license=self._v2))
+            if self._sdk is None:
+                self._emit(ev.SendSsmSetup(pid, stream,
+                                           blocking=self.config.sync_ssm_setup_teardown,
+                                           in_license=self._v2))
+            else:
+                self._retry_attempt = 0
+                self._emit(ev.SendSsmSetup(pid, stream, blocking=self._sync_setup(),
+                                           in_license=self._v2))
+                if not self._sdk.license_waits_for_setup() and not self._v2:
+                    self._emit(ev.SendLicenseRequest(pid, stream, None,
+                                                     ssm_required=self._uses_ssm()))
         elif state is P.LICENSE_REQUEST and self._license_in_setup:
             self._license_in_setup = False  # (V2) the license came with the setup answer
         elif state is P.LICENSE_REQUEST:
@@ -651,8 +748,15 @@ class PlayerCore:
         self._reset_playback_state()
 
 
-#: The SSM answers an SdkModel reads first (SdkModel.read_answer).
-_SSM_ANSWERS: Final = frozenset({ev.SetupAnswered, ev.HeartbeatAnswered, ev.TeardownAnswered})
+#: The SSM answers an SdkModel reads first (SdkModel.read_answer), and the call each answers.
+_SSM_ANSWERS: Final[dict[type, SsmCall]] = {
+    ev.SetupAnswered: "setup", ev.HeartbeatAnswered: "heartbeat",
+    ev.TeardownAnswered: "teardown"}
+
+#: The call each SSM error notification is about.
+_ERROR_CALLS: Final[dict[str, SsmCall]] = {
+    "ssm_setup_error": "setup", "ssm_heartbeat_error": "heartbeat",
+    "ssm_teardown_error": "teardown"}
 
 _HANDLERS: Final[dict[type, Any]] = {
     ev.Play: PlayerCore._on_play,

@@ -69,6 +69,16 @@ class DocumentedAppPolicy(AppPolicy):
     * "When the application returns to the foreground, if no error notification
       is received, playback can resume": with ``resume_after_background``
       (default) a paused playback resumes when no SSM error was posted for it.
+
+    A variant app overrides the hook that differs, each with the documented
+    behaviour as its default: :meth:`on_ssm_heartbeat_error`,
+    :meth:`on_ssm_setup_error`, :meth:`on_ssm_teardown_error`,
+    :meth:`on_license_error`, :meth:`on_other_notification` (every other kind),
+    :meth:`zap_target` (which stream the zap after an error goes to),
+    :meth:`resumes` (whether a paused playback resumes at the foreground),
+    :meth:`on_foreground` and :meth:`on_background`. Subclasses must stay
+    ``attrs`` classes with the same two settings (the mutants and scenario files
+    pass them on): decorate them with ``@attrs.frozen`` too.
     """
 
     zap_on_heartbeat_error: bool = True
@@ -76,17 +86,63 @@ class DocumentedAppPolicy(AppPolicy):
 
     def on_notification(self, player: PlayerView, kind: str,
                         payload: Mapping[str, Any]) -> Sequence[ev.Action]:
-        if kind != "ssm_heartbeat_error" or player.playback not in _ZAPPABLE:
+        """Dispatch ``kind`` to its hook (:meth:`on_ssm_heartbeat_error` ...)."""
+        if kind == "ssm_heartbeat_error":
+            return self.on_ssm_heartbeat_error(player, payload)
+        if kind == "ssm_setup_error":
+            return self.on_ssm_setup_error(player, payload)
+        if kind == "ssm_teardown_error":
+            return self.on_ssm_teardown_error(player, payload)
+        if kind == "license_error":
+            return self.on_license_error(player, payload)
+        return self.on_other_notification(player, kind, payload)
+
+    def on_ssm_heartbeat_error(self, player: PlayerView,
+                               payload: Mapping[str, Any]) -> Sequence[ev.Action]:
+        """Documented: stop a playback under way, by a zap to :meth:`zap_target` with
+        ``zap_on_heartbeat_error``, else by a stop."""
+        if player.playback not in _ZAPPABLE:
             return ()
-        if self.zap_on_heartbeat_error and player.stream is not None:
-            return (ev.Zap(player.stream),)
-        return (ev.Stop(),)
+        return self._stop_or_zap(player, payload)
+
+    def on_ssm_setup_error(self, player: PlayerView,
+                           payload: Mapping[str, Any]) -> Sequence[ev.Action]:
+        """Documented: nothing (the playback has failed already)."""
+        return ()
+
+    def on_ssm_teardown_error(self, player: PlayerView,
+                              payload: Mapping[str, Any]) -> Sequence[ev.Action]:
+        """Documented: nothing (the session's playback is stopped or replaced already)."""
+        return ()
+
+    def on_license_error(self, player: PlayerView,
+                         payload: Mapping[str, Any]) -> Sequence[ev.Action]:
+        """Documented: nothing (the playback has failed already)."""
+        return ()
+
+    def on_other_notification(self, player: PlayerView, kind: str,
+                              payload: Mapping[str, Any]) -> Sequence[ev.Action]:
+        """Every other notification or lifecycle event (documented: nothing)."""
+        return ()
+
+    def zap_target(self, player: PlayerView, payload: Mapping[str, Any]) -> str | None:
+        """The stream the app zaps to after an SSM error (documented: "attempt to zap
+        to the same stream"); ``None``: it stops instead."""
+        return player.stream
+
+    def resumes(self, player: PlayerView) -> bool:
+        """Whether a paused playback resumes at the foreground (documented: "if no error
+        notification is received, playback can resume")."""
+        return not player.ssm_error
 
     def on_foreground(self, player: PlayerView) -> Sequence[ev.Action]:
         if not self.resume_after_background or player.playback is not P.PAUSED:
             return ()
-        if player.ssm_error:
-            if self.zap_on_heartbeat_error and player.stream is not None:
-                return (ev.Zap(player.stream),)
-            return (ev.Stop(),)
+        if not self.resumes(player):
+            return self._stop_or_zap(player, {})
         return (ev.Resume(),)
+
+    def _stop_or_zap(self, player: PlayerView,
+                     payload: Mapping[str, Any]) -> Sequence[ev.Action]:
+        target = self.zap_target(player, payload) if self.zap_on_heartbeat_error else None
+        return (ev.Zap(target),) if target is not None else (ev.Stop(),)

@@ -271,9 +271,15 @@ class OvpSessionProvider(_Attachable):
         for completion in waiting:
             completion(PrimitiveResult(error=ErrorElement.session_error(why)))
 
+    def widget_id(self, partner_id: int) -> str:
+        """The widget id a widget session is started with (documented: ``_`` and the
+        partner id, "_<partnerId>"). A variant hook: override it to model a client
+        that builds it otherwise."""
+        return f"_{partner_id}"
+
     def _widget_session(self, partner_id: int, deliver: Callable[[ApiAnswer], None]) -> None:
         b = self.binding
-        widget_id = f"_{partner_id}"
+        widget_id = self.widget_id(partner_id)
         send(b, self.variants, "ovp", "session/startWidgetSession",
              lambda: b.ovp.start_widget_session(b.device, widget_id), deliver)
 

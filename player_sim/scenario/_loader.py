@@ -30,7 +30,16 @@ from ..backends import (
 )
 from ..player import VARIANTS, AppPolicy, DocumentedAppPolicy
 from ..providers import REFRESH_POLICY_NAMES, VARIANT_NAMES
-from ..world import TIMED_CALLS, DeviceConfig, NetworkConfig, WorldConfig
+from ..world import (
+    TIMED_CALLS,
+    DeviceConfig,
+    NetworkConfig,
+    WorldConfig,
+    is_reference,
+    resolve_policy,
+    resolve_provider_class,
+    resolve_sdk,
+)
 from ._model import (
     ACTIONS,
     BASE_URLS,
@@ -464,10 +473,19 @@ class _Build:
                              f"5m, not {policy!r}")
                 return None
         extra = self.durations(path, spec, _OVP_ONLY)
+        variant = spec.get("variant", VARIANT_NAMES[0])
+        provider_class = None
+        if is_reference(variant):
+            try:
+                provider_class = resolve_provider_class(variant, backend)
+            except ConfigError as err:
+                self.problem((*path, "variant"), f"session_provider variant: {err}")
+                return None
+            variant = VARIANT_NAMES[0]
         provider = ProviderSpec(
             backend, spec["partner_id"], spec.get("base_url", BASE_URLS[backend]),
-            refresh_policy=policy, refresh_margin=margin,
-            variant=spec.get("variant", VARIANT_NAMES[0]),
+            refresh_policy=policy, refresh_margin=margin, variant=variant,
+            provider_class=provider_class,
             persist_session=spec.get("persist_session", False),
             bookmarks=spec.get("bookmarks", False),
             reference_type=spec.get("reference_type", "media"),
@@ -495,17 +513,17 @@ class _Build:
                 if provider is not None:
                     self.providers[name] = provider
             app = spec.get("app", {})
-            policy: AppPolicy = DocumentedAppPolicy(
-                zap_on_heartbeat_error=app.get("zap_on_heartbeat_error", True),
-                resume_after_background=app.get("resume_after_background", True))
-            if app.get("policy") == "passive":
-                if "zap_on_heartbeat_error" in app or "resume_after_background" in app:
-                    self.problem(("devices", name, "app", "policy"),
-                                 "a passive app never reacts: drop zap_on_heartbeat_error and "
-                                 "resume_after_background, or use policy: documented")
-                policy = AppPolicy()
+            policy = self.policy(name, app)
+            if isinstance(app, str):
+                app = {}
             delay = (self.seconds(("devices", name, "app", "reaction_delay"))
                      if "reaction_delay" in app else 0.0)
+            sdk = None
+            if "sdk" in spec:
+                try:
+                    sdk = resolve_sdk(spec["sdk"])
+                except ConfigError as err:
+                    self.problem(("devices", name, "sdk"), f"sdk: {err}")
             variants = {v.name: (spec[v.name] if v.choices or spec[v.name] is None
                                  else self.seconds(("devices", name, v.name)))
                         for v in VARIANTS if v.name in spec}
@@ -518,7 +536,7 @@ class _Build:
                     async_zap_order=spec.get("zap_order", "setup-first"),
                     release_item_on_stop=spec.get("release_item_on_stop", True),
                     app_reaction_delay=delay, ip=spec.get("ip"),
-                    device_group=spec.get("device_group"), policy=policy,
+                    device_group=spec.get("device_group"), policy=policy, sdk=sdk,
                     profile=spec.get("profile", "documented"), variants=variants,
                     content_token=(ContentToken(**spec["content_token"])
                                    if "content_token" in spec else None),
@@ -530,6 +548,32 @@ class _Build:
             except ConfigError as err:
                 self.problem(("devices", name), f"invalid device {name!r}: {err}", key=True)
         return out
+
+    def policy(self, device: str, app: dict[str, Any] | str) -> AppPolicy:
+        """The app of ``device``: documented (with its settings), passive, or a class of
+        the user's own (``app: module:Name`` or ``policy: module:Name``; resolving it
+        imports its module)."""
+        path: Path = ("devices", device, "app")
+        if isinstance(app, str):
+            app = {"policy": app}
+        else:
+            path = (*path, "policy")
+        choice = app.get("policy", "documented")
+        settings: dict[str, Any] = {k: app[k] for k in ("zap_on_heartbeat_error",
+                                                         "resume_after_background")
+                    if k in app}
+        if choice == "passive":
+            if settings:
+                self.problem(path, "a passive app never reacts: drop zap_on_heartbeat_error "
+                             "and resume_after_background, or use policy: documented")
+            return AppPolicy()
+        if is_reference(choice):
+            try:
+                return resolve_policy(choice, settings)
+            except ConfigError as err:
+                self.problem(path, f"app: {err}")
+                return DocumentedAppPolicy()
+        return DocumentedAppPolicy(**settings)
 
     # --- names ----------------------------------------------------------------------
 

@@ -228,6 +228,9 @@ class ProviderSpec:
     renew_window: float | None = None
     reference_type: str = "media"
     formats: tuple[str, ...] = ()
+    #: A subclass of the backend's provider class to build instead (``variant:
+    #: module:Name`` in a scenario file); ``None``: the built-in one.
+    provider_class: type[Any] | None = None
 
     def build(self) -> tuple[SessionProvider, MediaSource]:
         """A new session provider and its media provider template.
@@ -238,7 +241,7 @@ class ProviderSpec:
             policy = (RefreshPolicy.named(self.refresh_policy) if self.refresh_policy
                       else None if self.refresh_margin is None
                       else RefreshPolicy.custom(self.refresh_margin))
-            provider: SessionProvider = OttSessionProvider(
+            provider: SessionProvider = (self.provider_class or OttSessionProvider)(
                 self.base_url, self.partner_id, refresh_policy=policy, variant=self.variant,
                 persist_session=self.persist_session)
             media: MediaSource = PhoenixMediaProvider(
@@ -246,7 +249,7 @@ class ProviderSpec:
                 formats=self.formats,  # type: ignore[arg-type]
                 bookmark_period=BOOKMARK_PERIOD if self.bookmarks else None)
             return provider, media
-        return (OvpSessionProvider(self.base_url, self.partner_id,
+        return ((self.provider_class or OvpSessionProvider)(self.base_url, self.partner_id,
                                    assumed_validity=self.assumed_validity,
                                    renew_window=self.renew_window, variant=self.variant),
                 OvpMediaProvider())

@@ -141,13 +141,24 @@ _WORLD: Final = _obj({
     "trace_heartbeats": {"type": "boolean"},
 }, description="Backends and network every device shares.")
 
-_APP: Final = _obj({
-    "policy": {"enum": list(APP_POLICIES),
-               "description": "; ".join(f"{k}: {v}" for k, v in APP_POLICIES.items()) + "."},
+#: A variant class named by reference (README: Bring your own SDK); resolving it
+#: imports the module.
+_REFERENCE: Final = {"title": "module:Name", "type": "string",
+                     "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+                     "description": "A class in an importable module, as module.path:Name "
+                                    "(its module is imported: it runs code)."}
+
+_APP_OBJ: Final = _obj({
+    "policy": {"anyOf": [{"enum": list(APP_POLICIES)}, _REFERENCE],
+               "description": "; ".join(f"{k}: {v}" for k, v in APP_POLICIES.items())
+               + "; or module:Name, an AppPolicy subclass of your own."},
     "zap_on_heartbeat_error": {"type": "boolean"},
     "resume_after_background": {"type": "boolean"},
     "reaction_delay": _DURATION,
 })
+_APP: Final = {"anyOf": [_APP_OBJ, _REFERENCE],
+               "description": "The app: settings of the documented one, or module:Name (an "
+                              "AppPolicy subclass of your own)."}
 
 #: One device key per SSM client variant (the profile table's rows).
 _VARIANT_KEYS: Final[dict[str, Any]] = {
@@ -175,6 +186,8 @@ _DEVICE: Final = _obj({
                                "(README: Platform profiles)."},
     **_VARIANT_KEYS,
     "ssm": {"type": "boolean", "description": "The license delegate has an SSM server URL."},
+    "sdk": {**_REFERENCE, "description": "An SdkModel subclass of your own, as "
+                                         "module.path:Name (its module is imported)."},
     "sync_setup_teardown": {"type": "boolean"},
     "pip": {"type": "boolean"},
     "zap_order": {"enum": list(ZAP_ORDERS)},
@@ -187,9 +200,10 @@ _DEVICE: Final = _obj({
         "partner_id": {"type": "integer", "minimum": 0},
         "base_url": {**_NAME, "description": "OVP: scheme and host only (no path); OTT: "
                                              "with the API path (https://HOST/api_v3/)."},
-        "variant": {"enum": list(VARIANT_NAMES),
+        "variant": {"anyOf": [{"enum": list(VARIANT_NAMES)}, _REFERENCE],
                     "description": "The client: documented (the seed's), android or ios "
-                                   "(DOMAIN.md: refresh races, margins, OVP windows)."},
+                                   "(DOMAIN.md: refresh races, margins, OVP windows); or "
+                                   "module:Name, a subclass of the backend's provider."},
         "refresh_policy": {"type": "string",
                            "description": f"OTT: {', '.join(REFRESH_POLICY_NAMES)}, or a "
                                           "fixed margin (5m); default: the variant's."},

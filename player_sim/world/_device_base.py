@@ -86,6 +86,7 @@ class _DeviceBase:
         self.name = config.name
         self.core = PlayerCore(config.core_config())
         self.policy = config.policy
+        self._sdk = config.sdk
         self.killed = False
         # Which run of the app this is: a kill starts a new one, and what the dead
         # process sent or armed (answers, timers, app reactions) never reaches it.

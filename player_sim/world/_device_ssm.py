@@ -36,7 +36,8 @@ class _SsmTraffic(_DeviceBase):
         due, launch = timer
         if self.killed or launch != self._launch:
             return
-        if self.core.app is _BACKGROUND:
+        if self.core.app is _BACKGROUND and (self._sdk is None
+                                             or not self._sdk.heartbeats_in("background")):
             self._overdue_heartbeat = due  # iOS timers stop while suspended
             return
         self._run(self.core.feed(due))
