@@ -404,10 +404,17 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
               help="With --seeds: run the searches on this Dask scheduler.")
 @click.option("--profile", type=click.Choice(PROFILES), default=None,
               help="Random search: give every generated device this platform profile "
-                   "(written into the counterexamples).  [default: documented]")
+                   "(written into the counterexamples).  [default: drawn per device]")
+@click.option("--stats", is_flag=True,
+              help="Draw --examples scenarios as the search does, run them, and print how "
+                   "often each feature came up (a Markdown table); search nothing.")
+@click.option("--space", "space_name", type=click.Choice(("explore", "documented")),
+              default=None, help="Random search: the space drawn from: explore (everything) "
+                                 "or documented (DOCUMENTED_SPACE).  [default: explore]")
 def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int | None,
             out: str | None, rule_ids: tuple[str, ...], seeds: str | None, workers: int,
-            address: str | None, profile: str | None) -> None:
+            address: str | None, profile: str | None, stats: bool,
+            space_name: str | None) -> None:
     """Search for input sequences that break a rule.
 
     By default, a random search with Hypothesis: whole scenarios (devices on
@@ -427,6 +434,12 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     """
     import sys
 
+    if stats:
+        if exhaustive or seeds is not None or rule_ids or out is not None:
+            raise click.UsageError("--stats draws scenarios and counts their features; it "
+                                   "takes --examples, --seed, --space and --profile only")
+        _explore_stats(examples, seed, space_name, profile)
+        return
     if not exhaustive:
         if depth is not None:
             raise click.UsageError("--depth is for --exhaustive; a random search takes "
@@ -437,14 +450,15 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
         if seeds is None and (workers != 1 or address is not None):
             raise click.UsageError("--workers and --executor spread --seeds A:B over "
                                    "processes: add --seeds")
-        _explore_random(examples, seed, out, rule_ids, seeds, workers, address, profile)
+        _explore_random(examples, seed, out, rule_ids, seeds, workers, address, profile,
+                        space_name)
         return
     if seeds is not None or workers != 1 or address is not None:
         raise click.UsageError("--seeds, --workers and --executor are for the random search, "
                                "not --exhaustive")
     given = [name for name, value in (("--examples", examples), ("--seed", seed),
                                       ("--out", out), ("--rule", rule_ids or None),
-                                      ("--profile", profile))
+                                      ("--profile", profile), ("--space", space_name))
              if value is not None]
     if given:
         raise click.UsageError(f"{given[0]} is for the random search; --exhaustive takes "
@@ -455,6 +469,28 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     report = explore_exhaustive(depth)
     click.echo(format_exhaustive(report), nl=False)
     sys.exit(1 if report.violations else 0)
+
+
+def _space(space_name: str | None, profile: str | None) -> Any:
+    """The space ``--space`` names, with ``--profile`` given to every device."""
+    import attrs
+
+    from .explore import DOCUMENTED_SPACE, EXPLORE_SPACE
+
+    space = DOCUMENTED_SPACE if space_name == "documented" else EXPLORE_SPACE
+    return attrs.evolve(space, profile=cast("Profile | None", profile))
+
+
+def _explore_stats(examples: int | None, seed: int | None, space_name: str | None,
+                   profile: str | None) -> None:
+    from .explore import DEFAULT_EXAMPLES, draw_statistics, format_statistics
+
+    name = space_name or "explore"
+    stats = draw_statistics(_space(space_name, profile),
+                            examples=DEFAULT_EXAMPLES if examples is None else examples,
+                            seed=0 if seed is None else seed)
+    click.echo(format_statistics(stats, f"What `player-sim explore --stats --space {name}` "
+                                        "draws:"), nl=False)
 
 
 def _seed_range(text: str) -> range:
@@ -469,27 +505,25 @@ def _seed_range(text: str) -> range:
     return seeds
 
 
-def _explore_one(task: tuple[int, int, tuple[str, ...], str | None]) -> Any:
+def _explore_one(task: tuple[int, int, tuple[str, ...], str | None, str | None]) -> Any:
     """One seed's random search (a task of ``explore --seeds``; runs in a worker)."""
-    import attrs
-
     from .explore import explore_random
-    from .explore._strategies import EXPLORE_SPACE
 
-    seed, examples, rule_ids, profile = task
-    space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
-    return explore_random(examples=examples, seed=seed, rules=rule_ids or None, space=space)
+    seed, examples, rule_ids, profile, space_name = task
+    return explore_random(examples=examples, seed=seed, rules=rule_ids or None,
+                          space=_space(space_name, profile))
 
 
 def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], workers: int,
-                   address: str | None, profile: str | None = None) -> Any:
+                   address: str | None, profile: str | None = None,
+                   space_name: str | None = None) -> Any:
     """Searches for every seed, merged: the same whatever the number of workers."""
     from ._errors import ConfigError
     from .explore import SearchReport
     from .fleet import open_executor, run_tasks
     from .rules import CATALOGUE
 
-    tasks = [(seed, examples, rule_ids, profile) for seed in seeds]
+    tasks = [(seed, examples, rule_ids, profile, space_name) for seed in seeds]
     try:
         reports = run_tasks(lambda: open_executor(workers, address), _explore_one, tasks)
     except ConfigError as err:
@@ -506,13 +540,11 @@ def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], worke
 
 def _explore_random(examples: int | None, seed: int | None, out: str | None,
                     rule_ids: tuple[str, ...], seeds: str | None = None, workers: int = 1,
-                    address: str | None = None, profile: str | None = None) -> None:
+                    address: str | None = None, profile: str | None = None,
+                    space_name: str | None = None) -> None:
     import sys
 
-    import attrs
-
     from .explore import DEFAULT_EXAMPLES, explore_random, format_search, write_counterexamples
-    from .explore._strategies import EXPLORE_SPACE
     from .rules import rule
 
     out = "counterexamples" if out is None else out  # click refuses a file as --out
@@ -522,10 +554,11 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
         except KeyError as err:
             raise click.UsageError(str(err.args[0])) from None
     budget = DEFAULT_EXAMPLES if examples is None else examples
-    space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
+    space = _space(space_name, profile)
     if seeds is not None:
         seed_range = _seed_range(seeds)
-        report = _explore_seeds(seed_range, budget, rule_ids, workers, address, profile)
+        report = _explore_seeds(seed_range, budget, rule_ids, workers, address, profile,
+                                space_name)
         click.echo(f"seeds {seed_range.start}:{seed_range.stop}, {len(seed_range)} searches")
     else:
         report = explore_random(examples=budget, seed=0 if seed is None else seed,

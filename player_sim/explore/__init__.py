@@ -29,6 +29,7 @@ from ._exhaustive import (
     format_exhaustive,
     table_rows,
 )
+from ._features import DrawStatistics, draw_statistics, features, format_statistics
 from ._mutants import (
     MUTANT_EXAMPLES,
     MUTANTS,
@@ -77,6 +78,7 @@ __all__ = [
     "CoreEnv",
     "CoreExploration",
     "Counterexample",
+    "DrawStatistics",
     "ExhaustiveReport",
     "ExploreHost",
     "Finding",
@@ -95,13 +97,16 @@ __all__ = [
     "clone_core",
     "core_checker",
     "core_machine",
+    "draw_statistics",
     "explore_core",
     "explore_exhaustive",
     "explore_random",
     "explore_world",
+    "features",
     "format_exhaustive",
     "format_mutants",
     "format_search",
+    "format_statistics",
     "replay_rules",
     "run_mutants",
     "scenario_dicts",

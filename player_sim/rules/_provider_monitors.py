@@ -348,12 +348,26 @@ class _ReadyAfterStart(_AskedAt):
 
 
 class _MediaUsesSessionProvider(_ProviderMonitor):
+    """A network kit's retry (``request_retried``, then the call again) belongs to the
+    load that first sent the call, not to a later playback whose KS failed."""
+
     rule_id = "provider.media.uses-session-provider"
     kinds = frozenset({"media_load_started", "ks_used", "ks_answered", "ks_requested",
-                       "action"})
+                       "action", "request_retried"})
     reads = frozenset({"endpoint", "ks"})
 
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._retries: dict[tuple[str, str], int] = {}  # (device, endpoint) -> retries due
+
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        key = (dev.name, str(rec.data.get("endpoint", "")))
+        if rec.kind == "request_retried":
+            self._retries[key] = self._retries.get(key, 0) + 1
+            return
+        if rec.kind == "ks_used" and self._retries.get(key, 0) > 0:
+            self._retries[key] -= 1  # an earlier load's call, sent again
+            return
         if rec.kind == "ks_answered" and rec.data.get("ks") is None:
             self.observed()  # no KS: the media provider must not call the backend
         elif rec.kind == "media_load_started":
