@@ -36,6 +36,8 @@ GROUPS: Final = ("devices", "device", "session", "provider", "refresh policy", "
 
 #: A KS handed out with less than this share of its validity left is "near expiry".
 NEAR_EXPIRY: Final = 0.25
+#: How soon after coming back from the background a heartbeat error counts as its (s).
+_RETURN: Final = 60.0
 #: App states in which a heartbeat error is rare enough to be its own feature.
 _OFF_SCREEN: Final = ("pip", "background")
 
@@ -94,6 +96,7 @@ def _run_features(data: Mapping[str, Any], trace: Trace) -> Iterable[str]:
               for name, a in data.get("accounts", {}).items()}
     active: dict[str, int] = {}
     issued: dict[str, tuple[float, float]] = {}
+    returned: dict[str, float] = {}  # device -> when it last came back from the background
     for record in trace:
         kind = record.kind.value
         if kind in ("ssm_session_created", "ssm_session_ended", "ssm_session_expired",
@@ -111,13 +114,18 @@ def _run_features(data: Mapping[str, Any], trace: Trace) -> Iterable[str]:
                 " (anonymous)" if record.data["anonymous"] else " (user)")
         elif kind == "playback_started":
             yield "reached: playing"
-        elif kind == "state_changed" and record.data["app"] in _OFF_SCREEN \
-                and record.data["playback"] in ("playing", "paused"):
-            yield f"reached: {record.data['playback']} in {record.data['app']}"
+        elif kind == "state_changed":
+            if record.data["app"] in _OFF_SCREEN \
+                    and record.data["playback"] in ("playing", "paused"):
+                yield f"reached: {record.data['playback']} in {record.data['app']}"
+            if record.data["app_from"] == "background" and record.data["app"] == "foreground":
+                returned[record.device or ""] = record.t
         elif kind == "ssm_heartbeat_error":
             yield "reached: ssm_heartbeat_error"
             if record.app in _OFF_SCREEN:
                 yield f"reached: ssm_heartbeat_error in {record.app}"
+            elif record.t - returned.get(record.device or "", -_RETURN) < _RETURN:
+                yield "reached: ssm_heartbeat_error back from the background"
         elif kind == "ssm_setup_refused" and record.data["ssm_code"] == 1007:
             yield "reached: setup refused at the limit (1007)"
         elif kind == "zap" and record.device is not None:

@@ -102,8 +102,9 @@ OVP_FAULTS: Final = ((200, "INVALID_KS", "KS invalid"), (500, None, "server erro
 OUTAGE_LENGTHS: Final = ("30s", "2m")
 EXTRA_LATENCIES: Final = ("1s", "10s", "40s")
 PARTNER_ID: Final = 3009
-#: The OTT KS of generated worlds: shorter than the 2-minute wait.
-OTT_KS_VALIDITY: Final = "1m30s"
+#: The OTT KS of generated worlds: a 1-minute wait after a login lands in the
+#: documented 12 % refresh margin (57.2 s to 65 s), a 2-minute wait after expiry.
+OTT_KS_VALIDITY: Final = "1m5s"
 #: The OVP KS of generated worlds: its 10-minute renewal window opens after 2 minutes.
 OVP_KS_VALIDITY: Final = "12m"
 #: OTT refresh policies drawn besides the variant's own: both named ones, and a margin.
@@ -468,6 +469,97 @@ SETTLE_WAITS: Final = ("1s", "30s", "2m")
 AIMED_WAITS: Final = ("30s", "1m", "5m")
 
 
+#: The moments of a KS a token request is aimed at (see :func:`_ks_moment`).
+KS_MOMENTS: Final = ("in the refresh window", "after expiry", "after the session ended")
+
+
+def _has_session(device: Device) -> bool:
+    provider = device.session_provider
+    return not device.killed and provider is not None \
+        and bool(getattr(provider, "has_session", False)) \
+        and getattr(provider, "expires_at", None) is not None
+
+
+def _seconds(value: float) -> str:
+    """``value`` seconds as a duration a scenario file takes (milliseconds at most)."""
+    return f"{max(value, 0.001):.3f}".rstrip("0").rstrip(".") + "s"
+
+
+@st.composite
+def _ks_moment(draw: st.DrawFn, driver: _Driver, name: str) -> list[dict[str, Any]]:
+    """Steps that make ``name`` ask for a KS at one of :data:`KS_MOMENTS`: a wait to it
+    (or a logout), then a play or zap if the app takes one."""
+    world_device = driver.world.device(name)
+    provider: Any = world_device.session_provider
+    left = float(provider.expires_at) - driver.world.now
+    moment = draw(st.sampled_from(KS_MOMENTS))
+    steps: list[dict[str, Any]] = []
+    if moment == KS_MOMENTS[0]:
+        window = getattr(provider, "refresh_delta", None)
+        if window is None:
+            window = getattr(provider, "renew_window", None)
+        if window and left > window / 2:
+            steps.append({"wait": _seconds(left - window / 2)})
+    elif moment == KS_MOMENTS[1]:
+        steps.append({"wait": _seconds(left + 1)})
+    else:
+        ending = [a for a in accepted_actions(world_device) if a in ("logout", "end_session")]
+        if not ending:
+            return steps
+        steps += [{draw(st.sampled_from(ending)): name}, {"wait": "1s"}]
+    for step in steps:  # the driver runs them before the app's next move is drawn
+        if "wait" in step:
+            driver.wait(step["wait"])
+        else:
+            driver.act(step)
+    starts = [a for a in accepted_actions(world_device) if a in ("play", "zap")]
+    if starts:
+        steps.append({draw(st.sampled_from(starts)): {
+            "device": name, "stream": draw(st.sampled_from(ASSETS))}})
+        driver.act(steps[-1])
+    return steps
+
+
+@st.composite
+def _aimed(draw: st.DrawFn, driver: _Driver, devices: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An SSM error aimed at a device holding a playback, an app in picture-in-picture
+    or the background first (what plain draws rarely reach): when none holds one, a
+    device starts playing first (and sometimes leaves the screen); then the error, then
+    time for it to arrive. Each step is run by the driver as it is drawn."""
+    steps: list[dict[str, Any]] = []
+
+    def run(step: dict[str, Any]) -> None:
+        (kind, _), = step.items()
+        if kind == "wait":
+            driver.wait(step["wait"])
+        elif kind in ("fail", "operator_kill"):
+            driver.fault(step)
+        else:
+            driver.act(step)
+        steps.append(step)
+
+    names = sorted(devices, key=DEVICE_NAMES.index)
+    held = [n for n in names if _holds_playback(driver.world.device(n))]
+    if not held:
+        starts = [n for n in names if "play" in accepted_actions(driver.world.device(n))]
+        if not starts:
+            return steps
+        name = draw(st.sampled_from(starts))
+        streams = ASSETS if "session_provider" in devices[name] else STREAMS
+        run({"play": {"device": name, "stream": draw(st.sampled_from(streams))}})
+        run({"wait": "1s"})
+        if draw(st.booleans()) and "enter_background" in accepted_actions(
+                driver.world.device(name)):
+            run({"enter_background": name})  # PiP when enabled, else a normal background
+        held = [name] if _holds_playback(driver.world.device(name)) else []
+        if not held:
+            return steps
+    held.sort(key=lambda n: not _off_screen(driver.world.device(n)))
+    run(draw(_aimed_error(draw(st.sampled_from(held)))))
+    run({"wait": draw(st.sampled_from(AIMED_WAITS))})
+    return steps
+
+
 def _holds_playback(device: Device) -> bool:
     """The app runs and its player plays or is paused (the SDK holds an SSM session)."""
     return not device.killed and device.core.playback.value in ("playing", "paused")
@@ -537,6 +629,8 @@ def scenario_dicts(draw: st.DrawFn, space: Space = EXPLORE_SPACE,
     kinds = ["action"] * 4 + ["burst"] * 2 + ["wait"] * 3 + (["fault"] * 2 if disturb else [])
     if space.faults or space.operator_kills:
         kinds += ["aimed error"] * 2
+    if space.providers:
+        kinds += ["ks moment"] * 3
     steps: list[dict[str, Any]] = data["steps"]
     for name, device in devices.items():  # most apps log in first
         if "session_provider" in device and draw(st.integers(0, 7)) > 0:
@@ -563,20 +657,20 @@ def scenario_dicts(draw: st.DrawFn, space: Space = EXPLORE_SPACE,
         if kind == "wait":
             step = {"wait": draw(st.sampled_from(WAITS))}
             driver.wait(step["wait"])
-        elif kind == "aimed error":
-            # an SSM error for a device holding a playback, an app in picture-in-picture
-            # or the background first: what plain draws rarely reach (the error, then
-            # time for it to arrive)
+        elif kind == "ks moment":
+            # a token request at a KS's telling moment: inside the refresh (renewal)
+            # window, just after expiry, or right after the session ended
             held = [n for n in sorted(devices, key=DEVICE_NAMES.index)
-                    if _holds_playback(driver.world.device(n))]
+                    if _has_session(driver.world.device(n))]
             if not held:
                 continue
-            held.sort(key=lambda n: not _off_screen(driver.world.device(n)))
-            step = draw(_aimed_error(draw(st.sampled_from(held))))
-            driver.fault(step)
-            steps.append(step)
-            step = {"wait": draw(st.sampled_from(AIMED_WAITS))}
-            driver.wait(step["wait"])
+            name = draw(st.sampled_from(held))
+            steps += draw(_ks_moment(driver, name))  # run by the driver as drawn
+            last = name
+            continue
+        elif kind == "aimed error":
+            steps += draw(_aimed(driver, devices))  # run by the driver as drawn
+            continue
         else:
             step = draw(_fault(space, links, devices))
             driver.fault(step)

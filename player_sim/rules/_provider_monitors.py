@@ -227,13 +227,15 @@ class _OvpRenewAfterExpiry(_RenewAfterExpiry):
     backend = "ovp"
 
 
-class _EndedRequestsFail(_ProviderMonitor):
+class _EndedRequestsFail(_AskedAt):
     """Requests with an ended session's KS fail: the backend refuses a revoked KS, and
     the provider never hands out the KS of a session it ended (a later token request
-    fails instead)."""
+    fails instead). An answer is judged as of its request (an app in the background
+    receives it late, maybe after the session ended)."""
 
     rule_id = "provider.ended.requests-fail"
-    kinds = frozenset({"ks_used", "ks_revoked", "ks_answered"})
+    kinds = frozenset({"ks_used", "ks_revoked", "ks_answered", "ks_requested", "app_killed",
+                       "app_relaunched"})
     reads = frozenset({"ks", "valid"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
@@ -241,7 +243,7 @@ class _EndedRequestsFail(_ProviderMonitor):
         if rec.kind == "ks_answered":
             if view.ended and view.session is None:
                 self.observed()  # a token request after the session ended
-                if ks in view.ended:
+                if ks in view.ended and not self.asked_with_session:
                     self.violate(line, rec, f"the provider answered KS {ks!r} of a session "
                                             "it had ended")
             return

@@ -1,0 +1,119 @@
+"""Provider bugs of our own, not bundled: the random search over DOCUMENTED_SPACE finds each.
+
+Each mutant is a session provider a QA team could ship by mistake, plugged in
+the way :class:`~player_sim.explore.Mutant` plugs any provider in (made from
+the device's own provider, same URL, partner id and variant). The search
+(``run_mutants`` with no scenario files: the search alone) must report a rule
+broken by the mutant whose counterexample passes with the real provider. The
+search looks only for the rule the mutant's defect breaks, so it stops once
+that rule is found; the default budget (``MUTANT_EXAMPLES`` per round) is
+the one ``player-sim mutants`` uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from player_sim.explore import MUTANT_EXAMPLES, Mutant, run_mutants
+from player_sim.providers import (
+    KsCompletion,
+    OttSessionProvider,
+    OvpSessionProvider,
+    PrimitiveResult,
+    SessionProvider,
+)
+
+
+class OttRefreshesOnlyWhenExpired(OttSessionProvider):
+    """Answers its KS until the very end: ignores the refresh margin (refreshes only once
+    the KS has expired)."""
+
+    def get_ks(self, completion: KsCompletion) -> None:
+        ks, expires_at = self.ks, self.expires_at
+        if ks is not None and expires_at is not None and expires_at > self.now:
+            completion(PrimitiveResult(ks))
+            return
+        super().get_ks(completion)
+
+
+class OttAnswersExpiredKs(OttSessionProvider):
+    """Answers the KS it holds even once expired: never renews."""
+
+    def get_ks(self, completion: KsCompletion) -> None:
+        if self.ks is not None:
+            completion(PrimitiveResult(self.ks))
+            return
+        super().get_ks(completion)
+
+
+class OvpReusesEndedKs(OvpSessionProvider):
+    """After the session ended (logout), keeps answering the ended session's KS."""
+
+    ended_ks: str | None = None
+
+    def end_session(self, completion: KsCompletion | None = None) -> None:
+        self.ended_ks = self.ks
+        super().end_session(completion)
+
+    def get_ks(self, completion: KsCompletion) -> None:
+        if self.ks is None and self.ended_ks is not None:
+            completion(PrimitiveResult(self.ended_ks))
+            return
+        super().get_ks(completion)
+
+
+class OvpNeverRenews(OvpSessionProvider):
+    """Answers the KS it holds, expired or not: no renewal, in the window or after."""
+
+    def get_ks(self, completion: KsCompletion) -> None:
+        if self.ks is not None:
+            completion(PrimitiveResult(self.ks))
+            return
+        super().get_ks(completion)
+
+
+def _ott(cls: type[OttSessionProvider]) -> object:
+    def make(provider: SessionProvider) -> SessionProvider:
+        if not isinstance(provider, OttSessionProvider):
+            return provider
+        return cls(provider.base_url, provider.partner_id, variant=provider.variants,
+                   persist_session=provider.persist_session)
+    return make
+
+
+def _ovp(cls: type[OvpSessionProvider]) -> object:
+    def make(provider: SessionProvider) -> SessionProvider:
+        if not isinstance(provider, OvpSessionProvider):
+            return provider
+        return cls(provider.base_url, provider.partner_id,
+                   assumed_validity=provider.assumed_validity, variant=provider.variants)
+    return make
+
+
+#: (mutant, the rule its defect breaks).
+PROVIDER_MUTANTS = (
+    (Mutant("ott-refreshes-only-when-expired", "the OTT provider ignores its refresh margin",
+            session_provider=_ott(OttRefreshesOnlyWhenExpired)),  # type: ignore[arg-type]
+     "provider.ott.refresh-before-expiry"),
+    (Mutant("ott-answers-expired-ks", "the OTT provider answers an expired KS",
+            session_provider=_ott(OttAnswersExpiredKs)),  # type: ignore[arg-type]
+     "provider.ott.renew-after-expiry"),
+    (Mutant("ovp-reuses-ended-ks", "the OVP provider answers an ended session's KS",
+            session_provider=_ovp(OvpReusesEndedKs)),  # type: ignore[arg-type]
+     "provider.ready-after-start"),
+    (Mutant("ovp-never-renews", "the OVP provider answers an expired KS",
+            session_provider=_ovp(OvpNeverRenews)),  # type: ignore[arg-type]
+     "provider.ovp.renew-after-expiry"),
+)
+
+
+@pytest.mark.parametrize("mutant, rule_id", PROVIDER_MUTANTS,
+                         ids=[m.name for m, _ in PROVIDER_MUTANTS])
+def test_the_search_alone_finds_each_provider_mutant(tmp_path: Path, mutant: Mutant,
+                                                     rule_id: str) -> None:
+    (result,) = run_mutants([mutant], scenario_paths=[str(tmp_path)],
+                            examples=MUTANT_EXAMPLES, rules=[rule_id])
+    assert result.scenarios == ()  # no scenario files: the search alone
+    assert result.rules == (rule_id,), f"{mutant.name} survived the search"
