@@ -488,35 +488,57 @@ def _seconds(value: float) -> str:
 @st.composite
 def _ks_moment(draw: st.DrawFn, driver: _Driver, name: str) -> list[dict[str, Any]]:
     """Steps that make ``name`` ask for a KS at one of :data:`KS_MOMENTS`: a wait to it
-    (or a logout), then a play or zap if the app takes one."""
-    world_device = driver.world.device(name)
-    provider: Any = world_device.session_provider
-    left = float(provider.expires_at) - driver.world.now
-    moment = draw(st.sampled_from(KS_MOMENTS))
+    (or a logout), then a play or zap if the app takes one. When the refresh window
+    has passed, a token request renews the KS first. Each step is run by the driver
+    as it is drawn."""
+    device = driver.world.device(name)
+    provider: Any = device.session_provider
     steps: list[dict[str, Any]] = []
-    if moment == KS_MOMENTS[0]:
-        window = getattr(provider, "refresh_delta", None)
-        if window is None:
-            window = getattr(provider, "renew_window", None)
-        if window and left > window / 2:
-            steps.append({"wait": _seconds(left - window / 2)})
-    elif moment == KS_MOMENTS[1]:
-        steps.append({"wait": _seconds(left + 1)})
-    else:
-        ending = [a for a in accepted_actions(world_device) if a in ("logout", "end_session")]
-        if not ending:
-            return steps
-        steps += [{draw(st.sampled_from(ending)): name}, {"wait": "1s"}]
-    for step in steps:  # the driver runs them before the app's next move is drawn
+
+    def run(step: dict[str, Any]) -> None:
         if "wait" in step:
             driver.wait(step["wait"])
         else:
             driver.act(step)
-    starts = [a for a in accepted_actions(world_device) if a in ("play", "zap")]
-    if starts:
-        steps.append({draw(st.sampled_from(starts)): {
-            "device": name, "stream": draw(st.sampled_from(ASSETS))}})
-        driver.act(steps[-1])
+        steps.append(step)
+
+    def start() -> None:
+        starts = [a for a in accepted_actions(device) if a in ("play", "zap")]
+        if starts:
+            run({draw(st.sampled_from(starts)): {
+                "device": name, "stream": draw(st.sampled_from(ASSETS))}})
+
+    def left() -> float | None:
+        expires_at = provider.expires_at
+        return None if expires_at is None else float(expires_at) - driver.world.now
+
+    moment = draw(st.sampled_from(KS_MOMENTS))
+    if moment == KS_MOMENTS[0]:
+        window = getattr(provider, "refresh_delta", None)
+        if window is None:
+            window = getattr(provider, "renew_window", None)
+        if not window:
+            return steps  # renewed only once expired (iOS): no window
+        remaining = left()
+        if remaining is not None and remaining <= window / 2:
+            start()  # the window has passed: this request renews the KS
+            run({"wait": "1s"})
+            remaining = left()
+        if remaining is None or remaining <= window / 2:
+            return steps
+        run({"wait": _seconds(remaining - window / 2)})
+    elif moment == KS_MOMENTS[1]:
+        remaining = left()
+        if remaining is None:
+            return steps
+        run({"wait": _seconds(max(remaining, 0) + 1)})
+    else:
+        ending = [a for a in accepted_actions(device) if a in ("logout", "end_session")]
+        if not ending:
+            return steps
+        run({draw(st.sampled_from(ending)): name})
+        run({"wait": "1s"})
+    start()
     return steps
 
 
