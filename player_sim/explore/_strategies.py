@@ -422,13 +422,14 @@ def _action(draw: st.DrawFn, driver: _Driver, space: Space, devices: Mapping[str
 def _fault(draw: st.DrawFn, space: Space, links: tuple[str, ...],
            devices: Mapping[str, Any]) -> dict[str, Any]:
     kinds = [k for k, allowed in (("fail", space.faults), ("fail", space.faults),
-                                   ("outage", space.outages),
+                                   ("outage", space.outages), ("outage", space.outages),
                                    ("operator_kill", space.operator_kills),
                                    ("latency", True)) if allowed]
     kind = draw(st.sampled_from(kinds))
     if kind == "fail":
-        # the SSM calls most often: they are what the SDK under test makes
-        link = draw(st.sampled_from(("ssm", "ssm", *links[1:])))
+        # the SSM calls and the provider's most often: they are what the SDK under test
+        # makes
+        link = draw(st.sampled_from(("ssm", "ssm", *links[1:], *links[2:])))
         code: int | str | None
         if link == "ssm":
             endpoint = draw(st.sampled_from(SSM_ENDPOINTS))
