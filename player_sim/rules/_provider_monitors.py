@@ -149,7 +149,7 @@ class _AskedAt(_ProviderMonitor):
 
     def __init__(self, checker: Any) -> None:
         super().__init__(checker)
-        self._asked: dict[str, deque[tuple[float, bool]]] = {}
+        self._asked: dict[str, deque[tuple[int | None, float, bool]]] = {}
         self.asked_at = 0.0
         #: whether a session was started when the answered request was made
         self.asked_with_session = False
@@ -159,14 +159,27 @@ class _AskedAt(_ProviderMonitor):
             return
         asked = self._asked.setdefault(dev.name, deque())
         if rec.kind == "ks_requested":
-            asked.append((rec.t, dev.provider.session is not None))
+            asked.append((rec.playback_id, rec.t, dev.provider.session is not None))
         elif rec.kind in ("app_killed", "app_relaunched"):
             asked.clear()
         else:
             if rec.kind == "ks_answered":
-                self.asked_at, self.asked_with_session = asked.popleft() if asked else (
-                    rec.t, dev.provider.session is not None)
+                self.asked_at, self.asked_with_session = self._request_of(rec, dev, asked)
             self.check(line, rec, dev, dev.provider)
+
+    @staticmethod
+    def _request_of(rec: TraceRecord, dev: _DeviceView,
+                    asked: deque[tuple[int | None, float, bool]]) -> tuple[float, bool]:
+        """The request ``rec`` answers: the one of its playback (a request whose
+        completion a client dropped is never answered), else the oldest."""
+        for entry in asked:
+            if rec.playback_id is not None and entry[0] == rec.playback_id:
+                asked.remove(entry)
+                return entry[1], entry[2]
+        if asked:
+            _, t, with_session = asked.popleft()
+            return t, with_session
+        return rec.t, dev.provider.session is not None
 
 
 class _RefreshBeforeExpiry(_AskedAt):
