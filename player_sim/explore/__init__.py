@@ -29,7 +29,7 @@ from ._exhaustive import (
     format_exhaustive,
     table_rows,
 )
-from ._features import DrawStatistics, draw_statistics, features, format_statistics
+from ._features import features
 from ._mutants import (
     MUTANT_EXAMPLES,
     MUTANTS,
@@ -42,9 +42,12 @@ from ._recording import Recorder, clone_checker
 from ._search import (
     DEFAULT_EXAMPLES,
     Counterexample,
+    DrawStatistics,
     SearchReport,
+    draw_statistics,
     explore_random,
     format_search,
+    format_statistics,
     replay_rules,
     write_counterexamples,
 )

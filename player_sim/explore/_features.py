@@ -9,25 +9,19 @@ refreshed or renewed, a provider session ended, a heartbeat error while in
 picture-in-picture or in the background, a zap at the session limit, a KS
 used near its expiry). Each feature is a label ``"group: value"``.
 
-The search reports each label with Hypothesis' ``event()`` (shown by
-``pytest --hypothesis-show-statistics``); :func:`draw_statistics` counts them
-over a run of the strategy alone, and :func:`format_statistics` prints the
-table ``player-sim explore --stats`` shows and the README quotes.
+The strategy reports each label with Hypothesis' ``event()`` (shown by
+``pytest --hypothesis-show-statistics``);
+:func:`~._search.draw_statistics` counts them over a run of the strategy alone.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
-
-import attrs
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
 
 from ..trace import Trace
 
-__all__ = ["GROUPS", "DrawStatistics", "draw_statistics", "features", "format_statistics"]
+__all__ = ["GROUPS", "features"]
 
 #: The feature groups, in the order the statistics table lists them.
 GROUPS: Final = ("devices", "device", "session", "provider", "refresh policy", "profile",
@@ -175,63 +169,3 @@ def features(data: Mapping[str, Any], trace: Trace | None = None) -> tuple[str, 
     if trace is not None:
         found.update(_run_features(data, trace))
     return tuple(sorted(found))
-
-
-@attrs.frozen
-class DrawStatistics:
-    """How often each feature came up in ``examples`` generated scenarios (seed
-    ``seed``), with the simulated events of their runs; ``counts`` in :data:`GROUPS`
-    order, then by label."""
-
-    examples: int
-    seed: int
-    events: int
-    counts: tuple[tuple[str, int], ...]
-
-    def share(self, label: str) -> float:
-        """The fraction of the scenarios that had ``label`` (0 when never)."""
-        return dict(self.counts).get(label, 0) / self.examples if self.examples else 0.0
-
-
-def _order(label: str) -> tuple[int, str]:
-    group = label.split(":", 1)[0]
-    return (GROUPS.index(group) if group in GROUPS else len(GROUPS), label)
-
-
-def draw_statistics(space: Any, *, examples: int = 300, seed: int = 0,
-                    configure_device: Callable[[Any], Any] | None = None) -> DrawStatistics:
-    """Draw ``examples`` scenarios of ``space`` as the search does (same seed, same
-    draws: Hypothesis' generation phase only), run each, and count its
-    :func:`features`. Raises ``ValueError`` for ``examples`` below 1."""
-    from ..scenario import load_scenario_text, run_scenario
-    from ._strategies import scenario_dicts, scenario_yaml
-
-    if examples < 1:
-        raise ValueError(f"examples must be at least 1, not {examples}")
-    counts: Counter[str] = Counter()
-    totals = [0, 0]
-
-    @hypothesis_seed(seed)
-    @settings(max_examples=examples, database=None, deadline=None, phases=(Phase.generate,),
-              suppress_health_check=list(HealthCheck))
-    @given(scenario_dicts(space, configure_device))
-    def draw(data: dict[str, Any]) -> None:
-        result = run_scenario(load_scenario_text(scenario_yaml(data), "<generated>"),
-                              configure_device=configure_device, check_rules=False)
-        counts.update(features(data, result.trace))
-        totals[0] += 1
-        totals[1] += result.events
-
-    draw()
-    return DrawStatistics(totals[0], seed, totals[1],
-                          tuple(sorted(counts.items(), key=lambda item: _order(item[0]))))
-
-
-def format_statistics(stats: DrawStatistics, title: str = "") -> str:
-    """A Markdown table: each feature, in how many scenarios, and the share."""
-    lines = [title] if title else []
-    lines += [f"{stats.examples} scenarios drawn (seed {stats.seed}), {stats.events} "
-              "simulated events", "", "| feature | scenarios | share |", "|---|---:|---:|"]
-    for label, count in stats.counts:
-        lines.append(f"| {label} | {count} | {100 * count / stats.examples:.0f} % |")
-    return "\n".join(lines) + "\n"
