@@ -6,8 +6,10 @@ the device's own provider, same URL, partner id and variant). The search
 (``run_mutants`` with no scenario files: the search alone) must report a rule
 broken by the mutant whose counterexample passes with the real provider. The
 search looks only for the rule the mutant's defect breaks, so it stops once
-that rule is found; the default budget (``MUTANT_EXAMPLES`` per round) is
-the one ``player-sim mutants`` uses.
+that rule is found. The budget is ``player-sim mutants``' (``MUTANT_EXAMPLES``
+per round), but for the OVP provider reusing an ended KS, which needs a logout
+then a play on an OVP device: found at ``player-sim explore``'s budget
+(``DEFAULT_EXAMPLES``), not at 100.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from player_sim.explore import MUTANT_EXAMPLES, Mutant, run_mutants
+from player_sim.explore import DEFAULT_EXAMPLES, MUTANT_EXAMPLES, Mutant, run_mutants
 from player_sim.providers import (
     KsCompletion,
     OttSessionProvider,
@@ -92,28 +94,28 @@ def _ovp(cls: type[OvpSessionProvider]) -> object:
     return make
 
 
-#: (mutant, the rule its defect breaks).
+#: (mutant, the rule its defect breaks, the search's budget).
 PROVIDER_MUTANTS = (
     (Mutant("ott-refreshes-only-when-expired", "the OTT provider ignores its refresh margin",
             session_provider=_ott(OttRefreshesOnlyWhenExpired)),  # type: ignore[arg-type]
-     "provider.ott.refresh-before-expiry"),
+     "provider.ott.refresh-before-expiry", MUTANT_EXAMPLES),
     (Mutant("ott-answers-expired-ks", "the OTT provider answers an expired KS",
             session_provider=_ott(OttAnswersExpiredKs)),  # type: ignore[arg-type]
-     "provider.ott.renew-after-expiry"),
+     "provider.ott.renew-after-expiry", MUTANT_EXAMPLES),
     (Mutant("ovp-reuses-ended-ks", "the OVP provider answers an ended session's KS",
             session_provider=_ovp(OvpReusesEndedKs)),  # type: ignore[arg-type]
-     "provider.ready-after-start"),
+     "provider.ready-after-start", DEFAULT_EXAMPLES),
     (Mutant("ovp-never-renews", "the OVP provider answers an expired KS",
             session_provider=_ovp(OvpNeverRenews)),  # type: ignore[arg-type]
-     "provider.ovp.renew-after-expiry"),
+     "provider.ovp.renew-after-expiry", MUTANT_EXAMPLES),
 )
 
 
-@pytest.mark.parametrize("mutant, rule_id", PROVIDER_MUTANTS,
-                         ids=[m.name for m, _ in PROVIDER_MUTANTS])
+@pytest.mark.parametrize("mutant, rule_id, examples", PROVIDER_MUTANTS,
+                         ids=[m.name for m, _, _ in PROVIDER_MUTANTS])
 def test_the_search_alone_finds_each_provider_mutant(tmp_path: Path, mutant: Mutant,
-                                                     rule_id: str) -> None:
+                                                     rule_id: str, examples: int) -> None:
     (result,) = run_mutants([mutant], scenario_paths=[str(tmp_path)],
-                            examples=MUTANT_EXAMPLES, rules=[rule_id])
+                            examples=examples, rules=[rule_id])
     assert result.scenarios == ()  # no scenario files: the search alone
     assert result.rules == (rule_id,), f"{mutant.name} survived the search"
