@@ -15,6 +15,13 @@ b. the exhaustive explorer: distinct states and steps (inputs fed) per second,
 c. the rule monitors (``check_trace`` with every rule) over the trace of 100
    devices on 40 accounts playing for 2 virtual hours, a fifth of them zapping
    every 10 minutes: trace records checked per second.
+d. the random search's space, before and after issue 11: the same number of
+   scenarios of ``DOCUMENTED_SPACE`` drawn (generation phase, fixed seed), written,
+   loaded and run with every rule monitored, under main's space as it was
+   (``benchmarks/_main_space.py``, frozen) and under today's, alternating, best
+   of rounds: scenarios per CPU second, simulated events, and how many of the
+   features (``player_sim.explore.features``) each reached. ``--space`` runs
+   only this part.
 
 Settings are fixed (``derandomize=True``, no database), so every run does the
 same work; wall times come from ``time.perf_counter``. Exit status 1 when the
@@ -24,22 +31,30 @@ target of (a) is missed or the documented fleet of (c) breaks a rule.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from typing import ClassVar
+from collections import Counter
+from typing import Any, ClassVar
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from player_sim import DeviceConfig, SsmConfig, World, WorldConfig
 from player_sim.explore import (
     CORE_CONFIGS,
+    DOCUMENTED_SPACE,
     WORLD_CONFIGS,
     PlayerCoreMachine,
     explore_core,
     explore_world,
+    features,
+    scenario_dicts,
+    scenario_yaml,
 )
 from player_sim.rules import CheckConfig, check_trace
+from player_sim.scenario import load_scenario_text, run_scenario
 
 TARGET_RATIO = 0.5
 #: Rounds of (trivial, core) runs; the best rate of each counts (other load on the machine
@@ -99,10 +114,77 @@ def _steps_per_second(machine: type[RuleBasedStateMachine], examples: int,
     return total, total / elapsed
 
 
+#: The features the issue found missing or rare in main's space, shown before and after.
+HEADLINE = ("device: ovp", "session: anonymous login", "provider: ott android",
+            "provider: ott ios", "profile: ios", "fault: ssm.setup", "fault: ssm.teardown",
+            "fault: ott.ottUser/refreshSession", "operator kill: device",
+            "reached: ks_refreshed", "reached: ks_renewed",
+            "reached: provider session ended (user)", "reached: ssm_heartbeat_error",
+            "reached: ssm_heartbeat_error in pip",
+            "reached: ssm_heartbeat_error back from the background",
+            "reached: zap at the session limit", "reached: KS near expiry handed out")
+
+
+def _space_rate(strategy: Any, examples: int) -> tuple[int, int, Counter[str], float]:
+    """Scenarios run, simulated events, scenarios per feature and CPU seconds for
+    ``examples`` draws of ``strategy`` (seed 0, generation phase only)."""
+    totals = [0, 0]
+    reached: Counter[str] = Counter()
+
+    @hypothesis_seed(0)
+    @settings(max_examples=examples, database=None, deadline=None, phases=(Phase.generate,),
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def draw(data: dict[str, Any]) -> None:
+        result = run_scenario(load_scenario_text(scenario_yaml(data), "<bench>"))
+        totals[0] += 1
+        totals[1] += result.events
+        reached.update(features(data, result.trace))
+
+    start = time.process_time()
+    draw()
+    return totals[0], totals[1], reached, time.process_time() - start
+
+
+def space_comparison(examples: int) -> None:
+    """(d): main's space against today's, in the same run."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _main_space
+
+    peers = (("before (main's DOCUMENTED_SPACE)", _main_space.scenario_dicts(
+                 _main_space.DOCUMENTED_SPACE)),
+             ("after (DOCUMENTED_SPACE)", scenario_dicts(DOCUMENTED_SPACE)))
+    print(f"d. the search space: {examples} scenarios drawn, written, loaded and run with "
+          f"every rule, best of {ROUNDS} alternating rounds (CPU time)")
+    best: dict[str, tuple[int, int, Counter[str], float]] = {}
+    for _ in range(ROUNDS):
+        for name, strategy in peers:
+            run = _space_rate(strategy, examples)
+            if name not in best or run[3] < best[name][3]:
+                best[name] = run
+    rates = []
+    for name, _ in peers:
+        count, events, reached, cpu = best[name]
+        rates.append(count / cpu)
+        print(f"   {name:34} {count:4d} scenarios {events:7d} events  {count / cpu:6.1f} "
+              f"scenarios/s  {events / cpu:7.0f} events/s  {len(reached)} features reached")
+    print(f"   the wider space runs at {rates[1] / rates[0]:.2f} x the scenarios/s of "
+          "main's")
+    print("   share of scenarios reaching:   before   after")
+    for label in HEADLINE:
+        shares = [100 * best[name][2][label] / best[name][0] for name, _ in peers]
+        print(f"     {label:56} {shares[0]:3.0f} %   {shares[1]:3.0f} %")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--space", action="store_true",
+                        help="only (d), the search space before and after")
     args = parser.parse_args()
+    if args.space:
+        space_comparison(100 if args.quick else 300)
+        return 0
     examples, steps = (100, 50) if args.quick else (400, 50)
     core_depth, world_depth = (6, 8) if args.quick else (7, 9)
 
@@ -153,6 +235,7 @@ def main() -> int:
     elapsed = time.perf_counter() - start
     print(f"   {len(world.trace)} records, {len(violations)} violations in {elapsed:.2f} s: "
           f"{len(world.trace) / elapsed:.0f} records/s")
+    space_comparison(100 if args.quick else 300)
     return 0 if ratio >= TARGET_RATIO and not violations else 1
 
 

@@ -756,17 +756,24 @@ def proxy(faults: str | None, host: str, port: int, out: str) -> None:
               help="With --seeds: run the searches on this Dask scheduler.")
 @click.option("--profile", type=click.Choice(PROFILES), default=None,
               help="Random search: give every generated device this platform profile "
-                   "(written into the counterexamples).  [default: documented]")
+                   "(written into the counterexamples).  [default: drawn per device]")
 @click.option("--sdk", "sdk_ref", metavar="MODULE:NAME", default=None,
               help="Explore your own SdkModel subclass (imports MODULE: runs its code); "
                    "written into the counterexamples as sdk:.")
 @click.option("--app", "app_ref", metavar="MODULE:NAME", default=None,
               help="Random search: your own AppPolicy subclass for every documented app "
                    "(imports MODULE).")
+@click.option("--stats", is_flag=True,
+              help="Draw --examples scenarios as the search does, run them, and print how "
+                   "often each feature came up (a Markdown table); search nothing.")
+@click.option("--space", "space_name", type=click.Choice(("explore", "documented")),
+              default=None, help="Random search: the space drawn from: explore (everything) "
+                                 "or documented (DOCUMENTED_SPACE).  [default: explore]")
 def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int | None,
             out: str | None, rule_ids: tuple[str, ...], seeds: str | None, workers: int,
             address: str | None, profile: str | None, sdk_ref: str | None = None,
-            app_ref: str | None = None) -> None:
+            app_ref: str | None = None, stats: bool = False,
+            space_name: str | None = None) -> None:
     """Search for input sequences that break a rule.
 
     By default, a random search with Hypothesis: whole scenarios (devices on
@@ -791,6 +798,12 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
     import sys
 
     _need_explore_extra()
+    if stats:
+        if exhaustive or seeds is not None or rule_ids or out is not None:
+            raise click.UsageError("--stats draws scenarios and counts their features; it "
+                                   "takes --examples, --seed, --space and --profile only")
+        _explore_stats(examples, seed, space_name, profile)
+        return
     if exhaustive and app_ref is not None:
         raise click.UsageError("--app is for the random search: the exhaustive explorer "
                                "drives the player core, which has no app")
@@ -806,14 +819,14 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
             raise click.UsageError("--workers and --executor spread --seeds A:B over "
                                    "processes: add --seeds")
         _explore_random(examples, seed, out, rule_ids, seeds, workers, address, profile,
-                        variant)
+                        variant, space_name)
         return
     if seeds is not None or workers != 1 or address is not None:
         raise click.UsageError("--seeds, --workers and --executor are for the random search, "
                                "not --exhaustive")
     given = [name for name, value in (("--examples", examples), ("--seed", seed),
                                       ("--out", out), ("--rule", rule_ids or None),
-                                      ("--profile", profile))
+                                      ("--profile", profile), ("--space", space_name))
              if value is not None]
     if given:
         raise click.UsageError(f"{given[0]} is for the random search; --exhaustive takes "
@@ -840,6 +853,28 @@ def _need_explore_extra() -> None:
                                f"'player_sim[explore]' (Hypothesis) ({err})") from None
 
 
+def _space(space_name: str | None, profile: str | None) -> Any:
+    """The space ``--space`` names, with ``--profile`` given to every device."""
+    import attrs
+
+    from .explore import DOCUMENTED_SPACE, EXPLORE_SPACE
+
+    space = DOCUMENTED_SPACE if space_name == "documented" else EXPLORE_SPACE
+    return attrs.evolve(space, profile=cast("Profile | None", profile))
+
+
+def _explore_stats(examples: int | None, seed: int | None, space_name: str | None,
+                   profile: str | None) -> None:
+    from .explore import DEFAULT_EXAMPLES, draw_statistics, format_statistics
+
+    name = space_name or "explore"
+    stats = draw_statistics(_space(space_name, profile),
+                            examples=DEFAULT_EXAMPLES if examples is None else examples,
+                            seed=0 if seed is None else seed)
+    click.echo(format_statistics(stats, f"What `player-sim explore --stats --space {name}` "
+                                        "draws:"), nl=False)
+
+
 def _seed_range(text: str) -> range:
     first, sep, last = text.partition(":")
     try:
@@ -852,30 +887,27 @@ def _seed_range(text: str) -> range:
     return seeds
 
 
-def _explore_one(task: tuple[int, int, tuple[str, ...], str | None, Any]) -> Any:
+def _explore_one(task: tuple[int, int, tuple[str, ...], str | None, Any, str | None]) -> Any:
     """One seed's random search (a task of ``explore --seeds``; runs in a worker, which
     receives the variant pickled: its module must import there too)."""
-    import attrs
-
     from .explore import explore_random
-    from .explore._strategies import EXPLORE_SPACE
 
-    seed, examples, rule_ids, profile, mutant = task
-    space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
-    return explore_random(examples=examples, seed=seed, rules=rule_ids or None, space=space,
+    seed, examples, rule_ids, profile, mutant, space_name = task
+    return explore_random(examples=examples, seed=seed, rules=rule_ids or None,
+                          space=_space(space_name, profile),
                           configure_device=None if mutant is None else mutant.apply)
 
 
 def _explore_seeds(seeds: range, examples: int, rule_ids: tuple[str, ...], workers: int,
                    address: str | None, profile: str | None = None,
-                   mutant: Any = None) -> Any:
+                   mutant: Any = None, space_name: str | None = None) -> Any:
     """Searches for every seed, merged: the same whatever the number of workers."""
     from ._errors import ConfigError
     from .explore import SearchReport
     from .fleet import open_executor, run_tasks
     from .rules import CATALOGUE
 
-    tasks = [(seed, examples, rule_ids, profile, mutant) for seed in seeds]
+    tasks = [(seed, examples, rule_ids, profile, mutant, space_name) for seed in seeds]
     try:
         reports = run_tasks(lambda: open_executor(workers, address), _explore_one, tasks)
     except ConfigError as err:
@@ -939,13 +971,13 @@ def _with_variant(counterexample: Any, keys: dict[str, str]) -> Any:
 def _explore_random(examples: int | None, seed: int | None, out: str | None,
                     rule_ids: tuple[str, ...], seeds: str | None = None, workers: int = 1,
                     address: str | None = None, profile: str | None = None,
-                    variant: tuple[Any, dict[str, str]] | None = None) -> None:
+                    variant: tuple[Any, dict[str, str]] | None = None,
+                    space_name: str | None = None) -> None:
     import sys
 
     import attrs
 
     from .explore import DEFAULT_EXAMPLES, explore_random, format_search, write_counterexamples
-    from .explore._strategies import EXPLORE_SPACE
     from .rules import rule
 
     out = "counterexamples" if out is None else out  # click refuses a file as --out
@@ -955,11 +987,11 @@ def _explore_random(examples: int | None, seed: int | None, out: str | None,
         except KeyError as err:
             raise click.UsageError(str(err.args[0])) from None
     budget = DEFAULT_EXAMPLES if examples is None else examples
-    space = attrs.evolve(EXPLORE_SPACE, profile=cast("Profile | None", profile))
+    space = _space(space_name, profile)
     if seeds is not None:
         seed_range = _seed_range(seeds)
         report = _explore_seeds(seed_range, budget, rule_ids, workers, address, profile,
-                                None if variant is None else variant[0])
+                                None if variant is None else variant[0], space_name)
         if variant is not None:
             report = attrs.evolve(report, counterexamples=tuple(
                 _with_variant(c, variant[1]) for c in report.counterexamples))

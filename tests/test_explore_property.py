@@ -42,9 +42,41 @@ DETERMINISTIC = settings(derandomize=True, database=None, deadline=None,
 #: heartbeat rotates out the token the teardown carries, "using a stale token fails",
 #: and the session is left to expire), which the exhaustive small world reports too.
 KNOWN_RACES = frozenset({"ssm.zap.no-self-limit", "ssm.teardown.ends-session"})
+#: The hazards DOMAIN.md documents for one client, known only where a device is that
+#: client: the iOS SSM plugin skips the teardown of a setup still in flight (profile
+#: ios, variant stop_during_setup: skip-teardown, "the iOS plugin finds no token yet,
+#: skips the teardown"); the Android OTT client drops an earlier caller's callback
+#: during a refresh ("the Android refresh race"); the iOS OTT client sends concurrent
+#: refreshes ("iOS does not de-duplicate at all").
+CLIENT_RACES = {"ssm.setup.late-answer-torn-down": lambda d: d.get("profile") == "ios",
+                "provider.ks.completes": lambda d: _provider_variant(d) == ("ott", "android"),
+                "provider.ott.one-refresh": lambda d: _provider_variant(d) == ("ott", "ios")}
+
+
+def _provider_variant(device: dict[str, Any]) -> tuple[str, str] | None:
+    provider = device.get("session_provider")
+    if provider is None:
+        return None
+    return provider["backend"], provider.get("variant", "documented")
+
+
+def known_races(data: dict[str, Any]) -> frozenset[str]:
+    """The rules a generated scenario of DOCUMENTED_SPACE may break by a documented race:
+    :data:`KNOWN_RACES`, and each of :data:`CLIENT_RACES` whose client is among its
+    devices."""
+    return KNOWN_RACES | {rule for rule, has in CLIENT_RACES.items()
+                          if any(has(d) for d in data["devices"].values())}
 ZAP_RACE, ANDROID_RACE = "ssm.zap.no-self-limit", "provider.ks.completes"
 #: The iOS client's hazard: concurrent refreshes, the second one logs the user out.
 IOS_DOUBLE_REFRESH = "provider.ott.one-refresh"
+#: The iOS SSM plugin's hazard (profile ios): a stop while the setup is in flight skips
+#: the teardown, and the late answer's session leaks.
+IOS_LEAK = "ssm.setup.late-answer-torn-down"
+#: The documented SDK's stale-token teardown (see KNOWN_RACES): a zap while a slow
+#: heartbeat is on the wire.
+STALE_TEARDOWN = "ssm.teardown.ends-session"
+#: What ``player-sim explore`` finds with its defaults.
+DEFAULT_FINDS = (ZAP_RACE, IOS_LEAK, ANDROID_RACE, IOS_DOUBLE_REFRESH, STALE_TEARDOWN)
 
 
 def _run(data: dict[str, Any], **kwargs: Any) -> Any:
@@ -78,7 +110,8 @@ def test_generated_scenarios_spread_devices_over_shared_accounts(data: dict[str,
 
 def test_a_space_without_options_never_draws_them() -> None:
     bare = Space(sync=False, pip=False, providers=False, legacy_status_200=False,
-                 evict_oldest=False, faults=False, outages=False, slow_answers=False)
+                 evict_oldest=False, faults=False, outages=False, slow_answers=False,
+                 operator_kills=False, jitter=False, profiles=("documented",), limits=(1,))
     seen: list[dict[str, Any]] = []
 
     @settings(DETERMINISTIC, max_examples=40)
@@ -93,8 +126,9 @@ def test_a_space_without_options_never_draws_them() -> None:
                                              "grace_period"}
         for device in data["devices"].values():
             assert set(device) <= {"account", "zap_order"}
+        assert "accounts" not in data  # one limit: no account of its own
         kinds = {next(iter(step)) for step in data["steps"]}
-        assert not kinds & {"fail", "outage", "latency", "login", "enter_pip"}
+        assert not kinds & {"fail", "outage", "latency", "login", "enter_pip", "operator_kill"}
         assert {"latency"} - kinds  # with slow_answers off and no faults: no latency steps
 
 
@@ -104,7 +138,7 @@ def test_a_space_without_options_never_draws_them() -> None:
 @given(scenario_dicts(DOCUMENTED_SPACE))
 def test_under_the_documented_app_policy_no_rule_is_broken(data: dict[str, Any]) -> None:
     result = _run(data)
-    broken = [f.message for f in result.failures if f.text not in KNOWN_RACES]
+    broken = [f.message for f in result.failures if f.text not in known_races(data)]
     assert not broken, scenario_yaml(data)
 
 
@@ -140,16 +174,13 @@ def test_explore_finds_both_races_from_scratch_within_the_default_budget(
         explored: tuple[Any, Path]) -> None:
     result, out = explored
     assert result.exit_code == 1, result.output
-    assert {p.name for p in out.iterdir()} == {
-        f"{ANDROID_RACE}.scenario.yaml", f"{ZAP_RACE}.scenario.yaml",
-        f"{IOS_DOUBLE_REFRESH}.scenario.yaml"}
+    assert {p.name for p in out.iterdir()} == {f"{r}.scenario.yaml" for r in DEFAULT_FINDS}
     assert f"({DEFAULT_EXAMPLES} examples, seed 0" in result.output
-    assert f"BROKEN {ZAP_RACE} -> " in result.output
-    assert f"BROKEN {ANDROID_RACE} -> " in result.output
-    assert f"BROKEN {IOS_DOUBLE_REFRESH} -> " in result.output
+    for rule in DEFAULT_FINDS:
+        assert f"BROKEN {rule} -> " in result.output
 
 
-@pytest.mark.parametrize("rule_id", [ZAP_RACE, ANDROID_RACE, IOS_DOUBLE_REFRESH])
+@pytest.mark.parametrize("rule_id", DEFAULT_FINDS)
 def test_each_written_counterexample_replays_and_fails_for_the_same_reason(
         explored: tuple[Any, Path], rule_id: str) -> None:
     _, out = explored
@@ -161,7 +192,11 @@ def test_each_written_counterexample_replays_and_fails_for_the_same_reason(
     run = CliRunner().invoke(main, ["run", str(path)])
     assert run.exit_code == 1, run.output
     assert f"rule {rule_id} broken at" in run.output
-    assert replay_rules(text) == [rule_id]  # that rule and no other
+    broken = replay_rules(text)
+    assert rule_id in broken
+    # nothing else but another known hazard: the stale-token teardown's zap (an async,
+    # setup-first device) can also race its own teardown at the limit
+    assert set(broken) <= set(DEFAULT_FINDS), broken
 
 
 def test_the_counterexamples_are_minimal(explored: tuple[Any, Path]) -> None:
@@ -195,6 +230,18 @@ def test_fixing_the_sdk_makes_each_counterexample_pass(explored: tuple[Any, Path
             del device["session_provider"]["variant"]  # the documented client
         result = _run(found)
         assert not [f for f in result.failures if f.text == rule_id], result.failures
+    leak = yaml.safe_load((out / f"{IOS_LEAK}.scenario.yaml").read_text(encoding="utf-8"))
+    assert any(d.get("profile") == "ios" for d in leak["devices"].values())
+    for device in leak["devices"].values():
+        device["stop_during_setup"] = "teardown-when-answered"  # as the web client does
+    assert not [f for f in _run(leak).failures if f.text == IOS_LEAK]
+    # the stale-token teardown needs a heartbeat on the wire when the zap comes: without
+    # the extra latency on the ssm link the same file passes
+    stale = yaml.safe_load((out / f"{STALE_TEARDOWN}.scenario.yaml").read_text(encoding="utf-8"))
+    kinds = [next(iter(s)) for s in stale["steps"]]
+    assert "latency" in kinds and "zap" in kinds
+    stale["steps"] = [s for s in stale["steps"] if "latency" not in s]
+    assert not [f for f in _run(stale).failures if f.text == STALE_TEARDOWN]
 
 
 def test_the_search_is_deterministic() -> None:

@@ -29,6 +29,7 @@ from ._exhaustive import (
     format_exhaustive,
     table_rows,
 )
+from ._features import features
 from ._mutants import (
     MUTANT_EXAMPLES,
     MUTANTS,
@@ -44,9 +45,12 @@ from ._recording import Recorder, clone_checker
 from ._search import (
     DEFAULT_EXAMPLES,
     Counterexample,
+    DrawStatistics,
     SearchReport,
+    draw_statistics,
     explore_random,
     format_search,
+    format_statistics,
     replay_rules,
     write_counterexamples,
 )
@@ -80,6 +84,7 @@ __all__ = [
     "CoreEnv",
     "CoreExploration",
     "Counterexample",
+    "DrawStatistics",
     "ExhaustiveReport",
     "ExploreHost",
     "Finding",
@@ -98,13 +103,16 @@ __all__ = [
     "clone_core",
     "core_checker",
     "core_machine",
+    "draw_statistics",
     "explore_core",
     "explore_exhaustive",
     "explore_random",
     "explore_world",
+    "features",
     "format_exhaustive",
     "format_mutants",
     "format_search",
+    "format_statistics",
     "mutant_from_reference",
     "mutants_json",
     "mutants_markdown",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
 
@@ -27,10 +28,12 @@ from hypothesis import seed as hypothesis_seed
 from ..rules import CATALOGUE
 from ..scenario import Failure, ScenarioError, load_scenario_text, run_scenario, write_atomic
 from ..world import DeviceConfig
+from ._features import GROUPS, features
 from ._strategies import EXPLORE_SPACE, Space, scenario_dicts, scenario_yaml
 
-__all__ = ["DEFAULT_EXAMPLES", "Counterexample", "SearchReport", "explore_random",
-           "format_search", "replay_rules", "write_counterexamples"]
+__all__ = ["DEFAULT_EXAMPLES", "Counterexample", "DrawStatistics", "SearchReport",
+           "draw_statistics", "explore_random", "format_search", "format_statistics",
+           "replay_rules", "write_counterexamples"]
 
 #: Scenarios one search tries (shrinking comes on top).
 DEFAULT_EXAMPLES: Final = 300
@@ -268,4 +271,63 @@ def format_search(report: SearchReport, paths: Mapping[str, str] | None = None) 
         where = f" -> {paths[c.rule]}" if paths and c.rule in paths else ""
         lines.append(f"BROKEN {c.rule}{where}")
         lines.append(f"    {c.message.split(' The rule: ')[0]}")
+    return "\n".join(lines) + "\n"
+
+
+# --- what the search draws -----------------------------------------------------------
+
+@attrs.frozen
+class DrawStatistics:
+    """How often each feature came up in ``examples`` generated scenarios (seed
+    ``seed``), with the simulated events of their runs; ``counts`` in :data:`GROUPS`
+    order, then by label."""
+
+    examples: int
+    seed: int
+    events: int
+    counts: tuple[tuple[str, int], ...]
+
+    def share(self, label: str) -> float:
+        """The fraction of the scenarios that had ``label`` (0 when never)."""
+        return dict(self.counts).get(label, 0) / self.examples if self.examples else 0.0
+
+
+def _order(label: str) -> tuple[int, str]:
+    group = label.split(":", 1)[0]
+    return (GROUPS.index(group) if group in GROUPS else len(GROUPS), label)
+
+
+def draw_statistics(space: Any, *, examples: int = 300, seed: int = 0,
+                    configure_device: Callable[[Any], Any] | None = None) -> DrawStatistics:
+    """Draw ``examples`` scenarios of ``space`` as the search does (same seed, same
+    draws: Hypothesis' generation phase only), run each, and count its
+    :func:`features`. Raises ``ValueError`` for ``examples`` below 1."""
+    if examples < 1:
+        raise ValueError(f"examples must be at least 1, not {examples}")
+    counts: Counter[str] = Counter()
+    totals = [0, 0]
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=examples, database=None, deadline=None, phases=(Phase.generate,),
+              suppress_health_check=list(HealthCheck))
+    @given(scenario_dicts(space, configure_device))
+    def draw(data: dict[str, Any]) -> None:
+        result = run_scenario(load_scenario_text(scenario_yaml(data), "<generated>"),
+                              configure_device=configure_device, check_rules=False)
+        counts.update(features(data, result.trace))
+        totals[0] += 1
+        totals[1] += result.events
+
+    draw()
+    return DrawStatistics(totals[0], seed, totals[1],
+                          tuple(sorted(counts.items(), key=lambda item: _order(item[0]))))
+
+
+def format_statistics(stats: DrawStatistics, title: str = "") -> str:
+    """A Markdown table: each feature, in how many scenarios, and the share."""
+    lines = [title] if title else []
+    lines += [f"{stats.examples} scenarios drawn (seed {stats.seed}), {stats.events} "
+              "simulated events", "", "| feature | scenarios | share |", "|---|---:|---:|"]
+    for label, count in stats.counts:
+        lines.append(f"| {label} | {count} | {100 * count / stats.examples:.0f} % |")
     return "\n".join(lines) + "\n"

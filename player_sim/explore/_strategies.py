@@ -31,14 +31,17 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
+from hypothesis import event, target
 from hypothesis import strategies as st
 
 from .._errors import ConfigError
-from ..backends import SsmErrorCode
+from ..backends import DEFAULT_HTTP_STATUS, OVP_ERROR_CODES, SSM_ERROR_CODES, SsmErrorCode
+from ..backends._ott import ENDPOINTS as OTT_ENDPOINT_NAMES
+from ..backends._ovp import ENDPOINTS as OVP_ENDPOINT_NAMES
 from ..player import _events as ev
 from ..player._actions import ACTIONS, action_spec
 from ..player._variants import PROFILES, Profile
@@ -48,45 +51,72 @@ from ..scenario import (
     FailNext,
     Latency,
     Location,
+    OperatorKill,
     Outage,
     Scenario,
     load_scenario_text,
     parse_duration,
 )
 from ..world import Device, DeviceConfig, World
+from ._features import features
 
 __all__ = ["DOCUMENTED_SPACE", "EXPLORE_SPACE", "Space", "accepted_actions", "scenario_dicts",
            "scenario_yaml", "scenarios"]
 
 #: Device names, in the order devices are added.
 DEVICE_NAMES: Final = ("phone", "tablet", "tv")
-#: Streams of a device that plays streams directly, and asset ids of an OTT device.
+#: Streams of a device that plays streams directly, and asset (entry) ids of a device with
+#: a session provider.
 STREAMS: Final = ("channel-1", "channel-2")
 ASSETS: Final = ("asset-1", "asset-2")
 #: Virtual time a ``wait`` step lets pass; shrinking prefers the first ones.
-WAITS: Final = ("1s", "100ms", "5s", "30s", "1m", "2m", "5m", "20m")
-#: Forced SSM and license errors: (endpoint, http_status, code, message); codes are plain
-#: ints (they are written into scenario files).
-FAULTS: Final = (
-    ("ssm.heartbeat", 503, int(SsmErrorCode.SSM_NOT_AVAILABLE), "SSM not available"),
-    ("ssm.setup", 503, int(SsmErrorCode.SSM_NOT_AVAILABLE), "SSM not available"),
-    ("ssm.teardown", 503, int(SsmErrorCode.SSM_NOT_AVAILABLE), "SSM not available"),
-    ("ssm.heartbeat", 403, int(SsmErrorCode.INVALID_TOKEN), "invalid token"),
-    ("ssm.setup", 200, int(SsmErrorCode.MAX_SESSIONS_EXCEEDED), "max active sessions exceeded"),
-    ("ssm.heartbeat", 200, int(SsmErrorCode.INVALID_TOKEN), "invalid token"),
-    ("license", 403, None, "license denied"),
+WAITS: Final = ("1s", "100ms", "5s", "30s", "1m", "2m", "5m", "20m", "1m15s")
+#: Forced SSM errors: every code WIRE.md lists (SSM_ERROR_CODES) with the HTTP status the
+#: server answers it with, the commonest first (shrinking prefers them): SSM not
+#: available, a stale token, the limit; then a transport error with no code.
+_FIRST_CODES: Final = (int(SsmErrorCode.SSM_NOT_AVAILABLE), int(SsmErrorCode.INVALID_TOKEN),
+                       int(SsmErrorCode.MAX_SESSIONS_EXCEEDED))
+SSM_FAULTS: Final[tuple[tuple[int, int | None, str], ...]] = (
+    *((DEFAULT_HTTP_STATUS[code], code, c.meaning) for code in _FIRST_CODES
+      for c in SSM_ERROR_CODES if c.code == code),
+    *((c.http_status, c.code, c.meaning) for c in SSM_ERROR_CODES
+      if c.code not in _FIRST_CODES),
+    (500, None, "internal server error"),
 )
-OTT_FAULTS: Final = (
-    ("ott.ottUser/refreshSession", 200, 500016, "KS expired"),
-    ("ott.session/get", 500, None, "server error"),
-)
+#: The SSM calls a forced error may hit, the most telling first.
+SSM_ENDPOINTS: Final = ("ssm.heartbeat", "ssm.setup", "ssm.teardown")
+#: Forced license errors: (http_status, code, message).
+LICENSE_FAULTS: Final = ((403, None, "license denied"), (500, None, "server error"),
+                         (401, 1006, "invalid SSM token"))
+#: Forced OTT (Phoenix) errors: the endpoints, then (http_status, code, message); every
+#: endpoint may answer any of them (errors come in an HTTP 200 body, as Phoenix does).
+OTT_ENDPOINTS: Final = tuple(f"ott.{e}" for e in OTT_ENDPOINT_NAMES if e != "bookmark/add")
+OTT_FAULTS: Final = ((200, 500016, "KS expired"), (500, None, "server error"),
+                     (503, None, "service unavailable"), (200, 1011, "wrong password"),
+                     (200, 2001, "user suspended"), (200, 3032, "not entitled"))
+#: Forced OVP errors, the same way (OVP's codes are text).
+OVP_ENDPOINTS: Final = tuple(f"ovp.{e}" for e in OVP_ENDPOINT_NAMES)
+OVP_FAULTS: Final = ((200, "INVALID_KS", "KS invalid"), (500, None, "server error"),
+                     *((200, code, code.lower().replace("_", " "))
+                       for code in OVP_ERROR_CODES if code != "INVALID_KS"))
 OUTAGE_LENGTHS: Final = ("30s", "2m")
 EXTRA_LATENCIES: Final = ("1s", "10s", "40s")
 PARTNER_ID: Final = 3009
-#: The OTT KS of generated worlds: shorter than the 2-minute wait.
-OTT_KS_VALIDITY: Final = "1m30s"
+#: The OTT KS of generated worlds: a 1-minute wait after a login lands in the
+#: documented 12 % refresh margin (57.2 s to 65 s), a 2-minute wait after expiry.
+OTT_KS_VALIDITY: Final = "1m5s"
+#: The OVP KS of generated worlds: its 10-minute renewal window opens after 2 minutes.
+OVP_KS_VALIDITY: Final = "12m"
+#: OTT refresh policies drawn besides the variant's own: both named ones, and a margin.
+REFRESH_POLICIES: Final = ("android", "ios", "20s")
+#: Jitter and a slow link, when drawn.
+JITTER: Final = "50ms"
+SLOW_LINK: Final = "400ms"
+#: The wait that closes every generated scenario.
+CLOSING_WAIT: Final = "6m"
 _USER: Final = ("alice", "secret")
 _NOWHERE: Final = Location("<generated>", 1, 1)
+BACKENDS: Final = ("ott", "ovp")
 
 
 def _between(attribute: attrs.Attribute[Any], value: int, low: int, high: int) -> None:
@@ -107,11 +137,13 @@ def _check_profile(_: object, attribute: attrs.Attribute[Any], value: object) ->
                           f"not {value!r}")
 
 
-def _variants(attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    _some(attribute, value)
-    unknown = [v for v in value if v not in VARIANT_NAMES]
+def _among(attribute: attrs.Attribute[Any], value: tuple[str, ...],
+           known: tuple[str, ...], empty: bool = False) -> None:
+    if not empty:
+        _some(attribute, value)
+    unknown = [v for v in value if v not in known]
     if unknown:
-        raise ConfigError(f"Space.provider_variants are {', '.join(VARIANT_NAMES)}, "
+        raise ConfigError(f"Space.{attribute.name} are {', '.join(known)}, "
                           f"not {', '.join(map(repr, unknown))}")
 
 
@@ -121,21 +153,30 @@ class Space:
 
     * ``max_devices`` / ``max_steps``: bounds on the scenario's size;
     * ``accounts``: account names devices are spread over; ``limits``: the
-      per-account SSM session limits drawn from;
+      per-account SSM session limits drawn from (the world's, and sometimes
+      each account's own);
     * ``sync``, ``pip``, ``setup_first_zaps``: device options that may be drawn
       (``setup_first_zaps=False`` makes every async device zap teardown-first);
-    * ``providers``: devices may have an OTT session provider (a 5 min KS);
-      ``provider_variants``: the client variants it is drawn from
-      (:data:`~player_sim.providers.VARIANT_NAMES`: the Android one drops an
-      earlier caller's callback, the iOS one sends concurrent refreshes);
+    * ``providers``: devices may have a session provider, of the ``backends``
+      (``ott``: Phoenix, a 90 s KS; ``ovp``: a 12 min KS); ``provider_variants``:
+      the client variants drawn (:data:`~player_sim.providers.VARIANT_NAMES`:
+      the Android one drops an earlier caller's callback, the iOS one sends
+      concurrent refreshes); ``refresh_policies``: an OTT provider may be given
+      another refresh policy than its variant's, and may persist its session
+      over a kill;
+    * ``profiles``: the platform profiles each device's is drawn from, unless
+      ``profile`` gives every device that one (``None``: drawn;
+      ``documented`` is written as no key);
     * ``legacy_status_200`` / ``evict_oldest``: server variants that may be drawn;
-    * ``faults``, ``outages``, ``slow_answers``: forced errors, outages, and extra
-      latency up to 40 s (slower than a 30 s heartbeat period: answers overtaken
-      by the next heartbeat);
+    * ``faults``: forced errors on every call (SSM setup, heartbeat, teardown
+      with each code WIRE.md lists; license; every OTT and OVP endpoint);
+      ``outages``: SSM, license and provider backends down for a while;
+      ``operator_kills``: the operator kills a device's or an account's sessions;
+      ``jitter``: network jitter and slow links; ``slow_answers``: extra
+      latency up to 40 s (slower than a 30 s heartbeat period: answers
+      overtaken by the next heartbeat);
     * ``user_resume``: a user may press resume (otherwise only the app policy
-      resumes, as the SSM document asks);
-    * ``profile``: the platform profile every device is given (``None``: none
-      written, the ``documented`` default).
+      resumes, as the SSM document asks).
     """
 
     max_devices: int = attrs.field(default=3, validator=lambda _, a, v: _between(a, v, 1, 3))
@@ -147,22 +188,33 @@ class Space:
     pip: bool = True
     setup_first_zaps: bool = True
     providers: bool = True
+    backends: tuple[str, ...] = attrs.field(
+        default=BACKENDS, validator=lambda _, a, v: _among(a, v, BACKENDS))
     provider_variants: tuple[str, ...] = attrs.field(
-        default=VARIANT_NAMES, validator=lambda _, a, v: _variants(a, v))
+        default=VARIANT_NAMES, validator=lambda _, a, v: _among(a, v, VARIANT_NAMES))
+    refresh_policies: bool = True
     legacy_status_200: bool = True
     evict_oldest: bool = True
     faults: bool = True
     outages: bool = True
+    operator_kills: bool = True
+    jitter: bool = True
     slow_answers: bool = True
     user_resume: bool = True
     profile: Profile | None = attrs.field(default=None, validator=_check_profile)
+    profiles: tuple[Profile, ...] = attrs.field(
+        default=PROFILES, validator=lambda _, a, v: _among(a, v, PROFILES))
 
 
-#: The documented SDK and app, without the configurations known to race.
-DOCUMENTED_SPACE: Final = Space(setup_first_zaps=False, provider_variants=("documented",),
-                                slow_answers=False, user_resume=False, evict_oldest=False)
-#: Everything that can race: what ``player-sim explore`` searches. Its providers are
-#: the real clients' (Android, iOS); the documented one is DOCUMENTED_SPACE's.
+#: The documented app and server with every client the documents describe (each provider
+#: variant, refresh policy and platform profile), without the configurations that race
+#: in any SDK or break rules on purpose (setup-first async zaps, answers slower than a
+#: heartbeat period, a user pressing resume, evict-oldest).
+DOCUMENTED_SPACE: Final = Space(setup_first_zaps=False, slow_answers=False, user_resume=False,
+                                evict_oldest=False)
+#: Everything, what ``player-sim explore`` searches: also setup-first zaps, answers slower
+#: than a heartbeat, a user pressing resume and evict-oldest. Its providers are the real
+#: clients' (Android, iOS); DOCUMENTED_SPACE has the documented one too.
 EXPLORE_SPACE: Final = Space(provider_variants=VARIANT_NAMES[1:])
 
 
@@ -171,6 +223,20 @@ EXPLORE_SPACE: Final = Space(provider_variants=VARIANT_NAMES[1:])
 def _rarely(draw: st.DrawFn) -> bool:
     """True one time in four (and False when shrunk): for options that change a lot."""
     return draw(st.integers(0, 3)) == 3
+
+
+def _provider(draw: st.DrawFn, space: Space, backend: str) -> dict[str, Any]:
+    provider: dict[str, Any] = {"backend": backend, "partner_id": PARTNER_ID}
+    variant = draw(st.sampled_from(space.provider_variants))
+    if variant != VARIANT_NAMES[0]:
+        provider["variant"] = variant
+    if backend == "ovp":
+        provider["assumed_validity"] = OVP_KS_VALIDITY  # what the widget session lasts
+    elif space.refresh_policies and _rarely(draw):
+        provider["refresh_policy"] = draw(st.sampled_from(REFRESH_POLICIES))
+    if backend == "ott" and space.refresh_policies and _rarely(draw):
+        provider["persist_session"] = True
+    return provider
 
 
 @st.composite
@@ -186,29 +252,48 @@ def _setup(draw: st.DrawFn, space: Space) -> dict[str, Any]:
     devices: dict[str, Any] = {}
     for name in DEVICE_NAMES[:count]:
         device: dict[str, Any] = {"account": draw(st.sampled_from(space.accounts))}
-        if space.profile is not None:
-            device["profile"] = space.profile
+        profile = space.profile if space.profile is not None else draw(
+            st.sampled_from(space.profiles))
+        if profile != "documented" or space.profile is not None:
+            device["profile"] = profile
         async_device = True
         if space.sync and _rarely(draw):
             device["sync_setup_teardown"] = True
             async_device = False
         if async_device and (not space.setup_first_zaps or _rarely(draw)):
             device["zap_order"] = "teardown-first"
-        if space.pip and _rarely(draw):
+        if space.pip and draw(st.integers(0, 2)) == 2:
             device["pip"] = True
-        if space.providers and _rarely(draw):
-            provider: dict[str, Any] = {"backend": "ott", "partner_id": PARTNER_ID}
-            variant = draw(st.sampled_from(space.provider_variants))
-            if variant != VARIANT_NAMES[0]:
-                provider["variant"] = variant
-            device["session_provider"] = provider
+        if space.providers:
+            # none, or one of the backends: half the devices have a session provider
+            which = draw(st.integers(0, 2 * len(space.backends) - 1)) - len(space.backends)
+            if which >= 0:
+                device["session_provider"] = _provider(draw, space, space.backends[which])
         devices[name] = device
     world: dict[str, Any] = {"ssm": ssm, "network": {"latency": "20ms"}}
-    if any("session_provider" in d for d in devices.values()):
+    if space.jitter and _rarely(draw):
+        world["network"]["jitter"] = JITTER
+    if space.jitter and _rarely(draw):
+        link = draw(st.sampled_from(("ssm", "license", *space.backends)))
+        world["network"]["links"] = {link: SLOW_LINK}
+    backends = {d["session_provider"]["backend"] for d in devices.values()
+                if "session_provider" in d}
+    if "ott" in backends:
         # a short KS that a 2-minute wait outlasts: Android's refresh margin (12 %) and
         # iOS's (0: after expiry) both come within a wait or two
-        world["ott"] = {"users": {_USER[0]: _USER[1]}, "ks_validity": OTT_KS_VALIDITY}
-    return {"name": "generated", "seed": 0, "world": world, "devices": devices, "steps": []}
+        world["ott"] = {"users": {_USER[0]: _USER[1]}, "ks_validity": OTT_KS_VALIDITY,
+                        "anonymous_ks_validity": OTT_KS_VALIDITY}
+    if "ovp" in backends:
+        world["ovp"] = {"users": {_USER[0]: _USER[1]},
+                        "widget_session_validity": OVP_KS_VALIDITY,
+                        "user_session_validity": OVP_KS_VALIDITY}
+    data: dict[str, Any] = {"name": "generated", "seed": 0, "world": world}
+    used = sorted({d["account"] for d in devices.values()})
+    if len(space.limits) > 1 and _rarely(draw):
+        # each account its own limit (several accounts with different limits)
+        data["accounts"] = {a: {"max_sessions": draw(st.sampled_from(space.limits))}
+                            for a in used}
+    return {**data, "devices": devices, "steps": []}
 
 
 # --- steps ------------------------------------------------------------------------------
@@ -254,8 +339,8 @@ def _skeleton(text: str) -> Scenario:
 
 
 #: How often an action is drawn, relative to the others (1 unless listed).
-WEIGHTS: Final = {"play": 8, "zap": 8, "stop": 2, "login": 4, "enter_background": 2,
-                  "enter_foreground": 4}
+WEIGHTS: Final = {"play": 8, "zap": 8, "stop": 2, "login": 4, "enter_background": 4,
+                  "enter_foreground": 4, "enter_pip": 4}
 
 
 class _Driver:
@@ -291,7 +376,10 @@ class _Driver:
     def fault(self, step: Mapping[str, Any]) -> None:
         (kind, value), = step.items()
         now = self.world.now
-        if kind == "fail":
+        if kind == "operator_kill":
+            self.run.operator_kill(OperatorKill(_NOWHERE, value.get("device"),
+                                                value.get("account")))
+        elif kind == "fail":
             code = value.get("ssm_code", value.get("code"))
             self.run.fault(FailNext(_NOWHERE, value["endpoint"], value["count"],
                                     value["http_status"], code, value["message"]))
@@ -314,7 +402,11 @@ def _action(draw: st.DrawFn, driver: _Driver, space: Space, devices: Mapping[str
     device = driver.world.device(name)
     choices = accepted_actions(device, user_resume=space.user_resume)
     # starting and changing streams is what races: draw it more often
-    weighted = [c for name in choices for c in [name] * WEIGHTS.get(name, 1)]
+    weights = WEIGHTS
+    provider = device.session_provider
+    if provider is not None and not getattr(provider, "has_session", True):
+        weights = {**WEIGHTS, "login": 12}  # an app with no session mostly logs in first
+    weighted = [c for name in choices for c in [name] * weights.get(name, 1)]
     action = draw(st.sampled_from(weighted))
     if any(arg.name == "stream" for arg in action_spec(action).args):
         streams = ASSETS if "session_provider" in devices[name] else STREAMS
@@ -328,13 +420,29 @@ def _action(draw: st.DrawFn, driver: _Driver, space: Space, devices: Mapping[str
 
 @st.composite
 def _fault(draw: st.DrawFn, space: Space, links: tuple[str, ...],
-           providers: bool) -> dict[str, Any]:
-    kinds = [k for k, allowed in (("fail", space.faults), ("outage", space.outages),
+           devices: Mapping[str, Any]) -> dict[str, Any]:
+    kinds = [k for k, allowed in (("fail", space.faults), ("fail", space.faults),
+                                   ("outage", space.outages), ("outage", space.outages),
+                                   ("operator_kill", space.operator_kills),
                                    ("latency", True)) if allowed]
     kind = draw(st.sampled_from(kinds))
     if kind == "fail":
-        faults = FAULTS + (OTT_FAULTS if providers else ())
-        endpoint, status, code, message = draw(st.sampled_from(faults))
+        # the SSM calls and the provider's most often: they are what the SDK under test
+        # makes
+        link = draw(st.sampled_from(("ssm", "ssm", *links[1:], *links[2:])))
+        code: int | str | None
+        if link == "ssm":
+            endpoint = draw(st.sampled_from(SSM_ENDPOINTS))
+            status, code, message = draw(st.sampled_from(SSM_FAULTS))
+            if code is not None and _rarely(draw):
+                status = 200  # the error in a 200 body (as the legacy API answers)
+        elif link == "license":
+            endpoint = "license"
+            status, code, message = draw(st.sampled_from(LICENSE_FAULTS))
+        else:
+            endpoint = draw(st.sampled_from(OTT_ENDPOINTS if link == "ott" else OVP_ENDPOINTS))
+            status, code, message = draw(st.sampled_from(
+                OTT_FAULTS if link == "ott" else OVP_FAULTS))
         step: dict[str, Any] = {"endpoint": endpoint, "count": draw(st.integers(1, 2)),
                                 "http_status": status}
         if code is not None:
@@ -344,9 +452,179 @@ def _fault(draw: st.DrawFn, space: Space, links: tuple[str, ...],
     if kind == "outage":
         return {"outage": {"backend": draw(st.sampled_from(links)),
                            "for": draw(st.sampled_from(OUTAGE_LENGTHS))}}
+    if kind == "operator_kill":
+        if draw(st.booleans()):
+            return {"operator_kill": {"device": draw(st.sampled_from(sorted(
+                devices, key=DEVICE_NAMES.index)))}}
+        accounts = sorted({d["account"] for d in devices.values()})
+        return {"operator_kill": {"account": draw(st.sampled_from(accounts))}}
     extras = EXTRA_LATENCIES if space.slow_answers else EXTRA_LATENCIES[:1]
     return {"latency": {"link": draw(st.sampled_from(links)),
                         "extra": draw(st.sampled_from(extras)), "for": "20s"}}
+
+
+#: How long a user lets a playback run after an action, half the time.
+SETTLE_WAITS: Final = ("1s", "30s", "2m")
+#: What follows an error aimed at a device: a heartbeat period (PiP keeps heartbeating),
+#: or long enough for a normal background's session to expire.
+AIMED_WAITS: Final = ("30s", "1m", "5m")
+
+
+#: The moments of a KS a token request is aimed at (see :func:`_ks_moment`).
+KS_MOMENTS: Final = ("in the refresh window", "after expiry", "after the session ended")
+
+
+def _has_session(device: Device) -> bool:
+    provider = device.session_provider
+    return not device.killed and provider is not None \
+        and bool(getattr(provider, "has_session", False)) \
+        and getattr(provider, "expires_at", None) is not None
+
+
+def _seconds(value: float) -> str:
+    """``value`` seconds as a duration a scenario file takes (milliseconds at most)."""
+    return f"{max(value, 0.001):.3f}".rstrip("0").rstrip(".") + "s"
+
+
+@st.composite
+def _ks_moment(draw: st.DrawFn, driver: _Driver, name: str) -> list[dict[str, Any]]:
+    """Steps that make ``name`` ask for a KS at one of :data:`KS_MOMENTS`: a wait to it
+    (or a logout), then a play or zap if the app takes one. When the refresh window
+    has passed, a token request renews the KS first. Each step is run by the driver
+    as it is drawn."""
+    device = driver.world.device(name)
+    provider: Any = device.session_provider
+    steps: list[dict[str, Any]] = []
+
+    def run(step: dict[str, Any]) -> None:
+        if "wait" in step:
+            driver.wait(step["wait"])
+        else:
+            driver.act(step)
+        steps.append(step)
+
+    def start() -> None:
+        starts = [a for a in accepted_actions(device) if a in ("play", "zap")]
+        if starts:
+            run({draw(st.sampled_from(starts)): {
+                "device": name, "stream": draw(st.sampled_from(ASSETS))}})
+
+    def left() -> float | None:
+        expires_at = provider.expires_at
+        return None if expires_at is None else float(expires_at) - driver.world.now
+
+    moment = draw(st.sampled_from(KS_MOMENTS))
+    if moment == KS_MOMENTS[0]:
+        window = getattr(provider, "refresh_delta", None)
+        if window is None:
+            window = getattr(provider, "renew_window", None)
+        if not window:
+            return steps  # renewed only once expired (iOS): no window
+        remaining = left()
+        if remaining is not None and remaining <= window / 2:
+            start()  # the window has passed: this request renews the KS
+            run({"wait": "1s"})
+            remaining = left()
+        if remaining is None or remaining <= window / 2:
+            return steps
+        run({"wait": _seconds(remaining - window / 2)})
+    elif moment == KS_MOMENTS[1]:
+        remaining = left()
+        if remaining is None:
+            return steps
+        run({"wait": _seconds(max(remaining, 0) + 1)})
+    else:
+        ending = [a for a in accepted_actions(device) if a in ("logout", "end_session")]
+        if not ending:
+            return steps
+        run({draw(st.sampled_from(ending)): name})
+        run({"wait": "1s"})
+    start()
+    return steps
+
+
+@st.composite
+def _aimed(draw: st.DrawFn, driver: _Driver, devices: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An SSM error aimed at a device holding a playback, an app in picture-in-picture
+    or the background first (what plain draws rarely reach): when none holds one, a
+    device starts playing first (and sometimes leaves the screen); then the error, then
+    time for it to arrive. Each step is run by the driver as it is drawn."""
+    steps: list[dict[str, Any]] = []
+
+    def run(step: dict[str, Any]) -> None:
+        (kind, _), = step.items()
+        if kind == "wait":
+            driver.wait(step["wait"])
+        elif kind in ("fail", "operator_kill"):
+            driver.fault(step)
+        else:
+            driver.act(step)
+        steps.append(step)
+
+    names = sorted(devices, key=DEVICE_NAMES.index)
+    held = [n for n in names if _holds_playback(driver.world.device(n))]
+    if not held:
+        starts = [n for n in names if "play" in accepted_actions(driver.world.device(n))]
+        if not starts:
+            return steps
+        name = draw(st.sampled_from(starts))
+        streams = ASSETS if "session_provider" in devices[name] else STREAMS
+        run({"play": {"device": name, "stream": draw(st.sampled_from(streams))}})
+        run({"wait": "1s"})
+        if draw(st.booleans()) and "enter_background" in accepted_actions(
+                driver.world.device(name)):
+            run({"enter_background": name})  # PiP when enabled, else a normal background
+        held = [name] if _holds_playback(driver.world.device(name)) else []
+        if not held:
+            return steps
+    held.sort(key=lambda n: not _off_screen(driver.world.device(n)))
+    run(draw(_aimed_error(draw(st.sampled_from(held)))))
+    run({"wait": draw(st.sampled_from(AIMED_WAITS))})
+    return steps
+
+
+def _holds_playback(device: Device) -> bool:
+    """The app runs and its player plays or is paused (the SDK holds an SSM session)."""
+    return not device.killed and device.core.playback.value in ("playing", "paused")
+
+
+def _off_screen(device: Device) -> bool:
+    """The app is in picture-in-picture or the background."""
+    return device.core.app.value in ("pip", "background")
+
+
+@st.composite
+def _aimed_error(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    """An operator kill of ``name``'s sessions, or its next heartbeats failing."""
+    if draw(st.booleans()):
+        return {"operator_kill": {"device": name}}
+    status, code, message = draw(st.sampled_from(SSM_FAULTS))
+    fail: dict[str, Any] = {"endpoint": "ssm.heartbeat", "count": draw(st.integers(1, 2)),
+                            "http_status": status}
+    if code is not None:
+        fail["ssm_code"] = code
+    fail["message"] = message
+    return {"fail": fail}
+
+
+#: The situations plain draws rarely reach, each a ``hypothesis.target`` label: the
+#: search steers towards scenarios that reach them more often.
+TARGETS: Final = ("heartbeat errors off screen", "zaps at the session limit",
+                  "KS near expiry or renewed", "provider sessions ended")
+
+
+def _targets(data: Mapping[str, Any], reached: Collection[str]) -> dict[str, float]:
+    """How much of each :data:`TARGETS` situation a drawn scenario reached."""
+    off_screen = sum(1 for f in reached if f.startswith("reached: ssm_heartbeat_error in "))
+    return {
+        TARGETS[0]: float(off_screen),
+        TARGETS[1]: float("reached: zap at the session limit" in reached),
+        TARGETS[2]: float(sum(1 for f in reached if f in (
+            "reached: KS near expiry handed out", "reached: ks_refreshed",
+            "reached: ks_renewed", "reached: expired KS sent"))),
+        TARGETS[3]: float(sum(1 for f in reached
+                              if f.startswith("reached: provider session ended"))),
+    }
 
 
 @st.composite
@@ -360,18 +638,25 @@ def scenario_dicts(draw: st.DrawFn, space: Space = EXPLORE_SPACE,
     devices accept.
 
     The last step is always a wait, long enough (6 min) for every answer to
-    arrive and every monitor's window (5 min at most) to close.
+    arrive and every monitor's window (5 min at most) to close. Each feature
+    the scenario reached (:func:`~._features.features`) is reported with
+    Hypothesis' ``event()``, and the rare situations of :data:`TARGETS` with
+    ``target()``.
     """
     data = draw(_setup(space))
     driver = _Driver(data, configure_device)
     devices = data["devices"]
-    providers = "ott" in data["world"]
-    links = ("ssm", "license", "ott") if providers else ("ssm", "license")
-    disturb = space.faults or space.outages or space.slow_answers
-    kinds = ["action"] * 4 + ["burst"] * 2 + ["wait"] * 3 + (["fault"] if disturb else [])
+    backends = tuple(b for b in BACKENDS if b in data["world"])
+    links = ("ssm", "license", *backends)
+    disturb = space.faults or space.outages or space.slow_answers or space.operator_kills
+    kinds = ["action"] * 4 + ["burst"] * 2 + ["wait"] * 3 + (["fault"] * 2 if disturb else [])
+    if space.faults or space.operator_kills:
+        kinds += ["aimed error"] * 2
+    if space.providers:
+        kinds += ["ks moment"] * 3
     steps: list[dict[str, Any]] = data["steps"]
     for name, device in devices.items():  # most apps log in first
-        if "session_provider" in device and draw(st.integers(0, 3)) > 0:
+        if "session_provider" in device and draw(st.integers(0, 7)) > 0:
             steps.append({"login": {"device": name, "username": _USER[0],
                                     "password": _USER[1]}})
             driver.act(steps[-1])
@@ -386,15 +671,40 @@ def scenario_dicts(draw: st.DrawFn, space: Space = EXPLORE_SPACE,
                 steps.append(step)
                 value = next(iter(step.values()))
                 last = value if isinstance(value, str) else value["device"]
+            if kind == "action" and draw(st.booleans()):
+                # the user watches a while: a playback gets going before the next step
+                step = {"wait": draw(st.sampled_from(SETTLE_WAITS))}
+                driver.wait(step["wait"])
+                steps.append(step)
             continue
         if kind == "wait":
             step = {"wait": draw(st.sampled_from(WAITS))}
             driver.wait(step["wait"])
+        elif kind == "ks moment":
+            # a token request at a KS's telling moment: inside the refresh (renewal)
+            # window, just after expiry, or right after the session ended
+            held = [n for n in sorted(devices, key=DEVICE_NAMES.index)
+                    if _has_session(driver.world.device(n))]
+            if not held:
+                continue
+            name = draw(st.sampled_from(held))
+            steps += draw(_ks_moment(driver, name))  # run by the driver as drawn
+            last = name
+            continue
+        elif kind == "aimed error":
+            steps += draw(_aimed(driver, devices))  # run by the driver as drawn
+            continue
         else:
-            step = draw(_fault(space, links, providers))
+            step = draw(_fault(space, links, devices))
             driver.fault(step)
         steps.append(step)
-    steps.append({"wait": "6m"})
+    steps.append({"wait": CLOSING_WAIT})
+    driver.wait(CLOSING_WAIT)
+    reached = features(data, driver.world.trace)
+    for label in reached:
+        event(label)
+    for label, score in _targets(data, reached).items():
+        target(score, label=label)
     return data
 
 

@@ -149,7 +149,7 @@ class _AskedAt(_ProviderMonitor):
 
     def __init__(self, checker: Any) -> None:
         super().__init__(checker)
-        self._asked: dict[str, deque[tuple[float, bool]]] = {}
+        self._asked: dict[str, deque[tuple[int | None, float, bool]]] = {}
         self.asked_at = 0.0
         #: whether a session was started when the answered request was made
         self.asked_with_session = False
@@ -159,14 +159,27 @@ class _AskedAt(_ProviderMonitor):
             return
         asked = self._asked.setdefault(dev.name, deque())
         if rec.kind == "ks_requested":
-            asked.append((rec.t, dev.provider.session is not None))
+            asked.append((rec.playback_id, rec.t, dev.provider.session is not None))
         elif rec.kind in ("app_killed", "app_relaunched"):
             asked.clear()
         else:
             if rec.kind == "ks_answered":
-                self.asked_at, self.asked_with_session = asked.popleft() if asked else (
-                    rec.t, dev.provider.session is not None)
+                self.asked_at, self.asked_with_session = self._request_of(rec, dev, asked)
             self.check(line, rec, dev, dev.provider)
+
+    @staticmethod
+    def _request_of(rec: TraceRecord, dev: _DeviceView,
+                    asked: deque[tuple[int | None, float, bool]]) -> tuple[float, bool]:
+        """The request ``rec`` answers: the one of its playback (a request whose
+        completion a client dropped is never answered), else the oldest."""
+        for entry in asked:
+            if rec.playback_id is not None and entry[0] == rec.playback_id:
+                asked.remove(entry)
+                return entry[1], entry[2]
+        if asked:
+            _, t, with_session = asked.popleft()
+            return t, with_session
+        return rec.t, dev.provider.session is not None
 
 
 class _RefreshBeforeExpiry(_AskedAt):
@@ -231,13 +244,15 @@ class _OvpRenewAfterExpiry(_RenewAfterExpiry):
     backend = "ovp"
 
 
-class _EndedRequestsFail(_ProviderMonitor):
+class _EndedRequestsFail(_AskedAt):
     """Requests with an ended session's KS fail: the backend refuses a revoked KS, and
     the provider never hands out the KS of a session it ended (a later token request
-    fails instead)."""
+    fails instead). An answer is judged as of its request (an app in the background
+    receives it late, maybe after the session ended)."""
 
     rule_id = "provider.ended.requests-fail"
-    kinds = frozenset({"ks_used", "ks_revoked", "ks_answered"})
+    kinds = frozenset({"ks_used", "ks_revoked", "ks_answered", "ks_requested", "app_killed",
+                       "app_relaunched"})
     reads = frozenset({"ks", "valid"})
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
@@ -245,7 +260,7 @@ class _EndedRequestsFail(_ProviderMonitor):
         if rec.kind == "ks_answered":
             if view.ended and view.session is None:
                 self.observed()  # a token request after the session ended
-                if ks in view.ended:
+                if ks in view.ended and not self.asked_with_session:
                     self.violate(line, rec, f"the provider answered KS {ks!r} of a session "
                                             "it had ended")
             return
@@ -352,12 +367,26 @@ class _ReadyAfterStart(_AskedAt):
 
 
 class _MediaUsesSessionProvider(_ProviderMonitor):
+    """A network kit's retry (``request_retried``, then the call again) belongs to the
+    load that first sent the call, not to a later playback whose KS failed."""
+
     rule_id = "provider.media.uses-session-provider"
     kinds = frozenset({"media_load_started", "ks_used", "ks_answered", "ks_requested",
-                       "action"})
+                       "action", "request_retried"})
     reads = frozenset({"endpoint", "ks"})
 
+    def __init__(self, checker: Any) -> None:
+        super().__init__(checker)
+        self._retries: dict[tuple[str, str], int] = {}  # (device, endpoint) -> retries due
+
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
+        key = (dev.name, str(rec.data.get("endpoint", "")))
+        if rec.kind == "request_retried":
+            self._retries[key] = self._retries.get(key, 0) + 1
+            return
+        if rec.kind == "ks_used" and self._retries.get(key, 0) > 0:
+            self._retries[key] -= 1  # an earlier load's call, sent again
+            return
         if rec.kind == "ks_answered" and rec.data.get("ks") is None:
             self.observed()  # no KS: the media provider must not call the backend
         elif rec.kind == "media_load_started":
