@@ -78,10 +78,13 @@ def _report_invalid(errors: list[Any]) -> None:
               metavar="W", help="Local worker processes (results are printed in file order).")
 @click.option("--executor", "address", metavar="dask://HOST:PORT",
               help="Run the scenarios on this Dask scheduler.")
+@click.option("--max-events", type=click.IntRange(min=1), default=None, metavar="N",
+              help="The run budget: world events each scenario may process before it ends "
+                   "with an error (default: the file's max_events:, else 1,000,000).")
 def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         json_path: str | None, trace_dir: str | None, timeline_dir: str | None,
         keyword: str | None, quiet: bool, no_rules: bool, workers: int,
-        address: str | None) -> None:
+        address: str | None, max_events: int | None) -> None:
     """Run scenario files (default: ./scenarios, without scenarios/broken/).
 
     Exit status: 0 all passed, 1 a scenario failed, 2 invalid input.
@@ -121,13 +124,14 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     if workers > 1 or address is not None:
         from .fleet import open_executor, run_tasks
 
-        tasks = [(s.path, seed, not no_rules) for s in scenarios]
+        tasks = [(s.path, seed, not no_rules, max_events) for s in scenarios]
         try:
             ran = run_tasks(lambda: open_executor(workers, address), _run_one, tasks)
         except ConfigError as err:
             raise click.UsageError(str(err)) from None
     else:
-        ran = (run_scenario(s, seed=seed, check_rules=not no_rules) for s in scenarios)
+        ran = (run_scenario(s, seed=seed, check_rules=not no_rules, max_events=max_events)
+               for s in scenarios)
     for scenario, result in zip(scenarios, ran, strict=True):
         results.append(result)
         word, colour = styles[result.status]
@@ -158,13 +162,14 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     sys.exit(0 if all(r.passed for r in results) else 1)
 
 
-def _run_one(task: tuple[str, int | None, bool]) -> Any:
+def _run_one(task: tuple[str, int | None, bool, int | None]) -> Any:
     """One scenario file, run (a task of ``run --workers``; runs in a worker)."""
     from .scenario import load_many, run_scenario
 
-    path, seed, check_rules = task
+    path, seed, check_rules, max_events = task
     scenarios, _ = load_many([path])
-    return run_scenario(scenarios[0], seed=seed, check_rules=check_rules)
+    return run_scenario(scenarios[0], seed=seed, check_rules=check_rules,
+                        max_events=max_events)
 
 
 def _color_wanted() -> bool:

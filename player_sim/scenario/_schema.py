@@ -290,6 +290,10 @@ SCHEMA: Final[dict[str, Any]] = {
                                     "demonstrates); any other rule broken is a failure."},
         "tags": {"type": "array", "items": _NAME},
         "seed": {"type": "integer"},
+        "max_events": {"type": "integer", "minimum": 1,
+                       "description": "The run budget: world events this scenario may "
+                                      "process (default 1,000,000) before it ends with an "
+                                      "error."},
         "include": {"type": ["string", "array"], "items": _NAME,
                     "description": "YAML files (relative to this one) whose world, "
                                    "accounts and devices this file extends."},
