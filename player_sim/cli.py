@@ -107,6 +107,8 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     )
 
     color = _color_wanted()
+    _check_outputs(files={"--json": json_path, "--junit-xml": junit_path},
+                   folders={"--trace-dir": trace_dir, "--timeline": timeline_dir})
     scenarios, errors = load_many(_scenario_files(paths))
     if errors:
         _report_invalid(errors)
@@ -143,23 +145,98 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     if not quiet:
         click.echo("\n" + summary_table(results))
     click.echo(summary_line(results))
+    target = ""
     try:
         if json_path:
+            target = json_path
             write_atomic(json_path, json_report(results))
         if junit_path:
+            target = junit_path
             write_atomic(junit_path, junit_xml(results))
         if trace_dir:
-            for result, name in zip(results, trace_file_names(results), strict=True):
-                write_atomic(os.path.join(trace_dir, name), result.trace.to_jsonl())
+            target = trace_dir
+            _write_folder(trace_dir, {name: result.trace.to_jsonl() for result, name in
+                                      zip(results, trace_file_names(results), strict=True)})
         if timeline_dir:
             from ._timeline import render_timeline
 
+            target = timeline_dir
             for result, name in zip(results, trace_file_names(results), strict=True):
                 svg = render_timeline(result.trace, result.scenario.name, end=result.duration)
                 write_atomic(os.path.join(timeline_dir, name[:-len(".jsonl")] + ".svg"), svg)
-    except OSError as err:
-        raise click.UsageError(f"can't write a report: {err}") from None
+    except OSError as err:  # named by the target, never by a temporary file
+        raise click.UsageError(f"can't write {target}: "
+                               f"{err.strerror or 'an error writing it'}") from None
     sys.exit(0 if all(r.passed for r in results) else 1)
+
+
+def _check_outputs(files: dict[str, str | None], folders: dict[str, str | None]) -> None:
+    """Refuse, before anything runs, report paths that could not be written."""
+    import os
+
+    for option, path in [*files.items(), *folders.items()]:
+        if path is None:
+            continue
+        if not path.strip():
+            raise click.UsageError(f"{option} needs a path, not an empty one")
+        is_file = option in files
+        if is_file and os.path.isdir(path):
+            raise click.UsageError(f"{option} {path}: is a folder; give a file name")
+        if not is_file and os.path.exists(path) and not os.path.isdir(path):
+            raise click.UsageError(f"{option} {path}: is a file; give a folder")
+        existing = os.path.abspath(path if not is_file else os.path.dirname(
+            os.path.abspath(path)))
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise click.UsageError(f"{option} {path}: can't write there ({existing} is "
+                                   "not a folder)")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise click.UsageError(f"{option} {path}: can't write there ({existing} is "
+                                   "not writable)")
+
+
+def _write_folder(folder: str, files: dict[str, str]) -> None:
+    """Replace ``folder`` by one holding exactly ``files``, all at once: written in a
+    sibling folder first, so a killed run never leaves a folder mixing two runs (a
+    leftover sibling of a killed run is removed by the next)."""
+    import contextlib
+    import glob
+    import os
+    import shutil
+    import tempfile
+
+    from .scenario import write_atomic
+
+    folder = os.path.abspath(folder)
+    parent, name = os.path.split(folder)
+    os.makedirs(parent, exist_ok=True)
+    for stale in glob.glob(os.path.join(parent, f".{glob.escape(name)}.tmp-*")):
+        shutil.rmtree(stale, ignore_errors=True)
+    fresh = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        for file_name, text in files.items():
+            write_atomic(os.path.join(fresh, file_name), text)
+        os.chmod(fresh, 0o777 & ~_umask())
+        old = None
+        if os.path.isdir(folder):
+            old = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+            os.replace(folder, os.path.join(old, name))
+        os.replace(fresh, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(fresh)
+        raise
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _run_one(task: tuple[str, int | None, bool, int | None]) -> Any:
