@@ -16,7 +16,18 @@ import json
 import os
 import resource
 import sys
+import time
 import traceback
+
+
+def _self_test(args: list[str]) -> None:
+    """Misbehave on purpose, so a test can prove the harness sees hangs and blowups."""
+    if args[:1] == ["--hang-for-test"]:
+        time.sleep(3600)
+    if args[:1] == ["--blow-up-for-test"]:
+        hoard = []
+        while True:
+            hoard.append(bytearray(64 << 20))
 
 
 def main() -> None:
@@ -34,6 +45,7 @@ def main() -> None:
         memory_error = False
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                _self_test(task["args"])
                 cli.main(args=task["args"], prog_name="player-sim", standalone_mode=True)
             code = 0
         except SystemExit as exit_:

@@ -412,15 +412,19 @@ class Harness:
         worker.stdin.flush()
         answer = _readline(worker, self.timeout)
         if answer is None:
-            dead = worker.poll() is not None
             self._stop()
-            if dead:  # killed by the address-space cap (or a signal)
-                return Outcome("memory", None, "the worker died")
             return Outcome("hang", None, f"no answer within {self.timeout:g}s")
-        return judge(json.loads(answer))
+        if not answer:  # the worker died: the address-space cap (or a signal)
+            self._stop()
+            return Outcome("memory", None, "the worker died")
+        outcome = judge(json.loads(answer))
+        if outcome.kind == "memory":
+            self._stop()  # it exits after a MemoryError: start afresh
+        return outcome
 
 
 def _readline(worker: subprocess.Popen[str], timeout: float) -> str | None:
+    """The worker's next answer line; None if none came within ``timeout``."""
     import selectors
 
     assert worker.stdout is not None
@@ -428,8 +432,7 @@ def _readline(worker: subprocess.Popen[str], timeout: float) -> str | None:
         selector.register(worker.stdout, selectors.EVENT_READ)
         if not selector.select(timeout):
             return None
-    line = worker.stdout.readline()
-    return line or None
+    return worker.stdout.readline()  # '' at the end of file: the worker died
 
 
 def judge(answer: dict[str, Any]) -> Outcome:

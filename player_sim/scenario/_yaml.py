@@ -215,6 +215,8 @@ def read_text(path: str) -> str:
     if "\0" in path:
         raise ValueError("a file name can't hold a NUL character")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # before opening: a FIFO would block
+            raise ValueError("it is not a regular file")
         with open(path, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 raise ValueError("it is not a regular file")
