@@ -16,9 +16,9 @@ from typing import Final
 import attrs
 
 __all__ = ["DEFAULT_MAX_EVENTS", "INCLUDE_ROOT_ENV", "LIMITS", "MAX_DURATION",
-           "MAX_FILE_BYTES", "MAX_INCLUDES", "MAX_INTEGER", "MAX_KEYWORD_DEPTH",
-           "MAX_NESTING", "MAX_VALUES", "MIN_DURATION", "PROJECT_MARKERS", "Limit",
-           "limits_table"]
+           "MAX_EXPLORE_DEPTH", "MAX_FILE_BYTES", "MAX_INCLUDES", "MAX_INTEGER",
+           "MAX_KEYWORD_DEPTH", "MAX_NESTING", "MAX_VALUES", "MIN_DURATION",
+           "PROJECT_MARKERS", "Limit", "limits_table"]
 
 #: The largest scenario, fragment or fleet file read (bytes).
 MAX_FILE_BYTES: Final = 1 << 20
@@ -40,6 +40,9 @@ MIN_DURATION: Final = 0.001
 DEFAULT_MAX_EVENTS: Final = 1_000_000
 #: The deepest nesting of parentheses in a ``-k`` expression.
 MAX_KEYWORD_DEPTH: Final = 32
+#: The deepest ``explore --exhaustive --depth``: the search grows several-fold per
+#: level (the default, 6, takes minutes; 30 would never end).
+MAX_EXPLORE_DEPTH: Final = 8
 #: The environment variable naming the folder includes must stay inside.
 INCLUDE_ROOT_ENV: Final = "PLAYER_SIM_INCLUDE_ROOT"
 #: A folder holding one of these is a project: its scenarios may include any
@@ -75,7 +78,10 @@ LIMITS: Final = (
           "`SsmConfig` and every other config)", "0, or 1ms to 366d; finite", "fixed"),
     Limit("world events one scenario run processes", f"{DEFAULT_MAX_EVENTS:,}",
           "`max_events:` in the scenario file, or `player-sim run --max-events N`"),
-    Limit("nesting of parentheses in `-k`", f"{MAX_KEYWORD_DEPTH} levels", "fixed"),
+    Limit("nesting of parentheses and `not` in `-k`", f"{MAX_KEYWORD_DEPTH} levels",
+          "fixed"),
+    Limit("`player-sim explore --exhaustive --depth`", f"at most {MAX_EXPLORE_DEPTH} "
+          "(default 6)", "fixed; `explore_exhaustive(depth)` from Python is not capped"),
 )
 
 

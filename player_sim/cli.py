@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from ._limits import MAX_EXPLORE_DEPTH
 from .player import PROFILES, mermaid_diagram
 
 if TYPE_CHECKING:
@@ -462,7 +463,7 @@ def check(trace_file: str, rule_ids: tuple[str, ...], limit: int | None,
 @main.command()
 @click.option("--exhaustive", is_flag=True,
               help="Breadth-first exploration of the lifecycle core and the small world.")
-@click.option("--depth", type=click.IntRange(min=1, max=30), default=None,
+@click.option("--depth", type=click.IntRange(min=1, max=MAX_EXPLORE_DEPTH), default=None,
               help="With --exhaustive: the longest input sequence explored in each core "
                    "(the small world goes two steps deeper).  [default: 6]")
 @click.option("--examples", type=click.IntRange(min=1), default=None, metavar="N",
