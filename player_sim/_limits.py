@@ -20,7 +20,7 @@ __all__ = ["DEFAULT_MAX_EVENTS", "INCLUDE_ROOT_ENV", "LIMITS", "MAX_DURATION",
            "MAX_KEYWORD_DEPTH", "MAX_NESTING", "MAX_VALUES", "MIN_DURATION",
            "PROJECT_MARKERS", "Limit", "limits_table"]
 
-#: The largest scenario, fragment or fleet file read (bytes).
+#: The largest scenario or fragment file read (bytes).
 MAX_FILE_BYTES: Final = 1 << 20
 #: The most ``include:`` files one scenario reads, counting a file each time it is
 #: included (a fan-out of includes including each other stops here).
@@ -62,7 +62,7 @@ class Limit:
 
 #: Every bound, in the order the README lists them.
 LIMITS: Final = (
-    Limit("size of a scenario, fragment or fleet file", f"{MAX_FILE_BYTES:,} bytes",
+    Limit("size of a scenario or fragment file", f"{MAX_FILE_BYTES:,} bytes",
           "fixed"),
     Limit("files read through `include:` by one scenario (each time a file is included)",
           f"{MAX_INCLUDES}", "fixed"),

@@ -423,3 +423,9 @@ def test_scenario_error_lists_are_raised_not_tracebacks() -> None:
 def test_the_readme_limits_table_is_the_declared_one() -> None:
     text = README.read_text(encoding="utf-8")
     assert limits_table() in text, "regenerate README 'Limits' from player_sim._limits"
+
+
+def test_a_date_is_text_and_an_alias_still_works() -> None:
+    scenario = load_scenario_text(BASE.replace("name: x", "name: x\ndescription: 2001-12-14")
+                                  + "tags: &t [a]\n", "case.yaml")
+    assert scenario.description == "2001-12-14" and scenario.tags == ("a",)
