@@ -21,6 +21,7 @@ least 1ms (:mod:`player_sim._limits`). Each raises
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,7 +32,6 @@ from ._limits import MAX_DURATION, MIN_DURATION
 
 __all__ = [
     "check_number",
-    "instance_of",
     "limit_or_none",
     "non_negative",
     "one_of",
@@ -116,7 +116,22 @@ _WORDS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
-def _fits(simple: str, value: object) -> bool:
+def _a(name: str) -> str:
+    return f"an instance of {name}"
+
+
+def _class_named(name: str, namespace: Mapping[str, Any]) -> type | None:
+    """The plain class (not a Protocol, alias or Literal) ``name`` means in ``namespace``."""
+    found = namespace.get(name)
+    if isinstance(found, type) and not getattr(found, "_is_protocol", False):
+        return found
+    return None
+
+
+def _fits(simple: str, value: object, namespace: Mapping[str, Any] | None = None) -> bool:
+    if simple not in _WORDS:
+        cls = _class_named(simple, namespace or {})
+        return cls is None or isinstance(value, cls)
     types, _ = _WORDS[simple]
     if simple != "bool" and isinstance(value, bool):
         return False
@@ -125,11 +140,20 @@ def _fits(simple: str, value: object) -> bool:
     return isinstance(value, types)
 
 
-def _type_check(annotation: str) -> Validator | None:
-    """A validator for a field annotated ``annotation`` (a string), or None."""
+def _type_check(annotation: str, namespace: Mapping[str, Any]) -> Validator | None:
+    """A validator for a field annotated ``annotation`` (a string, its names looked up
+    in ``namespace``), or None."""
     text = annotation.replace(" ", "")
     optional = text.endswith("|None")
     base = text[:-len("|None")] if optional else text
+    cls = _class_named(base, namespace)
+    if cls is not None:
+        noun = _a(cls.__name__) + (" (or None)" if optional else "")
+
+        def check_class(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+            if not (optional and value is None) and not isinstance(value, cls):
+                raise ConfigError(f"{attribute.name} must be {noun}, not {_show(value)}")
+        return check_class
     if base in _WORDS:
         word = _WORDS[base][1] + (" (or None)" if optional else "")
 
@@ -142,11 +166,12 @@ def _type_check(annotation: str) -> Validator | None:
                               ("tuple[", tuple, "a tuple")):
         if base.startswith(outer) and base.endswith("]"):
             inner = [t for t in base[len(outer):-1].split(",") if t != "..."]
-            return _container_check(kind, noun, inner, optional)
+            return _container_check(kind, noun, inner, optional, namespace)
     return None
 
 
-def _container_check(kind: type, noun: str, inner: list[str], optional: bool) -> Validator:
+def _container_check(kind: type, noun: str, inner: list[str], optional: bool,
+                     namespace: Mapping[str, Any]) -> Validator:
     def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if optional and value is None:
             return
@@ -159,28 +184,23 @@ def _container_check(kind: type, noun: str, inner: list[str], optional: bool) ->
         else:
             pairs = ((inner[0], item) for item in value)  # type: ignore[attr-defined]
         for simple, item in pairs:
-            if simple in _WORDS and not _fits(simple, item):
+            if not _fits(simple, item, namespace):
+                what = _WORDS[simple][1] if simple in _WORDS else _a(simple)
                 raise ConfigError(f"{attribute.name} holds {_show(item)}, which is not "
-                                  f"{_WORDS[simple][1]}")
+                                  f"{what}")
     return check
 
 
-def typed(_: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
-    """An attrs ``field_transformer``: check each simply annotated field's type first."""
+def typed(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """An attrs ``field_transformer``: check each simply annotated field's type first
+    (a class named in an annotation is looked up in ``cls``'s module)."""
+    namespace = vars(sys.modules[cls.__module__])
     out = []
     for field in fields:
-        check = _type_check(field.type) if isinstance(field.type, str) else None
+        check = _type_check(field.type, namespace) if isinstance(field.type, str) else None
         if check is not None:
             validator = check if field.validator is None else \
                 attrs.validators.and_(check, field.validator)
             field = field.evolve(validator=validator)
         out.append(field)
     return out
-
-
-def instance_of(cls: type, what: str) -> Validator:
-    """A validator accepting only instances of ``cls`` (``what`` names it in messages)."""
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, cls):
-            raise ConfigError(f"{attribute.name} must be {what}, not {_show(value)}")
-    return check

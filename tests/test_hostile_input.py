@@ -291,9 +291,10 @@ CONFIG_CASES: list[tuple[Callable[[], object], str]] = [
     (lambda: OttConfig(users={"alice": 1}), "users holds 1, which is not text"),
     (lambda: OttConfig(concurrency_limit=True), "concurrency_limit must be a whole number"),
     (lambda: OvpConfig(user_session_validity=-1), "user_session_validity must be positive"),
-    (lambda: WorldConfig(ssm={"heartbeat_period": 30}), "ssm must be an SsmConfig"),
+    (lambda: WorldConfig(ssm={"heartbeat_period": 30}), "ssm must be an instance of SsmConfig"),
     (lambda: WorldConfig(trace_heartbeats="no"), "trace_heartbeats must be true or false"),
-    (lambda: DeviceConfig(name="p", account="a", policy=None), "policy must be an AppPolicy"),
+    (lambda: DeviceConfig(name="p", account="a", policy=None),
+     "policy must be an instance of AppPolicy"),
     (lambda: DeviceConfig(name="p", account="a", pip="no"), "pip must be true or false"),
     (lambda: DeviceConfig(name="p", account="a", app_reaction_delay=NAN),
      "app_reaction_delay must be a finite number"),
@@ -429,3 +430,18 @@ def test_a_date_is_text_and_an_alias_still_works() -> None:
     scenario = load_scenario_text(BASE.replace("name: x", "name: x\ndescription: 2001-12-14")
                                   + "tags: &t [a]\n", "case.yaml")
     assert scenario.description == "2001-12-14" and scenario.tags == ("a",)
+
+
+@pytest.mark.parametrize(("build", "words"), [
+    (lambda: OttConfig(assets={"a": {"drm": "x"}}), "assets holds {'drm': 'x'}, which is not "
+                                                    "an instance of OttAsset"),
+    (lambda: OttConfig(default_asset={}),
+     "default_asset must be an instance of OttAsset (or None)"),
+    (lambda: OvpConfig(entries={"e": 1}), "entries holds 1, which is not an instance of OvpEntry"),
+    (lambda: DeviceConfig(name="p", account="a", content_token="x"),
+     "content_token must be an instance of ContentToken (or None)"),
+])
+def test_a_mapping_where_a_config_object_belongs_is_refused(build: Callable[[], object],
+                                                            words: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        build()

@@ -10,7 +10,7 @@ import attrs
 
 from .._errors import ConfigError
 from .._messages import ContentToken
-from .._validators import instance_of, non_negative, typed
+from .._validators import non_negative, typed
 from ..backends import LicenseConfig, OttConfig, OvpConfig, SsmConfig
 from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy, SdkModel
 from ..player._core import ZapOrder, _check_zap_order
@@ -60,17 +60,12 @@ class WorldConfig:
     configure the Kaltura OTT (Phoenix) and OVP backends session providers use.
     """
 
-    ssm: SsmConfig = attrs.field(factory=SsmConfig,
-                                 validator=instance_of(SsmConfig, "an SsmConfig"))
-    license: LicenseConfig = attrs.field(factory=LicenseConfig, validator=instance_of(
-        LicenseConfig, "a LicenseConfig"))
-    network: NetworkConfig = attrs.field(factory=NetworkConfig, validator=instance_of(
-        NetworkConfig, "a NetworkConfig"))
+    ssm: SsmConfig = attrs.field(factory=SsmConfig)  # each type checked by ``typed``
+    license: LicenseConfig = attrs.field(factory=LicenseConfig)
+    network: NetworkConfig = attrs.field(factory=NetworkConfig)
     trace_heartbeats: bool = True
-    ott: OttConfig = attrs.field(factory=OttConfig,
-                                 validator=instance_of(OttConfig, "an OttConfig"))
-    ovp: OvpConfig = attrs.field(factory=OvpConfig,
-                                 validator=instance_of(OvpConfig, "an OvpConfig"))
+    ott: OttConfig = attrs.field(factory=OttConfig)
+    ovp: OvpConfig = attrs.field(factory=OvpConfig)
 
 
 def _check_url(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
@@ -187,8 +182,7 @@ class DeviceConfig:
     app_reaction_delay: float = attrs.field(default=0.0, validator=non_negative)
     ip: str | None = None
     device_group: str | None = None
-    policy: AppPolicy = attrs.field(factory=DocumentedAppPolicy, eq=False, validator=instance_of(
-        AppPolicy, "an AppPolicy (e.g. DocumentedAppPolicy())"))
+    policy: AppPolicy = attrs.field(factory=DocumentedAppPolicy, eq=False)
     session_provider: SessionProvider | None = attrs.field(default=None, eq=False,
                                                            validator=_check_provider)
     media: MediaSource | None = attrs.field(default=None, eq=False, validator=_check_media)
