@@ -334,15 +334,19 @@ async def test_one_error_leaves_a_simulation_as_itself(autojump_clock: trio.abc.
             phone.enter_background()
 
 
-async def test_a_closed_simulation_refuses_use(autojump_clock: trio.abc.Clock) -> None:
+async def test_a_closed_simulation_refuses_to_run_on(autojump_clock: trio.abc.Clock) -> None:
     async with Simulation() as sim:
         sim.add_device(DeviceConfig(name="phone", account="alice"))
-    for use in (lambda: sim.now, lambda: sim.device("phone"), lambda: sim.trace,
-                lambda: sim.add_device(DeviceConfig(name="tv", account="alice"))):
+        await sim.sleep(5)
+    assert sim.now == 5 and len(sim.trace) >= 1  # what happened can still be read
+    for use in (lambda: sim.add_device(DeviceConfig(name="tv", account="alice")),
+                lambda: sim.listen().__enter__()):
         with pytest.raises(PlayerSimError, match="this Simulation has ended"):
             use()
     with pytest.raises(PlayerSimError, match="this Simulation has ended"):
         await sim.sleep(1)
+    with pytest.raises(PlayerSimError, match="this Simulation has ended"):
+        await sim.wait_until(lambda: False, timeout=1)
     with pytest.raises(ConfigError, match="seconds must be a finite number"):
         await Simulation().sleep(NAN)
 

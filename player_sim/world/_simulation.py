@@ -97,11 +97,13 @@ class Simulation:
         return result
 
     def _open(self) -> World:
-        """The world, if this simulation is running; else a clear error."""
+        """The world, if this simulation is running; else a clear error. Reading what
+        happened (``now``, ``trace``, sessions, a device's state) works after the
+        block too; adding devices and waiting do not."""
         if self._closed:
             raise PlayerSimError("this Simulation has ended (its 'async with' block was "
-                                 "left): use sim.world to read what happened, or start a "
-                                 "new Simulation")
+                                 "left): read sim.trace and sim.world, or start a new "
+                                 "Simulation to run more")
         if self._epoch is None:
             raise PlayerSimError("use the Simulation inside 'async with Simulation() as sim'")
         return self.world
@@ -111,27 +113,25 @@ class Simulation:
     @property
     def now(self) -> float:
         """Virtual seconds since the simulation started."""
-        world = self._open()
-        world.catch_up()
-        return world.now
+        self.world.catch_up()
+        return self.world.now
 
     @property
     def trace(self) -> Trace:
-        world = self._open()
-        world.catch_up()
-        return world.trace
+        self.world.catch_up()
+        return self.world.trace
 
     def add_device(self, config: DeviceConfig) -> Device:
         return self._open().add_device(config)
 
     def device(self, name: str) -> Device:
-        return self._open().device(name)
+        return self.world.device(name)
 
     def active_sessions(self, account: str | None = None) -> list[SsmSession]:
-        return self._open().active_sessions(account)
+        return self.world.active_sessions(account)
 
     def zombie_sessions(self, account: str | None = None) -> list[SsmSession]:
-        return self._open().zombie_sessions(account)
+        return self.world.zombie_sessions(account)
 
     async def sleep(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass (instantly under an autojump clock)."""
@@ -168,6 +168,7 @@ class Simulation:
                ) -> Iterator[trio.MemoryReceiveChannel[Notification]]:
         """Forward this simulation's notifications of ``kinds`` (all when empty) into
         a trio memory channel, for as long as the ``with`` block lasts."""
+        self._open()
         names = kinds or signals.ALL_SIGNALS
         send, receive = trio.open_memory_channel[Notification](buffer)
         world = self.world
