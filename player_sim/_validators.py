@@ -140,13 +140,17 @@ def _fits(simple: str, value: object, namespace: Mapping[str, Any] | None = None
     return isinstance(value, types)
 
 
-def _type_check(annotation: str, namespace: Mapping[str, Any]) -> Validator | None:
+def _type_check(annotation: str, namespace: Mapping[str, Any],
+                *, validated: bool = False) -> Validator | None:
     """A validator for a field annotated ``annotation`` (a string, its names looked up
-    in ``namespace``), or None."""
+    in ``namespace``), or None. A field ``validated`` by its own validator keeps that
+    validator's word on which class it takes."""
     text = annotation.replace(" ", "")
     optional = text.endswith("|None")
     base = text[:-len("|None")] if optional else text
     cls = _class_named(base, namespace)
+    if cls is not None and validated:
+        return None
     if cls is not None:
         noun = _a(cls.__name__) + (" (or None)" if optional else "")
 
@@ -197,7 +201,8 @@ def typed(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute
     namespace = vars(sys.modules[cls.__module__])
     out = []
     for field in fields:
-        check = _type_check(field.type, namespace) if isinstance(field.type, str) else None
+        check = (_type_check(field.type, namespace, validated=field.validator is not None)
+                 if isinstance(field.type, str) else None)
         if check is not None:
             validator = check if field.validator is None else \
                 attrs.validators.and_(check, field.validator)
