@@ -6,7 +6,7 @@ subclass names a kind of mistake. Messages state the rule that was broken.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InvalidTransition", "PlayerSimError"]
+__all__ = ["ConfigError", "InvalidTransition", "PlayerSimError", "RunBudgetExceeded"]
 
 
 class PlayerSimError(Exception):
@@ -15,6 +15,14 @@ class PlayerSimError(Exception):
 
 class ConfigError(PlayerSimError, ValueError):
     """A configuration value is invalid: raised where the value enters."""
+
+
+class RunBudgetExceeded(PlayerSimError):
+    """A run processed more world events than its budget allows (``max_events``).
+
+    Raised from the world's clock, so a runaway scenario (a heartbeat every
+    millisecond for a year) ends with a clear error instead of filling memory.
+    """
 
 
 class InvalidTransition(PlayerSimError):

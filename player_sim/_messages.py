@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import attrs
 
+from ._validators import typed
+
 __all__ = ["ContentToken", "SsmAnswer"]
 
 
@@ -33,7 +35,7 @@ class SsmAnswer:
         return self.ssm_code is None and 200 <= self.http_status < 300
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class ContentToken:
     """The content token (an SSP ContentAuthZ JWT) a setup carries in
     ``nv-authorizations`` (WIRE.md), reduced to what the SSM server reads of it.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 import click
 
+from ._limits import MAX_EXPLORE_DEPTH
 from .player import CONCERNS, PROFILES, mermaid_diagrams
 
 if TYPE_CHECKING:
@@ -131,10 +132,13 @@ def _report_invalid(errors: list[Any]) -> None:
               metavar="W", help="Local worker processes (results are printed in file order).")
 @click.option("--executor", "address", metavar="dask://HOST:PORT",
               help="Run the scenarios on this Dask scheduler.")
+@click.option("--max-events", type=click.IntRange(min=1), default=None, metavar="N",
+              help="The run budget: world events each scenario may process before it ends "
+                   "with an error (default: the file's max_events:, else 1,000,000).")
 def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         json_path: str | None, trace_dir: str | None, timeline_dir: str | None,
         html_path: str | None, keyword: str | None, quiet: bool, no_rules: bool, workers: int,
-        address: str | None) -> None:
+        address: str | None, max_events: int | None) -> None:
     """Run scenario files (default: ./scenarios, without scenarios/broken/).
 
     A folder yields its NAME.scenario.yaml files; a file named here always runs.
@@ -162,6 +166,8 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     )
 
     color = _color_wanted()
+    _check_outputs(files={"--json": json_path, "--junit-xml": junit_path, "--html": html_path},
+                   folders={"--trace-dir": trace_dir, "--timeline": timeline_dir})
     scenarios, errors = load_many(_scenario_files(paths))
     if errors:
         _report_invalid(errors)
@@ -182,13 +188,14 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     if workers > 1 or address is not None:
         from .fleet import open_executor, run_tasks
 
-        tasks = [(s.path, seed, not no_rules) for s in scenarios]
+        tasks = [(s.path, seed, not no_rules, max_events) for s in scenarios]
         try:
             ran = run_tasks(lambda: open_executor(workers, address), _run_one, tasks)
         except ConfigError as err:
             raise click.UsageError(str(err)) from None
     else:
-        ran = (run_scenario(s, seed=seed, check_rules=not no_rules) for s in scenarios)
+        ran = (run_scenario(s, seed=seed, check_rules=not no_rules, max_events=max_events)
+               for s in scenarios)
     for scenario, result in zip(scenarios, ran, strict=True):
         results.append(result)
         word, colour = styles[result.status]
@@ -202,32 +209,109 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     if not quiet:
         click.echo("\n" + summary_table(results))
     click.echo(summary_line(results))
+    target = ""
     try:
         if json_path:
+            target = json_path
             write_atomic(json_path, json_report(results))
         if junit_path:
+            target = junit_path
             write_atomic(junit_path, junit_xml(results))
         if trace_dir:
-            for result, name in zip(results, trace_file_names(results), strict=True):
-                write_atomic(os.path.join(trace_dir, name), result.trace.to_jsonl())
+            target = trace_dir
+            _write_folder(trace_dir, {name: result.trace.to_jsonl() for result, name in
+                                      zip(results, trace_file_names(results), strict=True)})
         if timeline_dir:
+            target = timeline_dir
             for result, name in zip(results, trace_file_names(results), strict=True):
                 write_atomic(os.path.join(timeline_dir, name[:-len(".jsonl")] + ".svg"),
                              result_timeline(result))
         if html_path:
+            target = html_path
             write_atomic(html_path, html_report(results))
-    except OSError as err:
-        raise click.UsageError(f"can't write a report: {err}") from None
+    except OSError as err:  # named by the target, never by a temporary file
+        raise click.UsageError(f"can't write {target}: "
+                               f"{err.strerror or 'an error writing it'}") from None
     sys.exit(0 if all(r.passed for r in results) else 1)
 
 
-def _run_one(task: tuple[str, int | None, bool]) -> Any:
+def _check_outputs(files: dict[str, str | None], folders: dict[str, str | None]) -> None:
+    """Refuse, before anything runs, report paths that could not be written."""
+    import os
+
+    for option, path in [*files.items(), *folders.items()]:
+        if path is None:
+            continue
+        if not path.strip():
+            raise click.UsageError(f"{option} needs a path, not an empty one")
+        is_file = option in files
+        if is_file and os.path.isdir(path):
+            raise click.UsageError(f"{option} {path}: is a folder; give a file name")
+        if not is_file and os.path.exists(path) and not os.path.isdir(path):
+            raise click.UsageError(f"{option} {path}: is a file; give a folder")
+        existing = os.path.abspath(path if not is_file else os.path.dirname(
+            os.path.abspath(path)))
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise click.UsageError(f"{option} {path}: can't write there ({existing} is "
+                                   "not a folder)")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise click.UsageError(f"{option} {path}: can't write there ({existing} is "
+                                   "not writable)")
+
+
+def _write_folder(folder: str, files: dict[str, str]) -> None:
+    """Replace ``folder`` by one holding exactly ``files``, all at once: written in a
+    sibling folder first, so a killed run never leaves a folder mixing two runs (a
+    leftover sibling of a killed run is removed by the next)."""
+    import contextlib
+    import glob
+    import os
+    import shutil
+    import tempfile
+
+    from .scenario import write_atomic
+
+    folder = os.path.abspath(folder)
+    parent, name = os.path.split(folder)
+    os.makedirs(parent, exist_ok=True)
+    for stale in glob.glob(os.path.join(parent, f".{glob.escape(name)}.tmp-*")):
+        shutil.rmtree(stale, ignore_errors=True)
+    fresh = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        for file_name, text in files.items():
+            write_atomic(os.path.join(fresh, file_name), text)
+        os.chmod(fresh, 0o777 & ~_umask())
+        old = None
+        if os.path.isdir(folder):
+            old = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+            os.replace(folder, os.path.join(old, name))
+        os.replace(fresh, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(fresh)
+        raise
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _run_one(task: tuple[str, int | None, bool, int | None]) -> Any:
     """One scenario file, run (a task of ``run --workers``; runs in a worker)."""
     from .scenario import load_many, run_scenario
 
-    path, seed, check_rules = task
+    path, seed, check_rules, max_events = task
     scenarios, _ = load_many([path])
-    return run_scenario(scenarios[0], seed=seed, check_rules=check_rules)
+    return run_scenario(scenarios[0], seed=seed, check_rules=check_rules,
+                        max_events=max_events)
 
 
 def _color_wanted() -> bool:
@@ -732,7 +816,7 @@ def proxy(faults: str | None, host: str, port: int, out: str) -> None:
 @main.command()
 @click.option("--exhaustive", is_flag=True,
               help="Breadth-first exploration of the lifecycle core and the small world.")
-@click.option("--depth", type=click.IntRange(min=1, max=30), default=None,
+@click.option("--depth", type=click.IntRange(min=1, max=MAX_EXPLORE_DEPTH), default=None,
               help="With --exhaustive: the longest input sequence explored in each core "
                    "(the small world goes two steps deeper).  [default: 6]")
 @click.option("--examples", type=click.IntRange(min=1), default=None, metavar="N",

@@ -248,9 +248,9 @@ def _read_record(line: str, source: str, number: int) -> TraceRecord:
         if key in obj and (not isinstance(obj[key], types) or isinstance(obj[key], bool)):
             raise TraceFormatError(source, number, f"{key!r} has the wrong type "
                                    f"({type(obj[key]).__name__})")
-    if not math.isfinite(obj["t"]) or obj["t"] < 0:
+    if not _finite(obj["t"]) or obj["t"] < 0:
         raise TraceFormatError(source, number, "'t' must be a finite number of "
-                               f"seconds from the start (>= 0), not {obj['t']!r}")
+                               f"seconds from the start (>= 0), not {_short(obj['t'])}")
     unknown = sorted(set(obj) - set(_ENVELOPE))
     if unknown:
         raise TraceFormatError(source, number, f"unknown key {unknown[0]!r}; "
@@ -275,10 +275,35 @@ def _data_problem(kind: Kind, data: Mapping[str, Any]) -> str | None:
     for name in sorted(kind.required - set(data)):
         return f"{kind.value!r} needs field {name!r} ({_field(kind, name).meaning})"
     for field in kind.fields:
-        if field.name in data and not field.accepts(data[field.name]):
-            return (f"{kind.value!r} field {field.name!r} must be "
-                    f"{' or '.join(field.types)}, not {json.dumps(data[field.name])}")
+        if field.name not in data:
+            continue
+        value = data[field.name]
+        if not field.accepts(value):
+            return (f"'data.{field.name}' has the wrong type: {kind.value!r} field "
+                    f"{field.name!r} must be {' or '.join(field.types)}, not "
+                    f"{_short(value)}")
+        if isinstance(value, int | float) and not isinstance(value, bool) \
+                and not _finite(value):
+            return (f"'data.{field.name}' must be a finite number of at most 10^18, not "
+                    f"{_short(value)}")
     return None
+
+
+def _finite(value: int | float) -> bool:
+    """A number JSON may hold that player_sim computes with: finite, at most 10^18."""
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and abs(value) <= 1e18 and math.isfinite(value)
+
+
+def _short(value: object) -> str:
+    """``value`` as JSON, cut to a readable length."""
+    if isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, int) and abs(value) >= 10**40:
+        text = f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    else:
+        text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _field(kind: Kind, name: str) -> Field:

@@ -150,7 +150,7 @@ def test_blank_lines_are_skipped_but_counted() -> None:
     ('{"t":1,"kind":"zap","data":{"stream":"b","same_stream":false}}',
      "'zap' needs field 'stream_from' (the stream zapped from)"),
     ('{"t":1,"kind":"zap","data":{"stream":1,"stream_from":null,"same_stream":false}}',
-     "'zap' field 'stream' must be string, not 1"),
+     "'data.stream' has the wrong type: 'zap' field 'stream' must be string, not 1"),
 ])
 def test_malformed_line_names_the_file_and_line(line: str, message: str) -> None:
     text = (f'{HEADER}\n{{"t":0,"kind":"heartbeat_overdue"}}\n'

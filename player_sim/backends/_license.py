@@ -18,6 +18,7 @@ from typing import Any, Final
 import attrs
 
 from .._messages import ContentToken, SsmAnswer
+from .._validators import typed
 from ._faults import Fault, ForcedFaults
 from ._ssm import SsmServer, _Host
 
@@ -26,7 +27,7 @@ __all__ = ["LicenseConfig", "LicenseServer", "LicenseVerdict"]
 ENDPOINTS: Final = ("license",)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class LicenseConfig:
     """``require_ssm_token``: ``None`` (default) requires a token exactly for content
     under SSM (the request says so); ``True`` requires one always; ``False`` never.

@@ -35,7 +35,7 @@ from typing import Final, Literal, get_args
 import attrs
 
 from .._errors import ConfigError
-from .._validators import limit_or_none, one_of, positive
+from .._validators import limit_or_none, one_of, positive, typed
 from ._faults import Fault, ForcedFaults
 from ._ks import ApiAnswer, KsLedger, KsRecord, KsStatus, id_key, record_error
 from ._ssm import _Host
@@ -83,7 +83,7 @@ def phoenix_code(code: OttErrorCode | int | str) -> str:
 _check_drm: Final = one_of(DRM_SCHEMES)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class OttAsset:
     """An asset's playback context: DRM scheme, license URL, whether SSM applies.
 
@@ -98,7 +98,7 @@ class OttAsset:
     entitled_users: frozenset[str] | None = None
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class OttConfig:
     """How the OTT (Phoenix) backend behaves.
 

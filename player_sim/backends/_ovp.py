@@ -23,7 +23,7 @@ from typing import Any, Final
 import attrs
 
 from .._errors import ConfigError
-from .._validators import one_of, positive
+from .._validators import one_of, positive, typed
 from ._faults import Fault, ForcedFaults
 from ._ks import ApiAnswer, KsLedger, KsStatus, record_error
 from ._ott import DRM_SCHEMES, DrmScheme
@@ -48,7 +48,7 @@ class OvpFault(Fault):
     ovp_code: str | None = None
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class OvpEntry:
     """A media entry's DRM data: scheme, license URL, whether SSM applies."""
 
@@ -57,7 +57,7 @@ class OvpEntry:
     ssm: bool = True
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class OvpConfig:
     """How the OVP backend behaves.
 

@@ -36,7 +36,7 @@ import attrs
 
 from .._errors import ConfigError
 from .._messages import ContentToken, SsmAnswer
-from .._validators import limit_or_none, non_negative, one_of, positive, positive_or_none
+from .._validators import limit_or_none, non_negative, one_of, positive, positive_or_none, typed
 from ._faults import Fault, ForcedFaults
 
 __all__ = ["DEFAULT_HTTP_STATUS", "LIMIT_POLICIES", "SSM_ERROR_CODES", "LimitPolicy", "SsmCode",
@@ -125,7 +125,7 @@ def _check_groups(_: object, attribute: attrs.Attribute[Any], value: Mapping[str
                               f"not {group!r}")
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class SsmConfig:
     """How the SSM server behaves. Every field is documented in the README."""
 

@@ -43,7 +43,7 @@ import attrs
 from transitions import Machine
 
 from .._errors import ConfigError, InvalidTransition
-from .._validators import one_of
+from .._validators import one_of, typed
 from . import _events as ev
 from ._sdk import SdkModel, SsmCall
 from ._states import APP_MACHINE, PLAYBACK_MACHINE, AppState, PlaybackState
@@ -69,7 +69,7 @@ _TERMINATED: Final = A.TERMINATED
 _check_zap_order: Final = one_of(get_args(ZapOrder))
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class CoreConfig:
     """How one player's SDK is configured.
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from .._validators import typed
 from . import _events as ev
 from ._states import ACTIVE_PLAYBACK_STATES, AppState, PlaybackState
 
@@ -56,7 +57,7 @@ class AppPolicy:
         return ()
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class DocumentedAppPolicy(AppPolicy):
     """The app the SSM document asks for (``seeds/000_7011756516eda0b2.txt``).
 

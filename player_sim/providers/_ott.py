@@ -108,6 +108,8 @@ class OttSessionProvider(_Attachable):
         if isinstance(partner_id, bool) or not isinstance(partner_id, int) or partner_id < 0:
             raise ConfigError(f"partner_id must be a non-negative integer, not {partner_id!r}")
         self._partner_id = partner_id
+        if not isinstance(persist_session, bool):
+            raise ConfigError(f"persist_session must be true or false, not {persist_session!r}")
         chosen = variant if isinstance(variant, ProviderVariants) else \
             ProviderVariants.named(variant)
         self.variants = chosen.with_refresh_policy(refresh_policy)

@@ -34,6 +34,8 @@ from typing import Any
 import attrs
 
 from .._errors import ConfigError
+from .._limits import MIN_DURATION
+from .._validators import check_number
 from ..backends import ApiAnswer
 from ._netkit import multirequest, send
 from ._port import Binding
@@ -78,10 +80,9 @@ class OvpSessionProvider(_Attachable):
                  variant: ProviderVariants | str = "documented") -> None:
         self._base_url = check_base_url(base_url, "ovp")
         self._default_partner_id = None if partner_id is None else _check_partner_id(partner_id)
-        if assumed_validity <= 0:
-            raise ConfigError(f"assumed_validity must be positive, not {assumed_validity!r}")
-        if renew_window is not None and renew_window <= 0:
-            raise ConfigError(f"renew_window must be positive, not {renew_window!r}")
+        check_number("assumed_validity", assumed_validity, low=MIN_DURATION)
+        if renew_window is not None:
+            check_number("renew_window", renew_window, low=MIN_DURATION)
         chosen = variant if isinstance(variant, ProviderVariants) else \
             ProviderVariants.named(variant)
         if renew_window is not None:

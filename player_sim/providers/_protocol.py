@@ -90,7 +90,10 @@ def check_base_url(url: str, backend: str | None = None) -> str:
     """
     if not isinstance(url, str):
         raise ConfigError(f"a base URL must be a string, not {type(url).__name__}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. 'http://[::1'
+        raise ConfigError(f"base URL {url[:60]!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"base URL {url!r} must be an http(s) URL of the backend, "
                           "e.g. 'https://cdnapisec.kaltura.com/'")

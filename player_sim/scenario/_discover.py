@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from .._errors import ConfigError
+from .._limits import MAX_KEYWORD_DEPTH
 
 __all__ = ["BROKEN_DIR", "SCENARIO_SUFFIXES", "discover", "is_scenario_file",
            "keyword_matches", "scenario_stem", "selection_words"]
@@ -79,6 +80,19 @@ def _walk(top: str) -> list[str]:
 _TOKEN: Final = re.compile(r"\s*(\(|\)|[^\s()]+)")
 
 
+def _nesting(tokens: Sequence[str]) -> int:
+    """How deep the parser recurses: open parentheses plus a run of 'not's."""
+    depth = deepest = nots = 0
+    for token in tokens:
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        nots = nots + 1 if token == "not" else 0
+        deepest = max(deepest, depth + nots)
+    return deepest
+
+
 def keyword_matches(expression: str, words: Iterable[str]) -> bool:
     """Whether ``expression`` selects an item known by ``words`` (name, file, tags).
 
@@ -89,6 +103,9 @@ def keyword_matches(expression: str, words: Iterable[str]) -> bool:
     tokens = _TOKEN.findall(expression)
     if not tokens:
         return True
+    if _nesting(tokens) > MAX_KEYWORD_DEPTH:
+        raise ConfigError(f"-k expression nests parentheses and 'not' more than "
+                          f"{MAX_KEYWORD_DEPTH} levels deep: write a flatter expression")
     haystack = [w.lower() for w in words]
     position = 0
 

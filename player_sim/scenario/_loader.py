@@ -8,6 +8,7 @@ together as one :class:`~._model.ScenarioError`. Nothing here runs a scenario.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Hashable, Iterable, Mapping
@@ -18,6 +19,7 @@ import jsonschema
 
 from .. import signals
 from .._errors import ConfigError
+from .._limits import MAX_INTEGER
 from .._messages import ContentToken
 from ..backends import (
     DEFAULT_HTTP_STATUS,
@@ -81,7 +83,11 @@ _OTT_ONLY: Final = ("refresh_policy", "persist_session", "bookmarks", "reference
                     "formats")
 _OVP_ONLY: Final = ("assumed_validity", "renew_window")
 
-_VALIDATOR: Final = jsonschema.Draft202012Validator(SCHEMA)
+# JSON Schema counts 500.0 as an integer; a scenario file means a whole number by one.
+_STRICT_TYPES: Final = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+_VALIDATOR: Final = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, type_checker=_STRICT_TYPES)(SCHEMA)
 
 _TYPE_WORDS: Final = {"integer": "a whole number", "number": "a number", "string": "text",
                       "boolean": "true or false", "object": "a mapping (key: value)",
@@ -373,7 +379,8 @@ class _Build:
             invariants=tuple(invariants), providers=dict(self.providers),
             violates={rule: self.doc.where(("violates", i)) for i, rule in enumerate(violates)},
             seed=data.get("seed"),
-            description=data.get("description", ""), tags=tuple(data.get("tags", [])))
+            description=data.get("description", ""), tags=tuple(data.get("tags", [])),
+            max_events=data.get("max_events"))
 
     def covers(self, ids: list[str]) -> tuple[str, ...]:
         return self.rule_ids("covers", ids)
@@ -913,9 +920,11 @@ class _Build:
         else:
             try:
                 value = float(int(raw))
-            except ValueError:
-                self.problem(path, f"{metric} is a count: compare it with a whole number, "
-                                   f"not {raw!r}")
+            except (ValueError, OverflowError):
+                value = math.inf
+            if not abs(value) <= MAX_INTEGER:
+                self.problem(path, f"{metric} is a count: compare it with a whole number "
+                                   f"(at most 10^18), not {raw[:40]!r}")
                 return None
         return Condition(metric=metric, subject=subject or None, comparator=op, value=value)
 

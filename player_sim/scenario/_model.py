@@ -411,3 +411,5 @@ class Scenario:
     seed: int | None = None
     description: str = ""
     tags: tuple[str, ...] = ()
+    #: The run budget in world events (``max_events:``); ``None``: the default.
+    max_events: int | None = None

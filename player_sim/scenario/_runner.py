@@ -18,7 +18,8 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from .._errors import PlayerSimError
+from .._errors import PlayerSimError, RunBudgetExceeded
+from .._limits import DEFAULT_MAX_EVENTS
 from ..rules import judge_world
 from ..trace import Trace, TraceRecord
 from ..world import Device, DeviceConfig, World
@@ -110,7 +111,7 @@ class ScenarioResult:
 
 def run_scenario(scenario: Scenario, *, seed: int | None = None,
                  configure_device: Callable[[DeviceConfig], DeviceConfig] | None = None,
-                 check_rules: bool = True,
+                 check_rules: bool = True, max_events: int | None = None,
                  around_world: Callable[[World], AbstractContextManager[object]] | None = None
                  ) -> ScenarioResult:
     """Run ``scenario`` in virtual time and return its :class:`ScenarioResult`.
@@ -126,13 +127,20 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
     file does not list under ``violates:`` is a failure, and so is a listed rule
     that was never broken.
 
+    ``max_events`` is the run budget in world events (default: the file's
+    ``max_events:``, else ``DEFAULT_MAX_EVENTS``); a run that needs more ends with
+    status ``"error"`` and a failure saying so, at the step it was running.
+
     ``around_world`` is a context the whole run happens in, given the new world
     before any device joins it: e.g. :func:`player_sim.serve.served_devices`, with
     which the devices reach the SSM and license backends over real HTTP.
     """
     if seed is None:
         seed = scenario.seed if scenario.seed is not None else 0
-    run = _Run(scenario, seed, configure_device, check_rules=check_rules)
+    if max_events is None:
+        max_events = scenario.max_events or DEFAULT_MAX_EVENTS
+    run = _Run(scenario, seed, configure_device, check_rules=check_rules,
+               max_events=max_events)
     if around_world is None:
         return run.run()
     with around_world(run.world):
@@ -158,11 +166,11 @@ class _Monitor:
 class _Run:
     def __init__(self, scenario: Scenario, seed: int,
                  configure: Callable[[DeviceConfig], DeviceConfig] | None, *,
-                 check_rules: bool = False) -> None:
+                 check_rules: bool = False, max_events: int | None = None) -> None:
         self.check_rules = check_rules
         self.scenario = scenario
         self.seed = seed
-        self.world = World(scenario.world, seed=seed)
+        self.world = World(scenario.world, seed=seed, max_events=max_events)
         self.configure = configure
         self.failures: list[Failure] = []
         self.signal_monitors: list[_Monitor] = []
@@ -175,6 +183,7 @@ class _Run:
         #: (virtual time, location) of each step that drives the world (actions, faults,
         #: kills), in order: a rule failure points at the last one before the violation.
         self.drives: list[tuple[float, Location]] = []
+        self.where = scenario.location  # the step being run
 
     # --- driving ------------------------------------------------------------------
 
@@ -190,7 +199,29 @@ class _Run:
         for invariant in self.scenario.invariants:
             self.add_invariant(invariant)
         self.observe(0.0, settled=True)
+        try:
+            self.steps()
+            budget_left = True
+        except RunBudgetExceeded as err:  # the trace stops short: judge no rule on it
+            self.step_error, budget_left = True, False
+            self.failures.append(Failure("step", self.where, "the run budget", str(err),
+                                         world.now))
+        if self.check_rules and budget_left:
+            self.failures.extend(self.rule_failures())
+        failures = sorted(self.failures, key=lambda f: (f.time, f.location))
+        trace = world.trace
+        failures = [attrs.evolve(f, excerpt=_excerpt(trace, f.time)) for f in failures]
+        status: Status = "passed"
+        if failures:
+            status = "error" if self.step_error else "failed"
+        return ScenarioResult(self.scenario, self.seed, status, tuple(failures), trace,
+                              world.now, world.events_processed, self.checks, self.observed)
+
+    def steps(self) -> None:
+        """Every step, then the end of the last expectation (may run out of budget)."""
+        world = self.world
         for step in self.scenario.steps:
+            self.where = step.location
             kind = type(step)
             if kind not in (Wait, At, Expect):
                 self.drives.append((world.now, step.location))
@@ -219,18 +250,9 @@ class _Run:
                 self.fault(step)
         ends = [m.end for m in (*self.signal_monitors, *self.condition_monitors)
                 if m.kind == "expect" and not m.done]
+        self.where = self.scenario.location
         self.advance_to(max([world.now, *ends]))
         self.close_all()
-        if self.check_rules:
-            self.failures.extend(self.rule_failures())
-        failures = sorted(self.failures, key=lambda f: (f.time, f.location))
-        trace = world.trace
-        failures = [attrs.evolve(f, excerpt=_excerpt(trace, f.time)) for f in failures]
-        status: Status = "passed"
-        if failures:
-            status = "error" if self.step_error else "failed"
-        return ScenarioResult(self.scenario, self.seed, status, tuple(failures), trace,
-                              world.now, world.events_processed, self.checks, self.observed)
 
     def advance_to(self, t: float) -> None:
         world = self.world

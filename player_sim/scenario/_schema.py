@@ -373,6 +373,10 @@ SCHEMA: Final[dict[str, Any]] = {
                  "description": "Words -k selects by (player-sim run -k, pytest -k)."},
         "seed": {"type": "integer",
                  "description": "The world seed (default 0; --seed overrides it)."},
+        "max_events": {"type": "integer", "minimum": 1,
+                       "description": "The run budget: world events this scenario may "
+                                      "process (default 1,000,000) before it ends with an "
+                                      "error."},
         "include": {"type": ["string", "array"], "items": _NAME,
                     "description": "YAML files (relative to this one) whose world, "
                                    "accounts and devices this file extends."},

@@ -10,7 +10,7 @@ import attrs
 
 from .._errors import ConfigError
 from .._messages import ContentToken
-from .._validators import non_negative
+from .._validators import non_negative, typed
 from ..backends import LicenseConfig, OttConfig, OvpConfig, SsmConfig
 from ..player import AppPolicy, CoreConfig, DocumentedAppPolicy, SdkModel
 from ..player._core import ZapOrder, _check_zap_order
@@ -36,7 +36,7 @@ def _check_links(_: object, attribute: attrs.Attribute[Any], value: Mapping[str,
             raise ConfigError(f"{attribute.name}[{link!r}] can't be negative, not {latency!r}")
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class NetworkConfig:
     """One-way latency in seconds, the same for every link unless ``link_latency``
     names one; ``jitter`` adds a uniform ``[0, jitter)`` to each message, drawn from
@@ -51,7 +51,7 @@ class NetworkConfig:
         return self.link_latency.get(link, self.latency)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class WorldConfig:
     """The backends and network every device of one world shares.
 
@@ -60,7 +60,7 @@ class WorldConfig:
     configure the Kaltura OTT (Phoenix) and OVP backends session providers use.
     """
 
-    ssm: SsmConfig = attrs.field(factory=SsmConfig)
+    ssm: SsmConfig = attrs.field(factory=SsmConfig)  # each type checked by ``typed``
     license: LicenseConfig = attrs.field(factory=LicenseConfig)
     network: NetworkConfig = attrs.field(factory=NetworkConfig)
     trace_heartbeats: bool = True
@@ -71,7 +71,10 @@ class WorldConfig:
 def _check_url(_: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is None:
         return
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. 'http://[::1'
+        raise ConfigError(f"{attribute.name} is not a valid URL: {value[:60]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{attribute.name} must be an http(s) URL with a host, not {value!r}")
 
@@ -127,7 +130,7 @@ def _check_media(instance: DeviceConfig, _: attrs.Attribute[Any], value: object)
                           "the entry with the session provider's KS; set both or neither")
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed)
 class DeviceConfig:
     """One device: its account, its SDK's license delegate, its app.
 

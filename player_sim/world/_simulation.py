@@ -34,6 +34,8 @@ import trio
 
 from .. import signals
 from .._errors import ConfigError, PlayerSimError
+from .._limits import MAX_DURATION
+from .._validators import check_number
 from ..backends import SsmSession
 from ..trace import Trace
 from ._config import DeviceConfig, WorldConfig
@@ -51,14 +53,14 @@ class Simulation:
 
     def __init__(self, config: WorldConfig | None = None, *, seed: int = 0,
                  wake_interval: float = 1.0) -> None:
-        if wake_interval < 0:
-            raise ConfigError(f"wake_interval can't be negative, not {wake_interval!r}")
+        check_number("wake_interval", wake_interval)
         self.world = World(config, seed=seed)
         self.wake_interval = wake_interval
         self._epoch: float | None = None
         self._nursery_manager: Any = None
         self._wake: trio.CancelScope | None = None
         self._runner_scope: trio.CancelScope | None = None
+        self._closed = False
 
     async def __aenter__(self) -> Simulation:
         if self._epoch is not None:
@@ -78,12 +80,33 @@ class Simulation:
                         exc: BaseException | None, tb: TracebackType | None) -> bool | None:
         assert self._runner_scope is not None
         self._runner_scope.cancel()
-        result: bool | None = await self._nursery_manager.__aexit__(exc_type, exc, tb)
-        self.world._clock = None
-        self.world._poke = None
-        for sig in _SIGNALS:
-            sig.receiver_connected.disconnect(self._receiver_connected, sender=sig)
+        try:
+            result: bool | None = await self._nursery_manager.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # trio wraps what left the block; one error leaves as itself, so that
+            # pytest.raises(InvalidTransition) and except clauses see it.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+        finally:
+            self.world._clock = None
+            self.world._poke = None
+            self._closed = True
+            for sig in _SIGNALS:
+                sig.receiver_connected.disconnect(self._receiver_connected, sender=sig)
         return result
+
+    def _open(self) -> World:
+        """The world, if this simulation is running; else a clear error. Reading what
+        happened (``now``, ``trace``, sessions, a device's state) works after the
+        block too; adding devices and waiting do not."""
+        if self._closed:
+            raise PlayerSimError("this Simulation has ended (its 'async with' block was "
+                                 "left): read sim.trace and sim.world, or start a new "
+                                 "Simulation to run more")
+        if self._epoch is None:
+            raise PlayerSimError("use the Simulation inside 'async with Simulation() as sim'")
+        return self.world
 
     # --- the world, through trio ------------------------------------------------------
 
@@ -99,7 +122,7 @@ class Simulation:
         return self.world.trace
 
     def add_device(self, config: DeviceConfig) -> Device:
-        return self.world.add_device(config)
+        return self._open().add_device(config)
 
     def device(self, name: str) -> Device:
         return self.world.device(name)
@@ -112,9 +135,10 @@ class Simulation:
 
     async def sleep(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass (instantly under an autojump clock)."""
-        if seconds < 0:
+        if isinstance(seconds, int | float) and seconds < 0:
             raise ConfigError(f"can't sleep a negative time ({seconds!r})")
-        self.world.catch_up()
+        check_number("seconds", seconds, high=MAX_DURATION)
+        self._open().catch_up()
         target = self.world.now + seconds
         await trio.sleep_until(self._trio_time(target))
         self.world.run_until(max(target, self.world.now))
@@ -124,7 +148,8 @@ class Simulation:
 
         Raises :class:`trio.TooSlowError` when ``timeout`` virtual seconds pass first.
         """
-        world = self.world
+        check_number("timeout", timeout)
+        world = self._open()
         world.catch_up()
         deadline = world.now + timeout
         while not predicate():
@@ -143,6 +168,7 @@ class Simulation:
                ) -> Iterator[trio.MemoryReceiveChannel[Notification]]:
         """Forward this simulation's notifications of ``kinds`` (all when empty) into
         a trio memory channel, for as long as the ``with`` block lasts."""
+        self._open()
         names = kinds or signals.ALL_SIGNALS
         send, receive = trio.open_memory_channel[Notification](buffer)
         world = self.world

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .._errors import ConfigError, PlayerSimError
+from .._errors import ConfigError, PlayerSimError, RunBudgetExceeded
 from .._keyed import IdMint
 from ..backends import ApiAnswer, LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
 from ..providers import ApiLink, BackendPort, RefreshPolicy
@@ -38,11 +39,24 @@ class World:
     ``now`` is the virtual time in seconds. ``run_until(t)`` processes every
     event up to and including ``t``; actions on devices happen at ``now``,
     after the events already due.
+
+    ``max_events`` is the run budget: once that many events were processed,
+    advancing raises :class:`~player_sim.RunBudgetExceeded` (``None``: no budget).
     """
 
-    def __init__(self, config: WorldConfig | None = None, *, seed: int = 0) -> None:
+    def __init__(self, config: WorldConfig | None = None, *, seed: int = 0,
+                 max_events: int | None = None) -> None:
+        if config is not None and not isinstance(config, WorldConfig):
+            raise ConfigError(f"config must be a WorldConfig, not {type(config).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"seed must be a whole number, not {seed!r}")
+        if max_events is not None and (isinstance(max_events, bool) or not isinstance(
+                max_events, int) or max_events < 1):
+            raise ConfigError(f"max_events must be a whole number of at least 1 (or None: "
+                              f"no budget), not {max_events!r}")
         self.config = config if config is not None else WorldConfig()
         self.seed = seed
+        self.max_events = max_events
         self.now = 0.0
         self.trace = Trace()
         self.events_processed = 0
@@ -117,14 +131,26 @@ class World:
             raise PlayerSimError("can't advance the world from inside one of its own events "
                                  "(a signal receiver or an app policy); act on the device, "
                                  "or advance after the event")
+        if not isinstance(time, int | float) or isinstance(time, bool) \
+                or not math.isfinite(time):
+            raise ConfigError(f"run_until takes a finite number of seconds, not {time!r}")
         if time < self.now:
             raise PlayerSimError(f"time can't go backwards (now {self.now}, asked {time})")
         queue = self._queue
         pop = heapq.heappop
         processed = 0
+        budget = (self.max_events - self.events_processed if self.max_events is not None
+                  else -1)
         self._running = True
         try:
             while queue and queue[0][0] <= time:
+                if processed == budget:
+                    raise RunBudgetExceeded(
+                        f"the run processed {self.max_events:,} world events by "
+                        f"{self.now:,.3f}s of virtual time, its budget: "
+                        "a period or a wait "
+                        "is far too short or too long; raise the budget with max_events "
+                        "if the scenario really needs more")
                 event_time, _, callback, arg = pop(queue)
                 self.now = event_time
                 callback(arg)
