@@ -5,7 +5,7 @@ with an underscore is private and may change.
 """
 
 from . import providers, signals
-from ._errors import ConfigError, InvalidTransition, PlayerSimError
+from ._errors import ConfigError, InvalidTransition, PlayerSimError, RunBudgetExceeded
 from ._messages import ContentToken
 from ._timeline import FailureMark, render_timeline, window_around
 from .backends import (
@@ -93,6 +93,7 @@ __all__ = [
     "PlayerView",
     "PrimitiveResult",
     "RefreshPolicy",
+    "RunBudgetExceeded",
     "SdkModel",
     "SessionProvider",
     "Simulation",

@@ -525,8 +525,7 @@ class ScenarioItem(pytest.Item):
     def _draw(self, result: Any) -> Path | None:
         """With ``--player-sim-timeline DIR``, the run as ``DIR/NAME.svg`` (numbered on
         clashes, in collection order)."""
-        from ._timeline import render_timeline
-        from .scenario import write_atomic
+        from .scenario import result_timeline, write_atomic
 
         folder = self.config.getoption("player_sim_timeline")
         if folder is None:
@@ -540,8 +539,8 @@ class ScenarioItem(pytest.Item):
                 name, n = f"{stem}-{n}.svg", n + 1
             used[self.nodeid] = name
         target = Path(folder) / name
-        svg = render_timeline(result.trace, self.scenario.name, end=result.duration)
-        write_atomic(target, svg)  # the same drawing as player-sim run --timeline
+        # The same drawing as player-sim run --timeline, its failures marked.
+        write_atomic(target, result_timeline(result))
         return target
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],

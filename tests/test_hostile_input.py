@@ -449,3 +449,22 @@ def test_a_mapping_where_a_config_object_belongs_is_refused(build: Callable[[], 
                                                             words: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(words)):
         build()
+
+
+# --- fleet files are read as scenario files are ------------------------------------------
+
+
+def test_a_fleet_file_alias_bomb_deep_nesting_and_fifo_are_clean_errors(tmp_path: Path) -> None:
+    from player_sim.fleet import FleetFileError, fleet_from_text, load_fleet
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, n in zip("abcdefg", "bcdefgh", strict=True))
+    with pytest.raises(FleetFileError, match="aliases"):
+        fleet_from_text(bomb, "bomb.fleet.yaml")
+    with pytest.raises(FleetFileError, match="nested more than"):
+        fleet_from_text("a: " + "[" * 200 + "]" * 200 + "\n", "deep.fleet.yaml")
+    fifo = tmp_path / "pipe.fleet.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(FleetFileError, match="not a regular file"):
+        load_fleet(str(fifo))  # refused before opening: it would block

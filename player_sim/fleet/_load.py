@@ -21,6 +21,7 @@ from .._durations import parse_duration
 from .._errors import ConfigError
 from ..backends import LIMIT_POLICIES, OttConfig, OvpConfig, SsmConfig
 from ..providers import REFRESH_POLICY_NAMES, VARIANT_NAMES, RefreshPolicy
+from ..scenario._yaml import read_text
 from ..world import LINKS, ZAP_ORDERS, NetworkConfig
 from ._spec import (
     DAY,
@@ -509,13 +510,9 @@ def fleet_from_text(text: str, file: str = "<fleet>",
 def load_fleet(path: str, overrides: Mapping[str, Any] | None = None) -> FleetSpec:
     """Read and validate the fleet file at ``path`` (see :func:`fleet_from_text`)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as err:
+        text = read_text(path)  # a regular file, size-capped (README: Limits)
+    except ValueError as err:
         raise FleetFileError([Problem(Location(path, 1, 1),
-                                      f"can't read the fleet file: {err.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise FleetFileError([Problem(Location(path, 1, 1),
-                                      "a fleet file must be UTF-8 text")]) from None
+                                      f"can't read the fleet file: {err}")]) from None
     return fleet_from_text(text, path, overrides)
 

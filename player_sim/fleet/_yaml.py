@@ -16,6 +16,7 @@ import attrs
 import yaml
 
 from .._problems import Location, Problem
+from ..scenario._yaml import compose_node
 
 __all__ = ["Document", "FleetFileError", "Location", "Problem", "compose"]
 
@@ -71,22 +72,14 @@ def compose(text: str, file: str) -> Document:
     repeats a key.
     """
     root = Location(file, 1, 1)
-    loader = yaml.SafeLoader(text)
-    loader.name = file
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = _at(mark, file) if mark is not None else root
-        raise FleetFileError([Problem(where, f"this is not valid YAML: "
-                                             f"{err.problem or err}")]) from None
-    finally:
-        loader.dispose()
+    problems: list[Problem] = []
+    node = compose_node(text, file, problems)  # bounded as a scenario file is (Limits)
+    if problems:
+        raise FleetFileError(problems)
     doc = Document(None, {}, {}, root)
     if node is None:
         raise FleetFileError([Problem(root, "the file is empty: a fleet needs at least "
                                             "accounts and viewing")])
-    problems: list[Problem] = []
     doc.data = _build(node, (), doc, problems, yaml.SafeLoader(""), file)
     if problems:
         raise FleetFileError(problems)

@@ -30,7 +30,7 @@ from .._limits import (
 )
 from ._model import Location, Problem
 
-__all__ = ["Document", "compose_file", "include_root", "read_text"]
+__all__ = ["Document", "compose_file", "compose_node", "include_root", "read_text"]
 
 Path = tuple[Hashable, ...]
 
@@ -133,6 +133,13 @@ def _compose(text: str, file: str, problems: list[Problem]) -> Any:
     if node is not None and not _measure(node, file, problems):
         return None
     return node
+
+
+def compose_node(text: str, file: str, problems: list[Problem]) -> Any:
+    """The YAML node tree of ``text`` (named ``file``), bounded as every user file is
+    (nesting, aliases expanded, syntax errors with a hint), or ``None`` with the
+    problems appended: the composition every loader of user YAML shares."""
+    return _compose(text, file, problems)
 
 
 _TOO_DEEP: Final = (f"mappings and lists are nested more than {MAX_NESTING} levels deep here "
