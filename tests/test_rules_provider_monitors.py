@@ -140,7 +140,8 @@ CASES: dict[str, tuple[Callable[[], list[TraceRecord]], Callable[[], list[TraceR
         lambda: [*good(), used(80002, "K2", "asset/getPlaybackContext", valid=True)],
         good),
     "provider.ended.no-reuse": (
-        lambda: [*good(), used(80002, "K2", "asset/getPlaybackContext", valid=False)],
+        # Past the reaction window: not a request of the playback under way at the end.
+        lambda: [*good(), used(80030, "K2", "asset/getPlaybackContext", valid=False)],
         good),
     "provider.ovp.widget-id": (
         lambda: [*login("ovp", anonymous=True)[:2],

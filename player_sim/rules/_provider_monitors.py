@@ -505,14 +505,18 @@ class _OvpWidgetId(_ProviderMonitor):
 
 
 class _EndedNoReuse(_ProviderMonitor):
-    """After a session ended (and was cleared), its KS never reaches a backend again
-    (``ks_used``, the backend's record) and a session starts only for a login the app
-    asked for: one asked for since the last session started or failed to start (it may
-    have been asked for while the logout was still on the wire)."""
+    """After a session ended (and was cleared), the provider never hands its KS out again
+    (``ks_answered``) but to a request asked for before the end, its KS never reaches a
+    backend again (``ks_used``, the backend's record) but in a request of a playback that
+    held it or had asked for it when the session ended, within the reaction window (the
+    app logged out while a play was starting: not a reuse by the provider), and a
+    session starts only for a login the app asked for: one asked for since the last
+    session started or failed to start (it may have been asked for while the logout was
+    still on the wire)."""
 
     rule_id = "provider.ended.no-reuse"
     kinds = frozenset({"session_ended", "session_started", "session_start_failed", "ks_used",
-                       "action", "app_killed"})
+                       "ks_requested", "ks_answered", "action", "app_killed"})
     reads = frozenset({"cleared", "ks", "name", "recovered", "endpoint"})
 
     def __init__(self, checker: Any) -> None:
@@ -520,6 +524,12 @@ class _EndedNoReuse(_ProviderMonitor):
         self._ended: dict[str, set[str]] = {}  # device -> KSs of its ended sessions
         self._after_end: set[str] = set()      # devices whose session ended, none started
         self._logins: dict[str, int] = {}      # device -> logins asked for, not yet answered
+        self._in_hand: dict[str, Any] = {}     # device -> the KS last handed to its player
+        self._asking: dict[str, int] = {}      # device -> token requests not yet answered
+        self._asked_before_end: dict[str, int] = {}  # ... of them asked before a session end
+        # device -> ended KS its player held, or was answered for a request asked before
+        # the end -> until when a request of the playback under way may still carry it.
+        self._held: dict[str, dict[str, float]] = {}
 
     def check(self, line: int, rec: TraceRecord, dev: _DeviceView, view: ProviderView) -> None:
         data, name = rec.data, dev.name
@@ -528,6 +538,24 @@ class _EndedNoReuse(_ProviderMonitor):
                 self.observed()  # an ended session: neither reused nor replaced on its own
                 self._ended.setdefault(name, set()).add(data["ks"])
                 self._after_end.add(name)
+                if self._in_hand.get(name) == data["ks"]:
+                    self._hold(name, data["ks"], rec.t)
+                self._asked_before_end[name] = self._asking.get(name, 0)
+        elif rec.kind == "ks_requested":
+            self._asking[name] = self._asking.get(name, 0) + 1
+        elif rec.kind == "ks_answered":
+            ks = data.get("ks")
+            self._asking[name] = max(0, self._asking.get(name, 0) - 1)
+            before_end = self._asked_before_end.get(name, 0)
+            if before_end:
+                self._asked_before_end[name] = before_end - 1
+            if isinstance(ks, str) and ks in self._ended.get(name, ()):
+                if before_end:
+                    self._hold(name, ks, rec.t)  # asked for before the end: in flight
+                else:
+                    self.violate(line, rec, f"the provider handed out KS {ks!r} of a "
+                                            "session that had ended")
+            self._in_hand[name] = ks
         elif rec.kind == "action":
             if data.get("name") == "login":
                 self._logins[name] = self._logins.get(name, 0) + 1
@@ -542,9 +570,14 @@ class _EndedNoReuse(_ProviderMonitor):
                 self.violate(line, rec, "a session started after the last one ended, with no "
                                         "login by the app: the provider logged in on its own")
             self._after_end.discard(name)
-        elif data.get("ks") in self._ended.get(name, ()):
+        elif isinstance(data.get("ks"), str) and data["ks"] in self._ended.get(name, ()) \
+                and rec.t > self._held.get(name, {}).get(data["ks"], -1.0):
             self.violate(line, rec, f"{data.get('endpoint')} was sent with KS "
                                     f"{data.get('ks')!r} of a session that had ended")
+
+
+    def _hold(self, name: str, ks: str, t: float) -> None:
+        self._held.setdefault(name, {})[ks] = t + self.config.reaction_window
 
 
 class _PartnerIdConfigured(_ProviderMonitor):
