@@ -418,7 +418,6 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: floa
     """Draw a JSONL trace, or a HAR capture, as an SVG timeline: a lane per device and per
     account."""
     from ._timeline import FailureMark, render_timeline, window_around
-    from .scenario import write_atomic
 
     if Path(trace_file).suffix.lower() == ".har":
         _har_timeline(Path(trace_file), output, title, show_secrets)
@@ -443,6 +442,14 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: floa
                               start=window[0], end=window[1], failures=marks)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
+    _write_svg(svg, output, source)
+
+
+
+def _write_svg(svg: str, output: str | None, source: Path) -> None:
+    """A drawing to ``output`` ('-': standard output; default: ``source`` with .svg)."""
+    from .scenario import write_atomic
+
     if output == "-":
         click.echo(svg, nl=False)
         return
@@ -454,12 +461,10 @@ def timeline(trace_file: str, output: str | None, title: str | None, start: floa
     click.echo(f"wrote {target}", err=True)
 
 
-
 def _har_timeline(source: Path, output: str | None, title: str | None,
                   show_secrets: bool) -> None:
     """``player-sim timeline CAPTURE.har``: the capture's lanes, calls and verdicts."""
     from .capture import judge_capture, read_capture, render_capture
-    from .scenario import write_atomic
     from .traffic import HarError
 
     try:
@@ -469,15 +474,7 @@ def _har_timeline(source: Path, output: str | None, title: str | None,
     report = judge_capture(capture, source=str(source), show_secrets=show_secrets)
     svg = render_capture(capture, report, title if title is not None else source.stem,
                          show_secrets=show_secrets)
-    if output == "-":
-        click.echo(svg, nl=False)
-        return
-    target = Path(output) if output is not None else source.with_suffix(".svg")
-    try:
-        write_atomic(target, svg)
-    except OSError as err:
-        raise click.UsageError(f"can't write {target}: {err.strerror}") from None
-    click.echo(f"wrote {target}", err=True)
+    _write_svg(svg, output, source)
 
 
 # --- rules, trace conformance, exploration -------------------------------------------------
@@ -728,11 +725,17 @@ def _write_served_reports(lab: Any, source: str, json_path: str | None,
     """A served session's verdict in the reports ``check`` writes for a capture: the
     rules its server and wire records show, each PASS, FAIL or NOT JUDGED."""
     from .capture import Capture, judge_capture
-    from .scenario import write_atomic
 
     devices = tuple(sorted({r.device for r in lab.trace if r.device}))
     capture = Capture(lab.trace, (), float(lab.epoch(0)), 0, 0, devices)
-    report = judge_capture(capture, lab.check_config, source=source)
+    _write_reports(judge_capture(capture, lab.check_config, source=source), json_path,
+                   junit_path)
+
+
+def _write_reports(report: Any, json_path: str | None, junit_path: str | None) -> None:
+    """A capture report (``CaptureReport``) as JSON and JUnit XML, where asked."""
+    from .scenario import write_atomic
+
     for path, text in ((json_path, report.to_json), (junit_path, report.junit_xml)):
         if path:
             try:
@@ -748,7 +751,6 @@ def _check_har(source: Path, config: Any, rule_ids: tuple[str, ...], json_path: 
     import sys
 
     from .capture import judge_capture, read_capture
-    from .scenario import write_atomic
     from .traffic import MAX_HAR_BYTES, HarError
 
     try:
@@ -761,12 +763,7 @@ def _check_har(source: Path, config: Any, rule_ids: tuple[str, ...], json_path: 
     except KeyError as err:
         raise click.UsageError(str(err.args[0])) from None
     click.echo(report.text(), nl=False)
-    for path, text in ((json_path, report.to_json), (junit_path, report.junit_xml)):
-        if path:
-            try:
-                write_atomic(path, text())
-            except OSError as err:
-                raise click.UsageError(f"can't write {path}: {err.strerror}") from None
+    _write_reports(report, json_path, junit_path)
     sys.exit(1 if report.failed else 0)
 
 
