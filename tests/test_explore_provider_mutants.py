@@ -1,4 +1,5 @@
-"""Provider bugs of our own, not bundled: the random search over DOCUMENTED_SPACE finds each.
+"""Provider bugs: the random search over DOCUMENTED_SPACE finds each. Two are our own; two
+(a late refresh, no renewal) are the bundled mutants' classes, reused here.
 
 Each mutant is a session provider a QA team could ship by mistake, plugged in
 the way :class:`~player_sim.explore.Mutant` plugs any provider in (a subclass,
@@ -19,24 +20,13 @@ from pathlib import Path
 import pytest
 
 from player_sim.explore import DEFAULT_EXAMPLES, MUTANT_EXAMPLES, Mutant, run_mutants
+from player_sim.explore._mutant_catalogue import OttRefreshesAfterExpiry, OvpNeverRenews
 from player_sim.providers import (
     KsCompletion,
     OttSessionProvider,
     OvpSessionProvider,
     PrimitiveResult,
 )
-
-
-class OttRefreshesOnlyWhenExpired(OttSessionProvider):
-    """Answers its KS until the very end: ignores the refresh margin (refreshes only once
-    the KS has expired)."""
-
-    def get_ks(self, completion: KsCompletion) -> None:
-        ks, expires_at = self.ks, self.expires_at
-        if ks is not None and expires_at is not None and expires_at > self.now:
-            completion(PrimitiveResult(ks))
-            return
-        super().get_ks(completion)
 
 
 class OttAnswersExpiredKs(OttSessionProvider):
@@ -65,20 +55,12 @@ class OvpReusesEndedKs(OvpSessionProvider):
         super().get_ks(completion)
 
 
-class OvpNeverRenews(OvpSessionProvider):
-    """Answers the KS it holds, expired or not: no renewal, in the window or after."""
-
-    def get_ks(self, completion: KsCompletion) -> None:
-        if self.ks is not None:
-            completion(PrimitiveResult(self.ks))
-            return
-        super().get_ks(completion)
 
 
 #: (mutant, the rule its defect breaks, the search's budget).
 PROVIDER_MUTANTS = (
     (Mutant("ott-refreshes-only-when-expired", "the OTT provider ignores its refresh margin",
-            session_provider=OttRefreshesOnlyWhenExpired),
+            session_provider=OttRefreshesAfterExpiry),
      "provider.ott.refresh-before-expiry", MUTANT_EXAMPLES),
     (Mutant("ott-answers-expired-ks", "the OTT provider answers an expired KS",
             session_provider=OttAnswersExpiredKs),
