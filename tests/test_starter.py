@@ -24,9 +24,14 @@ BIN = Path(sys.executable).parent
 
 
 def _clean_env() -> dict[str, str]:
-    """The environment of a user's shell: no pytest options or plugins of this run."""
+    """The environment of a user's shell: no pytest options or plugins of this run.
+
+    ``CI`` and ``BUILD_NUMBER`` go too: under them pytest writes its short summary
+    unabridged, while the README shows what a user's terminal prints.
+    """
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_", "PY_COLORS", "FORCE_COLOR", "COV_"))}
+           if not k.startswith(("PYTEST_", "PY_COLORS", "FORCE_COLOR", "COV_"))
+           and k not in ("CI", "BUILD_NUMBER")}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 
