@@ -167,17 +167,25 @@ def heapq_fleet(devices: int, hours: float, seed: int = 1) -> PeerRun:
                    wall)
 
 
-def simpy_creation(devices: int) -> tuple[float, float]:
-    """CPU and wall seconds to create ``devices`` SimPy device processes (as above, one
-    session each, started) in a fresh environment: the peer of device creation."""
+def simpy_creation(devices: int, seed: int = 1) -> tuple[float, float]:
+    """CPU and wall seconds to create ``devices`` SimPy device processes and bring each
+    to its first heartbeat wait with a session set up (token indexed, expiry check
+    scheduled), as ``simpy_fleet`` does: the peer of creating playing devices."""
     env = simpy.Environment()
+    server = _Server(seed)
+
+    def expiry(session: _Session) -> Generator[simpy.Event, Any, None]:
+        while session.expires_at > env.now:
+            yield env.timeout(session.expires_at - env.now)
 
     def device(index: int) -> Generator[simpy.Event, Any, None]:
+        session = server.setup(index, env.now)
+        env.process(expiry(session))
         while True:
             yield env.timeout(HEARTBEAT_PERIOD)
 
     wall, cpu = time.perf_counter(), time.process_time()
     for index in range(devices):
         env.process(device(index))
-    env.run(until=HEARTBEAT_PERIOD / 2)  # every process started: its first timeout waits
+    env.run(until=HEARTBEAT_PERIOD / 2)  # every device set up, waiting for its heartbeat
     return time.process_time() - cpu, time.perf_counter() - wall
