@@ -11,7 +11,7 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -69,7 +69,7 @@ from ._model import (
     format_duration,
     parse_duration,
 )
-from ._schema import SCHEMA
+from ._schema import LOADER_SCHEMA, PAYLOAD_KEYWORD
 from ._yaml import Document, compose_file
 
 __all__ = ["SSM_SERVER_URL", "LabWorld", "known_rule_ids", "load_lab", "load_many",
@@ -86,8 +86,23 @@ _OVP_ONLY: Final = ("assumed_validity", "renew_window")
 # JSON Schema counts 500.0 as an integer; a scenario file means a whole number by one.
 _STRICT_TYPES: Final = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
     "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+
+
+def _payload_rule_of_kind(validator: Any, rules: Mapping[str, Mapping[str, Any]],
+                          instance: Any, schema: Any) -> Iterator[Any]:
+    """The loader's keyword for the payload rules (``_schema.PAYLOAD_KEYWORD``): the
+    errors of the rule of the kind each of ``signal`` and ``event`` names, as the
+    published schema's ``if``/``then`` rule for that kind gives them (its ``if`` is a
+    ``const``, which only a string equals)."""
+    for key, by_kind in rules.items():
+        kind = instance.get(key)
+        if isinstance(kind, str) and kind in by_kind:
+            yield from validator.descend(instance, by_kind[kind])
+
+
 _VALIDATOR: Final = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, type_checker=_STRICT_TYPES)(SCHEMA)
+    jsonschema.Draft202012Validator, validators={PAYLOAD_KEYWORD: _payload_rule_of_kind},
+    type_checker=_STRICT_TYPES)(LOADER_SCHEMA)
 
 _TYPE_WORDS: Final = {"integer": "a whole number", "number": "a number", "string": "text",
                       "boolean": "true or false", "object": "a mapping (key: value)",
