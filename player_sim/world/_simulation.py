@@ -20,6 +20,10 @@ a few dozen world events; see ``benchmarks/world_bench.py``). What is reached
 through ``sim.world`` directly (``sim.world.ssm.fail_next``, ``sim.world.trace``)
 does not catch up: after a plain ``await trio.sleep`` touch the API first
 (``sim.now``), or wait with ``sim.sleep``.
+
+trio is imported by the methods that use it, not by this module: ``import
+player_sim`` and ``player-sim run`` never run a Simulation and so never pay for
+importing trio (a fifth of importing player_sim).
 """
 
 from __future__ import annotations
@@ -28,9 +32,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Final
-
-import trio
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import signals
 from .._errors import ConfigError, PlayerSimError
@@ -42,6 +44,9 @@ from ._config import DeviceConfig, WorldConfig
 from ._device import Device
 from ._device_app import Notification
 from ._world import World
+
+if TYPE_CHECKING:
+    import trio
 
 __all__ = ["Simulation"]
 
@@ -65,6 +70,8 @@ class Simulation:
     async def __aenter__(self) -> Simulation:
         if self._epoch is not None:
             raise PlayerSimError("a Simulation can be entered only once")
+        import trio
+
         self._epoch = trio.current_time()
         self.world._clock = self._world_time
         self.world._poke = self._rearm
@@ -138,6 +145,8 @@ class Simulation:
         if isinstance(seconds, int | float) and seconds < 0:
             raise ConfigError(f"can't sleep a negative time ({seconds!r})")
         check_number("seconds", seconds, high=MAX_DURATION)
+        import trio
+
         self._open().catch_up()
         target = self.world.now + seconds
         await trio.sleep_until(self._trio_time(target))
@@ -149,6 +158,8 @@ class Simulation:
         Raises :class:`trio.TooSlowError` when ``timeout`` virtual seconds pass first.
         """
         check_number("timeout", timeout)
+        import trio
+
         world = self._open()
         world.catch_up()
         deadline = world.now + timeout
@@ -168,6 +179,8 @@ class Simulation:
                ) -> Iterator[trio.MemoryReceiveChannel[Notification]]:
         """Forward this simulation's notifications of ``kinds`` (all when empty) into
         a trio memory channel, for as long as the ``with`` block lasts."""
+        import trio
+
         self._open()
         names = kinds or signals.ALL_SIGNALS
         send, receive = trio.open_memory_channel[Notification](buffer)
@@ -194,6 +207,8 @@ class Simulation:
         return self._epoch + world_time
 
     def _world_time(self) -> float:
+        import trio
+
         assert self._epoch is not None
         return round(trio.current_time() - self._epoch, 6)
 
@@ -211,6 +226,8 @@ class Simulation:
         self._rearm()
 
     async def _runner(self) -> None:
+        import trio
+
         assert self._runner_scope is not None
         with self._runner_scope:
             while True:
