@@ -39,7 +39,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
-from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
@@ -48,6 +47,32 @@ from .player._states import AppState, PlaybackState
 from .trace import Trace, TraceRecord
 
 __all__ = ["FailureMark", "render_timeline", "window_around"]
+
+
+# --- XML text ------------------------------------------------------------------------
+# The same text as xml.sax.saxutils' escape and quoteattr, without importing that module
+# (it imports urllib.request, and with it http, email and ssl: a third of importing
+# player_sim). tests/test_timeline_escape.py checks both give the same text.
+
+def escape(data: str) -> str:
+    """``data`` with ``&``, ``<`` and ``>`` escaped, for XML character data."""
+    return data.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
+_ATTRIBUTE_ESCAPES: Final = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def quoteattr(data: str) -> str:
+    """``data`` escaped and quoted as an XML attribute value: in double quotes, or in
+    single quotes when it holds a double quote but no single one (else with its double
+    quotes escaped); line breaks and tabs as character references."""
+    data = escape(data).translate(_ATTRIBUTE_ESCAPES)
+    if '"' not in data:
+        return f'"{data}"'
+    if "'" not in data:
+        return f"'{data}'"
+    quoted = data.replace('"', "&quot;")
+    return f'"{quoted}"'
 
 # --- layout (pixels) ---------------------------------------------------------------
 
