@@ -2,12 +2,19 @@
 
 The public API is what this module exports; every submodule whose name starts
 with an underscore is private and may change.
+
+A few names are imported on first use rather than with the package (a module
+``__getattr__``, PEP 562): the timeline's (``render_timeline``, ``FailureMark``,
+``window_around``), which only drawing needs. ``player_sim.render_timeline``,
+``from player_sim import render_timeline`` and ``import *`` work as for any other
+name; ``import player_sim`` and ``player-sim run`` just don't pay for them.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from . import providers, signals
 from ._errors import ConfigError, InvalidTransition, PlayerSimError, RunBudgetExceeded
 from ._messages import ContentToken
-from ._timeline import FailureMark, render_timeline, window_around
 from .backends import (
     Fault,
     KsStatus,
@@ -117,3 +124,24 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from ._timeline import FailureMark, render_timeline, window_around
+
+#: The public names imported on first use (see the module's docstring).
+_TIMELINE_NAMES = frozenset({"FailureMark", "render_timeline", "window_around"})
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name that is not imported with the package, on first use."""
+    if name not in _TIMELINE_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import _timeline
+
+    value = getattr(_timeline, name)
+    globals()[name] = value  # the next lookup finds it without calling this
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_TIMELINE_NAMES})

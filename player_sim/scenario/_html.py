@@ -16,11 +16,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from .._timeline import FailureMark, render_timeline
 from ._report import format_record, summary_line
 from ._runner import Failure, ScenarioResult, format_time
+
+if TYPE_CHECKING:
+    from .._timeline import FailureMark
 
 __all__ = ["failure_marks", "html_report", "result_timeline"]
 
@@ -60,11 +62,15 @@ summary{cursor:pointer;color:#1565c0}
 
 def failure_marks(result: ScenarioResult) -> list[FailureMark]:
     """The result's failures as timeline marks: what failed, where it is written, why."""
+    from .._timeline import FailureMark  # drawing only: not imported by every run
+
     return [FailureMark(f.time, _what(f), str(f.location), f.message) for f in result.failures]
 
 
 def result_timeline(result: ScenarioResult) -> str:
     """The run drawn as SVG over the whole virtual time it covered, failures marked."""
+    from .._timeline import render_timeline
+
     return render_timeline(result.trace, result.scenario.name, end=result.duration,
                            failures=failure_marks(result))
 

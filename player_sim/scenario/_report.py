@@ -13,7 +13,6 @@ import tempfile
 import textwrap
 from collections.abc import Sequence
 from typing import Any, Final
-from xml.etree import ElementTree
 
 from ..trace import TraceRecord
 from ._discover import scenario_stem
@@ -218,6 +217,8 @@ def junit_xml(results: Sequence[ScenarioResult], suite: str = "player_sim scenar
     the file, seed, virtual duration and covered rules in the testcase's
     ``system-out``. ``time`` is ``0``: a report carries no wall-clock time, so the same
     run gives the same bytes."""
+    from xml.etree import ElementTree  # only this report needs it
+
     failures = str(sum(r.status == "failed" for r in results))
     errors = str(sum(r.status == "error" for r in results))
     root = ElementTree.Element("testsuites", {
