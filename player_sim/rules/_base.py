@@ -31,6 +31,8 @@ __all__ = ["ACTIVE", "APP_REACTION_BOUND", "CheckConfig", "Checking", "DeviceFac
 ACTIVE: Final = frozenset(state.value for state in ACTIVE_PLAYBACK_STATES)
 _EPS: Final = 1e-3
 _EXCERPT: Final = 6
+#: Every record kind by its value (monitors' declared kinds are checked against it).
+_KINDS_BY_VALUE: Final = {kind.value: kind for kind in Kind}
 #: Seconds an app (or SDK) has to act on a trigger (an SSM error notification, a stop,
 #: a zap) before the reaction window's round trips: the documented bound, not the app's
 #: own setting, so a slow app is late. It is the longest any platform profile lets an
@@ -473,7 +475,7 @@ class Monitor:
         if not cls.kinds:
             raise TypeError(f"monitor {name} of {cls.rule_id!r} observes no kinds; set kinds "
                             "to the record kinds its rule is judged on")
-        known = {k.value: k for k in Kind}
+        known = _KINDS_BY_VALUE
         unknown = sorted(k for k in cls.kinds if k not in known)
         if unknown:
             raise TypeError(f"monitor {name}: {unknown[0]!r} is not a trace kind; declare it "

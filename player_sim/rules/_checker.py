@@ -17,6 +17,7 @@ a world knows nothing of rules (ARCHITECTURE.md, principle 9).
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 from collections import Counter, deque
@@ -48,6 +49,44 @@ __all__ = ["CheckedWorld", "TraceChecker", "Verdict", "check_trace", "check_worl
 _WORLD_VANTAGES = frozenset({Vantage.DEVICE, Vantage.SERVER, Vantage.HARNESS})
 
 
+@attrs.frozen
+class _Plan:
+    """Which monitor class judges each rule, for a list of classes and the vantages a
+    trace was seen from: ``chosen`` (one class per rule, in the classes' order),
+    ``not_judged`` (each rule none can judge, with the vantages it lacks) and
+    ``routes`` (per record kind, the indexes in ``chosen`` of the classes reading it,
+    in order)."""
+
+    chosen: tuple[type[Monitor], ...]
+    not_judged: Mapping[str, frozenset[Vantage]]
+    routes: Mapping[str, tuple[int, ...]]
+
+
+@functools.lru_cache(maxsize=32)
+def _plan(classes: tuple[type[Monitor], ...], vantages: frozenset[Vantage]) -> _Plan:
+    """The :class:`_Plan` of ``classes`` over ``vantages``: the same for every checker
+    of those arguments (a scenario suite builds one checker per scenario), so it is
+    worked out once."""
+    seen = vantages | {Vantage.HARNESS}
+    # One monitor per rule: the first whose vantages the trace has (a rule with a
+    # device monitor and a wire monitor is judged by the device one where it can be).
+    chosen: dict[str, type[Monitor]] = {}
+    lacking: dict[str, frozenset[Vantage]] = {}
+    for c in classes:
+        if c.needs <= seen:
+            chosen.setdefault(c.rule_id, c)
+        elif c.rule_id not in lacking or len(c.needs - seen) < len(lacking[c.rule_id]):
+            lacking[c.rule_id] = c.needs - seen
+    routes: dict[str, list[int]] = {}
+    for index, c in enumerate(chosen.values()):
+        for kind in sorted(c.kinds):
+            routes.setdefault(kind, []).append(index)
+    return _Plan(tuple(chosen.values()),
+                 {rule_id: missing for rule_id, missing in lacking.items()
+                  if rule_id not in chosen},
+                 {kind: tuple(indexes) for kind, indexes in routes.items()})
+
+
 class TraceChecker:
     """Checks records against the monitors of ``rules`` (default: every rule with one).
 
@@ -73,25 +112,16 @@ class TraceChecker:
                 raise KeyError(f"no rule {unknown[0]!r} in the catalogue "
                                "('player-sim rules' lists them)")
             classes = [c for c in classes if c.rule_id in rules]
-        seen = frozenset(vantages) | {Vantage.HARNESS}
         self.vantages = frozenset(vantages)
-        # One monitor per rule: the first whose vantages the trace has (a rule with a
-        # device monitor and a wire monitor is judged by the device one where it can be).
-        chosen: dict[str, type[Monitor]] = {}
-        lacking: dict[str, frozenset[Vantage]] = {}
-        for c in classes:
-            if c.needs <= seen:
-                chosen.setdefault(c.rule_id, c)
-            elif c.rule_id not in lacking or len(c.needs - seen) < len(lacking[c.rule_id]):
-                lacking[c.rule_id] = c.needs - seen
-        self.not_judged: dict[str, frozenset[Vantage]] = {
-            rule_id: missing for rule_id, missing in lacking.items() if rule_id not in chosen}
+        plan = _plan(tuple(classes), self.vantages)
+        self.not_judged: dict[str, frozenset[Vantage]] = dict(plan.not_judged)
         self.observed: Counter[str] = Counter()
-        self.monitors = [m for m in (c(self) for c in chosen.values()) if m.active()]
-        self._by_kind: dict[str, list[Monitor]] = {}
-        for m in self.monitors:
-            for kind in sorted(m.kinds):
-                self._by_kind.setdefault(kind, []).append(m)
+        built = [c(self) for c in plan.chosen]
+        active = [m.active() for m in built]
+        self.monitors = [m for m, on in zip(built, active, strict=True) if on]
+        self._by_kind: dict[str, list[Monitor]] = {
+            kind: [built[i] for i in indexes if active[i]]
+            for kind, indexes in plan.routes.items()}
         self._devices: dict[str, DeviceView] = {}
         self._latencies: list[tuple[float, float, float]] = []
         self._heap: list[tuple[float, int, _Deadline]] = []
