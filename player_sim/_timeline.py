@@ -51,8 +51,8 @@ __all__ = ["FailureMark", "render_timeline", "window_around"]
 
 # --- XML text ------------------------------------------------------------------------
 # The same text as xml.sax.saxutils' escape and quoteattr, without importing that module
-# (it imports urllib.request, and with it http, email and ssl: a third of importing
-# player_sim). tests/test_timeline_escape.py checks both give the same text.
+# (it imports urllib.request, and with it http, email and ssl: about a tenth of
+# importing player_sim). tests/test_timeline_escape.py checks both give the same text.
 
 def escape(data: str) -> str:
     """``data`` with ``&``, ``<`` and ``>`` escaped, for XML character data."""
