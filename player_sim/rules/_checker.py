@@ -119,9 +119,11 @@ class TraceChecker:
         built = [c(self) for c in plan.chosen]
         active = [m.active() for m in built]
         self.monitors = [m for m, on in zip(built, active, strict=True) if on]
-        self._by_kind: dict[str, list[Monitor]] = {
-            kind: [built[i] for i in indexes if active[i]]
-            for kind, indexes in plan.routes.items()}
+        self._by_kind: dict[str, list[Monitor]] = {}
+        for kind, indexes in plan.routes.items():
+            watching = [built[i] for i in indexes if active[i]]
+            if watching:  # only kinds an active monitor reads, as before the plan
+                self._by_kind[kind] = watching
         self._devices: dict[str, DeviceView] = {}
         self._latencies: list[tuple[float, float, float]] = []
         self._heap: list[tuple[float, int, _Deadline]] = []
