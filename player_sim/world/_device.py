@@ -36,6 +36,8 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
     for the foreground.
     """
 
+    __slots__ = ()  # every attribute is a slot of _DeviceBase
+
     def __init__(self, world: DeviceHost, config: DeviceConfig) -> None:
         super().__init__(world, config)
         self._attach_provider()

@@ -36,6 +36,8 @@ class Notification:
 class _AppReactions(_DeviceBase):
     """Posts the core's notifications and applies what the app policy does about them."""
 
+    __slots__ = ()  # its state is in _DeviceBase
+
     def _notify(self, effect: ev.Notify) -> None:
         payload = effect.payload()
         kind = effect.kind

@@ -20,7 +20,6 @@ device, never the other way round).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
@@ -33,6 +32,7 @@ from ..player import AppState, PlayerCore
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ..providers import BackendPort
+from ..providers._bookmarks import PhoenixBookmarks
 from ..trace import Trace, TraceRecord
 from ._config import DeviceConfig, WorldConfig
 from ._network import Network
@@ -42,6 +42,9 @@ __all__ = ["DeviceHost"]
 # Read on every heartbeat: a module constant is several times cheaper than
 # looking the member up on the Enum class.
 _BACKGROUND: Final = AppState.BACKGROUND
+
+#: The heartbeat timer argument a device starts with: no playback has id 0.
+_NO_HEARTBEAT_TIMER: Final = (ev.HeartbeatDue(0), 0)
 
 
 class DeviceHost(Protocol):
@@ -78,7 +81,46 @@ class DeviceHost(Protocol):
 
 
 class _DeviceBase:
-    """The state every part of a device reads, and the primitives they share."""
+    """The state every part of a device reads, and the primitives they share.
+
+    Every attribute of a device is a slot declared here (the parts and
+    :class:`~player_sim.Device` declare none of their own): a large world holds
+    a hundred thousand devices, and slots weigh less than an instance dict.
+    What most devices never use (a waiting action, a deferred answer, a request
+    on the wire) starts as an empty list, the cheapest container.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_awaiting",
+        "_blocked_since",
+        "_blocked_time",
+        "_blocking",
+        "_blocking_requests",
+        "_bookmarks",
+        "_deferred",
+        "_heartbeat_timer",
+        "_heartbeats_sent",
+        "_launch",
+        "_loaded",
+        "_media_load_cancel",
+        "_overdue_heartbeat",
+        "_requests",
+        "_sdk",
+        "_timeouts",
+        "_trace_heartbeats",
+        "_variants",
+        "_waiting",
+        "config",
+        "core",
+        "killed",
+        "name",
+        "policy",
+        "session_provider",
+        "setups_on_the_wire",
+        "teardowns_on_the_wire",
+        "world",
+    )
 
     def __init__(self, world: DeviceHost, config: DeviceConfig) -> None:
         self.world = world
@@ -96,25 +138,32 @@ class _DeviceBase:
         self._blocked_time = 0.0
         self._blocking = 0
         self._blocked_since = 0.0
-        self._variants = config.ssm_variants
+        self._variants = self.core.config.variants  # config.ssm_variants, built once
         # Blocking SSM requests not yet answered nor released by the client's cap.
         self._blocking_requests: set[int] = set()
         # The client's timeout per SSM call, and the requests it still waits for: True
         # until answered, False once timed out (a late answer is then dropped).
         self._timeouts = config.request_timeouts
         self._awaiting: dict[int, bool] = {}
-        self._waiting: deque[tuple[float, ev.Action, str]] = deque()
+        # Actions waiting for the main thread, oldest first (a few at most: a list).
+        self._waiting: list[tuple[float, ev.Action, str]] = []
         self._deferred: list[Callable[[], None]] = []
         self._overdue_heartbeat: ev.HeartbeatDue | None = None
-        # The heartbeat timer's argument, reused while playback and launch stay the same.
-        self._heartbeat_timer = (ev.HeartbeatDue(0), self._launch)
+        # The heartbeat timer's argument, reused while playback and launch stay the same
+        # (immutable: every device starts with the same one, matching no playback).
+        self._heartbeat_timer = _NO_HEARTBEAT_TIMER
         self._trace_heartbeats = world.config.trace_heartbeats
         # SSM round trips under way, so that a session whose answer is still on the
-        # wire is not taken for a zombie: when each unanswered setup left, and the
-        # tokens of unanswered teardowns.
-        self.setups_on_the_wire: deque[float] = deque()
+        # wire is not taken for a zombie: when each unanswered setup left (oldest first),
+        # and the tokens of unanswered teardowns.
+        self.setups_on_the_wire: list[float] = []
         self.teardowns_on_the_wire: list[str] = []
         self.session_provider = config.session_provider
+        # Session-provider glue (_device_providers): the media load in flight's cancel,
+        # the Phoenix analytics plugin's bookmarks, the asset and KS of the last load.
+        self._media_load_cancel: Callable[[], None] | None = None
+        self._bookmarks: PhoenixBookmarks | None = None
+        self._loaded: tuple[str, str] | None = None
 
     # --- carried out by the other parts (see _device.py) --------------------------------
 
@@ -205,7 +254,7 @@ class _DeviceBase:
             return
         self._close_blocked_period(capped=capped)
         while self._waiting and not self._blocking and not self.killed:
-            since, action, origin = self._waiting.popleft()
+            since, action, origin = self._waiting.pop(0)
             if origin == "app" and not self.core.can(action):
                 continue
             self._record("action_delayed", {"name": _action_name(action),

@@ -22,6 +22,8 @@ __all__: list[str] = []
 class _SsmTraffic(_DeviceBase):
     """Carries out the core's SSM and license effects; delivers their answers."""
 
+    __slots__ = ()  # its state is in _DeviceBase
+
     def _arm_heartbeat(self, effect: ev.ArmHeartbeat) -> None:
         # Heartbeats are most of a large world's events: the timer's argument is
         # immutable, so one (HeartbeatDue, launch) pair serves every period of a
@@ -197,7 +199,7 @@ class _SsmTraffic(_DeviceBase):
     def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
                        request_id: int) -> None:
         if launch == self._launch:
-            self.setups_on_the_wire.popleft()
+            self.setups_on_the_wire.pop(0)
         self._answered("ssm_setup_answered", answer, self._still_blocks(blocking, request_id),
                        launch, request_id)
 

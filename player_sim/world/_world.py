@@ -88,7 +88,7 @@ class World:
         data: dict[str, Any] = {"account": config.account,
                                 "ssm": config.ssm_server_url is not None,
                                 "sync": config.sync_ssm_setup_teardown,
-                                "variants": config.ssm_variants.as_dict()}
+                                "variants": device.core.config.variants.as_dict()}
         provider = config.session_provider
         if provider is not None:  # what the SDK was given: judged by the provider rules
             data["base_url"] = provider.base_url
