@@ -43,8 +43,10 @@ class _AppReactions(_DeviceBase):
         kind = effect.kind
         self._record(kind, payload)
         self._provider_notified(kind, payload)
-        note = Notification(self.world.now, self.name, kind, payload)
-        signals.signal(kind).send(self, notification=note)
+        signal = signals.signal(kind)
+        if signal.receivers:  # a Notification only for someone listening
+            signal.send(self, notification=Notification(self.world.now, self.name, kind,
+                                                        payload))
         policy = self.policy
         actions = list(policy.on_notification(self.core, kind, payload))
         if kind == "state_changed" and payload["app"] != payload["app_from"]:

@@ -28,7 +28,7 @@ import attrs
 from .._errors import ConfigError, InvalidTransition
 from .._messages import SsmAnswer
 from ..backends import LicenseServer, SsmServer
-from ..player import AppState, PlayerCore
+from ..player import AppState, CoreConfig, PlayerCore
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ..providers import BackendPort
@@ -45,6 +45,8 @@ _BACKGROUND: Final = AppState.BACKGROUND
 
 #: The heartbeat timer argument a device starts with: no playback has id 0.
 _NO_HEARTBEAT_TIMER: Final = (ev.HeartbeatDue(0), 0)
+#: No request blocks the main thread (one shared empty frozenset: each is ~200 B).
+_NO_REQUESTS: Final[frozenset[int]] = frozenset()
 
 
 class DeviceHost(Protocol):
@@ -78,6 +80,31 @@ class DeviceHost(Protocol):
     def catch_up(self) -> None: ...
 
     def poke(self) -> None: ...
+
+
+#: Devices configured alike share their core's configuration: a CoreConfig (with its
+#: SsmVariants, ~340 B) is frozen, so a fleet of 100,000 devices holds a handful, not one
+#: each. At most this many are kept; any more is built per device, as before.
+_SHARED_CORE_CONFIGS_MAX: Final = 256
+_shared_core_configs: dict[CoreConfig, CoreConfig] = {}
+
+
+def _shared_core_config(config: DeviceConfig) -> CoreConfig:
+    """``config.core_config()``, or an equal one already in use. Never shared: one with
+    an SDK model (equality ignores the model, and each core copies its own from it) or
+    with a variant value that can't be hashed."""
+    built = config.core_config()
+    if built.sdk is not None:
+        return built
+    try:
+        shared = _shared_core_configs.get(built)
+    except TypeError:  # an unhashable variant value
+        return built
+    if shared is not None:
+        return shared
+    if len(_shared_core_configs) < _SHARED_CORE_CONFIGS_MAX:
+        _shared_core_configs[built] = built
+    return built
 
 
 class _DeviceBase:
@@ -126,7 +153,7 @@ class _DeviceBase:
         self.world = world
         self.config = config
         self.name = config.name
-        self.core = PlayerCore(config.core_config())
+        self.core = PlayerCore(_shared_core_config(config))
         self.policy = config.policy
         self._sdk = config.sdk
         self.killed = False
@@ -139,8 +166,9 @@ class _DeviceBase:
         self._blocking = 0
         self._blocked_since = 0.0
         self._variants = self.core.config.variants  # config.ssm_variants, built once
-        # Blocking SSM requests not yet answered nor released by the client's cap.
-        self._blocking_requests: set[int] = set()
+        # Blocking SSM requests not yet answered nor released by the client's cap: a
+        # frozenset replaced on change (sync calls are rare; the empty one is shared).
+        self._blocking_requests = _NO_REQUESTS
         # The client's timeout per SSM call, and the requests it still waits for: True
         # until answered, False once timed out (a late answer is then dropped).
         self._timeouts = config.request_timeouts
@@ -268,7 +296,7 @@ class _DeviceBase:
 
     def _unblock_all(self) -> None:
         self._blocking = 0
-        self._blocking_requests.clear()
+        self._blocking_requests = _NO_REQUESTS
         self._close_blocked_period()
 
     def _close_blocked_period(self, *, capped: bool = False) -> None:
