@@ -258,7 +258,10 @@ class CompiledTable:
         """Fire ``trigger`` on ``model`` (its state is refused unless :meth:`can`);
         returns whether a row passed its conditions."""
         for row in self.rows[trigger][getattr(model, self.attribute)]:
-            if all(getattr(model, name)() == value for name, value in row.conditions):
+            for name, value in row.conditions:
+                if getattr(model, name)() != value:  # compared, as in transitions
+                    break
+            else:
                 for name in row.before:
                     getattr(model, name)()
                 if row.dest is not None:

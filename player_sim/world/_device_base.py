@@ -250,7 +250,7 @@ class _DeviceBase:
             self._deferred.append(
                 lambda: self._answered(kind, answer, unblocks, launch, request_id))
             return
-        data = attrs.asdict(answer)
+        data = as_dict(answer)
         playback_id = data.pop("playback_id")
         if request_id is not None:
             data["request_id"] = request_id
@@ -306,6 +306,33 @@ class _DeviceBase:
         if capped:
             data["capped"] = True
         self._record("main_thread_blocked", data)
+
+
+#: The values :func:`as_dict` copies as they are (exact types: a subclass goes to attrs).
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+#: Each attrs class's field names, in order, as :func:`as_dict` met them.
+_field_names: dict[type, tuple[str, ...]] = {}
+
+
+def as_dict(instance: Any) -> dict[str, Any]:
+    """``attrs.asdict(instance)``, built without attrs' generic machinery when every
+    field holds a str, int, float, bool, None or (recursively) such an attrs instance,
+    as the actions and answers a device records do; anything else (a collection, a
+    subclass of those types) is left to ``attrs.asdict`` itself. Same dict either way."""
+    kind = type(instance)
+    names = _field_names.get(kind)
+    if names is None:
+        names = _field_names[kind] = tuple(a.name for a in attrs.fields(kind))
+    fields: dict[str, Any] = {}
+    for name in names:
+        value = getattr(instance, name)
+        if type(value) in _SCALARS:
+            fields[name] = value
+        elif attrs.has(type(value)):
+            fields[name] = as_dict(value)
+        else:
+            return attrs.asdict(instance)
+    return fields
 
 
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:
