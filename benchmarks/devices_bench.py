@@ -14,7 +14,11 @@ a. **creation**, at each size N: a world (heartbeats untraced, accounts of
    Targets: at most ``CREATION_RATIO_TARGET`` x SimPy's CPU time at every size, and
    linear: the CPU time per device at the largest size at most
    ``LINEAR_TARGET`` x the one at the smallest.
-b. **memory**, at the largest size: ``tracemalloc`` counts what the world holds
+b. **one account**, at the middle size: the same N devices all in one account (its
+   limit raised to N) against accounts of ``DEVICES_PER_ACCOUNT``, CPU per device
+   of each. Target: at most ``ONE_ACCOUNT_TARGET`` x (a setup that looks at every
+   session of its account makes this quadratic).
+c. **memory**, at the largest size: ``tracemalloc`` counts what the world holds
    after (a) beyond what it held empty (after ``gc.collect()``), per device: with
    the trace records the devices' setup wrote, then without them (the trace
    dropped), so the records' share shows; beside the SimPy peer's peak traced
@@ -36,13 +40,14 @@ from collections.abc import Sequence
 
 import attrs
 from _peers import simpy_creation
-from world_bench import HEARTBEAT_PERIOD, device_config, fleet_config
+from world_bench import HEARTBEAT_PERIOD, SSM_URL, device_config, fleet_config
 
-from player_sim import PlaybackState, World
+from player_sim import DeviceConfig, PlaybackState, World
 from player_sim.trace import Trace
 
 CREATION_RATIO_TARGET = 2.0
 LINEAR_TARGET = 1.5
+ONE_ACCOUNT_TARGET = 1.5
 MEMORY_TARGET = 2048  # bytes per idle-playing device, beyond the empty world
 SIZES = (10_000, 30_000, 100_000)
 QUICK_SIZES = (1_000, 3_000, 10_000)
@@ -84,22 +89,30 @@ class Memory:
         return self.world_bytes - self.without_records_bytes
 
 
-def populate(world: World, devices: int) -> list[str]:
-    """Add ``devices`` playing SSM devices to ``world`` at its ``now`` and run until
-    they play; returns what the sanity check found wrong."""
+def populate(world: World, devices: int, *, one_account: bool = False) -> list[str]:
+    """Add ``devices`` playing SSM devices to ``world`` at its ``now`` (in accounts of
+    ``world_bench.DEVICES_PER_ACCOUNT``, or all in one) and run until they play;
+    returns what the sanity check found wrong."""
     for index in range(devices):
-        world.add_device(device_config(index)).play("channel-1")
+        config = (DeviceConfig(name=f"device-{index}", account="account-0",
+                               ssm_server_url=SSM_URL) if one_account
+                  else device_config(index))
+        world.add_device(config).play("channel-1")
     world.run_for(HEARTBEAT_PERIOD / 2)
     not_playing = sum(1 for d in world.devices if d.core.playback is not PlaybackState.PLAYING)
     return [f"{not_playing} of {devices:,} devices are not playing"] if not_playing else []
 
 
-def world_creation(devices: int) -> tuple[float, list[str]]:
+def world_creation(devices: int, *, one_account: bool = False) -> tuple[float, list[str]]:
     """CPU seconds to create ``devices`` playing devices (the world made beforehand)."""
-    world = World(fleet_config(devices), seed=1)
+    config = fleet_config(devices)
+    if one_account:
+        config = attrs.evolve(config, ssm=attrs.evolve(config.ssm,
+                                                       max_sessions_per_account=devices))
+    world = World(config, seed=1)
     gc.collect()
     cpu = time.process_time()
-    problems = populate(world, devices)
+    problems = populate(world, devices, one_account=one_account)
     cpu = time.process_time() - cpu
     del world
     gc.collect()
@@ -172,6 +185,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"per-device CPU, {sizes[-1]:,} vs {sizes[0]:,} devices: world x{growth:.2f}, "
           f"SimPy x{simpy_growth:.2f} (target: world <= x{LINEAR_TARGET:g}) {verdict(linear)}")
 
+    middle = sizes[len(sizes) // 2]
+    spread = next(run for run in runs if run.devices == middle)
+    one_cpu, more = world_creation(middle, one_account=True)
+    problems += more
+    one_ratio = one_cpu / spread.world_cpu
+    one_ok = one_ratio <= ONE_ACCOUNT_TARGET
+    print(f"{middle:,} devices in one account: {one_cpu / middle * 1e6:.1f} us/dev, "
+          f"x{one_ratio:.2f} of accounts of 100 (target <= x{ONE_ACCOUNT_TARGET:g}) "
+          f"{verdict(one_ok)}", flush=True)
+
     mem, more = memory(sizes[-1])
     problems += more
     light = mem.world_bytes <= MEMORY_TARGET
@@ -187,7 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for problem in problems:
         print(f"sanity check failed: {problem}")
-    ok = all(run.ratio <= CREATION_RATIO_TARGET for run in runs) and linear and light
+    ok = (all(run.ratio <= CREATION_RATIO_TARGET for run in runs) and linear and one_ok
+          and light)
     return 0 if ok and not problems else 1
 
 
