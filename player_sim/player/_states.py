@@ -198,8 +198,9 @@ APP_TRANSITIONS: Final[list[dict[str, Any]]] = [
 
 def _machine(states: type[enum.Enum], initial: enum.Enum, table: list[dict[str, Any]],
              attribute: str) -> Machine:
-    # model=None: one machine serves every PlayerCore (no per-player Machine,
-    # no quadratic add_model); triggers are fired as MACHINE.events[name].trigger(core).
+    # model=None: one machine serves every PlayerCore (no per-player Machine, no
+    # quadratic add_model); the core fires its CompiledTable, whose reference this is
+    # (MACHINE.events[name].trigger(model) fires the same row).
     return Machine(model=None, states=states, initial=initial, transitions=table,
                    auto_transitions=False, ignore_invalid_triggers=False,
                    model_attribute=attribute)
