@@ -29,6 +29,7 @@ Rules (``seeds/000_7011756516eda0b2.txt`` and ``DOMAIN.md``):
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, Protocol, get_args
 
@@ -201,6 +202,7 @@ class SsmServer:
         self._sessions: dict[str, SsmSession] = {}
         self._by_token: dict[str, SsmSession] = {}
         self._by_account: dict[str, dict[str, SsmSession]] = {}
+        self._expiry_floor: dict[str, float] = {}  # see _active_count
         self._ended: dict[str, str] = {}  # last token of each ended session -> how it ended
         self._sessions_of: dict[str, int] = {}  # sessions created per device, for their ids
         self.faults = ForcedFaults(ENDPOINTS)
@@ -213,6 +215,35 @@ class SsmServer:
         now = self._host.now
         pool = self._sessions if account is None else self._by_account.get(account, {})
         return [s for s in pool.values() if s.expires_at > now]
+
+    def _active_count(self, account: str) -> int:
+        """``len(self.active_sessions(account))``, without looking at every session of a
+        large account at every setup (that made creating N devices of one account
+        quadratic).
+
+        ``_expiry_floor[account]`` is a time before which no session of the account's
+        pool expires: a lower bound, lowered as sessions are created, and only ever
+        wrong on the safe side since the server moves a session's expiry only later
+        (a heartbeat) and ending one removes it from the pool. Before the floor every
+        session of the pool is live: the count is the pool's size. Otherwise (or with
+        no floor yet) the sessions are counted, and the floor becomes the earliest
+        expiry among them, those expired but not yet ended included.
+        """
+        pool = self._by_account.get(account)
+        if not pool:
+            return 0
+        now = self._host.now
+        floor = self._expiry_floor.get(account)
+        if floor is not None and now < floor:
+            return len(pool)
+        count, floor = 0, math.inf
+        for session in pool.values():
+            expires_at = session.expires_at
+            if expires_at > now:
+                count += 1
+            floor = min(floor, expires_at)
+        self._expiry_floor[account] = floor
+        return count
 
     def session_of(self, token: str) -> SsmSession | None:
         """The live session whose current token is ``token``."""
@@ -254,6 +285,7 @@ class SsmServer:
         new._sessions = {}
         new._by_token = {}
         new._by_account = {account: {} for account in self._by_account}
+        new._expiry_floor = dict(self._expiry_floor)
         for session_id, old in self._sessions.items():
             session = attrs.evolve(old)
             new._sessions[session_id] = session
@@ -326,11 +358,14 @@ class SsmServer:
                              host.now + self._timeout)
         self._sessions[session.session_id] = session
         self._by_account.setdefault(account, {})[session.session_id] = session
+        floor = self._expiry_floor.get(account)
+        if floor is not None and session.expires_at < floor:
+            self._expiry_floor[account] = session.expires_at
         self._by_token[session.token] = session
         host.schedule_at(session.expires_at, self._check_expiry, session)
         host.record(device, "ssm_session_created",
                     {"session": session.session_id, "account": account, "stream": stream,
-                     "active": len(self.active_sessions(account)),
+                     "active": self._active_count(account),
                      "limit": limit if limit is not None else self.limit_of(account)})
         return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
 
@@ -411,11 +446,13 @@ class SsmServer:
         """Why a new session would exceed a limit (evicting first if so configured)."""
         cfg = self.config
         limit = token_limit if token_limit is not None else self.limit_of(account)
-        # (bound, the sessions the bound counts, why a refusal)
-        checks: list[tuple[int | None, Callable[[], list[SsmSession]], str]] = [
-            (limit, lambda: self.active_sessions(account),
-             f"max active sessions exceeded for account {account!r} (limit {limit})"),
-        ]
+        # (bound, the sessions the bound counts, why a refusal); the account's bound
+        # first, listed only if it is reached (else it passes, evicting nobody).
+        checks: list[tuple[int | None, Callable[[], list[SsmSession]], str]] = []
+        if limit is not None and self._active_count(account) >= limit:
+            checks.append((limit, lambda: self.active_sessions(account),
+                           f"max active sessions exceeded for account {account!r} "
+                           f"(limit {limit})"))
         if device_group is not None:
             checks.append((cfg.max_sessions_per_device_group,
                            lambda: [s for s in self.active_sessions(account)
@@ -476,7 +513,7 @@ class SsmServer:
         self._ended[session.token] = _ENDED_HOW[kind]
         self._host.record(device, kind, {"session": session.session_id,
                                          "account": session.account,
-                                         "active": len(self.active_sessions(session.account))})
+                                         "active": self._active_count(session.account)})
 
     def _check_expiry(self, session: SsmSession) -> None:
         if session.session_id not in self._sessions:

@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-import attrs
-
 from .._errors import InvalidTransition, PlayerSimError
 from ..player import AppState, PlaybackState
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ._config import DeviceConfig
 from ._device_app import _AppReactions
-from ._device_base import DeviceHost
+from ._device_base import DeviceHost, as_dict
 from ._device_providers import _ProviderGlue
 from ._device_ssm import _SsmTraffic
 
@@ -35,6 +33,8 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
     app is suspended (normal background) its timers and incoming answers wait
     for the foreground.
     """
+
+    __slots__ = ()  # every attribute is a slot of _DeviceBase
 
     def __init__(self, world: DeviceHost, config: DeviceConfig) -> None:
         super().__init__(world, config)
@@ -177,7 +177,7 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
             self._session_action(action, origin)
             return
         data: dict[str, Any] = {"name": _action_name(action), "origin": origin}
-        data.update(attrs.asdict(action))
+        data.update(as_dict(action))
         effects = self.core.feed(action)
         self._record("action", data)
         self._run(effects)

@@ -36,13 +36,17 @@ class Notification:
 class _AppReactions(_DeviceBase):
     """Posts the core's notifications and applies what the app policy does about them."""
 
+    __slots__ = ()  # its state is in _DeviceBase
+
     def _notify(self, effect: ev.Notify) -> None:
         payload = effect.payload()
         kind = effect.kind
         self._record(kind, payload)
         self._provider_notified(kind, payload)
-        note = Notification(self.world.now, self.name, kind, payload)
-        signals.signal(kind).send(self, notification=note)
+        signal = signals.signal(kind)
+        if signal.receivers:  # a Notification only for someone listening
+            signal.send(self, notification=Notification(self.world.now, self.name, kind,
+                                                        payload))
         policy = self.policy
         actions = list(policy.on_notification(self.core, kind, payload))
         if kind == "state_changed" and payload["app"] != payload["app_from"]:

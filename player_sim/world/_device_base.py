@@ -20,7 +20,6 @@ device, never the other way round).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
@@ -29,10 +28,11 @@ import attrs
 from .._errors import ConfigError, InvalidTransition
 from .._messages import SsmAnswer
 from ..backends import LicenseServer, SsmServer
-from ..player import AppState, PlayerCore
+from ..player import AppState, CoreConfig, PlayerCore
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ..providers import BackendPort
+from ..providers._bookmarks import PhoenixBookmarks
 from ..trace import Trace, TraceRecord
 from ._config import DeviceConfig, WorldConfig
 from ._network import Network
@@ -42,6 +42,11 @@ __all__ = ["DeviceHost"]
 # Read on every heartbeat: a module constant is several times cheaper than
 # looking the member up on the Enum class.
 _BACKGROUND: Final = AppState.BACKGROUND
+
+#: The heartbeat timer argument a device starts with: no playback has id 0.
+_NO_HEARTBEAT_TIMER: Final = (ev.HeartbeatDue(0), 0)
+#: No request blocks the main thread (one shared empty frozenset: each is ~200 B).
+_NO_REQUESTS: Final[frozenset[int]] = frozenset()
 
 
 class DeviceHost(Protocol):
@@ -77,14 +82,78 @@ class DeviceHost(Protocol):
     def poke(self) -> None: ...
 
 
+#: Devices configured alike share their core's configuration: a CoreConfig (with its
+#: SsmVariants, ~340 B) is frozen, so a fleet of 100,000 devices holds a handful, not one
+#: each. At most this many are kept; any more is built per device, as before.
+_SHARED_CORE_CONFIGS_MAX: Final = 256
+_shared_core_configs: dict[CoreConfig, CoreConfig] = {}
+
+
+def _shared_core_config(config: DeviceConfig) -> CoreConfig:
+    """``config.core_config()``, or an equal one already in use. Never shared: one with
+    an SDK model (equality ignores the model, and each core copies its own from it) or
+    with a variant value that can't be hashed."""
+    built = config.core_config()
+    if built.sdk is not None:
+        return built
+    try:
+        shared = _shared_core_configs.get(built)
+    except TypeError:  # an unhashable variant value
+        return built
+    if shared is not None:
+        return shared
+    if len(_shared_core_configs) < _SHARED_CORE_CONFIGS_MAX:
+        _shared_core_configs[built] = built
+    return built
+
+
 class _DeviceBase:
-    """The state every part of a device reads, and the primitives they share."""
+    """The state every part of a device reads, and the primitives they share.
+
+    Every attribute of a device is a slot declared here (the parts and
+    :class:`~player_sim.Device` declare none of their own): a large world holds
+    a hundred thousand devices, and slots weigh less than an instance dict.
+    What most devices never use (a waiting action, a deferred answer, a request
+    on the wire) starts as an empty list, the cheapest container.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_awaiting",
+        "_blocked_since",
+        "_blocked_time",
+        "_blocking",
+        "_blocking_requests",
+        "_bookmarks",
+        "_deferred",
+        "_heartbeat_timer",
+        "_heartbeats_sent",
+        "_launch",
+        "_loaded",
+        "_media_load_cancel",
+        "_overdue_heartbeat",
+        "_requests",
+        "_sdk",
+        "_timeouts",
+        "_trace_heartbeats",
+        "_variants",
+        "_waiting",
+        "config",
+        "core",
+        "killed",
+        "name",
+        "policy",
+        "session_provider",
+        "setups_on_the_wire",
+        "teardowns_on_the_wire",
+        "world",
+    )
 
     def __init__(self, world: DeviceHost, config: DeviceConfig) -> None:
         self.world = world
         self.config = config
         self.name = config.name
-        self.core = PlayerCore(config.core_config())
+        self.core = PlayerCore(_shared_core_config(config))
         self.policy = config.policy
         self._sdk = config.sdk
         self.killed = False
@@ -96,25 +165,33 @@ class _DeviceBase:
         self._blocked_time = 0.0
         self._blocking = 0
         self._blocked_since = 0.0
-        self._variants = config.ssm_variants
-        # Blocking SSM requests not yet answered nor released by the client's cap.
-        self._blocking_requests: set[int] = set()
+        self._variants = self.core.config.variants  # config.ssm_variants, built once
+        # Blocking SSM requests not yet answered nor released by the client's cap: a
+        # frozenset replaced on change (sync calls are rare; the empty one is shared).
+        self._blocking_requests = _NO_REQUESTS
         # The client's timeout per SSM call, and the requests it still waits for: True
         # until answered, False once timed out (a late answer is then dropped).
         self._timeouts = config.request_timeouts
         self._awaiting: dict[int, bool] = {}
-        self._waiting: deque[tuple[float, ev.Action, str]] = deque()
+        # Actions waiting for the main thread, oldest first (a few at most: a list).
+        self._waiting: list[tuple[float, ev.Action, str]] = []
         self._deferred: list[Callable[[], None]] = []
         self._overdue_heartbeat: ev.HeartbeatDue | None = None
-        # The heartbeat timer's argument, reused while playback and launch stay the same.
-        self._heartbeat_timer = (ev.HeartbeatDue(0), self._launch)
+        # The heartbeat timer's argument, reused while playback and launch stay the same
+        # (immutable: every device starts with the same one, matching no playback).
+        self._heartbeat_timer = _NO_HEARTBEAT_TIMER
         self._trace_heartbeats = world.config.trace_heartbeats
         # SSM round trips under way, so that a session whose answer is still on the
-        # wire is not taken for a zombie: when each unanswered setup left, and the
-        # tokens of unanswered teardowns.
-        self.setups_on_the_wire: deque[float] = deque()
+        # wire is not taken for a zombie: when each unanswered setup left (oldest first),
+        # and the tokens of unanswered teardowns.
+        self.setups_on_the_wire: list[float] = []
         self.teardowns_on_the_wire: list[str] = []
         self.session_provider = config.session_provider
+        # Session-provider glue (_device_providers): the media load in flight's cancel,
+        # the Phoenix analytics plugin's bookmarks, the asset and KS of the last load.
+        self._media_load_cancel: Callable[[], None] | None = None
+        self._bookmarks: PhoenixBookmarks | None = None
+        self._loaded: tuple[str, str] | None = None
 
     # --- carried out by the other parts (see _device.py) --------------------------------
 
@@ -173,7 +250,7 @@ class _DeviceBase:
             self._deferred.append(
                 lambda: self._answered(kind, answer, unblocks, launch, request_id))
             return
-        data = attrs.asdict(answer)
+        data = as_dict(answer)
         playback_id = data.pop("playback_id")
         if request_id is not None:
             data["request_id"] = request_id
@@ -205,7 +282,7 @@ class _DeviceBase:
             return
         self._close_blocked_period(capped=capped)
         while self._waiting and not self._blocking and not self.killed:
-            since, action, origin = self._waiting.popleft()
+            since, action, origin = self._waiting.pop(0)
             if origin == "app" and not self.core.can(action):
                 continue
             self._record("action_delayed", {"name": _action_name(action),
@@ -219,7 +296,7 @@ class _DeviceBase:
 
     def _unblock_all(self) -> None:
         self._blocking = 0
-        self._blocking_requests.clear()
+        self._blocking_requests = _NO_REQUESTS
         self._close_blocked_period()
 
     def _close_blocked_period(self, *, capped: bool = False) -> None:
@@ -229,6 +306,33 @@ class _DeviceBase:
         if capped:
             data["capped"] = True
         self._record("main_thread_blocked", data)
+
+
+#: The values :func:`as_dict` copies as they are (exact types: a subclass goes to attrs).
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+#: Each attrs class's field names, in order, as :func:`as_dict` met them.
+_field_names: dict[type, tuple[str, ...]] = {}
+
+
+def as_dict(instance: Any) -> dict[str, Any]:
+    """``attrs.asdict(instance)``, built without attrs' generic machinery when every
+    field holds a str, int, float, bool, None or (recursively) such an attrs instance,
+    as the actions and answers a device records do; anything else (a collection, a
+    subclass of those types) is left to ``attrs.asdict`` itself. Same dict either way."""
+    kind = type(instance)
+    names = _field_names.get(kind)
+    if names is None:
+        names = _field_names[kind] = tuple(a.name for a in attrs.fields(kind))
+    fields: dict[str, Any] = {}
+    for name in names:
+        value = getattr(instance, name)
+        if type(value) in _SCALARS:
+            fields[name] = value
+        elif attrs.has(type(value)):
+            fields[name] = as_dict(value)
+        else:
+            return attrs.asdict(instance)
+    return fields
 
 
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:

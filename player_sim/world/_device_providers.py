@@ -10,7 +10,7 @@ class a provider is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .. import signals
@@ -39,17 +39,14 @@ __all__: list[str] = []
 class _ProviderGlue(_DeviceBase):
     """Obtains KSs and media entries for the core; runs login and end-session actions."""
 
-    #: cancels the media load in flight (a new load supersedes it)
-    _media_load_cancel: Callable[[], None] | None = None
-    #: the Phoenix analytics plugin's bookmarks (None: no plugin)
-    _bookmarks: PhoenixBookmarks | None = None
-    #: the asset and KS of the last media load, for the bookmarks of its playback
-    _loaded: tuple[str, str] | None = None
+    __slots__ = ()  # its state is in _DeviceBase: _media_load_cancel, _bookmarks, _loaded
 
     def _attach_provider(self) -> None:
         """When the device is added: a provider that reaches backends joins the world;
         with the Phoenix analytics plugin, its bookmarks start and stop with playback."""
         provider = self.session_provider
+        if provider is None:  # most devices: skip the (slow) runtime Protocol check
+            return
         if isinstance(provider, Attachable):
             provider.attach(self.world, self.name)
         media = self.config.media

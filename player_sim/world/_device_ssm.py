@@ -22,6 +22,8 @@ __all__: list[str] = []
 class _SsmTraffic(_DeviceBase):
     """Carries out the core's SSM and license effects; delivers their answers."""
 
+    __slots__ = ()  # its state is in _DeviceBase
+
     def _arm_heartbeat(self, effect: ev.ArmHeartbeat) -> None:
         # Heartbeats are most of a large world's events: the timer's argument is
         # immutable, so one (HeartbeatDue, launch) pair serves every period of a
@@ -197,7 +199,7 @@ class _SsmTraffic(_DeviceBase):
     def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
                        request_id: int) -> None:
         if launch == self._launch:
-            self.setups_on_the_wire.popleft()
+            self.setups_on_the_wire.pop(0)
         self._answered("ssm_setup_answered", answer, self._still_blocks(blocking, request_id),
                        launch, request_id)
 
@@ -214,7 +216,7 @@ class _SsmTraffic(_DeviceBase):
         """Block the main thread until request ``request_id`` is answered, or for ``cap``
         seconds at most (variants ``sync_setup_cap`` / ``sync_teardown_cap``)."""
         self._block()
-        self._blocking_requests.add(request_id)
+        self._blocking_requests |= {request_id}
         if cap is not None:
             world = self.world
             world.schedule_at(world.now + cap, self._cap_reached,
@@ -224,14 +226,14 @@ class _SsmTraffic(_DeviceBase):
         """Whether the answer to ``request_id`` frees the main thread (not if a cap did)."""
         if not blocking or request_id not in self._blocking_requests:
             return False
-        self._blocking_requests.discard(request_id)
+        self._blocking_requests -= {request_id}
         return True
 
     def _cap_reached(self, arg: tuple[int, int | None, int]) -> None:
         request_id, teardown_of, launch = arg
         if self.killed or launch != self._launch or request_id not in self._blocking_requests:
             return  # answered in time (or the app is gone)
-        self._blocking_requests.discard(request_id)
+        self._blocking_requests -= {request_id}
         if teardown_of is not None:  # a stop or zap waiting for this teardown goes on
             self._run(self.core.feed(ev.TeardownWaitEnded(teardown_of)))
         self._unblock(capped=True)

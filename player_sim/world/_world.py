@@ -26,6 +26,7 @@ from ..providers import ApiLink, BackendPort, RefreshPolicy
 from ..trace import Trace, TraceRecord
 from ._config import DeviceConfig, WorldConfig
 from ._device import Device
+from ._device_base import as_dict
 from ._network import Network
 
 __all__ = ["World"]
@@ -85,10 +86,11 @@ class World:
             raise ConfigError(f"a device named {config.name!r} already exists in this world")
         device = Device(self, config)
         self._devices[config.name] = device
+        # The variants as SsmVariants.as_dict() gives them (attrs.asdict), built faster.
         data: dict[str, Any] = {"account": config.account,
                                 "ssm": config.ssm_server_url is not None,
                                 "sync": config.sync_ssm_setup_teardown,
-                                "variants": config.ssm_variants.as_dict()}
+                                "variants": as_dict(device.core.config.variants)}
         provider = config.session_provider
         if provider is not None:  # what the SDK was given: judged by the provider rules
             data["base_url"] = provider.base_url
