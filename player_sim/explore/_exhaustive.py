@@ -39,6 +39,7 @@ from ..player import (
     SdkModel,
 )
 from ..rules import CATALOGUE, TraceChecker
+from ._compiled import compiled_class
 from ._coremodel import (
     REFUSED_INPUT_UNCHANGED,
     CoreEnv,
@@ -170,14 +171,19 @@ def _path(parents: dict[Any, tuple[Any, str] | None], key: Any) -> list[str]:
 
 
 def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
-                 core_type: type[PlayerCore] = PlayerCore) -> CoreExploration:
+                 core_type: type[PlayerCore] = PlayerCore,
+                 compiled: bool = True) -> CoreExploration:
     """Breadth-first search of one core configuration up to ``depth`` inputs.
 
     ``core_type`` is the player core to explore: a subclass of
     :class:`~player_sim.PlayerCore` (an SDK variant, or a mutant) is explored
     through the same tables and checked against the same invariants.
+
+    The core fires its triggers through the tables compiled to a lookup
+    (:mod:`._compiled`); ``compiled=False`` fires them through the ``transitions``
+    machines instead, the reference the lookup is tested against (same result).
     """
-    root: Any = _tracing_class(core_type)(config)
+    root: Any = _tracing_class(compiled_class(core_type) if compiled else core_type)(config)
     root.fired = []
     env = CoreEnv()
     checker = core_checker(config)
@@ -238,15 +244,16 @@ class WorldExploration:
 
 
 def explore_world(config: CoreConfig, depth: int, name: str = "world", *,
-                  core_type: type[PlayerCore] = PlayerCore) -> WorldExploration:
+                  core_type: type[PlayerCore] = PlayerCore,
+                  compiled: bool = True) -> WorldExploration:
     """Breadth-first search of the small world (:mod:`._smallworld`: two cores of
     ``core_type`` on one account limited to one session, the real SSM server) up
     to ``depth`` inputs. Each violation of a catalogue rule is reported with the
     shortest input sequences that reach it: per rule and monitor message, every
     path of the shortest length found, up to :data:`SHORTEST_PATHS` (one race can
     have several shapes: the async zap race with the session held, or with a
-    setup answer that came late)."""
-    root = world_root(config, core_type)
+    setup answer that came late). ``compiled`` as for :func:`explore_core`."""
+    root = world_root(config, compiled_class(core_type) if compiled else core_type)
     key = world_key(root)
     parents: dict[Any, tuple[Any, str] | None] = {key: None}
     frontier = [(root, key)]
