@@ -194,6 +194,11 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     rows: set[TableRow] = set()
     found: dict[str, ShortestPath] = {}
     steps = 0
+    # The documented core leaves every slot as it was when it refuses an action (or the
+    # step finds it did not), the env and the checker are the parent's: the step leads
+    # back to the parent's own state, seen already. (A subclass may keep state of its
+    # own that a refusal changes: its steps are all keyed.)
+    refusals_return = core_type is PlayerCore
     for _ in range(depth):
         following: list[tuple[PlayerCore, CoreEnv, TraceChecker, Any]] = []
         for core, env, checker, key in frontier:
@@ -201,10 +206,12 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                 child = _tracing(core)
                 # A refused action writes no record: the parent's checker serves (it is
                 # only ever fed through a clone).
-                child_checker = checker if label.endswith(" (refused)") \
-                    else clone_checker(checker, lazy=True)
+                refused = label.endswith(" (refused)")
+                child_checker = checker if refused else clone_checker(checker, lazy=True)
                 new_env, _, findings = step(child, env, event, index, used, child_checker)
                 steps += 1
+                if refused and refusals_return and not findings:
+                    continue
                 rows.update(child.fired)
                 reached.add(("app", child.app.value))
                 reached.add(("playback", child.playback.value))
