@@ -46,7 +46,15 @@ from .._errors import ConfigError, InvalidTransition
 from .._validators import one_of, typed
 from . import _events as ev
 from ._sdk import SdkModel, SsmCall
-from ._states import APP_MACHINE, PLAYBACK_MACHINE, AppState, PlaybackState
+from ._states import (
+    APP_MACHINE,
+    APP_TABLE,
+    PLAYBACK_MACHINE,
+    PLAYBACK_TABLE,
+    AppState,
+    CompiledTable,
+    PlaybackState,
+)
 from ._variants import (
     CONTENT_TOKEN_ERROR_CODE,
     CONTENT_TOKEN_POLLS,
@@ -269,7 +277,7 @@ class PlayerCore:
 
     @staticmethod
     def _can(machine: Machine, state: Any, trigger: str) -> bool:
-        return state.name in machine.events[trigger].transitions
+        return _table(machine).can(state, trigger)
 
     # --- firing ---------------------------------------------------------------
 
@@ -279,7 +287,7 @@ class PlayerCore:
         refusal = self._trigger_refusal(machine, trigger)
         if refusal is not None:
             raise refusal
-        machine.events[trigger].trigger(self)
+        _table(machine).fire(self, trigger)
 
     def _notify(self, kind: str, **fields: Any) -> None:
         self._effects.append(ev.Notify(kind, tuple(sorted(fields.items()))))
@@ -337,7 +345,9 @@ class PlayerCore:
         if self.app is not app or self.playback is not playback:
             self._notify("state_changed", app_from=app.value, app=self.app.value,
                          playback_from=playback.value, playback=self.playback.value)
-        return tuple(self._effects)
+        effects = tuple(self._effects)
+        self._effects.clear()  # a core holds no effect between inputs (a fleet has many)
+        return effects
 
     def _next_stream(self, stream: str) -> None:
         """Prepare a new playback of ``stream``; the machine's callbacks do the rest.
@@ -746,6 +756,15 @@ class PlayerCore:
     def _relaunch(self) -> None:
         self.playback = P.IDLE
         self._reset_playback_state()
+
+
+def _table(machine: Machine) -> CompiledTable:
+    """The compiled table of ``machine``, one of the two the core fires."""
+    if machine is PLAYBACK_MACHINE:
+        return PLAYBACK_TABLE
+    if machine is APP_MACHINE:
+        return APP_TABLE
+    raise TypeError(f"the player core fires no machine {machine!r}")
 
 
 #: The SSM answers an SdkModel reads first (SdkModel.read_answer), and the call each answers.

@@ -27,25 +27,33 @@ Rules this table encodes (the quotes are from ``seeds/000_7011756516eda0b2.txt``
   "When the application returns to the foreground, if no error notification is
   received, playback can resume" (``resume``, decided by the app policy).
 
-The tables below build the machines (:mod:`._core`), draw the diagram
-(:mod:`._diagram`) and drive exhaustive exploration. Nothing restates them.
-Conditions and callbacks are names of :class:`~._core.PlayerCore` methods.
+The tables below build the machines, draw the diagram (:mod:`._diagram`) and
+drive exhaustive exploration. Nothing restates them. Conditions and callbacks
+are names of :class:`~._core.PlayerCore` methods. A player core fires them
+through :class:`CompiledTable`, each machine compiled once to a lookup of its
+rows (the ``transitions`` machinery per trigger was a third of creating a
+playing device); the ``transitions`` machines stay the reference, and a test
+fires both on every row with every outcome of its conditions.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from transitions import Machine
 
 __all__ = [
     "ACTIVE_PLAYBACK_STATES",
     "APP_MACHINE",
+    "APP_TABLE",
     "APP_TRANSITIONS",
     "PLAYBACK_MACHINE",
+    "PLAYBACK_TABLE",
     "PLAYBACK_TRANSITIONS",
     "AppState",
+    "CompiledRow",
+    "CompiledTable",
     "PlaybackState",
 ]
 
@@ -199,3 +207,98 @@ def _machine(states: type[enum.Enum], initial: enum.Enum, table: list[dict[str, 
 
 PLAYBACK_MACHINE: Final = _machine(PlaybackState, P.IDLE, PLAYBACK_TRANSITIONS, "playback")
 APP_MACHINE: Final = _machine(AppState, A.FOREGROUND, APP_TRANSITIONS, "app")
+
+
+class CompiledRow(NamedTuple):
+    """One row of a compiled table: the conditions, each a method name and the value it
+    must return (``False`` for an ``unless``), then the callbacks and the destination
+    (``None``: an internal transition, the state stays)."""
+
+    conditions: tuple[tuple[str, bool], ...]
+    before: tuple[str, ...]
+    dest: enum.Enum | None
+    after: tuple[str, ...]
+
+
+class CompiledTable:
+    """A ``transitions`` machine compiled to a lookup: ``rows[trigger][state]`` are the
+    rows that ``trigger`` tries from ``state``, in the machine's order.
+
+    :meth:`fire` does what ``machine.events[trigger].trigger(model)`` does for the
+    machines built here: the first row whose conditions all return their value runs
+    its ``before`` callbacks, sets the model's state attribute to its destination,
+    then runs its ``after`` callbacks; when none passes, nothing happens. Conditions
+    and callbacks are looked up on the model by name at each call (a subclass's
+    override counts, as with ``transitions``). Only what these tables use is
+    supported; compiling a machine with anything else (callable callbacks, prepare,
+    machine-wide or state callbacks, queued events) raises :class:`TypeError`, so a
+    new table feature cannot be silently skipped.
+    """
+
+    __slots__ = ("attribute", "machine", "rows")
+
+    def __init__(self, machine: Machine) -> None:
+        _check_compilable(machine)
+        self.machine = machine
+        self.attribute: str = machine.model_attribute
+        self.rows: dict[str, dict[enum.Enum, tuple[CompiledRow, ...]]] = {
+            trigger: {_state(machine, source): tuple(
+                CompiledRow(tuple((_named(c.func), bool(c.target)) for c in t.conditions),
+                            tuple(_named(f) for f in t.before),
+                            _state(machine, t.dest) if t.dest else None,
+                            tuple(_named(f) for f in t.after))
+                for t in transitions) for source, transitions in event.transitions.items()}
+            for trigger, event in machine.events.items()}
+
+    def can(self, state: enum.Enum, trigger: str) -> bool:
+        """Whether ``trigger`` has rows from ``state`` (else the machine refuses it)."""
+        return state in self.rows[trigger]
+
+    def fire(self, model: Any, trigger: str) -> bool:
+        """Fire ``trigger`` on ``model`` (its state is refused unless :meth:`can`);
+        returns whether a row passed its conditions."""
+        for row in self.rows[trigger][getattr(model, self.attribute)]:
+            if all(getattr(model, name)() == value for name, value in row.conditions):
+                for name in row.before:
+                    getattr(model, name)()
+                if row.dest is not None:
+                    setattr(model, self.attribute, row.dest)
+                for name in row.after:
+                    getattr(model, name)()
+                return True
+        return False
+
+
+def _state(machine: Machine, name: str) -> enum.Enum:
+    """The enum member of ``machine``'s state ``name`` (the tables' states are enums)."""
+    value = machine.states[name].value
+    if not isinstance(value, enum.Enum):
+        raise TypeError(f"a compiled table's states are enum members, not {value!r}")
+    return value
+
+
+def _named(func: object) -> str:
+    if not isinstance(func, str):
+        raise TypeError(f"a compiled table names its callbacks, not {func!r}")
+    return func
+
+
+def _check_compilable(machine: Machine) -> None:
+    """What :class:`CompiledTable` does not do must not be in ``machine``."""
+    extras = {"prepare_event": machine.prepare_event,
+              "before_state_change": machine.before_state_change,
+              "after_state_change": machine.after_state_change,
+              "finalize_event": machine.finalize_event, "on_exception": machine.on_exception,
+              "on_final": machine.on_final,
+              "prepare": [f for e in machine.events.values()
+                          for ts in e.transitions.values() for t in ts for f in t.prepare],
+              "on_enter/on_exit": [f for st in machine.states.values()
+                                   for f in (*st.on_enter, *st.on_exit)]}
+    used = [name for name, value in extras.items() if value]
+    if used or machine.send_event or machine.has_queue:
+        raise TypeError(f"can't compile machine: it uses {used or 'send_event/queued'}")
+
+
+#: The two machines as the core fires them (see CompiledTable).
+PLAYBACK_TABLE: Final = CompiledTable(PLAYBACK_MACHINE)
+APP_TABLE: Final = CompiledTable(APP_MACHINE)

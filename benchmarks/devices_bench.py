@@ -1,0 +1,195 @@
+"""What creating devices costs, and what a playing device weighs, beside SimPy.
+
+Run ``python benchmarks/devices_bench.py`` (``--quick`` for 1,000 / 3,000 / 10,000
+devices instead of 10,000 / 30,000 / 100,000). In one run:
+
+a. **creation**, at each size N: a world (heartbeats untraced, accounts of
+   ``DEVICES_PER_ACCOUNT`` devices with the session limit raised to fit, as
+   ``world_bench.fleet_config``) gets N SSM devices, each made from its own
+   ``DeviceConfig``, added and told to play at time 0; the world then runs until
+   every device plays (half a heartbeat period: setup, license, playing). The CPU
+   seconds of all that (``time.process_time``: the machine is shared) per device,
+   beside ``_peers.simpy_creation(N)``, which creates N SimPy device processes and
+   brings each to its first heartbeat wait with a session set up, in the same run.
+   Targets: at most ``CREATION_RATIO_TARGET`` x SimPy's CPU time at every size, and
+   linear: the CPU time per device at the largest size at most
+   ``LINEAR_TARGET`` x the one at the smallest.
+b. **memory**, at the largest size: ``tracemalloc`` counts what the world holds
+   after (a) beyond what it held empty (after ``gc.collect()``), per device: with
+   the trace records the devices' setup wrote, then without them (the trace
+   dropped), so the records' share shows; beside the SimPy peer's peak traced
+   memory over its own creation run, per device. Target: at most
+   ``MEMORY_TARGET`` bytes per idle-playing device, records included.
+
+The exit status is 1 when a target is missed or a sanity check fails (a device not
+playing), so the script is a check, not only a report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+import tracemalloc
+from collections.abc import Sequence
+
+import attrs
+from _peers import simpy_creation
+from world_bench import HEARTBEAT_PERIOD, device_config, fleet_config
+
+from player_sim import PlaybackState, World
+from player_sim.trace import Trace
+
+CREATION_RATIO_TARGET = 2.0
+LINEAR_TARGET = 1.5
+MEMORY_TARGET = 2048  # bytes per idle-playing device, beyond the empty world
+SIZES = (10_000, 30_000, 100_000)
+QUICK_SIZES = (1_000, 3_000, 10_000)
+
+
+@attrs.frozen
+class Creation:
+    """N devices created by the world and by the SimPy peer: CPU seconds of each."""
+
+    devices: int
+    world_cpu: float
+    simpy_cpu: float
+
+    @property
+    def world_us(self) -> float:
+        return self.world_cpu / self.devices * 1e6
+
+    @property
+    def simpy_us(self) -> float:
+        return self.simpy_cpu / self.devices * 1e6
+
+    @property
+    def ratio(self) -> float:
+        return self.world_cpu / self.simpy_cpu
+
+
+@attrs.frozen
+class Memory:
+    """Bytes per device: the world's with and without its records, and SimPy's."""
+
+    devices: int
+    records: int
+    world_bytes: float
+    without_records_bytes: float
+    simpy_bytes: float
+
+    @property
+    def record_bytes(self) -> float:
+        return self.world_bytes - self.without_records_bytes
+
+
+def populate(world: World, devices: int) -> list[str]:
+    """Add ``devices`` playing SSM devices to ``world`` at its ``now`` and run until
+    they play; returns what the sanity check found wrong."""
+    for index in range(devices):
+        world.add_device(device_config(index)).play("channel-1")
+    world.run_for(HEARTBEAT_PERIOD / 2)
+    not_playing = sum(1 for d in world.devices if d.core.playback is not PlaybackState.PLAYING)
+    return [f"{not_playing} of {devices:,} devices are not playing"] if not_playing else []
+
+
+def world_creation(devices: int) -> tuple[float, list[str]]:
+    """CPU seconds to create ``devices`` playing devices (the world made beforehand)."""
+    world = World(fleet_config(devices), seed=1)
+    gc.collect()
+    cpu = time.process_time()
+    problems = populate(world, devices)
+    cpu = time.process_time() - cpu
+    del world
+    gc.collect()
+    return cpu, problems
+
+
+def creation(devices: int) -> tuple[Creation, list[str]]:
+    world_cpu, problems = world_creation(devices)
+    gc.collect()
+    simpy_cpu, _ = simpy_creation(devices)
+    gc.collect()
+    return Creation(devices, world_cpu, simpy_cpu), problems
+
+
+def memory(devices: int) -> tuple[Memory, list[str]]:
+    """Traced bytes per device of the world (with, then without records) and SimPy."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        world = World(fleet_config(devices), seed=1)
+        gc.collect()
+        empty = tracemalloc.get_traced_memory()[0]
+        problems = populate(world, devices)
+        records = len(world.trace)
+        gc.collect()
+        built = tracemalloc.get_traced_memory()[0]
+        world.trace = Trace()  # the devices' records go; the devices stay
+        gc.collect()
+        without = tracemalloc.get_traced_memory()[0]
+        del world
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        simpy_creation(devices)
+        simpy_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return Memory(devices, records, (built - empty) / devices, (without - empty) / devices,
+                  (simpy_peak - before) / devices), problems
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{', '.join(f'{n:,}' for n in QUICK_SIZES)} devices "
+                             "(a smoke run, same targets)")
+    args = parser.parse_args(argv)
+    sizes = QUICK_SIZES if args.quick else SIZES
+    print(f"player_sim devices benchmark: {', '.join(f'{n:,}' for n in sizes)} playing SSM "
+          f"devices, heartbeats untraced; CPU seconds; Python {sys.version.split()[0]}",
+          flush=True)
+
+    problems: list[str] = []
+    runs = []
+    print(f"{'devices':>8}  {'world us/dev':>12}  {'SimPy us/dev':>12}  {'ratio':>6}  target")
+    for size in sizes:
+        run, more = creation(size)
+        problems += more
+        runs.append(run)
+        print(f"{size:>8,}  {run.world_us:>12.1f}  {run.simpy_us:>12.1f}  {run.ratio:>6.2f}  "
+              f"<= {CREATION_RATIO_TARGET:g} {verdict(run.ratio <= CREATION_RATIO_TARGET)}",
+              flush=True)
+    growth = runs[-1].world_us / runs[0].world_us
+    simpy_growth = runs[-1].simpy_us / runs[0].simpy_us
+    linear = growth <= LINEAR_TARGET
+    print(f"per-device CPU, {sizes[-1]:,} vs {sizes[0]:,} devices: world x{growth:.2f}, "
+          f"SimPy x{simpy_growth:.2f} (target: world <= x{LINEAR_TARGET:g}) {verdict(linear)}")
+
+    mem, more = memory(sizes[-1])
+    problems += more
+    light = mem.world_bytes <= MEMORY_TARGET
+    print()
+    print(f"memory per idle-playing device at {mem.devices:,} devices (tracemalloc):")
+    print(f"  world, with its {mem.records / mem.devices:g} setup records per device: "
+          f"{mem.world_bytes:,.0f} B  ({mem.world_bytes / mem.simpy_bytes:.2f}x SimPy; target "
+          f"<= {MEMORY_TARGET:,} B) {verdict(light)}")
+    print(f"  world, records dropped: {mem.without_records_bytes:,.0f} B "
+          f"({mem.without_records_bytes / mem.simpy_bytes:.2f}x SimPy); the records: "
+          f"{mem.record_bytes:,.0f} B ({mem.record_bytes / mem.world_bytes:.0%})")
+    print(f"  SimPy, same bookkeeping (peak over its creation run): {mem.simpy_bytes:,.0f} B")
+
+    for problem in problems:
+        print(f"sanity check failed: {problem}")
+    ok = all(run.ratio <= CREATION_RATIO_TARGET for run in runs) and linear and light
+    return 0 if ok and not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
