@@ -5,9 +5,10 @@ alternating, best of ``--rounds`` by CPU time (``time.process_time``: the machin
 shared):
 
 a. the core explorer, ``core/default`` to depth 7 (as ``benchmarks/explore_bench.py``),
-   firing its triggers through the tables compiled to a lookup (``compiled=True``, what
-   ``player-sim explore --exhaustive`` runs) and through the ``transitions`` machines
-   (``compiled=False``, the reference);
+   exploring :class:`~player_sim.PlayerCore` as it is (its triggers fired through the
+   tables compiled to a lookup, what ``player-sim explore --exhaustive`` runs) and
+   :class:`~player_sim.explore._reference.MachineCore`, the same core firing them through
+   the ``transitions`` machines (the reference, as the core fired before issue 17);
 b. the small world, ``world/setup-first`` to depth 9, the same two ways.
 
 States are the distinct states merged (``CoreExploration.states``), per CPU second of
@@ -16,7 +17,7 @@ the whole exploration (successors, checker copies, state keys).
 Sanity checks: both ways find the same states, steps, states reached, table rows and
 violations (with their shortest paths), and at the full depths the same as recorded in
 ``tests/data/exhaustive_reference.json`` (what main found). The exit status is 1 when
-anything differs, or when the compiled core explorer merges fewer than
+anything differs, or when the core explorer merges fewer than
 :data:`TARGET_STATES_PER_S` states per CPU second (issue 17's target).
 """
 
@@ -30,6 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from player_sim import PlayerCore
 from player_sim.explore import (
     CORE_CONFIGS,
     WORLD_CONFIGS,
@@ -38,6 +40,7 @@ from player_sim.explore import (
     explore_core,
     explore_world,
 )
+from player_sim.explore._reference import MachineCore
 
 #: Issue 17's target for the core explorer, in states per CPU second.
 TARGET_STATES_PER_S = 50_000
@@ -69,16 +72,18 @@ def _summary(result: Exploration) -> dict[str, Any]:
 
 
 def compare(what: str, depth: int, rounds: int) -> tuple[float, bool]:
-    """Run ``what`` (core or world) compiled and by the reference, alternating; print
-    both rates and their ratio; return the compiled rate and whether all checks held."""
+    """Run ``what`` (core or world) with the core as it is and with the reference core,
+    alternating; print both rates and their ratio; return the core's rate and whether
+    all checks held."""
     if what == "core":
         def run(compiled: bool) -> Exploration:
-            return explore_core(CORE_CONFIGS["default"], depth, "default", compiled=compiled)
+            return explore_core(CORE_CONFIGS["default"], depth, "default",
+                                core_type=PlayerCore if compiled else MachineCore)
         name = f"core/default to depth {depth}"
     else:
         def run(compiled: bool) -> Exploration:
             return explore_world(WORLD_CONFIGS["setup-first"], depth, "setup-first",
-                                 compiled=compiled)
+                                 core_type=PlayerCore if compiled else MachineCore)
         name = f"world/setup-first to depth {depth}"
     best = {True: float("inf"), False: float("inf")}
     results: dict[bool, Exploration] = {}
@@ -97,10 +102,11 @@ def compare(what: str, depth: int, rounds: int) -> tuple[float, bool]:
     print(f"{name}: {fast.states} states, {fast.steps} steps, "
           f"{len(fast.violations)} violations")
     print(f"   {'explorer':<28} {'CPU s':>7} {'states/s':>9} {'steps/s':>9}")
-    for compiled, label in ((False, "reference (transitions)"), (True, "compiled lookup")):
+    for compiled, label in ((False, "MachineCore (transitions)"),
+                            (True, "PlayerCore (compiled tables)")):
         print(f"   {label:<28} {best[compiled]:7.2f} {rate[compiled]:9.0f} "
               f"{results[compiled].steps / best[compiled]:9.0f}")
-    print(f"   ratio compiled / reference: {rate[True] / rate[False]:.2f}")
+    print(f"   ratio PlayerCore / MachineCore: {rate[True] / rate[False]:.2f}")
     checked = "recorded reference and " if recorded_name is not None else ""
     print(f"   same states and verdicts as the {checked}reference run: "
           f"{'yes' if ok else 'NO'}")
@@ -118,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     core_rate, core_ok = compare("core", core_depth, args.rounds)
     _, world_ok = compare("world", world_depth, args.rounds)
     met = core_rate >= TARGET_STATES_PER_S
-    print(f"target: the compiled core explorer at least {TARGET_STATES_PER_S:,} states per "
+    print(f"target: the core explorer at least {TARGET_STATES_PER_S:,} states per "
           f"CPU second: {core_rate:,.0f} ({core_rate / TARGET_STATES_PER_S:.2f} of it), "
           f"{'met' if met else 'MISSED'}")
     return 0 if met and core_ok and world_ok else 1

@@ -234,6 +234,14 @@ def variant_key(core: PlayerCore, tok: Any, rel: Any) -> tuple[Any, ...]:
 
 
 _SLOT_SET: Final = frozenset(_SLOTS)
+
+
+def keyed_by_slots(core_type: type[PlayerCore], config: CoreConfig) -> bool:
+    """Whether the state key of a ``core_type`` core under ``config`` reads nothing but
+    the documented core's slots: the class keeps no state of its own (no slot beyond
+    them, no ``__dict__``) and there is no SDK model (whose state is keyed too)."""
+    return config.sdk is None and core_type.__dictoffset__ == 0 and not any(
+        n not in _SLOT_SET for n in _slots_of(core_type))
 #: The slots each core class adds to the documented core's (not the explorer's own).
 _EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
 

@@ -39,13 +39,13 @@ from ..player import (
     SdkModel,
 )
 from ..rules import CATALOGUE, TraceChecker
-from ._compiled import compiled_class
 from ._coremodel import (
     REFUSED_INPUT_UNCHANGED,
     CoreEnv,
     clone_core,
     core_checker,
     inputs,
+    keyed_by_slots,
     state_key,
     step,
 )
@@ -171,19 +171,14 @@ def _path(parents: dict[Any, tuple[Any, str] | None], key: Any) -> list[str]:
 
 
 def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
-                 core_type: type[PlayerCore] = PlayerCore,
-                 compiled: bool = True) -> CoreExploration:
+                 core_type: type[PlayerCore] = PlayerCore) -> CoreExploration:
     """Breadth-first search of one core configuration up to ``depth`` inputs.
 
     ``core_type`` is the player core to explore: a subclass of
     :class:`~player_sim.PlayerCore` (an SDK variant, or a mutant) is explored
     through the same tables and checked against the same invariants.
-
-    The core fires its triggers through the tables compiled to a lookup
-    (:mod:`._compiled`); ``compiled=False`` fires them through the ``transitions``
-    machines instead, the reference the lookup is tested against (same result).
     """
-    root: Any = _tracing_class(compiled_class(core_type) if compiled else core_type)(config)
+    root: Any = _tracing_class(core_type)(config)
     root.fired = []
     env = CoreEnv()
     checker = core_checker(config)
@@ -194,11 +189,10 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     rows: set[TableRow] = set()
     found: dict[str, ShortestPath] = {}
     steps = 0
-    # The documented core leaves every slot as it was when it refuses an action (or the
-    # step finds it did not), the env and the checker are the parent's: the step leads
-    # back to the parent's own state, seen already. (A subclass may keep state of its
-    # own that a refusal changes: its steps are all keyed.)
-    refusals_return = core_type is PlayerCore
+    # A refused action leaves every slot of the core as it was (or the step finds it did
+    # not), and the env and the checker are the parent's: when the state key reads
+    # nothing else of the core, the step leads back to the parent's state, seen already.
+    refusals_return = keyed_by_slots(core_type, config)
     for _ in range(depth):
         following: list[tuple[PlayerCore, CoreEnv, TraceChecker, Any]] = []
         for core, env, checker, key in frontier:
@@ -251,16 +245,15 @@ class WorldExploration:
 
 
 def explore_world(config: CoreConfig, depth: int, name: str = "world", *,
-                  core_type: type[PlayerCore] = PlayerCore,
-                  compiled: bool = True) -> WorldExploration:
+                  core_type: type[PlayerCore] = PlayerCore) -> WorldExploration:
     """Breadth-first search of the small world (:mod:`._smallworld`: two cores of
     ``core_type`` on one account limited to one session, the real SSM server) up
     to ``depth`` inputs. Each violation of a catalogue rule is reported with the
     shortest input sequences that reach it: per rule and monitor message, every
     path of the shortest length found, up to :data:`SHORTEST_PATHS` (one race can
     have several shapes: the async zap race with the session held, or with a
-    setup answer that came late). ``compiled`` as for :func:`explore_core`."""
-    root = world_root(config, compiled_class(core_type) if compiled else core_type)
+    setup answer that came late)."""
+    root = world_root(config, core_type)
     key = world_key(root)
     parents: dict[Any, tuple[Any, str] | None] = {key: None}
     frontier = [(root, key)]
