@@ -227,8 +227,10 @@ def clone_checker(checker: TraceChecker, *, lazy: bool = False) -> TraceChecker:
         heapq.heapify(state["_heap"])
         new._devices = dict(state.pop("_devices"))  # the views themselves shared
         _OWNED_VIEWS[new] = set()
-    new.__dict__.update({k: v if type(v) in shared else _clone(v, memo)
-                         for k, v in state.items()})
+    for k, v in state.items():
+        if type(v) not in shared:
+            state[k] = _clone(v, memo)
+    new.__dict__.update(state)
     new.monitors = monitors
     if not lazy:
         new._by_kind = {kind: [memo[id(m)] for m in watching]
@@ -354,8 +356,10 @@ def _clone(obj: Any, memo: dict[int, Any]) -> Any:
     if cls is list or cls is deque:
         new_seq: Any = [] if cls is list else deque(maxlen=obj.maxlen)
         memo[id(obj)] = new_seq
-        new_seq.extend([v if type(v) in shared or (type(v) is tuple and _immutable(v))
-                        else _clone(v, memo) for v in obj])
+        # (A deque of ``(line, record)`` pairs, the most met, shared pair by pair.)
+        new_seq.extend([v if type(v) in shared or (
+            type(v) is tuple and len(v) == 2 and type(v[0]) in shared
+            and type(v[1]) in shared) else _clone(v, memo) for v in obj])
         return new_seq
     if cls is tuple:
         if _immutable(obj):
