@@ -34,7 +34,7 @@ from player_sim.explore._coremodel import (
 from player_sim.explore._exhaustive import _tracing, _tracing_class
 from player_sim.explore._recording import clone_checker
 from player_sim.explore._reference import MachineCore
-from player_sim.player import CoreConfig, PlayerCore
+from player_sim.player import CoreConfig, PlayerCore, SdkModel
 
 #: The depth of ``player-sim explore --exhaustive``.
 DEPTH = 6
@@ -125,3 +125,4 @@ def test_refusals_skip_the_state_key_only_for_cores_keyed_by_their_slots() -> No
     assert keyed_by_slots(MachineCore, CoreConfig())
     assert not keyed_by_slots(Counting, CoreConfig())
     assert not keyed_by_slots(WithDict, CoreConfig())
+    assert not keyed_by_slots(PlayerCore, CoreConfig(sdk=SdkModel()))  # its state is keyed

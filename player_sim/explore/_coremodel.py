@@ -234,6 +234,8 @@ def variant_key(core: PlayerCore, tok: Any, rel: Any) -> tuple[Any, ...]:
 
 
 _SLOT_SET: Final = frozenset(_SLOTS)
+#: The slots each core class adds to the documented core's (not the explorer's own).
+_EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
 
 
 def keyed_by_slots(core_type: type[PlayerCore], config: CoreConfig) -> bool:
@@ -242,8 +244,6 @@ def keyed_by_slots(core_type: type[PlayerCore], config: CoreConfig) -> bool:
     them, no ``__dict__``) and there is no SDK model (whose state is keyed too)."""
     return config.sdk is None and core_type.__dictoffset__ == 0 and not any(
         n not in _SLOT_SET for n in _slots_of(core_type))
-#: The slots each core class adds to the documented core's (not the explorer's own).
-_EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
 
 
 def _hashable(value: Any) -> Any:
