@@ -35,7 +35,9 @@ out, each with its reason (:data:`UNJUDGED`).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+import functools
+import operator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, cast
 
 import attrs
@@ -152,9 +154,16 @@ def clone_core(core: PlayerCore) -> PlayerCore:
     """
     cls = type(core)
     new = PlayerCore.__new__(cls)
-    for name in _slots_of(cls):
-        value = getattr(core, name, _UNSET)
-        if value is not _UNSET:  # a slot the variant never set stays unset
+    names = _slots_of(cls)
+    try:
+        values = _getter(names)(core)
+    except AttributeError:  # a slot the variant never set stays unset
+        for name in names:
+            value = getattr(core, name, _UNSET)
+            if value is not _UNSET:
+                setattr(new, name, value)
+    else:
+        for name, value in zip(names, values, strict=True):
             setattr(new, name, value)
     own = getattr(core, "__dict__", None)
     if own:
@@ -174,6 +183,12 @@ def _copied(value: Any) -> Any:
 
 _SLOTS: Final = tuple(PlayerCore.__slots__)
 _CLASS_SLOTS: dict[type, tuple[str, ...]] = {PlayerCore: _SLOTS}
+
+
+@functools.cache
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """Reads the slots ``names`` of an object at once, as a tuple (at least two)."""
+    return operator.attrgetter(*names)
 
 
 def _slots_of(cls: type) -> tuple[str, ...]:
@@ -206,8 +221,10 @@ def variant_key(core: PlayerCore, tok: Any, rel: Any) -> tuple[Any, ...]:
                   None if stale is None else (rel(stale[0]), tok(stale[1]))]
     cls = type(core)
     if cls is not PlayerCore:
-        extra = [n for n in _slots_of(cls) if n not in _SLOT_SET
-                 and n not in _EXPLORER_ATTRIBUTES]
+        extra = _EXTRA_SLOTS.get(cls)
+        if extra is None:
+            extra = _EXTRA_SLOTS[cls] = tuple(n for n in _slots_of(cls) if n not in _SLOT_SET
+                                              and n not in _EXPLORER_ATTRIBUTES)
         parts += [(n, _hashable(getattr(core, n, None))) for n in extra]
         own = getattr(core, "__dict__", None)
         if own:
@@ -217,6 +234,16 @@ def variant_key(core: PlayerCore, tok: Any, rel: Any) -> tuple[Any, ...]:
 
 
 _SLOT_SET: Final = frozenset(_SLOTS)
+#: The slots each core class adds to the documented core's (not the explorer's own).
+_EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def keyed_by_slots(core_type: type[PlayerCore], config: CoreConfig) -> bool:
+    """Whether the state key of a ``core_type`` core under ``config`` reads nothing but
+    the documented core's slots: the class keeps no state of its own (no slot beyond
+    them, no ``__dict__``) and there is no SDK model (whose state is keyed too)."""
+    return config.sdk is None and core_type.__dictoffset__ == 0 and not any(
+        n not in _SLOT_SET for n in _slots_of(core_type))
 
 
 def _hashable(value: Any) -> Any:
@@ -287,10 +314,16 @@ def inputs(core: PlayerCore, env: CoreEnv) -> Iterator[tuple[str, Input, int, in
 
 
 def _label(action: ev.Action, accepted: bool = True) -> str:
-    fields = attrs.asdict(action)
-    name = type(action).__name__
-    label = f"{name}({', '.join(repr(v) for v in fields.values())})"
-    return label if accepted else f"{label} (refused)"
+    labels = _LABELS.get(action)
+    if labels is None:
+        fields = attrs.asdict(action)
+        label = f"{type(action).__name__}({', '.join(repr(v) for v in fields.values())})"
+        labels = _LABELS[action] = (label, f"{label} (refused)")
+    return labels[0] if accepted else labels[1]
+
+
+#: Each action's labels, accepted and refused (actions are frozen values: made once).
+_LABELS: dict[ev.Action, tuple[str, str]] = {}
 
 
 _SLOTS_COMPARED: Final = tuple(s for s in PlayerCore.__slots__ if s != "_effects")
@@ -299,8 +332,10 @@ _SLOTS_COMPARED: Final = tuple(s for s in PlayerCore.__slots__ if s != "_effects
 def snapshot(core: PlayerCore) -> tuple[Any, ...]:
     """The core's state, slot by slot (not ``_effects``, the scratch list each
     ``feed`` starts afresh); the stash is copied, as the core mutates it."""
-    return tuple(list(v) if isinstance(v := getattr(core, name), list) else v
-                 for name in _SLOTS_COMPARED)
+    return tuple([list(v) if isinstance(v, list) else v for v in _COMPARED_VALUES(core)])
+
+
+_COMPARED_VALUES: Final = operator.attrgetter(*_SLOTS_COMPARED)
 
 
 def _refused(core: PlayerCore, action: ev.Action) -> list[Finding]:

@@ -45,6 +45,7 @@ from ._coremodel import (
     clone_core,
     core_checker,
     inputs,
+    keyed_by_slots,
     state_key,
     step,
 )
@@ -188,6 +189,10 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     rows: set[TableRow] = set()
     found: dict[str, ShortestPath] = {}
     steps = 0
+    # A refused action leaves every slot of the core as it was (or the step finds it did
+    # not), and the env and the checker are the parent's: when the state key reads
+    # nothing else of the core, the step leads back to the parent's state, seen already.
+    refusals_return = keyed_by_slots(core_type, config)
     for _ in range(depth):
         following: list[tuple[PlayerCore, CoreEnv, TraceChecker, Any]] = []
         for core, env, checker, key in frontier:
@@ -195,10 +200,12 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                 child = _tracing(core)
                 # A refused action writes no record: the parent's checker serves (it is
                 # only ever fed through a clone).
-                child_checker = checker if label.endswith(" (refused)") \
-                    else clone_checker(checker, lazy=True)
+                refused = label.endswith(" (refused)")
+                child_checker = checker if refused else clone_checker(checker, lazy=True)
                 new_env, _, findings = step(child, env, event, index, used, child_checker)
                 steps += 1
+                if refused and refusals_return and not findings:
+                    continue
                 rows.update(child.fired)
                 reached.add(("app", child.app.value))
                 reached.add(("playback", child.playback.value))

@@ -227,8 +227,10 @@ def clone_checker(checker: TraceChecker, *, lazy: bool = False) -> TraceChecker:
         heapq.heapify(state["_heap"])
         new._devices = dict(state.pop("_devices"))  # the views themselves shared
         _OWNED_VIEWS[new] = set()
-    new.__dict__.update({k: v if type(v) in shared else _clone(v, memo)
-                         for k, v in state.items()})
+    for k, v in state.items():
+        if type(v) not in shared:
+            state[k] = _clone(v, memo)
+    new.__dict__.update(state)
     new.monitors = monitors
     if not lazy:
         new._by_kind = {kind: [memo[id(m)] for m in watching]
@@ -236,12 +238,25 @@ def clone_checker(checker: TraceChecker, *, lazy: bool = False) -> TraceChecker:
         return new
     # The index's lists are shared too, but those of the monitors just copied.
     new._by_kind = dict(by_kind)
-    for monitor in copied:
-        for kind in monitor.kinds:
-            watching = new._by_kind.get(kind)
-            if watching is not None:
-                new._by_kind[kind] = [memo.get(id(m), m) for m in watching]
+    _reindex(new, copied, memo)
     return new
+
+
+def _reindex(checker: TraceChecker, replaced: list[Monitor], copies: Mapping[int, Any]) -> None:
+    """Point ``checker``'s index of monitors by kind at the ``copies`` (by the id of the
+    monitor each replaces) of the ``replaced`` monitors: new lists, as they may be shared."""
+    by_kind = checker._by_kind
+    fresh: dict[str, list[Monitor]] = {}
+    for monitor in replaced:
+        copied = copies[id(monitor)]
+        for kind in monitor.kinds:
+            watching = fresh.get(kind)
+            if watching is None:
+                shared = by_kind.get(kind)
+                if shared is None:
+                    continue
+                watching = fresh[kind] = by_kind[kind] = list(shared)
+            watching[watching.index(monitor)] = copied  # (monitors compare by identity)
 
 
 def _copy_monitor(monitor: Monitor, checker: TraceChecker, memo: dict[int, Any]) -> Monitor:
@@ -266,9 +281,9 @@ def feed_lazily(checker: TraceChecker, record: TraceRecord) -> list[Violation]:
     """``checker.feed(record)`` for a lazy copy (:func:`clone_checker`): first, each
     monitor that reads ``record``'s kind and the view of ``record``'s device (and of
     any suspended device, whose deadlines time may move) get their own copies."""
-    for monitor in checker._by_kind.get(record.kind, ()):
-        if monitor.checker is not checker:
-            _own(checker, monitor)
+    shared = [m for m in checker._by_kind.get(record.kind, ()) if m.checker is not checker]
+    if shared:
+        _own(checker, shared)
     _own_views(checker, record.device)
     return checker.feed(record)
 
@@ -290,15 +305,14 @@ def _own_views(checker: TraceChecker, device: str | None) -> None:
             owned.add(id(copied))
 
 
-def _own(checker: TraceChecker, shared: Monitor) -> None:
-    """Replace the shared ``shared`` by a copy of its own, everywhere ``checker`` has it."""
-    copied = _copy_monitor(shared, checker, {id(shared.checker): checker})
-    monitors = checker.monitors
-    monitors[monitors.index(shared)] = copied  # (monitors compare by identity)
-    for kind in shared.kinds:  # the lists may be shared: new ones
-        watching = checker._by_kind.get(kind)
-        if watching is not None:
-            checker._by_kind[kind] = [copied if m is shared else m for m in watching]
+def _own(checker: TraceChecker, shared: list[Monitor]) -> None:
+    """Replace each monitor of ``shared`` by a copy of its own, everywhere ``checker``
+    has it (monitors compare by identity)."""
+    copies = {id(m): _copy_monitor(m, checker, {id(m.checker): checker}) for m in shared}
+    monitors = checker.monitors  # (the lazy copy's own list)
+    for monitor in shared:
+        monitors[monitors.index(monitor)] = copies[id(monitor)]
+    _reindex(checker, shared, copies)
 
 
 #: Containers a monitor may hold empty, copied by a call of their type.
@@ -342,10 +356,13 @@ def _clone(obj: Any, memo: dict[int, Any]) -> Any:
     if cls is list or cls is deque:
         new_seq: Any = [] if cls is list else deque(maxlen=obj.maxlen)
         memo[id(obj)] = new_seq
-        new_seq.extend([v if type(v) in shared else _clone(v, memo) for v in obj])
+        # (A deque of ``(line, record)`` pairs, the most met, shared pair by pair.)
+        new_seq.extend([v if type(v) in shared or (
+            type(v) is tuple and len(v) == 2 and type(v[0]) in shared
+            and type(v[1]) in shared) else _clone(v, memo) for v in obj])
         return new_seq
     if cls is tuple:
-        if all(type(v) in shared for v in obj):
+        if _immutable(obj):
             return obj  # (line, record) pairs: immutable, shared
         return tuple([v if type(v) in shared else _clone(v, memo) for v in obj])
     if cls is Counter:
@@ -364,10 +381,19 @@ def _clone(obj: Any, memo: dict[int, Any]) -> Any:
     if plan == "dict":
         state = obj.__dict__.copy()
         for k, v in state.items():
-            if type(v) not in shared:
+            kind = type(v)
+            if kind in shared:
+                continue
+            if (kind is set or kind is dict or kind is list) and not v:
+                # An empty container (most are): a new one, the same for each holder.
+                found = memo.get(id(v))
+                if found is None:
+                    found = memo[id(v)] = kind()
+                state[k] = found
+            else:
                 # An object met already (a monitor's checker): no call needed.
                 state[k] = memo.get(id(v)) or _clone(v, memo)
-        new.__dict__.update(state)
+        new.__dict__ = state
     else:
         names = _FIELDS.get(cls)
         if names is None:
@@ -377,6 +403,12 @@ def _clone(obj: Any, memo: dict[int, Any]) -> Any:
             object.__setattr__(new, name, value if type(value) in shared
                                else _clone(value, memo))
     return new
+
+
+def _immutable(values: tuple[Any, ...]) -> bool:
+    """Whether a tuple holds only values shared as they are (a ``(line, record)`` pair)."""
+    shared = _SHARED
+    return all(type(value) in shared for value in values)
 
 
 #: The field names of each attrs class met inside a checker.
