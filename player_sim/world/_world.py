@@ -66,7 +66,8 @@ class World:
         self._ids = IdMint(seed)
         self._devices: dict[str, Device] = {}
         self.network = Network(self.config.network, self)
-        self.ssm = SsmServer(self.config.ssm, self, trace_heartbeats=self.config.trace_heartbeats)
+        self.ssm = SsmServer(self.config.ssm, self, trace_heartbeats=self.config.trace_heartbeats,
+                             expiry_sweep=True)
         self.license = LicenseServer(self.config.license, self, self.ssm)
         self.ott = OttBackend(self.config.ott, self)
         self.ovp = OvpBackend(self.config.ovp, self)
