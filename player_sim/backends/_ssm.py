@@ -373,6 +373,18 @@ class SsmServer:
         """A heartbeat with ``token``: rotates it. ``renewal`` names the endpoint of an
         enforced-mode license renewal, which keeps the session alive the same way;
         ``request_id`` is the device's, carried by a refusal's record."""
+        outcome = self.rotate(device, token, renewal, request_id=request_id)
+        return self.success(outcome) if isinstance(outcome, str) else outcome
+
+    def success(self, token: str) -> SsmAnswer:
+        """The answer to a successful heartbeat that rotated the token to ``token``."""
+        return SsmAnswer(200, None, "", token, self.config.heartbeat_period)
+
+    def rotate(self, device: str, token: str, renewal: str | None = None, *,
+               request_id: int | None = None) -> str | SsmAnswer:
+        """:meth:`heartbeat`, answering a success by the session's new token alone (its
+        answer is ``success(token)``) and a refusal by its answer: a simulated device
+        builds the success's answer only when something reads more than the token."""
         rid = request_id
         fault = self.faults.take("heartbeat")
         if fault is not None:
@@ -398,7 +410,7 @@ class SsmServer:
                                                   "renewal": renewal})
         elif self._trace_heartbeats:
             host.record(device, "ssm_heartbeat", {"session": session.session_id})
-        return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
+        return session.token
 
     def teardown(self, device: str, token: str, *, request_id: int | None = None
                  ) -> SsmAnswer:

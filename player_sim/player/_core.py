@@ -435,18 +435,17 @@ class PlayerCore:
             return None
         return token
 
-    def take_plain_heartbeat_answer(self, playback_id: int, answer: ev.SsmAnswer) -> bool:
-        """Apply a heartbeat answer of playback ``playback_id`` if it is the plain case,
-        a success carrying the next token with no SDK variant to read it: the token
-        rotates if that playback holds one, and feeding
-        :class:`~._events.HeartbeatAnswered` would do the same and return no effects.
+    def take_rotated_token(self, playback_id: int, token: str) -> bool:
+        """Apply a successful heartbeat answer of playback ``playback_id`` carrying the
+        next ``token`` if it is the plain case, no SDK variant to read it: the token
+        rotates if that playback holds one, as feeding
+        :class:`~._events.HeartbeatAnswered` would, which would return no effects.
         ``False``: nothing applied; feed the input instead.
         """
-        if not self._plain_heartbeats or self._sdk is not None or answer.ssm_code is not None \
-                or not 200 <= answer.http_status < 300 or answer.token is None:
+        if not self._plain_heartbeats or self._sdk is not None:
             return False
         if self.ssm_token is not None and playback_id == self.item_playback_id:
-            self.ssm_token = answer.token  # token rotation: the next call must use it
+            self.ssm_token = token  # token rotation: the next call must use it
         return True
 
     # The two heartbeat inputs never move a machine: they return their effects

@@ -151,10 +151,11 @@ class _DeviceBase:
 
     # --- answers, and suspension --------------------------------------------------------
 
-    def _deliver(self, playback_id: int, answer: SsmAnswer, launch: int, request_id: int
-                 ) -> None:
+    def _deliver(self, playback_id: int, answer: SsmAnswer | str, launch: int,
+                 request_id: int) -> None:
         """A heartbeat's ``answer`` reaches the device (playback ``playback_id``, sent by
-        run ``launch`` of the app as request ``request_id``)."""
+        run ``launch`` of the app as request ``request_id``): an :class:`SsmAnswer`, or
+        a success as the session's new token alone (:meth:`SsmServer.rotate`)."""
         if self.killed or launch != self._launch:
             return
         core = self.core
@@ -162,11 +163,16 @@ class _DeviceBase:
             self._deferred.append(lambda: self._deliver(playback_id, answer, launch,
                                                         request_id))
             return
+        if isinstance(answer, str):
+            # The fast path: a plain success only rotates the token (see PlayerCore).
+            if not self._trace_heartbeats and core.take_rotated_token(playback_id, answer):
+                return
+            answer = self.world.ssm.success(answer)
         if self._trace_heartbeats or not answer.ok:  # a failed one is always traced
             self._record("heartbeat_answered", _answer_fields(answer, request_id),
                          playback_id)
-        # The fast path: a plain success only rotates the token (see PlayerCore).
-        if core.take_plain_heartbeat_answer(playback_id, answer):
+        if answer.ok and answer.token is not None \
+                and core.take_rotated_token(playback_id, answer.token):
             return
         effects = core.feed(ev.HeartbeatAnswered(playback_id, answer))
         if effects:  # a heartbeat's answer usually has none

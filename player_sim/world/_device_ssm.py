@@ -298,9 +298,10 @@ class _HeartbeatRequest:
     def sender(self) -> str:
         return self.device.name
 
-    def serve(self) -> SsmAnswer:
+    def serve(self) -> SsmAnswer | str:
+        """The server's answer, a success as the new token alone (``SsmServer.rotate``)."""
         ssm = self.device.world.ssm
-        answer = ssm.heartbeat(self.device.name, self.token, request_id=self.request_id)
+        answer = ssm.rotate(self.device.name, self.token, request_id=self.request_id)
         self.lost = ssm.answer_lost("heartbeat")
         return answer
 
@@ -308,7 +309,7 @@ class _HeartbeatRequest:
         return self.device.world.ssm.unavailable(self.device.name, "heartbeat",
                                                  request_id=self.request_id)
 
-    def deliver(self, answer: SsmAnswer) -> None:
+    def deliver(self, answer: SsmAnswer | str) -> None:
         device = self.device
         if self.lost:
             device._answer_lost("heartbeat", self.request_id, self.launch)
