@@ -391,14 +391,15 @@ class SsmServer:
             return self._refuse(device, "ssm_heartbeat_refused", fault.http_status, fault.code,
                                 fault.message, forced=True, request_id=rid)
         host = self._host
+        now = host.now
         session = self._by_token.get(token)  # session_of(token), inlined on the hot path
-        if session is None or session.expires_at <= host.now:
+        if session is None or session.expires_at <= now:
             return self._error(device, "ssm_heartbeat_refused", SsmErrorCode.INVALID_TOKEN,
                                self._why_invalid(token), rid)
         del self._by_token[token]
         session.previous_token = token
         session.token = host.new_token("ssm", session.device)
-        session.expires_at = host.now + self._timeout
+        session.expires_at = now + self._timeout
         session.heartbeats += 1
         self._by_token[session.token] = session
         order = self._expiry_order
