@@ -1,13 +1,13 @@
 """The heartbeat's fast path and the server's expiry sweep change no trace byte.
 
 A device takes a fast path for a plain heartbeat (``PlayerCore.plain_heartbeat_token``,
-``PlayerCore.take_plain_heartbeat_answer``) and a world's SSM server ends expired
-sessions with one sweep (``SsmServer(expiry_sweep=True)``). Each run here is a
+``PlayerCore.take_rotated_token``), and an SSM server can end expired sessions with
+one sweep (``SsmServer(expiry_sweep=True)``) rather than a check per session. Each run here is a
 fleet doing everything that leaves the plain case (kills and zombie expiry, stops,
 zaps, relaunches, an outage, suspension, picture-in-picture, client timeouts, lost
 and forced-failed heartbeats, SDK profiles that keep heartbeating after an error),
 run three ways: as shipped, with the general path only (``_plain_heartbeats`` off),
-and with one expiry check per session; the traces must be identical.
+and with the expiry sweep; the traces must be identical.
 """
 
 from __future__ import annotations
@@ -87,11 +87,11 @@ def test_the_fast_path_and_the_sweep_give_the_general_paths_trace(
         patch.setattr(PlayerCore, "_plain_heartbeats", False)
         assert run() == shipped, "the general path's trace differs from the fast path's"
     with monkeypatch.context() as patch:
-        def per_session_checks(*args: Any, **kwargs: Any) -> SsmServer:
-            return SsmServer(*args, **{**kwargs, "expiry_sweep": False})
+        def sweeping(*args: Any, **kwargs: Any) -> SsmServer:
+            return SsmServer(*args, **{**kwargs, "expiry_sweep": True})
 
-        patch.setattr(_world, "SsmServer", per_session_checks)
-        assert run() == shipped, "one check per session gives another trace than the sweep"
+        patch.setattr(_world, "SsmServer", sweeping)
+        assert run() == shipped, "the expiry sweep gives another trace than per-session checks"
 
 
 def test_a_subclass_of_the_core_takes_the_general_path() -> None:

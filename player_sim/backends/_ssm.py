@@ -197,8 +197,9 @@ class SsmServer:
 
     How expiry is scheduled on the host: by default each session has its own
     check, at its expiry, which schedules itself again if the session was extended
-    meanwhile (the explorer's host offers each check as an input). With
-    ``expiry_sweep`` (what a :class:`~player_sim.World` uses) one event, the sweep,
+    meanwhile (the explorer's host offers each check as an input; a world counts
+    each as an event, and those counts add up over a fleet's shards). With
+    ``expiry_sweep`` one event, the sweep,
     waits for the earliest expiry of all, ends the sessions due and waits for the
     next: one pending event for the whole server instead of one per session, a
     third of a large world's queue otherwise. Either way a session ends at the
