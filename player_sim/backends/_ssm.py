@@ -9,7 +9,9 @@ Rules (``seeds/000_7011756516eda0b2.txt`` and ``DOMAIN.md``):
   new one; a stale or unknown token fails with 1006;
 * a session whose heartbeats stop expires ``session_timeout`` seconds after the
   last one (default: two heartbeat periods plus ``grace_period``): the slot of
-  a killed app's "zombie session" is held until then;
+  a killed app's "zombie session" is held until then, and ended at that very
+  moment (by one expiry check per session, or by one sweep for all of them:
+  see ``SsmServer``);
 * teardown answers 204 and frees the slot;
 * the operator can kill a device's or an account's sessions
   (``killDeviceSessions``, ``killAccountSessions``): their next heartbeat fails;
@@ -192,9 +194,22 @@ _ENDED_HOW: Final = {"ssm_session_ended": "was torn down", "ssm_session_expired"
 
 
 class SsmServer:
-    """Sessions per account, token rotation, expiry, limits and forced errors."""
+    """Sessions per account, token rotation, expiry, limits and forced errors.
 
-    def __init__(self, config: SsmConfig, host: _Host, *, trace_heartbeats: bool = True) -> None:
+    How expiry is scheduled on the host: by default each session has its own
+    check, at its expiry, which schedules itself again if the session was extended
+    meanwhile (the explorer's host offers each check as an input; a world counts
+    each as an event, and those counts add up over a fleet's shards). With
+    ``expiry_sweep`` one event, the sweep,
+    waits for the earliest expiry of all, ends the sessions due and waits for the
+    next: one pending event for the whole server instead of one per session, a
+    third of a large world's queue otherwise. Either way a session ends at the
+    moment it expires; sessions due at the same moment end in the order they were
+    last extended (the sweep) or their checks were scheduled (per session).
+    """
+
+    def __init__(self, config: SsmConfig, host: _Host, *, trace_heartbeats: bool = True,
+                 expiry_sweep: bool = False) -> None:
         self.config = config
         self._host = host
         self._trace_heartbeats = trace_heartbeats
@@ -207,6 +222,10 @@ class SsmServer:
         self._sessions_of: dict[str, int] = {}  # sessions created per device, for their ids
         self.faults = ForcedFaults(ENDPOINTS)
         self._lose: dict[str, int] = {}  # endpoint -> answers still to lose
+        # With the expiry sweep: the live sessions in the order they expire (see _sweep),
+        # and whether the sweep is scheduled. None: one expiry check per session.
+        self._expiry_order: dict[SsmSession, None] | None = {} if expiry_sweep else None
+        self._sweeping = False
 
     # --- queries ----------------------------------------------------------------
 
@@ -270,11 +289,12 @@ class SsmServer:
 
         Same configuration; the sessions (each copied: the two servers never
         share a mutable object), the tokens of ended sessions, the per-device
-        session counters and the forced faults still pending are carried over.
-        Each live session's expiry check is scheduled on ``host`` at the time
-        the session expires (the original's pending checks are not carried
-        over: a check before that time would only schedule itself again). Nothing
-        is recorded. The exhaustive explorer copies the server once per explored
+        session counters and the forced faults and lost answers still pending
+        are carried over, and the way expiry is scheduled. Each live session's
+        expiry check (or the sweep, at the first expiry) is scheduled on ``host``
+        at the time the session expires (the original's pending checks are not
+        carried over: a check before that time would only schedule itself again).
+        Nothing is recorded. The exhaustive explorer copies the server once per explored
         state, so that each branch runs the real rules on its own sessions.
         """
         new = SsmServer.__new__(SsmServer)
@@ -286,8 +306,9 @@ class SsmServer:
         new._by_token = {}
         new._by_account = {account: {} for account in self._by_account}
         new._expiry_floor = dict(self._expiry_floor)
+        copies: dict[SsmSession, SsmSession] = {}
         for session_id, old in self._sessions.items():
-            session = attrs.evolve(old)
+            session = copies[old] = attrs.evolve(old)
             new._sessions[session_id] = session
             new._by_account[session.account][session_id] = session
         for token, old in self._by_token.items():
@@ -297,8 +318,16 @@ class SsmServer:
         new._ended = dict(self._ended)
         new._sessions_of = dict(self._sessions_of)
         new.faults = self.faults.copy()
-        for session in new._sessions.values():
-            host.schedule_at(session.expires_at, new._check_expiry, session)
+        new._lose = dict(self._lose)
+        new._sweeping = False
+        if self._expiry_order is None:
+            new._expiry_order = None
+            for session in new._sessions.values():
+                host.schedule_at(session.expires_at, new._check_expiry, session)
+        else:
+            new._expiry_order = {copies[old]: None for old in self._expiry_order
+                                 if old in copies}
+            new._arm_sweep()
         return new
 
     def lose_next(self, endpoint: str, count: int = 1) -> None:
@@ -362,7 +391,13 @@ class SsmServer:
         if floor is not None and session.expires_at < floor:
             self._expiry_floor[account] = session.expires_at
         self._by_token[session.token] = session
-        host.schedule_at(session.expires_at, self._check_expiry, session)
+        order = self._expiry_order
+        if order is None:
+            host.schedule_at(session.expires_at, self._check_expiry, session)
+        else:
+            order[session] = None  # it expires last of all: the timeout is the same
+            if not self._sweeping:
+                self._arm_sweep()
         host.record(device, "ssm_session_created",
                     {"session": session.session_id, "account": account, "stream": stream,
                      "active": self._active_count(account),
@@ -374,28 +409,45 @@ class SsmServer:
         """A heartbeat with ``token``: rotates it. ``renewal`` names the endpoint of an
         enforced-mode license renewal, which keeps the session alive the same way;
         ``request_id`` is the device's, carried by a refusal's record."""
+        outcome = self.rotate(device, token, renewal, request_id=request_id)
+        return self.success(outcome) if isinstance(outcome, str) else outcome
+
+    def success(self, token: str) -> SsmAnswer:
+        """The answer to a successful heartbeat that rotated the token to ``token``."""
+        return SsmAnswer(200, None, "", token, self.config.heartbeat_period)
+
+    def rotate(self, device: str, token: str, renewal: str | None = None, *,
+               request_id: int | None = None) -> str | SsmAnswer:
+        """:meth:`heartbeat`, answering a success by the session's new token alone (its
+        answer is ``success(token)``) and a refusal by its answer: a simulated device
+        builds the success's answer only when something reads more than the token."""
         rid = request_id
         fault = self.faults.take("heartbeat")
         if fault is not None:
             return self._refuse(device, "ssm_heartbeat_refused", fault.http_status, fault.code,
                                 fault.message, forced=True, request_id=rid)
         host = self._host
+        now = host.now
         session = self._by_token.get(token)  # session_of(token), inlined on the hot path
-        if session is None or session.expires_at <= host.now:
+        if session is None or session.expires_at <= now:
             return self._error(device, "ssm_heartbeat_refused", SsmErrorCode.INVALID_TOKEN,
                                self._why_invalid(token), rid)
         del self._by_token[token]
         session.previous_token = token
         session.token = host.new_token("ssm", session.device)
-        session.expires_at = host.now + self._timeout
+        session.expires_at = now + self._timeout
         session.heartbeats += 1
         self._by_token[session.token] = session
+        order = self._expiry_order
+        if order is not None:  # it now expires last of all: move it to the end
+            order.pop(session, None)
+            order[session] = None
         if renewal is not None:
             host.record(device, "ssm_heartbeat", {"session": session.session_id,
                                                   "renewal": renewal})
         elif self._trace_heartbeats:
             host.record(device, "ssm_heartbeat", {"session": session.session_id})
-        return SsmAnswer(200, None, "", session.token, self.config.heartbeat_period)
+        return session.token
 
     def teardown(self, device: str, token: str, *, request_id: int | None = None
                  ) -> SsmAnswer:
@@ -507,6 +559,8 @@ class SsmServer:
         return "invalid token: no session has it"
 
     def _end(self, session: SsmSession, kind: str, device: str) -> None:
+        if self._expiry_order is not None:
+            self._expiry_order.pop(session, None)
         self._sessions.pop(session.session_id, None)
         self._by_account[session.account].pop(session.session_id, None)
         self._by_token.pop(session.token, None)
@@ -515,7 +569,38 @@ class SsmServer:
                                          "account": session.account,
                                          "active": self._active_count(session.account)})
 
+    # --- expiry ------------------------------------------------------------------------
+    # Every setup and heartbeat sets a session's expiry to now plus the same timeout,
+    # so the live sessions expire in the order they were last set up or heartbeated:
+    # with the sweep, _expiry_order keeps them in that order (a heartbeat moves its
+    # session to the end), and the sweep only ever looks at its front.
+
+    def _arm_sweep(self) -> None:
+        """Schedule the sweep at the earliest expiry, if any session is live."""
+        order = self._expiry_order
+        if order:
+            self._sweeping = True
+            self._host.schedule_at(next(iter(order)).expires_at, self._sweep, None)
+        else:
+            self._sweeping = False
+
+    def _sweep(self, _: None) -> None:
+        """Check every session due by now, in expiry order; then wait for the next one."""
+        order = self._expiry_order
+        assert order is not None, "only a server with the expiry sweep schedules it"
+        now = self._host.now
+        while order:
+            session = next(iter(order))
+            if session.expires_at > now:
+                break
+            del order[session]
+            self._check_expiry(session)
+        self._arm_sweep()
+
     def _check_expiry(self, session: SsmSession) -> None:
+        """End ``session`` if it expired by now; if a heartbeat extended it, check again
+        at its new expiry (only one check per session does: the sweep checks sessions
+        due)."""
         if session.session_id not in self._sessions:
             return
         if session.expires_at > self._host.now:

@@ -228,17 +228,30 @@ class _DeviceBase:
 
     # --- answers, and suspension --------------------------------------------------------
 
-    def _deliver(self, answer: ev.HeartbeatAnswered, launch: int, request_id: int) -> None:
+    def _deliver(self, playback_id: int, answer: SsmAnswer | str, launch: int,
+                 request_id: int) -> None:
+        """A heartbeat's ``answer`` reaches the device (playback ``playback_id``, sent by
+        run ``launch`` of the app as request ``request_id``): an :class:`SsmAnswer`, or
+        a success as the session's new token alone (:meth:`SsmServer.rotate`)."""
         if self.killed or launch != self._launch:
             return
-        if self.core.app is _BACKGROUND:
-            self._deferred.append(lambda: self._deliver(answer, launch, request_id))
+        core = self.core
+        if core.app is _BACKGROUND:
+            self._deferred.append(lambda: self._deliver(playback_id, answer, launch,
+                                                        request_id))
             return
-        reply = answer.answer
-        if self._trace_heartbeats or not reply.ok:  # a failed one is always traced
-            self._record("heartbeat_answered", _answer_fields(reply, request_id),
-                         answer.playback_id)
-        effects = self.core.feed(answer)
+        if isinstance(answer, str):
+            # The fast path: a plain success only rotates the token (see PlayerCore).
+            if not self._trace_heartbeats and core.take_rotated_token(playback_id, answer):
+                return
+            answer = self.world.ssm.success(answer)
+        if self._trace_heartbeats or not answer.ok:  # a failed one is always traced
+            self._record("heartbeat_answered", _answer_fields(answer, request_id),
+                         playback_id)
+        if answer.ok and answer.token is not None \
+                and core.take_rotated_token(playback_id, answer.token):
+            return
+        effects = core.feed(ev.HeartbeatAnswered(playback_id, answer))
         if effects:  # a heartbeat's answer usually has none
             self._run(effects)
 
@@ -336,8 +349,18 @@ def as_dict(instance: Any) -> dict[str, Any]:
 
 
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:
-    """An SSM answer's fields for the trace (as :func:`_flatten` lifts them)."""
-    return _flatten({"request_id": request_id, "answer": attrs.asdict(answer)})
+    """An SSM answer's fields for the trace, as :func:`_flatten` lifts them (every field
+    but a ``None`` one, ``ssm_code`` always), without going through ``attrs.asdict``:
+    a traced world writes one per heartbeat."""
+    data: dict[str, Any] = {"request_id": request_id, "http_status": answer.http_status,
+                            "ssm_code": answer.ssm_code}
+    if answer.message is not None:
+        data["message"] = answer.message
+    if answer.token is not None:
+        data["token"] = answer.token
+    if answer.heartbeat_period is not None:
+        data["heartbeat_period"] = answer.heartbeat_period
+    return data
 
 
 def _flatten(data: dict[str, Any]) -> dict[str, Any]:

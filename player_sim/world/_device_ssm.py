@@ -38,31 +38,52 @@ class _SsmTraffic(_DeviceBase):
         due, launch = timer
         if self.killed or launch != self._launch:
             return
-        if self.core.app is _BACKGROUND and (self._sdk is None
-                                             or not self._sdk.heartbeats_in("background")):
+        core = self.core
+        if core.app is _BACKGROUND and (self._sdk is None
+                                        or not self._sdk.heartbeats_in("background")):
             self._overdue_heartbeat = due  # iOS timers stop while suspended
             return
-        self._run(self.core.feed(due))
+        # The fast path (most of a large world's events): in the plain case the core
+        # would answer (SendHeartbeat, ArmHeartbeat) and change nothing, so send and
+        # re-arm the same timer directly, in that order. Anything else (a client
+        # timeout to arm, an SDK variant, a renewal, a new period or playback) feeds
+        # the core and carries its effects out as usual.
+        if timer is self._heartbeat_timer and not self._timeouts:
+            token = core.plain_heartbeat_token(due.playback_id)
+            if token is not None:
+                self._send_plain_heartbeat(due.playback_id, token)
+                world = self.world
+                world.schedule_at(world.now + core.heartbeat_period, self._heartbeat_due,
+                                  timer)
+                return
+        self._run(core.feed(due))
 
     def _send_heartbeat(self, effect: ev.SendHeartbeat) -> None:
-        self._heartbeats_sent += 1
-        request_id = self._next_request()
         if effect.renewal:  # enforced mode: a license renewal keeps the session alive
+            self._heartbeats_sent += 1
+            request_id = self._next_request()
             endpoint = RENEWAL_ENDPOINTS[self._variants.drm]
             self._record("heartbeat_sent", {"request_id": request_id, "token": effect.token,
                                             "renewal": endpoint}, effect.playback_id)
             self.world.network.send(_RenewalRequest(self, effect.token, effect.playback_id,
                                                     request_id, endpoint))
         else:
-            if self._trace_heartbeats:
-                self._record("heartbeat_sent", {"request_id": request_id,
-                                                "token": effect.token}, effect.playback_id)
-            self.world.network.send(_HeartbeatRequest(self, effect.token, effect.playback_id,
-                                                      request_id))
+            request_id = self._send_plain_heartbeat(effect.playback_id, effect.token)
         if self._timeouts:
             pid, launch = effect.playback_id, self._launch
             self._arm_timeout("heartbeat", request_id, lambda answer: self._deliver(
-                ev.HeartbeatAnswered(pid, answer), launch, request_id))
+                pid, answer, launch, request_id))
+
+    def _send_plain_heartbeat(self, playback_id: int, token: str) -> int:
+        """Send a heartbeat (not a renewal) with ``token``; returns its request id."""
+        self._heartbeats_sent += 1
+        self._requests += 1  # _next_request, inlined on the hot path
+        request_id = self._requests
+        if self._trace_heartbeats:
+            self._record("heartbeat_sent", {"request_id": request_id, "token": token},
+                         playback_id)
+        self.world.network.send(_HeartbeatRequest(self, token, playback_id, request_id))
+        return request_id
 
     def _send_setup(self, effect: ev.SendSsmSetup) -> None:
         delay = self.config.content_token_delay
@@ -279,9 +300,10 @@ class _HeartbeatRequest:
     def sender(self) -> str:
         return self.device.name
 
-    def serve(self) -> SsmAnswer:
+    def serve(self) -> SsmAnswer | str:
+        """The server's answer, a success as the new token alone (``SsmServer.rotate``)."""
         ssm = self.device.world.ssm
-        answer = ssm.heartbeat(self.device.name, self.token, request_id=self.request_id)
+        answer = ssm.rotate(self.device.name, self.token, request_id=self.request_id)
         self.lost = ssm.answer_lost("heartbeat")
         return answer
 
@@ -289,13 +311,12 @@ class _HeartbeatRequest:
         return self.device.world.ssm.unavailable(self.device.name, "heartbeat",
                                                  request_id=self.request_id)
 
-    def deliver(self, answer: SsmAnswer) -> None:
+    def deliver(self, answer: SsmAnswer | str) -> None:
         device = self.device
         if self.lost:
             device._answer_lost("heartbeat", self.request_id, self.launch)
         elif not device._awaiting or device._in_time(self.request_id):
-            device._deliver(ev.HeartbeatAnswered(self.playback_id, answer), self.launch,
-                            self.request_id)
+            device._deliver(self.playback_id, answer, self.launch, self.request_id)
 
 
 class _RenewalRequest(_HeartbeatRequest):

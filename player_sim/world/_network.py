@@ -90,12 +90,13 @@ _NO_DEVICE = ""
 class Network:
     """The links of one world (see the module docstring for the network model)."""
 
-    __slots__ = ("_base", "_config", "_down", "_extra", "_fixed", "_jitter", "_outages", "_up",
-                 "_world")
+    __slots__ = ("_base", "_config", "_down", "_extra", "_fixed", "_jitter", "_outages",
+                 "_schedule_at", "_up", "_world")
 
     def __init__(self, config: NetworkConfig, world: NetworkHost) -> None:
         self._config = config
         self._world = world
+        self._schedule_at = world.schedule_at  # twice per message: bound once
         self._base = {link: config.latency_of(link) for link in LINKS}
         self._outages: dict[str, list[tuple[float, float]]] = {link: [] for link in LINKS}
         self._extra: dict[str, list[tuple[float, float, float]]] = {link: [] for link in LINKS}
@@ -150,27 +151,25 @@ class Network:
 
     def send(self, request: Request) -> None:
         """Send ``request`` on its link, as :meth:`request` does with three callables."""
-        world = self._world
-        now = world.now
+        now = self._world.now
         fixed = self._fixed.get(request.link)
         if fixed is not None:
-            world.schedule_at(now + fixed, self._arrive, request)
+            self._schedule_at(now + fixed, self._arrive, request)
         else:
-            world.schedule_at(self._arrival(request, now, self._up), self._arrive, request)
+            self._schedule_at(self._arrival(request, now, self._up), self._arrive, request)
 
     def _arrive(self, request: Request) -> None:
         link = request.link
-        world = self._world
-        now = world.now
+        now = self._world.now
         if self._outages[link] and self.is_down(link, now):
             answer = request.unavailable()
         else:
             answer = request.serve()
         fixed = self._fixed.get(link)
         if fixed is not None:
-            world.schedule_at(now + fixed, request.deliver, answer)
+            self._schedule_at(now + fixed, request.deliver, answer)
         else:
-            world.schedule_at(self._arrival(request, now, self._down), request.deliver, answer)
+            self._schedule_at(self._arrival(request, now, self._down), request.deliver, answer)
 
     def _arrival(self, request: Request, now: float,
                  latest: dict[tuple[str | None, str], float]) -> float:

@@ -67,6 +67,9 @@ class World:
         self._ids = IdMint(seed)
         self._devices: dict[str, Device] = {}
         self.network = Network(self.config.network, self)
+        # One expiry check per session, not the server's expiry sweep: events_processed
+        # must add up over a fleet's shards (a fleet's fingerprint counts them), and the
+        # sweep's events depend on which sessions share a server.
         self.ssm = SsmServer(self.config.ssm, self, trace_heartbeats=self.config.trace_heartbeats)
         self.license = LicenseServer(self.config.license, self, self.ssm)
         self.ott = OttBackend(self.config.ott, self)
