@@ -30,8 +30,9 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar, Final, TypeAlias, overload
 
 import attrs
 
@@ -85,10 +86,7 @@ class TraceRecord:
     playback_id: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not self.kind.names.issuperset(self.data):
-            extra = sorted(set(self.data) - self.kind.names)
-            raise ValueError(f"trace kind {self.kind.value!r} has no field {extra[0]!r}; it "
-                             f"declares {', '.join(sorted(self.kind.names)) or 'none'}")
+        _check_names(self.kind, self.data)
 
     @property
     def vantage(self) -> Vantage:
@@ -135,6 +133,17 @@ class Trace:
     ``vantages`` says what the producer could see: a simulated world sees the
     device, the servers and the harness; a device log only the device. A rule
     needing a vantage the trace lacks is not judged on it.
+
+    Records are kept column by column, not as objects (see :class:`_Columns`): a
+    traced fleet writes millions, and a record held costs well under a hundred
+    bytes this way. Reading one (iterating, indexing, :meth:`of_kind`) gives a
+    :class:`TraceRecord` equal to the one written, made afresh each time: records
+    read are values, compare them with ``==``, not ``is``.
+
+    A producer appends a record with :meth:`append`, or, without building the
+    :class:`TraceRecord` first, with :meth:`write` (what the world does: it is the
+    cheaper of the two). A subclass that overrides :meth:`append` but not
+    :meth:`write` receives every written record through its :meth:`append`.
     """
 
     __slots__ = ("_records", "vantages")
@@ -142,11 +151,32 @@ class Trace:
     def __init__(self, records: Iterable[TraceRecord] = (), *,
                  vantages: Iterable[Vantage] = (Vantage.DEVICE, Vantage.SERVER,
                                                 Vantage.HARNESS)) -> None:
-        self._records: list[TraceRecord] = list(records)
+        self._records = _Columns()
+        append = self._records.append
+        for record in records:
+            append(record)
         self.vantages: frozenset[Vantage] = frozenset(vantages)
+
+    #: The class overrides :meth:`append` but not :meth:`write`: writes go through it.
+    _appends_itself: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "append" in cls.__dict__ and "write" not in cls.__dict__:
+            cls._appends_itself = True
 
     def append(self, record: TraceRecord) -> None:
         self._records.append(record)
+
+    def write(self, t: float, device: str | None, kind: str, app: str | None,
+              playback: str | None, data: Mapping[str, Any], playback_id: int | None) -> None:
+        """Append the record ``TraceRecord(t, device, kind, app, playback, data,
+        playback_id)`` would be, with the same checks (an undeclared kind or field
+        raises :class:`ValueError`), without making that object."""
+        if self._appends_itself:
+            self.append(TraceRecord(t, device, kind, app, playback, data, playback_id))
+        else:
+            self._records.write(t, device, kind, app, playback, data, playback_id)
 
     def __iter__(self) -> Iterator[TraceRecord]:
         return iter(self._records)
@@ -154,18 +184,24 @@ class Trace:
     def __len__(self) -> int:
         return len(self._records)
 
-    def __getitem__(self, index: int) -> TraceRecord:
+    @overload
+    def __getitem__(self, index: int) -> TraceRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TraceRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> TraceRecord | list[TraceRecord]:
         return self._records[index]
 
     def of_kind(self, *kinds: str, device: str | None = None) -> list[TraceRecord]:
         """The records of the given kinds (of one device when ``device`` is given)."""
-        return [r for r in self._records
-                if r.kind in kinds and (device is None or r.device == device)]
+        return self._records.select(
+            lambda r: r.kind in kinds and (device is None or r.device == device))
 
     def seen_from(self, *vantages: Vantage) -> Trace:
         """The records a producer with only ``vantages`` would have written."""
         keep = frozenset(vantages)
-        return Trace((r for r in self._records if r.kind.vantage in keep), vantages=keep)
+        return Trace(self._records.select(lambda r: r.kind.vantage in keep), vantages=keep)
 
     def to_jsonl(self) -> str:
         """The whole trace as JSONL text: the header line, then one line per record."""
@@ -186,6 +222,176 @@ class Trace:
                                            "are in time order")
                 records.append(record)
         return cls(records, vantages=vantages)
+
+
+#: A record's *stamp*: everything but its time and its data values (device, kind,
+#: app, playback, playback id, and the names of its data fields, in order).
+_Stamp: TypeAlias = tuple[str | None, Kind, str | None, str | None, int | None,
+                          tuple[str, ...]]
+
+#: The stamp number of a record kept whole (see :class:`_Columns`).
+_WHOLE: Final = 0
+
+
+class _Columns:
+    """A trace's records, column by column.
+
+    A record is three entries: its time ``t`` (a C double), the number of its
+    *stamp* (who wrote it, of which kind, in which app and playback states, for
+    which playback, with which data fields), and where its data values start in
+    one list of values. Stamps repeat (a device writes the same few kinds in the
+    same states a whole playback long), so each is kept once; a heartbeat's
+    record then costs a few dozen bytes, where an object and its ``data`` dict
+    cost several hundred. Nothing is kept per record that the garbage collector
+    tracks (the two arrays are not containers; the values live in one list), so
+    a long traced run does not make the collector walk millions of records.
+
+    Stamps are told apart by equality: a device, app or playback given as a
+    ``str`` subclass may come back as an equal ``str`` written earlier (the same
+    JSON). A record whose ``t`` is not a ``float``, whose ``data`` is not a
+    ``dict`` or whose ``playback_id`` is neither an ``int`` nor ``None`` (never
+    one the world writes; ``True == 1``) is kept whole, as the value of stamp
+    ``_WHOLE``: reading it back gives that very object.
+
+    Reading record ``i`` builds a new :class:`TraceRecord` and ``data`` dict from
+    the columns: equal to what was written, field for field, in the same order.
+    """
+
+    __slots__ = ("_index", "_stamp_of", "_stamps", "_starts", "_times", "_values")
+
+    def __init__(self) -> None:
+        self._times = array("d")
+        self._stamp_of = array("I")
+        self._starts = array("q")
+        self._values: list[Any] = []
+        #: Every stamp, by number; ``_index`` finds a stamp's number.
+        self._stamps: list[_Stamp | None] = [None]
+        self._index: dict[tuple[Any, ...], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def append(self, record: TraceRecord) -> None:
+        """Keep ``record`` (already checked when it was made)."""
+        if _columnar(record.t, record.data, record.playback_id):
+            self.write(record.t, record.device, record.kind, record.app, record.playback,
+                       record.data, record.playback_id)
+        else:
+            self._keep_whole(record)
+
+    def write(self, t: float, device: str | None, kind: str, app: str | None,
+              playback: str | None, data: Mapping[str, Any], playback_id: int | None) -> None:
+        """Keep the record these fields make; refuse what :class:`TraceRecord` refuses."""
+        if not _columnar(t, data, playback_id):
+            self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
+            return
+        key = (device, kind, app, playback, playback_id, tuple(data))
+        try:
+            stamp = self._index.get(key)
+        except TypeError:  # an unhashable field: nothing to share it with
+            self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
+            return
+        if stamp is None:
+            stamp = self._new_stamp(key)
+        self._times.append(t)
+        self._stamp_of.append(stamp)
+        values = self._values
+        self._starts.append(len(values))
+        values.extend(data.values())
+
+    def _new_stamp(self, key: tuple[Any, ...]) -> int:
+        device, kind, app, playback, playback_id, names = key
+        member = _to_kind(kind)
+        _check_names(member, names)
+        stamp = len(self._stamps)
+        self._stamps.append((device, member, app, playback, playback_id, names))
+        # Keyed by the value, not the member: the same key whichever a producer passes.
+        self._index[(device, member.value, app, playback, playback_id, names)] = stamp
+        return stamp
+
+    def _keep_whole(self, record: TraceRecord) -> None:
+        self._times.append(0.0)
+        self._stamp_of.append(_WHOLE)
+        self._starts.append(len(self._values))
+        self._values.append(record)
+
+    def __iter__(self) -> Iterator[TraceRecord]:
+        stamps, values = self._stamps, self._values
+        for t, stamp, start in zip(self._times, self._stamp_of, self._starts, strict=True):
+            yield _restore(t, stamps[stamp], values, start)
+
+    @overload
+    def __getitem__(self, index: int) -> TraceRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TraceRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> TraceRecord | list[TraceRecord]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return _restore(self._times[index], self._stamps[self._stamp_of[index]],
+                        self._values, self._starts[index])
+
+    def select(self, keep: Callable[[TraceRecord], bool]) -> list[TraceRecord]:
+        """The records ``keep`` accepts, in order; ``keep`` is asked once per stamp
+        (with the stamp's first record), and of each record kept whole."""
+        stamps, values = self._stamps, self._values
+        verdicts: dict[int, bool] = {}
+        kept = []
+        for t, stamp, start in zip(self._times, self._stamp_of, self._starts, strict=True):
+            verdict = verdicts.get(stamp)
+            if verdict is False:
+                continue
+            record = _restore(t, stamps[stamp], values, start)
+            if verdict is None:
+                verdict = keep(record)
+                if stamp != _WHOLE:
+                    verdicts[stamp] = verdict
+            if verdict:
+                kept.append(record)
+        return kept
+
+
+def _columnar(t: object, data: object, playback_id: object) -> bool:
+    """Whether a record with these fields is kept in columns (else whole)."""
+    return type(t) is float and type(data) is dict and (
+        playback_id is None or type(playback_id) is int)
+
+
+def _check_names(kind: Kind, names: Iterable[str]) -> None:
+    """Refuse a data field ``kind`` does not declare (:class:`ValueError`)."""
+    if not kind.names.issuperset(names):
+        extra = sorted(set(names) - kind.names)
+        raise ValueError(f"trace kind {kind.value!r} has no field {extra[0]!r}; it "
+                         f"declares {', '.join(sorted(kind.names)) or 'none'}")
+
+
+_new_record = object.__new__
+_SET_FIELD: Final = tuple(getattr(TraceRecord, name).__set__ for name in (
+    "t", "device", "kind", "app", "playback", "data", "playback_id"))
+
+
+def _restore(t: float, stamp: _Stamp | None, values: list[Any], start: int) -> TraceRecord:
+    """The record kept at ``start`` of ``values`` with ``stamp`` (``None``: kept whole).
+
+    Its fields were checked when it was written, so the record's slots are set
+    directly rather than through the converting, checking ``__init__``.
+    """
+    if stamp is None:
+        record: TraceRecord = values[start]
+        return record
+    device, kind, app, playback, playback_id, names = stamp
+    record = _new_record(TraceRecord)
+    set_t, set_device, set_kind, set_app, set_playback, set_data, set_playback_id = _SET_FIELD
+    set_t(record, t)
+    set_device(record, device)
+    set_kind(record, kind)
+    set_app(record, app)
+    set_playback(record, playback)
+    set_data(record, dict(zip(names, values[start:start + len(names)], strict=True))
+             if names else {})
+    set_playback_id(record, playback_id)
+    return record
 
 
 def _read_header(lines: list[str], source: str) -> tuple[int, frozenset[Vantage]]:

@@ -33,7 +33,7 @@ from ..player import AppState, PlayerCore
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ..providers import BackendPort
-from ..trace import Trace, TraceRecord
+from ..trace import Trace
 from ._config import DeviceConfig, WorldConfig
 from ._network import Network
 
@@ -140,9 +140,10 @@ class _DeviceBase:
         """Trace a device record, stamped with the player's states and the playback it
         belongs to (default: the current one; requests and answers name theirs)."""
         core = self.core
-        self.world.trace.append(TraceRecord(
-            self.world.now, self.name, kind, core.app.value, core.playback.value, data,
-            core.playback_id if playback_id is None else playback_id))
+        world = self.world
+        # ``_value_``: the state's string, read without the ``value`` property's call.
+        world.trace.write(world.now, self.name, kind, core.app._value_, core.playback._value_,
+                          data, core.playback_id if playback_id is None else playback_id)
 
     def _next_request(self) -> int:
         """A new request id: pairs a request's record with its answer's."""
