@@ -7,10 +7,13 @@ import pickle
 import types
 from typing import Any
 
+import attrs
 import pytest
 
 from player_sim import DeviceConfig, SsmConfig, Trace, TraceRecord, World, WorldConfig
+from player_sim._messages import SsmAnswer
 from player_sim.trace import Kind, Vantage
+from player_sim.world._device_base import _answer_fields, _flatten
 
 
 def world_trace() -> Trace:
@@ -172,3 +175,30 @@ def test_records_held_add_nothing_the_garbage_collector_tracks() -> None:
                     {"request_id": index, "token": f"ssm-phone-{index}"}, 1)
     assert _tracked() - before < 10
     assert len(trace) == 20_001 and trace[-1].data["token"] == "ssm-phone-19999"
+
+
+@pytest.mark.parametrize("answer", [
+    SsmAnswer(200, None, "", "ssm-phone-1-0a", 30.0), SsmAnswer(200),
+    SsmAnswer(403, 1007, "max active sessions exceeded"), SsmAnswer(0, None, "timeout"),
+    SsmAnswer(200, None, "", None, 15.0), SsmAnswer(500, 1001, "x", "t", None)])
+def test_a_heartbeat_answers_fields_are_those_asdict_gives(answer: SsmAnswer) -> None:
+    assert {f.name for f in attrs.fields(SsmAnswer)} == {
+        "http_status", "ssm_code", "message", "token", "heartbeat_period"}
+    general = _flatten({"request_id": 7, "answer": attrs.asdict(answer)})
+    fast = _answer_fields(answer, 7)
+    assert list(fast.items()) == list(general.items())
+
+
+def test_indexing_between_writes_finds_each_records_values() -> None:
+    """Where a record's values start is noted only when the trace is indexed: a reader
+    following a growing trace (as the live rule checker does) reads each record right."""
+    records = list(world_trace())
+    odd = TraceRecord(1, "phone", "app_relaunched", "foreground", "idle")
+    records.insert(5, odd)
+    trace = Trace()
+    for number, record in enumerate(records, start=1):
+        trace.append(record)
+        if number % 3 == 0:
+            assert trace[number - 1] == record and trace[-2] == records[number - 2]
+    assert [trace[i] for i in range(len(trace))] == records
+    assert trace[5] is odd
