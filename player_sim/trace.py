@@ -30,8 +30,9 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final, TypeAlias, overload
 
 import attrs
 
@@ -85,10 +86,7 @@ class TraceRecord:
     playback_id: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not self.kind.names.issuperset(self.data):
-            extra = sorted(set(self.data) - self.kind.names)
-            raise ValueError(f"trace kind {self.kind.value!r} has no field {extra[0]!r}; it "
-                             f"declares {', '.join(sorted(self.kind.names)) or 'none'}")
+        _check_names(self.kind, self.data)
 
     @property
     def vantage(self) -> Vantage:
@@ -135,41 +133,195 @@ class Trace:
     ``vantages`` says what the producer could see: a simulated world sees the
     device, the servers and the harness; a device log only the device. A rule
     needing a vantage the trace lacks is not judged on it.
+
+    A producer appends a record with :meth:`append`, or, without building the
+    :class:`TraceRecord` first, with :meth:`write` (what the world does: the
+    cheaper of the two). A subclass that overrides :meth:`append` but not
+    :meth:`write` receives every written record through its :meth:`append`.
+
+    **How records are kept.** Column by column, not as objects: a traced fleet
+    writes millions of records. A record is two entries, its time ``t`` (a C
+    double) and the number of its *stamp* (who wrote it, of which kind, in which
+    app and playback states, for which playback, with which data fields), and
+    its data values, appended to one list. Stamps repeat (a device writes the
+    same few kinds in the same states a whole playback long), so each is kept
+    once: a heartbeat's record costs a few dozen bytes, where an object and its
+    ``data`` dict cost several hundred. Nothing is kept per record that the
+    garbage collector tracks, so a long traced run does not make it walk
+    millions of records.
+
+    Reading a record (iterating, indexing, :meth:`of_kind`) builds a new
+    :class:`TraceRecord` and ``data`` dict, equal to what was written, field for
+    field and in the same order: records read are values (compare them with
+    ``==``, not ``is``, and changing one changes nothing in the trace). Stamps
+    are told apart by equality, so a device, app or playback given as a ``str``
+    subclass may come back as an equal ``str`` (the same JSON). A record whose
+    ``t`` is not a ``float``, whose ``data`` is not a ``dict``, or whose
+    ``playback_id`` is neither an ``int`` nor ``None`` (``True == 1``; never one
+    the world writes) is kept whole, and reading it gives that very object.
     """
 
-    __slots__ = ("_records", "vantages")
+    __slots__ = ("_index", "_stamp_of", "_stamps", "_starts", "_times", "_values", "vantages")
 
     def __init__(self, records: Iterable[TraceRecord] = (), *,
                  vantages: Iterable[Vantage] = (Vantage.DEVICE, Vantage.SERVER,
                                                 Vantage.HARNESS)) -> None:
-        self._records: list[TraceRecord] = list(records)
+        self._times = array("d")
+        self._stamp_of = array("I")
+        self._values: list[Any] = []
+        #: Every stamp, by number (``None``: a record kept whole, its one value).
+        self._stamps: list[_Stamp | None] = [None]
+        #: A stamp's number, by its fields (the kind as its string).
+        self._index: dict[tuple[Any, ...], int] = {}
+        #: Where each record's values start: only for indexing, grown when it asks.
+        self._starts = array("q")
         self.vantages: frozenset[Vantage] = frozenset(vantages)
+        for record in records:
+            self._keep(record)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "append" in cls.__dict__ and "write" not in cls.__dict__:
+            # Such a subclass sees every record in its append, written ones too.
+            cls.write = cls._write_through_append  # type: ignore[method-assign]
 
     def append(self, record: TraceRecord) -> None:
-        self._records.append(record)
+        self._keep(record)
+
+    def write(self, t: float, device: str | None, kind: str, app: str | None,
+              playback: str | None, data: Mapping[str, Any], playback_id: int | None) -> None:
+        """Append the record ``TraceRecord(t, device, kind, app, playback, data,
+        playback_id)`` would be, with the same checks (an undeclared kind or field
+        raises :class:`ValueError`), without making that object."""
+        if type(t) is not float or type(data) is not dict or (
+                playback_id is not None and type(playback_id) is not int):
+            self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
+            return
+        key = (device, kind, app, playback, playback_id, tuple(data))
+        try:
+            stamp = self._index.get(key)
+        except TypeError:  # an unhashable field: no stamp to share
+            self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
+            return
+        if stamp is None:
+            stamp = self._new_stamp(key)
+        self._times.append(t)
+        self._stamp_of.append(stamp)
+        self._values.extend(data.values())
+
+    def _write_through_append(self, t: float, device: str | None, kind: str,
+                              app: str | None, playback: str | None,
+                              data: Mapping[str, Any], playback_id: int | None) -> None:
+        """:meth:`write` of a subclass that overrides :meth:`append`."""
+        self.append(TraceRecord(t, device, kind, app, playback, data, playback_id))
+
+    @property
+    def _records(self) -> _Records:
+        """What a subclass appends to to keep a record (records were a list once)."""
+        return _Records(self)
+
+    def _keep(self, record: TraceRecord) -> None:
+        """Keep ``record`` (checked when it was made), whatever a subclass appends."""
+        if type(record.t) is float and type(record.data) is dict and (
+                record.playback_id is None or type(record.playback_id) is int):
+            Trace.write(self, record.t, record.device, record.kind, record.app,
+                        record.playback, record.data, record.playback_id)
+        else:
+            self._keep_whole(record)
+
+    def _new_stamp(self, key: tuple[Any, ...]) -> int:
+        device, kind, app, playback, playback_id, names = key
+        member = _to_kind(kind)
+        _check_names(member, names)
+        stamp = len(self._stamps)
+        self._stamps.append((device, member, app, playback, playback_id, names))
+        # Keyed by the kind's string: a producer may pass either, and they are equal.
+        self._index[(device, member.value, app, playback, playback_id, names)] = stamp
+        return stamp
+
+    def _keep_whole(self, record: TraceRecord) -> None:
+        self._times.append(0.0)
+        self._stamp_of.append(_WHOLE)
+        self._values.append(record)
 
     def __iter__(self) -> Iterator[TraceRecord]:
-        return iter(self._records)
+        stamps, values = self._stamps, self._values
+        start = 0
+        for t, number in zip(self._times, self._stamp_of, strict=True):
+            stamp = stamps[number]
+            yield _restore(t, stamp, values, start)
+            start += 1 if stamp is None else len(stamp[5])
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._times)
 
-    def __getitem__(self, index: int) -> TraceRecord:
-        return self._records[index]
+    @overload
+    def __getitem__(self, index: int) -> TraceRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TraceRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> TraceRecord | list[TraceRecord]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        size = len(self._times)
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError("trace index out of range")
+        starts = self._starts
+        if index >= len(starts):
+            self._index_starts()
+        return _restore(self._times[index], self._stamps[self._stamp_of[index]],
+                        self._values, starts[index])
+
+    def _index_starts(self) -> None:
+        """Note where the values of each record not yet indexed start."""
+        starts, stamps, stamp_of = self._starts, self._stamps, self._stamp_of
+        done = len(starts)
+        if done:
+            last = stamps[stamp_of[done - 1]]
+            start = starts[-1] + (1 if last is None else len(last[5]))
+        else:
+            start = 0
+        for number in stamp_of[done:]:
+            starts.append(start)
+            stamp = stamps[number]
+            start += 1 if stamp is None else len(stamp[5])
 
     def of_kind(self, *kinds: str, device: str | None = None) -> list[TraceRecord]:
         """The records of the given kinds (of one device when ``device`` is given)."""
-        return [r for r in self._records
-                if r.kind in kinds and (device is None or r.device == device)]
+        return self._select(lambda r: r.kind in kinds and (device is None or r.device == device))
 
     def seen_from(self, *vantages: Vantage) -> Trace:
         """The records a producer with only ``vantages`` would have written."""
         keep = frozenset(vantages)
-        return Trace((r for r in self._records if r.kind.vantage in keep), vantages=keep)
+        return Trace(self._select(lambda r: r.kind.vantage in keep), vantages=keep)
+
+    def _select(self, keep: Callable[[TraceRecord], bool]) -> list[TraceRecord]:
+        """The records ``keep`` accepts, in order. ``keep`` may look only at what a
+        stamp holds (not ``t`` nor ``data``): it is asked once per stamp."""
+        stamps, values = self._stamps, self._values
+        verdicts: dict[int, bool] = {}
+        kept = []
+        start = 0
+        for t, number in zip(self._times, self._stamp_of, strict=True):
+            stamp = stamps[number]
+            verdict = verdicts.get(number)
+            if verdict is not False:
+                record = _restore(t, stamp, values, start)
+                if verdict is None:
+                    verdict = keep(record)
+                    if stamp is not None:
+                        verdicts[number] = verdict
+                if verdict:
+                    kept.append(record)
+            start += 1 if stamp is None else len(stamp[5])
+        return kept
 
     def to_jsonl(self) -> str:
         """The whole trace as JSONL text: the header line, then one line per record."""
-        return _header(self.vantages) + "\n" + "".join(r.to_json() + "\n" for r in self._records)
+        return _header(self.vantages) + "\n" + "".join(r.to_json() + "\n" for r in self)
 
     @classmethod
     def from_jsonl(cls, text: str, source: str = "<trace>") -> Trace:
@@ -186,6 +338,63 @@ class Trace:
                                            "are in time order")
                 records.append(record)
         return cls(records, vantages=vantages)
+
+
+#: A record's *stamp*: everything but its time and its data values (device, kind,
+#: app, playback, playback id, and the names of its data fields, in order).
+_Stamp: TypeAlias = tuple[str | None, Kind, str | None, str | None, int | None,
+                          tuple[str, ...]]
+
+#: The stamp number of a record kept whole (see :class:`Trace`).
+_WHOLE: Final = 0
+
+
+class _Records:
+    """A trace's records as a subclass appends to them (``self._records.append``)."""
+
+    __slots__ = ("_trace",)
+
+    def __init__(self, trace: Trace) -> None:
+        self._trace = trace
+
+    def append(self, record: TraceRecord) -> None:
+        self._trace._keep(record)
+
+
+def _check_names(kind: Kind, names: Iterable[str]) -> None:
+    """Refuse a data field ``kind`` does not declare (:class:`ValueError`)."""
+    if not kind.names.issuperset(names):
+        extra = sorted(set(names) - kind.names)
+        raise ValueError(f"trace kind {kind.value!r} has no field {extra[0]!r}; it "
+                         f"declares {', '.join(sorted(kind.names)) or 'none'}")
+
+
+_new_record = object.__new__
+_SET_FIELD: Final = tuple(getattr(TraceRecord, name).__set__ for name in (
+    "t", "device", "kind", "app", "playback", "data", "playback_id"))
+
+
+def _restore(t: float, stamp: _Stamp | None, values: list[Any], start: int) -> TraceRecord:
+    """The record kept at ``start`` of ``values`` with ``stamp`` (``None``: kept whole).
+
+    Its fields were checked when it was written, so the record's slots are set
+    directly rather than through the converting, checking ``__init__``.
+    """
+    if stamp is None:
+        record: TraceRecord = values[start]
+        return record
+    device, kind, app, playback, playback_id, names = stamp
+    record = _new_record(TraceRecord)
+    set_t, set_device, set_kind, set_app, set_playback, set_data, set_playback_id = _SET_FIELD
+    set_t(record, t)
+    set_device(record, device)
+    set_kind(record, kind)
+    set_app(record, app)
+    set_playback(record, playback)
+    set_data(record, dict(zip(names, values[start:start + len(names)], strict=True))
+             if names else {})
+    set_playback_id(record, playback_id)
+    return record
 
 
 def _read_header(lines: list[str], source: str) -> tuple[int, frozenset[Vantage]]:

@@ -33,7 +33,7 @@ from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ..providers import BackendPort
 from ..providers._bookmarks import PhoenixBookmarks
-from ..trace import Trace, TraceRecord
+from ..trace import Trace
 from ._config import DeviceConfig, WorldConfig
 from ._network import Network
 
@@ -217,9 +217,10 @@ class _DeviceBase:
         """Trace a device record, stamped with the player's states and the playback it
         belongs to (default: the current one; requests and answers name theirs)."""
         core = self.core
-        self.world.trace.append(TraceRecord(
-            self.world.now, self.name, kind, core.app.value, core.playback.value, data,
-            core.playback_id if playback_id is None else playback_id))
+        world = self.world
+        # ``_value_``: the state's string, read without the ``value`` property's call.
+        world.trace.write(world.now, self.name, kind, core.app._value_, core.playback._value_,
+                          data, core.playback_id if playback_id is None else playback_id)
 
     def _next_request(self) -> int:
         """A new request id: pairs a request's record with its answer's."""
@@ -349,13 +350,12 @@ def as_dict(instance: Any) -> dict[str, Any]:
 
 
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:
-    """An SSM answer's fields for the trace, as :func:`_flatten` lifts them (every field
-    but a ``None`` one, ``ssm_code`` always), without going through ``attrs.asdict``:
-    a traced world writes one per heartbeat."""
+    """An SSM answer's fields for the trace, as :func:`_flatten` lifts them from
+    ``attrs.asdict(answer)``: ``ssm_code`` always, ``token`` and ``heartbeat_period``
+    when set. Read field by field: a traced heartbeat's answer is on the hot path, and
+    ``asdict`` costs more than the record (a test holds the two equal)."""
     data: dict[str, Any] = {"request_id": request_id, "http_status": answer.http_status,
-                            "ssm_code": answer.ssm_code}
-    if answer.message is not None:
-        data["message"] = answer.message
+                            "ssm_code": answer.ssm_code, "message": answer.message}
     if answer.token is not None:
         data["token"] = answer.token
     if answer.heartbeat_period is not None:

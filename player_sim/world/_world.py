@@ -23,7 +23,7 @@ from .._errors import ConfigError, PlayerSimError, RunBudgetExceeded
 from .._keyed import IdMint
 from ..backends import ApiAnswer, LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
 from ..providers import ApiLink, BackendPort, RefreshPolicy
-from ..trace import Trace, TraceRecord
+from ..trace import Trace
 from ._config import DeviceConfig, WorldConfig
 from ._device import Device
 from ._device_base import as_dict
@@ -224,7 +224,7 @@ class World:
 
     def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None:
         """Append a world or backend event to the trace (no device states)."""
-        self.trace.append(TraceRecord(self.now, device, kind, None, None, data))
+        self.trace.write(self.now, device, kind, None, None, data, None)
 
     def new_token(self, prefix: str, key: str) -> str:
         """A token a backend issues to ``key`` (a device, else a user): drawn from
