@@ -105,7 +105,7 @@ def populate(world: World, devices: int, *, one_account: bool = False) -> list[s
 
 def world_creation(devices: int, *, one_account: bool = False) -> tuple[float, list[str]]:
     """CPU seconds to create ``devices`` playing devices (the world made beforehand)."""
-    config = fleet_config(devices)
+    config = fleet_config(traced=False)
     if one_account:
         config = attrs.evolve(config, ssm=attrs.evolve(config.ssm,
                                                        max_sessions_per_account=devices))
@@ -132,7 +132,7 @@ def memory(devices: int) -> tuple[Memory, list[str]]:
     gc.collect()
     tracemalloc.start()
     try:
-        world = World(fleet_config(devices), seed=1)
+        world = World(fleet_config(traced=False), seed=1)
         gc.collect()
         empty = tracemalloc.get_traced_memory()[0]
         problems = populate(world, devices)

@@ -96,6 +96,12 @@ class _SsmOverHttp:
         response = self._post(f"{_LICENSE}?renew=true", token, {"challenge": _CHALLENGE})
         return _license_renewal_answer(response)
 
+    def rotate(self, device: str, token: str, renewal: str | None = None, *,
+               request_id: int | None = None) -> SsmAnswer:
+        """The simulated device's heartbeat fast path (:meth:`SsmServer.rotate`): over
+        HTTP like any heartbeat, answered in full (a device takes either form)."""
+        return self.heartbeat(device, token, renewal, request_id=request_id)
+
     def teardown(self, device: str, token: str, *, request_id: int | None = None
                  ) -> SsmAnswer:
         return self._answer(self._post(f"/{_TENANT}/ssm/v1/sessions/teardown", token))
