@@ -11,11 +11,10 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Final
 
 import attrs
-import jsonschema
 
 from .. import signals
 from .._errors import ConfigError
@@ -69,7 +68,7 @@ from ._model import (
     format_duration,
     parse_duration,
 )
-from ._schema import LOADER_SCHEMA, PAYLOAD_KEYWORD
+from ._vouch import vouches
 from ._yaml import Document, compose_file
 
 __all__ = ["SSM_SERVER_URL", "LabWorld", "known_rule_ids", "load_lab", "load_many",
@@ -82,27 +81,6 @@ SSM_SERVER_URL: Final = "https://ssm.example/"
 _OTT_ONLY: Final = ("refresh_policy", "persist_session", "bookmarks", "reference_type",
                     "formats")
 _OVP_ONLY: Final = ("assumed_validity", "renew_window")
-
-# JSON Schema counts 500.0 as an integer; a scenario file means a whole number by one.
-_STRICT_TYPES: Final = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
-
-
-def _payload_rule_of_kind(validator: Any, rules: Mapping[str, Mapping[str, Any]],
-                          instance: Any, schema: Any) -> Iterator[Any]:
-    """The loader's keyword for the payload rules (``_schema.PAYLOAD_KEYWORD``): the
-    errors of the rule of the kind each of ``signal`` and ``event`` names, as the
-    published schema's ``if``/``then`` rule for that kind gives them (its ``if`` is a
-    ``const``, which only a string equals)."""
-    for key, by_kind in rules.items():
-        kind = instance.get(key)
-        if isinstance(kind, str) and kind in by_kind:
-            yield from validator.descend(instance, by_kind[kind])
-
-
-_VALIDATOR: Final = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, validators={PAYLOAD_KEYWORD: _payload_rule_of_kind},
-    type_checker=_STRICT_TYPES)(LOADER_SCHEMA)
 
 _TYPE_WORDS: Final = {"integer": "a whole number", "number": "a number", "string": "text",
                       "boolean": "true or false", "object": "a mapping (key: value)",
@@ -156,8 +134,7 @@ def load_lab(path: str | os.PathLike[str], text: str | None = None) -> LabWorld:
     filled = {"name": "lab", "steps": [],
               "devices": {"lab-device": {"account": accounts[0] if accounts else "lab"}},
               **data}
-    for error in _VALIDATOR.iter_errors(filled):
-        doc.problems.extend(_schema_problems(doc, error))
+    doc.problems.extend(_schema_errors(doc, filled))
     if doc.problems:
         raise ScenarioError(_dedupe(doc.problems))
     world = _Build(doc, os.fspath(path)).world(data.get("world", {}))
@@ -206,8 +183,7 @@ def _load(path: str, text: str | None) -> Scenario:
     if not isinstance(doc.data, dict):
         raise ScenarioError([Problem(doc.root, "a scenario file is a mapping with at least "
                                                "name, devices and steps")])
-    for error in _VALIDATOR.iter_errors(doc.data):
-        doc.problems.extend(_schema_problems(doc, error))
+    doc.problems.extend(_schema_errors(doc, doc.data))
     if doc.problems:
         raise ScenarioError(_dedupe(doc.problems))
     scenario = _Build(doc, path).scenario()
@@ -215,6 +191,35 @@ def _load(path: str, text: str | None) -> Scenario:
         raise ScenarioError(_dedupe(doc.problems))
     assert scenario is not None
     return scenario
+
+
+def _schema_errors(doc: Document, data: Any) -> list[Problem]:
+    """The problems the loader's JSON Schema finds in ``data`` (``doc``'s data, or
+    what stands for it), in jsonschema's order.
+
+    A quick check vouches for a valid file first (:mod:`._vouch`); only a file it
+    does not vouch for imports and runs jsonschema, which then finds and words the
+    problems (and finds none when the quick check could not tell).
+    """
+    if vouches(data):
+        return []
+    from ._validator import VALIDATOR
+
+    problems: list[Problem] = []
+    for error in VALIDATOR.iter_errors(data):
+        problems.extend(_schema_problems(doc, error))
+    return problems
+
+
+def __getattr__(name: str) -> Any:
+    """``_VALIDATOR`` and ``_STRICT_TYPES``, the jsonschema validator and types the
+    loader used to build at import, from :mod:`._validator` on first use (PEP 562):
+    importing the loader does not import jsonschema."""
+    if name in ("_VALIDATOR", "_STRICT_TYPES"):
+        from . import _validator
+
+        return getattr(_validator, name[1:])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
