@@ -199,6 +199,13 @@ class TraceChecker:
         self._advance(end_time + _EPS / 2)
         return self._new
 
+    def verdict(self) -> Verdict:
+        """The :class:`Verdict` on the records fed so far (call :meth:`finish` first):
+        what :func:`judge_trace` returns for them."""
+        judged = tuple(sorted({m.rule_id for m in self.monitors}))
+        return Verdict(tuple(self.violations), judged, dict(sorted(self.not_judged.items())),
+                       {rule_id: self.observed[rule_id] for rule_id in judged})
+
     # --- internals -----------------------------------------------------------------------
 
     def _arm(self, deadline: _Deadline) -> None:
@@ -271,9 +278,7 @@ def judge_trace(trace: Trace | Iterable[TraceRecord], config: CheckConfig | None
     for record in trace:
         checker.feed(record)
     checker.finish(end)
-    judged = tuple(sorted({m.rule_id for m in checker.monitors}))
-    return Verdict(tuple(checker.violations), judged, dict(sorted(checker.not_judged.items())),
-                   {rule_id: checker.observed[rule_id] for rule_id in judged})
+    return checker.verdict()
 
 
 def check_trace(trace: Trace | Iterable[TraceRecord], config: CheckConfig | None = None, *,

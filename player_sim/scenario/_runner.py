@@ -20,7 +20,7 @@ import attrs
 
 from .._errors import PlayerSimError, RunBudgetExceeded
 from .._limits import DEFAULT_MAX_EVENTS
-from ..rules import judge_world
+from ..rules import CheckConfig, TraceChecker, judge_world
 from ..trace import Trace, TraceRecord
 from ..world import Device, DeviceConfig, World
 from ._model import (
@@ -184,6 +184,9 @@ class _Run:
         #: kills), in order: a rule failure points at the last one before the violation.
         self.drives: list[tuple[float, Location]] = []
         self.where = scenario.location  # the step being run
+        #: With ``check_rules``: the catalogue's monitors, fed each record as
+        #: :meth:`observe` reads it (see :meth:`rule_failures`).
+        self.checker: TraceChecker | None = None
 
     # --- driving ------------------------------------------------------------------
 
@@ -196,6 +199,9 @@ class _Run:
                 provider, media = spec.build()  # fresh: a provider serves one world
                 config = attrs.evolve(config, session_provider=provider, media=media)
             world.add_device(self.configure(config) if self.configure else config)
+        if self.check_rules:
+            self.checker = TraceChecker(CheckConfig.for_world(world),
+                                        vantages=world.trace.vantages)
         for invariant in self.scenario.invariants:
             self.add_invariant(invariant)
         self.observe(0.0, settled=True)
@@ -350,7 +356,7 @@ class _Run:
             first = self.cursor
             while first > 0 and trace[first - 1].t >= monitor.start - _EPS:
                 first -= 1
-            self.scan(monitor, [trace[i] for i in range(first, self.cursor)])
+            self.scan(monitor, trace[first:self.cursor])
         else:
             self.condition_monitors.append(monitor)
             # checked after every instant; these make sure its bounds are instants
@@ -369,8 +375,12 @@ class _Run:
         before ``now`` has run, so windows ending at ``now`` may be closed."""
         trace = self.world.trace
         if self.cursor < len(trace):
-            new = [trace[i] for i in range(self.cursor, len(trace))]
+            new = trace[self.cursor:]
             self.cursor = len(trace)
+            if self.checker is not None:
+                feed = self.checker.feed
+                for record in new:
+                    feed(record)
             for monitor in self.signal_monitors:
                 if not monitor.done:
                     self.scan(monitor, new)
@@ -505,11 +515,24 @@ class _Run:
         return location
 
     def rule_failures(self) -> list[Failure]:
-        """The catalogue's monitors over the whole trace, against ``violates:``."""
+        """The catalogue's monitors over the whole trace, against ``violates:``.
+
+        The verdict is :func:`~player_sim.rules.judge_world`'s. The live checker
+        already read the records :meth:`observe` read (so each record is rebuilt
+        from the trace once); it reads the rest and gives the verdict, unless the
+        world's checker configuration changed since the devices were added, when
+        the whole trace is judged anew.
+        """
         world = self.world
         allowed = self.scenario.violates
         broken: dict[str, list[Any]] = {}
-        verdict = judge_world(world)
+        checker = self.checker
+        if checker is not None and checker.config == CheckConfig.for_world(world):
+            checker.catch_up(world.trace)
+            checker.finish(world.now)
+            verdict = checker.verdict()
+        else:
+            verdict = judge_world(world)
         self.observed = dict(verdict.observed)
         for violation in verdict.violations:
             broken.setdefault(violation.rule.id, []).append(violation)
