@@ -27,7 +27,6 @@ declarations. The same simulation and seed always give byte-identical JSONL.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from array import array
@@ -63,6 +62,8 @@ def _to_kind(value: str) -> Kind:
 
 
 def _unknown_kind(value: object) -> str:
+    import difflib  # only a mistake needs it
+
     close = difflib.get_close_matches(str(value), [k.value for k in Kind], n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"no trace kind {value!r}{hint} (player_sim.trace.Kind lists them)"

@@ -13,7 +13,6 @@ replaced by ``***``.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
@@ -109,7 +108,8 @@ def _redact_lines(lines: Sequence[str]) -> list[str]:
 def html_report(results: Sequence[ScenarioResult],
                 title: str = "player_sim scenarios") -> str:
     """The results as one HTML document (text ending with a newline); see the module."""
-    e = html.escape
+    from html import escape as e  # only drawing a report needs it
+
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
            "style-src 'unsafe-inline'; img-src data:\">",
@@ -133,7 +133,8 @@ def html_report(results: Sequence[ScenarioResult],
 
 
 def _scenario(index: int, r: ScenarioResult) -> list[str]:
-    e = html.escape
+    from html import escape as e  # only drawing a report needs it
+
     s = r.scenario
     out = [f'<section class="scenario {r.status}" id="scenario-{index}">',
            f'<h2><span class="badge">{_STATUS_WORD[r.status]}</span> {e(s.name)}</h2>',
@@ -160,7 +161,8 @@ def _scenario(index: int, r: ScenarioResult) -> list[str]:
 
 
 def _failure(number: int, failure: Failure) -> list[str]:
-    e = html.escape
+    from html import escape as e  # only drawing a report needs it
+
     loc = failure.location
     out = ['<div class="failure">',
            f"<h3>✗{number} {e(failure.kind)} at {e(str(loc))} · "

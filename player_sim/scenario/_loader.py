@@ -7,7 +7,6 @@ together as one :class:`~._model.ScenarioError`. Nothing here runs a scenario.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -229,12 +228,16 @@ def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
 # --- schema errors as sentences -------------------------------------------------------
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only a mistake needs it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _hint(word: str, choices: Iterable[str], label: str) -> str:
     """"; did you mean 'x'? Label: a, b" (or "; label: a, b" when nothing is close)."""
+    import difflib  # only a mistake needs it
+
     choices = list(choices)
     listed = ", ".join(choices) if choices else "none"
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
@@ -406,7 +409,7 @@ class _Build:
         return self.rule_ids("covers", ids)
 
     def rule_ids(self, key: str, ids: list[str]) -> tuple[str, ...]:
-        known = known_rule_ids()
+        known = known_rule_ids() if ids else None
         if known is not None:
             for i, rule in enumerate(ids):
                 if rule not in known:
@@ -913,6 +916,8 @@ class _Build:
     def parse_invariant(self, path: Path, text: str) -> Condition | None:
         match = _INVARIANT_TEXT.match(text)
         if match is None:
+            import difflib  # only a mistake needs it
+
             names = [*signals.ALL_SIGNALS, *TRACE_EVENTS]
             close = difflib.get_close_matches(text, names, n=1, cutoff=0.75)
             hint = (f"; under 'never', a signal or event name alone also works (did you "

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from typing import Any, Final
@@ -266,6 +265,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         return
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
+    import tempfile  # only writing a report file needs it
+
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
