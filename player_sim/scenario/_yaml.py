@@ -45,11 +45,17 @@ _INCLUDABLE = ("world", "accounts", "devices")
 
 @attrs.define
 class Document:
-    """A composed file: its data, the marks of values and keys, the problems found."""
+    """A composed file: its data, the marks of values and keys, the problems found.
+
+    ``values`` and ``keys`` hold, by path, the YAML mark where each value and key
+    starts (its file's ``name``, 0-based ``line`` and ``column``): a file has
+    thousands and a valid one asks for few, so :meth:`where` and :meth:`key_where`
+    make the :class:`~._model.Location` when asked.
+    """
 
     data: Any
-    values: dict[Path, Location]
-    keys: dict[Path, Location]
+    values: dict[Path, Any]
+    keys: dict[Path, Any]
     problems: list[Problem]
     root: Location
 
@@ -57,19 +63,25 @@ class Document:
         """The location of the value at ``path``, or of its nearest ancestor."""
         path = tuple(path)
         while path:
-            if path in self.values:
-                return self.values[path]
+            mark = self.values.get(path)
+            if mark is not None:
+                return _at(mark)
             path = path[:-1]
         return self.root
 
     def key_where(self, path: Path) -> Location:
         """The location of the key naming ``path`` (or of its value if none)."""
         found = self.keys.get(tuple(path))
-        return found if found is not None else self.where(path)
+        return _at(found) if found is not None else self.where(path)
 
 
 def _location(mark: Any, file: str) -> Location:
     return Location(file, mark.line + 1, mark.column + 1)
+
+
+def _at(mark: Any) -> Location:
+    """The location a mark of a composed node points to (in the file it names)."""
+    return Location(mark.name, mark.line + 1, mark.column + 1)
 
 
 # libyaml's parser when PyYAML has it (about 10 times faster), else the pure-Python one;
@@ -403,22 +415,22 @@ class _Builder:
         self.count = 0
 
     def build(self, node: Any, path: Path) -> Any:
-        where = self.doc.values[path] = _location(node.start_mark, node.start_mark.name)
+        mark = self.doc.values[path] = node.start_mark
         self.count += 1
         if self.count > MAX_VALUES or len(path) > MAX_NESTING:  # after merging includes
-            raise _TooLarge(where, _TOO_DEEP if len(path) > MAX_NESTING else
+            raise _TooLarge(_at(mark), _TOO_DEEP if len(path) > MAX_NESTING else
                             f"this scenario holds more than {MAX_VALUES:,} values with its "
                             "includes and aliases expanded")
         if node.tag not in _STANDARD_TAGS:
-            self.doc.problems.append(Problem(where, f"the tag {node.tag[:60]!r} is not "
-                                                    "allowed: scenario files are plain YAML, "
-                                                    "loaded safely (no objects, no custom "
-                                                    "tags)"))
+            self.doc.problems.append(Problem(_at(mark), f"the tag {node.tag[:60]!r} is not "
+                                                        "allowed: scenario files are plain "
+                                                        "YAML, loaded safely (no objects, no "
+                                                        "custom tags)"))
             return None
         if isinstance(node, yaml.ScalarNode):
             value, problem = self.scalar(node)
             if problem is not None:
-                self.doc.problems.append(Problem(where, problem))
+                self.doc.problems.append(Problem(_at(mark), problem))
             return value
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
@@ -447,7 +459,7 @@ class _Builder:
 
     def _mapping(self, node: Any, path: Path) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        explicit: dict[str, Location] = {}
+        explicit: dict[str, Any] = {}  # the mark of each key written here
         merged: list[tuple[Any, Any]] = []
         for key, value in node.value:
             if key.tag == _MERGE_TAG:  # "<<: *anchor" fills in keys not written here
@@ -461,25 +473,26 @@ class _Builder:
                             "'<<' merges a mapping: write '<<: *anchor' with an anchor "
                             "on a mapping"))
                 continue
-            where = _location(key.start_mark, key.start_mark.name)
+            mark = key.start_mark
             if not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str":
                 shown = key.value if isinstance(key, yaml.ScalarNode) else "a list or mapping"
-                self.doc.problems.append(Problem(where, "keys must be plain words "
-                                                        f"(found {str(shown)[:40]!r})"))
+                self.doc.problems.append(Problem(_at(mark), "keys must be plain words "
+                                                            f"(found {str(shown)[:40]!r})"))
                 continue
             name = key.value
             if name in explicit:
-                first = explicit[name]
+                first = _at(explicit[name])
                 self.doc.problems.append(Problem(
-                    where, f"duplicate key {name[:40]!r} (first written at line "
-                           f"{first.line}): a key may appear once in a mapping; remove one"))
+                    _at(mark), f"duplicate key {name[:40]!r} (first written at line "
+                               f"{first.line}): a key may appear once in a mapping; remove "
+                               "one"))
                 continue
-            explicit[name] = where
-            self.doc.keys[(*path, name)] = where
+            explicit[name] = mark
+            self.doc.keys[(*path, name)] = mark
             out[name] = self.build(value, (*path, name))
         for key, value in merged:
             name = key.value
             if isinstance(key, yaml.ScalarNode) and isinstance(name, str) and name not in out:
-                self.doc.keys[(*path, name)] = _location(key.start_mark, key.start_mark.name)
+                self.doc.keys[(*path, name)] = key.start_mark
                 out[name] = self.build(value, (*path, name))
         return out
