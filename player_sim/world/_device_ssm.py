@@ -32,8 +32,7 @@ class _SsmTraffic(_DeviceBase):
         if timer[0].playback_id != effect.playback_id or timer[1] != self._launch:
             timer = self._heartbeat_timer = (ev.HeartbeatDue(effect.playback_id), self._launch,
                                              _HeartbeatStamps())
-        world = self.world
-        world.schedule_at(world.now + effect.delay, self._heartbeat_due, timer)
+        self.world.schedule_after(effect.delay, self._heartbeat_due, timer)
 
     def _heartbeat_due(self, timer: HeartbeatTimer) -> None:
         due, launch = timer[0], timer[1]
@@ -53,9 +52,7 @@ class _SsmTraffic(_DeviceBase):
             token = core.plain_heartbeat_token(due.playback_id)
             if token is not None:
                 self._send_plain_heartbeat(due.playback_id, token, timer[2])
-                world = self.world
-                world.schedule_at(world.now + core.heartbeat_period, self._heartbeat_due,
-                                  timer)
+                self.world.schedule_after(core.heartbeat_period, self._heartbeat_due, timer)
                 return
         self._run(core.feed(due))
 
