@@ -1,7 +1,8 @@
 """How fast the simulated world runs, beside SimPy and a bare ``heapq`` loop doing the same work.
 
 Run ``python benchmarks/world_bench.py`` (``--quick`` for 1,000 devices; ``--profile``
-for the profile of the 10,000-device hour instead). In one run:
+for the profile of the 10,000-device untraced hour instead, ``--profile --traced`` for
+the traced one's). In one run:
 
 a. fleets of playing SSM devices (spread over accounts whose session limit is
    raised so no setup is refused) heartbeat for one virtual hour through the real
@@ -231,9 +232,9 @@ def _pip_day_once(hours: int, listening: bool) -> tuple[float, float, list[str]]
 # --- the profile -------------------------------------------------------------------------
 
 
-def profile(devices: int, hours: float) -> str:
-    """The top PROFILE_TOP functions by self time of the untraced fleet's hour."""
-    world = playing_world(devices, traced=False)
+def profile(devices: int, hours: float, traced: bool = False) -> str:
+    """The top PROFILE_TOP functions by self time of the fleet's hour."""
+    world = playing_world(devices, traced)
     gc.collect()
     profiler = cProfile.Profile()
     profiler.runcall(world.run_until, world.now + hours * HOUR)
@@ -279,13 +280,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help=f"only print the top {PROFILE_TOP} functions by self time of "
                              "the untraced fleet's hour (10,000 devices; 1,000 with --quick)")
+    parser.add_argument("--traced", action="store_true",
+                        help="with --profile: the traced fleet's hour instead")
     args = parser.parse_args(argv)
     small, large = (1_000, 1_000) if args.quick else (10_000, 100_000)
     hours = 1.0
     if args.profile:
-        print(f"profile of {small:,} devices, untraced, {hours:g} virtual hour "
-              f"(World.run_until); Python {sys.version.split()[0]}", flush=True)
-        print(profile(small, hours))
+        print(f"profile of {small:,} devices, {'traced' if args.traced else 'untraced'}, "
+              f"{hours:g} virtual hour (World.run_until); Python {sys.version.split()[0]}",
+              flush=True)
+        print(profile(small, hours, args.traced))
         return 0
 
     print(f"player_sim world benchmark: {hours:g} virtual hour of playing SSM devices, "
@@ -295,18 +299,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = sorted({small, large})
     peers = {}
     untraced = {}
-    for devices in sizes:  # side by side, so that the three share the machine's load
+    traced: WorldRun | None = None
+    for devices in sizes:  # side by side, so that the worlds and peers share the load
         simpy_run = simpy_fleet(devices, hours)
         untraced[devices], more = fleet_in_world(devices, hours)
         problems += more
+        if devices == small:
+            traced, more = fleet_in_world(small, hours, traced=True)
+            problems += more
         peers[devices] = (simpy_run, heapq_fleet(devices, hours))
         print(f"  {devices:,} devices done", flush=True)
-    traced, more = fleet_in_world(small, hours, traced=True)
-    problems += more
+    assert traced is not None
     in_sim, more = fleet_in_simulation(small, hours)
     problems += more
     print()
     print(report([*untraced.values(), traced, in_sim], peers))
+    print(f"tracing's cost at {small:,} devices: traced / untraced CPU per heartbeat "
+          f"{untraced[small].heartbeats_per_cpu_second / traced.heartbeats_per_cpu_second:.2f}x")
 
     print()
     verdicts = []

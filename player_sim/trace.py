@@ -210,6 +210,33 @@ class Trace:
         self._stamp_of.append(stamp)
         self._values.extend(data.values())
 
+    def stamp(self, device: str | None, kind: str, app: str | None, playback: str | None,
+              playback_id: int | None, names: tuple[str, ...]) -> int | None:
+        """The number of the stamp :meth:`write` gives a record of these fields whose data
+        has the fields ``names``, in that order (checked as :meth:`write` checks them),
+        for :meth:`write_stamped`; ``None`` if records of this trace's class must go
+        through :meth:`write` (a subclass that overrides it, or :meth:`append`) or if
+        ``playback_id`` is neither ``None`` nor an ``int`` (such a record is kept whole).
+
+        A producer writing many records of the same stamp (a device's heartbeats) asks
+        once and writes each with :meth:`write_stamped`, skipping the stamp's lookup.
+        """
+        if type(self).write is not Trace.write or (
+                playback_id is not None and type(playback_id) is not int):
+            return None
+        key = (device, kind, app, playback, playback_id, names)
+        stamp = self._index.get(key)
+        return stamp if stamp is not None else self._new_stamp(key)
+
+    def write_stamped(self, t: float, stamp: int, values: tuple[Any, ...]) -> None:
+        """``write(t, ..., data, ...)`` for a record whose other fields are those given to
+        :meth:`stamp` for ``stamp`` (a number it gave for this very trace), with ``data``
+        = ``dict(zip(names, values))`` and ``t`` a ``float``: the same record, appended
+        without looking its stamp up (the caller vouches for the three conditions)."""
+        self._times.append(t)
+        self._stamp_of.append(stamp)
+        self._values.extend(values)
+
     def _write_through_append(self, t: float, device: str | None, kind: str,
                               app: str | None, playback: str | None,
                               data: Mapping[str, Any], playback_id: int | None) -> None:

@@ -21,14 +21,14 @@ device, never the other way round).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeAlias
 
 import attrs
 
 from .._errors import ConfigError, InvalidTransition
 from .._messages import SsmAnswer
 from ..backends import LicenseServer, SsmServer
-from ..player import AppState, CoreConfig, PlayerCore
+from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ..providers import BackendPort
@@ -43,8 +43,55 @@ __all__ = ["DeviceHost"]
 # looking the member up on the Enum class.
 _BACKGROUND: Final = AppState.BACKGROUND
 
+
+
+class _HeartbeatStamps:
+    """The trace stamps (:meth:`Trace.stamp`) of one playback's heartbeat records, a
+    plain heartbeat's ``heartbeat_sent`` and its success's ``heartbeat_answered``, in
+    the app and playback states and the trace they were made for.
+
+    A traced heartbeat is most of a large traced world's records: with its stamps
+    at hand, a device writes each with :meth:`Trace.write_stamped`, the same record
+    :meth:`_DeviceBase._record` writes, without looking its stamp up. One per
+    heartbeat timer (see :data:`HeartbeatTimer`), made again only when the trace, the
+    app's or the playback's state changed since.
+    """
+
+    __slots__ = ("answered", "app", "playback", "sent", "trace")
+
+    def __init__(self) -> None:
+        self.trace: Trace | None = None
+        self.app: AppState | None = None
+        self.playback: PlaybackState | None = None
+        self.sent: int | None = None
+        self.answered: int | None = None
+
+    def ready(self, trace: Trace, core: PlayerCore, device: str, playback_id: int) -> bool:
+        """Whether :attr:`sent` and :attr:`answered` are the stamps of records ``device``
+        writes now to ``trace`` for playback ``playback_id`` (made if need be); ``False``
+        when ``trace`` takes its records through :meth:`Trace.write` only."""
+        app, playback = core.app, core.playback
+        if trace is not self.trace or app is not self.app or playback is not self.playback:
+            self.trace, self.app, self.playback = trace, app, playback
+            self.sent = trace.stamp(device, "heartbeat_sent", app._value_, playback._value_,
+                                    playback_id, _SENT_FIELDS)
+            self.answered = trace.stamp(device, "heartbeat_answered", app._value_,
+                                        playback._value_, playback_id, _ANSWERED_FIELDS)
+        return self.sent is not None
+
+
+#: The data fields of a plain heartbeat's record, and of its success's (see
+#: :func:`_answer_fields`), in the order they are written.
+_SENT_FIELDS: Final = ("request_id", "token")
+_ANSWERED_FIELDS: Final = ("request_id", "http_status", "ssm_code", "message", "token",
+                           "heartbeat_period")
+
+#: A heartbeat timer's argument: what fired, for which run of the app, and the trace
+#: stamps of its heartbeats' records.
+HeartbeatTimer: TypeAlias = tuple[ev.HeartbeatDue, int, _HeartbeatStamps]
+
 #: The heartbeat timer argument a device starts with: no playback has id 0.
-_NO_HEARTBEAT_TIMER: Final = (ev.HeartbeatDue(0), 0)
+_NO_HEARTBEAT_TIMER: Final[HeartbeatTimer] = (ev.HeartbeatDue(0), 0, _HeartbeatStamps())
 #: No request blocks the main thread (one shared empty frozenset: each is ~200 B).
 _NO_REQUESTS: Final[frozenset[int]] = frozenset()
 
@@ -74,6 +121,9 @@ class DeviceHost(Protocol):
     def backend_port(self) -> BackendPort: ...
 
     def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None: ...
+
+    def schedule_after(self, delay: float, callback: Callable[[Any], None], arg: Any
+                       ) -> None: ...
 
     def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None: ...
 
@@ -203,7 +253,7 @@ class _DeviceBase:
         """Apply ``action`` now (:class:`~player_sim.Device`)."""
         raise NotImplementedError
 
-    def _heartbeat_due(self, timer: tuple[ev.HeartbeatDue, int]) -> None:
+    def _heartbeat_due(self, timer: HeartbeatTimer) -> None:
         """The heartbeat timer fired (:mod:`._device_ssm`)."""
         raise NotImplementedError
 
@@ -242,9 +292,28 @@ class _DeviceBase:
                                                         request_id))
             return
         if isinstance(answer, str):
-            # The fast path: a plain success only rotates the token (see PlayerCore).
-            if not self._trace_heartbeats and core.take_rotated_token(playback_id, answer):
-                return
+            # The fast path: a plain success only rotates the token (see PlayerCore),
+            # traced with the record _answer_fields(success(answer)) gives.
+            if not self._trace_heartbeats:
+                if core.take_rotated_token(playback_id, answer):
+                    return
+            else:
+                world = self.world
+                trace = world.trace
+                period = world.ssm.config.heartbeat_period
+                stamps = self._heartbeat_timer[2]
+                if self._heartbeat_timer[0].playback_id == playback_id and period is not None \
+                        and stamps.ready(trace, core, self.name, playback_id):
+                    assert stamps.answered is not None  # (ready: both stamps are made)
+                    trace.write_stamped(world.now, stamps.answered,
+                                        (request_id, 200, None, "", answer, period))
+                    if core.take_rotated_token(playback_id, answer):
+                        return
+                    effects = core.feed(ev.HeartbeatAnswered(playback_id,
+                                                             world.ssm.success(answer)))
+                    if effects:
+                        self._run(effects)
+                    return
             answer = self.world.ssm.success(answer)
         if self._trace_heartbeats or not answer.ok:  # a failed one is always traced
             self._record("heartbeat_answered", _answer_fields(answer, request_id),
@@ -281,7 +350,8 @@ class _DeviceBase:
             self.world.schedule_at(self.world.now, lambda f: f(), deliver)
         if overdue is not None:
             self._record("heartbeat_overdue", {})
-            self.world.schedule_at(self.world.now, self._heartbeat_due, (overdue, self._launch))
+            self.world.schedule_at(self.world.now, self._heartbeat_due,
+                                   (overdue, self._launch, _HeartbeatStamps()))
 
     # --- the main thread --------------------------------------------------------------
 

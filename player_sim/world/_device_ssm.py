@@ -14,7 +14,7 @@ from .._messages import ContentToken, SsmAnswer
 from ..backends import LicenseVerdict
 from ..player import _events as ev
 from ..player._variants import CONTENT_TOKEN_POLL_INTERVAL, CONTENT_TOKEN_POLLS, RENEWAL_ENDPOINTS
-from ._device_base import _BACKGROUND, _DeviceBase
+from ._device_base import _BACKGROUND, HeartbeatTimer, _DeviceBase, _HeartbeatStamps
 
 __all__: list[str] = []
 
@@ -30,12 +30,12 @@ class _SsmTraffic(_DeviceBase):
         # playback instead of two new objects per heartbeat.
         timer = self._heartbeat_timer
         if timer[0].playback_id != effect.playback_id or timer[1] != self._launch:
-            timer = self._heartbeat_timer = (ev.HeartbeatDue(effect.playback_id), self._launch)
-        world = self.world
-        world.schedule_at(world.now + effect.delay, self._heartbeat_due, timer)
+            timer = self._heartbeat_timer = (ev.HeartbeatDue(effect.playback_id), self._launch,
+                                             _HeartbeatStamps())
+        self.world.schedule_after(effect.delay, self._heartbeat_due, timer)
 
-    def _heartbeat_due(self, timer: tuple[ev.HeartbeatDue, int]) -> None:
-        due, launch = timer
+    def _heartbeat_due(self, timer: HeartbeatTimer) -> None:
+        due, launch = timer[0], timer[1]
         if self.killed or launch != self._launch:
             return
         core = self.core
@@ -51,10 +51,8 @@ class _SsmTraffic(_DeviceBase):
         if timer is self._heartbeat_timer and not self._timeouts:
             token = core.plain_heartbeat_token(due.playback_id)
             if token is not None:
-                self._send_plain_heartbeat(due.playback_id, token)
-                world = self.world
-                world.schedule_at(world.now + core.heartbeat_period, self._heartbeat_due,
-                                  timer)
+                self._send_plain_heartbeat(due.playback_id, token, timer[2])
+                self.world.schedule_after(core.heartbeat_period, self._heartbeat_due, timer)
                 return
         self._run(core.feed(due))
 
@@ -74,15 +72,23 @@ class _SsmTraffic(_DeviceBase):
             self._arm_timeout("heartbeat", request_id, lambda answer: self._deliver(
                 pid, answer, launch, request_id))
 
-    def _send_plain_heartbeat(self, playback_id: int, token: str) -> int:
-        """Send a heartbeat (not a renewal) with ``token``; returns its request id."""
+    def _send_plain_heartbeat(self, playback_id: int, token: str,
+                              stamps: _HeartbeatStamps | None = None) -> int:
+        """Send a heartbeat (not a renewal) with ``token``; returns its request id.
+        ``stamps``: those of the heartbeat timer of ``playback_id``, to trace it with."""
         self._heartbeats_sent += 1
         self._requests += 1  # _next_request, inlined on the hot path
         request_id = self._requests
+        world = self.world
         if self._trace_heartbeats:
-            self._record("heartbeat_sent", {"request_id": request_id, "token": token},
-                         playback_id)
-        self.world.network.send(_HeartbeatRequest(self, token, playback_id, request_id))
+            trace = world.trace
+            if stamps is not None and stamps.ready(trace, self.core, self.name, playback_id):
+                assert stamps.sent is not None  # (ready: both stamps are made)
+                trace.write_stamped(world.now, stamps.sent, (request_id, token))
+            else:
+                self._record("heartbeat_sent", {"request_id": request_id, "token": token},
+                             playback_id)
+        world.network.send(_HeartbeatRequest(self, token, playback_id, request_id))
         return request_id
 
     def _send_setup(self, effect: ev.SendSsmSetup) -> None:

@@ -47,6 +47,9 @@ class NetworkHost(Protocol):
 
     def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None: ...
 
+    def schedule_after(self, delay: float, callback: Callable[[Any], None], arg: Any
+                       ) -> None: ...
+
     def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None: ...
 
 
@@ -91,12 +94,14 @@ class Network:
     """The links of one world (see the module docstring for the network model)."""
 
     __slots__ = ("_base", "_config", "_down", "_extra", "_fixed", "_jitter", "_outages",
-                 "_schedule_at", "_up", "_world")
+                 "_schedule_after", "_schedule_at", "_up", "_world")
 
     def __init__(self, config: NetworkConfig, world: NetworkHost) -> None:
         self._config = config
         self._world = world
         self._schedule_at = world.schedule_at  # twice per message: bound once
+        # A fixed latency is a recurring delay: those messages wait in its lane.
+        self._schedule_after = world.schedule_after
         self._base = {link: config.latency_of(link) for link in LINKS}
         self._outages: dict[str, list[tuple[float, float]]] = {link: [] for link in LINKS}
         self._extra: dict[str, list[tuple[float, float, float]]] = {link: [] for link in LINKS}
@@ -154,7 +159,7 @@ class Network:
         now = self._world.now
         fixed = self._fixed.get(request.link)
         if fixed is not None:
-            self._schedule_at(now + fixed, self._arrive, request)
+            self._schedule_after(fixed, self._arrive, request)
         else:
             self._schedule_at(self._arrival(request, now, self._up), self._arrive, request)
 
@@ -167,7 +172,7 @@ class Network:
             answer = request.serve()
         fixed = self._fixed.get(link)
         if fixed is not None:
-            self._schedule_at(now + fixed, request.deliver, answer)
+            self._schedule_after(fixed, request.deliver, answer)
         else:
             self._schedule_at(self._arrival(request, now, self._down), request.deliver, answer)
 

@@ -1,11 +1,20 @@
-"""The deterministic world: virtual clock, one event queue, network, backends, devices.
+"""The deterministic world: virtual clock, event queue, network, backends, devices.
 
-Every timer of every device and backend lives in one ``heapq`` of
-``(time, sequence, callback, argument)``; ties run in the order they were
-scheduled. Nothing reads a wall clock, and every random draw and generated id
-comes from a stream keyed by (seed, device or account) (:mod:`player_sim._keyed`),
-so the same configuration, seed and actions give the same trace, and one
-account's devices behave the same whatever other devices share the world.
+Every timer of every device and backend is an event ``(time, sequence,
+callback, argument)``; events run in time order, ties in the order they were
+scheduled (the sequence). Events scheduled the same delay ahead
+(``schedule_after``: a heartbeat period, a network latency) fall due in the
+order they were scheduled, so each such delay has a FIFO *lane* (a ``deque``),
+and a small heap holds the first event of each lane; every other event
+(``schedule_at``) waits in a second heap. The next event is the earlier of the
+two heaps' first: the same order as one heap of every event, but most events of
+a large world (its heartbeats) cost a ``deque`` append and pop and a few
+comparisons, not a sift through a heap with an entry per device.
+
+Nothing reads a wall clock, and every random draw and generated id comes from a
+stream keyed by (seed, device or account) (:mod:`player_sim._keyed`), so the
+same configuration, seed and actions give the same trace, and one account's
+devices behave the same whatever other devices share the world.
 
 :class:`World` is synchronous (``run_until``); :class:`~player_sim.Simulation`
 drives one from trio's clock.
@@ -16,6 +25,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +42,14 @@ from ._network import Network
 __all__ = ["World"]
 
 _heappush = heapq.heappush  # schedule_at runs for every event: skip a lookup
+
+#: At most this many lanes (distinct delays given to ``schedule_after``) per world;
+#: events of any further delay go to the heap as ``schedule_at`` puts them.
+_LANES_MAX = 32
+
+#: An event of a lane: when, its sequence number (ties run in that order), what to
+#: call with what, and its lane.
+_LaneEvent = tuple[float, int, Callable[[Any], None], Any, "deque[_LaneEvent]"]
 
 
 class World:
@@ -62,7 +80,11 @@ class World:
         self.trace = Trace()
         self.events_processed = 0
         self._running = False  # inside run_until: events are being processed
+        # Two heaps (see the module docstring): events given to schedule_at, and the
+        # first event of each lane; the FIFO lane of each delay given to schedule_after.
         self._queue: list[tuple[float, int, Callable[[Any], None], Any]] = []
+        self._heads: list[_LaneEvent] = []
+        self._lanes: dict[float, deque[_LaneEvent]] = {}
         self._next_sequence = itertools.count().__next__
         self._ids = IdMint(seed)
         self._devices: dict[str, Device] = {}
@@ -123,8 +145,29 @@ class World:
         """Run ``callback(arg)`` at virtual ``time`` (not before ``now``)."""
         _heappush(self._queue, (time, self._next_sequence(), callback, arg))
 
+    def schedule_after(self, delay: float, callback: Callable[[Any], None], arg: Any) -> None:
+        """``schedule_at(now + delay, callback, arg)``, for a delay that recurs (a
+        timer's period, a fixed latency): events of the same delay fall due in the
+        order they were scheduled (``now`` never goes back), so they wait in that
+        delay's FIFO lane (see the module docstring). The same events run in the same
+        order as with ``schedule_at``; past a few distinct delays, it is ``schedule_at``.
+        """
+        lane = self._lanes.get(delay)
+        if lane is None:
+            if len(self._lanes) >= _LANES_MAX or not delay >= 0:
+                self.schedule_at(self.now + delay, callback, arg)
+                return
+            lane = self._lanes[delay] = deque()
+        event = (self.now + delay, self._next_sequence(), callback, arg, lane)
+        if not lane:
+            _heappush(self._heads, event)
+        lane.append(event)
+
     def next_event_time(self) -> float | None:
-        return self._queue[0][0] if self._queue else None
+        queue, heads = self._queue, self._heads
+        if queue and heads:
+            return min(queue[0][0], heads[0][0])
+        return queue[0][0] if queue else heads[0][0] if heads else None
 
     def run_until(self, time: float) -> None:
         """Process every event due at or before ``time``; then ``now == time``.
@@ -141,22 +184,33 @@ class World:
             raise ConfigError(f"run_until takes a finite number of seconds, not {time!r}")
         if time < self.now:
             raise PlayerSimError(f"time can't go backwards (now {self.now}, asked {time})")
-        queue = self._queue
-        pop = heapq.heappop
+        queue, heads = self._queue, self._heads
+        pop, replace = heapq.heappop, heapq.heapreplace
         processed = 0
         budget = (self.max_events - self.events_processed if self.max_events is not None
                   else -1)
         self._running = True
         try:
-            while queue and queue[0][0] <= time:
-                if processed == budget:
-                    raise RunBudgetExceeded(
-                        f"the run processed {self.max_events:,} world events by "
-                        f"{self.now:,.3f}s of virtual time, its budget: "
-                        "a period or a wait "
-                        "is far too short or too long; raise the budget with max_events "
-                        "if the scenario really needs more")
-                event_time, _, callback, arg = pop(queue)
+            while True:
+                # The earlier of the two heaps' first events (by time, then sequence:
+                # sequence numbers are unique, so the comparison stops there).
+                if heads and (not queue or heads[0] < queue[0]):
+                    event_time, _, callback, arg, lane = heads[0]
+                    if event_time > time:
+                        break
+                    if processed == budget:
+                        self._over_budget()
+                    lane.popleft()  # the lane's next event takes its place
+                    if lane:
+                        replace(heads, lane[0])
+                    else:
+                        pop(heads)
+                elif queue and queue[0][0] <= time:
+                    if processed == budget:
+                        self._over_budget()
+                    event_time, _, callback, arg = pop(queue)
+                else:
+                    break
                 self.now = event_time
                 callback(arg)
                 processed += 1
@@ -164,6 +218,14 @@ class World:
             self._running = False
             self.events_processed += processed
         self.now = time
+
+    def _over_budget(self) -> None:
+        raise RunBudgetExceeded(
+            f"the run processed {self.max_events:,} world events by "
+            f"{self.now:,.3f}s of virtual time, its budget: "
+            "a period or a wait "
+            "is far too short or too long; raise the budget with max_events "
+            "if the scenario really needs more")
 
     def run_for(self, seconds: float) -> None:
         """Advance ``seconds`` of virtual time."""
