@@ -161,7 +161,7 @@ class Trace:
     the world writes) is kept whole, and reading it gives that very object.
     """
 
-    __slots__ = ("_index", "_names", "_stamp_of", "_stamps", "_starts", "_times", "_values",
+    __slots__ = ("_index", "_shapes", "_stamp_of", "_stamps", "_starts", "_times", "_values",
                  "vantages")
 
     def __init__(self, records: Iterable[TraceRecord] = (), *,
@@ -174,8 +174,8 @@ class Trace:
         self._stamps: list[_Stamp | None] = [None]
         #: A stamp's number, by the stamp (a kind equals and hashes as its string).
         self._index: dict[tuple[Any, ...], int] = {}
-        #: One tuple per sequence of data field names, shared by the stamps holding it.
-        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: Each (kind, data field names) met, checked, as the stamps share it.
+        self._shapes: dict[tuple[Kind, tuple[str, ...]], tuple[Kind, tuple[str, ...]]] = {}
         #: Where each record's values start: only for indexing, grown when it asks.
         self._starts = array("q")
         self.vantages: frozenset[Vantage] = frozenset(vantages)
@@ -238,12 +238,16 @@ class Trace:
         A stamp costs the same whichever device writes it, as most stamps are a
         device's own (its name is in them): one tuple, both in ``_stamps`` and
         as its key in ``_index`` (a ``Kind`` member equals and hashes as its
-        string, so a producer's key finds it), holding a shared tuple of names.
+        string, so a producer's key finds it). Its kind and field names are
+        checked once per trace, and the stamps share one tuple of the names.
         """
         device, kind, app, playback, playback_id, names = key
-        member = _to_kind(kind)
-        _check_names(member, names)
-        names = self._names.setdefault(names, names)
+        shape = self._shapes.get((kind, names))
+        if shape is None:
+            member = _to_kind(kind)
+            _check_names(member, names)
+            shape = self._shapes[(member, names)] = (member, names)
+        member, names = shape
         stamp = (device, member, app, playback, playback_id, names)
         number = len(self._stamps)
         self._stamps.append(stamp)

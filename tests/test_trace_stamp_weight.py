@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from player_sim.trace import Kind, Trace, TraceRecord
 
 
@@ -33,3 +35,14 @@ def test_records_read_back_the_same_with_shared_stamps() -> None:
         TraceRecord(1.0, "device-0", "playback_started", "foreground", "playing",
                     {"stream": "channel-2"}, 1)]
     assert Trace.from_jsonl(trace.to_jsonl()).to_jsonl() == trace.to_jsonl()
+
+
+def test_a_shape_is_checked_until_it_passes_and_each_device_is_refused_alike() -> None:
+    trace = Trace()
+    for name in ("a", "b"):
+        with pytest.raises(ValueError, match="has no field 'bogus'"):
+            trace.write(0.0, name, "playback_started", None, None, {"bogus": 1}, None)
+        with pytest.raises(ValueError, match="no trace kind"):
+            trace.write(0.0, name, "no_such_kind", None, None, {}, None)
+    assert len(trace) == 0
+    assert not trace._shapes
