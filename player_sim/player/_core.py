@@ -117,6 +117,9 @@ _APP_ACTIONS: Final[dict[type, str]] = {
     ev.EnterBackground: "enter_background", ev.EnterForeground: "enter_foreground",
     ev.EnterPip: "enter_pip", ev.LeavePip: "leave_pip", ev.ClosePip: "close_pip",
 }
+#: The heartbeat arm a core starts with (no playback has id 0): one for every core, as
+#: ArmHeartbeat is frozen; a core builds its own at its first heartbeat.
+_NO_HEARTBEAT_ARM: Final = ev.ArmHeartbeat(0, 0.0)
 #: Every action the core takes: which machine's trigger it fires. Whether it is
 #: accepted is decided from this table alone, before anything is written.
 _ACTION_TRIGGERS: Final[dict[type, tuple[Machine, str]]] = {
@@ -188,7 +191,7 @@ class PlayerCore:
         self.playback = P.IDLE
         self._reset_playback_state()
         self._effects: list[ev.Effect] = []
-        self._heartbeat_arm = ev.ArmHeartbeat(0, 0.0)  # see _on_heartbeat_due
+        self._heartbeat_arm = _NO_HEARTBEAT_ARM  # see _on_heartbeat_due
 
     def _reset_playback_state(self) -> None:
         self.stream: str | None = None

@@ -142,8 +142,9 @@ class _DeviceBase:
     Every attribute of a device is a slot declared here (the parts and
     :class:`~player_sim.Device` declare none of their own): a large world holds
     a hundred thousand devices, and slots weigh less than an instance dict.
-    What most devices never use (a waiting action, a deferred answer, a request
-    on the wire) starts as an empty list, the cheapest container.
+    What most devices never use starts empty and cheap: waiting actions as the
+    shared empty tuple (a tuple replaced on change), a deferred answer or a
+    request on the wire as an empty list.
     """
 
     __slots__ = (
@@ -202,8 +203,9 @@ class _DeviceBase:
         # until answered, False once timed out (a late answer is then dropped).
         self._timeouts = config.request_timeouts
         self._awaiting: dict[int, bool] = {}
-        # Actions waiting for the main thread, oldest first (a few at most: a list).
-        self._waiting: list[tuple[float, ev.Action, str]] = []
+        # Actions waiting for the main thread, oldest first: a few at most, and most
+        # devices never have one, so a tuple replaced on change (the empty one shared).
+        self._waiting: tuple[tuple[float, ev.Action, str], ...] = ()
         self._deferred: list[Callable[[], None]] = []
         self._overdue_heartbeat: ev.HeartbeatDue | None = None
         # The heartbeat timer's argument, reused while playback and launch stay the same
@@ -325,7 +327,8 @@ class _DeviceBase:
             return
         self._close_blocked_period(capped=capped)
         while self._waiting and not self._blocking and not self.killed:
-            since, action, origin = self._waiting.pop(0)
+            since, action, origin = self._waiting[0]
+            self._waiting = self._waiting[1:]
             if origin == "app" and not self.core.can(action):
                 continue
             self._record("action_delayed", {"name": _action_name(action),
