@@ -346,8 +346,9 @@ class PlayerCore:
     def _effects_since(self, app: AppState, playback: PlaybackState) -> tuple[ev.Effect, ...]:
         """The effects gathered, closed by ``state_changed`` if either state moved."""
         if self.app is not app or self.playback is not playback:
-            self._notify("state_changed", app_from=app.value, app=self.app.value,
-                         playback_from=playback.value, playback=self.playback.value)
+            # ``_value_``: the states' strings, without the ``value`` property's call.
+            self._notify("state_changed", app_from=app._value_, app=self.app._value_,
+                         playback_from=playback._value_, playback=self.playback._value_)
         effects = tuple(self._effects)
         self._effects.clear()  # a core holds no effect between inputs (a fleet has many)
         return effects
