@@ -37,6 +37,7 @@ a heartbeat; a refused renewal is a heartbeat error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Final, Literal, get_args
 
 import attrs
@@ -206,7 +207,9 @@ class PlayerCore:
         self.drm_license_url: str | None = None
         self._start_after_teardown = False
         self._teardown_playback_id = 0
-        self._stash: list[ev.Effect] = []
+        # Effects held back to follow the next setup: rarely any, so a tuple replaced
+        # on change (the empty one shared; a copied core may hold a list).
+        self._stash: Sequence[ev.Effect] = ()
         self._pending_stream_value: str | None = None
         self._enforced = False  # the item's license answer carried a session token
         self._license_in_setup = False  # (V2) the setup answer granted the license too
@@ -699,7 +702,7 @@ class PlayerCore:
             self._send_teardown(teardown)
         elif self.config.async_zap_order == "setup-first":
             self._streams_on_wire += ((old_playback_id, teardown.stream),)
-            self._stash.append(teardown)  # sent right after the new setup
+            self._stash = (*self._stash, teardown)  # sent right after the new setup
         else:
             self._send_teardown(teardown)
 
@@ -777,8 +780,9 @@ class PlayerCore:
             token = self.ssm_token if self._sdk is None else \
                 self._sdk.license_token(self.ssm_token)
             self._emit(ev.SendLicenseRequest(pid, stream, token, ssm_required=self._uses_ssm()))
-        self._effects.extend(self._stash)
-        self._stash.clear()
+        if self._stash:
+            self._effects.extend(self._stash)
+            self._stash = ()
 
     def _enter_playing(self) -> None:
         self._notify("playback_started", stream=self.stream)
