@@ -22,8 +22,15 @@ c. **memory**, at the largest size: ``tracemalloc`` counts what the world holds
    after (a) beyond what it held empty (after ``gc.collect()``), per device: with
    the trace records the devices' setup wrote, then without them (the trace
    dropped), so the records' share shows; beside the SimPy peer's peak traced
-   memory over its own creation run, per device. Target: at most
-   ``MEMORY_TARGET`` bytes per idle-playing device, records included.
+   memory over its own creation run, per device. Targets: at most
+   ``MEMORY_TARGET`` bytes per idle-playing device, records included, and at
+   most ``RECORD_TARGET`` bytes per setup record held (the records' bytes over
+   their number). Also shown, no target: the same devices once they have all
+   sent a heartbeat (one more heartbeat period; untraced, so no record is
+   added), with the records dropped: what a device weighs while it heartbeats.
+
+``--profile`` prints instead the top functions by self time (cProfile) of
+creating the largest quick size, so the next person sees where the time goes.
 
 The exit status is 1 when a target is missed or a sanity check fails (a device not
 playing), so the script is a check, not only a report.
@@ -49,6 +56,7 @@ CREATION_RATIO_TARGET = 2.0
 LINEAR_TARGET = 1.5
 ONE_ACCOUNT_TARGET = 1.5
 MEMORY_TARGET = 2048  # bytes per idle-playing device, beyond the empty world
+RECORD_TARGET = 150  # bytes per trace record held
 SIZES = (10_000, 30_000, 100_000)
 QUICK_SIZES = (1_000, 3_000, 10_000)
 
@@ -82,11 +90,17 @@ class Memory:
     records: int
     world_bytes: float
     without_records_bytes: float
+    heartbeating_bytes: float
     simpy_bytes: float
 
     @property
     def record_bytes(self) -> float:
+        """The records' bytes per device."""
         return self.world_bytes - self.without_records_bytes
+
+    @property
+    def bytes_per_record(self) -> float:
+        return self.record_bytes * self.devices / self.records
 
 
 def populate(world: World, devices: int, *, one_account: bool = False) -> list[str]:
@@ -142,6 +156,9 @@ def memory(devices: int) -> tuple[Memory, list[str]]:
         world.trace = Trace()  # the devices' records go; the devices stay
         gc.collect()
         without = tracemalloc.get_traced_memory()[0]
+        world.run_for(HEARTBEAT_PERIOD)  # every device sends a heartbeat
+        gc.collect()
+        heartbeating = tracemalloc.get_traced_memory()[0]
         del world
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]
@@ -151,7 +168,23 @@ def memory(devices: int) -> tuple[Memory, list[str]]:
     finally:
         tracemalloc.stop()
     return Memory(devices, records, (built - empty) / devices, (without - empty) / devices,
-                  (simpy_peak - before) / devices), problems
+                  (heartbeating - empty) / devices, (simpy_peak - before) / devices), problems
+
+
+def profile(devices: int, top: int = 20) -> None:
+    """Print the ``top`` functions by self time of creating ``devices`` playing devices."""
+    import cProfile
+    import pstats
+
+    world = World(fleet_config(traced=False), seed=1)
+    gc.collect()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    populate(world, devices)
+    profiler.disable()
+    print(f"creating {devices:,} playing devices under cProfile (it inflates every call: "
+          f"read the shares), top {top} by self time:")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
 def verdict(ok: bool) -> str:
@@ -163,7 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"{', '.join(f'{n:,}' for n in QUICK_SIZES)} devices "
                              "(a smoke run, same targets)")
+    parser.add_argument("--profile", action="store_true",
+                        help=f"profile creating {QUICK_SIZES[-1]:,} devices instead")
     args = parser.parse_args(argv)
+    if args.profile:
+        profile(QUICK_SIZES[-1])
+        return 0
     sizes = QUICK_SIZES if args.quick else SIZES
     print(f"player_sim devices benchmark: {', '.join(f'{n:,}' for n in sizes)} playing SSM "
           f"devices, heartbeats untraced; CPU seconds; Python {sys.version.split()[0]}",
@@ -198,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mem, more = memory(sizes[-1])
     problems += more
     light = mem.world_bytes <= MEMORY_TARGET
+    small_records = mem.bytes_per_record <= RECORD_TARGET
     print()
     print(f"memory per idle-playing device at {mem.devices:,} devices (tracemalloc):")
     print(f"  world, with its {mem.records / mem.devices:g} setup records per device: "
@@ -206,12 +245,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  world, records dropped: {mem.without_records_bytes:,.0f} B "
           f"({mem.without_records_bytes / mem.simpy_bytes:.2f}x SimPy); the records: "
           f"{mem.record_bytes:,.0f} B ({mem.record_bytes / mem.world_bytes:.0%})")
+    print(f"  per setup record held: {mem.bytes_per_record:,.0f} B (target <= "
+          f"{RECORD_TARGET} B) {verdict(small_records)}")
+    print(f"  world, records dropped, once every device has sent a heartbeat: "
+          f"{mem.heartbeating_bytes:,.0f} B ({mem.heartbeating_bytes / mem.simpy_bytes:.2f}x "
+          "SimPy)")
     print(f"  SimPy, same bookkeeping (peak over its creation run): {mem.simpy_bytes:,.0f} B")
 
     for problem in problems:
         print(f"sanity check failed: {problem}")
     ok = (all(run.ratio <= CREATION_RATIO_TARGET for run in runs) and linear and one_ok
-          and light)
+          and light and small_records)
     return 0 if ok and not problems else 1
 
 

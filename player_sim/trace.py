@@ -162,7 +162,8 @@ class Trace:
     the world writes) is kept whole, and reading it gives that very object.
     """
 
-    __slots__ = ("_index", "_stamp_of", "_stamps", "_starts", "_times", "_values", "vantages")
+    __slots__ = ("_index", "_shapes", "_stamp_of", "_stamps", "_starts", "_times", "_values",
+                 "vantages")
 
     def __init__(self, records: Iterable[TraceRecord] = (), *,
                  vantages: Iterable[Vantage] = (Vantage.DEVICE, Vantage.SERVER,
@@ -172,8 +173,10 @@ class Trace:
         self._values: list[Any] = []
         #: Every stamp, by number (``None``: a record kept whole, its one value).
         self._stamps: list[_Stamp | None] = [None]
-        #: A stamp's number, by its fields (the kind as its string).
+        #: A stamp's number, by the stamp (a kind equals and hashes as its string).
         self._index: dict[tuple[Any, ...], int] = {}
+        #: Each (kind, data field names) met, checked, as the stamps share it.
+        self._shapes: dict[tuple[Kind, tuple[str, ...]], tuple[Kind, tuple[str, ...]]] = {}
         #: Where each record's values start: only for indexing, grown when it asks.
         self._starts = array("q")
         self.vantages: frozenset[Vantage] = frozenset(vantages)
@@ -258,14 +261,26 @@ class Trace:
             self._keep_whole(record)
 
     def _new_stamp(self, key: tuple[Any, ...]) -> int:
+        """Number a new stamp, ``key`` with its kind checked and made a :class:`Kind`.
+
+        A stamp costs the same whichever device writes it, as most stamps are a
+        device's own (its name is in them): one tuple, both in ``_stamps`` and
+        as its key in ``_index`` (a ``Kind`` member equals and hashes as its
+        string, so a producer's key finds it). Its kind and field names are
+        checked once per trace, and the stamps share one tuple of the names.
+        """
         device, kind, app, playback, playback_id, names = key
-        member = _to_kind(kind)
-        _check_names(member, names)
-        stamp = len(self._stamps)
-        self._stamps.append((device, member, app, playback, playback_id, names))
-        # Keyed by the kind's string: a producer may pass either, and they are equal.
-        self._index[(device, member.value, app, playback, playback_id, names)] = stamp
-        return stamp
+        shape = self._shapes.get((kind, names))
+        if shape is None:
+            member = _to_kind(kind)
+            _check_names(member, names)
+            shape = self._shapes[(member, names)] = (member, names)
+        member, names = shape
+        stamp = (device, member, app, playback, playback_id, names)
+        number = len(self._stamps)
+        self._stamps.append(stamp)
+        self._index[stamp] = number
+        return number
 
     def _keep_whole(self, record: TraceRecord) -> None:
         self._times.append(0.0)

@@ -37,6 +37,7 @@ a heartbeat; a refused renewal is a heartbeat error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Final, Literal, get_args
 
 import attrs
@@ -117,6 +118,9 @@ _APP_ACTIONS: Final[dict[type, str]] = {
     ev.EnterBackground: "enter_background", ev.EnterForeground: "enter_foreground",
     ev.EnterPip: "enter_pip", ev.LeavePip: "leave_pip", ev.ClosePip: "close_pip",
 }
+#: The heartbeat arm a core starts with (no playback has id 0): one for every core, as
+#: ArmHeartbeat is frozen; a core builds its own at its first heartbeat.
+_NO_HEARTBEAT_ARM: Final = ev.ArmHeartbeat(0, 0.0)
 #: Every action the core takes: which machine's trigger it fires. Whether it is
 #: accepted is decided from this table alone, before anything is written.
 _ACTION_TRIGGERS: Final[dict[type, tuple[Machine, str]]] = {
@@ -188,7 +192,7 @@ class PlayerCore:
         self.playback = P.IDLE
         self._reset_playback_state()
         self._effects: list[ev.Effect] = []
-        self._heartbeat_arm = ev.ArmHeartbeat(0, 0.0)  # see _on_heartbeat_due
+        self._heartbeat_arm = _NO_HEARTBEAT_ARM  # see _on_heartbeat_due
 
     def _reset_playback_state(self) -> None:
         self.stream: str | None = None
@@ -203,7 +207,9 @@ class PlayerCore:
         self.drm_license_url: str | None = None
         self._start_after_teardown = False
         self._teardown_playback_id = 0
-        self._stash: list[ev.Effect] = []
+        # Effects held back to follow the next setup: rarely any, so a tuple replaced
+        # on change (the empty one shared; a copied core may hold a list).
+        self._stash: Sequence[ev.Effect] = ()
         self._pending_stream_value: str | None = None
         self._enforced = False  # the item's license answer carried a session token
         self._license_in_setup = False  # (V2) the setup answer granted the license too
@@ -343,8 +349,9 @@ class PlayerCore:
     def _effects_since(self, app: AppState, playback: PlaybackState) -> tuple[ev.Effect, ...]:
         """The effects gathered, closed by ``state_changed`` if either state moved."""
         if self.app is not app or self.playback is not playback:
-            self._notify("state_changed", app_from=app.value, app=self.app.value,
-                         playback_from=playback.value, playback=self.playback.value)
+            # ``_value_``: the states' strings, without the ``value`` property's call.
+            self._notify("state_changed", app_from=app._value_, app=self.app._value_,
+                         playback_from=playback._value_, playback=self.playback._value_)
         effects = tuple(self._effects)
         self._effects.clear()  # a core holds no effect between inputs (a fleet has many)
         return effects
@@ -695,7 +702,7 @@ class PlayerCore:
             self._send_teardown(teardown)
         elif self.config.async_zap_order == "setup-first":
             self._streams_on_wire += ((old_playback_id, teardown.stream),)
-            self._stash.append(teardown)  # sent right after the new setup
+            self._stash = (*self._stash, teardown)  # sent right after the new setup
         else:
             self._send_teardown(teardown)
 
@@ -773,8 +780,9 @@ class PlayerCore:
             token = self.ssm_token if self._sdk is None else \
                 self._sdk.license_token(self.ssm_token)
             self._emit(ev.SendLicenseRequest(pid, stream, token, ssm_required=self._uses_ssm()))
-        self._effects.extend(self._stash)
-        self._stash.clear()
+        if self._stash:
+            self._effects.extend(self._stash)
+            self._stash = ()
 
     def _enter_playing(self) -> None:
         self._notify("playback_started", stream=self.stream)

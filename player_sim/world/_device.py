@@ -136,7 +136,7 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
         if self.killed:
             raise InvalidTransition("app", AppState.TERMINATED.value, _action_name(action))
         if self._blocking:
-            self._waiting.append((world.now, action, origin))
+            self._waiting += ((world.now, action, origin),)
             self._record("action_waits", {"name": _action_name(action), "origin": origin})
         else:
             self._do(action, origin)
@@ -152,7 +152,7 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
         self.teardowns_on_the_wire.clear()
         if self._blocking:
             self._unblock_all()
-        self._waiting.clear()
+        self._waiting = ()
         self._deferred.clear()
         self._overdue_heartbeat = None
         self._record("app_killed", {"stream": self.core.stream})

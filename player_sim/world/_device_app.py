@@ -77,6 +77,6 @@ class _AppReactions(_DeviceBase):
         if self.killed or launch != self._launch or not self.core.can(action):
             return
         if self._blocking:
-            self._waiting.append((self.world.now, action, "app"))
+            self._waiting += ((self.world.now, action, "app"),)
             return
         self._do(action, "app")

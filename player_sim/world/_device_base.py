@@ -137,12 +137,39 @@ class DeviceHost(Protocol):
 #: each. At most this many are kept; any more is built per device, as before.
 _SHARED_CORE_CONFIGS_MAX: Final = 256
 _shared_core_configs: dict[CoreConfig, CoreConfig] = {}
+#: The shared CoreConfig of a plain DeviceConfig, by the fields ``core_config()`` reads
+#: (:func:`_core_config_inputs`): building one to look it up cost more than the lookup.
+_core_configs_by_inputs: dict[tuple[Any, ...], CoreConfig] = {}
+
+
+def _core_config_inputs(config: DeviceConfig) -> tuple[Any, ...] | None:
+    """What ``config.core_config()`` is built from, as a key, or ``None`` when it can't
+    stand for it: a subclass (it may build it otherwise) or an SDK model (never shared)."""
+    if type(config) is not DeviceConfig or config.sdk is not None:
+        return None
+    return (config.ssm_server_url is not None, config.sync_ssm_setup_teardown, config.pip,
+            config.async_zap_order, config.release_item_on_stop, config.media is not None,
+            config.profile, tuple(config.variants.items()))
 
 
 def _shared_core_config(config: DeviceConfig) -> CoreConfig:
     """``config.core_config()``, or an equal one already in use. Never shared: one with
     an SDK model (equality ignores the model, and each core copies its own from it) or
-    with a variant value that can't be hashed."""
+    with a variant value that can't be hashed.
+
+    A plain ``DeviceConfig`` met before (the same inputs, see
+    :func:`_core_config_inputs`) finds its shared CoreConfig without building one;
+    anything else builds it and looks it up by value.
+    """
+    inputs = _core_config_inputs(config)
+    if inputs is not None:
+        try:
+            shared = _core_configs_by_inputs.get(inputs)
+        except TypeError:  # an unhashable variant value
+            inputs = None
+        else:
+            if shared is not None:
+                return shared
     built = config.core_config()
     if built.sdk is not None:
         return built
@@ -150,11 +177,13 @@ def _shared_core_config(config: DeviceConfig) -> CoreConfig:
         shared = _shared_core_configs.get(built)
     except TypeError:  # an unhashable variant value
         return built
-    if shared is not None:
-        return shared
-    if len(_shared_core_configs) < _SHARED_CORE_CONFIGS_MAX:
-        _shared_core_configs[built] = built
-    return built
+    if shared is None:
+        if len(_shared_core_configs) >= _SHARED_CORE_CONFIGS_MAX:
+            return built
+        shared = _shared_core_configs[built] = built
+    if inputs is not None and len(_core_configs_by_inputs) < _SHARED_CORE_CONFIGS_MAX:
+        _core_configs_by_inputs[inputs] = shared
+    return shared
 
 
 class _DeviceBase:
@@ -163,8 +192,9 @@ class _DeviceBase:
     Every attribute of a device is a slot declared here (the parts and
     :class:`~player_sim.Device` declare none of their own): a large world holds
     a hundred thousand devices, and slots weigh less than an instance dict.
-    What most devices never use (a waiting action, a deferred answer, a request
-    on the wire) starts as an empty list, the cheapest container.
+    What most devices never use starts empty and cheap: waiting actions as the
+    shared empty tuple (a tuple replaced on change), a deferred answer or a
+    request on the wire as an empty list.
     """
 
     __slots__ = (
@@ -223,8 +253,9 @@ class _DeviceBase:
         # until answered, False once timed out (a late answer is then dropped).
         self._timeouts = config.request_timeouts
         self._awaiting: dict[int, bool] = {}
-        # Actions waiting for the main thread, oldest first (a few at most: a list).
-        self._waiting: list[tuple[float, ev.Action, str]] = []
+        # Actions waiting for the main thread, oldest first: a few at most, and most
+        # devices never have one, so a tuple replaced on change (the empty one shared).
+        self._waiting: tuple[tuple[float, ev.Action, str], ...] = ()
         self._deferred: list[Callable[[], None]] = []
         self._overdue_heartbeat: ev.HeartbeatDue | None = None
         # The heartbeat timer's argument, reused while playback and launch stay the same
@@ -366,7 +397,8 @@ class _DeviceBase:
             return
         self._close_blocked_period(capped=capped)
         while self._waiting and not self._blocking and not self.killed:
-            since, action, origin = self._waiting.pop(0)
+            since, action, origin = self._waiting[0]
+            self._waiting = self._waiting[1:]
             if origin == "app" and not self.core.can(action):
                 continue
             self._record("action_delayed", {"name": _action_name(action),
