@@ -141,42 +141,48 @@ class Trace:
     :meth:`write` receives every written record through its :meth:`append`.
 
     **How records are kept.** Column by column, not as objects: a traced fleet
-    writes millions of records. A record is two entries, its time ``t`` (a C
-    double) and the number of its *stamp* (who wrote it, of which kind, in which
-    app and playback states, for which playback, with which data fields), and
-    its data values, appended to one list. Stamps repeat (a device writes the
-    same few kinds in the same states a whole playback long), so each is kept
-    once: a heartbeat's record costs a few dozen bytes, where an object and its
-    ``data`` dict cost several hundred. Nothing is kept per record that the
-    garbage collector tracks, so a long traced run does not make it walk
-    millions of records.
+    writes millions of records. A record is its time ``t`` (a C double), its
+    *key* (the number of the device that wrote it and the number of its
+    *stamp*: of which kind, in which app and playback states, for which
+    playback, with which data fields), and its data values, appended to one
+    list. Devices and stamps are each kept once and numbered: a device's name
+    is not in its stamps, so every device of a fleet shares the stamps of its
+    setup and of its heartbeats (thousands of devices, a few dozen stamps),
+    and a record costs its key, its time and its values: a few dozen bytes,
+    where an object and its ``data`` dict cost several hundred. Nothing is kept
+    per record that the garbage collector tracks, so a long traced run does not
+    make it walk millions of records.
 
     Reading a record (iterating, indexing, :meth:`of_kind`) builds a new
     :class:`TraceRecord` and ``data`` dict, equal to what was written, field for
     field and in the same order: records read are values (compare them with
-    ``==``, not ``is``, and changing one changes nothing in the trace). Stamps
-    are told apart by equality, so a device, app or playback given as a ``str``
-    subclass may come back as an equal ``str`` (the same JSON). A record whose
-    ``t`` is not a ``float``, whose ``data`` is not a ``dict``, or whose
-    ``playback_id`` is neither an ``int`` nor ``None`` (``True == 1``; never one
-    the world writes) is kept whole, and reading it gives that very object.
+    ``==``, not ``is``, and changing one changes nothing in the trace; a value
+    in ``data`` is the very object written, so a ``dict`` in it must be treated
+    as read-only, as the record's ``data`` itself). Devices and stamps are told
+    apart by equality, so a device, app or playback given as a ``str`` subclass
+    may come back as an equal ``str`` (the same JSON). A record whose ``t`` is
+    not a ``float``, whose ``data`` is not a ``dict``, or whose ``playback_id``
+    is neither an ``int`` nor ``None`` (``True == 1``; never one the world
+    writes) is kept whole, and reading it gives that very object.
     """
 
-    __slots__ = ("_index", "_shapes", "_stamp_of", "_stamps", "_starts", "_times", "_values",
-                 "vantages")
+    __slots__ = ("_device_numbers", "_devices", "_index", "_keys", "_stamps", "_starts",
+                 "_times", "_values", "vantages")
 
     def __init__(self, records: Iterable[TraceRecord] = (), *,
                  vantages: Iterable[Vantage] = (Vantage.DEVICE, Vantage.SERVER,
                                                 Vantage.HARNESS)) -> None:
         self._times = array("d")
-        self._stamp_of = array("I")
+        #: Each record's key: its device's number times 2**32 plus its stamp's number.
+        self._keys = array("Q")
         self._values: list[Any] = []
+        #: Every device, by number, and its number, by the device (``None``: number 0).
+        self._devices: list[str | None] = [None]
+        self._device_numbers: dict[str | None, int] = {None: 0}
         #: Every stamp, by number (``None``: a record kept whole, its one value).
         self._stamps: list[_Stamp | None] = [None]
         #: A stamp's number, by the stamp (a kind equals and hashes as its string).
         self._index: dict[tuple[Any, ...], int] = {}
-        #: Each (kind, data field names) met, checked, as the stamps share it.
-        self._shapes: dict[tuple[Kind, tuple[str, ...]], tuple[Kind, tuple[str, ...]]] = {}
         #: Where each record's values start: only for indexing, grown when it asks.
         self._starts = array("q")
         self.vantages: frozenset[Vantage] = frozenset(vantages)
@@ -201,43 +207,51 @@ class Trace:
                 playback_id is not None and type(playback_id) is not int):
             self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
             return
-        key = (device, kind, app, playback, playback_id, tuple(data))
+        key = (kind, app, playback, playback_id, tuple(data))
         try:
             stamp = self._index.get(key)
+            who = self._device_numbers.get(device)
         except TypeError:  # an unhashable field: no stamp to share
             self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
             return
         if stamp is None:
             stamp = self._new_stamp(key)
+        if who is None:
+            who = self._new_device(device)
         self._times.append(t)
-        self._stamp_of.append(stamp)
+        self._keys.append(who << _STAMP_BITS | stamp)
         self._values.extend(data.values())
 
     def stamp(self, device: str | None, kind: str, app: str | None, playback: str | None,
               playback_id: int | None, names: tuple[str, ...]) -> int | None:
-        """The number of the stamp :meth:`write` gives a record of these fields whose data
-        has the fields ``names``, in that order (checked as :meth:`write` checks them),
-        for :meth:`write_stamped`; ``None`` if records of this trace's class must go
-        through :meth:`write` (a subclass that overrides it, or :meth:`append`) or if
+        """The key :meth:`write` gives a record of these fields whose data has the
+        fields ``names``, in that order (checked as :meth:`write` checks them), for
+        :meth:`write_stamped`; ``None`` if records of this trace's class must go through
+        :meth:`write` (a subclass that overrides it, or :meth:`append`) or if
         ``playback_id`` is neither ``None`` nor an ``int`` (such a record is kept whole).
 
-        A producer writing many records of the same stamp (a device's heartbeats) asks
-        once and writes each with :meth:`write_stamped`, skipping the stamp's lookup.
+        A producer writing many records of the same fields (a device's heartbeats) asks
+        once and writes each with :meth:`write_stamped`, skipping the key's lookup.
         """
         if type(self).write is not Trace.write or (
                 playback_id is not None and type(playback_id) is not int):
             return None
-        key = (device, kind, app, playback, playback_id, names)
+        key = (kind, app, playback, playback_id, names)
         stamp = self._index.get(key)
-        return stamp if stamp is not None else self._new_stamp(key)
+        if stamp is None:
+            stamp = self._new_stamp(key)
+        who = self._device_numbers.get(device)
+        if who is None:
+            who = self._new_device(device)
+        return who << _STAMP_BITS | stamp
 
     def write_stamped(self, t: float, stamp: int, values: tuple[Any, ...]) -> None:
         """``write(t, ..., data, ...)`` for a record whose other fields are those given to
-        :meth:`stamp` for ``stamp`` (a number it gave for this very trace), with ``data``
+        :meth:`stamp` for ``stamp`` (a key it gave for this very trace), with ``data``
         = ``dict(zip(names, values))`` and ``t`` a ``float``: the same record, appended
-        without looking its stamp up (the caller vouches for the three conditions)."""
+        without looking its key up (the caller vouches for the three conditions)."""
         self._times.append(t)
-        self._stamp_of.append(stamp)
+        self._keys.append(stamp)
         self._values.extend(values)
 
     def _write_through_append(self, t: float, device: str | None, kind: str,
@@ -263,37 +277,41 @@ class Trace:
     def _new_stamp(self, key: tuple[Any, ...]) -> int:
         """Number a new stamp, ``key`` with its kind checked and made a :class:`Kind`.
 
-        A stamp costs the same whichever device writes it, as most stamps are a
-        device's own (its name is in them): one tuple, both in ``_stamps`` and
-        as its key in ``_index`` (a ``Kind`` member equals and hashes as its
-        string, so a producer's key finds it). Its kind and field names are
-        checked once per trace, and the stamps share one tuple of the names.
+        One tuple, both in ``_stamps`` and as its key in ``_index`` (a ``Kind``
+        member equals and hashes as its string, so a producer's key with the
+        kind as a ``str`` finds it). A key refused (an undeclared kind or field)
+        is not kept.
         """
-        device, kind, app, playback, playback_id, names = key
-        shape = self._shapes.get((kind, names))
-        if shape is None:
-            member = _to_kind(kind)
-            _check_names(member, names)
-            shape = self._shapes[(member, names)] = (member, names)
-        member, names = shape
-        stamp = (device, member, app, playback, playback_id, names)
+        kind, app, playback, playback_id, names = key
+        member = _to_kind(kind)
+        _check_names(member, names)
+        stamp = (member, app, playback, playback_id, names)
         number = len(self._stamps)
+        if number > _STAMP_MASK:
+            raise OverflowError(f"a trace holds at most {_STAMP_MASK:,} stamps")
         self._stamps.append(stamp)
         self._index[stamp] = number
         return number
 
+    def _new_device(self, device: str | None) -> int:
+        """Number a device not met before."""
+        number = len(self._devices)
+        self._devices.append(device)
+        self._device_numbers[device] = number
+        return number
+
     def _keep_whole(self, record: TraceRecord) -> None:
         self._times.append(0.0)
-        self._stamp_of.append(_WHOLE)
+        self._keys.append(_WHOLE)
         self._values.append(record)
 
     def __iter__(self) -> Iterator[TraceRecord]:
-        stamps, values = self._stamps, self._values
+        devices, stamps, values = self._devices, self._stamps, self._values
         start = 0
-        for t, number in zip(self._times, self._stamp_of, strict=True):
-            stamp = stamps[number]
-            yield _restore(t, stamp, values, start)
-            start += 1 if stamp is None else len(stamp[5])
+        for t, key in zip(self._times, self._keys, strict=True):
+            stamp = stamps[key & _STAMP_MASK]
+            yield _restore(t, devices[key >> _STAMP_BITS], stamp, values, start)
+            start += 1 if stamp is None else len(stamp[4])
 
     def __len__(self) -> int:
         return len(self._times)
@@ -318,8 +336,9 @@ class Trace:
         starts = self._starts
         if index >= len(starts):
             self._index_starts()
-        return _restore(self._times[index], self._stamps[self._stamp_of[index]],
-                        self._values, starts[index])
+        key = self._keys[index]
+        return _restore(self._times[index], self._devices[key >> _STAMP_BITS],
+                        self._stamps[key & _STAMP_MASK], self._values, starts[index])
 
     def _run_of(self, start: int, stop: int) -> list[TraceRecord]:
         """The records ``start`` to ``stop`` (excluded; ``0 <= start``), in order: one
@@ -328,28 +347,28 @@ class Trace:
             return []
         if start >= len(self._starts):
             self._index_starts()
-        stamps, values = self._stamps, self._values
+        devices, stamps, values = self._devices, self._stamps, self._values
         offset = self._starts[start]
         records = []
-        for t, number in zip(self._times[start:stop], self._stamp_of[start:stop], strict=True):
-            stamp = stamps[number]
-            records.append(_restore(t, stamp, values, offset))
-            offset += 1 if stamp is None else len(stamp[5])
+        for t, key in zip(self._times[start:stop], self._keys[start:stop], strict=True):
+            stamp = stamps[key & _STAMP_MASK]
+            records.append(_restore(t, devices[key >> _STAMP_BITS], stamp, values, offset))
+            offset += 1 if stamp is None else len(stamp[4])
         return records
 
     def _index_starts(self) -> None:
         """Note where the values of each record not yet indexed start."""
-        starts, stamps, stamp_of = self._starts, self._stamps, self._stamp_of
+        starts, stamps, keys = self._starts, self._stamps, self._keys
         done = len(starts)
         if done:
-            last = stamps[stamp_of[done - 1]]
-            start = starts[-1] + (1 if last is None else len(last[5]))
+            last = stamps[keys[done - 1] & _STAMP_MASK]
+            start = starts[-1] + (1 if last is None else len(last[4]))
         else:
             start = 0
-        for number in stamp_of[done:]:
+        for key in keys[done:]:
             starts.append(start)
-            stamp = stamps[number]
-            start += 1 if stamp is None else len(stamp[5])
+            stamp = stamps[key & _STAMP_MASK]
+            start += 1 if stamp is None else len(stamp[4])
 
     def of_kind(self, *kinds: str, device: str | None = None) -> list[TraceRecord]:
         """The records of the given kinds (of one device when ``device`` is given)."""
@@ -361,24 +380,25 @@ class Trace:
         return Trace(self._select(lambda r: r.kind.vantage in keep), vantages=keep)
 
     def _select(self, keep: Callable[[TraceRecord], bool]) -> list[TraceRecord]:
-        """The records ``keep`` accepts, in order. ``keep`` may look only at what a
-        stamp holds (not ``t`` nor ``data``): it is asked once per stamp."""
-        stamps, values = self._stamps, self._values
+        """The records ``keep`` accepts, in order. ``keep`` may look only at a
+        record's device and what its stamp holds (not ``t`` nor ``data``): it is
+        asked once per key (device and stamp)."""
+        devices, stamps, values = self._devices, self._stamps, self._values
         verdicts: dict[int, bool] = {}
         kept = []
         start = 0
-        for t, number in zip(self._times, self._stamp_of, strict=True):
-            stamp = stamps[number]
-            verdict = verdicts.get(number)
+        for t, key in zip(self._times, self._keys, strict=True):
+            stamp = stamps[key & _STAMP_MASK]
+            verdict = verdicts.get(key)
             if verdict is not False:
-                record = _restore(t, stamp, values, start)
+                record = _restore(t, devices[key >> _STAMP_BITS], stamp, values, start)
                 if verdict is None:
                     verdict = keep(record)
                     if stamp is not None:
-                        verdicts[number] = verdict
+                        verdicts[key] = verdict
                 if verdict:
                     kept.append(record)
-            start += 1 if stamp is None else len(stamp[5])
+            start += 1 if stamp is None else len(stamp[4])
         return kept
 
     def to_jsonl(self) -> str:
@@ -402,12 +422,14 @@ class Trace:
         return cls(records, vantages=vantages)
 
 
-#: A record's *stamp*: everything but its time and its data values (device, kind,
+#: A record's *stamp*: everything but its time, its device and its data values (kind,
 #: app, playback, playback id, and the names of its data fields, in order).
-_Stamp: TypeAlias = tuple[str | None, Kind, str | None, str | None, int | None,
-                          tuple[str, ...]]
+_Stamp: TypeAlias = tuple[Kind, str | None, str | None, int | None, tuple[str, ...]]
 
-#: The stamp number of a record kept whole (see :class:`Trace`).
+#: A record's key is ``device_number << _STAMP_BITS | stamp_number``.
+_STAMP_BITS: Final = 32
+_STAMP_MASK: Final = (1 << _STAMP_BITS) - 1
+#: The key of a record kept whole (see :class:`Trace`): no device, stamp ``None``.
 _WHOLE: Final = 0
 
 
@@ -436,8 +458,10 @@ _SET_FIELD: Final = tuple(getattr(TraceRecord, name).__set__ for name in (
     "t", "device", "kind", "app", "playback", "data", "playback_id"))
 
 
-def _restore(t: float, stamp: _Stamp | None, values: list[Any], start: int) -> TraceRecord:
-    """The record kept at ``start`` of ``values`` with ``stamp`` (``None``: kept whole).
+def _restore(t: float, device: str | None, stamp: _Stamp | None, values: list[Any],
+             start: int) -> TraceRecord:
+    """The record of ``device`` kept at ``start`` of ``values`` with ``stamp``
+    (``None``: kept whole).
 
     Its fields were checked when it was written, so the record's slots are set
     directly rather than through the converting, checking ``__init__``.
@@ -445,7 +469,7 @@ def _restore(t: float, stamp: _Stamp | None, values: list[Any], start: int) -> T
     if stamp is None:
         record: TraceRecord = values[start]
         return record
-    device, kind, app, playback, playback_id, names = stamp
+    kind, app, playback, playback_id, names = stamp
     record = _new_record(TraceRecord)
     set_t, set_device, set_kind, set_app, set_playback, set_data, set_playback_id = _SET_FIELD
     set_t(record, t)
