@@ -166,8 +166,8 @@ class Trace:
     writes) is kept whole, and reading it gives that very object.
     """
 
-    __slots__ = ("_device_numbers", "_devices", "_index", "_keys", "_stamps", "_starts",
-                 "_times", "_values", "vantages")
+    __slots__ = ("_device_numbers", "_devices", "_frozen", "_holding", "_index", "_keys",
+                 "_stamps", "_starts", "_times", "_values", "vantages")
 
     def __init__(self, records: Iterable[TraceRecord] = (), *,
                  vantages: Iterable[Vantage] = (Vantage.DEVICE, Vantage.SERVER,
@@ -181,8 +181,13 @@ class Trace:
         self._device_numbers: dict[str | None, int] = {None: 0}
         #: Every stamp, by number (``None``: a record kept whole, its one value).
         self._stamps: list[_Stamp | None] = [None]
-        #: A stamp's number, by the stamp (a kind equals and hashes as its string).
+        #: A stamp's number, by its key (see :meth:`_new_stamp`): the stamps none of
+        #: whose fields may hold an object, so a record of them keeps its values as given.
         self._index: dict[tuple[Any, ...], int] = {}
+        #: The number of each other stamp, by its key (see :meth:`_freeze`).
+        self._holding: dict[tuple[Any, ...], int] = {}
+        #: Each dict kept frozen, by its items and their types.
+        self._frozen: dict[tuple[tuple[Any, ...], tuple[type, ...]], _Frozen] = {}
         #: Where each record's values start: only for indexing, grown when it asks.
         self._starts = array("q")
         self.vantages: frozenset[Vantage] = frozenset(vantages)
@@ -214,21 +219,24 @@ class Trace:
         except TypeError:  # an unhashable field: no stamp to share
             self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
             return
-        if stamp is None:
-            stamp = self._new_stamp(key)
+        if stamp is None:  # a new stamp, or one whose fields may hold an object
+            stamp, values = self._stamp_and_values(key, data)
+        else:
+            values = data.values()
         if who is None:
             who = self._new_device(device)
         self._times.append(t)
         self._keys.append(who << _STAMP_BITS | stamp)
-        self._values.extend(data.values())
+        self._values.extend(values)
 
     def stamp(self, device: str | None, kind: str, app: str | None, playback: str | None,
               playback_id: int | None, names: tuple[str, ...]) -> int | None:
         """The key :meth:`write` gives a record of these fields whose data has the
         fields ``names``, in that order (checked as :meth:`write` checks them), for
         :meth:`write_stamped`; ``None`` if records of this trace's class must go through
-        :meth:`write` (a subclass that overrides it, or :meth:`append`) or if
-        ``playback_id`` is neither ``None`` nor an ``int`` (such a record is kept whole).
+        :meth:`write` (a subclass that overrides it, or :meth:`append`), if
+        ``playback_id`` is neither ``None`` nor an ``int`` (such a record is kept whole),
+        or if one of the fields may hold an object (see :meth:`_freeze`).
 
         A producer writing many records of the same fields (a device's heartbeats) asks
         once and writes each with :meth:`write_stamped`, skipping the key's lookup.
@@ -239,7 +247,11 @@ class Trace:
         key = (kind, app, playback, playback_id, names)
         stamp = self._index.get(key)
         if stamp is None:
+            if key in self._holding:
+                return None
             stamp = self._new_stamp(key)
+            if key in self._holding:
+                return None
         who = self._device_numbers.get(device)
         if who is None:
             who = self._new_device(device)
@@ -275,23 +287,62 @@ class Trace:
             self._keep_whole(record)
 
     def _new_stamp(self, key: tuple[Any, ...]) -> int:
-        """Number a new stamp, ``key`` with its kind checked and made a :class:`Kind`.
+        """Number a new stamp, ``key`` = ``(kind, app, playback, playback_id, names)``,
+        with its kind and field names checked (a key refused is not kept).
 
-        One tuple, both in ``_stamps`` and as its key in ``_index`` (a ``Kind``
-        member equals and hashes as its string, so a producer's key with the
-        kind as a ``str`` finds it). A key refused (an undeclared kind or field)
-        is not kept.
+        The stamp is the key with its kind a :class:`Kind` (a member equals and
+        hashes as its string, so a producer's key with the kind as a ``str``
+        finds it), and the names of the fields that may hold an object (their
+        dicts are kept frozen: :meth:`_freeze`). Its key goes into ``_index``,
+        or, with such fields, into ``_holding``.
         """
         kind, app, playback, playback_id, names = key
         member = _to_kind(kind)
         _check_names(member, names)
-        stamp = (member, app, playback, playback_id, names)
+        objects = _OBJECT_FIELDS[member]
         number = len(self._stamps)
         if number > _STAMP_MASK:
             raise OverflowError(f"a trace holds at most {_STAMP_MASK:,} stamps")
-        self._stamps.append(stamp)
-        self._index[stamp] = number
+        held = tuple(name for name in names if name in objects)
+        self._stamps.append((member, app, playback, playback_id, names, held))
+        (self._holding if held else self._index)[(member, *key[1:])] = number
         return number
+
+    def _stamp_and_values(self, key: tuple[Any, ...],
+                          data: Mapping[str, Any]) -> tuple[int, Iterable[Any]]:
+        """The number of the stamp of ``key`` (numbered if new) and the values to keep
+        of a record's ``data``: as they are, unless the stamp's fields may hold an
+        object (:meth:`_freeze`)."""
+        stamp = self._holding.get(key)
+        if stamp is None:
+            stamp = self._new_stamp(key)
+            if key not in self._holding:
+                return stamp, data.values()
+        held = self._stamps[stamp][5]  # type: ignore[index]  # numbered: not None
+        return stamp, [self._freeze(value) if name in held else value
+                       for name, value in data.items()]
+
+    def _freeze(self, value: Any) -> Any:
+        """What the trace keeps of ``value``, a value of a field that may hold an object.
+
+        A ``dict`` whose keys are ``str`` and whose values are each a ``str``,
+        ``int``, ``bool`` or ``None`` (exactly those types: they are equal only
+        when their JSON is the same) is kept as the trace's own frozen copy of
+        its items, one for all the equal dicts written (every device configured
+        alike writes an equal ``device_added`` ``variants``), and read back as a
+        new dict: neither a later change to the dict written nor one to a record
+        read reaches the trace. Any other value is kept as it is.
+        """
+        if type(value) is not dict:
+            return value
+        types = tuple(map(type, value.values()))
+        if not _FREEZABLE.issuperset(types) or not _KEYS.issuperset(map(type, value)):
+            return value
+        items = tuple(value.items())
+        frozen = self._frozen.get((items, types))
+        if frozen is None:
+            frozen = self._frozen[(items, types)] = _Frozen(items)
+        return frozen
 
     def _new_device(self, device: str | None) -> int:
         """Number a device not met before."""
@@ -423,14 +474,30 @@ class Trace:
 
 
 #: A record's *stamp*: everything but its time, its device and its data values (kind,
-#: app, playback, playback id, and the names of its data fields, in order).
-_Stamp: TypeAlias = tuple[Kind, str | None, str | None, int | None, tuple[str, ...]]
+#: app, playback, playback id, the names of its data fields, in order), and the names
+#: of those of its fields that may hold an object.
+_Stamp: TypeAlias = tuple[Kind, str | None, str | None, int | None, tuple[str, ...],
+                          tuple[str, ...]]
 
 #: A record's key is ``device_number << _STAMP_BITS | stamp_number``.
 _STAMP_BITS: Final = 32
 _STAMP_MASK: Final = (1 << _STAMP_BITS) - 1
 #: The key of a record kept whole (see :class:`Trace`): no device, stamp ``None``.
 _WHOLE: Final = 0
+
+
+class _Frozen(tuple[tuple[str, Any], ...]):
+    """The items of a dict a trace keeps frozen (see :meth:`Trace._freeze`)."""
+
+    __slots__ = ()
+
+
+#: The names of each kind's fields that may hold an object (a JSON object, a dict).
+_OBJECT_FIELDS: Final = {kind: frozenset(f.name for f in kind.fields if "object" in f.types)
+                         for kind in Kind}
+#: The types of the values (and keys) of a dict a trace keeps frozen.
+_FREEZABLE: Final = frozenset({str, int, bool, type(None)})
+_KEYS: Final = frozenset({str})
 
 
 class _Records:
@@ -469,7 +536,7 @@ def _restore(t: float, device: str | None, stamp: _Stamp | None, values: list[An
     if stamp is None:
         record: TraceRecord = values[start]
         return record
-    kind, app, playback, playback_id, names = stamp
+    kind, app, playback, playback_id, names, objects = stamp
     record = _new_record(TraceRecord)
     set_t, set_device, set_kind, set_app, set_playback, set_data, set_playback_id = _SET_FIELD
     set_t(record, t)
@@ -477,8 +544,12 @@ def _restore(t: float, device: str | None, stamp: _Stamp | None, values: list[An
     set_kind(record, kind)
     set_app(record, app)
     set_playback(record, playback)
-    set_data(record, dict(zip(names, values[start:start + len(names)], strict=True))
-             if names else {})
+    data = dict(zip(names, values[start:start + len(names)], strict=True)) if names else {}
+    for name in objects:
+        value = data[name]
+        if type(value) is _Frozen:
+            data[name] = dict(value)
+    set_data(record, data)
     set_playback_id(record, playback_id)
     return record
 
