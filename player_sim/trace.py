@@ -141,15 +141,17 @@ class Trace:
     :meth:`write` receives every written record through its :meth:`append`.
 
     **How records are kept.** Column by column, not as objects: a traced fleet
-    writes millions of records. A record is its time ``t`` (a C double), its
-    *key* (the number of the device that wrote it and the number of its
-    *stamp*: of which kind, in which app and playback states, for which
-    playback, with which data fields), and its data values, appended to one
-    list. Devices and stamps are each kept once and numbered: a device's name
-    is not in its stamps, so every device of a fleet shares the stamps of its
-    setup and of its heartbeats (thousands of devices, a few dozen stamps),
-    and a record costs its key, its time and its values: a few dozen bytes,
-    where an object and its ``data`` dict cost several hundred. Nothing is kept
+    writes millions of records. A record is its time ``t`` (a C double), the
+    number of the device that wrote it and the number of its *stamp* (of which
+    kind, in which app and playback states, for which playback, with which data
+    fields; two C ints), and its data values, appended to one list. Devices
+    and stamps are each kept once: a device's name is not in its stamps, so the
+    devices of a fleet share the stamps of their setup and of their heartbeats
+    (thousands of devices, a few dozen stamps), and a record costs its
+    numbers, its time and its values: a few dozen bytes, where an object and
+    its ``data`` dict cost several hundred. A ``dict`` of plain values in a
+    field that may hold an object (``device_added``'s ``variants``) is kept
+    once for all the equal ones (:meth:`_freeze`). Nothing is kept
     per record that the garbage collector tracks, so a long traced run does not
     make it walk millions of records.
 
@@ -166,19 +168,23 @@ class Trace:
     writes) is kept whole, and reading it gives that very object.
     """
 
-    __slots__ = ("_device_numbers", "_devices", "_frozen", "_holding", "_index", "_keys",
-                 "_stamps", "_starts", "_times", "_values", "vantages")
+    __slots__ = ("_device_numbers", "_device_of", "_devices", "_frozen", "_holding", "_index",
+                 "_stamp_of", "_stamped", "_stamps", "_starts", "_times", "_values",
+                 "vantages")
 
     def __init__(self, records: Iterable[TraceRecord] = (), *,
                  vantages: Iterable[Vantage] = (Vantage.DEVICE, Vantage.SERVER,
                                                 Vantage.HARNESS)) -> None:
+        #: The columns: each record's time, device number and stamp number.
         self._times = array("d")
-        #: Each record's key: its device's number times 2**32 plus its stamp's number.
-        self._keys = array("Q")
+        self._device_of = array("I")
+        self._stamp_of = array("I")
         self._values: list[Any] = []
         #: Every device, by number, and its number, by the device (``None``: number 0).
         self._devices: list[str | None] = [None]
         self._device_numbers: dict[str | None, int] = {None: 0}
+        #: The device and stamp numbers of each number :meth:`stamp` gave, by it.
+        self._stamped: list[tuple[int, int]] = []
         #: Every stamp, by number (``None``: a record kept whole, its one value).
         self._stamps: list[_Stamp | None] = [None]
         #: A stamp's number, by its key (see :meth:`_new_stamp`): the stamps none of
@@ -219,27 +225,31 @@ class Trace:
         except TypeError:  # an unhashable field: no stamp to share
             self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
             return
-        if stamp is None:  # a new stamp, or one whose fields may hold an object
-            stamp, values = self._stamp_and_values(key, data)
-        else:
-            values = data.values()
         if who is None:
             who = self._new_device(device)
+        if stamp is None:  # a new stamp, or one whose fields may hold an object
+            stamp, values = self._stamp_and_values(key, data)
+            self._times.append(t)
+            self._device_of.append(who)
+            self._stamp_of.append(stamp)
+            self._values.extend(values)
+            return
         self._times.append(t)
-        self._keys.append(who << _STAMP_BITS | stamp)
-        self._values.extend(values)
+        self._device_of.append(who)
+        self._stamp_of.append(stamp)
+        self._values.extend(data.values())
 
     def stamp(self, device: str | None, kind: str, app: str | None, playback: str | None,
               playback_id: int | None, names: tuple[str, ...]) -> int | None:
-        """The key :meth:`write` gives a record of these fields whose data has the
-        fields ``names``, in that order (checked as :meth:`write` checks them), for
-        :meth:`write_stamped`; ``None`` if records of this trace's class must go through
+        """A number that stands, in :meth:`write_stamped`, for a record of these fields
+        whose data has the fields ``names``, in that order (checked as :meth:`write`
+        checks them); ``None`` if records of this trace's class must go through
         :meth:`write` (a subclass that overrides it, or :meth:`append`), if
         ``playback_id`` is neither ``None`` nor an ``int`` (such a record is kept whole),
         or if one of the fields may hold an object (see :meth:`_freeze`).
 
         A producer writing many records of the same fields (a device's heartbeats) asks
-        once and writes each with :meth:`write_stamped`, skipping the key's lookup.
+        once and writes each with :meth:`write_stamped`, skipping the lookups.
         """
         if type(self).write is not Trace.write or (
                 playback_id is not None and type(playback_id) is not int):
@@ -255,15 +265,19 @@ class Trace:
         who = self._device_numbers.get(device)
         if who is None:
             who = self._new_device(device)
-        return who << _STAMP_BITS | stamp
+        self._stamped.append((who, stamp))
+        return len(self._stamped) - 1
 
     def write_stamped(self, t: float, stamp: int, values: tuple[Any, ...]) -> None:
         """``write(t, ..., data, ...)`` for a record whose other fields are those given to
-        :meth:`stamp` for ``stamp`` (a key it gave for this very trace), with ``data``
+        :meth:`stamp` for ``stamp`` (a number it gave for this very trace), with ``data``
         = ``dict(zip(names, values))`` and ``t`` a ``float``: the same record, appended
-        without looking its key up (the caller vouches for the three conditions)."""
+        without looking its device and stamp up (the caller vouches for the three
+        conditions)."""
+        who, number = self._stamped[stamp]
         self._times.append(t)
-        self._keys.append(stamp)
+        self._device_of.append(who)
+        self._stamp_of.append(number)
         self._values.extend(values)
 
     def _write_through_append(self, t: float, device: str | None, kind: str,
@@ -301,8 +315,6 @@ class Trace:
         _check_names(member, names)
         objects = _OBJECT_FIELDS[member]
         number = len(self._stamps)
-        if number > _STAMP_MASK:
-            raise OverflowError(f"a trace holds at most {_STAMP_MASK:,} stamps")
         held = tuple(name for name in names if name in objects)
         self._stamps.append((member, app, playback, playback_id, names, held))
         (self._holding if held else self._index)[(member, *key[1:])] = number
@@ -353,15 +365,16 @@ class Trace:
 
     def _keep_whole(self, record: TraceRecord) -> None:
         self._times.append(0.0)
-        self._keys.append(_WHOLE)
+        self._device_of.append(0)
+        self._stamp_of.append(_WHOLE)
         self._values.append(record)
 
     def __iter__(self) -> Iterator[TraceRecord]:
         devices, stamps, values = self._devices, self._stamps, self._values
         start = 0
-        for t, key in zip(self._times, self._keys, strict=True):
-            stamp = stamps[key & _STAMP_MASK]
-            yield _restore(t, devices[key >> _STAMP_BITS], stamp, values, start)
+        for t, who, number in zip(self._times, self._device_of, self._stamp_of, strict=True):
+            stamp = stamps[number]
+            yield _restore(t, devices[who], stamp, values, start)
             start += 1 if stamp is None else len(stamp[4])
 
     def __len__(self) -> int:
@@ -387,9 +400,8 @@ class Trace:
         starts = self._starts
         if index >= len(starts):
             self._index_starts()
-        key = self._keys[index]
-        return _restore(self._times[index], self._devices[key >> _STAMP_BITS],
-                        self._stamps[key & _STAMP_MASK], self._values, starts[index])
+        return _restore(self._times[index], self._devices[self._device_of[index]],
+                        self._stamps[self._stamp_of[index]], self._values, starts[index])
 
     def _run_of(self, start: int, stop: int) -> list[TraceRecord]:
         """The records ``start`` to ``stop`` (excluded; ``0 <= start``), in order: one
@@ -401,55 +413,62 @@ class Trace:
         devices, stamps, values = self._devices, self._stamps, self._values
         offset = self._starts[start]
         records = []
-        for t, key in zip(self._times[start:stop], self._keys[start:stop], strict=True):
-            stamp = stamps[key & _STAMP_MASK]
-            records.append(_restore(t, devices[key >> _STAMP_BITS], stamp, values, offset))
+        for t, who, number in zip(self._times[start:stop], self._device_of[start:stop],
+                                  self._stamp_of[start:stop], strict=True):
+            stamp = stamps[number]
+            records.append(_restore(t, devices[who], stamp, values, offset))
             offset += 1 if stamp is None else len(stamp[4])
         return records
 
     def _index_starts(self) -> None:
         """Note where the values of each record not yet indexed start."""
-        starts, stamps, keys = self._starts, self._stamps, self._keys
+        starts, stamps, stamp_of = self._starts, self._stamps, self._stamp_of
         done = len(starts)
         if done:
-            last = stamps[keys[done - 1] & _STAMP_MASK]
+            last = stamps[stamp_of[done - 1]]
             start = starts[-1] + (1 if last is None else len(last[4]))
         else:
             start = 0
-        for key in keys[done:]:
+        for number in stamp_of[done:]:
             starts.append(start)
-            stamp = stamps[key & _STAMP_MASK]
+            stamp = stamps[number]
             start += 1 if stamp is None else len(stamp[4])
 
     def of_kind(self, *kinds: str, device: str | None = None) -> list[TraceRecord]:
         """The records of the given kinds (of one device when ``device`` is given)."""
-        return self._select(lambda r: r.kind in kinds and (device is None or r.device == device))
+        return self._select(lambda kind: kind in kinds, device)
 
     def seen_from(self, *vantages: Vantage) -> Trace:
         """The records a producer with only ``vantages`` would have written."""
         keep = frozenset(vantages)
-        return Trace(self._select(lambda r: r.kind.vantage in keep), vantages=keep)
+        return Trace(self._select(lambda kind: kind.vantage in keep), vantages=keep)
 
-    def _select(self, keep: Callable[[TraceRecord], bool]) -> list[TraceRecord]:
-        """The records ``keep`` accepts, in order. ``keep`` may look only at a
-        record's device and what its stamp holds (not ``t`` nor ``data``): it is
-        asked once per key (device and stamp)."""
+    def _select(self, keep: Callable[[Kind], bool],
+                device: str | None = None) -> list[TraceRecord]:
+        """The records of a kind ``keep`` accepts (asked once per stamp) and, unless
+        ``device`` is ``None``, of a device equal to ``device``, in order."""
         devices, stamps, values = self._devices, self._stamps, self._values
-        verdicts: dict[int, bool] = {}
+        kept_stamps = [stamp is not None and keep(stamp[0]) for stamp in stamps]
+        if device is None:
+            wanted = None
+        else:
+            try:
+                wanted = self._device_numbers.get(device, -1)
+            except TypeError:  # unhashable: no device numbered is equal to it
+                wanted = -1
         kept = []
         start = 0
-        for t, key in zip(self._times, self._keys, strict=True):
-            stamp = stamps[key & _STAMP_MASK]
-            verdict = verdicts.get(key)
-            if verdict is not False:
-                record = _restore(t, devices[key >> _STAMP_BITS], stamp, values, start)
-                if verdict is None:
-                    verdict = keep(record)
-                    if stamp is not None:
-                        verdicts[key] = verdict
-                if verdict:
+        for t, who, number in zip(self._times, self._device_of, self._stamp_of, strict=True):
+            stamp = stamps[number]
+            if stamp is None:  # kept whole: asked as it is
+                record: TraceRecord = values[start]
+                if keep(record.kind) and (device is None or record.device == device):
                     kept.append(record)
-            start += 1 if stamp is None else len(stamp[4])
+                start += 1
+                continue
+            if kept_stamps[number] and (wanted is None or who == wanted):
+                kept.append(_restore(t, devices[who], stamp, values, start))
+            start += len(stamp[4])
         return kept
 
     def to_jsonl(self) -> str:
@@ -479,10 +498,7 @@ class Trace:
 _Stamp: TypeAlias = tuple[Kind, str | None, str | None, int | None, tuple[str, ...],
                           tuple[str, ...]]
 
-#: A record's key is ``device_number << _STAMP_BITS | stamp_number``.
-_STAMP_BITS: Final = 32
-_STAMP_MASK: Final = (1 << _STAMP_BITS) - 1
-#: The key of a record kept whole (see :class:`Trace`): no device, stamp ``None``.
+#: The stamp number of a record kept whole (see :class:`Trace`).
 _WHOLE: Final = 0
 
 
@@ -545,10 +561,11 @@ def _restore(t: float, device: str | None, stamp: _Stamp | None, values: list[An
     set_app(record, app)
     set_playback(record, playback)
     data = dict(zip(names, values[start:start + len(names)], strict=True)) if names else {}
-    for name in objects:
-        value = data[name]
-        if type(value) is _Frozen:
-            data[name] = dict(value)
+    if objects:
+        for name in objects:
+            value = data[name]
+            if type(value) is _Frozen:
+                data[name] = dict(value)
     set_data(record, data)
     set_playback_id(record, playback_id)
     return record
