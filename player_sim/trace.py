@@ -159,7 +159,8 @@ class Trace:
     :class:`TraceRecord` and ``data`` dict, equal to what was written, field for
     field and in the same order: records read are values (compare them with
     ``==``, not ``is``, and changing one changes nothing in the trace; a value
-    in ``data`` is the very object written, so a ``dict`` in it must be treated
+    in ``data`` is the very object written, but for a dict :meth:`_freeze`
+    keeps, which comes back as a new one, so a ``dict`` in it must be treated
     as read-only, as the record's ``data`` itself). Devices and stamps are told
     apart by equality, so a device, app or playback given as a ``str`` subclass
     may come back as an equal ``str`` (the same JSON). A record whose ``t`` is
