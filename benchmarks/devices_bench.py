@@ -25,9 +25,19 @@ c. **memory**, at the largest size: ``tracemalloc`` counts what the world holds
    memory over its own creation run, per device. Targets: at most
    ``MEMORY_TARGET`` bytes per idle-playing device, records included, and at
    most ``RECORD_TARGET`` bytes per setup record held (the records' bytes over
-   their number). Also shown, no target: the same devices once they have all
-   sent a heartbeat (one more heartbeat period; untraced, so no record is
-   added), with the records dropped: what a device weighs while it heartbeats.
+   their number), beside the same records held as one plain tuple each (the
+   peer: ``(t, device, kind, app, playback, playback_id, *data values)``, its own
+   ``t`` float; the values it shares with the trace are not counted again).
+   Also shown, no target: the same devices once they have all sent a heartbeat
+   (one more heartbeat period; untraced, so no record is added), with the
+   records dropped: what a device weighs while it heartbeats.
+d. **heartbeat records**, at the smallest size: a world tracing its heartbeats
+   gets the same playing devices, runs one heartbeat period (every device's
+   first heartbeat), then ``HEARTBEAT_PERIODS`` more: what it holds more
+   (``tracemalloc``, after ``gc.collect()``), over the records written meanwhile
+   (three per heartbeat: the device's sent and answered, the server's; their
+   tokens are held by the trace alone once rotated), beside the same plain-tuple peer. Target: at
+   most ``RECORD_TARGET`` bytes per record.
 
 ``--profile`` prints instead the top functions by self time (cProfile) of
 creating the largest quick size, so the next person sees where the time goes.
@@ -57,6 +67,7 @@ LINEAR_TARGET = 1.5
 ONE_ACCOUNT_TARGET = 1.5
 MEMORY_TARGET = 2048  # bytes per idle-playing device, beyond the empty world
 RECORD_TARGET = 150  # bytes per trace record held
+HEARTBEAT_PERIODS = 4  # traced heartbeat periods measured in (d)
 SIZES = (10_000, 30_000, 100_000)
 QUICK_SIZES = (1_000, 3_000, 10_000)
 
@@ -92,6 +103,7 @@ class Memory:
     without_records_bytes: float
     heartbeating_bytes: float
     simpy_bytes: float
+    peer_records_bytes: float
 
     @property
     def record_bytes(self) -> float:
@@ -101,6 +113,35 @@ class Memory:
     @property
     def bytes_per_record(self) -> float:
         return self.record_bytes * self.devices / self.records
+
+    @property
+    def peer_bytes_per_record(self) -> float:
+        return self.peer_records_bytes * self.devices / self.records
+
+
+@attrs.frozen
+class HeartbeatRecords:
+    """What a traced world holds more for its heartbeat records, and the peer."""
+
+    devices: int
+    records: int
+    trace_bytes: int
+    peer_bytes: int
+
+    @property
+    def bytes_per_record(self) -> float:
+        return self.trace_bytes / self.records
+
+    @property
+    def peer_bytes_per_record(self) -> float:
+        return self.peer_bytes / self.records
+
+
+def as_tuples(trace: Trace, start: int = 0) -> list[tuple[object, ...]]:
+    """The peer: each record of ``trace`` from ``start`` as one plain tuple, with a
+    ``t`` float of its own (``+ 0.0`` makes a new one)."""
+    return [(r.t + 0.0, r.device, r.kind, r.app, r.playback, r.playback_id,
+             *r.data.values()) for r in trace[start:]]
 
 
 def populate(world: World, devices: int, *, one_account: bool = False) -> list[str]:
@@ -153,6 +194,10 @@ def memory(devices: int) -> tuple[Memory, list[str]]:
         records = len(world.trace)
         gc.collect()
         built = tracemalloc.get_traced_memory()[0]
+        peer = as_tuples(world.trace)
+        gc.collect()
+        peer_records = tracemalloc.get_traced_memory()[0] - built
+        del peer
         world.trace = Trace()  # the devices' records go; the devices stay
         gc.collect()
         without = tracemalloc.get_traced_memory()[0]
@@ -168,7 +213,35 @@ def memory(devices: int) -> tuple[Memory, list[str]]:
     finally:
         tracemalloc.stop()
     return Memory(devices, records, (built - empty) / devices, (without - empty) / devices,
-                  (heartbeating - empty) / devices, (simpy_peak - before) / devices), problems
+                  (heartbeating - empty) / devices, (simpy_peak - before) / devices,
+                  peer_records / devices), problems
+
+
+def heartbeat_records(devices: int) -> tuple[HeartbeatRecords, list[str]]:
+    """Traced bytes of the heartbeat records of ``devices`` playing devices over
+    ``HEARTBEAT_PERIODS`` periods (after their first), and of the plain-tuple peer."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        world = World(fleet_config(traced=True), seed=1)
+        problems = populate(world, devices)
+        world.run_for(HEARTBEAT_PERIOD)  # each device's first heartbeat: its stamps made
+        gc.collect()
+        start, before = len(world.trace), tracemalloc.get_traced_memory()[0]
+        world.run_for(HEARTBEAT_PERIODS * HEARTBEAT_PERIOD)
+        gc.collect()
+        records, after = len(world.trace) - start, tracemalloc.get_traced_memory()[0]
+        peer = as_tuples(world.trace, start)
+        gc.collect()
+        peer_bytes = tracemalloc.get_traced_memory()[0] - after
+        del peer, world
+        gc.collect()
+    finally:
+        tracemalloc.stop()
+    expected = 3 * devices * HEARTBEAT_PERIODS
+    if abs(records - expected) > devices:
+        problems.append(f"expected about {expected:,} heartbeat records, got {records:,}")
+    return HeartbeatRecords(devices, records, after - before, peer_bytes), problems
 
 
 def profile(devices: int, top: int = 20) -> None:
@@ -245,17 +318,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  world, records dropped: {mem.without_records_bytes:,.0f} B "
           f"({mem.without_records_bytes / mem.simpy_bytes:.2f}x SimPy); the records: "
           f"{mem.record_bytes:,.0f} B ({mem.record_bytes / mem.world_bytes:.0%})")
-    print(f"  per setup record held: {mem.bytes_per_record:,.0f} B (target <= "
+    record_ratio = mem.bytes_per_record / mem.peer_bytes_per_record
+    print(f"  per setup record held: {mem.bytes_per_record:,.0f} B, as plain tuples "
+          f"{mem.peer_bytes_per_record:,.0f} B ({record_ratio:.2f}x; target <= "
           f"{RECORD_TARGET} B) {verdict(small_records)}")
     print(f"  world, records dropped, once every device has sent a heartbeat: "
           f"{mem.heartbeating_bytes:,.0f} B ({mem.heartbeating_bytes / mem.simpy_bytes:.2f}x "
           "SimPy)")
     print(f"  SimPy, same bookkeeping (peak over its creation run): {mem.simpy_bytes:,.0f} B")
 
+    beats, more = heartbeat_records(sizes[0])
+    problems += more
+    small_beats = beats.bytes_per_record <= RECORD_TARGET
+    print(f"heartbeat records, {beats.devices:,} devices, {HEARTBEAT_PERIODS} traced periods "
+          f"({beats.records:,} records): {beats.bytes_per_record:,.0f} B per record held, as "
+          f"plain tuples {beats.peer_bytes_per_record:,.0f} B "
+          f"({beats.bytes_per_record / beats.peer_bytes_per_record:.2f}x; target <= "
+          f"{RECORD_TARGET} B) {verdict(small_beats)}")
+
     for problem in problems:
         print(f"sanity check failed: {problem}")
     ok = (all(run.ratio <= CREATION_RATIO_TARGET for run in runs) and linear and one_ok
-          and light and small_records)
+          and light and small_records and small_beats)
     return 0 if ok and not problems else 1
 
 

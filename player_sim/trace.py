@@ -141,42 +141,60 @@ class Trace:
     :meth:`write` receives every written record through its :meth:`append`.
 
     **How records are kept.** Column by column, not as objects: a traced fleet
-    writes millions of records. A record is two entries, its time ``t`` (a C
-    double) and the number of its *stamp* (who wrote it, of which kind, in which
-    app and playback states, for which playback, with which data fields), and
-    its data values, appended to one list. Stamps repeat (a device writes the
-    same few kinds in the same states a whole playback long), so each is kept
-    once: a heartbeat's record costs a few dozen bytes, where an object and its
-    ``data`` dict cost several hundred. Nothing is kept per record that the
-    garbage collector tracks, so a long traced run does not make it walk
-    millions of records.
+    writes millions of records. A record is its time ``t`` (a C double), the
+    number of the device that wrote it and the number of its *stamp* (of which
+    kind, in which app and playback states, for which playback, with which data
+    fields; two C ints), and its data values, appended to one list. Devices
+    and stamps are each kept once: a device's name is not in its stamps, so the
+    devices of a fleet share the stamps of their setup and of their heartbeats
+    (thousands of devices, a few dozen stamps), and a record costs its
+    numbers, its time and its values: a few dozen bytes, where an object and
+    its ``data`` dict cost several hundred. A ``dict`` of plain values in a
+    field that may hold an object (``device_added``'s ``variants``) is kept
+    once for all the equal ones (:meth:`_freeze`). Nothing is kept
+    per record that the garbage collector tracks, so a long traced run does not
+    make it walk millions of records.
 
     Reading a record (iterating, indexing, :meth:`of_kind`) builds a new
     :class:`TraceRecord` and ``data`` dict, equal to what was written, field for
     field and in the same order: records read are values (compare them with
-    ``==``, not ``is``, and changing one changes nothing in the trace). Stamps
-    are told apart by equality, so a device, app or playback given as a ``str``
-    subclass may come back as an equal ``str`` (the same JSON). A record whose
-    ``t`` is not a ``float``, whose ``data`` is not a ``dict``, or whose
-    ``playback_id`` is neither an ``int`` nor ``None`` (``True == 1``; never one
-    the world writes) is kept whole, and reading it gives that very object.
+    ``==``, not ``is``, and changing one changes nothing in the trace; a value
+    in ``data`` is the very object written, but for a dict :meth:`_freeze`
+    keeps, which comes back as a new one, so a ``dict`` in it must be treated
+    as read-only, as the record's ``data`` itself). Devices and stamps are told
+    apart by equality, so a device, app or playback given as a ``str`` subclass
+    may come back as an equal ``str`` (the same JSON). A record whose ``t`` is
+    not a ``float``, whose ``data`` is not a ``dict``, or whose ``playback_id``
+    is neither an ``int`` nor ``None`` (``True == 1``; never one the world
+    writes) is kept whole, and reading it gives that very object.
     """
 
-    __slots__ = ("_index", "_shapes", "_stamp_of", "_stamps", "_starts", "_times", "_values",
+    __slots__ = ("_device_numbers", "_device_of", "_devices", "_frozen", "_holding", "_index",
+                 "_stamp_of", "_stamped", "_stamps", "_starts", "_times", "_values",
                  "vantages")
 
     def __init__(self, records: Iterable[TraceRecord] = (), *,
                  vantages: Iterable[Vantage] = (Vantage.DEVICE, Vantage.SERVER,
                                                 Vantage.HARNESS)) -> None:
+        #: The columns: each record's time, device number and stamp number.
         self._times = array("d")
+        self._device_of = array("I")
         self._stamp_of = array("I")
         self._values: list[Any] = []
+        #: Every device, by number, and its number, by the device (``None``: number 0).
+        self._devices: list[str | None] = [None]
+        self._device_numbers: dict[str | None, int] = {None: 0}
+        #: The device and stamp numbers of each number :meth:`stamp` gave, by it.
+        self._stamped: list[tuple[int, int]] = []
         #: Every stamp, by number (``None``: a record kept whole, its one value).
         self._stamps: list[_Stamp | None] = [None]
-        #: A stamp's number, by the stamp (a kind equals and hashes as its string).
+        #: A stamp's number, by its key (see :meth:`_new_stamp`): the stamps none of
+        #: whose fields may hold an object, so a record of them keeps its values as given.
         self._index: dict[tuple[Any, ...], int] = {}
-        #: Each (kind, data field names) met, checked, as the stamps share it.
-        self._shapes: dict[tuple[Kind, tuple[str, ...]], tuple[Kind, tuple[str, ...]]] = {}
+        #: The number of each other stamp, by its key (see :meth:`_freeze`).
+        self._holding: dict[tuple[Any, ...], int] = {}
+        #: Each dict kept frozen, by its items and their types.
+        self._frozen: dict[tuple[tuple[Any, ...], tuple[type, ...]], _Frozen] = {}
         #: Where each record's values start: only for indexing, grown when it asks.
         self._starts = array("q")
         self.vantages: frozenset[Vantage] = frozenset(vantages)
@@ -201,43 +219,66 @@ class Trace:
                 playback_id is not None and type(playback_id) is not int):
             self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
             return
-        key = (device, kind, app, playback, playback_id, tuple(data))
+        key = (kind, app, playback, playback_id, tuple(data))
         try:
             stamp = self._index.get(key)
+            who = self._device_numbers.get(device)
         except TypeError:  # an unhashable field: no stamp to share
             self._keep_whole(TraceRecord(t, device, kind, app, playback, data, playback_id))
             return
-        if stamp is None:
-            stamp = self._new_stamp(key)
+        if who is None:
+            who = self._new_device(device)
+        if stamp is None:  # a new stamp, or one whose fields may hold an object
+            stamp, values = self._stamp_and_values(key, data)
+            self._times.append(t)
+            self._device_of.append(who)
+            self._stamp_of.append(stamp)
+            self._values.extend(values)
+            return
         self._times.append(t)
+        self._device_of.append(who)
         self._stamp_of.append(stamp)
         self._values.extend(data.values())
 
     def stamp(self, device: str | None, kind: str, app: str | None, playback: str | None,
               playback_id: int | None, names: tuple[str, ...]) -> int | None:
-        """The number of the stamp :meth:`write` gives a record of these fields whose data
-        has the fields ``names``, in that order (checked as :meth:`write` checks them),
-        for :meth:`write_stamped`; ``None`` if records of this trace's class must go
-        through :meth:`write` (a subclass that overrides it, or :meth:`append`) or if
-        ``playback_id`` is neither ``None`` nor an ``int`` (such a record is kept whole).
+        """A number that stands, in :meth:`write_stamped`, for a record of these fields
+        whose data has the fields ``names``, in that order (checked as :meth:`write`
+        checks them); ``None`` if records of this trace's class must go through
+        :meth:`write` (a subclass that overrides it, or :meth:`append`), if
+        ``playback_id`` is neither ``None`` nor an ``int`` (such a record is kept whole),
+        or if one of the fields may hold an object (see :meth:`_freeze`).
 
-        A producer writing many records of the same stamp (a device's heartbeats) asks
-        once and writes each with :meth:`write_stamped`, skipping the stamp's lookup.
+        A producer writing many records of the same fields (a device's heartbeats) asks
+        once and writes each with :meth:`write_stamped`, skipping the lookups.
         """
         if type(self).write is not Trace.write or (
                 playback_id is not None and type(playback_id) is not int):
             return None
-        key = (device, kind, app, playback, playback_id, names)
+        key = (kind, app, playback, playback_id, names)
         stamp = self._index.get(key)
-        return stamp if stamp is not None else self._new_stamp(key)
+        if stamp is None:
+            if key in self._holding:
+                return None
+            stamp = self._new_stamp(key)
+            if key in self._holding:
+                return None
+        who = self._device_numbers.get(device)
+        if who is None:
+            who = self._new_device(device)
+        self._stamped.append((who, stamp))
+        return len(self._stamped) - 1
 
     def write_stamped(self, t: float, stamp: int, values: tuple[Any, ...]) -> None:
         """``write(t, ..., data, ...)`` for a record whose other fields are those given to
         :meth:`stamp` for ``stamp`` (a number it gave for this very trace), with ``data``
         = ``dict(zip(names, values))`` and ``t`` a ``float``: the same record, appended
-        without looking its stamp up (the caller vouches for the three conditions)."""
+        without looking its device and stamp up (the caller vouches for the three
+        conditions)."""
+        who, number = self._stamped[stamp]
         self._times.append(t)
-        self._stamp_of.append(stamp)
+        self._device_of.append(who)
+        self._stamp_of.append(number)
         self._values.extend(values)
 
     def _write_through_append(self, t: float, device: str | None, kind: str,
@@ -261,39 +302,81 @@ class Trace:
             self._keep_whole(record)
 
     def _new_stamp(self, key: tuple[Any, ...]) -> int:
-        """Number a new stamp, ``key`` with its kind checked and made a :class:`Kind`.
+        """Number a new stamp, ``key`` = ``(kind, app, playback, playback_id, names)``,
+        with its kind and field names checked (a key refused is not kept).
 
-        A stamp costs the same whichever device writes it, as most stamps are a
-        device's own (its name is in them): one tuple, both in ``_stamps`` and
-        as its key in ``_index`` (a ``Kind`` member equals and hashes as its
-        string, so a producer's key finds it). Its kind and field names are
-        checked once per trace, and the stamps share one tuple of the names.
+        The stamp is the key with its kind a :class:`Kind` (a member equals and
+        hashes as its string, so a producer's key with the kind as a ``str``
+        finds it), and the names of the fields that may hold an object (their
+        dicts are kept frozen: :meth:`_freeze`). Its key goes into ``_index``,
+        or, with such fields, into ``_holding``.
         """
-        device, kind, app, playback, playback_id, names = key
-        shape = self._shapes.get((kind, names))
-        if shape is None:
-            member = _to_kind(kind)
-            _check_names(member, names)
-            shape = self._shapes[(member, names)] = (member, names)
-        member, names = shape
-        stamp = (device, member, app, playback, playback_id, names)
+        kind, app, playback, playback_id, names = key
+        member = _to_kind(kind)
+        _check_names(member, names)
+        objects = _OBJECT_FIELDS[member]
         number = len(self._stamps)
-        self._stamps.append(stamp)
-        self._index[stamp] = number
+        held = tuple(name for name in names if name in objects)
+        self._stamps.append((member, app, playback, playback_id, names, held))
+        (self._holding if held else self._index)[(member, *key[1:])] = number
+        return number
+
+    def _stamp_and_values(self, key: tuple[Any, ...],
+                          data: Mapping[str, Any]) -> tuple[int, Iterable[Any]]:
+        """The number of the stamp of ``key`` (numbered if new) and the values to keep
+        of a record's ``data``: as they are, unless the stamp's fields may hold an
+        object (:meth:`_freeze`)."""
+        stamp = self._holding.get(key)
+        if stamp is None:
+            stamp = self._new_stamp(key)
+            if key not in self._holding:
+                return stamp, data.values()
+        held = self._stamps[stamp][5]  # type: ignore[index]  # numbered: not None
+        return stamp, [self._freeze(value) if name in held else value
+                       for name, value in data.items()]
+
+    def _freeze(self, value: Any) -> Any:
+        """What the trace keeps of ``value``, a value of a field that may hold an object.
+
+        A ``dict`` whose keys are ``str`` and whose values are each a ``str``,
+        ``int``, ``bool`` or ``None`` (exactly those types: they are equal only
+        when their JSON is the same) is kept as the trace's own frozen copy of
+        its items, one for all the equal dicts written (every device configured
+        alike writes an equal ``device_added`` ``variants``), and read back as a
+        new dict: neither a later change to the dict written nor one to a record
+        read reaches the trace. Any other value is kept as it is.
+        """
+        if type(value) is not dict:
+            return value
+        types = tuple(map(type, value.values()))
+        if not _FREEZABLE.issuperset(types) or not _KEYS.issuperset(map(type, value)):
+            return value
+        items = tuple(value.items())
+        frozen = self._frozen.get((items, types))
+        if frozen is None:
+            frozen = self._frozen[(items, types)] = _Frozen(items)
+        return frozen
+
+    def _new_device(self, device: str | None) -> int:
+        """Number a device not met before."""
+        number = len(self._devices)
+        self._devices.append(device)
+        self._device_numbers[device] = number
         return number
 
     def _keep_whole(self, record: TraceRecord) -> None:
         self._times.append(0.0)
+        self._device_of.append(0)
         self._stamp_of.append(_WHOLE)
         self._values.append(record)
 
     def __iter__(self) -> Iterator[TraceRecord]:
-        stamps, values = self._stamps, self._values
+        devices, stamps, values = self._devices, self._stamps, self._values
         start = 0
-        for t, number in zip(self._times, self._stamp_of, strict=True):
+        for t, who, number in zip(self._times, self._device_of, self._stamp_of, strict=True):
             stamp = stamps[number]
-            yield _restore(t, stamp, values, start)
-            start += 1 if stamp is None else len(stamp[5])
+            yield _restore(t, devices[who], stamp, values, start)
+            start += 1 if stamp is None else len(stamp[4])
 
     def __len__(self) -> int:
         return len(self._times)
@@ -318,8 +401,8 @@ class Trace:
         starts = self._starts
         if index >= len(starts):
             self._index_starts()
-        return _restore(self._times[index], self._stamps[self._stamp_of[index]],
-                        self._values, starts[index])
+        return _restore(self._times[index], self._devices[self._device_of[index]],
+                        self._stamps[self._stamp_of[index]], self._values, starts[index])
 
     def _run_of(self, start: int, stop: int) -> list[TraceRecord]:
         """The records ``start`` to ``stop`` (excluded; ``0 <= start``), in order: one
@@ -328,13 +411,14 @@ class Trace:
             return []
         if start >= len(self._starts):
             self._index_starts()
-        stamps, values = self._stamps, self._values
+        devices, stamps, values = self._devices, self._stamps, self._values
         offset = self._starts[start]
         records = []
-        for t, number in zip(self._times[start:stop], self._stamp_of[start:stop], strict=True):
+        for t, who, number in zip(self._times[start:stop], self._device_of[start:stop],
+                                  self._stamp_of[start:stop], strict=True):
             stamp = stamps[number]
-            records.append(_restore(t, stamp, values, offset))
-            offset += 1 if stamp is None else len(stamp[5])
+            records.append(_restore(t, devices[who], stamp, values, offset))
+            offset += 1 if stamp is None else len(stamp[4])
         return records
 
     def _index_starts(self) -> None:
@@ -343,42 +427,49 @@ class Trace:
         done = len(starts)
         if done:
             last = stamps[stamp_of[done - 1]]
-            start = starts[-1] + (1 if last is None else len(last[5]))
+            start = starts[-1] + (1 if last is None else len(last[4]))
         else:
             start = 0
         for number in stamp_of[done:]:
             starts.append(start)
             stamp = stamps[number]
-            start += 1 if stamp is None else len(stamp[5])
+            start += 1 if stamp is None else len(stamp[4])
 
     def of_kind(self, *kinds: str, device: str | None = None) -> list[TraceRecord]:
         """The records of the given kinds (of one device when ``device`` is given)."""
-        return self._select(lambda r: r.kind in kinds and (device is None or r.device == device))
+        return self._select(lambda kind: kind in kinds, device)
 
     def seen_from(self, *vantages: Vantage) -> Trace:
         """The records a producer with only ``vantages`` would have written."""
         keep = frozenset(vantages)
-        return Trace(self._select(lambda r: r.kind.vantage in keep), vantages=keep)
+        return Trace(self._select(lambda kind: kind.vantage in keep), vantages=keep)
 
-    def _select(self, keep: Callable[[TraceRecord], bool]) -> list[TraceRecord]:
-        """The records ``keep`` accepts, in order. ``keep`` may look only at what a
-        stamp holds (not ``t`` nor ``data``): it is asked once per stamp."""
-        stamps, values = self._stamps, self._values
-        verdicts: dict[int, bool] = {}
+    def _select(self, keep: Callable[[Kind], bool],
+                device: str | None = None) -> list[TraceRecord]:
+        """The records of a kind ``keep`` accepts (asked once per stamp) and, unless
+        ``device`` is ``None``, of a device equal to ``device``, in order."""
+        devices, stamps, values = self._devices, self._stamps, self._values
+        kept_stamps = [stamp is not None and keep(stamp[0]) for stamp in stamps]
+        if device is None:
+            wanted = None
+        else:
+            try:
+                wanted = self._device_numbers.get(device, -1)
+            except TypeError:  # unhashable: no device numbered is equal to it
+                wanted = -1
         kept = []
         start = 0
-        for t, number in zip(self._times, self._stamp_of, strict=True):
+        for t, who, number in zip(self._times, self._device_of, self._stamp_of, strict=True):
             stamp = stamps[number]
-            verdict = verdicts.get(number)
-            if verdict is not False:
-                record = _restore(t, stamp, values, start)
-                if verdict is None:
-                    verdict = keep(record)
-                    if stamp is not None:
-                        verdicts[number] = verdict
-                if verdict:
+            if stamp is None:  # kept whole: asked as it is
+                record: TraceRecord = values[start]
+                if keep(record.kind) and (device is None or record.device == device):
                     kept.append(record)
-            start += 1 if stamp is None else len(stamp[5])
+                start += 1
+                continue
+            if kept_stamps[number] and (wanted is None or who == wanted):
+                kept.append(_restore(t, devices[who], stamp, values, start))
+            start += len(stamp[4])
         return kept
 
     def to_jsonl(self) -> str:
@@ -402,13 +493,28 @@ class Trace:
         return cls(records, vantages=vantages)
 
 
-#: A record's *stamp*: everything but its time and its data values (device, kind,
-#: app, playback, playback id, and the names of its data fields, in order).
-_Stamp: TypeAlias = tuple[str | None, Kind, str | None, str | None, int | None,
+#: A record's *stamp*: everything but its time, its device and its data values (kind,
+#: app, playback, playback id, the names of its data fields, in order), and the names
+#: of those of its fields that may hold an object.
+_Stamp: TypeAlias = tuple[Kind, str | None, str | None, int | None, tuple[str, ...],
                           tuple[str, ...]]
 
 #: The stamp number of a record kept whole (see :class:`Trace`).
 _WHOLE: Final = 0
+
+
+class _Frozen(tuple[tuple[str, Any], ...]):
+    """The items of a dict a trace keeps frozen (see :meth:`Trace._freeze`)."""
+
+    __slots__ = ()
+
+
+#: The names of each kind's fields that may hold an object (a JSON object, a dict).
+_OBJECT_FIELDS: Final = {kind: frozenset(f.name for f in kind.fields if "object" in f.types)
+                         for kind in Kind}
+#: The types of the values (and keys) of a dict a trace keeps frozen.
+_FREEZABLE: Final = frozenset({str, int, bool, type(None)})
+_KEYS: Final = frozenset({str})
 
 
 class _Records:
@@ -436,8 +542,10 @@ _SET_FIELD: Final = tuple(getattr(TraceRecord, name).__set__ for name in (
     "t", "device", "kind", "app", "playback", "data", "playback_id"))
 
 
-def _restore(t: float, stamp: _Stamp | None, values: list[Any], start: int) -> TraceRecord:
-    """The record kept at ``start`` of ``values`` with ``stamp`` (``None``: kept whole).
+def _restore(t: float, device: str | None, stamp: _Stamp | None, values: list[Any],
+             start: int) -> TraceRecord:
+    """The record of ``device`` kept at ``start`` of ``values`` with ``stamp``
+    (``None``: kept whole).
 
     Its fields were checked when it was written, so the record's slots are set
     directly rather than through the converting, checking ``__init__``.
@@ -445,7 +553,7 @@ def _restore(t: float, stamp: _Stamp | None, values: list[Any], start: int) -> T
     if stamp is None:
         record: TraceRecord = values[start]
         return record
-    device, kind, app, playback, playback_id, names = stamp
+    kind, app, playback, playback_id, names, objects = stamp
     record = _new_record(TraceRecord)
     set_t, set_device, set_kind, set_app, set_playback, set_data, set_playback_id = _SET_FIELD
     set_t(record, t)
@@ -453,8 +561,13 @@ def _restore(t: float, stamp: _Stamp | None, values: list[Any], start: int) -> T
     set_kind(record, kind)
     set_app(record, app)
     set_playback(record, playback)
-    set_data(record, dict(zip(names, values[start:start + len(names)], strict=True))
-             if names else {})
+    data = dict(zip(names, values[start:start + len(names)], strict=True)) if names else {}
+    if objects:
+        for name in objects:
+            value = data[name]
+            if type(value) is _Frozen:
+                data[name] = dict(value)
+    set_data(record, data)
     set_playback_id(record, playback_id)
     return record
 

@@ -1,6 +1,9 @@
-"""A trace's stamps cost one tuple each, and their field names are shared."""
+"""A trace keeps each stamp and each device once: devices share the stamps of their
+records, and a record weighs its key, its time and its values."""
 
 from __future__ import annotations
+
+import pickle
 
 import pytest
 
@@ -16,14 +19,15 @@ def _write_fleet(trace: Trace, devices: int) -> None:
                     {"stream": "channel-2"}, 1)
 
 
-def test_a_stamp_is_one_tuple_both_kept_and_indexed() -> None:
+def test_devices_share_a_stamp() -> None:
     trace = Trace()
     _write_fleet(trace, 50)
     stamps = [stamp for stamp in trace._stamps if stamp is not None]
-    assert len(stamps) == 50  # the kind as a str or as a member: one stamp
-    assert all(type(stamp[1]) is Kind for stamp in stamps)
-    assert {id(key) for key in trace._index} == {id(stamp) for stamp in stamps}
-    assert len({id(stamp[5]) for stamp in stamps}) == 1
+    assert len(stamps) == 1  # fifty devices, the kind as a str or as a member: one stamp
+    assert type(stamps[0][0]) is Kind
+    assert trace._index == {stamps[0][:5]: 1}
+    assert trace._devices == [None, *(f"device-{index}" for index in range(50))]
+    assert [trace[i].device for i in range(0, 100, 2)] == trace._devices[1:]
 
 
 def test_records_read_back_the_same_with_shared_stamps() -> None:
@@ -35,6 +39,26 @@ def test_records_read_back_the_same_with_shared_stamps() -> None:
         TraceRecord(1.0, "device-0", "playback_started", "foreground", "playing",
                     {"stream": "channel-2"}, 1)]
     assert Trace.from_jsonl(trace.to_jsonl()).to_jsonl() == trace.to_jsonl()
+    again = pickle.loads(pickle.dumps(trace))
+    assert list(again) == list(trace) and again._devices == trace._devices
+
+
+def test_a_stamped_key_names_the_device_and_its_records_read_back() -> None:
+    """:meth:`Trace.stamp` keys of two devices share the stamp and differ by device;
+    records written with them equal those :meth:`Trace.write` keeps."""
+    stamped, written = Trace(), Trace()
+    fields = ("foreground", "playing", 1, ("request_id", "token"))
+    keys = {name: stamped.stamp(name, "heartbeat_sent", *fields) for name in ("a", None, "b")}
+    assert len(set(keys.values())) == 3 and len(stamped._stamps) == 2
+    for number in range(6):
+        for name, key in keys.items():
+            assert key is not None
+            stamped.write_stamped(float(number), key, (number, f"{name}-{number}"))
+            written.write(float(number), name, "heartbeat_sent", "foreground", "playing",
+                          {"request_id": number, "token": f"{name}-{number}"}, 1)
+    assert list(stamped) == list(written) and stamped.to_jsonl() == written.to_jsonl()
+    assert stamped.of_kind("heartbeat_sent", device="b") == [
+        r for r in written if r.device == "b"]
 
 
 def test_a_shape_is_checked_until_it_passes_and_each_device_is_refused_alike() -> None:
@@ -45,4 +69,4 @@ def test_a_shape_is_checked_until_it_passes_and_each_device_is_refused_alike() -
         with pytest.raises(ValueError, match="no trace kind"):
             trace.write(0.0, name, "no_such_kind", None, None, {}, None)
     assert len(trace) == 0
-    assert not trace._shapes
+    assert trace._stamps == [None] and not trace._index
