@@ -70,3 +70,16 @@ def test_a_full_table_still_gives_the_right_configuration(
     assert _shared_core_config(first) is _shared_core_config(DeviceConfig(name="c", account="x"))
     assert _shared_core_config(second) == second.core_config()
     assert _shared_core_config(second) is not _shared_core_config(second)
+
+
+def test_the_device_added_variants_are_a_new_dict_equal_to_asdict(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_device_base, "_variants_fields", {})
+    for fields in _CONFIGS:
+        variants = DeviceConfig(name="d", account="a", **fields).ssm_variants
+        first, second = _device_base.variants_fields(variants), \
+            _device_base.variants_fields(variants)
+        assert first == second == attrs.asdict(variants) == variants.as_dict()
+        assert first is not second
+        first["drm"] = "changed"  # a record's dict is its own
+        assert _device_base.variants_fields(variants) == attrs.asdict(variants)

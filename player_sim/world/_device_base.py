@@ -31,6 +31,7 @@ from ..backends import LicenseServer, SsmServer
 from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
+from ..player._variants import SsmVariants
 from ..providers import BackendPort
 from ..providers._bookmarks import PhoenixBookmarks
 from ..trace import Trace
@@ -449,6 +450,25 @@ def as_dict(instance: Any) -> dict[str, Any]:
         else:
             return attrs.asdict(instance)
     return fields
+
+
+#: The fields of each SsmVariants met (frozen, and a fleet has a handful), as
+#: :func:`variants_fields` copies them; at most _SHARED_CORE_CONFIGS_MAX.
+_variants_fields: dict[SsmVariants, dict[str, Any]] = {}
+
+
+def variants_fields(variants: SsmVariants) -> dict[str, Any]:
+    """``as_dict(variants)``, as every ``device_added`` record carries it: a new dict
+    each call, copied from the one built the first time these values were met."""
+    try:
+        fields = _variants_fields.get(variants)
+    except TypeError:  # a variant value that can't be hashed
+        return as_dict(variants)
+    if fields is None:
+        fields = as_dict(variants)
+        if len(_variants_fields) < _SHARED_CORE_CONFIGS_MAX:
+            _variants_fields[variants] = fields
+    return dict(fields)
 
 
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:
