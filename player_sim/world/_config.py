@@ -200,6 +200,11 @@ class DeviceConfig:
     every variant of :data:`~player_sim.player.VARIANTS` (where real clients
     differ); ``variants`` overrides single ones by name, e.g.
     ``variants={"after_heartbeat_error": "keep-heartbeating"}``.
+
+    Every field is checked where the config is built, in ``__attrs_post_init__``: a
+    subclass that defines its own calls ``super().__attrs_post_init__()``. A fleet of
+    configs alike but for their name and account has everything else checked once
+    (see ``_check_device_config``).
     """
 
     name: str = attrs.field(validator=_check_name)
