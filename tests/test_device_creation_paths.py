@@ -9,7 +9,9 @@ import attrs
 import pytest
 
 from player_sim import DeviceConfig
+from player_sim._messages import SsmAnswer
 from player_sim.player import CoreConfig
+from player_sim.player import _events as ev
 from player_sim.world import _device_base
 from player_sim.world._device_base import _shared_core_config
 
@@ -70,3 +72,50 @@ def test_a_full_table_still_gives_the_right_configuration(
     assert _shared_core_config(first) is _shared_core_config(DeviceConfig(name="c", account="x"))
     assert _shared_core_config(second) == second.core_config()
     assert _shared_core_config(second) is not _shared_core_config(second)
+
+
+def test_the_device_added_variants_are_a_new_dict_equal_to_asdict(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_device_base, "_variants_fields", {})
+    for fields in _CONFIGS:
+        variants = DeviceConfig(name="d", account="a", **fields).ssm_variants
+        first, second = _device_base.variants_fields(variants), \
+            _device_base.variants_fields(variants)
+        assert first == second == attrs.asdict(variants) == variants.as_dict()
+        assert first is not second
+        first["drm"] = "changed"  # a record's dict is its own
+        assert _device_base.variants_fields(variants) == attrs.asdict(variants)
+
+
+def _answered_the_general_way(answer: Any, request_id: int | None) -> dict[str, Any]:
+    data = attrs.asdict(answer)
+    del data["playback_id"]
+    if request_id is not None:
+        data["request_id"] = request_id
+    return _device_base._flatten(data)
+
+
+_SSM_ANSWERS = [SsmAnswer(200, None, "", "tok-1", 30.0), SsmAnswer(200),
+                SsmAnswer(403, 1007, "too many sessions"), SsmAnswer(0, None, "timed out"),
+                SsmAnswer(200, None, "ok", None, 10)]
+
+
+@pytest.mark.parametrize("request_id", [None, 7])
+def test_answers_read_field_by_field_trace_as_asdict_flattened(request_id: int | None) -> None:
+    @attrs.frozen
+    class Noted(ev.SetupAnswered):
+        note: str = "x"
+
+    answers: list[Any] = [
+        *(kind(3, ssm) for kind in (ev.SetupAnswered, ev.TeardownAnswered)
+          for ssm in _SSM_ANSWERS),
+        *(ev.LicenseAnswered(3, granted, status, code, message, token)
+          for granted, status, code, message, token in itertools.product(
+              [True, False], [200, 403], [None, 4001], ["", "denied"], [None, "lic-tok"])),
+        Noted(3, _SSM_ANSWERS[0]),
+    ]
+    for answer in answers:
+        fast = _device_base._answered_fields(answer, request_id)
+        general = _answered_the_general_way(answer, request_id)
+        assert fast == general
+        assert list(fast) == list(general)  # the record's keys, in the trace's order

@@ -349,9 +349,12 @@ class PlayerCore:
     def _effects_since(self, app: AppState, playback: PlaybackState) -> tuple[ev.Effect, ...]:
         """The effects gathered, closed by ``state_changed`` if either state moved."""
         if self.app is not app or self.playback is not playback:
-            # ``_value_``: the states' strings, without the ``value`` property's call.
-            self._notify("state_changed", app_from=app._value_, app=self.app._value_,
-                         playback_from=playback._value_, playback=self.playback._value_)
+            # What _notify("state_changed", app_from=..., app=..., ...) builds, its fields
+            # in sorted order already; ``_value_``: the states' strings, without the
+            # ``value`` property's call. Every play posts three of these.
+            self._effects.append(ev.Notify("state_changed", (
+                ("app", self.app._value_), ("app_from", app._value_),
+                ("playback", self.playback._value_), ("playback_from", playback._value_))))
         effects = tuple(self._effects)
         self._effects.clear()  # a core holds no effect between inputs (a fleet has many)
         return effects

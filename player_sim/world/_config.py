@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
+from operator import attrgetter
 from typing import Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
@@ -20,6 +22,9 @@ from ..providers import check_session_provider as _check_session_provider
 
 __all__ = ["LINKS", "TIMED_CALLS", "ZAP_ORDERS", "DeviceConfig", "Link", "NetworkConfig",
            "WorldConfig"]
+
+#: The app of every DeviceConfig not given one: frozen, so one serves them all.
+_DOCUMENTED_POLICY: Final = DocumentedAppPolicy()
 
 #: The network links a device uses, one per backend.
 Link = Literal["ssm", "license", "ott", "ovp"]
@@ -130,7 +135,30 @@ def _check_media(instance: DeviceConfig, _: attrs.Attribute[Any], value: object)
                           "the entry with the session provider's KS; set both or neither")
 
 
-@attrs.frozen(field_transformer=typed)
+#: Every check of a DeviceConfig field, in field order: ``(field, check)``, as
+#: :func:`~player_sim._validators.typed` composes its type check with the field's own
+#: validator. Filled by :func:`_checks_after_init` when the class is built, and run by
+#: :func:`_check_device_config`, not by attrs' ``__init__``.
+_DEVICE_CHECKS: list[tuple[attrs.Attribute[Any], Any]] = []
+
+
+def _checks_after_init(cls: type, fields: list[attrs.Attribute[Any]]
+                       ) -> list[attrs.Attribute[Any]]:
+    """DeviceConfig's ``field_transformer``: the checks ``typed`` gives each field are
+    kept in :data:`_DEVICE_CHECKS` and the fields get none of their own, so that
+    :meth:`DeviceConfig.__attrs_post_init__` runs them: each one, in the same order
+    and after every field is set, as attrs would, but only once per shape of config
+    (see :func:`_check_device_config`)."""
+    out = []
+    for field in typed(cls, fields):
+        if field.validator is not None:
+            _DEVICE_CHECKS.append((field, field.validator))
+            field = field.evolve(validator=None)
+        out.append(field)
+    return out
+
+
+@attrs.frozen(field_transformer=_checks_after_init)
 class DeviceConfig:
     """One device: its account, its SDK's license delegate, its app.
 
@@ -172,6 +200,11 @@ class DeviceConfig:
     every variant of :data:`~player_sim.player.VARIANTS` (where real clients
     differ); ``variants`` overrides single ones by name, e.g.
     ``variants={"after_heartbeat_error": "keep-heartbeating"}``.
+
+    Every field is checked where the config is built, in ``__attrs_post_init__``: a
+    subclass that defines its own calls ``super().__attrs_post_init__()``. A fleet of
+    configs alike but for their name and account has everything else checked once
+    (see ``_check_device_config``).
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -187,7 +220,7 @@ class DeviceConfig:
     app_reaction_delay: float = attrs.field(default=0.0, validator=non_negative)
     ip: str | None = None
     device_group: str | None = None
-    policy: AppPolicy = attrs.field(factory=DocumentedAppPolicy, eq=False)
+    policy: AppPolicy = attrs.field(default=_DOCUMENTED_POLICY, eq=False)
     session_provider: SessionProvider | None = attrs.field(default=None, eq=False,
                                                            validator=_check_provider)
     media: MediaSource | None = attrs.field(default=None, eq=False, validator=_check_media)
@@ -197,6 +230,9 @@ class DeviceConfig:
     content_token_delay: float = attrs.field(default=0.0, validator=non_negative)
     profile: Profile = attrs.field(default="documented", validator=_check_profile)
     variants: Mapping[str, object] = attrs.field(factory=dict, validator=_check_variants)
+
+    def __attrs_post_init__(self) -> None:
+        _check_device_config(self)
 
     @property
     def ssm_variants(self) -> SsmVariants:
@@ -212,3 +248,84 @@ class DeviceConfig:
                           release_item_on_stop=self.release_item_on_stop,
                           has_session_provider=has_session_provider, sdk=self.sdk,
                           variants=self.ssm_variants)
+
+
+# --- checking a DeviceConfig once per shape ----------------------------------------------
+#
+# A fleet builds one DeviceConfig per device, nearly all alike but for their name and
+# account: running every check of every field for each of them (type checks, URLs, the
+# profile's variants) cost more than adding the device. So the checks of everything but
+# the name and account run once per *shape* of config (see _shape).
+
+#: The fields checked for every config (they differ from device to device): the first
+#: two of _DEVICE_CHECKS.
+_CHECKED_EACH_TIME: Final = ("name", "account")
+#: The fields _shape reads by name; it takes every other field by class and value.
+_SHAPED_BY_NAME: Final = ("policy", "session_provider", "media", "sdk", "request_timeouts",
+                          "variants")
+_by_value: Final = attrgetter(*(f.name for f in attrs.fields(DeviceConfig)
+                                if f.name not in (*_CHECKED_EACH_TIME, *_SHAPED_BY_NAME)))
+#: The shapes of the configs that passed every check, at most _CHECKED_SHAPES_MAX (a
+#: config of any other shape is checked in full, as before).
+_checked_shapes: set[tuple[Any, ...]] = set()
+_CHECKED_SHAPES_MAX: Final = 1024
+
+
+def _shape(config: DeviceConfig) -> tuple[Any, ...] | None:
+    """What every check but the name's and the account's reads of ``config``, as a key:
+    each field's class and value (``True == 1``, but one is not a ``float``), a mapping
+    by its items and their classes, the app policy by its class alone (its check is an
+    ``isinstance``). ``None`` when it can't stand for them: a session provider, media
+    provider or SDK model set (objects of their own, checked every time), or a mapping
+    that is not a plain dict."""
+    if config.session_provider is not None or config.media is not None \
+            or config.sdk is not None:
+        return None
+    timeouts, variants = config.request_timeouts, config.variants
+    if type(timeouts) is not dict or type(variants) is not dict:
+        return None
+    values = _by_value(config)
+    timed, varied = tuple(timeouts.items()), tuple(variants.items())
+    return (values, tuple(map(type, values)), timed, varied,
+            tuple(map(type, chain.from_iterable(timed + varied))), type(config.policy))
+
+
+def _check_device_config(config: DeviceConfig) -> None:
+    """Run every field check of ``config`` (:data:`_DEVICE_CHECKS`), raising the first
+    one's :class:`ConfigError`, as attrs' ``__init__`` would with them as validators
+    (none while ``attrs.validators.get_disabled()``). A config of a shape that passed
+    them all before (see :func:`_shape`) runs only its name's and account's checks:
+    every other check would read the same classes and values, and pass again. A
+    subclass of DeviceConfig is always checked in full."""
+    if attrs.validators.get_disabled():
+        return
+    shape = _shape(config) if type(config) is DeviceConfig else None
+    if shape is not None:
+        try:
+            known = shape in _checked_shapes
+        except TypeError:  # a value that can't be hashed: checked in full
+            shape = None
+        else:
+            if known:
+                for field, check in _DEVICE_CHECKS[:len(_CHECKED_EACH_TIME)]:
+                    check(config, field, getattr(config, field.name))
+                return
+    for field, check in _DEVICE_CHECKS:
+        check(config, field, getattr(config, field.name))
+    if shape is not None and len(_checked_shapes) < _CHECKED_SHAPES_MAX:
+        _checked_shapes.add(shape)
+
+
+def _shape_matches_the_class() -> None:
+    """The names above are DeviceConfig's, and the name's and the account's checks come
+    first (caught at import)."""
+    first = tuple(field.name for field, _ in _DEVICE_CHECKS[:len(_CHECKED_EACH_TIME)])
+    if first != _CHECKED_EACH_TIME:
+        raise TypeError(f"DeviceConfig's first checked fields must be {_CHECKED_EACH_TIME}, "
+                        f"not {first}")
+    missing = set(_SHAPED_BY_NAME) - {f.name for f in attrs.fields(DeviceConfig)}
+    if missing:
+        raise TypeError(f"_shape reads fields DeviceConfig does not have: {sorted(missing)}")
+
+
+_shape_matches_the_class()

@@ -21,6 +21,9 @@ from ._device_base import _DeviceBase
 __all__ = ["Notification"]
 
 _RESUME_KINDS: Final = frozenset({AppState.FOREGROUND.value, AppState.PIP.value})
+#: Every signal by name, looked up once: ``signals.signal`` checks the name each time, and
+#: every device posts four notifications as it starts to play.
+_SIGNALS: Final = {name: signals.signal(name) for name in signals.ALL_SIGNALS}
 
 
 @attrs.frozen
@@ -43,7 +46,7 @@ class _AppReactions(_DeviceBase):
         kind = effect.kind
         self._record(kind, payload)
         self._provider_notified(kind, payload)
-        signal = signals.signal(kind)
+        signal = _SIGNALS.get(kind) or signals.signal(kind)  # (an unknown kind: KeyError)
         if signal.receivers:  # a Notification only for someone listening
             signal.send(self, notification=Notification(self.world.now, self.name, kind,
                                                         payload))
@@ -59,7 +62,8 @@ class _AppReactions(_DeviceBase):
                 # are delivered: "if no error notification is received, playback can
                 # resume" (a heartbeat error waiting for it must be seen first).
                 self.world.schedule_at(self.world.now, self._back_in_foreground, self._launch)
-        self._react(actions)
+        if actions:  # most notifications ask nothing of the app
+            self._react(actions)
 
     def _react(self, actions: Sequence[ev.Action]) -> None:
         delay = self.config.app_reaction_delay

@@ -31,6 +31,7 @@ from ..backends import LicenseServer, SsmServer
 from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
+from ..player._variants import SsmVariants
 from ..providers import BackendPort
 from ..providers._bookmarks import PhoenixBookmarks
 from ..trace import Trace
@@ -364,11 +365,7 @@ class _DeviceBase:
             self._deferred.append(
                 lambda: self._answered(kind, answer, unblocks, launch, request_id))
             return
-        data = as_dict(answer)
-        playback_id = data.pop("playback_id")
-        if request_id is not None:
-            data["request_id"] = request_id
-        self._record(kind, _flatten(data), playback_id)
+        self._record(kind, _answered_fields(answer, request_id), answer.playback_id)
         self._run(self.core.feed(answer))
         if unblocks:
             self._unblock()
@@ -451,6 +448,25 @@ def as_dict(instance: Any) -> dict[str, Any]:
     return fields
 
 
+#: The fields of each SsmVariants met (frozen, and a fleet has a handful), as
+#: :func:`variants_fields` copies them; at most _SHARED_CORE_CONFIGS_MAX.
+_variants_fields: dict[SsmVariants, dict[str, Any]] = {}
+
+
+def variants_fields(variants: SsmVariants) -> dict[str, Any]:
+    """``as_dict(variants)``, as every ``device_added`` record carries it: a new dict
+    each call, copied from the one built the first time these values were met."""
+    try:
+        fields = _variants_fields.get(variants)
+    except TypeError:  # a variant value that can't be hashed
+        return as_dict(variants)
+    if fields is None:
+        fields = as_dict(variants)
+        if len(_variants_fields) < _SHARED_CORE_CONFIGS_MAX:
+            _variants_fields[variants] = fields
+    return dict(fields)
+
+
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:
     """An SSM answer's fields for the trace, as :func:`_flatten` lifts them from
     ``attrs.asdict(answer)``: ``ssm_code`` always, ``token`` and ``heartbeat_period``
@@ -463,6 +479,33 @@ def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:
     if answer.heartbeat_period is not None:
         data["heartbeat_period"] = answer.heartbeat_period
     return data
+
+
+def _answered_fields(answer: ev.Answer, request_id: int | None) -> dict[str, Any]:
+    """The trace fields of a setup, teardown or license ``answer`` to request
+    ``request_id``: ``attrs.asdict(answer)`` without its ``playback_id``, with the
+    ``request_id``, :func:`_flatten` ed. Every device's start has a setup and a license
+    answer, so the two usual shapes are read field by field, in the same order (a
+    test holds them equal); anything else takes the general way."""
+    kind = type(answer)
+    if request_id is not None:
+        if kind is ev.SetupAnswered or kind is ev.TeardownAnswered:
+            ssm: Any = answer.answer  # type: ignore[union-attr]
+            if type(ssm) is SsmAnswer:
+                return _answer_fields(ssm, request_id)
+        elif kind is ev.LicenseAnswered:
+            lic: Any = answer
+            data: dict[str, Any] = {"granted": lic.granted, "http_status": lic.http_status,
+                                    "code": lic.code, "message": lic.message}
+            if lic.session_token is not None:
+                data["session_token"] = lic.session_token
+            data["request_id"] = request_id
+            return data
+    data = as_dict(answer)
+    del data["playback_id"]
+    if request_id is not None:
+        data["request_id"] = request_id
+    return _flatten(data)
 
 
 def _flatten(data: dict[str, Any]) -> dict[str, Any]:

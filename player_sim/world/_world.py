@@ -36,7 +36,7 @@ from ..providers import ApiLink, BackendPort, RefreshPolicy
 from ..trace import Trace
 from ._config import DeviceConfig, WorldConfig
 from ._device import Device
-from ._device_base import as_dict
+from ._device_base import variants_fields
 from ._network import Network
 
 __all__ = ["World"]
@@ -115,7 +115,7 @@ class World:
         data: dict[str, Any] = {"account": config.account,
                                 "ssm": config.ssm_server_url is not None,
                                 "sync": config.sync_ssm_setup_teardown,
-                                "variants": as_dict(device.core.config.variants)}
+                                "variants": variants_fields(device.core.config.variants)}
         provider = config.session_provider
         if provider is not None:  # what the SDK was given: judged by the provider rules
             data["base_url"] = provider.base_url
