@@ -49,10 +49,18 @@ class _SsmTraffic(_DeviceBase):
         # timeout to arm, an SDK variant, a renewal, a new period or playback) feeds
         # the core and carries its effects out as usual.
         if timer is self._heartbeat_timer and not self._timeouts:
-            token = core.plain_heartbeat_token(due.playback_id)
+            playback_id = due.playback_id
+            token = core.plain_heartbeat_token(playback_id)
             if token is not None:
-                self._send_plain_heartbeat(due.playback_id, token, timer[2])
-                self.world.schedule_after(core.heartbeat_period, self._heartbeat_due, timer)
+                world = self.world
+                if self._trace_heartbeats:
+                    self._send_plain_heartbeat(playback_id, token, timer[2])
+                else:  # _send_plain_heartbeat untraced, inlined: one call less a heartbeat
+                    self._heartbeats_sent += 1
+                    self._requests += 1  # _next_request
+                    world.network.send(_HeartbeatRequest(self, token, playback_id,
+                                                         self._requests))
+                world.schedule_after(core.heartbeat_period, self._heartbeat_due, timer)
                 return
         self._run(core.feed(due))
 
@@ -318,11 +326,23 @@ class _HeartbeatRequest:
                                                  request_id=self.request_id)
 
     def deliver(self, answer: SsmAnswer | str) -> None:
+        """The answer reaches the device: ``Device._deliver``, whose most frequent case,
+        an untraced plain success (the new token alone, no timeout armed, the app's
+        same run in the foreground), is taken here, one call less a heartbeat; the
+        core says whether it was the plain case (``take_rotated_token``, which applies
+        nothing when it answers ``False``), else ``_deliver`` takes it from the start."""
         device = self.device
         if self.lost:
             device._answer_lost("heartbeat", self.request_id, self.launch)
-        elif not device._awaiting or device._in_time(self.request_id):
-            device._deliver(self.playback_id, answer, self.launch, self.request_id)
+            return
+        if device._awaiting:
+            if not device._in_time(self.request_id):
+                return
+        elif (type(answer) is str and not device._trace_heartbeats and not device.killed
+              and self.launch == device._launch and device.core.app is not _BACKGROUND
+              and device.core.take_rotated_token(self.playback_id, answer)):
+            return
+        device._deliver(self.playback_id, answer, self.launch, self.request_id)
 
 
 class _RenewalRequest(_HeartbeatRequest):
