@@ -216,3 +216,31 @@ def test_a_trace_that_keeps_records_its_own_way_sees_every_heartbeat() -> None:
     with_swap = run(True)
     assert [r for r in with_swap if '"heartbeat_answered"' in r]
     assert with_swap == run(False)
+
+
+def test_a_new_trace_mid_run_gets_the_records_the_general_path_writes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cached stamps belong to one trace: a plain trace swapped in mid-run (and the
+    app sent to picture-in-picture, which changes the stamps' app state) gets the same
+    records as with the fast paths off."""
+    def run() -> str:
+        world = World(WorldConfig(ssm=SsmConfig(heartbeat_period=30.0)), seed=3)
+        device = world.add_device(DeviceConfig(name="d", account="a", pip=True,
+                                               ssm_server_url="https://ssm.example/"))
+        device.play("channel-1")
+        world.run_for(95.0)
+        world.trace = Trace()
+        world.run_for(65.0)
+        device.enter_background()
+        world.run_for(65.0)
+        return world.trace.to_jsonl()
+
+    shipped = run()
+    assert shipped.count('"heartbeat_answered"') >= 4
+    with monkeypatch.context() as patch:
+        def general(self: _HeartbeatRequest, answer: SsmAnswer | str) -> None:
+            self.device._deliver(self.playback_id, answer, self.launch, self.request_id)
+
+        patch.setattr(PlayerCore, "_plain_heartbeats", False)
+        patch.setattr(_HeartbeatRequest, "deliver", general)
+        assert run() == shipped
