@@ -314,7 +314,9 @@ class _DeviceBase:
                  request_id: int) -> None:
         """A heartbeat's ``answer`` reaches the device (playback ``playback_id``, sent by
         run ``launch`` of the app as request ``request_id``): an :class:`SsmAnswer`, or
-        a success as the session's new token alone (:meth:`SsmServer.rotate`)."""
+        a success as the session's new token alone (:meth:`SsmServer.rotate`). The
+        general path: the network hands a heartbeat's answer to
+        ``_HeartbeatRequest.deliver``, which takes the plain success itself."""
         if self.killed or launch != self._launch:
             return
         core = self.core

@@ -294,7 +294,6 @@ class World:
         self.trace.write(self.now, device, kind, None, None, data, None)
 
 
-
 class _BackendPort:
     """A world as its providers see it: a :class:`~player_sim.providers.BackendPort`."""
 
