@@ -10,8 +10,9 @@ session. Each run here is a fleet doing everything that leaves the plain case (k
 and zombie expiry, stops, zaps, relaunches, an outage, suspension,
 picture-in-picture, client timeouts, lost and forced-failed heartbeats, SDK profiles
 that keep heartbeating after an error), run four ways: as shipped, with the general
-path only (``_plain_heartbeats`` off), with every event in the one heap
-(``schedule_after`` as ``schedule_at``), and with the expiry sweep; the traces must be
+path only (``_plain_heartbeats`` off, and every answer through ``Device._deliver``),
+with every event in the one heap (``schedule_after`` as ``schedule_at``), and with the
+expiry sweep; the traces must be
 identical, and so must the world's event counts but the sweep's.
 """
 
@@ -33,9 +34,11 @@ from player_sim import (
     World,
     WorldConfig,
 )
+from player_sim._messages import SsmAnswer
 from player_sim.backends import SsmServer
 from player_sim.trace import Trace, TraceRecord
 from player_sim.world import _world
+from player_sim.world._device_ssm import _HeartbeatRequest
 
 
 def _fleet_trace(*, trace_heartbeats: bool, session_timeout: float | None,
@@ -96,7 +99,15 @@ def test_the_fast_path_and_the_sweep_give_the_general_paths_trace(
     shipped = run()
     assert '"ssm_session_expired"' in shipped and '"heartbeat_answered"' in shipped
     with monkeypatch.context() as patch:
+        def general(self: _HeartbeatRequest, answer: SsmAnswer | str) -> None:
+            device = self.device  # the answer's general path only, as before its fast path
+            if self.lost:
+                device._answer_lost("heartbeat", self.request_id, self.launch)
+            elif not device._awaiting or device._in_time(self.request_id):
+                device._deliver(self.playback_id, answer, self.launch, self.request_id)
+
         patch.setattr(PlayerCore, "_plain_heartbeats", False)
+        patch.setattr(_HeartbeatRequest, "deliver", general)
         assert run() == shipped, "the general path's trace differs from the fast path's"
     with monkeypatch.context() as patch:
         def one_heap(self: World, delay: float, callback: Callable[[Any], None],
@@ -205,3 +216,31 @@ def test_a_trace_that_keeps_records_its_own_way_sees_every_heartbeat() -> None:
     with_swap = run(True)
     assert [r for r in with_swap if '"heartbeat_answered"' in r]
     assert with_swap == run(False)
+
+
+def test_a_new_trace_mid_run_gets_the_records_the_general_path_writes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cached stamps belong to one trace: a plain trace swapped in mid-run (and the
+    app sent to picture-in-picture, which changes the stamps' app state) gets the same
+    records as with the fast paths off."""
+    def run() -> str:
+        world = World(WorldConfig(ssm=SsmConfig(heartbeat_period=30.0)), seed=3)
+        device = world.add_device(DeviceConfig(name="d", account="a", pip=True,
+                                               ssm_server_url="https://ssm.example/"))
+        device.play("channel-1")
+        world.run_for(95.0)
+        world.trace = Trace()
+        world.run_for(65.0)
+        device.enter_background()
+        world.run_for(65.0)
+        return world.trace.to_jsonl()
+
+    shipped = run()
+    assert shipped.count('"heartbeat_answered"') >= 4
+    with monkeypatch.context() as patch:
+        def general(self: _HeartbeatRequest, answer: SsmAnswer | str) -> None:
+            self.device._deliver(self.playback_id, answer, self.launch, self.request_id)
+
+        patch.setattr(PlayerCore, "_plain_heartbeats", False)
+        patch.setattr(_HeartbeatRequest, "deliver", general)
+        assert run() == shipped

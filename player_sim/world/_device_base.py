@@ -315,7 +315,9 @@ class _DeviceBase:
                  request_id: int) -> None:
         """A heartbeat's ``answer`` reaches the device (playback ``playback_id``, sent by
         run ``launch`` of the app as request ``request_id``): an :class:`SsmAnswer`, or
-        a success as the session's new token alone (:meth:`SsmServer.rotate`)."""
+        a success as the session's new token alone (:meth:`SsmServer.rotate`). The
+        general path: the network hands a heartbeat's answer to
+        ``_HeartbeatRequest.deliver``, which takes the plain success itself."""
         if self.killed or launch != self._launch:
             return
         core = self.core
@@ -323,29 +325,7 @@ class _DeviceBase:
             self._deferred.append(lambda: self._deliver(playback_id, answer, launch,
                                                         request_id))
             return
-        if isinstance(answer, str):
-            # The fast path: a plain success only rotates the token (see PlayerCore),
-            # traced with the record _answer_fields(success(answer)) gives.
-            if not self._trace_heartbeats:
-                if core.take_rotated_token(playback_id, answer):
-                    return
-            else:
-                world = self.world
-                trace = world.trace
-                period = world.ssm.config.heartbeat_period
-                stamps = self._heartbeat_timer[2]
-                if self._heartbeat_timer[0].playback_id == playback_id and period is not None \
-                        and stamps.ready(trace, core, self.name, playback_id):
-                    assert stamps.answered is not None  # (ready: both stamps are made)
-                    trace.write_stamped(world.now, stamps.answered,
-                                        (request_id, 200, None, "", answer, period))
-                    if core.take_rotated_token(playback_id, answer):
-                        return
-                    effects = core.feed(ev.HeartbeatAnswered(playback_id,
-                                                             world.ssm.success(answer)))
-                    if effects:
-                        self._run(effects)
-                    return
+        if isinstance(answer, str):  # (the fast path is _HeartbeatRequest.deliver's)
             answer = self.world.ssm.success(answer)
         if self._trace_heartbeats or not answer.ok:  # a failed one is always traced
             self._record("heartbeat_answered", _answer_fields(answer, request_id),

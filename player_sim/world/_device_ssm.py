@@ -47,12 +47,29 @@ class _SsmTraffic(_DeviceBase):
         # would answer (SendHeartbeat, ArmHeartbeat) and change nothing, so send and
         # re-arm the same timer directly, in that order. Anything else (a client
         # timeout to arm, an SDK variant, a renewal, a new period or playback) feeds
-        # the core and carries its effects out as usual.
+        # the core and carries its effects out as usual. The send is
+        # _send_plain_heartbeat's, inlined (one call less a heartbeat), traced with the
+        # timer's cached stamps (see _HeartbeatStamps) when the trace takes them.
         if timer is self._heartbeat_timer and not self._timeouts:
-            token = core.plain_heartbeat_token(due.playback_id)
+            playback_id = due.playback_id
+            token = core.plain_heartbeat_token(playback_id)
             if token is not None:
-                self._send_plain_heartbeat(due.playback_id, token, timer[2])
-                self.world.schedule_after(core.heartbeat_period, self._heartbeat_due, timer)
+                self._heartbeats_sent += 1
+                self._requests += 1  # _next_request
+                request_id = self._requests
+                world = self.world
+                if self._trace_heartbeats:
+                    stamps, trace = timer[2], world.trace
+                    if stamps.trace is not trace or stamps.app is not core.app \
+                            or stamps.playback is not core.playback:
+                        stamps.ready(trace, core, self.name, playback_id)  # made again
+                    if stamps.sent is not None:
+                        trace.write_stamped(world.now, stamps.sent, (request_id, token))
+                    else:
+                        self._record("heartbeat_sent", {"request_id": request_id,
+                                                        "token": token}, playback_id)
+                world.network.send(_HeartbeatRequest(self, token, playback_id, request_id))
+                world.schedule_after(core.heartbeat_period, self._heartbeat_due, timer)
                 return
         self._run(core.feed(due))
 
@@ -72,23 +89,15 @@ class _SsmTraffic(_DeviceBase):
             self._arm_timeout("heartbeat", request_id, lambda answer: self._deliver(
                 pid, answer, launch, request_id))
 
-    def _send_plain_heartbeat(self, playback_id: int, token: str,
-                              stamps: _HeartbeatStamps | None = None) -> int:
-        """Send a heartbeat (not a renewal) with ``token``; returns its request id.
-        ``stamps``: those of the heartbeat timer of ``playback_id``, to trace it with."""
+    def _send_plain_heartbeat(self, playback_id: int, token: str) -> int:
+        """Send a heartbeat (not a renewal) with ``token``; returns its request id. (The
+        heartbeat timer's fast path, :meth:`_heartbeat_due`, does the same inline.)"""
         self._heartbeats_sent += 1
-        self._requests += 1  # _next_request, inlined on the hot path
-        request_id = self._requests
-        world = self.world
+        request_id = self._next_request()
         if self._trace_heartbeats:
-            trace = world.trace
-            if stamps is not None and stamps.ready(trace, self.core, self.name, playback_id):
-                assert stamps.sent is not None  # (ready: both stamps are made)
-                trace.write_stamped(world.now, stamps.sent, (request_id, token))
-            else:
-                self._record("heartbeat_sent", {"request_id": request_id, "token": token},
-                             playback_id)
-        world.network.send(_HeartbeatRequest(self, token, playback_id, request_id))
+            self._record("heartbeat_sent", {"request_id": request_id, "token": token},
+                         playback_id)
+        self.world.network.send(_HeartbeatRequest(self, token, playback_id, request_id))
         return request_id
 
     def _send_setup(self, effect: ev.SendSsmSetup) -> None:
@@ -318,11 +327,46 @@ class _HeartbeatRequest:
                                                  request_id=self.request_id)
 
     def deliver(self, answer: SsmAnswer | str) -> None:
+        """The answer reaches the device: ``Device._deliver``, whose most frequent case is
+        taken here (one call less a heartbeat): a plain success (the new token alone) to
+        the app's same run in the foreground with no timeout armed. Traced, its record
+        is written by the heartbeat timer's cached stamp (see ``_HeartbeatStamps``),
+        the record ``_deliver`` writes, ``_answer_fields(ssm.success(token))``. The
+        core says whether the token rotation is the plain case (``take_rotated_token``
+        applies nothing when it answers ``False``); if not, the core is fed the success.
+        Anything else goes to ``_deliver``, which takes it from the start."""
         device = self.device
         if self.lost:
             device._answer_lost("heartbeat", self.request_id, self.launch)
-        elif not device._awaiting or device._in_time(self.request_id):
-            device._deliver(self.playback_id, answer, self.launch, self.request_id)
+            return
+        playback_id = self.playback_id
+        if device._awaiting:
+            if not device._in_time(self.request_id):
+                return
+        elif type(answer) is str and not device.killed and self.launch == device._launch:
+            core = device.core
+            if core.app is not _BACKGROUND:
+                if not device._trace_heartbeats:
+                    if core.take_rotated_token(playback_id, answer):
+                        return
+                else:
+                    world = device.world
+                    trace, timer = world.trace, device._heartbeat_timer
+                    stamps, period = timer[2], world.ssm.config.heartbeat_period
+                    if timer[0].playback_id == playback_id and period is not None:
+                        if stamps.trace is not trace or stamps.app is not core.app \
+                                or stamps.playback is not core.playback:
+                            stamps.ready(trace, core, device.name, playback_id)  # made again
+                        if stamps.answered is not None:
+                            trace.write_stamped(world.now, stamps.answered, (
+                                self.request_id, 200, None, "", answer, period))
+                            if not core.take_rotated_token(playback_id, answer):
+                                effects = core.feed(ev.HeartbeatAnswered(
+                                    playback_id, world.ssm.success(answer)))
+                                if effects:
+                                    device._run(effects)
+                            return
+        device._deliver(playback_id, answer, self.launch, self.request_id)
 
 
 class _RenewalRequest(_HeartbeatRequest):

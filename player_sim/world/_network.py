@@ -156,12 +156,12 @@ class Network:
 
     def send(self, request: Request) -> None:
         """Send ``request`` on its link, as :meth:`request` does with three callables."""
-        now = self._world.now
         fixed = self._fixed.get(request.link)
         if fixed is not None:
             self._schedule_after(fixed, self._arrive, request)
         else:
-            self._schedule_at(self._arrival(request, now, self._up), self._arrive, request)
+            self._schedule_at(self._arrival(request, self._world.now, self._up), self._arrive,
+                              request)
 
     def _arrive(self, request: Request) -> None:
         link = request.link

@@ -87,6 +87,11 @@ class World:
         self._lanes: dict[float, deque[_LaneEvent]] = {}
         self._next_sequence = itertools.count().__next__
         self._ids = IdMint(seed)
+        #: ``new_token(prefix, key)``: a token a backend issues to ``key`` (a device, else
+        #: a user), drawn from that key's own stream, e.g. ``ssm-phone-3-9f0c11a2`` (see
+        #: :class:`IdMint`). The mint's own method, not a method of the world calling it:
+        #: every heartbeat rotates a token, and this saves a call each time.
+        self.new_token: Callable[[str, str], str] = self._ids.token
         self._devices: dict[str, Device] = {}
         self.network = Network(self.config.network, self)
         # One expiry check per session, not the server's expiry sweep: events_processed
@@ -287,11 +292,6 @@ class World:
     def record(self, device: str | None, kind: str, data: Mapping[str, Any]) -> None:
         """Append a world or backend event to the trace (no device states)."""
         self.trace.write(self.now, device, kind, None, None, data, None)
-
-    def new_token(self, prefix: str, key: str) -> str:
-        """A token a backend issues to ``key`` (a device, else a user): drawn from
-        that key's own stream, e.g. ``ssm-phone-3-9f0c11a2`` (see :class:`IdMint`)."""
-        return self._ids.token(prefix, key)
 
 
 class _BackendPort:
