@@ -148,12 +148,12 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
         effects = self.core.kill()
         self.killed = True
         self._launch += 1
-        self.setups_on_the_wire.clear()
-        self.teardowns_on_the_wire.clear()
+        self.setups_on_the_wire = ()
+        self.teardowns_on_the_wire = ()
         if self._blocking:
             self._unblock_all()
         self._waiting = ()
-        self._deferred.clear()
+        self._deferred = ()
         self._overdue_heartbeat = None
         self._record("app_killed", {"stream": self.core.stream})
         self._forget_session()  # the app's memory is gone; its KS is not

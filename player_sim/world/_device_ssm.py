@@ -142,7 +142,7 @@ class _SsmTraffic(_DeviceBase):
         self._record("ssm_setup_sent", data, effect.playback_id)
         if effect.blocking:
             self._block_for(rid, self._variants.sync_setup_cap, None)
-        self.setups_on_the_wire.append(self.world.now)
+        self.setups_on_the_wire += (self.world.now,)
         ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
         launch = self._launch
 
@@ -168,7 +168,7 @@ class _SsmTraffic(_DeviceBase):
                                            "stream": effect.stream}, effect.playback_id)
         if effect.blocking:
             self._block_for(rid, self._variants.sync_teardown_cap, effect.playback_id)
-        self.teardowns_on_the_wire.append(effect.token)
+        self.teardowns_on_the_wire += (effect.token,)
         ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
         launch = self._launch
 
@@ -210,6 +210,8 @@ class _SsmTraffic(_DeviceBase):
         timeout = self._timeouts.get(endpoint)
         if timeout is None:
             return
+        if self._awaiting is None:  # the first timeout armed (see _DeviceBase)
+            self._awaiting = {}
         self._awaiting[request_id] = True
         answer = SsmAnswer(0, None, f"no answer within {timeout:g}s: the request timed out")
         self.world.schedule_at(self.world.now + timeout, self._timeout_fired,
@@ -218,14 +220,16 @@ class _SsmTraffic(_DeviceBase):
     def _timeout_fired(self, arg: tuple[int, int, Callable[[SsmAnswer], None], SsmAnswer]
                        ) -> None:
         request_id, launch, timed_out, answer = arg
-        if self.killed or launch != self._launch or not self._awaiting.get(request_id):
+        awaiting = self._awaiting
+        if self.killed or launch != self._launch or not awaiting or not awaiting.get(request_id):
             return  # answered in time, or the app is gone
-        self._awaiting[request_id] = False  # an answer coming later is dropped
+        awaiting[request_id] = False  # an answer coming later is dropped
         timed_out(answer)
 
     def _in_time(self, request_id: int) -> bool:
         """Whether the answer to ``request_id`` still counts (its timeout has not run out)."""
-        return self._awaiting.pop(request_id, True)
+        awaiting = self._awaiting
+        return True if awaiting is None else awaiting.pop(request_id, True)
 
     def _answer_lost(self, endpoint: str, request_id: int, launch: int) -> None:
         if launch == self._launch and not self.killed:
@@ -235,14 +239,16 @@ class _SsmTraffic(_DeviceBase):
     def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
                        request_id: int) -> None:
         if launch == self._launch:
-            self.setups_on_the_wire.pop(0)
+            self.setups_on_the_wire = self.setups_on_the_wire[1:]
         self._answered("ssm_setup_answered", answer, self._still_blocks(blocking, request_id),
                        launch, request_id)
 
     def _teardown_arrived(self, token: str, answer: ev.TeardownAnswered, blocking: bool,
                           launch: int, request_id: int) -> None:
         if launch == self._launch:
-            self.teardowns_on_the_wire.remove(token)
+            wire = self.teardowns_on_the_wire
+            at = wire.index(token)  # a ValueError if missing, as list.remove raised
+            self.teardowns_on_the_wire = wire[:at] + wire[at + 1:]
         self._answered("ssm_teardown_answered", answer,
                        self._still_blocks(blocking, request_id), launch, request_id)
 
