@@ -270,8 +270,8 @@ class _DeviceBase:
         # SSM round trips under way, so that a session whose answer is still on the
         # wire is not taken for a zombie: when each unanswered setup left (oldest first),
         # and the tokens of unanswered teardowns. Tuples replaced on change: a device
-        # has one at most most of the time, and none once playing (an empty list each
-        # was 56 B and one more object for the collector to traverse).
+        # has at most one on the wire most of the time, and none once playing (an
+        # empty list each was 56 B, and one more object for the collector).
         self.setups_on_the_wire: tuple[float, ...] = ()
         self.teardowns_on_the_wire: tuple[str, ...] = ()
         self.session_provider = config.session_provider

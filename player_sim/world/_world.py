@@ -146,9 +146,10 @@ class World:
         Made for many devices at once (a fleet of 100,000): their objects live as long
         as the world, yet the cyclic garbage collector would traverse them again at
         each of its collections while they are built (a quarter of the time). So,
-        while it runs, the collector is paused (``gc.disable()``), and at the end what
-        is alive is moved to its oldest generation at no cost (``gc.freeze()`` then
-        ``gc.unfreeze()``): still collected once garbage, by the next full collection.
+        while it runs, the collector is paused (``gc.disable()``), and at the end every
+        object alive (the caller's young ones too) is moved to its oldest generation at
+        no cost (``gc.freeze()`` then ``gc.unfreeze()``): still collected once garbage,
+        by the next full collection.
         The caller's collector is restored, even on error: enabled again if it was.
         A collector the caller disabled, or objects the caller froze
         (``gc.get_freeze_count()``), are left exactly as they were (nothing is moved).
