@@ -6,14 +6,16 @@ devices instead of 10,000 / 30,000 / 100,000). In one run:
 a. **creation**, at each size N: a world (heartbeats untraced, accounts of
    ``DEVICES_PER_ACCOUNT`` devices with the session limit raised to fit, as
    ``world_bench.fleet_config``) gets N SSM devices, each made from its own
-   ``DeviceConfig``, added and told to play at time 0; the world then runs until
+   ``DeviceConfig``, added and told to play at time 0 in one ``World.add_devices``
+   call (the bulk path: the cyclic GC paused meanwhile); the world then runs until
    every device plays (half a heartbeat period: setup, license, playing). The CPU
    seconds of all that (``time.process_time``: the machine is shared) per device,
    beside ``_peers.simpy_creation(N)``, which creates N SimPy device processes and
    brings each to its first heartbeat wait with a session set up, in the same run.
    Targets: at most ``CREATION_RATIO_TARGET`` x SimPy's CPU time at every size, and
    linear: the CPU time per device at the largest size at most
-   ``LINEAR_TARGET`` x the one at the smallest.
+   ``LINEAR_TARGET`` x the one at the smallest. Shown beside, no target: the same
+   devices added one by one (``add_device(config).play(...)``), and its ratio.
 b. **one account**, at the middle size: the same N devices all in one account (its
    limit raised to N) against accounts of ``DEVICES_PER_ACCOUNT``, CPU per device
    of each. Target: at most ``ONE_ACCOUNT_TARGET`` x (a setup that looks at every
@@ -74,11 +76,17 @@ QUICK_SIZES = (1_000, 3_000, 10_000)
 
 @attrs.frozen
 class Creation:
-    """N devices created by the world and by the SimPy peer: CPU seconds of each."""
+    """N devices created by the world and by the SimPy peer: CPU seconds of each, and
+    the world's adding them one by one (``add_device``), shown beside."""
 
     devices: int
     world_cpu: float
     simpy_cpu: float
+    one_by_one_cpu: float
+
+    @property
+    def one_by_one_us(self) -> float:
+        return self.one_by_one_cpu / self.devices * 1e6
 
     @property
     def world_us(self) -> float:
@@ -144,21 +152,29 @@ def as_tuples(trace: Trace, start: int = 0) -> list[tuple[object, ...]]:
              *r.data.values()) for r in trace[start:]]
 
 
-def populate(world: World, devices: int, *, one_account: bool = False) -> list[str]:
+def populate(world: World, devices: int, *, one_account: bool = False,
+             one_by_one: bool = False) -> list[str]:
     """Add ``devices`` playing SSM devices to ``world`` at its ``now`` (in accounts of
     ``world_bench.DEVICES_PER_ACCOUNT``, or all in one) and run until they play;
-    returns what the sanity check found wrong."""
-    for index in range(devices):
-        config = (DeviceConfig(name=f"device-{index}", account="account-0",
-                               ssm_server_url=SSM_URL) if one_account
-                  else device_config(index))
-        world.add_device(config).play("channel-1")
+    returns what the sanity check found wrong. The devices are added, each told to
+    play as it is added, in one ``World.add_devices`` call (made for this), or
+    ``one_by_one`` with ``add_device``: the same world and trace either way. (A
+    ``World`` without ``add_devices``, an older one, adds them one by one.)"""
+    configs = (DeviceConfig(name=f"device-{index}", account="account-0",
+                            ssm_server_url=SSM_URL) if one_account
+               else device_config(index) for index in range(devices))
+    if one_by_one or not hasattr(world, "add_devices"):
+        for config in configs:
+            world.add_device(config).play("channel-1")
+    else:
+        world.add_devices(configs, play="channel-1")
     world.run_for(HEARTBEAT_PERIOD / 2)
     not_playing = sum(1 for d in world.devices if d.core.playback is not PlaybackState.PLAYING)
     return [f"{not_playing} of {devices:,} devices are not playing"] if not_playing else []
 
 
-def world_creation(devices: int, *, one_account: bool = False) -> tuple[float, list[str]]:
+def world_creation(devices: int, *, one_account: bool = False,
+                   one_by_one: bool = False) -> tuple[float, list[str]]:
     """CPU seconds to create ``devices`` playing devices (the world made beforehand)."""
     config = fleet_config(traced=False)
     if one_account:
@@ -167,7 +183,7 @@ def world_creation(devices: int, *, one_account: bool = False) -> tuple[float, l
     world = World(config, seed=1)
     gc.collect()
     cpu = time.process_time()
-    problems = populate(world, devices, one_account=one_account)
+    problems = populate(world, devices, one_account=one_account, one_by_one=one_by_one)
     cpu = time.process_time() - cpu
     del world
     gc.collect()
@@ -179,7 +195,9 @@ def creation(devices: int) -> tuple[Creation, list[str]]:
     gc.collect()
     simpy_cpu, _ = simpy_creation(devices)
     gc.collect()
-    return Creation(devices, world_cpu, simpy_cpu), problems
+    one_by_one_cpu, more = world_creation(devices, one_by_one=True)
+    gc.collect()
+    return Creation(devices, world_cpu, simpy_cpu, one_by_one_cpu), problems + more
 
 
 def memory(devices: int) -> tuple[Memory, list[str]]:
@@ -282,13 +300,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     problems: list[str] = []
     runs = []
-    print(f"{'devices':>8}  {'world us/dev':>12}  {'SimPy us/dev':>12}  {'ratio':>6}  target")
+    print(f"{'devices':>8}  {'world us/dev':>12}  {'SimPy us/dev':>12}  {'ratio':>6}  target"
+          f"{'':>11}  one by one us/dev (ratio)")
     for size in sizes:
         run, more = creation(size)
         problems += more
         runs.append(run)
         print(f"{size:>8,}  {run.world_us:>12.1f}  {run.simpy_us:>12.1f}  {run.ratio:>6.2f}  "
-              f"<= {CREATION_RATIO_TARGET:g} {verdict(run.ratio <= CREATION_RATIO_TARGET)}",
+              f"<= {CREATION_RATIO_TARGET:g} {verdict(run.ratio <= CREATION_RATIO_TARGET)}  "
+              f"{run.one_by_one_us:>10.1f} ({run.one_by_one_cpu / run.simpy_cpu:.2f})",
               flush=True)
     growth = runs[-1].world_us / runs[0].world_us
     simpy_growth = runs[-1].simpy_us / runs[0].simpy_us

@@ -38,7 +38,8 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
 
     def __init__(self, world: DeviceHost, config: DeviceConfig) -> None:
         super().__init__(world, config)
-        self._attach_provider()
+        if config.session_provider is not None:  # most devices have none
+            self._attach_provider()
 
     # --- what a harness reads ----------------------------------------------------------
 
@@ -148,12 +149,12 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
         effects = self.core.kill()
         self.killed = True
         self._launch += 1
-        self.setups_on_the_wire.clear()
-        self.teardowns_on_the_wire.clear()
+        self.setups_on_the_wire = ()
+        self.teardowns_on_the_wire = ()
         if self._blocking:
             self._unblock_all()
         self._waiting = ()
-        self._deferred.clear()
+        self._deferred = ()
         self._overdue_heartbeat = None
         self._record("app_killed", {"stream": self.core.stream})
         self._forget_session()  # the app's memory is gone; its KS is not
@@ -173,7 +174,7 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
     # --- inside -----------------------------------------------------------------------
 
     def _do(self, action: ev.Action, origin: str) -> None:
-        if isinstance(action, ev.Login | ev.Logout | ev.EndSession):
+        if isinstance(action, _SESSION_ACTIONS):
             self._session_action(action, origin)
             return
         data: dict[str, Any] = {"name": _action_name(action), "origin": origin}
@@ -189,6 +190,10 @@ class Device(_SsmTraffic, _ProviderGlue, _AppReactions):
                 raise PlayerSimError(f"device {self.name!r} can't carry out {effect!r}")
             carry_out(self, effect)
 
+
+#: The actions the session provider's glue runs (a tuple: ``isinstance`` with
+#: ``A | B | C`` would build the union on every action).
+_SESSION_ACTIONS: Final = (ev.Login, ev.Logout, ev.EndSession)
 
 #: How a device carries out each kind of effect its core returns, and which part does.
 _CARRY_OUT: Final[dict[type, Callable[[Device, Any], None]]] = {

@@ -45,16 +45,17 @@ class _AppReactions(_DeviceBase):
         payload = effect.payload()
         kind = effect.kind
         self._record(kind, payload)
-        self._provider_notified(kind, payload)
+        if self._bookmarks is not None:  # (the only provider glue that listens)
+            self._provider_notified(kind, payload)
         signal = _SIGNALS.get(kind) or signals.signal(kind)  # (an unknown kind: KeyError)
         if signal.receivers:  # a Notification only for someone listening
             signal.send(self, notification=Notification(self.world.now, self.name, kind,
                                                         payload))
         policy = self.policy
-        actions = list(policy.on_notification(self.core, kind, payload))
+        actions = policy.on_notification(self.core, kind, payload)
         if kind == "state_changed" and payload["app"] != payload["app_from"]:
             if payload["app"] == AppState.BACKGROUND.value:
-                actions += policy.on_background(self.core)
+                actions = [*actions, *policy.on_background(self.core)]
             elif (payload["app_from"] == AppState.BACKGROUND.value
                   and payload["app"] in _RESUME_KINDS):
                 self._wake_up()

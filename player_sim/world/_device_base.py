@@ -193,9 +193,10 @@ class _DeviceBase:
     Every attribute of a device is a slot declared here (the parts and
     :class:`~player_sim.Device` declare none of their own): a large world holds
     a hundred thousand devices, and slots weigh less than an instance dict.
-    What most devices never use starts empty and cheap: waiting actions as the
-    shared empty tuple (a tuple replaced on change), a deferred answer or a
-    request on the wire as an empty list.
+    What most devices never use starts empty and costs nothing: waiting actions,
+    deferred answers and the setups and teardowns on the wire are each a tuple
+    replaced on change (the empty one shared), the client's timeouts still
+    awaited ``None`` until one is armed.
     """
 
     __slots__ = (
@@ -252,12 +253,15 @@ class _DeviceBase:
         self._blocking_requests = _NO_REQUESTS
         # The client's timeout per SSM call, and the requests it still waits for: True
         # until answered, False once timed out (a late answer is then dropped).
+        # (``None`` until the first is armed: most devices have no timeouts, and an
+        # empty dict is 64 B each.)
         self._timeouts = config.request_timeouts
-        self._awaiting: dict[int, bool] = {}
+        self._awaiting: dict[int, bool] | None = None
         # Actions waiting for the main thread, oldest first: a few at most, and most
         # devices never have one, so a tuple replaced on change (the empty one shared).
         self._waiting: tuple[tuple[float, ev.Action, str], ...] = ()
-        self._deferred: list[Callable[[], None]] = []
+        # Answers that arrived while suspended, oldest first: a tuple too, as rare.
+        self._deferred: tuple[Callable[[], None], ...] = ()
         self._overdue_heartbeat: ev.HeartbeatDue | None = None
         # The heartbeat timer's argument, reused while playback and launch stay the same
         # (immutable: every device starts with the same one, matching no playback).
@@ -265,9 +269,11 @@ class _DeviceBase:
         self._trace_heartbeats = world.config.trace_heartbeats
         # SSM round trips under way, so that a session whose answer is still on the
         # wire is not taken for a zombie: when each unanswered setup left (oldest first),
-        # and the tokens of unanswered teardowns.
-        self.setups_on_the_wire: list[float] = []
-        self.teardowns_on_the_wire: list[str] = []
+        # and the tokens of unanswered teardowns. Tuples replaced on change: a device
+        # has at most one on the wire most of the time, and none once playing (an
+        # empty list each was 56 B, and one more object for the collector).
+        self.setups_on_the_wire: tuple[float, ...] = ()
+        self.teardowns_on_the_wire: tuple[str, ...] = ()
         self.session_provider = config.session_provider
         # Session-provider glue (_device_providers): the media load in flight's cancel,
         # the Phoenix analytics plugin's bookmarks, the asset and KS of the last load.
@@ -322,8 +328,8 @@ class _DeviceBase:
             return
         core = self.core
         if core.app is _BACKGROUND:
-            self._deferred.append(lambda: self._deliver(playback_id, answer, launch,
-                                                        request_id))
+            self._deferred += (lambda: self._deliver(playback_id, answer, launch,
+                                                     request_id),)
             return
         if isinstance(answer, str):  # (the fast path is _HeartbeatRequest.deliver's)
             answer = self.world.ssm.success(answer)
@@ -342,8 +348,8 @@ class _DeviceBase:
         if self.killed or launch != self._launch:
             return
         if self.core.app is AppState.BACKGROUND:
-            self._deferred.append(
-                lambda: self._answered(kind, answer, unblocks, launch, request_id))
+            self._deferred += (
+                lambda: self._answered(kind, answer, unblocks, launch, request_id),)
             return
         self._record(kind, _answered_fields(answer, request_id), answer.playback_id)
         self._run(self.core.feed(answer))
@@ -352,7 +358,7 @@ class _DeviceBase:
 
     def _wake_up(self) -> None:
         """Back from suspension: answers that arrived meanwhile, then an overdue heartbeat."""
-        deferred, self._deferred = self._deferred, []
+        deferred, self._deferred = self._deferred, ()
         overdue, self._overdue_heartbeat = self._overdue_heartbeat, None
         for deliver in deferred:
             self.world.schedule_at(self.world.now, lambda f: f(), deliver)

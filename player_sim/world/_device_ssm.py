@@ -133,7 +133,6 @@ class _SsmTraffic(_DeviceBase):
                                                          launch))
 
     def _setup_now(self, effect: ev.SendSsmSetup, content_token: ContentToken | None) -> None:
-        cfg = self.config
         rid = self._next_request()
         data: dict[str, object] = {"request_id": rid, "stream": effect.stream,
                                    "blocking": effect.blocking}
@@ -142,24 +141,9 @@ class _SsmTraffic(_DeviceBase):
         self._record("ssm_setup_sent", data, effect.playback_id)
         if effect.blocking:
             self._block_for(rid, self._variants.sync_setup_cap, None)
-        self.setups_on_the_wire.append(self.world.now)
-        ssm, name, pid, stream = self.world.ssm, self.name, effect.playback_id, effect.stream
-        launch = self._launch
-
-        def arrived(answer: SsmAnswer) -> None:
-            self._setup_arrived(ev.SetupAnswered(pid, answer), effect.blocking, launch, rid)
-
-        if effect.in_license:  # SSM V2: the license server sets the session up
-            lic = self.world.license
-            self._request("setup", rid, launch,
-                          lambda: lic.request_with_setup(cfg.account, name, stream, cfg.ip,
-                                                         cfg.device_group, content_token),
-                          arrived, link="license")
-            return
-        self._request("setup", rid, launch,
-                      lambda: ssm.setup(cfg.account, name, stream, cfg.ip, cfg.device_group,
-                                        content_token, request_id=rid),
-                      arrived)
+        self.setups_on_the_wire += (self.world.now,)
+        # SSM V2: the license server sets the session up (see _SetupCall.serve).
+        self._request(_SetupCall(self, rid, effect, content_token))
 
     def _send_teardown(self, effect: ev.SendSsmTeardown) -> None:
         rid = self._next_request()
@@ -168,48 +152,26 @@ class _SsmTraffic(_DeviceBase):
                                            "stream": effect.stream}, effect.playback_id)
         if effect.blocking:
             self._block_for(rid, self._variants.sync_teardown_cap, effect.playback_id)
-        self.teardowns_on_the_wire.append(effect.token)
-        ssm, name, token, pid = self.world.ssm, self.name, effect.token, effect.playback_id
-        launch = self._launch
-
-        def arrived(answer: SsmAnswer) -> None:
-            self._teardown_arrived(token, ev.TeardownAnswered(pid, answer), effect.blocking,
-                                   launch, rid)
-
-        self._request("teardown", rid, launch, lambda: ssm.teardown(name, token, request_id=rid),
-                      arrived)
+        self.teardowns_on_the_wire += (effect.token,)
+        self._request(_TeardownCall(self, rid, effect))
 
     # --- lost answers and the client's timeouts ---------------------------------------------
 
-    def _request(self, endpoint: str, request_id: int, launch: int,
-                 serve: Callable[[], SsmAnswer], arrived: Callable[[SsmAnswer], None],
-                 link: str = "ssm") -> None:
-        """Send an SSM setup or teardown: ``arrived(answer)`` once the answer is back, or
-        with a timeout answer if the client's timeout for ``endpoint`` runs out first."""
-        ssm, name = self.world.ssm, self.name
-        lost = [False]
-
-        def served() -> SsmAnswer:
-            answer = serve()
-            lost[0] = ssm.answer_lost(endpoint)
-            return answer
-
-        def back(answer: SsmAnswer) -> None:
-            if lost[0]:
-                self._answer_lost(endpoint, request_id, launch)
-            elif self._in_time(request_id):
-                arrived(answer)
-
-        self.world.network.request(link, served,
-                                   lambda: ssm.unavailable(name, endpoint, request_id=request_id),
-                                   back, sender=name)
-        self._arm_timeout(endpoint, request_id, arrived)
+    def _request(self, call: _SsmCall) -> None:
+        """Send an SSM setup or teardown: ``call.arrived(answer)`` once the answer is
+        back, or with a timeout answer if the client's timeout for its endpoint runs
+        out first."""
+        self.world.network.send(call)
+        if self._timeouts:
+            self._arm_timeout(call.endpoint, call.request_id, call.arrived)
 
     def _arm_timeout(self, endpoint: str, request_id: int,
                      timed_out: Callable[[SsmAnswer], None]) -> None:
         timeout = self._timeouts.get(endpoint)
         if timeout is None:
             return
+        if self._awaiting is None:  # the first timeout armed (see _DeviceBase)
+            self._awaiting = {}
         self._awaiting[request_id] = True
         answer = SsmAnswer(0, None, f"no answer within {timeout:g}s: the request timed out")
         self.world.schedule_at(self.world.now + timeout, self._timeout_fired,
@@ -218,14 +180,16 @@ class _SsmTraffic(_DeviceBase):
     def _timeout_fired(self, arg: tuple[int, int, Callable[[SsmAnswer], None], SsmAnswer]
                        ) -> None:
         request_id, launch, timed_out, answer = arg
-        if self.killed or launch != self._launch or not self._awaiting.get(request_id):
+        awaiting = self._awaiting
+        if self.killed or launch != self._launch or not awaiting or not awaiting.get(request_id):
             return  # answered in time, or the app is gone
-        self._awaiting[request_id] = False  # an answer coming later is dropped
+        awaiting[request_id] = False  # an answer coming later is dropped
         timed_out(answer)
 
     def _in_time(self, request_id: int) -> bool:
         """Whether the answer to ``request_id`` still counts (its timeout has not run out)."""
-        return self._awaiting.pop(request_id, True)
+        awaiting = self._awaiting
+        return True if awaiting is None else awaiting.pop(request_id, True)
 
     def _answer_lost(self, endpoint: str, request_id: int, launch: int) -> None:
         if launch == self._launch and not self.killed:
@@ -235,14 +199,16 @@ class _SsmTraffic(_DeviceBase):
     def _setup_arrived(self, answer: ev.SetupAnswered, blocking: bool, launch: int,
                        request_id: int) -> None:
         if launch == self._launch:
-            self.setups_on_the_wire.pop(0)
+            self.setups_on_the_wire = self.setups_on_the_wire[1:]
         self._answered("ssm_setup_answered", answer, self._still_blocks(blocking, request_id),
                        launch, request_id)
 
     def _teardown_arrived(self, token: str, answer: ev.TeardownAnswered, blocking: bool,
                           launch: int, request_id: int) -> None:
         if launch == self._launch:
-            self.teardowns_on_the_wire.remove(token)
+            wire = self.teardowns_on_the_wire
+            at = wire.index(token)  # a ValueError if missing, as list.remove raised
+            self.teardowns_on_the_wire = wire[:at] + wire[at + 1:]
         self._answered("ssm_teardown_answered", answer,
                        self._still_blocks(blocking, request_id), launch, request_id)
 
@@ -279,17 +245,143 @@ class _SsmTraffic(_DeviceBase):
         self._record("license_request_sent", {"request_id": rid, "stream": effect.stream,
                                               "ssm_token": effect.ssm_token},
                      effect.playback_id)
-        lic, name, pid, stream = self.world.license, self.name, effect.playback_id, effect.stream
-        launch = self._launch
+        self.world.network.send(_LicenseCall(self, rid, effect))
 
-        def deliver(verdict: LicenseVerdict) -> None:
-            self._answered("license_answered", ev.LicenseAnswered(
-                pid, verdict.granted, verdict.http_status, verdict.code, verdict.message,
-                verdict.session_token), False, launch, rid)
 
-        self.world.network.request(
-            "license", lambda: lic.request(name, stream, effect.ssm_token, effect.ssm_required),
-            lambda: lic.unavailable(name, stream), deliver, sender=name)
+class _SsmCall:
+    """An SSM setup or teardown on the wire (a :class:`~._network.Request`), sent by run
+    ``launch`` of the app as request ``request_id``: one small object per request, not
+    the four closures, the list cell and the :meth:`Network.request` wrapper it took
+    (every device's start sends a setup).
+
+    ``deliver`` is the answer reaching the device: dropped if the server's answer was
+    lost on the way back (``answer_lost``, drawn when served) or came after the client's
+    timeout; else :meth:`arrived`, which a timeout also calls, with its own answer.
+    """
+
+    __slots__ = ("blocking", "device", "launch", "link", "lost", "playback_id",
+                 "request_id")
+    endpoint = ""
+
+    def __init__(self, device: _SsmTraffic, request_id: int, playback_id: int,
+                 blocking: bool, link: str = "ssm") -> None:
+        self.device = device
+        self.request_id = request_id
+        self.playback_id = playback_id
+        self.blocking = blocking
+        self.link = link
+        self.launch = device._launch
+        self.lost = False
+
+    @property
+    def sender(self) -> str:
+        return self.device.name
+
+    def serve(self) -> SsmAnswer:
+        """The server's answer (at the backend); whether it is lost on the way back is
+        drawn after it, as for every SSM call."""
+        answer = self._serve()
+        self.lost = self.device.world.ssm.answer_lost(self.endpoint)
+        return answer
+
+    def _serve(self) -> SsmAnswer:
+        raise NotImplementedError
+
+    def unavailable(self) -> SsmAnswer:
+        return self.device.world.ssm.unavailable(self.device.name, self.endpoint,
+                                                 request_id=self.request_id)
+
+    def deliver(self, answer: SsmAnswer) -> None:
+        device = self.device
+        if self.lost:
+            device._answer_lost(self.endpoint, self.request_id, self.launch)
+        elif device._in_time(self.request_id):
+            self.arrived(answer)
+
+    def arrived(self, answer: SsmAnswer) -> None:
+        raise NotImplementedError
+
+
+class _SetupCall(_SsmCall):
+    """An SSM setup; in SSM V2 (``in_license``) sent to the license server, which sets
+    the session up."""
+
+    __slots__ = ("content_token", "stream")
+    endpoint = "setup"
+
+    def __init__(self, device: _SsmTraffic, request_id: int, effect: ev.SendSsmSetup,
+                 content_token: ContentToken | None) -> None:
+        super().__init__(device, request_id, effect.playback_id, effect.blocking,
+                         "license" if effect.in_license else "ssm")
+        self.stream = effect.stream
+        self.content_token = content_token
+
+    def _serve(self) -> SsmAnswer:
+        device = self.device
+        cfg = device.config
+        if self.link == "license":
+            return device.world.license.request_with_setup(
+                cfg.account, device.name, self.stream, cfg.ip, cfg.device_group,
+                self.content_token)
+        return device.world.ssm.setup(cfg.account, device.name, self.stream, cfg.ip,
+                                      cfg.device_group, self.content_token,
+                                      request_id=self.request_id)
+
+    def arrived(self, answer: SsmAnswer) -> None:
+        self.device._setup_arrived(ev.SetupAnswered(self.playback_id, answer), self.blocking,
+                                   self.launch, self.request_id)
+
+
+class _TeardownCall(_SsmCall):
+    """An SSM teardown of the session ``token``."""
+
+    __slots__ = ("token",)
+    endpoint = "teardown"
+
+    def __init__(self, device: _SsmTraffic, request_id: int,
+                 effect: ev.SendSsmTeardown) -> None:
+        super().__init__(device, request_id, effect.playback_id, effect.blocking)
+        self.token = effect.token
+
+    def _serve(self) -> SsmAnswer:
+        return self.device.world.ssm.teardown(self.device.name, self.token,
+                                              request_id=self.request_id)
+
+    def arrived(self, answer: SsmAnswer) -> None:
+        self.device._teardown_arrived(self.token, ev.TeardownAnswered(self.playback_id, answer),
+                                      self.blocking, self.launch, self.request_id)
+
+
+class _LicenseCall:
+    """A license request on the wire (a :class:`~._network.Request`): one object, not
+    the three closures :meth:`Network.request` would take."""
+
+    __slots__ = ("device", "effect", "launch", "request_id")
+    link = "license"
+
+    def __init__(self, device: _SsmTraffic, request_id: int,
+                 effect: ev.SendLicenseRequest) -> None:
+        self.device = device
+        self.request_id = request_id
+        self.effect = effect
+        self.launch = device._launch
+
+    @property
+    def sender(self) -> str:
+        return self.device.name
+
+    def serve(self) -> LicenseVerdict:
+        effect = self.effect
+        return self.device.world.license.request(self.device.name, effect.stream,
+                                                 effect.ssm_token, effect.ssm_required)
+
+    def unavailable(self) -> LicenseVerdict:
+        return self.device.world.license.unavailable(self.device.name, self.effect.stream)
+
+    def deliver(self, verdict: LicenseVerdict) -> None:
+        self.device._answered("license_answered", ev.LicenseAnswered(
+            self.effect.playback_id, verdict.granted, verdict.http_status, verdict.code,
+            verdict.message, verdict.session_token), False, self.launch, self.request_id)
 
 
 class _HeartbeatRequest:
