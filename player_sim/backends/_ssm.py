@@ -244,6 +244,10 @@ class SsmServer:
         self._sessions_of: dict[str, int] = {}  # sessions created per device, for their ids
         self.faults = ForcedFaults(ENDPOINTS)
         self._lose: dict[str, int] = {}  # endpoint -> answers still to lose
+        #: Whether answers planned lost (:meth:`lose_next`) are still to be lost: while
+        #: ``False``, :meth:`answer_lost` answers ``False`` for every endpoint (a world asks
+        #: it only then: every heartbeat would). Read-only.
+        self.losing = False
         # With the expiry sweep: the live sessions in the order they expire (see _sweep),
         # and whether the sweep is scheduled. None: one expiry check per session.
         self._expiry_order: dict[SsmSession, None] | None = {} if expiry_sweep else None
@@ -342,6 +346,7 @@ class SsmServer:
         new._sessions_of = dict(self._sessions_of)
         new.faults = self.faults.copy()
         new._lose = dict(self._lose)
+        new.losing = self.losing
         new._sweeping = False
         if self._expiry_order is None:
             new._expiry_order = None
@@ -362,6 +367,7 @@ class SsmServer:
         if count < 1:
             raise ConfigError(f"a lost answer needs a count of at least 1, not {count}")
         self._lose[endpoint] = self._lose.get(endpoint, 0) + count
+        self.losing = True
 
     def answer_lost(self, endpoint: str) -> bool:
         """Whether the answer just given to ``endpoint`` is lost on its way back (consumes
@@ -370,6 +376,8 @@ class SsmServer:
         if not left:
             return False
         self._lose[endpoint] = left - 1
+        if left == 1:
+            self.losing = any(self._lose.values())
         return True
 
 
@@ -445,10 +453,11 @@ class SsmServer:
         answer is ``success(token)``) and a refusal by its answer: a simulated device
         builds the success's answer only when something reads more than the token."""
         rid = request_id
-        fault = self.faults.take("heartbeat")
-        if fault is not None:
-            return self._refuse(device, "ssm_heartbeat_refused", fault.http_status, fault.code,
-                                fault.message, forced=True, request_id=rid)
+        if self.faults._queues["heartbeat"]:  # take() only when one waits: saves a call
+            fault = self.faults.take("heartbeat")
+            if fault is not None:
+                return self._refuse(device, "ssm_heartbeat_refused", fault.http_status,
+                                    fault.code, fault.message, forced=True, request_id=rid)
         host = self._host
         now = host.now
         session = self._by_token.get(token)  # session_of(token), inlined on the hot path

@@ -68,7 +68,9 @@ class _SsmTraffic(_DeviceBase):
                     else:
                         self._record("heartbeat_sent", {"request_id": request_id,
                                                         "token": token}, playback_id)
-                world.network.send(_HeartbeatRequest(self, token, playback_id, request_id))
+                # network.send(request) but for the call (Network._make_senders)
+                world.network._senders["ssm"](_HeartbeatRequest(self, token, playback_id,
+                                                                 request_id))
                 world.schedule_after(core.heartbeat_period, self._heartbeat_due, timer)
                 return
         self._run(core.feed(due))
@@ -316,10 +318,12 @@ class _HeartbeatRequest:
         return self.device.name
 
     def serve(self) -> SsmAnswer | str:
-        """The server's answer, a success as the new token alone (``SsmServer.rotate``)."""
+        """The server's answer, a success as the new token alone (``SsmServer.rotate``);
+        whether it is lost is asked only while the server has answers to lose."""
         ssm = self.device.world.ssm
         answer = ssm.rotate(self.device.name, self.token, request_id=self.request_id)
-        self.lost = ssm.answer_lost("heartbeat")
+        if ssm.losing:
+            self.lost = ssm.answer_lost("heartbeat")
         return answer
 
     def unavailable(self) -> SsmAnswer:
