@@ -129,6 +129,21 @@ class _PlainHost:
         return f"{prefix}-{key}-{self.tokens}"
 
 
+def test_a_world_whose_record_is_replaced_gets_every_heartbeat_record() -> None:
+    world = _world()
+    heard: list[str] = []
+    record = world.record
+
+    def listening(device: str | None, kind: str, data: Mapping[str, Any]) -> None:
+        heard.append(kind)
+        record(device, kind, data)
+
+    world.record = listening  # type: ignore[method-assign]
+    world.ssm._stamps_from(world)  # as a world built with it would
+    shipped = _run(world)
+    assert heard.count("ssm_heartbeat") == shipped.count('"kind":"ssm_heartbeat"') >= 25
+
+
 def test_a_host_without_stamps_gets_the_records_by_record() -> None:
     """A host that offers no ``record_stamp`` (the explorer's, a test's) is not asked."""
     host = _PlainHost()

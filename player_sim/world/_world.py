@@ -300,8 +300,8 @@ class World:
         ``names``, in that order: ``trace.write_stamped(now, stamp, values)`` writes
         one, while ``trace`` is that trace and ``now`` a float (the SSM server writes
         its traced heartbeats so). ``None``: write them with :meth:`record` (a trace
-        that takes no stamps, or a world whose ``record`` is overridden)."""
-        if type(self).record is not World.record:
+        that takes no stamps, or a world whose ``record`` is overridden or replaced)."""
+        if type(self).record is not World.record or "record" in vars(self):
             return None
         return self.trace.stamp(device, kind, None, None, None, names)
 
