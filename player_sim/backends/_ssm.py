@@ -33,7 +33,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, Protocol, get_args
+from typing import Any, Final, Literal, Protocol, cast, get_args
 
 import attrs
 
@@ -187,6 +187,27 @@ class _Host(Protocol):
         ...
 
 
+class _StampingHost(_Host, Protocol):
+    """A host that keeps its records in a :class:`~player_sim.trace.Trace`, ``trace`` (a
+    :class:`~player_sim.World` is one), and offers stamps for them: the server writes a
+    traced heartbeat's record by its stamp (``Trace.write_stamped``), cached per device.
+    Optional: a host without ``record_stamp`` gets every record through ``record``."""
+
+    trace: Any
+
+    def record_stamp(self, device: str | None, kind: str, names: tuple[str, ...]
+                     ) -> int | None:
+        """A stamp in ``trace`` as it is now for the records ``record(device, kind, data)``
+        writes whose ``data`` has the fields ``names``, in that order (written by
+        ``trace.write_stamped(now, stamp, values)`` at a float ``now``, while ``trace``
+        is that trace); ``None``: write them with ``record``."""
+        ...
+
+
+#: The data fields of a traced heartbeat's record (``ssm_heartbeat``, not a renewal).
+_HEARTBEAT_FIELDS: Final = ("session",)
+
+
 ENDPOINTS: Final = ("setup", "heartbeat", "teardown")
 _ENDED_HOW: Final = {"ssm_session_ended": "was torn down", "ssm_session_expired": "expired",
                      "ssm_session_evicted": "was evicted by a newer session",
@@ -213,6 +234,7 @@ class SsmServer:
         self.config = config
         self._host = host
         self._trace_heartbeats = trace_heartbeats
+        self._stamps_from(host)
         self._timeout = config.effective_session_timeout
         self._sessions: dict[str, SsmSession] = {}
         self._by_token: dict[str, SsmSession] = {}
@@ -222,6 +244,10 @@ class SsmServer:
         self._sessions_of: dict[str, int] = {}  # sessions created per device, for their ids
         self.faults = ForcedFaults(ENDPOINTS)
         self._lose: dict[str, int] = {}  # endpoint -> answers still to lose
+        #: Whether answers planned lost (:meth:`lose_next`) are still to be lost: while
+        #: ``False``, :meth:`answer_lost` answers ``False`` for every endpoint (a world asks
+        #: it only then: every heartbeat would). Read-only.
+        self.losing = False
         # With the expiry sweep: the live sessions in the order they expire (see _sweep),
         # and whether the sweep is scheduled. None: one expiry check per session.
         self._expiry_order: dict[SsmSession, None] | None = {} if expiry_sweep else None
@@ -301,6 +327,7 @@ class SsmServer:
         new.config = self.config
         new._host = host
         new._trace_heartbeats = self._trace_heartbeats
+        new._stamps_from(host)
         new._timeout = self._timeout
         new._sessions = {}
         new._by_token = {}
@@ -319,6 +346,7 @@ class SsmServer:
         new._sessions_of = dict(self._sessions_of)
         new.faults = self.faults.copy()
         new._lose = dict(self._lose)
+        new.losing = self.losing
         new._sweeping = False
         if self._expiry_order is None:
             new._expiry_order = None
@@ -339,6 +367,7 @@ class SsmServer:
         if count < 1:
             raise ConfigError(f"a lost answer needs a count of at least 1, not {count}")
         self._lose[endpoint] = self._lose.get(endpoint, 0) + count
+        self.losing = True
 
     def answer_lost(self, endpoint: str) -> bool:
         """Whether the answer just given to ``endpoint`` is lost on its way back (consumes
@@ -347,6 +376,8 @@ class SsmServer:
         if not left:
             return False
         self._lose[endpoint] = left - 1
+        if left == 1:
+            self.losing = any(self._lose.values())
         return True
 
 
@@ -422,10 +453,11 @@ class SsmServer:
         answer is ``success(token)``) and a refusal by its answer: a simulated device
         builds the success's answer only when something reads more than the token."""
         rid = request_id
-        fault = self.faults.take("heartbeat")
-        if fault is not None:
-            return self._refuse(device, "ssm_heartbeat_refused", fault.http_status, fault.code,
-                                fault.message, forced=True, request_id=rid)
+        if self.faults._queues["heartbeat"]:  # take() only when one waits: saves a call
+            fault = self.faults.take("heartbeat")
+            if fault is not None:
+                return self._refuse(device, "ssm_heartbeat_refused", fault.http_status,
+                                    fault.code, fault.message, forced=True, request_id=rid)
         host = self._host
         now = host.now
         session = self._by_token.get(token)  # session_of(token), inlined on the hot path
@@ -446,8 +478,40 @@ class SsmServer:
             host.record(device, "ssm_heartbeat", {"session": session.session_id,
                                                   "renewal": renewal})
         elif self._trace_heartbeats:
+            # Most of a large traced world's server records: by the device's cached stamp
+            # when the host offers stamps (the same record record() writes, fewer lookups).
+            stamping = self._stamping
+            if stamping is not None and type(now) is float:
+                trace = stamping.trace
+                stamp = (self._stamps.get(device) if trace is self._stamps_trace
+                         else None)
+                if stamp is None:
+                    stamp = self._heartbeat_stamp(stamping, trace, device)
+                if stamp >= 0:
+                    trace.write_stamped(now, stamp, (session.session_id,))
+                    return session.token
             host.record(device, "ssm_heartbeat", {"session": session.session_id})
         return session.token
+
+    def _stamps_from(self, host: _Host) -> None:
+        """Take stamped heartbeat records from ``host`` if it offers them (see
+        :class:`_StampingHost`), with no stamp cached yet."""
+        stamping = callable(getattr(host, "record_stamp", None))
+        self._stamping = cast("_StampingHost", host) if stamping else None
+        #: Per device, the stamp of its traced heartbeat's record in ``_stamps_trace``
+        #: (-1: that trace takes no stamps; write by ``record``).
+        self._stamps: dict[str, int] = {}
+        self._stamps_trace: Any = None
+
+    def _heartbeat_stamp(self, host: _StampingHost, trace: Any, device: str) -> int:
+        """The stamp of ``device``'s traced heartbeat record in ``trace``, the host's trace
+        now (-1: none), made and cached; a new trace drops the stamps of the old one."""
+        if trace is not self._stamps_trace:
+            self._stamps = {}
+            self._stamps_trace = trace
+        stamp = host.record_stamp(device, "ssm_heartbeat", _HEARTBEAT_FIELDS)
+        self._stamps[device] = stamp = -1 if stamp is None else stamp
+        return stamp
 
     def teardown(self, device: str, token: str, *, request_id: int | None = None
                  ) -> SsmAnswer:

@@ -18,6 +18,8 @@ from ._device_base import _BACKGROUND, HeartbeatTimer, _DeviceBase, _HeartbeatSt
 
 __all__: list[str] = []
 
+_new_request = object.__new__  # see _HeartbeatRequest
+
 
 class _SsmTraffic(_DeviceBase):
     """Carries out the core's SSM and license effects; delivers their answers."""
@@ -68,7 +70,13 @@ class _SsmTraffic(_DeviceBase):
                     else:
                         self._record("heartbeat_sent", {"request_id": request_id,
                                                         "token": token}, playback_id)
-                world.network.send(_HeartbeatRequest(self, token, playback_id, request_id))
+                # _HeartbeatRequest(self, token, playback_id, request_id), built without
+                # calling __init__ from C; sent as network.send(request) would, but for
+                # the call (Network._make_senders).
+                request = _new_request(_HeartbeatRequest)
+                request.device, request.token, request.playback_id = self, token, playback_id
+                request.request_id, request.launch, request.lost = request_id, self._launch, False
+                world.network._senders["ssm"](request)
                 world.schedule_after(core.heartbeat_period, self._heartbeat_due, timer)
                 return
         self._run(core.feed(due))
@@ -388,7 +396,9 @@ class _HeartbeatRequest:
     """One heartbeat on the wire (a :class:`~._network.Request`).
 
     Heartbeats are most of a large world's traffic: one small object per heartbeat
-    costs less than the three closures :meth:`Network.request` would take.
+    costs less than the three closures :meth:`Network.request` would take. (The
+    heartbeat timer's fast path sets its fields itself, as ``__init__`` does: an
+    ``__init__`` in Python costs a call from C per heartbeat.)
     """
 
     __slots__ = ("device", "launch", "lost", "playback_id", "request_id", "token")
@@ -408,10 +418,12 @@ class _HeartbeatRequest:
         return self.device.name
 
     def serve(self) -> SsmAnswer | str:
-        """The server's answer, a success as the new token alone (``SsmServer.rotate``)."""
+        """The server's answer, a success as the new token alone (``SsmServer.rotate``);
+        whether it is lost is asked only while the server has answers to lose."""
         ssm = self.device.world.ssm
         answer = ssm.rotate(self.device.name, self.token, request_id=self.request_id)
-        self.lost = ssm.answer_lost("heartbeat")
+        if ssm.losing:
+            self.lost = ssm.answer_lost("heartbeat")
         return answer
 
     def unavailable(self) -> SsmAnswer:

@@ -324,6 +324,18 @@ class World:
         """Append a world or backend event to the trace (no device states)."""
         self.trace.write(self.now, device, kind, None, None, data, None)
 
+    def record_stamp(self, device: str | None, kind: str, names: tuple[str, ...]
+                     ) -> int | None:
+        """A stamp (:meth:`Trace.stamp`) in :attr:`trace` as it is now, for the records
+        :meth:`record` writes for ``device`` and ``kind`` whose ``data`` has the fields
+        ``names``, in that order: ``trace.write_stamped(now, stamp, values)`` writes
+        one, while ``trace`` is that trace and ``now`` a float (the SSM server writes
+        its traced heartbeats so). ``None``: write them with :meth:`record` (a trace
+        that takes no stamps, or a world whose ``record`` is overridden or replaced)."""
+        if type(self).record is not World.record or "record" in vars(self):
+            return None
+        return self.trace.stamp(device, kind, None, None, None, names)
+
 
 @contextlib.contextmanager
 def _long_lived() -> Iterator[None]:
