@@ -20,6 +20,7 @@ from ..player._variants import VARIANTS
 from ..providers import VARIANT_NAMES, ProviderVariants, RefreshPolicy
 from ..trace import Kind, TraceRecord, Vantage
 from ._catalogue import CATALOGUE, Rule
+from ._copying import SHARED, copy_state
 
 if TYPE_CHECKING:
     from ..world import DeviceConfig, WorldConfig
@@ -200,6 +201,18 @@ class ProviderView:
         self.refresh_delta: float | None = None
         self.refresh_delta_before: float | None = None
 
+    def _copy(self) -> ProviderView:
+        """A copy that can be updated independently (its containers' values are
+        replaced, never changed in place: they are shared)."""
+        new = object.__new__(ProviderView)
+        fields = self.__dict__.copy()
+        fields["issued"] = self.issued.copy()
+        fields["revoked"] = set(self.revoked)
+        fields["ended"] = set(self.ended)
+        fields["endpoints"] = list(self.endpoints)
+        new.__dict__ = fields
+        return new
+
     def _set_delta(self, ks: object, t: float, variant: object) -> None:
         issued = self.issued.get(ks) if isinstance(ks, str) else None
         if issued is None or issued.get("backend") != "ott":
@@ -297,6 +310,20 @@ class DeviceView:
         self.stale = False
         self.stale_playback_id: int | None = None
         self.stale_requests: set[int] = set()
+
+    def _copy(self) -> DeviceView:
+        """A copy that can be updated independently: its containers are copied (what
+        they hold, records, tokens, deadlines, is immutable and shared)."""
+        new = object.__new__(DeviceView)
+        fields = self.__dict__.copy()
+        fields["_chain"] = set(self._chain)
+        fields["_known"] = set(self._known)
+        fields["recent"] = deque(self.recent, maxlen=_EXCERPT)
+        fields["suspended"] = list(self.suspended)
+        fields["provider"] = self.provider._copy()
+        fields["stale_requests"] = set(self.stale_requests)
+        new.__dict__ = fields
+        return new
 
     def _new_generation(self) -> None:
         self.generation += 1
@@ -399,9 +426,17 @@ class DeviceView:
         self._chain = set()
 
 
-@attrs.define(eq=False)
+@attrs.frozen(eq=False)
 class _Deadline:
-    monitor: Monitor
+    """An open expectation of the monitor at ``slot`` of its checker's ``monitors``.
+
+    Never changed once made, so copies of a checker share it: it is live while it is
+    still its monitor's ``_pending[key]`` (fulfilling, replacing or cancelling it
+    removes it there), and its due time is that of its entry in the checker's heap
+    (a deadline woken from suspension is armed again at a new time).
+    """
+
+    slot: int
     key: Any
     device: str | None
     due: float
@@ -409,7 +444,6 @@ class _Deadline:
     trigger: tuple[int, TraceRecord] | None
     message: str
     wake_window: float
-    cancelled: bool = False
 
 
 class Checking(Protocol):
@@ -421,7 +455,15 @@ class Checking(Protocol):
 
     def extra_latency(self, t: float, window: float) -> float: ...
 
+    @property
+    def monitors(self) -> list[Monitor]: ...
+
+    @property
+    def _token(self) -> object: ...
+
     def _arm(self, deadline: _Deadline) -> None: ...
+
+    def _own(self, slot: int) -> Monitor: ...
 
     def _report(self, monitor: Monitor, device: str | None, t: float, message: str, line: int,
                 trigger: tuple[int, TraceRecord] | None) -> None: ...
@@ -499,6 +541,25 @@ class Monitor:
         self.checker = checker
         self.config = checker.config
         self._pending: dict[Any, _Deadline] = {}
+        #: Its place in the checker's ``monitors`` and the checker copy that owns it
+        #: (set by the checker: see ``TraceChecker._own``).
+        self._slot = -1
+        self._owner: object = None
+
+    def _fork(self, checker: Checking, owner: object) -> Monitor:
+        """A copy of this monitor for ``checker`` (a copy of the checker running it):
+        its own state copied, its open deadlines (immutable) shared."""
+        new = object.__new__(type(self))
+        fields = self.__dict__.copy()
+        memo: dict[int, Any] = {}
+        for key, value in fields.items():
+            if type(value) not in SHARED and key not in _MONITOR_BASE_FIELDS:
+                fields[key] = copy_state(value, memo)
+        fields["checker"] = checker
+        fields["_owner"] = owner
+        fields["_pending"] = self._pending.copy()
+        new.__dict__ = fields
+        return new
 
     def active(self) -> bool:
         """Whether this monitor applies under the checker's configuration."""
@@ -524,30 +585,46 @@ class Monitor:
         ``window`` seconds, ``message`` is reported. If it falls due while the
         device is suspended, it is due again ``wake_window`` (default ``window``)
         seconds after the device is back."""
-        old = self._pending.pop(key, None)
-        if old is not None:
-            old.cancelled = True
+        pending = self._mine()._pending
+        pending.pop(key, None)
         extra = self.checker.extra_latency(rec.t, window) if device is not None else 0.0
         window += extra
-        deadline = _Deadline(self, key, device, rec.t + window, window, (line, rec), message,
+        deadline = _Deadline(self._slot, key, device, rec.t + window, window, (line, rec), message,
                              (window if wake_window is None else wake_window + extra))
-        self._pending[key] = deadline
+        pending[key] = deadline
         self.checker._arm(deadline)
 
     def fulfil(self, key: Any) -> None:
-        deadline = self._pending.pop(key, None)
-        if deadline is not None:
-            deadline.cancelled = True
+        if key in self._current()._pending:
+            del self._mine()._pending[key]
 
     def waiting(self, key: Any) -> bool:
-        return key in self._pending
+        return key in self._current()._pending
 
     def cancel_device(self, device: str) -> None:
-        for key, deadline in list(self._pending.items()):
+        pending = self._mine()._pending
+        for key, deadline in list(pending.items()):
             if deadline.device == device:
-                deadline.cancelled = True
-                del self._pending[key]
+                del pending[key]
+
+    # A monitor holding nothing but its deadlines (``_pending``) is fed while shared by
+    # copies of a checker (see ``TraceChecker.feed``): its deadlines are read from, and
+    # written to, the instance the checker feeding it holds (its own copy, once written).
+
+    def _current(self) -> Monitor:
+        """This monitor as the checker feeding it now holds it."""
+        return self if self._owner is self.checker._token else \
+            self.checker.monitors[self._slot]
+
+    def _mine(self) -> Monitor:
+        """This monitor as the checker feeding it now owns it (copied first if shared)."""
+        return self if self._owner is self.checker._token else self.checker._own(self._slot)
 
     def expired(self, deadline: _Deadline, dev: DeviceView | None) -> bool:
         """Whether an expectation that ran out is reported (default: yes)."""
         return True
+
+
+#: What every monitor holds that :meth:`Monitor._fork` does not copy as its own state.
+_MONITOR_BASE_FIELDS: Final = frozenset({"rule", "checker", "config", "_pending", "_slot",
+                                         "_owner"})
