@@ -544,7 +544,7 @@ class Monitor:
         #: Its place in the checker's ``monitors`` and the checker copy that owns it
         #: (set by the checker: see ``TraceChecker._own``).
         self._slot = -1
-        self._owner: object = None
+        self._held_by: object = None
 
     def _fork(self, checker: Checking, owner: object) -> Monitor:
         """A copy of this monitor for ``checker`` (a copy of the checker running it):
@@ -556,7 +556,7 @@ class Monitor:
             if type(value) not in SHARED and key not in _MONITOR_BASE_FIELDS:
                 fields[key] = copy_state(value, memo)
         fields["checker"] = checker
-        fields["_owner"] = owner
+        fields["_held_by"] = owner
         fields["_pending"] = self._pending.copy()
         new.__dict__ = fields
         return new
@@ -613,12 +613,12 @@ class Monitor:
 
     def _current(self) -> Monitor:
         """This monitor as the checker feeding it now holds it."""
-        return self if self._owner is self.checker._token else \
+        return self if self._held_by is self.checker._token else \
             self.checker.monitors[self._slot]
 
     def _mine(self) -> Monitor:
         """This monitor as the checker feeding it now owns it (copied first if shared)."""
-        return self if self._owner is self.checker._token else self.checker._own(self._slot)
+        return self if self._held_by is self.checker._token else self.checker._own(self._slot)
 
     def expired(self, deadline: _Deadline, dev: DeviceView | None) -> bool:
         """Whether an expectation that ran out is reported (default: yes)."""
@@ -627,4 +627,4 @@ class Monitor:
 
 #: What every monitor holds that :meth:`Monitor._fork` does not copy as its own state.
 _MONITOR_BASE_FIELDS: Final = frozenset({"rule", "checker", "config", "_pending", "_slot",
-                                         "_owner"})
+                                         "_held_by"})

@@ -126,8 +126,11 @@ class TraceChecker:
         self.monitors = [m for m, on in zip(built, active, strict=True) if on]
         slots: dict[int, int] = {}
         for slot, monitor in enumerate(self.monitors):
+            if monitor._slot != -1 or monitor._held_by is not None:
+                raise TypeError(f"{type(monitor).__name__} sets _slot or _held_by, which "
+                                "are the checker's; rename its own")
             monitor._slot = slot
-            monitor._owner = self._token
+            monitor._held_by = self._token
             slots[id(monitor)] = slot
         #: Per slot, whether the monitor holds nothing but its deadlines (and is fed
         #: while shared with copies: its deadlines are copied when it writes them).
@@ -190,7 +193,7 @@ class TraceChecker:
     def _own(self, slot: int) -> Monitor:
         """The monitor at ``slot``, this checker's own (copied first if shared)."""
         monitor = self.monitors[slot]
-        if monitor._owner is not self._token:
+        if monitor._held_by is not self._token:
             monitor = self.monitors[slot] = monitor._fork(self, self._token)
         return monitor
 
@@ -258,7 +261,7 @@ class TraceChecker:
             monitors, token = self.monitors, self._token
             for slot in slots:
                 monitor = monitors[slot]
-                if monitor._owner is not token:
+                if monitor._held_by is not token:
                     if self._deadlines_only[slot]:
                         self._observe_shared(monitor, line, record, dev)
                         continue
