@@ -507,4 +507,4 @@ def checker_key(checker: TraceChecker, device: str, tok: Any, rel: Any) -> tuple
             None if view.playback_id is None else rel(view.playback_id),
             None if view.held_playback_id is None else rel(view.held_playback_id),
             tok(view.setup_token) if view.setup_ok_generation == gen else None,
-            tuple(sorted(m.rule_id for m in checker.monitors if m._pending)))
+            checker._awaiting())

@@ -260,6 +260,14 @@ class ProviderView:
                 self.ks_generation = generation
 
 
+#: The record kinds :meth:`ProviderView.update` does more with than note the session
+#: and refresh delta it had before.
+_PROVIDER_KINDS: Final = frozenset({
+    "device_added", "ks_issued", "ks_revoked", "session_started", "session_ended",
+    "session_forgotten", "session_cleared", "ks_refreshed", "ks_renewed", "ks_used",
+    "ks_requested", "ks_answered"})
+
+
 class DeviceView:
     """What the trace so far says about one device (read by monitors, kept by the checker).
 
@@ -305,6 +313,7 @@ class DeviceView:
         self.recent: deque[tuple[int, TraceRecord]] = deque(maxlen=_EXCERPT)
         self.suspended: list[_Deadline] = []
         self.provider = ProviderView()
+        self._provider_shared = False  # shared with a copy of this view (``_copy``)
         self.no_ssm_generation = -1
         self.variants: Mapping[str, Any] = {}
         self.stale = False
@@ -320,7 +329,9 @@ class DeviceView:
         fields["_known"] = set(self._known)
         fields["recent"] = deque(self.recent, maxlen=_EXCERPT)
         fields["suspended"] = list(self.suspended)
-        fields["provider"] = self.provider._copy()
+        # The provider's view is copied when it would change (``update``): without a
+        # session provider, it never does.
+        fields["_provider_shared"] = True
         fields["stale_requests"] = set(self.stale_requests)
         new.__dict__ = fields
         return new
@@ -335,7 +346,15 @@ class DeviceView:
 
     def update(self, rec: TraceRecord) -> None:
         kind, data = rec.kind, rec.data
-        self.provider.update(rec, self.generation)
+        provider = self.provider
+        if not self._provider_shared:
+            provider.update(rec, self.generation)
+        elif kind in _PROVIDER_KINDS or provider.session_before is not provider.session \
+                or provider.refresh_delta_before is not provider.refresh_delta:
+            provider = self.provider = provider._copy()
+            self._provider_shared = False
+            provider.update(rec, self.generation)
+        # (else its update would write what it holds already: it stays shared)
         self.held_before = self.held
         self.app_before = self.app
         if rec.app is not None:
@@ -455,15 +474,7 @@ class Checking(Protocol):
 
     def extra_latency(self, t: float, window: float) -> float: ...
 
-    @property
-    def monitors(self) -> list[Monitor]: ...
-
-    @property
-    def _token(self) -> object: ...
-
     def _arm(self, deadline: _Deadline) -> None: ...
-
-    def _own(self, slot: int) -> Monitor: ...
 
     def _report(self, monitor: Monitor, device: str | None, t: float, message: str, line: int,
                 trigger: tuple[int, TraceRecord] | None) -> None: ...
@@ -551,10 +562,11 @@ class Monitor:
         its own state copied, its open deadlines (immutable) shared."""
         new = object.__new__(type(self))
         fields = self.__dict__.copy()
-        memo: dict[int, Any] = {}
-        for key, value in fields.items():
-            if type(value) not in SHARED and key not in _MONITOR_BASE_FIELDS:
-                fields[key] = copy_state(value, memo)
+        if len(fields) > len(_MONITOR_BASE_FIELDS):  # (most hold nothing but deadlines)
+            memo: dict[int, Any] = {}
+            for key, value in fields.items():
+                if type(value) not in SHARED and key not in _MONITOR_BASE_FIELDS:
+                    fields[key] = copy_state(value, memo)
         fields["checker"] = checker
         fields["_held_by"] = owner
         fields["_pending"] = self._pending.copy()
@@ -585,40 +597,24 @@ class Monitor:
         ``window`` seconds, ``message`` is reported. If it falls due while the
         device is suspended, it is due again ``wake_window`` (default ``window``)
         seconds after the device is back."""
-        pending = self._mine()._pending
-        pending.pop(key, None)
+        self._pending.pop(key, None)
         extra = self.checker.extra_latency(rec.t, window) if device is not None else 0.0
         window += extra
         deadline = _Deadline(self._slot, key, device, rec.t + window, window, (line, rec), message,
                              (window if wake_window is None else wake_window + extra))
-        pending[key] = deadline
+        self._pending[key] = deadline
         self.checker._arm(deadline)
 
     def fulfil(self, key: Any) -> None:
-        if key in self._current()._pending:
-            del self._mine()._pending[key]
+        self._pending.pop(key, None)
 
     def waiting(self, key: Any) -> bool:
-        return key in self._current()._pending
+        return key in self._pending
 
     def cancel_device(self, device: str) -> None:
-        pending = self._mine()._pending
-        for key, deadline in list(pending.items()):
+        for key, deadline in list(self._pending.items()):
             if deadline.device == device:
-                del pending[key]
-
-    # A monitor holding nothing but its deadlines (``_pending``) is fed while shared by
-    # copies of a checker (see ``TraceChecker.feed``): its deadlines are read from, and
-    # written to, the instance the checker feeding it holds (its own copy, once written).
-
-    def _current(self) -> Monitor:
-        """This monitor as the checker feeding it now holds it."""
-        return self if self._held_by is self.checker._token else \
-            self.checker.monitors[self._slot]
-
-    def _mine(self) -> Monitor:
-        """This monitor as the checker feeding it now owns it (copied first if shared)."""
-        return self if self._held_by is self.checker._token else self.checker._own(self._slot)
+                del self._pending[key]
 
     def expired(self, deadline: _Deadline, dev: DeviceView | None) -> bool:
         """Whether an expectation that ran out is reported (default: yes)."""

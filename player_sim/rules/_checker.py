@@ -30,7 +30,6 @@ from ..trace import Trace, TraceRecord, Vantage
 from ._base import (
     _EPS,
     _EXCERPT,
-    _MONITOR_BASE_FIELDS,
     CheckConfig,
     DeviceView,
     Monitor,
@@ -132,10 +131,9 @@ class TraceChecker:
             monitor._slot = slot
             monitor._held_by = self._token
             slots[id(monitor)] = slot
-        #: Per slot, whether the monitor holds nothing but its deadlines (and is fed
-        #: while shared with copies: its deadlines are copied when it writes them).
-        self._deadlines_only = tuple(vars(m).keys() <= _MONITOR_BASE_FIELDS
-                                     for m in self.monitors)
+        #: The slots in ``monitors``, by rule id (for :meth:`_awaiting`).
+        self._by_rule = tuple(sorted(range(len(self.monitors)),
+                                     key=lambda slot: self.monitors[slot].rule_id))
         #: Per record kind, the slots in ``monitors`` of the monitors reading it, in order.
         self._routes: dict[str, tuple[int, ...]] = {}
         for kind, indexes in plan.routes.items():
@@ -224,6 +222,13 @@ class TraceChecker:
         self._observed_mine = False
         return new
 
+    def _awaiting(self) -> tuple[str, ...]:
+        """The ids, sorted, of the rules whose monitors await something (an open
+        deadline): part of the explorers' state keys."""
+        monitors = self.monitors
+        return tuple([monitors[slot].rule_id for slot in self._by_rule
+                      if monitors[slot]._pending])
+
     def _live(self, deadline: _Deadline) -> bool:
         """Whether ``deadline`` is still open (not fulfilled, replaced nor cancelled)."""
         return self.monitors[deadline.slot]._pending.get(deadline.key) is deadline
@@ -249,9 +254,10 @@ class TraceChecker:
             if dev.suspended and record.app not in (None, "background"):
                 self._wake(dev, record.t)
             if record.kind == "app_killed":
+                name = dev.name
                 for slot, m in enumerate(self.monitors):
-                    if m._pending:  # (with none, there is nothing to cancel)
-                        self._own(slot).cancel_device(dev.name)
+                    if any(d.device == name for d in m._pending.values()):
+                        self._own(slot).cancel_device(name)  # (else nothing to cancel)
                 dev.suspended.clear()
         if dev is not None:
             dev.recent.append((line, record))
@@ -262,24 +268,9 @@ class TraceChecker:
             for slot in slots:
                 monitor = monitors[slot]
                 if monitor._held_by is not token:
-                    if self._deadlines_only[slot]:
-                        self._observe_shared(monitor, line, record, dev)
-                        continue
                     monitor = self._own(slot)
                 monitor.observe(line, record, dev)
         return self._new
-
-    def _observe_shared(self, monitor: Monitor, line: int, record: TraceRecord,
-                        dev: DeviceView | None) -> None:
-        """Feed a monitor shared with copies of this checker that holds nothing but its
-        deadlines: it acts for this checker, and the deadlines it opens or closes are
-        this checker's own copy's (``Monitor._mine``), so the other copies see no change."""
-        monitor.checker = self
-        fields = len(monitor.__dict__)
-        monitor.observe(line, record, dev)
-        if len(monitor.__dict__) != fields:
-            raise AssertionError(f"{type(monitor).__name__} stored state of its own while "
-                                 "shared by copies of a checker; set it in __init__")
 
     def catch_up(self, trace: Trace | Sequence[TraceRecord]) -> list[Violation]:
         """Feed the records of ``trace`` not fed yet (for a trace that keeps growing)."""
@@ -338,7 +329,9 @@ class TraceChecker:
 
     def _observed(self, monitor: Monitor) -> None:
         if not self._observed_mine:  # (shared with a copy: copied on the first write)
-            self.observed = self.observed.copy()
+            observed: Counter[str] = Counter.__new__(Counter)
+            dict.update(observed, self.observed)  # (Counter.copy goes through Python code)
+            self.observed = observed
             self._observed_mine = True
         self.observed[monitor.rule_id] += 1
 
