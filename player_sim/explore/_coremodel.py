@@ -156,15 +156,12 @@ def clone_core(core: PlayerCore) -> PlayerCore:
     new = PlayerCore.__new__(cls)
     names = _slots_of(cls)
     try:
-        values = _getter(names)(core)
+        _copier(names)(core, new)
     except AttributeError:  # a slot the variant never set stays unset
         for name in names:
             value = getattr(core, name, _UNSET)
             if value is not _UNSET:
                 setattr(new, name, value)
-    else:
-        for name, value in zip(names, values, strict=True):
-            setattr(new, name, value)
     own = getattr(core, "__dict__", None)
     if own:
         new.__dict__.update({k: _copied(v) for k, v in own.items()})
@@ -186,9 +183,16 @@ _CLASS_SLOTS: dict[type, tuple[str, ...]] = {PlayerCore: _SLOTS}
 
 
 @functools.cache
-def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """Reads the slots ``names`` of an object at once, as a tuple (at least two)."""
-    return operator.attrgetter(*names)
+def _copier(names: tuple[str, ...]) -> Callable[[Any, Any], None]:
+    """Copies the slots ``names`` of one object to another, one plain assignment each
+    (raises ``AttributeError`` at the first slot left unset)."""
+    if not all(name.isidentifier() for name in names):
+        raise ValueError(f"not slot names: {names!r}")
+    lines = [f"    new.{name} = old.{name}" for name in names] or ["    pass"]
+    namespace: dict[str, Any] = {}
+    exec("def copy(old, new):\n" + "\n".join(lines), namespace)
+    copier: Callable[[Any, Any], None] = namespace["copy"]
+    return copier
 
 
 def _slots_of(cls: type) -> tuple[str, ...]:

@@ -61,10 +61,29 @@ ANSWER_KINDS: Final[Mapping[type, str]] = {
 
 
 def _answer_data(answer: ev.Answer) -> dict[str, Any]:
-    """An answer's fields as its record's payload: the nested SSM answer lifted up."""
-    data = attrs.asdict(answer)
-    data.pop("playback_id", None)
-    return _flatten(data)
+    """An answer's fields as its record's payload: the nested SSM answer lifted up
+    (a new dict each time; answers are frozen values, so each is worked out once)."""
+    try:
+        items = _ANSWER_ITEMS[answer]
+    except KeyError:
+        if len(_ANSWER_ITEMS) >= _CACHED:
+            _ANSWER_ITEMS.clear()  # (tokens and playback ids make answers many)
+        items = _ANSWER_ITEMS[answer] = tuple(_payload(answer).items())
+    except TypeError:  # (an answer holding a list or dict: not hashable, not cached)
+        return _payload(answer)
+    return dict(items)
+
+
+def _payload(answer: ev.Answer) -> dict[str, Any]:
+    return _flatten({k: v for k, v in attrs.asdict(answer).items() if k != "playback_id"})
+
+
+#: Each answer met's payload, as items (the explorers offer a few answers, many times;
+#: equal answers have equal payloads, their fields being typed values), up to ``_CACHED``.
+_ANSWER_ITEMS: dict[ev.Answer, tuple[tuple[str, Any], ...]] = {}
+_CACHED: Final = 4096
+#: Each action met's fields (actions are frozen values: worked out once).
+_ACTION_ITEMS: dict[ev.Action, tuple[tuple[str, Any], ...]] = {}
 
 
 class Recorder:
@@ -116,8 +135,13 @@ class Recorder:
     def action(self, t: float, core: PlayerCore, action: ev.Action,
                effects: Iterable[ev.Effect], origin: str = "user") -> None:
         """``Device._do``: the core took ``action`` (``core`` is already past it)."""
+        fields = _ACTION_ITEMS.get(action) if action.__hash__ is not None else None
+        if fields is None:
+            fields = tuple(attrs.asdict(action).items())
+            if action.__hash__ is not None:
+                _ACTION_ITEMS[action] = fields
         data: dict[str, Any] = {"name": action_name(action), "origin": origin}
-        data.update(attrs.asdict(action))
+        data.update(fields)
         self._device(t, core, "action", data)
         self.effects(t, core, effects)
 
