@@ -196,12 +196,16 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     for _ in range(depth):
         following: list[tuple[PlayerCore, CoreEnv, TraceChecker, Any]] = []
         for core, env, checker, key in frontier:
-            for label, event, index, used in inputs(core, env):
+            options = list(inputs(core, env))
+            last = len(options) - 1
+            for n, (label, event, index, used) in enumerate(options):
                 child = _tracing(core)
-                # A refused action writes no record: the parent's checker serves (it is
-                # only ever fed through a clone).
+                # A refused action writes no record: the parent's checker serves. The
+                # last input (a kill, a relaunch or an answer: never a refused action)
+                # is the parent checker's last use: it is fed in place, not copied.
                 refused = label.endswith(" (refused)")
-                child_checker = checker if refused else clone_checker(checker, lazy=True)
+                child_checker = checker if refused or n == last \
+                    else clone_checker(checker, lazy=True)
                 new_env, _, findings = step(child, env, event, index, used, child_checker)
                 steps += 1
                 if refused and refusals_return and not findings:

@@ -110,7 +110,9 @@ class Recorder:
 
     def _device(self, t: float, core: PlayerCore, kind: str, data: Mapping[str, Any],
                 playback_id: int | None = None) -> None:
-        self.records.append(TraceRecord(t, self.name, kind, core.app.value, core.playback.value,
+        # (``_value_``: the enum's value without its descriptor, for every record.)
+        self.records.append(TraceRecord(t, self.name, kind, core.app._value_,
+                                        core.playback._value_,
                                         data, core.playback_id if playback_id is None
                                         else playback_id))
 

@@ -565,7 +565,12 @@ class Monitor:
         if len(fields) > len(_MONITOR_BASE_FIELDS):  # (most hold nothing but deadlines)
             memo: dict[int, Any] = {}
             for key, value in fields.items():
-                if type(value) not in SHARED and key not in _MONITOR_BASE_FIELDS:
+                cls = type(value)
+                if cls in SHARED or key in _MONITOR_BASE_FIELDS:
+                    continue
+                if not value and (cls is dict or cls is set or cls is list):
+                    fields[key] = cls()  # (an empty container, the most met: no call)
+                else:
                     fields[key] = copy_state(value, memo)
         fields["checker"] = checker
         fields["_held_by"] = owner

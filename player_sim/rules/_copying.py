@@ -57,6 +57,12 @@ def copy_state(obj: Any, memo: dict[int, Any]) -> Any:
     if found is not None:
         return found
     if cls is dict:
+        for value in obj.values():
+            if type(value) not in shared:
+                break
+        else:  # (of numbers, strings, records: the most met)
+            new_plain = memo[id(obj)] = obj.copy()
+            return new_plain
         new_dict: dict[Any, Any] = {}
         memo[id(obj)] = new_dict
         for key, value in obj.items():
