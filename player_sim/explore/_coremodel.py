@@ -499,10 +499,12 @@ def state_key(core: PlayerCore, env: CoreEnv, checker: TraceChecker | None = Non
     return (*core_part, requests, checker_key(checker, DEVICE, tok, rel))
 
 
-def checker_key(checker: TraceChecker, device: str, tok: Any, rel: Any) -> tuple[Any, ...]:
+def checker_key(checker: TraceChecker, device: str, tok: Any, rel: Any,
+                awaiting: tuple[str, ...] | None = None) -> tuple[Any, ...]:
     """What the monitors know of ``device`` that decides their verdicts from here on:
     its view (held session, this playback's setup and error, requests on the wire,
-    blocked thread; tokens renamed by ``tok``) and which monitors await something."""
+    blocked thread; tokens renamed by ``tok``) and which monitors await something
+    (``awaiting``, when the caller has it already: ``checker._awaiting()``)."""
     view = checker.device(device)
     gen = view.generation
     return (view.held, view.setup_ok_generation == gen, view.setup_sent_generation == gen,
@@ -511,4 +513,4 @@ def checker_key(checker: TraceChecker, device: str, tok: Any, rel: Any) -> tuple
             None if view.playback_id is None else rel(view.playback_id),
             None if view.held_playback_id is None else rel(view.held_playback_id),
             tok(view.setup_token) if view.setup_ok_generation == gen else None,
-            checker._awaiting())
+            checker._awaiting() if awaiting is None else awaiting)

@@ -266,8 +266,10 @@ def explore_world(config: CoreConfig, depth: int, name: str = "world", *,
     for level in range(1, depth + 1):
         following = []
         for state, key in frontier:
-            for label, what in world_inputs(state):
-                new, findings = world_step(state, what)
+            options = list(world_inputs(state))
+            for n, (label, what) in enumerate(options):
+                # (The last input is the state's checker's last use: fed in place.)
+                new, findings = world_step(state, what, last=n == len(options) - 1)
                 steps += 1
                 for rule_id, message in findings:
                     paths = found.setdefault((rule_id, message), [])
