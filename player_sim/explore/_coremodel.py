@@ -362,17 +362,20 @@ def _refused(core: PlayerCore, action: ev.Action) -> list[Finding]:
 
 
 def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
-         checker: TraceChecker) -> tuple[CoreEnv, tuple[ev.Effect, ...], list[Finding]]:
+         checker: TraceChecker, *, accepted: bool | None = None
+         ) -> tuple[CoreEnv, tuple[ev.Effect, ...], list[Finding]]:
     """Feed ``event`` to ``core`` and the records a device would write to ``checker``
     (both in place); return the new env, the effects, the findings.
 
     ``index`` is the open request ``event`` answers (-1: none); ``used`` the tokens
     it hands out. An action ``core.can`` refuses is fed as the shell would: it
     must raise and change nothing (else a :data:`REFUSED_INPUT_UNCHANGED` finding).
+    ``accepted``: what ``core.can`` says of an action, when the caller asked it
+    already (:func:`inputs` does, for its labels); ``None``: ask.
     """
     if index < 0 and not isinstance(event, str):
         action = cast(ev.Action, event)
-        if not core.can(action):
+        if not (core.can(action) if accepted is None else accepted):
             return env, (), _refused(core, action)
     requests = list(env.requests)
     answered = requests.pop(index) if index >= 0 else None
@@ -410,7 +413,8 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
         req = _request(effect, now)
         if req is not None:
             if req.kind in _SENT_WITH_ID:
-                req = attrs.evolve(req, request_id=next(request_ids))
+                req = Request(req.kind, req.playback_id, req.token, req.blocking,
+                              req.ssm_required, req.due, next(request_ids))
             requests.append(req)
             if req.blocking and blocked_since is None:
                 blocked_since = now

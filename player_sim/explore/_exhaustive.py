@@ -206,7 +206,8 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                 refused = label.endswith(" (refused)")
                 child_checker = checker if refused or n == last \
                     else clone_checker(checker, lazy=True)
-                new_env, _, findings = step(child, env, event, index, used, child_checker)
+                new_env, _, findings = step(child, env, event, index, used, child_checker,
+                                            accepted=not refused)
                 steps += 1
                 if refused and refusals_return and not findings:
                     continue
