@@ -9,7 +9,10 @@ a. the core explorer, ``core/default`` to depth 7 (as ``benchmarks/explore_bench
    tables compiled to a lookup, what ``player-sim explore --exhaustive`` runs) and
    :class:`~player_sim.explore._reference.MachineCore`, the same core firing them through
    the ``transitions`` machines (the reference, as the core fired before issue 17);
-b. the small world, ``world/setup-first`` to depth 9, the same two ways.
+b. the small world, ``world/setup-first`` to depth 9, the same two ways;
+c. with ``--baseline DIR``, each exploration on the code checked out at ``DIR`` (say,
+   ``git worktree add /tmp/main main``), in another process, in the same rounds: the
+   ratio against it is the speed-up of this checkout over that one.
 
 States are the distinct states merged (``CoreExploration.states``), per CPU second of
 the whole exploration (successors, checker copies, state keys).
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -71,7 +76,32 @@ def _summary(result: Exploration) -> dict[str, Any]:
     return out
 
 
-def compare(what: str, depth: int, rounds: int) -> tuple[float, bool]:
+#: Run in a subprocess on ``--baseline``'s code: one exploration, timed like ``_timed``.
+_BASELINE_RUN = """
+import json, sys, time
+from player_sim.explore import CORE_CONFIGS, WORLD_CONFIGS, explore_core, explore_world
+what, depth = sys.argv[1], int(sys.argv[2])
+start = time.process_time()
+if what == "core":
+    r = explore_core(CORE_CONFIGS["default"], depth, "default")
+else:
+    r = explore_world(WORLD_CONFIGS["setup-first"], depth, "setup-first")
+print(json.dumps({"seconds": time.process_time() - start, "states": r.states,
+                  "steps": r.steps}))
+"""
+
+
+def _baseline(path: str, what: str, depth: int) -> dict[str, Any]:
+    """One exploration timed on the code checked out at ``path`` (another process)."""
+    env = {**os.environ, "PYTHONPATH": path}
+    out = subprocess.run([sys.executable, "-c", _BASELINE_RUN, what, str(depth)], env=env,
+                         cwd=path, capture_output=True, text=True, check=True).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def compare(what: str, depth: int, rounds: int, baseline: str | None = None
+            ) -> tuple[float, bool]:
     """Run ``what`` (core or world) with the core as it is and with the reference core,
     alternating; print both rates and their ratio; return the core's rate and whether
     all checks held."""
@@ -87,13 +117,19 @@ def compare(what: str, depth: int, rounds: int) -> tuple[float, bool]:
         name = f"world/setup-first to depth {depth}"
     best = {True: float("inf"), False: float("inf")}
     results: dict[bool, Exploration] = {}
+    base_best, base_found = float("inf"), None
     for _ in range(rounds):
         for compiled in (False, True):
             result, seconds = _timed(lambda compiled=compiled: run(compiled))
             results[compiled] = result
             best[compiled] = min(best[compiled], seconds)
+        if baseline is not None:
+            base_found = _baseline(baseline, what, depth)
+            base_best = min(base_best, base_found["seconds"])
     fast, reference = results[True], results[False]
     ok = fast == reference
+    if base_found is not None:
+        ok = ok and (base_found["states"], base_found["steps"]) == (fast.states, fast.steps)
     recorded_name = RECORDED.get((what, depth))
     if recorded_name is not None:
         recorded = json.loads(REFERENCE.read_text(encoding="utf-8"))[recorded_name]
@@ -107,6 +143,11 @@ def compare(what: str, depth: int, rounds: int) -> tuple[float, bool]:
         print(f"   {label:<28} {best[compiled]:7.2f} {rate[compiled]:9.0f} "
               f"{results[compiled].steps / best[compiled]:9.0f}")
     print(f"   ratio PlayerCore / MachineCore: {rate[True] / rate[False]:.2f}")
+    if baseline is not None:
+        base_rate = fast.states / base_best
+        print(f"   {'baseline ' + Path(baseline).name:<28} {base_best:7.2f} {base_rate:9.0f} "
+              f"{fast.steps / base_best:9.0f}")
+        print(f"   ratio PlayerCore / baseline: {rate[True] / base_rate:.2f}")
     checked = "recorded reference and " if recorded_name is not None else ""
     print(f"   same states and verdicts as the {checked}reference run: "
           f"{'yes' if ok else 'NO'}")
@@ -119,10 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="core to depth 6 and the world to depth 7 (no recorded check)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="runs of each way; the fastest counts (default 2)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also time the same explorations on the code checked out at "
+                             "DIR (e.g. main's), in another process, alternating; its "
+                             "states and steps must be the same")
     args = parser.parse_args(argv)
     core_depth, world_depth = (6, 7) if args.quick else (7, 9)
-    core_rate, core_ok = compare("core", core_depth, args.rounds)
-    _, world_ok = compare("world", world_depth, args.rounds)
+    core_rate, core_ok = compare("core", core_depth, args.rounds, args.baseline)
+    _, world_ok = compare("world", world_depth, args.rounds, args.baseline)
     met = core_rate >= TARGET_STATES_PER_S
     print(f"target: the core explorer at least {TARGET_STATES_PER_S:,} states per "
           f"CPU second: {core_rate:,.0f} ({core_rate / TARGET_STATES_PER_S:.2f} of it), "

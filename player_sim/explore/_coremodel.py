@@ -156,15 +156,12 @@ def clone_core(core: PlayerCore) -> PlayerCore:
     new = PlayerCore.__new__(cls)
     names = _slots_of(cls)
     try:
-        values = _getter(names)(core)
+        _copier(names)(core, new)
     except AttributeError:  # a slot the variant never set stays unset
         for name in names:
             value = getattr(core, name, _UNSET)
             if value is not _UNSET:
                 setattr(new, name, value)
-    else:
-        for name, value in zip(names, values, strict=True):
-            setattr(new, name, value)
     own = getattr(core, "__dict__", None)
     if own:
         new.__dict__.update({k: _copied(v) for k, v in own.items()})
@@ -186,9 +183,16 @@ _CLASS_SLOTS: dict[type, tuple[str, ...]] = {PlayerCore: _SLOTS}
 
 
 @functools.cache
-def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """Reads the slots ``names`` of an object at once, as a tuple (at least two)."""
-    return operator.attrgetter(*names)
+def _copier(names: tuple[str, ...]) -> Callable[[Any, Any], None]:
+    """Copies the slots ``names`` of one object to another, one plain assignment each
+    (raises ``AttributeError`` at the first slot left unset)."""
+    if not all(name.isidentifier() for name in names):
+        raise ValueError(f"not slot names: {names!r}")
+    lines = [f"    new.{name} = old.{name}" for name in names] or ["    pass"]
+    namespace: dict[str, Any] = {}
+    exec("def copy(old, new):\n" + "\n".join(lines), namespace)
+    copier: Callable[[Any, Any], None] = namespace["copy"]
+    return copier
 
 
 def _slots_of(cls: type) -> tuple[str, ...]:
@@ -358,17 +362,20 @@ def _refused(core: PlayerCore, action: ev.Action) -> list[Finding]:
 
 
 def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
-         checker: TraceChecker) -> tuple[CoreEnv, tuple[ev.Effect, ...], list[Finding]]:
+         checker: TraceChecker, *, accepted: bool | None = None
+         ) -> tuple[CoreEnv, tuple[ev.Effect, ...], list[Finding]]:
     """Feed ``event`` to ``core`` and the records a device would write to ``checker``
     (both in place); return the new env, the effects, the findings.
 
     ``index`` is the open request ``event`` answers (-1: none); ``used`` the tokens
     it hands out. An action ``core.can`` refuses is fed as the shell would: it
     must raise and change nothing (else a :data:`REFUSED_INPUT_UNCHANGED` finding).
+    ``accepted``: what ``core.can`` says of an action, when the caller asked it
+    already (:func:`inputs` does, for its labels); ``None``: ask.
     """
     if index < 0 and not isinstance(event, str):
         action = cast(ev.Action, event)
-        if not core.can(action):
+        if not (core.can(action) if accepted is None else accepted):
             return env, (), _refused(core, action)
     requests = list(env.requests)
     answered = requests.pop(index) if index >= 0 else None
@@ -406,7 +413,8 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
         req = _request(effect, now)
         if req is not None:
             if req.kind in _SENT_WITH_ID:
-                req = attrs.evolve(req, request_id=next(request_ids))
+                req = Request(req.kind, req.playback_id, req.token, req.blocking,
+                              req.ssm_required, req.due, next(request_ids))
             requests.append(req)
             if req.blocking and blocked_since is None:
                 blocked_since = now
@@ -495,10 +503,12 @@ def state_key(core: PlayerCore, env: CoreEnv, checker: TraceChecker | None = Non
     return (*core_part, requests, checker_key(checker, DEVICE, tok, rel))
 
 
-def checker_key(checker: TraceChecker, device: str, tok: Any, rel: Any) -> tuple[Any, ...]:
+def checker_key(checker: TraceChecker, device: str, tok: Any, rel: Any,
+                awaiting: tuple[str, ...] | None = None) -> tuple[Any, ...]:
     """What the monitors know of ``device`` that decides their verdicts from here on:
     its view (held session, this playback's setup and error, requests on the wire,
-    blocked thread; tokens renamed by ``tok``) and which monitors await something."""
+    blocked thread; tokens renamed by ``tok``) and which monitors await something
+    (``awaiting``, when the caller has it already: ``checker._awaiting()``)."""
     view = checker.device(device)
     gen = view.generation
     return (view.held, view.setup_ok_generation == gen, view.setup_sent_generation == gen,
@@ -507,4 +517,4 @@ def checker_key(checker: TraceChecker, device: str, tok: Any, rel: Any) -> tuple
             None if view.playback_id is None else rel(view.playback_id),
             None if view.held_playback_id is None else rel(view.held_playback_id),
             tok(view.setup_token) if view.setup_ok_generation == gen else None,
-            tuple(sorted(m.rule_id for m in checker.monitors if m._pending)))
+            checker._awaiting() if awaiting is None else awaiting)

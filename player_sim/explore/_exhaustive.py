@@ -196,13 +196,18 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     for _ in range(depth):
         following: list[tuple[PlayerCore, CoreEnv, TraceChecker, Any]] = []
         for core, env, checker, key in frontier:
-            for label, event, index, used in inputs(core, env):
+            options = list(inputs(core, env))
+            last = len(options) - 1
+            for n, (label, event, index, used) in enumerate(options):
                 child = _tracing(core)
-                # A refused action writes no record: the parent's checker serves (it is
-                # only ever fed through a clone).
+                # A refused action writes no record: the parent's checker serves. The
+                # last input (a kill, a relaunch or an answer: never a refused action)
+                # is the parent checker's last use: it is fed in place, not copied.
                 refused = label.endswith(" (refused)")
-                child_checker = checker if refused else clone_checker(checker, lazy=True)
-                new_env, _, findings = step(child, env, event, index, used, child_checker)
+                child_checker = checker if refused or n == last \
+                    else clone_checker(checker, lazy=True)
+                new_env, _, findings = step(child, env, event, index, used, child_checker,
+                                            accepted=not refused)
                 steps += 1
                 if refused and refusals_return and not findings:
                     continue
@@ -262,8 +267,10 @@ def explore_world(config: CoreConfig, depth: int, name: str = "world", *,
     for level in range(1, depth + 1):
         following = []
         for state, key in frontier:
-            for label, what in world_inputs(state):
-                new, findings = world_step(state, what)
+            options = list(world_inputs(state))
+            for n, (label, what) in enumerate(options):
+                # (The last input is the state's checker's last use: fed in place.)
+                new, findings = world_step(state, what, last=n == len(options) - 1)
                 steps += 1
                 for rule_id, message in findings:
                     paths = found.setdefault((rule_id, message), [])

@@ -33,9 +33,6 @@ mid-trace, so that breadth-first search carries one per explored state.
 
 from __future__ import annotations
 
-import heapq
-import weakref
-from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -44,7 +41,7 @@ import attrs
 from ..player import CoreConfig, PlayerCore
 from ..player import _events as ev
 from ..player._actions import action_name
-from ..rules import Monitor, TraceChecker, Violation
+from ..rules import TraceChecker, Violation
 from ..trace import TraceRecord
 from ..world._device_base import _flatten
 
@@ -64,10 +61,29 @@ ANSWER_KINDS: Final[Mapping[type, str]] = {
 
 
 def _answer_data(answer: ev.Answer) -> dict[str, Any]:
-    """An answer's fields as its record's payload: the nested SSM answer lifted up."""
-    data = attrs.asdict(answer)
-    data.pop("playback_id", None)
-    return _flatten(data)
+    """An answer's fields as its record's payload: the nested SSM answer lifted up
+    (a new dict each time; answers are frozen values, so each is worked out once)."""
+    try:
+        items = _ANSWER_ITEMS[answer]
+    except KeyError:
+        if len(_ANSWER_ITEMS) >= _CACHED:
+            _ANSWER_ITEMS.clear()  # (tokens and playback ids make answers many)
+        items = _ANSWER_ITEMS[answer] = tuple(_payload(answer).items())
+    except TypeError:  # (an answer holding a list or dict: not hashable, not cached)
+        return _payload(answer)
+    return dict(items)
+
+
+def _payload(answer: ev.Answer) -> dict[str, Any]:
+    return _flatten({k: v for k, v in attrs.asdict(answer).items() if k != "playback_id"})
+
+
+#: Each answer met's payload, as items (the explorers offer a few answers, many times;
+#: equal answers have equal payloads, their fields being typed values), up to ``_CACHED``.
+_ANSWER_ITEMS: dict[ev.Answer, tuple[tuple[str, Any], ...]] = {}
+_CACHED: Final = 4096
+#: Each action met's fields (actions are frozen values: worked out once).
+_ACTION_ITEMS: dict[ev.Action, tuple[tuple[str, Any], ...]] = {}
 
 
 class Recorder:
@@ -94,7 +110,9 @@ class Recorder:
 
     def _device(self, t: float, core: PlayerCore, kind: str, data: Mapping[str, Any],
                 playback_id: int | None = None) -> None:
-        self.records.append(TraceRecord(t, self.name, kind, core.app.value, core.playback.value,
+        # (``_value_``: the enum's value without its descriptor, for every record.)
+        self.records.append(TraceRecord(t, self.name, kind, core.app._value_,
+                                        core.playback._value_,
                                         data, core.playback_id if playback_id is None
                                         else playback_id))
 
@@ -119,8 +137,13 @@ class Recorder:
     def action(self, t: float, core: PlayerCore, action: ev.Action,
                effects: Iterable[ev.Effect], origin: str = "user") -> None:
         """``Device._do``: the core took ``action`` (``core`` is already past it)."""
+        fields = _ACTION_ITEMS.get(action) if action.__hash__ is not None else None
+        if fields is None:
+            fields = tuple(attrs.asdict(action).items())
+            if action.__hash__ is not None:
+                _ACTION_ITEMS[action] = fields
         data: dict[str, Any] = {"name": action_name(action), "origin": origin}
-        data.update(attrs.asdict(action))
+        data.update(fields)
         self._device(t, core, "action", data)
         self.effects(t, core, effects)
 
@@ -182,234 +205,26 @@ class Recorder:
 
 # --- carrying a checker per explored state -------------------------------------------------
 
-#: Types whose values a checker only reads (frozen attrs classes are added as met).
-_SHARED: set[type] = {str, int, float, bool, type(None), frozenset, TraceRecord}
-
 
 def clone_checker(checker: TraceChecker, *, lazy: bool = False) -> TraceChecker:
     """An independent copy of ``checker`` mid-trace: feeding one never changes the other.
 
-    The checker's own objects (monitors, device views, deadlines: everything
-    defined in :mod:`player_sim.rules`) and their containers are copied;
-    values they only read (records, rules, the configuration, numbers and
-    strings, counters) are shared. Anything else raises ``TypeError`` rather
-    than be shared by mistake. The index of monitors by record kind is
-    rebuilt, not copied. Far cheaper than ``copy.deepcopy``, which also copies
-    every rule and record.
-
-    With ``lazy``, a monitor waiting for nothing (no open expectation) is not
-    copied but shared with ``checker`` until the copy is fed a record of a kind
-    it reads, and so is each device's view until the copy is fed a record of
-    that device; cancelled expectations are dropped. Feed a lazy copy only
-    through :func:`feed_lazily` and close it only with :func:`finish_lazily`,
-    and never feed ``checker`` again (the small world feeds only copies of a
-    stored state's checker).
+    O(monitors): the two share every monitor and device view until one of them
+    changes it (a record it reads, a deadline of its falling due), which copies it
+    first; open deadlines are immutable and shared for good (see
+    :class:`~player_sim.rules.TraceChecker`'s ``_fork``). ``lazy`` is kept for
+    callers of the former two-way copy: every copy is lazy now, and
+    ``checker`` may be fed again too.
     """
-    memo: dict[int, Any] = {}
-    new = TraceChecker.__new__(TraceChecker)
-    memo[id(checker)] = new
-    shared = _SHARED
-    # The monitors first, by a fast path: most hold nothing but what every monitor
-    # holds (its rule, checker and configuration, shared, and a ``_pending`` dict).
-    monitors = []
-    copied = []
-    for monitor in checker.monitors:
-        if lazy and not monitor._pending:
-            monitors.append(monitor)  # shared until fed (feed_lazily)
-            continue
-        monitors.append(_copy_monitor(monitor, new, memo))
-        copied.append(monitor)
-    state = dict(vars(checker))
-    del state["monitors"]
-    by_kind = state.pop("_by_kind")
-    if lazy:
-        state["_heap"] = [entry for entry in state["_heap"] if not entry[2].cancelled]
-        heapq.heapify(state["_heap"])
-        new._devices = dict(state.pop("_devices"))  # the views themselves shared
-        _OWNED_VIEWS[new] = set()
-    for k, v in state.items():
-        if type(v) not in shared:
-            state[k] = _clone(v, memo)
-    new.__dict__.update(state)
-    new.monitors = monitors
-    if not lazy:
-        new._by_kind = {kind: [memo[id(m)] for m in watching]
-                        for kind, watching in by_kind.items()}
-        return new
-    # The index's lists are shared too, but those of the monitors just copied.
-    new._by_kind = dict(by_kind)
-    _reindex(new, copied, memo)
-    return new
-
-
-def _reindex(checker: TraceChecker, replaced: list[Monitor], copies: Mapping[int, Any]) -> None:
-    """Point ``checker``'s index of monitors by kind at the ``copies`` (by the id of the
-    monitor each replaces) of the ``replaced`` monitors: new lists, as they may be shared."""
-    by_kind = checker._by_kind
-    fresh: dict[str, list[Monitor]] = {}
-    for monitor in replaced:
-        copied = copies[id(monitor)]
-        for kind in monitor.kinds:
-            watching = fresh.get(kind)
-            if watching is None:
-                shared = by_kind.get(kind)
-                if shared is None:
-                    continue
-                watching = fresh[kind] = by_kind[kind] = list(shared)
-            watching[watching.index(monitor)] = copied  # (monitors compare by identity)
-
-
-def _copy_monitor(monitor: Monitor, checker: TraceChecker, memo: dict[int, Any]) -> Monitor:
-    copied = object.__new__(type(monitor))
-    memo[id(monitor)] = copied
-    fields = monitor.__dict__.copy()
-    del fields["checker"]
-    for key, value in fields.items():
-        if type(value) not in _SHARED:
-            empty = not value and type(value) in _EMPTY
-            fields[key] = type(value)() if empty else _clone(value, memo)
-    fields["checker"] = checker
-    copied.__dict__ = fields
-    return copied
-
-
-#: The device views each lazy copy owns (by id): the others are shared with its origin.
-_OWNED_VIEWS: weakref.WeakKeyDictionary[TraceChecker, set[int]] = weakref.WeakKeyDictionary()
+    del lazy
+    return checker._fork()
 
 
 def feed_lazily(checker: TraceChecker, record: TraceRecord) -> list[Violation]:
-    """``checker.feed(record)`` for a lazy copy (:func:`clone_checker`): first, each
-    monitor that reads ``record``'s kind and the view of ``record``'s device (and of
-    any suspended device, whose deadlines time may move) get their own copies."""
-    shared = [m for m in checker._by_kind.get(record.kind, ()) if m.checker is not checker]
-    if shared:
-        _own(checker, shared)
-    _own_views(checker, record.device)
+    """``checker.feed(record)`` (kept for callers: a copy is fed like any checker)."""
     return checker.feed(record)
 
 
 def finish_lazily(checker: TraceChecker, end: float | None = None) -> list[Violation]:
-    """``checker.finish(end)`` for a lazy copy (see :func:`feed_lazily`)."""
-    _own_views(checker, None)
+    """``checker.finish(end)`` (kept for callers: a copy is finished like any checker)."""
     return checker.finish(end)
-
-
-def _own_views(checker: TraceChecker, device: str | None) -> None:
-    owned = _OWNED_VIEWS.get(checker)
-    if owned is None:
-        return  # not a lazy copy: it owns everything
-    for name, view in checker._devices.items():
-        if id(view) not in owned and (name == device or view.app == "background"):
-            copied = _clone(view, {})
-            checker._devices[name] = copied
-            owned.add(id(copied))
-
-
-def _own(checker: TraceChecker, shared: list[Monitor]) -> None:
-    """Replace each monitor of ``shared`` by a copy of its own, everywhere ``checker``
-    has it (monitors compare by identity)."""
-    copies = {id(m): _copy_monitor(m, checker, {id(m.checker): checker}) for m in shared}
-    monitors = checker.monitors  # (the lazy copy's own list)
-    for monitor in shared:
-        monitors[monitors.index(monitor)] = copies[id(monitor)]
-    _reindex(checker, shared, copies)
-
-
-#: Containers a monitor may hold empty, copied by a call of their type.
-_EMPTY: Final = frozenset({dict, list, set})
-
-#: How each class met inside a checker is copied: "share", "attrs" (slotted fields) or "dict".
-_PLANS: dict[type, str] = {}
-
-
-def _plan(cls: type) -> str:
-    plan = _PLANS.get(cls)
-    if plan is None:
-        if (attrs.has(cls) and getattr(cls.__setattr__, "__name__", "") == "_frozen_setattrs") \
-                or cls.__module__ in ("itertools", "enum"):
-            plan = "share"  # immutable values: rules, the configuration; counters hand out keys
-            _SHARED.add(cls)
-        elif cls.__module__.startswith("player_sim.rules"):
-            plan = "dict" if "__dict__" in dir(cls) and not attrs.has(cls) else "attrs"
-        else:
-            raise TypeError(f"clone_checker can't tell whether a {cls.__module__}."
-                            f"{cls.__qualname__} inside the checker is safe to share; "
-                            "teach explore/_recording.py")
-        _PLANS[cls] = plan
-    return plan
-
-
-def _clone(obj: Any, memo: dict[int, Any]) -> Any:
-    cls = type(obj)
-    if cls in _SHARED:
-        return obj
-    found = memo.get(id(obj))
-    if found is not None:
-        return found
-    shared = _SHARED
-    if cls is dict:
-        new_dict: dict[Any, Any] = {}
-        memo[id(obj)] = new_dict
-        for key, value in obj.items():  # (most are empty: a monitor waiting for nothing)
-            new_dict[key] = value if type(value) in shared else _clone(value, memo)
-        return new_dict
-    if cls is list or cls is deque:
-        new_seq: Any = [] if cls is list else deque(maxlen=obj.maxlen)
-        memo[id(obj)] = new_seq
-        # (A deque of ``(line, record)`` pairs, the most met, shared pair by pair.)
-        new_seq.extend([v if type(v) in shared or (
-            type(v) is tuple and len(v) == 2 and type(v[0]) in shared
-            and type(v[1]) in shared) else _clone(v, memo) for v in obj])
-        return new_seq
-    if cls is tuple:
-        if _immutable(obj):
-            return obj  # (line, record) pairs: immutable, shared
-        return tuple([v if type(v) in shared else _clone(v, memo) for v in obj])
-    if cls is Counter:
-        new_counter: Counter[Any] = Counter(obj)  # of counts: numbers
-        memo[id(obj)] = new_counter
-        return new_counter
-    if cls is set:
-        new_set = set(obj)  # of keys: hashable values
-        memo[id(obj)] = new_set
-        return new_set
-    plan = _plan(cls)
-    if plan == "share":
-        return obj
-    new = object.__new__(cls)
-    memo[id(obj)] = new
-    if plan == "dict":
-        state = obj.__dict__.copy()
-        for k, v in state.items():
-            kind = type(v)
-            if kind in shared:
-                continue
-            if (kind is set or kind is dict or kind is list) and not v:
-                # An empty container (most are): a new one, the same for each holder.
-                found = memo.get(id(v))
-                if found is None:
-                    found = memo[id(v)] = kind()
-                state[k] = found
-            else:
-                # An object met already (a monitor's checker): no call needed.
-                state[k] = memo.get(id(v)) or _clone(v, memo)
-        new.__dict__ = state
-    else:
-        names = _FIELDS.get(cls)
-        if names is None:
-            names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls))
-        for name in names:
-            value = getattr(obj, name)
-            object.__setattr__(new, name, value if type(value) in shared
-                               else _clone(value, memo))
-    return new
-
-
-def _immutable(values: tuple[Any, ...]) -> bool:
-    """Whether a tuple holds only values shared as they are (a ``(line, record)`` pair)."""
-    shared = _SHARED
-    return all(type(value) in shared for value in values)
-
-
-#: The field names of each attrs class met inside a checker.
-_FIELDS: dict[type, tuple[str, ...]] = {}

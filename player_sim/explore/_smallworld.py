@@ -306,13 +306,17 @@ def _next_time(state: WorldState, what: Input) -> float:
     return max(now, min(now + STEP, earliest - STEP / 2))
 
 
-def world_step(state: WorldState, what: Input) -> tuple[WorldState, list[tuple[str, str]]]:
+def world_step(state: WorldState, what: Input, *, last: bool = False
+               ) -> tuple[WorldState, list[tuple[str, str]]]:
     """Apply one input to a copy of ``state``; return the new state and the
-    ``(rule id, message)`` of each violation its records revealed."""
+    ``(rule id, message)`` of each violation its records revealed.
+
+    With ``last`` (``state`` is never stepped nor keyed again), ``state``'s checker
+    is fed in place rather than copied."""
     now = _next_time(state, what)
     host = ExploreHost(now, state.host.tokens)
     server = state.server.copy(host)
-    checker = clone_checker(state.checker, lazy=True)
+    checker = state.checker if last else clone_checker(state.checker, lazy=True)
     devices = list(state.devices)
     kind, i, detail = what
     if kind == "expiry":
@@ -434,11 +438,15 @@ def world_key(state: WorldState) -> frozenset[tuple[Any, ...]]:
     devices are alike, so a state and its mirror image (``a`` and ``b``
     swapped) share a key: the key holds both readings.
     """
-    return frozenset((_ordered_key(state, (0, 1)), _ordered_key(state, (1, 0))))
+    awaiting = state.checker._awaiting()  # (the same in either reading: worked out once)
+    return frozenset((_ordered_key(state, (0, 1), awaiting),
+                      _ordered_key(state, (1, 0), awaiting)))
 
 
-def _ordered_key(state: WorldState, order: tuple[int, int]) -> tuple[Any, ...]:
-    """The key of ``state`` reading its devices in ``order`` (device index at each place)."""
+def _ordered_key(state: WorldState, order: tuple[int, int],
+                 awaiting: tuple[str, ...]) -> tuple[Any, ...]:
+    """The key of ``state`` reading its devices in ``order`` (device index at each place);
+    ``awaiting``: the rules whose monitors await something."""
     names: dict[str, str] = {}
 
     def tok(token: str | None) -> str | None:
@@ -468,7 +476,7 @@ def _ordered_key(state: WorldState, order: tuple[int, int]) -> tuple[Any, ...]:
                       rel(c.item_playback_id), c.ssm_error, c._start_after_teardown,
                       rel(c._teardown_playback_id), c._pending_stream_value, stash, wire,
                       answers, dev.blocked_since is not None, variant_key(c, tok, rel),
-                      checker_key(state.checker, DEVICES[i], tok, rel)))
+                      checker_key(state.checker, DEVICES[i], tok, rel, awaiting)))
     sessions = tuple(sorted((place[s.device], tok(s.token) or "", tok(s.previous_token) or "")
                             for s in state.server.active_sessions()))
     timed = sorted(((due, _timed_name(state, kind, i, n, tok, place))

@@ -20,6 +20,7 @@ from ..player._variants import VARIANTS
 from ..providers import VARIANT_NAMES, ProviderVariants, RefreshPolicy
 from ..trace import Kind, TraceRecord, Vantage
 from ._catalogue import CATALOGUE, Rule
+from ._copying import SHARED, copy_state
 
 if TYPE_CHECKING:
     from ..world import DeviceConfig, WorldConfig
@@ -200,6 +201,18 @@ class ProviderView:
         self.refresh_delta: float | None = None
         self.refresh_delta_before: float | None = None
 
+    def _copy(self) -> ProviderView:
+        """A copy that can be updated independently (its containers' values are
+        replaced, never changed in place: they are shared)."""
+        new = object.__new__(ProviderView)
+        fields = self.__dict__.copy()
+        fields["issued"] = self.issued.copy()
+        fields["revoked"] = set(self.revoked)
+        fields["ended"] = set(self.ended)
+        fields["endpoints"] = list(self.endpoints)
+        new.__dict__ = fields
+        return new
+
     def _set_delta(self, ks: object, t: float, variant: object) -> None:
         issued = self.issued.get(ks) if isinstance(ks, str) else None
         if issued is None or issued.get("backend") != "ott":
@@ -247,6 +260,14 @@ class ProviderView:
                 self.ks_generation = generation
 
 
+#: The record kinds :meth:`ProviderView.update` does more with than note the session
+#: and refresh delta it had before.
+_PROVIDER_KINDS: Final = frozenset({
+    "device_added", "ks_issued", "ks_revoked", "session_started", "session_ended",
+    "session_forgotten", "session_cleared", "ks_refreshed", "ks_renewed", "ks_used",
+    "ks_requested", "ks_answered"})
+
+
 class DeviceView:
     """What the trace so far says about one device (read by monitors, kept by the checker).
 
@@ -292,11 +313,28 @@ class DeviceView:
         self.recent: deque[tuple[int, TraceRecord]] = deque(maxlen=_EXCERPT)
         self.suspended: list[_Deadline] = []
         self.provider = ProviderView()
+        self._provider_shared = False  # shared with a copy of this view (``_copy``)
         self.no_ssm_generation = -1
         self.variants: Mapping[str, Any] = {}
         self.stale = False
         self.stale_playback_id: int | None = None
         self.stale_requests: set[int] = set()
+
+    def _copy(self) -> DeviceView:
+        """A copy that can be updated independently: its containers are copied (what
+        they hold, records, tokens, deadlines, is immutable and shared)."""
+        new = object.__new__(DeviceView)
+        fields = self.__dict__.copy()
+        fields["_chain"] = set(self._chain)
+        fields["_known"] = set(self._known)
+        fields["recent"] = deque(self.recent, maxlen=_EXCERPT)
+        fields["suspended"] = list(self.suspended)
+        # The provider's view is copied when it would change (``update``): without a
+        # session provider, it never does.
+        fields["_provider_shared"] = True
+        fields["stale_requests"] = set(self.stale_requests)
+        new.__dict__ = fields
+        return new
 
     def _new_generation(self) -> None:
         self.generation += 1
@@ -308,7 +346,15 @@ class DeviceView:
 
     def update(self, rec: TraceRecord) -> None:
         kind, data = rec.kind, rec.data
-        self.provider.update(rec, self.generation)
+        provider = self.provider
+        if not self._provider_shared:
+            provider.update(rec, self.generation)
+        elif kind in _PROVIDER_KINDS or provider.session_before is not provider.session \
+                or provider.refresh_delta_before is not provider.refresh_delta:
+            provider = self.provider = provider._copy()
+            self._provider_shared = False
+            provider.update(rec, self.generation)
+        # (else its update would write what it holds already: it stays shared)
         self.held_before = self.held
         self.app_before = self.app
         if rec.app is not None:
@@ -399,9 +445,17 @@ class DeviceView:
         self._chain = set()
 
 
-@attrs.define(eq=False)
+@attrs.frozen(eq=False)
 class _Deadline:
-    monitor: Monitor
+    """An open expectation of the monitor at ``slot`` of its checker's ``monitors``.
+
+    Never changed once made, so copies of a checker share it: it is live while it is
+    still its monitor's ``_pending[key]`` (fulfilling, replacing or cancelling it
+    removes it there), and its due time is that of its entry in the checker's heap
+    (a deadline woken from suspension is armed again at a new time).
+    """
+
+    slot: int
     key: Any
     device: str | None
     due: float
@@ -409,7 +463,6 @@ class _Deadline:
     trigger: tuple[int, TraceRecord] | None
     message: str
     wake_window: float
-    cancelled: bool = False
 
 
 class Checking(Protocol):
@@ -499,6 +552,31 @@ class Monitor:
         self.checker = checker
         self.config = checker.config
         self._pending: dict[Any, _Deadline] = {}
+        #: Its place in the checker's ``monitors`` and the checker copy that owns it
+        #: (set by the checker: see ``TraceChecker._own``).
+        self._slot = -1
+        self._held_by: object = None
+
+    def _fork(self, checker: Checking, owner: object) -> Monitor:
+        """A copy of this monitor for ``checker`` (a copy of the checker running it):
+        its own state copied, its open deadlines (immutable) shared."""
+        new = object.__new__(type(self))
+        fields = self.__dict__.copy()
+        if len(fields) > len(_MONITOR_BASE_FIELDS):  # (most hold nothing but deadlines)
+            memo: dict[int, Any] = {}
+            for key, value in fields.items():
+                cls = type(value)
+                if cls in SHARED or key in _MONITOR_BASE_FIELDS:
+                    continue
+                if not value and (cls is dict or cls is set or cls is list):
+                    fields[key] = cls()  # (an empty container, the most met: no call)
+                else:
+                    fields[key] = copy_state(value, memo)
+        fields["checker"] = checker
+        fields["_held_by"] = owner
+        fields["_pending"] = self._pending.copy()
+        new.__dict__ = fields
+        return new
 
     def active(self) -> bool:
         """Whether this monitor applies under the checker's configuration."""
@@ -524,20 +602,16 @@ class Monitor:
         ``window`` seconds, ``message`` is reported. If it falls due while the
         device is suspended, it is due again ``wake_window`` (default ``window``)
         seconds after the device is back."""
-        old = self._pending.pop(key, None)
-        if old is not None:
-            old.cancelled = True
+        self._pending.pop(key, None)
         extra = self.checker.extra_latency(rec.t, window) if device is not None else 0.0
         window += extra
-        deadline = _Deadline(self, key, device, rec.t + window, window, (line, rec), message,
+        deadline = _Deadline(self._slot, key, device, rec.t + window, window, (line, rec), message,
                              (window if wake_window is None else wake_window + extra))
         self._pending[key] = deadline
         self.checker._arm(deadline)
 
     def fulfil(self, key: Any) -> None:
-        deadline = self._pending.pop(key, None)
-        if deadline is not None:
-            deadline.cancelled = True
+        self._pending.pop(key, None)
 
     def waiting(self, key: Any) -> bool:
         return key in self._pending
@@ -545,9 +619,13 @@ class Monitor:
     def cancel_device(self, device: str) -> None:
         for key, deadline in list(self._pending.items()):
             if deadline.device == device:
-                deadline.cancelled = True
                 del self._pending[key]
 
     def expired(self, deadline: _Deadline, dev: DeviceView | None) -> bool:
         """Whether an expectation that ran out is reported (default: yes)."""
         return True
+
+
+#: What every monitor holds that :meth:`Monitor._fork` does not copy as its own state.
+_MONITOR_BASE_FIELDS: Final = frozenset({"rule", "checker", "config", "_pending", "_slot",
+                                         "_held_by"})

@@ -116,15 +116,32 @@ class TraceChecker:
         plan = _plan(tuple(classes), self.vantages)
         self.not_judged: dict[str, frozenset[Vantage]] = dict(plan.not_judged)
         self.observed: Counter[str] = Counter()
+        self._observed_mine = True
+        #: Who owns what: a monitor or device view this checker may change is marked
+        #: with this token (see :meth:`_fork`: copies share the rest until they write).
+        self._token = object()
         built = [c(self) for c in plan.chosen]
         active = [m.active() for m in built]
         self.monitors = [m for m, on in zip(built, active, strict=True) if on]
-        self._by_kind: dict[str, list[Monitor]] = {}
+        slots: dict[int, int] = {}
+        for slot, monitor in enumerate(self.monitors):
+            if monitor._slot != -1 or monitor._held_by is not None:
+                raise TypeError(f"{type(monitor).__name__} sets _slot or _held_by, which "
+                                "are the checker's; rename its own")
+            monitor._slot = slot
+            monitor._held_by = self._token
+            slots[id(monitor)] = slot
+        #: The slots in ``monitors``, by rule id (for :meth:`_awaiting`).
+        self._by_rule = tuple(sorted(range(len(self.monitors)),
+                                     key=lambda slot: self.monitors[slot].rule_id))
+        #: Per record kind, the slots in ``monitors`` of the monitors reading it, in order.
+        self._routes: dict[str, tuple[int, ...]] = {}
         for kind, indexes in plan.routes.items():
-            watching = [built[i] for i in indexes if active[i]]
+            watching = tuple(slots[id(built[i])] for i in indexes if active[i])
             if watching:  # only kinds an active monitor reads, as before the plan
-                self._by_kind[kind] = watching
+                self._routes[kind] = watching
         self._devices: dict[str, DeviceView] = {}
+        self._owned_views: set[str] = set()
         self._latencies: list[tuple[float, float, float]] = []
         self._heap: list[tuple[float, int, _Deadline]] = []
         self._seq = itertools.count()
@@ -145,11 +162,76 @@ class TraceChecker:
         return sum(2 * extra for start, end, extra in self._latencies
                    if start <= t + window and end + extra >= t)
 
+    @property
+    def _by_kind(self) -> dict[str, list[Monitor]]:
+        """The monitors reading each record kind, in the order they are fed."""
+        monitors = self.monitors
+        return {kind: [monitors[slot] for slot in slots]
+                for kind, slots in self._routes.items()}
+
     def device(self, name: str) -> DeviceView:
+        """What the trace says of device ``name`` (to read: it may be shared with a copy)."""
         view = self._devices.get(name)
         if view is None:
             view = self._devices[name] = DeviceView(name)
+            self._owned_views.add(name)
         return view
+
+    def _own_device(self, name: str) -> DeviceView:
+        """The view of device ``name``, this checker's own (copied first if shared)."""
+        view = self._devices.get(name)
+        if view is None:
+            view = self._devices[name] = DeviceView(name)
+            self._owned_views.add(name)
+        elif name not in self._owned_views:
+            view = self._devices[name] = view._copy()
+            self._owned_views.add(name)
+        return view
+
+    def _own(self, slot: int) -> Monitor:
+        """The monitor at ``slot``, this checker's own (copied first if shared)."""
+        monitor = self.monitors[slot]
+        if monitor._held_by is not self._token:
+            monitor = self.monitors[slot] = monitor._fork(self, self._token)
+        return monitor
+
+    def _fork(self) -> TraceChecker:
+        """A copy of this checker mid-trace: feeding either never changes the other.
+
+        O(monitors + devices): the monitors and device views are shared, and whichever
+        of the two checkers first changes one (a record it reads, a deadline of its
+        falling due) copies it then; deadlines are immutable and shared for good.
+        """
+        new = TraceChecker.__new__(TraceChecker)
+        fields = self.__dict__.copy()
+        fields["monitors"] = list(self.monitors)
+        fields["_devices"] = self._devices.copy()
+        fields["_heap"] = self._heap.copy()
+        fields["_recent"] = self._recent.copy()
+        fields["_observed_mine"] = False
+        fields["violations"] = self.violations.copy()
+        fields["_latencies"] = self._latencies.copy()
+        fields["not_judged"] = self.not_judged.copy()
+        fields["_new"] = []
+        fields["_token"] = object()
+        fields["_owned_views"] = set()
+        new.__dict__ = fields
+        # This checker may be fed again too: from now on it owns nothing either.
+        self._token = object()
+        self._owned_views = set()
+        self._observed_mine = False
+        return new
+
+    def _awaiting(self) -> tuple[str, ...]:
+        """The ids, sorted, of the rules whose monitors await something (an open
+        deadline): part of the explorers' state keys."""
+        monitors = self.monitors
+        return tuple([monitors[slot].rule_id for slot in self._by_rule
+                      if monitors[slot]._pending])
+
+    def _live(self, deadline: _Deadline) -> bool:
+        """Whether ``deadline`` is still open (not fulfilled, replaced nor cancelled)."""
+        return self.monitors[deadline.slot]._pending.get(deadline.key) is deadline
 
     # --- feeding -----------------------------------------------------------------------
 
@@ -166,20 +248,28 @@ class TraceChecker:
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 self._latencies.append((float(data["start"]), float(data["end"]),
                                         float(data["extra"])))
-        dev = self.device(record.device) if record.device is not None else None
+        dev = self._own_device(record.device) if record.device is not None else None
         if dev is not None:
             dev.update(record)
             if dev.suspended and record.app not in (None, "background"):
                 self._wake(dev, record.t)
             if record.kind == "app_killed":
-                for m in self.monitors:
-                    m.cancel_device(dev.name)
+                name = dev.name
+                for slot, m in enumerate(self.monitors):
+                    if any(d.device == name for d in m._pending.values()):
+                        self._own(slot).cancel_device(name)  # (else nothing to cancel)
                 dev.suspended.clear()
         if dev is not None:
             dev.recent.append((line, record))
         self._recent.append((line, record))
-        for monitor in self._by_kind.get(record.kind, ()):
-            monitor.observe(line, record, dev)
+        slots = self._routes.get(record.kind)
+        if slots is not None:
+            monitors, token = self.monitors, self._token
+            for slot in slots:
+                monitor = monitors[slot]
+                if monitor._held_by is not token:
+                    monitor = self._own(slot)
+                monitor.observe(line, record, dev)
         return self._new
 
     def catch_up(self, trace: Trace | Sequence[TraceRecord]) -> list[Violation]:
@@ -214,27 +304,35 @@ class TraceChecker:
     def _advance(self, t: float) -> None:
         heap = self._heap
         while heap and heap[0][0] < t - 1e-9:
-            _, _, deadline = heapq.heappop(heap)
-            if deadline.cancelled:
+            due, _, deadline = heapq.heappop(heap)
+            if not self._live(deadline):
                 continue
-            dev = self._devices.get(deadline.device) if deadline.device is not None else None
+            name = deadline.device
+            dev = self._devices.get(name) if name is not None else None
             if dev is not None and dev.app == "background":
-                dev.suspended.append(deadline)
+                self._own_device(name).suspended.append(deadline)  # type: ignore[arg-type]
                 continue
-            deadline.monitor._pending.pop(deadline.key, None)
-            deadline.cancelled = True
-            if deadline.monitor.expired(deadline, dev):
-                self._report(deadline.monitor, deadline.device, deadline.due, deadline.message,
-                             self._line, deadline.trigger)
+            monitor = self._own(deadline.slot)
+            del monitor._pending[deadline.key]
+            if monitor.expired(deadline, dev):
+                self._report(monitor, name, due, deadline.message, self._line,
+                             deadline.trigger)
 
     def _wake(self, dev: DeviceView, t: float) -> None:
+        """Arm again, ``wake_window`` after ``t``, each open deadline suspended while
+        ``dev`` (this checker's own view) was in the background."""
         waiting, dev.suspended = dev.suspended, []
         for deadline in waiting:
-            if not deadline.cancelled:
-                deadline.due = t + deadline.wake_window
-                self._arm(deadline)
+            if self._live(deadline):
+                heapq.heappush(self._heap, (t + deadline.wake_window, next(self._seq),
+                                            deadline))
 
     def _observed(self, monitor: Monitor) -> None:
+        if not self._observed_mine:  # (shared with a copy: copied on the first write)
+            observed: Counter[str] = Counter.__new__(Counter)
+            dict.update(observed, self.observed)  # (Counter.copy goes through Python code)
+            self.observed = observed
+            self._observed_mine = True
         self.observed[monitor.rule_id] += 1
 
     def _report(self, monitor: Monitor, device: str | None, t: float, message: str, line: int,
