@@ -148,6 +148,7 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     import os
     import sys
 
+    from ._collector import batch_run
     from ._errors import ConfigError
     from .scenario import (
         format_result,
@@ -165,6 +166,8 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         write_atomic,
     )
 
+    # a batch: the collector keeps off the objects made at import (restored at the end)
+    click.get_current_context().with_resource(batch_run())
     color = _color_wanted()
     _check_outputs(files={"--json": json_path, "--junit-xml": junit_path, "--html": html_path},
                    folders={"--trace-dir": trace_dir, "--timeline": timeline_dir})

@@ -22,15 +22,14 @@ drives one from trio's clock.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import heapq
 import itertools
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .._collector import long_lived
 from .._errors import ConfigError, PlayerSimError, RunBudgetExceeded
 from .._keyed import IdMint
 from ..backends import ApiAnswer, LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
@@ -156,7 +155,7 @@ class World:
         Meanwhile nothing is collected, for other threads either.
         """
         added: list[Device] = []
-        with _long_lived():
+        with long_lived():
             for config in configs:
                 device = self.add_device(config)
                 added.append(device)
@@ -335,24 +334,6 @@ class World:
         if type(self).record is not World.record or "record" in vars(self):
             return None
         return self.trace.stamp(device, kind, None, None, None, names)
-
-
-@contextlib.contextmanager
-def _long_lived() -> Iterator[None]:
-    """Build long-lived objects: the cyclic collector paused meanwhile, and what is
-    alive at the end moved to its oldest generation (see :meth:`World.add_devices`);
-    the caller's collector as it was, even on error."""
-    if not gc.isenabled():  # the caller manages the collector: leave it alone
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        if not gc.get_freeze_count():  # (unfreezing would thaw what the caller froze)
-            gc.freeze()
-            gc.unfreeze()
-        gc.enable()
 
 
 class _BackendPort:
