@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from keeping_trace import KeepingTrace
 
 from player_sim import (
     DeviceConfig,
@@ -36,7 +37,7 @@ from player_sim import (
 )
 from player_sim._messages import SsmAnswer
 from player_sim.backends import SsmServer
-from player_sim.trace import Trace, TraceRecord
+from player_sim.trace import Trace
 from player_sim.world import _world
 from player_sim.world._device_ssm import _HeartbeatRequest
 
@@ -170,18 +171,6 @@ def test_lanes_run_events_in_the_order_of_one_heap() -> None:
     assert world.events_processed == len(expected)
 
 
-class _KeepingTrace(Trace):
-    """A trace that sees every record in its own ``append`` (as a fleet's does)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[TraceRecord] = []
-
-    def append(self, record: TraceRecord) -> None:
-        self.seen.append(record)
-        super().append(record)
-
-
 def test_stamped_writes_are_the_records_write_gives() -> None:
     by_write, stamped = Trace(), Trace()
     fields = ("device-1", "heartbeat_sent", "foreground", "playing", 3)
@@ -194,7 +183,7 @@ def test_stamped_writes_are_the_records_write_gives() -> None:
     assert list(stamped) == list(by_write)
     with pytest.raises(ValueError, match="no field"):  # checked as write checks it
         stamped.stamp(*fields, ("request_id", "colour"))
-    assert _KeepingTrace().stamp(*fields, ("request_id", "token")) is None
+    assert KeepingTrace().stamp(*fields, ("request_id", "token")) is None
     assert stamped.stamp(*fields[:4], True, ("request_id", "token")) is None
 
 
@@ -206,7 +195,7 @@ def test_a_trace_that_keeps_records_its_own_way_sees_every_heartbeat() -> None:
         world.add_device(DeviceConfig(name="d", account="a",
                                       ssm_server_url="https://ssm.example/")).play("channel-1")
         world.run_for(100.0)
-        keeping, before = _KeepingTrace(), len(world.trace)
+        keeping, before = KeepingTrace(), len(world.trace)
         if swap:
             world.trace = keeping
         world.run_for(100.0)

@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from keeping_trace import KeepingTrace
 
 from player_sim import DeviceConfig, SsmConfig, World, WorldConfig
 from player_sim.backends import SsmServer
-from player_sim.trace import Trace, TraceRecord
+from player_sim.trace import Trace
 
 
 def _run(world: World, swap_at: float | None = None, new_trace: Trace | None = None) -> str:
@@ -76,24 +77,12 @@ def test_the_server_caches_one_stamp_per_device() -> None:
     assert sorted(calls) == [(f"d{i}", "ssm_heartbeat") for i in range(3)]
 
 
-class _SeeingTrace(Trace):
-    """A trace whose ``append`` sees every record (as a fleet's does): it takes no stamps."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[TraceRecord] = []
-
-    def append(self, record: TraceRecord) -> None:
-        self.seen.append(record)
-        super().append(record)
-
-
 def test_a_trace_that_takes_no_stamps_sees_every_heartbeat_record(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    seeing = _SeeingTrace()
+    seeing = KeepingTrace()
     shipped = _run(_world(), swap_at=100.0, new_trace=seeing)
     assert sum(r.kind == "ssm_heartbeat" for r in seeing.seen) >= 15
-    assert shipped == _by_record(monkeypatch, swap_at=100.0, new_trace=_SeeingTrace())
+    assert shipped == _by_record(monkeypatch, swap_at=100.0, new_trace=KeepingTrace())
 
 
 def test_a_world_whose_record_is_overridden_gets_every_heartbeat_record() -> None:

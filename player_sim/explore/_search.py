@@ -15,15 +15,17 @@ example database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis.internal.conjecture import engine as _hypothesis_engine
 
 from ..rules import CATALOGUE
 from ..scenario import Failure, ScenarioError, load_scenario_text, run_scenario, write_atomic
@@ -203,6 +205,24 @@ def _device_of(step: Mapping[str, Any]) -> str | None:
     return value.get("device") if isinstance(value, dict) else None
 
 
+@contextlib.contextmanager
+def _shrinking_by_count() -> Iterator[None]:
+    """Shrink until Hypothesis' own count of shrinks runs out, never by the clock.
+
+    Hypothesis stops shrinking once it has spent five minutes of wall time on one
+    failure (``MAX_SHRINKING_SECONDS``, a module constant it leaves patchable for
+    this), so on a loaded machine a search would write a less shrunk counterexample
+    than on an idle one: the same seed, another file. The search stays bounded by its
+    examples and by Hypothesis' limit of 500 successful shrinks per failure.
+    """
+    saved = _hypothesis_engine.MAX_SHRINKING_SECONDS
+    _hypothesis_engine.MAX_SHRINKING_SECONDS = 10**9
+    try:
+        yield
+    finally:
+        _hypothesis_engine.MAX_SHRINKING_SECONDS = saved
+
+
 def _search_round(examples: int, seed: str, space: Space,
                   configure_device: Callable[[DeviceConfig], DeviceConfig] | None,
                   wanted: frozenset[str], counts: list[int],
@@ -234,7 +254,8 @@ def _search_round(examples: int, seed: str, space: Space,
 
     errors: list[BaseException] = []
     try:
-        search()
+        with _shrinking_by_count():
+            search()
     except BaseExceptionGroup as group:
         errors = list(group.exceptions)
     except Exception as single:  # sorted out below
