@@ -24,7 +24,8 @@ PACKAGE: Final = Path(__file__).resolve().parent.parent / "player_sim"
 #: The layers, bottom first. A module may import from its own layer and the ones
 #: below it, never from a layer above. The README's "Architecture" points here.
 LAYERS: Final[tuple[frozenset[str], ...]] = (
-    frozenset({"_errors", "_validators", "_keyed", "_durations", "_problems", "_limits"}),
+    frozenset({"_errors", "_validators", "_keyed", "_durations", "_problems", "_limits",
+               "_collector"}),
     frozenset({"_messages", "_trace_kinds", "trace", "signals"}),  # wire values, trace, signals
     frozenset({"player"}),                           # tables, the pure core, app policies
     frozenset({"backends"}),                         # simulated SSM, license, OTT, OVP
