@@ -89,13 +89,14 @@ def test_a_lost_setup_answer_is_reported_once_and_never_delivered() -> None:
     assert phone.setups_on_the_wire == (0.0,)  # still waiting: no timeout configured
 
 
-def test_a_setup_answer_after_its_timeout_is_dropped_and_a_kill_forgets_it() -> None:
+def test_a_late_setup_answer_empties_the_awaited_timeouts() -> None:
+    # the answer itself is judged in test_variants (a timed-out setup fails, its late
+    # answer is dropped); here: the lazily made dict of awaited timeouts is left empty
     world = World(WorldConfig(network=NetworkConfig(link_latency={"ssm": 4.0})), seed=1)
     phone = world.add_device(DeviceConfig(name="phone", account="a", ssm_server_url=SSM,
                                           request_timeouts={"setup": 5.0}))
     phone.play("c1")
-    world.run_for(20)
-    answers = [(r.t, r.data["http_status"]) for r in world.trace
-               if r.kind == "ssm_setup_answered"]
-    assert answers == [(5.0, 0)]  # the timeout's answer; the one at 8 s was dropped
-    assert phone._awaiting == {}
+    world.run_for(6)
+    assert phone._awaiting  # the timeout fired: its request is marked, not forgotten yet
+    world.run_for(14)
+    assert phone._awaiting == {}  # the answer at 8 s found it and was dropped
