@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, MutableMapping
 from typing import Any, Final
 
 import attrs
@@ -169,10 +169,20 @@ def known_rule_ids() -> frozenset[str] | None:
             return frozenset(found)
     catalogue = getattr(rules, "RULES", None) or getattr(rules, "CATALOGUE", None)
     if catalogue:
+        if _KNOWN_IDS and _KNOWN_IDS[0] is catalogue:  # (asked for by most files)
+            known: frozenset[str] = _KNOWN_IDS[1]
+            return known
         ids = catalogue.keys() if isinstance(catalogue, Mapping) else \
             [getattr(rule, "id", rule) for rule in catalogue]
-        return frozenset(str(i) for i in ids)
+        known = frozenset(str(i) for i in ids)
+        if isinstance(catalogue, Mapping) and not isinstance(catalogue, MutableMapping):
+            _KNOWN_IDS[:] = [catalogue, known]  # a read-only catalogue: its ids stay
+        return known
     return None
+
+
+#: The last read-only catalogue :func:`known_rule_ids` read, and its ids.
+_KNOWN_IDS: list[Any] = []
 
 
 def _load(path: str, text: str | None) -> Scenario:
