@@ -29,6 +29,7 @@ from ..backends import (
     SsmConfig,
 )
 from ..player import VARIANTS, AppPolicy, DocumentedAppPolicy
+from ..player._values import Value
 from ..providers import REFRESH_POLICY_NAMES, VARIANT_NAMES
 from ..world import (
     TIMED_CALLS,
@@ -100,8 +101,8 @@ def load_scenario_text(text: str, path: str = "<scenario>") -> Scenario:
     return _load(path, text)
 
 
-@attrs.frozen
-class LabWorld:
+@attrs.frozen(repr=False)
+class LabWorld(Value):
     """A served world's configuration: the ``world:`` and ``accounts:`` of a lab file.
 
     ``accounts`` are the declared accounts (empty: any account is welcome).

@@ -20,6 +20,7 @@ import attrs
 
 from .._errors import PlayerSimError, RunBudgetExceeded
 from .._limits import DEFAULT_MAX_EVENTS
+from ..player._values import Value
 from ..rules import CheckConfig, TraceChecker, judge_world
 from ..trace import Trace, TraceRecord
 from ..world import Device, DeviceConfig, World
@@ -61,8 +62,8 @@ def format_time(t: float) -> str:
     return f"t={round(t, 6):g}s"
 
 
-@attrs.frozen
-class Failure:
+@attrs.frozen(repr=False)
+class Failure(Value):
     """One expectation, invariant or step that did not hold.
 
     ``location`` and ``text`` say what was written where; ``message`` says what
@@ -81,8 +82,8 @@ class Failure:
     excerpt: tuple[TraceRecord, ...] = ()
 
 
-@attrs.frozen
-class ScenarioResult:
+@attrs.frozen(repr=False)
+class ScenarioResult(Value):
     """The outcome of one run: ``status`` is ``"passed"`` (nothing failed),
     ``"failed"`` (an expectation or invariant failed) or ``"error"`` (a step could
     not be performed). ``duration`` is the virtual seconds the run covered
@@ -149,8 +150,8 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
 
 # --- monitors -------------------------------------------------------------------
 
-@attrs.define(eq=False)
-class _Monitor:
+@attrs.define(eq=False, repr=False)
+class _Monitor(Value):
     kind: Literal["expect", "always", "never"]
     location: Location
     text: str

@@ -29,6 +29,7 @@ from .._limits import (
     MAX_VALUES,
     PROJECT_MARKERS,
 )
+from ..player._values import Value
 from ._model import Location, Problem
 
 __all__ = ["Document", "compose_file", "compose_node", "include_root", "read_text"]
@@ -44,8 +45,8 @@ _TAG_WORDS: Final = {"int": "a whole number", "float": "a number", "bool": "true
 _INCLUDABLE = ("world", "accounts", "devices")
 
 
-@attrs.define
-class Document:
+@attrs.define(repr=False)
+class Document(Value):
     """A composed file: its data, the marks of values and keys, the problems found.
 
     ``values`` and ``keys`` hold, by path, the YAML mark where each value and key
