@@ -149,6 +149,10 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     import sys
 
     from ._collector import batch_run
+
+    # a batch: the collector keeps off the objects made at import (restored at the end),
+    # and collects the young rarely while the scenario modules are imported too
+    click.get_current_context().with_resource(batch_run())
     from ._errors import ConfigError
     from .scenario import (
         format_result,
@@ -166,8 +170,6 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         write_atomic,
     )
 
-    # a batch: the collector keeps off the objects made at import (restored at the end)
-    click.get_current_context().with_resource(batch_run())
     color = _color_wanted()
     _check_outputs(files={"--json": json_path, "--junit-xml": junit_path, "--html": html_path},
                    folders={"--trace-dir": trace_dir, "--timeline": timeline_dir})
