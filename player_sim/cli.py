@@ -70,6 +70,24 @@ _DEFAULT_SCENARIOS = "scenarios"
 NOTHING_SELECTED = 5
 
 
+def _no_collection_at_exit() -> None:
+    """Have the interpreter skip its last full collection when this process exits
+    (registered once per process): a batch ends with its results still alive, tens of
+    thousands of objects, and that collection would walk them all to find no garbage
+    worth the walk (the memory goes back to the system at exit anyway). ``atexit``
+    handlers registered earlier, and ``weakref.finalize`` callbacks, still run."""
+    import atexit
+    import gc
+
+    if not _EXIT_FREEZE:
+        atexit.register(gc.freeze)  # frozen objects are left out of every collection
+        _EXIT_FREEZE.append(True)
+
+
+#: Whether :func:`_no_collection_at_exit` registered its handler in this process.
+_EXIT_FREEZE: list[bool] = []
+
+
 def _nothing(why: str) -> None:
     """Exit 5 with a sentence saying why nothing was selected and what to do."""
     import sys
@@ -153,6 +171,7 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     # a batch: the collector keeps off the objects made at import (restored at the end),
     # and collects the young rarely while the scenario modules are imported too
     click.get_current_context().with_resource(batch_run())
+    _no_collection_at_exit()
     from ._errors import ConfigError
     from .scenario import (
         format_result,
