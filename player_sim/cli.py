@@ -175,12 +175,10 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     from ._errors import ConfigError
     from .scenario import (
         format_result,
-        html_report,
         json_report,
         junit_xml,
         keyword_matches,
         load_many,
-        result_timeline,
         run_scenario,
         selection_words,
         summary_line,
@@ -246,11 +244,15 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
             _write_folder(trace_dir, {name: result.trace.to_jsonl() for result, name in
                                       zip(results, trace_file_names(results), strict=True)})
         if timeline_dir:
+            from .scenario import result_timeline  # drawing only: not every run
+
             target = timeline_dir
             for result, name in zip(results, trace_file_names(results), strict=True):
                 write_atomic(os.path.join(timeline_dir, name[:-len(".jsonl")] + ".svg"),
                              result_timeline(result))
         if html_path:
+            from .scenario import html_report  # drawing only: not every run
+
             target = html_path
             write_atomic(html_path, html_report(results))
     except OSError as err:  # named by the target, never by a temporary file
