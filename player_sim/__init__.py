@@ -12,58 +12,64 @@ name; ``import player_sim`` and ``player-sim run`` just don't pay for them.
 
 from typing import TYPE_CHECKING, Any
 
-from . import providers, signals
-from ._errors import ConfigError, InvalidTransition, PlayerSimError, RunBudgetExceeded
-from ._messages import ContentToken
-from .backends import (
-    Fault,
-    KsStatus,
-    LicenseConfig,
-    OttAsset,
-    OttConfig,
-    OttErrorCode,
-    OvpConfig,
-    OvpEntry,
-    SsmConfig,
-    SsmErrorCode,
-    SsmSession,
-)
-from .player import (
-    AppPolicy,
-    AppState,
-    CoreConfig,
-    DocumentedAppPolicy,
-    PlaybackState,
-    PlayerCore,
-    PlayerView,
-    SdkModel,
-    SsmVariants,
-    events,
-    mermaid_diagram,
-    mermaid_diagrams,
-)
-from .providers import (
-    ErrorElement,
-    MediaEntry,
-    MediaResult,
-    OttSessionProvider,
-    OvpMediaProvider,
-    OvpSessionProvider,
-    PhoenixMediaProvider,
-    PrimitiveResult,
-    RefreshPolicy,
-    SessionProvider,
-)
-from .trace import Kind, Trace, TraceFormatError, TraceRecord, Vantage
-from .world import (
-    Device,
-    DeviceConfig,
-    NetworkConfig,
-    Notification,
-    Simulation,
-    World,
-    WorldConfig,
-)
+from ._collector import long_lived as _long_lived
+
+# Importing builds objects that live as long as the process: the collector keeps off
+# them meanwhile (and they join its oldest generation), instead of walking them again
+# and again as they are made.
+with _long_lived():
+    from . import providers, signals
+    from ._errors import ConfigError, InvalidTransition, PlayerSimError, RunBudgetExceeded
+    from ._messages import ContentToken
+    from .backends import (
+        Fault,
+        KsStatus,
+        LicenseConfig,
+        OttAsset,
+        OttConfig,
+        OttErrorCode,
+        OvpConfig,
+        OvpEntry,
+        SsmConfig,
+        SsmErrorCode,
+        SsmSession,
+    )
+    from .player import (
+        AppPolicy,
+        AppState,
+        CoreConfig,
+        DocumentedAppPolicy,
+        PlaybackState,
+        PlayerCore,
+        PlayerView,
+        SdkModel,
+        SsmVariants,
+        events,
+        mermaid_diagram,
+        mermaid_diagrams,
+    )
+    from .providers import (
+        ErrorElement,
+        MediaEntry,
+        MediaResult,
+        OttSessionProvider,
+        OvpMediaProvider,
+        OvpSessionProvider,
+        PhoenixMediaProvider,
+        PrimitiveResult,
+        RefreshPolicy,
+        SessionProvider,
+    )
+    from .trace import Kind, Trace, TraceFormatError, TraceRecord, Vantage
+    from .world import (
+        Device,
+        DeviceConfig,
+        NetworkConfig,
+        Notification,
+        Simulation,
+        World,
+        WorldConfig,
+    )
 
 __all__ = [
     "AppPolicy",

@@ -70,6 +70,24 @@ _DEFAULT_SCENARIOS = "scenarios"
 NOTHING_SELECTED = 5
 
 
+def _no_collection_at_exit() -> None:
+    """Have the interpreter skip its last full collection when this process exits
+    (registered once per process): a batch ends with its results still alive, tens of
+    thousands of objects, and that collection would walk them all to find no garbage
+    worth the walk (the memory goes back to the system at exit anyway). ``atexit``
+    handlers registered earlier, and ``weakref.finalize`` callbacks, still run."""
+    import atexit
+    import gc
+
+    if not _EXIT_FREEZE:
+        atexit.register(gc.freeze)  # frozen objects are left out of every collection
+        _EXIT_FREEZE.append(True)
+
+
+#: Whether :func:`_no_collection_at_exit` registered its handler in this process.
+_EXIT_FREEZE: list[bool] = []
+
+
 def _nothing(why: str) -> None:
     """Exit 5 with a sentence saying why nothing was selected and what to do."""
     import sys
@@ -149,15 +167,18 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
     import sys
 
     from ._collector import batch_run
+
+    # a batch: the collector keeps off the objects made at import (restored at the end),
+    # and collects the young rarely while the scenario modules are imported too
+    click.get_current_context().with_resource(batch_run())
+    _no_collection_at_exit()
     from ._errors import ConfigError
     from .scenario import (
         format_result,
-        html_report,
         json_report,
         junit_xml,
         keyword_matches,
         load_many,
-        result_timeline,
         run_scenario,
         selection_words,
         summary_line,
@@ -166,8 +187,6 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
         write_atomic,
     )
 
-    # a batch: the collector keeps off the objects made at import (restored at the end)
-    click.get_current_context().with_resource(batch_run())
     color = _color_wanted()
     _check_outputs(files={"--json": json_path, "--junit-xml": junit_path, "--html": html_path},
                    folders={"--trace-dir": trace_dir, "--timeline": timeline_dir})
@@ -225,11 +244,15 @@ def run(paths: tuple[str, ...], seed: int | None, junit_path: str | None,
             _write_folder(trace_dir, {name: result.trace.to_jsonl() for result, name in
                                       zip(results, trace_file_names(results), strict=True)})
         if timeline_dir:
+            from .scenario import result_timeline  # drawing only: not every run
+
             target = timeline_dir
             for result, name in zip(results, trace_file_names(results), strict=True):
                 write_atomic(os.path.join(timeline_dir, name[:-len(".jsonl")] + ".svg"),
                              result_timeline(result))
         if html_path:
+            from .scenario import html_report  # drawing only: not every run
+
             target = html_path
             write_atomic(html_path, html_report(results))
     except OSError as err:  # named by the target, never by a temporary file

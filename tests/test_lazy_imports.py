@@ -13,7 +13,8 @@ import player_sim
 
 #: Imported only by the commands and names that need them.
 ON_DEMAND = ("trio", "player_sim._timeline", "xml.sax.saxutils", "xml.etree.ElementTree",
-             "hypothesis", "player_sim.explore", "player_sim.fleet", "player_sim.serve")
+             "hypothesis", "player_sim.explore", "player_sim.fleet", "player_sim.serve",
+             "player_sim.scenario._html")
 
 
 def _imported_by(code: str) -> set[str]:
@@ -44,3 +45,17 @@ def test_a_name_imported_on_first_use_is_the_module_s_own() -> None:
     assert player_sim.render_timeline is _timeline.render_timeline
     assert player_sim.FailureMark is _timeline.FailureMark
     assert _imported_by("from player_sim import window_around") >= {"player_sim._timeline"}
+
+
+def test_the_scenario_packages_drawing_names_are_imported_on_first_use() -> None:
+    from player_sim import scenario
+    from player_sim.scenario import _html
+
+    assert scenario.html_report is _html.html_report
+    assert scenario.result_timeline is _html.result_timeline
+    assert scenario.failure_marks is _html.failure_marks
+    assert set(scenario.__all__) <= set(dir(scenario))
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        scenario.no_such_name  # noqa: B018
+    assert _imported_by("from player_sim.scenario import html_report") >= {
+        "player_sim.scenario._html"}

@@ -23,12 +23,13 @@ from typing import Any, Final
 import attrs
 
 from . import _events as ev
+from ._values import Value
 
 __all__ = ["ACTIONS", "ACTION_NAMES", "ActionArg", "ActionSpec", "action_name", "action_spec"]
 
 
-@attrs.frozen
-class ActionArg:
+@attrs.frozen(repr=False)
+class ActionArg(Value):
     """An argument an action takes besides the device: ``name``, its Python ``type``,
     and whether a step must give it."""
 
@@ -37,8 +38,8 @@ class ActionArg:
     required: bool
 
 
-@attrs.frozen
-class ActionSpec:
+@attrs.frozen(repr=False)
+class ActionSpec(Value):
     """One action: its verb, its event class (``None``: done by the OS, not fed to the
     player core), its arguments, its meaning, and who can do it.
 

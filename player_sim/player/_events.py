@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from .._messages import SsmAnswer  # shared with the backends; public here
+from ._values import Value
 
 __all__ = [
     "Action",
@@ -52,79 +53,120 @@ __all__ = [
 ]
 
 
+# --- shapes: each defined once (defining an attrs class costs about a millisecond) --
+# An event is an attrs class of its own or a plain subclass of one of these: the same
+# fields, __init__, equality (only between instances of one class), hash and repr
+# (its own class name), attrs.fields and attrs.evolve.
+
+
+@attrs.frozen(repr=False)
+class _NoArguments(Value):
+    """An event that carries nothing but its class."""
+
+
+@attrs.frozen(repr=False)
+class _OfStream(Value):
+    """An action on ``stream``."""
+
+    stream: str
+
+
+@attrs.frozen(repr=False)
+class _OfPlayback(Value):
+    """An event of playback ``playback_id``."""
+
+    playback_id: int
+
+
+@attrs.frozen(repr=False)
+class _SsmAnswered(Value):
+    """The SSM server's ``answer`` to a call of playback ``playback_id``."""
+
+    playback_id: int
+    answer: SsmAnswer
+
+
 # --- actions: what a user or the app asks the player to do -----------------
 
 
-@attrs.frozen
-class Play:
+class Play(_OfStream):
     """Start ``stream`` (from idle, stopped or failed)."""
 
-    stream: str
+    __slots__ = ()
 
 
-@attrs.frozen
-class Stop:
+class Stop(_NoArguments):
     """Stop the current playback; the SDK tears its SSM session down."""
 
+    __slots__ = ()
 
-@attrs.frozen
-class Zap:
+
+class Zap(_OfStream):
     """Stop the current stream and start ``stream`` (which may be the same one)."""
 
-    stream: str
+    __slots__ = ()
 
 
-@attrs.frozen
-class Resume:
+class Resume(_NoArguments):
     """Resume a playback paused by a normal background."""
 
+    __slots__ = ()
 
-@attrs.frozen
-class ReleaseItem:
+
+class ReleaseItem(_NoArguments):
     """De-initialise the player item: the SDK releases (tears down) its SSM session."""
 
+    __slots__ = ()
 
-@attrs.frozen
-class EnterBackground:
+
+class EnterBackground(_NoArguments):
     """The app goes to the background (PiP takes over when enabled and playing)."""
 
+    __slots__ = ()
 
-@attrs.frozen
-class EnterForeground:
+
+class EnterForeground(_NoArguments):
     """The app returns to the foreground."""
 
+    __slots__ = ()
 
-@attrs.frozen
-class EnterPip:
+
+class EnterPip(_NoArguments):
     """The user starts picture-in-picture."""
 
+    __slots__ = ()
 
-@attrs.frozen
-class LeavePip:
+
+class LeavePip(_NoArguments):
     """The user restores the app from picture-in-picture to the foreground."""
 
+    __slots__ = ()
 
-@attrs.frozen
-class ClosePip:
+
+class ClosePip(_NoArguments):
     """The PiP window is closed while the app is in the background: it is suspended."""
 
+    __slots__ = ()
 
-@attrs.frozen
-class Login:
+
+@attrs.frozen(repr=False)
+class Login(Value):
     """Start a session on the device's session provider (user when ``username`` is set)."""
 
     username: str | None = None
     password: str | None = None
 
 
-@attrs.frozen
-class Logout:
+class Logout(_NoArguments):
     """End the session provider's session (an alias of ``end_session``)."""
 
+    __slots__ = ()
 
-@attrs.frozen
-class EndSession:
+
+class EndSession(_NoArguments):
     """End the session provider's session."""
+
+    __slots__ = ()
 
 
 Action = (Play | Stop | Zap | Resume | ReleaseItem | EnterBackground | EnterForeground
@@ -134,26 +176,20 @@ Action = (Play | Stop | Zap | Resume | ReleaseItem | EnterBackground | EnterFore
 # --- answers: what came back from the network, or a timer ------------------
 
 
-@attrs.frozen
-class SetupAnswered:
-    playback_id: int
-    answer: SsmAnswer
+class SetupAnswered(_SsmAnswered):
+    __slots__ = ()
 
 
-@attrs.frozen
-class HeartbeatAnswered:
-    playback_id: int
-    answer: SsmAnswer
+class HeartbeatAnswered(_SsmAnswered):
+    __slots__ = ()
 
 
-@attrs.frozen
-class TeardownAnswered:
-    playback_id: int
-    answer: SsmAnswer
+class TeardownAnswered(_SsmAnswered):
+    __slots__ = ()
 
 
-@attrs.frozen
-class LicenseAnswered:
+@attrs.frozen(repr=False)
+class LicenseAnswered(Value):
     """The license server answered. ``session_token``: the session token a license answer
     carries in enforced mode (WIRE.md: "a ``sessionToken`` in a license answer means
     enforced mode"), the one the keep-alive renewals must use; ``None`` otherwise."""
@@ -166,8 +202,8 @@ class LicenseAnswered:
     session_token: str | None = None
 
 
-@attrs.frozen
-class KsAnswered:
+@attrs.frozen(repr=False)
+class KsAnswered(Value):
     """The session provider answered a token request (``ks`` or an error)."""
 
     playback_id: int
@@ -178,8 +214,8 @@ class KsAnswered:
     message: str = ""
 
 
-@attrs.frozen
-class MediaAnswered:
+@attrs.frozen(repr=False)
+class MediaAnswered(Value):
     """The media provider finished a load: DRM data, or an error."""
 
     playback_id: int
@@ -192,27 +228,24 @@ class MediaAnswered:
     message: str = ""
 
 
-@attrs.frozen
-class HeartbeatDue:
+class HeartbeatDue(_OfPlayback):
     """The heartbeat timer of playback ``playback_id`` fired."""
 
-    playback_id: int
+    __slots__ = ()
 
 
-@attrs.frozen
-class TeardownWaitEnded:
+class TeardownWaitEnded(_OfPlayback):
     """The client's cap on a blocking teardown ran out before its answer came: the
     main thread goes on without it (the request goes on too; DOMAIN.md, iOS)."""
 
-    playback_id: int
+    __slots__ = ()
 
 
-@attrs.frozen
-class ContentTokenMissing:
+class ContentTokenMissing(_OfPlayback):
     """The client polled for playback ``playback_id``'s content token and gave up
     (variant ``content_token_wait: poll``): the setup is never sent."""
 
-    playback_id: int
+    __slots__ = ()
 
 
 Answer = (SetupAnswered | HeartbeatAnswered | TeardownAnswered | LicenseAnswered | KsAnswered
@@ -223,8 +256,8 @@ Input = Action | Answer
 # --- effects: what the shell must do ---------------------------------------
 
 
-@attrs.frozen
-class SendSsmSetup:
+@attrs.frozen(repr=False)
+class SendSsmSetup(Value):
     """Ask the SSM server for a session token; ``blocking`` holds the main thread.
     ``in_license`` (SSM V2): the setup travels inside the license request, whose
     answer grants the license too."""
@@ -235,8 +268,8 @@ class SendSsmSetup:
     in_license: bool = False
 
 
-@attrs.frozen
-class SendLicenseRequest:
+@attrs.frozen(repr=False)
+class SendLicenseRequest(Value):
     """Ask the license server for a license, carrying the SSM token (or ``None``)."""
 
     playback_id: int
@@ -245,8 +278,8 @@ class SendLicenseRequest:
     ssm_required: bool
 
 
-@attrs.frozen
-class SendHeartbeat:
+@attrs.frozen(repr=False)
+class SendHeartbeat(Value):
     """Keep the session alive with ``token``: a heartbeat, or in enforced mode
     (``renewal``) a license renewal, which rotates the token the same way."""
 
@@ -255,8 +288,8 @@ class SendHeartbeat:
     renewal: bool = False
 
 
-@attrs.frozen
-class SendSsmTeardown:
+@attrs.frozen(repr=False)
+class SendSsmTeardown(Value):
     """Release an SSM session; ``blocking`` holds the main thread until the answer.
     ``stream`` is the stream whose session it is (not the one a zap goes to)."""
 
@@ -266,23 +299,22 @@ class SendSsmTeardown:
     stream: str | None = None
 
 
-@attrs.frozen
-class ArmHeartbeat:
+@attrs.frozen(repr=False)
+class ArmHeartbeat(Value):
     """Fire :class:`HeartbeatDue` for ``playback_id`` after ``delay`` seconds."""
 
     playback_id: int
     delay: float
 
 
-@attrs.frozen
-class FetchKs:
+class FetchKs(_OfPlayback):
     """Ask the session provider for a KS for playback ``playback_id``."""
 
-    playback_id: int
+    __slots__ = ()
 
 
-@attrs.frozen
-class LoadMedia:
+@attrs.frozen(repr=False)
+class LoadMedia(Value):
     """Ask the media provider to load ``stream`` (it obtained ``ks`` already)."""
 
     playback_id: int
@@ -290,8 +322,8 @@ class LoadMedia:
     ks: str
 
 
-@attrs.frozen
-class Notify:
+@attrs.frozen(repr=False)
+class Notify(Value):
     """Post a notification or lifecycle event: ``kind`` is a signal name.
 
     ``fields`` holds the payload as sorted ``(name, value)`` pairs.

@@ -87,6 +87,28 @@ def _plan(classes: tuple[type[Monitor], ...], vantages: frozenset[Vantage]) -> _
                  {kind: tuple(indexes) for kind, indexes in routes.items()})
 
 
+@functools.lru_cache(maxsize=64)
+def _routes(classes: tuple[type[Monitor], ...], vantages: frozenset[Vantage],
+            active: tuple[bool, ...]) -> tuple[Mapping[str, tuple[int, ...]], tuple[int, ...]]:
+    """A checker's routes and its slots by rule id, given which of its plan's monitors
+    are active (``active``, in ``chosen`` order; the active ones fill the slots in that
+    order): per record kind, the slots of the monitors reading it, in order (only kinds
+    an active monitor reads); and the slots sorted by rule id. The same for every
+    checker whose monitors are active alike (a suite's scenarios share a few sets)."""
+    plan = _plan(classes, vantages)
+    slot_of: dict[int, int] = {}
+    for index, on in enumerate(active):
+        if on:
+            slot_of[index] = len(slot_of)
+    routes: dict[str, tuple[int, ...]] = {}
+    for kind, indexes in plan.routes.items():
+        watching = tuple([slot_of[i] for i in indexes if active[i]])
+        if watching:
+            routes[kind] = watching
+    rule_of = [plan.chosen[i].rule_id for i in slot_of]
+    return routes, tuple(sorted(range(len(rule_of)), key=rule_of.__getitem__))
+
+
 class TraceChecker:
     """Checks records against the monitors of ``rules`` (default: every rule with one).
 
@@ -121,25 +143,19 @@ class TraceChecker:
         #: with this token (see :meth:`_fork`: copies share the rest until they write).
         self._token = object()
         built = [c(self) for c in plan.chosen]
-        active = [m.active() for m in built]
+        active = tuple([m.active() for m in built])
         self.monitors = [m for m, on in zip(built, active, strict=True) if on]
-        slots: dict[int, int] = {}
         for slot, monitor in enumerate(self.monitors):
             if monitor._slot != -1 or monitor._held_by is not None:
                 raise TypeError(f"{type(monitor).__name__} sets _slot or _held_by, which "
                                 "are the checker's; rename its own")
             monitor._slot = slot
             monitor._held_by = self._token
-            slots[id(monitor)] = slot
+        routes, by_rule = _routes(tuple(classes), self.vantages, active)
         #: The slots in ``monitors``, by rule id (for :meth:`_awaiting`).
-        self._by_rule = tuple(sorted(range(len(self.monitors)),
-                                     key=lambda slot: self.monitors[slot].rule_id))
+        self._by_rule = by_rule
         #: Per record kind, the slots in ``monitors`` of the monitors reading it, in order.
-        self._routes: dict[str, tuple[int, ...]] = {}
-        for kind, indexes in plan.routes.items():
-            watching = tuple(slots[id(built[i])] for i in indexes if active[i])
-            if watching:  # only kinds an active monitor reads, as before the plan
-                self._routes[kind] = watching
+        self._routes: dict[str, tuple[int, ...]] = dict(routes)
         self._devices: dict[str, DeviceView] = {}
         self._owned_views: set[str] = set()
         self._latencies: list[tuple[float, float, float]] = []

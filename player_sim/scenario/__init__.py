@@ -23,7 +23,13 @@ The public API, for the CLI, the pytest plugin and harnesses::
   the JSON Schema of the language; :func:`html_report` writes a self-contained
   HTML page (verdicts, failures, scenario excerpts, trace windows, timelines) and
   :func:`result_timeline` draws one run with its failures marked.
+
+The drawing names (:func:`html_report`, :func:`result_timeline`,
+:func:`failure_marks`) are imported on first use (a module ``__getattr__``, PEP 562),
+as for ``player_sim``'s own: a run that draws nothing does not pay for them.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._discover import (
     SCENARIO_SUFFIXES,
@@ -33,7 +39,6 @@ from ._discover import (
     scenario_stem,
     selection_words,
 )
-from ._html import failure_marks, html_report, result_timeline
 from ._loader import (
     LabWorld,
     known_rule_ids,
@@ -78,6 +83,9 @@ from ._report import (
 )
 from ._runner import Failure, ScenarioResult, format_time, run_scenario
 from ._schema import SCHEMA, schema_json
+
+if TYPE_CHECKING:
+    from ._html import failure_marks, html_report, result_timeline
 
 __all__ = [
     "REPORT_SCHEMA",
@@ -132,3 +140,22 @@ __all__ = [
     "trace_file_names",
     "write_atomic",
 ]
+
+#: The public names imported on first use: the HTML report and the timeline of a run,
+#: which only drawing needs (``player-sim run`` without ``--html`` or ``--timeline``).
+_DRAWING_NAMES = frozenset({"failure_marks", "html_report", "result_timeline"})
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name that is not imported with the package, on first use (PEP 562)."""
+    if name not in _DRAWING_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import _html
+
+    value = getattr(_html, name)
+    globals()[name] = value  # the next lookup finds it without calling this
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_DRAWING_NAMES})

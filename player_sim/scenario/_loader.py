@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, MutableMapping
 from typing import Any, Final
 
 import attrs
@@ -29,6 +29,7 @@ from ..backends import (
     SsmConfig,
 )
 from ..player import VARIANTS, AppPolicy, DocumentedAppPolicy
+from ..player._values import Value
 from ..providers import REFRESH_POLICY_NAMES, VARIANT_NAMES
 from ..world import (
     TIMED_CALLS,
@@ -100,8 +101,8 @@ def load_scenario_text(text: str, path: str = "<scenario>") -> Scenario:
     return _load(path, text)
 
 
-@attrs.frozen
-class LabWorld:
+@attrs.frozen(repr=False)
+class LabWorld(Value):
     """A served world's configuration: the ``world:`` and ``accounts:`` of a lab file.
 
     ``accounts`` are the declared accounts (empty: any account is welcome).
@@ -169,10 +170,20 @@ def known_rule_ids() -> frozenset[str] | None:
             return frozenset(found)
     catalogue = getattr(rules, "RULES", None) or getattr(rules, "CATALOGUE", None)
     if catalogue:
+        if _KNOWN_IDS and _KNOWN_IDS[0] is catalogue:  # (asked for by most files)
+            known: frozenset[str] = _KNOWN_IDS[1]
+            return known
         ids = catalogue.keys() if isinstance(catalogue, Mapping) else \
             [getattr(rule, "id", rule) for rule in catalogue]
-        return frozenset(str(i) for i in ids)
+        known = frozenset(str(i) for i in ids)
+        if isinstance(catalogue, Mapping) and not isinstance(catalogue, MutableMapping):
+            _KNOWN_IDS[:] = [catalogue, known]  # a read-only catalogue: its ids stay
+        return known
     return None
+
+
+#: The last read-only catalogue :func:`known_rule_ids` read, and its ids.
+_KNOWN_IDS: list[Any] = []
 
 
 def _load(path: str, text: str | None) -> Scenario:

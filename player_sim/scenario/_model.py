@@ -23,6 +23,7 @@ from ..backends._ovp import ENDPOINTS as OVP_ENDPOINTS
 from ..backends._ssm import ENDPOINTS as SSM_ENDPOINTS
 from ..player._actions import ACTIONS as ACTION_TABLE
 from ..player._actions import ActionSpec
+from ..player._values import Value
 from ..providers import (
     MediaSource,
     OttSessionProvider,
@@ -129,8 +130,8 @@ COMPARATORS: Final[Mapping[str, str]] = {
 }
 
 
-@attrs.frozen
-class Action:
+@attrs.frozen(repr=False)
+class Action(Value):
     """Perform ``name`` (a key of :data:`ACTIONS`) on ``device`` with ``args`` (the
     action's arguments given in the step, e.g. ``stream`` for play and zap)."""
 
@@ -152,24 +153,24 @@ class Action:
         return f"{self.name}: {{device: {self.device}, {fields}}}"
 
 
-@attrs.frozen
-class Wait:
+@attrs.frozen(repr=False)
+class Wait(Value):
     """Let ``seconds`` of virtual time pass."""
 
     location: Location
     seconds: float
 
 
-@attrs.frozen
-class At:
+@attrs.frozen(repr=False)
+class At(Value):
     """Let virtual time pass until ``time`` (seconds since the start)."""
 
     location: Location
     time: float
 
 
-@attrs.frozen
-class FailNext:
+@attrs.frozen(repr=False)
+class FailNext(Value):
     """Answer the next ``count`` calls of ``endpoint`` with this error (OVP codes are
     text, e.g. ``INVALID_KS``; the others are numbers)."""
 
@@ -181,8 +182,8 @@ class FailNext:
     message: str
 
 
-@attrs.frozen
-class LoseAnswers:
+@attrs.frozen(repr=False)
+class LoseAnswers(Value):
     """The SSM server acts on the next ``count`` calls of ``endpoint`` (``ssm.setup``
     ...), but their answers never reach the device."""
 
@@ -191,8 +192,8 @@ class LoseAnswers:
     count: int
 
 
-@attrs.frozen
-class OperatorKill:
+@attrs.frozen(repr=False)
+class OperatorKill(Value):
     """The operator kills sessions at the SSM server: every live session of ``device``
     (``killDeviceSessions``) or of ``account`` (``killAccountSessions``); one is set."""
 
@@ -201,8 +202,8 @@ class OperatorKill:
     account: str | None
 
 
-@attrs.frozen
-class ProviderSpec:
+@attrs.frozen(repr=False)
+class ProviderSpec(Value):
     """How to build a device's session provider and media provider, fresh for each run
     (a built-in provider serves one device of one world).
 
@@ -255,8 +256,8 @@ class ProviderSpec:
                 OvpMediaProvider())
 
 
-@attrs.frozen
-class Outage:
+@attrs.frozen(repr=False)
+class Outage(Value):
     """The backend behind ``link`` is unreachable during ``[start, end)`` (absolute)."""
 
     location: Location
@@ -265,8 +266,8 @@ class Outage:
     end: float
 
 
-@attrs.frozen
-class Latency:
+@attrs.frozen(repr=False)
+class Latency(Value):
     """Messages leaving on ``link`` during ``[start, end)`` take ``extra`` seconds more."""
 
     location: Location
@@ -276,8 +277,8 @@ class Latency:
     end: float
 
 
-@attrs.frozen
-class SignalMatch:
+@attrs.frozen(repr=False)
+class SignalMatch(Value):
     """A trace record of kind ``kind`` (a signal, or any trace event when ``is_signal``
     is false), of ``device`` if given, whose data has every field of ``payload``."""
 
@@ -296,8 +297,8 @@ class SignalMatch:
         return what
 
 
-@attrs.frozen
-class Condition:
+@attrs.frozen(repr=False)
+class Condition(Value):
     """Something true or false at one instant: a device's state or a metric.
 
     State: ``device`` with any of ``app``, ``playback``, ``stream``.
@@ -341,8 +342,8 @@ def _number(value: float) -> str:
 Mode = Literal["now", "at", "within", "for", "occurs", "absent", "always", "never"]
 
 
-@attrs.frozen
-class Expect:
+@attrs.frozen(repr=False)
+class Expect(Value):
     """An expectation, checked while the scenario runs.
 
     Exactly one of ``signal`` and ``condition`` is set. ``mode``:
@@ -370,8 +371,8 @@ class Expect:
         return self.text
 
 
-@attrs.frozen
-class Invariant:
+@attrs.frozen(repr=False)
+class Invariant(Value):
     """``always`` (the condition holds at every instant) or ``never`` (the condition
     never holds, or the signal is never posted) over the whole run."""
 
@@ -386,8 +387,8 @@ Step = (Action | Wait | At | FailNext | Outage | Latency | OperatorKill | LoseAn
         | Expect)
 
 
-@attrs.frozen
-class Scenario:
+@attrs.frozen(repr=False)
+class Scenario(Value):
     """One scenario file, loaded and validated.
 
     ``devices`` keeps the file's order; the runner adds them in that order.

@@ -20,6 +20,7 @@ import attrs
 
 from .._errors import PlayerSimError, RunBudgetExceeded
 from .._limits import DEFAULT_MAX_EVENTS
+from ..player._values import Value
 from ..rules import CheckConfig, TraceChecker, judge_world
 from ..trace import Trace, TraceRecord
 from ..world import Device, DeviceConfig, World
@@ -61,8 +62,8 @@ def format_time(t: float) -> str:
     return f"t={round(t, 6):g}s"
 
 
-@attrs.frozen
-class Failure:
+@attrs.frozen(repr=False)
+class Failure(Value):
     """One expectation, invariant or step that did not hold.
 
     ``location`` and ``text`` say what was written where; ``message`` says what
@@ -81,8 +82,8 @@ class Failure:
     excerpt: tuple[TraceRecord, ...] = ()
 
 
-@attrs.frozen
-class ScenarioResult:
+@attrs.frozen(repr=False)
+class ScenarioResult(Value):
     """The outcome of one run: ``status`` is ``"passed"`` (nothing failed),
     ``"failed"`` (an expectation or invariant failed) or ``"error"`` (a step could
     not be performed). ``duration`` is the virtual seconds the run covered
@@ -149,8 +150,8 @@ def run_scenario(scenario: Scenario, *, seed: int | None = None,
 
 # --- monitors -------------------------------------------------------------------
 
-@attrs.define(eq=False)
-class _Monitor:
+@attrs.define(eq=False, repr=False)
+class _Monitor(Value):
     kind: Literal["expect", "always", "never"]
     location: Location
     text: str
@@ -174,9 +175,14 @@ class _Run:
         self.configure = configure
         self.failures: list[Failure] = []
         self.signal_monitors: list[_Monitor] = []
+        self.closed = False  # a monitor was decided since the last prune()
         self.condition_monitors: list[_Monitor] = []
         self.checkpoints: list[float] = []
         self.cursor = 0
+        #: The records observe() read last, trace indexes ``batch_start`` to ``cursor``:
+        #: an expectation added in the same instant scans them without rebuilding them.
+        self.batch: list[TraceRecord] = []
+        self.batch_start = 0
         self.checks = 0
         self.step_error = False
         self.observed: dict[str, int] = {}
@@ -352,11 +358,16 @@ class _Run:
         if monitor.signal is not None:
             self.signal_monitors.append(monitor)
             # records of this instant already seen count too; newer ones come in observe()
-            trace = self.world.trace
-            first = self.cursor
-            while first > 0 and trace[first - 1].t >= monitor.start - _EPS:
+            trace, batch, start = self.world.trace, self.batch, self.batch_start
+            first, since = self.cursor, monitor.start - _EPS
+            while first > start and batch[first - 1 - start].t >= since:
                 first -= 1
-            self.scan(monitor, trace[first:self.cursor])
+            if first > start or first == 0 or trace[first - 1].t < since:
+                self.scan(monitor, batch[first - start:])
+            else:  # back before the last batch (rare): read the trace itself
+                while first > 0 and trace[first - 1].t >= since:
+                    first -= 1
+                self.scan(monitor, trace[first:self.cursor])
         else:
             self.condition_monitors.append(monitor)
             # checked after every instant; these make sure its bounds are instants
@@ -376,6 +387,7 @@ class _Run:
         trace = self.world.trace
         if self.cursor < len(trace):
             new = trace[self.cursor:]
+            self.batch, self.batch_start = new, self.cursor
             self.cursor = len(trace)
             if self.checker is not None:
                 feed = self.checker.feed
@@ -393,11 +405,17 @@ class _Run:
                     self.check_condition(monitor, now)
         self.prune()
 
+    def close(self, monitor: _Monitor) -> None:
+        """``monitor`` is decided: the next :meth:`prune` drops it."""
+        monitor.done = True
+        self.closed = True
+
     def prune(self) -> None:
-        if any(m.done for m in self.signal_monitors):
-            self.signal_monitors = [m for m in self.signal_monitors if not m.done]
-        if any(m.done for m in self.condition_monitors):
-            self.condition_monitors = [m for m in self.condition_monitors if not m.done]
+        if not self.closed:  # (called after every instant; a monitor rarely closes)
+            return
+        self.closed = False
+        self.signal_monitors = [m for m in self.signal_monitors if not m.done]
+        self.condition_monitors = [m for m in self.condition_monitors if not m.done]
 
     def scan(self, monitor: _Monitor, records: Sequence[TraceRecord]) -> None:
         match = monitor.signal
@@ -416,7 +434,7 @@ class _Run:
                 continue
             self.checks += 1
             if monitor.mode == "occurs":
-                monitor.done = True
+                self.close(monitor)
             else:  # absent, never
                 who = f" by {record.device}" if record.device else ""
                 self.fail(monitor, record.t, f"{match.describe()} was posted{who} at "
@@ -426,7 +444,7 @@ class _Run:
         if monitor.done or now < monitor.end - _EPS:
             return
         if monitor.mode == "absent":
-            monitor.done = True
+            self.close(monitor)
             self.checks += 1
         elif monitor.mode == "occurs":
             self.fail(monitor, monitor.end, self.missing_message(monitor))
@@ -462,13 +480,13 @@ class _Run:
         self.checks += 1
         mode = monitor.mode
         if mode in ("now", "at"):
-            monitor.done = True
+            self.close(monitor)
             if not holds:
                 self.fail(monitor, now, f"expected {condition.describe()} at "
                           f"{format_time(now)}; {self.actual(condition)}")
         elif mode == "within":
             if holds:
-                monitor.done = True
+                self.close(monitor)
             elif now >= monitor.end - _EPS:
                 self.fail(monitor, monitor.end, f"expected {condition.describe()} at some "
                           f"moment between {format_time(monitor.start)} and "
@@ -480,7 +498,7 @@ class _Run:
                           f"{format_time(monitor.start)} to {format_time(monitor.end)}; at "
                           f"{format_time(now)} {self.actual(condition)}")
             elif now >= monitor.end - _EPS:
-                monitor.done = True
+                self.close(monitor)
         elif mode == "always":
             if not holds:
                 self.fail(monitor, now, f"always {condition.describe()} broke at "
@@ -500,7 +518,7 @@ class _Run:
                 self.check_condition(monitor, now)
 
     def fail(self, monitor: _Monitor, time: float, message: str) -> None:
-        monitor.done = True
+        self.close(monitor)
         self.failures.append(Failure(monitor.kind, monitor.location, monitor.text, message,
                                      time))
 

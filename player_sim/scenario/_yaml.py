@@ -9,6 +9,7 @@ keys and indexes) to the :class:`~._model.Location` of its value and of its key.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -28,6 +29,7 @@ from .._limits import (
     MAX_VALUES,
     PROJECT_MARKERS,
 )
+from ..player._values import Value
 from ._model import Location, Problem
 
 __all__ = ["Document", "compose_file", "compose_node", "include_root", "read_text"]
@@ -43,8 +45,8 @@ _TAG_WORDS: Final = {"int": "a whole number", "float": "a number", "bool": "true
 _INCLUDABLE = ("world", "accounts", "devices")
 
 
-@attrs.define
-class Document:
+@attrs.define(repr=False)
+class Document(Value):
     """A composed file: its data, the marks of values and keys, the problems found.
 
     ``values`` and ``keys`` hold, by path, the YAML mark where each value and key
@@ -359,7 +361,8 @@ class _Includes:
                     problems.append(Problem(where, f"can't include {item.value[:60]!r}: {err} "
                                                    f"(paths are relative to {path})"))
                     continue
-                included = _compose(text, target, problems)
+                included, found = _compose_include(text, target)
+                problems.extend(found)
                 if included is None:
                     continue
                 included = self.resolve(included, target, problems,
@@ -376,11 +379,30 @@ class _Includes:
                                                 f"an included file may only hold "
                                                 f"{', '.join(_INCLUDABLE)}, not "
                                                 f"{key.value[:40]!r}"))
-                included.value = [(k, v) for k, v in included.value
-                                  if isinstance(k, yaml.ScalarNode) and k.value in _INCLUDABLE]
+                included = _with_pairs(included, [
+                    (k, v) for k, v in included.value
+                    if isinstance(k, yaml.ScalarNode) and k.value in _INCLUDABLE])
                 base = included if base is None else _merge(base, included)
-        node.value = kept
+        node = _with_pairs(node, kept)
         return node if base is None else _merge(base, node)
+
+
+@functools.lru_cache(maxsize=32)
+def _compose_include(text: str, file: str) -> tuple[Any, tuple[Problem, ...]]:
+    """:func:`_compose` of an included file, and its problems: the same for every
+    scenario that includes it (a suite includes a few fragments many times), so
+    composed once. Node trees are never changed once composed (see :func:`_with_pairs`),
+    so sharing one is safe."""
+    problems: list[Problem] = []
+    node = _compose(text, file, problems)
+    return node, tuple(problems)
+
+
+def _with_pairs(node: Any, pairs: list[tuple[Any, Any]]) -> Any:
+    """A copy of mapping ``node`` holding ``pairs`` (composed nodes are shared, never
+    changed)."""
+    return yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark,
+                            flow_style=node.flow_style)
 
 
 def _merge(base: Any, over: Any) -> Any:
