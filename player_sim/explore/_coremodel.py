@@ -51,7 +51,8 @@ from ._recording import Recorder, feed_lazily, finish_lazily
 
 __all__ = ["ACTIONS", "CORE_RULES", "DEVICE", "KILL", "REFUSED_INPUT_UNCHANGED", "RELAUNCH",
            "STEP", "UNJUDGED", "CoreEnv", "Finding", "Request", "clone_core", "core_checker",
-           "inputs", "snapshot", "state_key", "step", "variant_key"]
+           "inputs", "refusal_kept", "snapshot", "state_key", "step",
+           "variant_key"]
 
 P = PlaybackState
 A = AppState
@@ -242,6 +243,19 @@ _SLOT_SET: Final = frozenset(_SLOTS)
 _EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
 
 
+def _plain(cls: type) -> bool:
+    """Whether ``cls`` keeps no state beyond the documented core's slots and the
+    explorer's own (so that, without an SDK model, :func:`variant_key` is empty)."""
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = cls.__dictoffset__ == 0 and all(
+            n in _SLOT_SET or n in _EXPLORER_ATTRIBUTES for n in _slots_of(cls))
+    return plain
+
+
+_PLAIN: dict[type, bool] = {}
+
+
 def keyed_by_slots(core_type: type[PlayerCore], config: CoreConfig) -> bool:
     """Whether the state key of a ``core_type`` core under ``config`` reads nothing but
     the documented core's slots: the class keeps no state of its own (no slot beyond
@@ -359,6 +373,20 @@ def _refused(core: PlayerCore, action: ev.Action) -> list[Finding]:
                         f"the refused {_label(action)} changed the core: "
                         f"{', '.join(changed)}")]
     return []
+
+
+def refusal_kept(core: PlayerCore, action: ev.Action, before: tuple[Any, ...]) -> bool:
+    """Feed ``core`` (whose :func:`snapshot` is ``before``) an action ``core.can``
+    refuses; whether the contract :data:`REFUSED_INPUT_UNCHANGED` held: it raised and
+    left every slot equal to ``before``'s, so :func:`step` would find nothing. When
+    false, ``core`` may have changed: take the step again on a fresh copy."""
+    try:
+        core.feed(action)
+    except PlayerSimError:
+        # (Equal tuples: ``_refused`` finds no slot with ``old != new``; a core's slots
+        # hold no value unequal to itself, such as a NaN.)
+        return snapshot(core) == before
+    return False
 
 
 def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
@@ -491,13 +519,16 @@ def state_key(core: PlayerCore, env: CoreEnv, checker: TraceChecker | None = Non
         return pid - base
 
     stash = tuple((type(e).__name__, rel(e.playback_id), tok(getattr(e, "token", None)))
-                  for e in core._stash if isinstance(e, ev.SendSsmTeardown))
-    core_part = (core.app, core.playback, core.stream, tok(core.ssm_token),
-                 rel(core.item_playback_id), core.ssm_error, core.ks, core.media_ssm,
-                 core._start_after_teardown, rel(core._teardown_playback_id),
-                 core._pending_stream_value, stash, variant_key(core, tok, rel))
-    requests = tuple(sorted((r.kind, rel(r.playback_id), tok(r.token) or "", r.blocking,
-                             r.ssm_required) for r in env.requests))
+                  for e in core._stash if isinstance(e, ev.SendSsmTeardown)) \
+        if core._stash else ()
+    # (The states by value: one per member, and a string hashes without a Python call.)
+    core_part = (core.app._value_, core.playback._value_, core.stream, tok(core.ssm_token),
+                 core.item_playback_id - base, core.ssm_error, core.ks, core.media_ssm,
+                 core._start_after_teardown, core._teardown_playback_id - base,
+                 core._pending_stream_value, stash,
+                 () if core._sdk is None and _plain(type(core)) else variant_key(core, tok, rel))
+    requests = tuple(sorted([(r.kind, r.playback_id - base, tok(r.token) or "", r.blocking,
+                              r.ssm_required) for r in env.requests]))
     if checker is None:
         return (*core_part, requests)
     return (*core_part, requests, checker_key(checker, DEVICE, tok, rel))
