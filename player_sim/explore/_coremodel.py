@@ -47,7 +47,7 @@ from ..backends import SsmErrorCode
 from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
 from ..player import _events as ev
 from ..rules import CATALOGUE, CheckConfig, TraceChecker
-from ._recording import Recorder, feed_lazily, finish_lazily
+from ._recording import Recorder
 
 __all__ = ["ACTIONS", "CORE_RULES", "DEVICE", "KILL", "REFUSED_INPUT_UNCHANGED", "RELAUNCH",
            "STEP", "UNJUDGED", "CoreEnv", "Finding", "Request", "clone_core", "core_checker",
@@ -438,11 +438,8 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
         return env, (), [Finding("core.accepts-inputs", f"the core raised {err!r}")]
     request_ids = iter(recorder.request_ids)
     for effect in effects:
-        req = _request(effect, now)
+        req = _request(effect, now, request_ids)
         if req is not None:
-            if req.kind in _SENT_WITH_ID:
-                req = Request(req.kind, req.playback_id, req.token, req.blocking,
-                              req.ssm_required, req.due, next(request_ids))
             requests.append(req)
             if req.blocking and blocked_since is None:
                 blocked_since = now
@@ -452,10 +449,10 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
         blocked_since = None
     new_env = CoreEnv(tuple(requests), env.tokens + used, now, blocked_since,
                       recorder.next_request)
-    # (``checker`` may be a lazy copy, :func:`~._recording.clone_checker`.)
-    violations = [v for record in recorder.take() for v in feed_lazily(checker, record)]
+    # (``checker`` may be a copy, :func:`~._recording.clone_checker`: fed like any.)
+    violations = [v for record in recorder.take() for v in checker.feed(record)]
     # What the core owes in response to this input is due with it: close its window.
-    violations += finish_lazily(checker, now + STEP / 2)
+    violations += checker.finish(now + STEP / 2)
     return new_env, effects, [Finding(v.rule.id, v.message) for v in violations]
 
 
@@ -479,18 +476,23 @@ def _server_record(recorder: Recorder, t: float, answer: ev.Input) -> None:
 _SENT_WITH_ID: Final = frozenset({"setup", "license", "heartbeat", "teardown"})
 
 
-def _request(effect: ev.Effect, now: float) -> Request | None:
+def _request(effect: ev.Effect, now: float, request_ids: Iterator[int]) -> Request | None:
+    """The request or timer ``effect`` opens, if any; those sent with a record take
+    their ids from ``request_ids`` (:data:`_SENT_WITH_ID`, in the effects' order)."""
     if isinstance(effect, ev.SendSsmSetup):
-        return Request("setup", effect.playback_id, None, effect.blocking)
+        return Request("setup", effect.playback_id, None, effect.blocking,
+                       request_id=next(request_ids))
     if isinstance(effect, ev.SendLicenseRequest):
         return Request("license", effect.playback_id, effect.ssm_token, False,
-                       effect.ssm_required)
+                       effect.ssm_required, request_id=next(request_ids))
     if isinstance(effect, ev.ArmHeartbeat):
         return Request("timer", effect.playback_id, due=now + effect.delay)
     if isinstance(effect, ev.SendHeartbeat):
-        return Request("heartbeat", effect.playback_id, effect.token)
+        return Request("heartbeat", effect.playback_id, effect.token,
+                       request_id=next(request_ids))
     if isinstance(effect, ev.SendSsmTeardown):
-        return Request("teardown", effect.playback_id, effect.token, effect.blocking)
+        return Request("teardown", effect.playback_id, effect.token, effect.blocking,
+                       request_id=next(request_ids))
     if isinstance(effect, ev.FetchKs):
         return Request("ks", effect.playback_id)
     if isinstance(effect, ev.LoadMedia):
@@ -513,7 +515,10 @@ def state_key(core: PlayerCore, env: CoreEnv, checker: TraceChecker | None = Non
     def tok(token: str | None) -> str | None:
         if token is None:
             return None
-        return names.setdefault(token, f"k{len(names)}")
+        name = names.get(token)
+        if name is None:  # (a new name only for a token not met yet)
+            name = names[token] = f"k{len(names)}"
+        return name
 
     def rel(pid: int) -> int:
         return pid - base
