@@ -149,3 +149,42 @@ def test_a_plain_core_adds_nothing_to_the_state_key_and_a_variant_does() -> None
     assert state_key(plain, CoreEnv()) == state_key(PlayerCore(CoreConfig()), CoreEnv())
     assert state_key(counting, CoreEnv()) != state_key(plain, CoreEnv())
     assert ("refusals", 3) in state_key(counting, CoreEnv())[12]
+
+
+def test_a_dropped_checker_copy_is_freed_without_the_collector() -> None:
+    import gc
+    import weakref
+
+    from player_sim.explore._recording import drop_checker
+    from player_sim.trace import TraceRecord
+
+    origin = core_checker(CoreConfig())
+    record = TraceRecord(1.0, "a", "action", "foreground", "idle",
+                         {"name": "play", "origin": "user", "stream": "a"}, 1)
+    gc.disable()
+    try:
+        kept, dropped = clone_checker(origin), clone_checker(origin)
+        for copy in (kept, dropped):
+            copy.feed(record)  # (each forks the monitors reading an action: a cycle)
+        alive, gone = weakref.ref(kept), weakref.ref(dropped)
+        drop_checker(dropped)
+        del kept, dropped, copy
+        assert gone() is None  # freed by reference counting alone
+        assert alive() is not None  # (the cycle a copy's monitors make, undropped)
+    finally:
+        gc.enable()
+    assert origin.feed(record) == []  # the origin's monitors are untouched
+
+
+def test_the_core_explorer_leaves_the_collector_as_it_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    explore_core(CoreConfig(), 2, "c")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        explore_core(CoreConfig(), 2, "c")
+        assert not gc.isenabled()  # a caller that manages the collector is left alone
+    finally:
+        gc.enable()

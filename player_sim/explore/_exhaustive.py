@@ -28,6 +28,7 @@ from typing import Any, Final, cast
 
 import attrs
 
+from .._collector import long_lived
 from ..player import (
     APP_TRANSITIONS,
     PLAYBACK_MACHINE,
@@ -52,7 +53,7 @@ from ._coremodel import (
     state_key,
     step,
 )
-from ._recording import clone_checker
+from ._recording import clone_checker, drop_checker
 from ._smallworld import world_inputs, world_key, world_root, world_step
 
 __all__ = ["CORE_CONFIGS", "SHORTEST_PATHS", "WORLD_CONFIGS", "CoreExploration",
@@ -182,6 +183,15 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     :class:`~player_sim.PlayerCore` (an SDK variant, or a mutant) is explored
     through the same tables and checked against the same invariants.
     """
+    # The search makes objects by the million and frees them by reference counting
+    # (a checker copy that leads to a state seen already is dropped, :func:`drop_checker`):
+    # the cyclic collector, which would traverse them all, waits till the end.
+    with long_lived():
+        return _explore_core(config, depth, name, core_type)
+
+
+def _explore_core(config: CoreConfig, depth: int, name: str,
+                  core_type: type[PlayerCore]) -> CoreExploration:
     root: Any = _tracing_class(core_type)(config)
     root.fired = []
     env = CoreEnv()
@@ -238,6 +248,8 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                                                       f"core/{name}")
                 child_key = state_key(child, new_env, child_checker)
                 if child_key in parents:
+                    if child_checker is not checker:
+                        drop_checker(child_checker)  # (a copy no one holds: freed at once)
                     continue
                 parents[child_key] = (key, label)
                 following.append((child, new_env, child_checker, child_key))
