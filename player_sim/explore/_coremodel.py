@@ -47,11 +47,12 @@ from ..backends import SsmErrorCode
 from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
 from ..player import _events as ev
 from ..rules import CATALOGUE, CheckConfig, TraceChecker
-from ._recording import Recorder, feed_lazily, finish_lazily
+from ._recording import Recorder
 
 __all__ = ["ACTIONS", "CORE_RULES", "DEVICE", "KILL", "REFUSED_INPUT_UNCHANGED", "RELAUNCH",
            "STEP", "UNJUDGED", "CoreEnv", "Finding", "Request", "clone_core", "core_checker",
-           "inputs", "snapshot", "state_key", "step", "variant_key"]
+           "inputs", "refusal_kept", "snapshot", "state_key", "step",
+           "variant_key"]
 
 P = PlaybackState
 A = AppState
@@ -242,6 +243,19 @@ _SLOT_SET: Final = frozenset(_SLOTS)
 _EXTRA_SLOTS: dict[type, tuple[str, ...]] = {}
 
 
+def _plain(cls: type) -> bool:
+    """Whether ``cls`` keeps no state beyond the documented core's slots and the
+    explorer's own (so that, without an SDK model, :func:`variant_key` is empty)."""
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = cls.__dictoffset__ == 0 and all(
+            n in _SLOT_SET or n in _EXPLORER_ATTRIBUTES for n in _slots_of(cls))
+    return plain
+
+
+_PLAIN: dict[type, bool] = {}
+
+
 def keyed_by_slots(core_type: type[PlayerCore], config: CoreConfig) -> bool:
     """Whether the state key of a ``core_type`` core under ``config`` reads nothing but
     the documented core's slots: the class keeps no state of its own (no slot beyond
@@ -361,6 +375,20 @@ def _refused(core: PlayerCore, action: ev.Action) -> list[Finding]:
     return []
 
 
+def refusal_kept(core: PlayerCore, action: ev.Action, before: tuple[Any, ...]) -> bool:
+    """Feed ``core`` (whose :func:`snapshot` is ``before``) an action ``core.can``
+    refuses; whether the contract :data:`REFUSED_INPUT_UNCHANGED` held: it raised and
+    left every slot equal to ``before``'s, so :func:`step` would find nothing. When
+    false, ``core`` may have changed: take the step again on a fresh copy."""
+    try:
+        core.feed(action)
+    except PlayerSimError:
+        # (Equal tuples: ``_refused`` finds no slot with ``old != new``; a core's slots
+        # hold no value unequal to itself, such as a NaN.)
+        return snapshot(core) == before
+    return False
+
+
 def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
          checker: TraceChecker, *, accepted: bool | None = None
          ) -> tuple[CoreEnv, tuple[ev.Effect, ...], list[Finding]]:
@@ -410,11 +438,8 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
         return env, (), [Finding("core.accepts-inputs", f"the core raised {err!r}")]
     request_ids = iter(recorder.request_ids)
     for effect in effects:
-        req = _request(effect, now)
+        req = _request(effect, now, request_ids)
         if req is not None:
-            if req.kind in _SENT_WITH_ID:
-                req = Request(req.kind, req.playback_id, req.token, req.blocking,
-                              req.ssm_required, req.due, next(request_ids))
             requests.append(req)
             if req.blocking and blocked_since is None:
                 blocked_since = now
@@ -424,10 +449,10 @@ def step(core: PlayerCore, env: CoreEnv, event: Input, index: int, used: int,
         blocked_since = None
     new_env = CoreEnv(tuple(requests), env.tokens + used, now, blocked_since,
                       recorder.next_request)
-    # (``checker`` may be a lazy copy, :func:`~._recording.clone_checker`.)
-    violations = [v for record in recorder.take() for v in feed_lazily(checker, record)]
+    # (``checker`` may be a copy, :func:`~._recording.clone_checker`: fed like any.)
+    violations = [v for record in recorder.take() for v in checker.feed(record)]
     # What the core owes in response to this input is due with it: close its window.
-    violations += finish_lazily(checker, now + STEP / 2)
+    violations += checker.finish(now + STEP / 2)
     return new_env, effects, [Finding(v.rule.id, v.message) for v in violations]
 
 
@@ -451,18 +476,23 @@ def _server_record(recorder: Recorder, t: float, answer: ev.Input) -> None:
 _SENT_WITH_ID: Final = frozenset({"setup", "license", "heartbeat", "teardown"})
 
 
-def _request(effect: ev.Effect, now: float) -> Request | None:
+def _request(effect: ev.Effect, now: float, request_ids: Iterator[int]) -> Request | None:
+    """The request or timer ``effect`` opens, if any; those sent with a record take
+    their ids from ``request_ids`` (:data:`_SENT_WITH_ID`, in the effects' order)."""
     if isinstance(effect, ev.SendSsmSetup):
-        return Request("setup", effect.playback_id, None, effect.blocking)
+        return Request("setup", effect.playback_id, None, effect.blocking,
+                       request_id=next(request_ids))
     if isinstance(effect, ev.SendLicenseRequest):
         return Request("license", effect.playback_id, effect.ssm_token, False,
-                       effect.ssm_required)
+                       effect.ssm_required, request_id=next(request_ids))
     if isinstance(effect, ev.ArmHeartbeat):
         return Request("timer", effect.playback_id, due=now + effect.delay)
     if isinstance(effect, ev.SendHeartbeat):
-        return Request("heartbeat", effect.playback_id, effect.token)
+        return Request("heartbeat", effect.playback_id, effect.token,
+                       request_id=next(request_ids))
     if isinstance(effect, ev.SendSsmTeardown):
-        return Request("teardown", effect.playback_id, effect.token, effect.blocking)
+        return Request("teardown", effect.playback_id, effect.token, effect.blocking,
+                       request_id=next(request_ids))
     if isinstance(effect, ev.FetchKs):
         return Request("ks", effect.playback_id)
     if isinstance(effect, ev.LoadMedia):
@@ -485,19 +515,25 @@ def state_key(core: PlayerCore, env: CoreEnv, checker: TraceChecker | None = Non
     def tok(token: str | None) -> str | None:
         if token is None:
             return None
-        return names.setdefault(token, f"k{len(names)}")
+        name = names.get(token)
+        if name is None:  # (a new name only for a token not met yet)
+            name = names[token] = f"k{len(names)}"
+        return name
 
     def rel(pid: int) -> int:
         return pid - base
 
     stash = tuple((type(e).__name__, rel(e.playback_id), tok(getattr(e, "token", None)))
-                  for e in core._stash if isinstance(e, ev.SendSsmTeardown))
-    core_part = (core.app, core.playback, core.stream, tok(core.ssm_token),
-                 rel(core.item_playback_id), core.ssm_error, core.ks, core.media_ssm,
-                 core._start_after_teardown, rel(core._teardown_playback_id),
-                 core._pending_stream_value, stash, variant_key(core, tok, rel))
-    requests = tuple(sorted((r.kind, rel(r.playback_id), tok(r.token) or "", r.blocking,
-                             r.ssm_required) for r in env.requests))
+                  for e in core._stash if isinstance(e, ev.SendSsmTeardown)) \
+        if core._stash else ()
+    # (The states by value: one per member, and a string hashes without a Python call.)
+    core_part = (core.app._value_, core.playback._value_, core.stream, tok(core.ssm_token),
+                 core.item_playback_id - base, core.ssm_error, core.ks, core.media_ssm,
+                 core._start_after_teardown, core._teardown_playback_id - base,
+                 core._pending_stream_value, stash,
+                 () if core._sdk is None and _plain(type(core)) else variant_key(core, tok, rel))
+    requests = tuple(sorted([(r.kind, r.playback_id - base, tok(r.token) or "", r.blocking,
+                              r.ssm_required) for r in env.requests]))
     if checker is None:
         return (*core_part, requests)
     return (*core_part, requests, checker_key(checker, DEVICE, tok, rel))

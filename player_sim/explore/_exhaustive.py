@@ -24,10 +24,11 @@ late-answer cousin) and the stale-token teardown race
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 
+from .._collector import long_lived
 from ..player import (
     APP_TRANSITIONS,
     PLAYBACK_MACHINE,
@@ -38,6 +39,7 @@ from ..player import (
     PlayerCore,
     SdkModel,
 )
+from ..player import _events as ev
 from ..rules import CATALOGUE, TraceChecker
 from ._coremodel import (
     REFUSED_INPUT_UNCHANGED,
@@ -46,10 +48,12 @@ from ._coremodel import (
     core_checker,
     inputs,
     keyed_by_slots,
+    refusal_kept,
+    snapshot,
     state_key,
     step,
 )
-from ._recording import clone_checker
+from ._recording import clone_checker, drop_checker
 from ._smallworld import world_inputs, world_key, world_root, world_step
 
 __all__ = ["CORE_CONFIGS", "SHORTEST_PATHS", "WORLD_CONFIGS", "CoreExploration",
@@ -116,8 +120,8 @@ class ShortestPath:
 
 
 def _tracing_class(base: type[PlayerCore]) -> type[PlayerCore]:
-    """``base`` with a ``fired`` list recording each table row it fires (same tables,
-    same callbacks)."""
+    """``base`` with a ``fired`` list recording each table row it fires, as the fields
+    of its :class:`TableRow` (same tables, same callbacks)."""
     cached = _TRACING.get(base)
     if cached is not None:
         return cached
@@ -127,8 +131,9 @@ def _tracing_class(base: type[PlayerCore]) -> type[PlayerCore]:
         before = self.playback if playback else self.app
         base._fire(self, machine, trigger)
         after = self.playback if playback else self.app
-        self.fired.append(TableRow("playback" if playback else "app", trigger, before.value,
-                                   after.value))
+        # (A plain tuple, a TableRow's fields: made a TableRow once, at the end.)
+        self.fired.append(("playback" if playback else "app", trigger, before._value_,
+                           after._value_))
 
     cls = type(f"Tracing{base.__name__}", (base,), {"__slots__": ("fired",), "_fire": _fire})
     _TRACING[base] = cls
@@ -178,6 +183,15 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     :class:`~player_sim.PlayerCore` (an SDK variant, or a mutant) is explored
     through the same tables and checked against the same invariants.
     """
+    # The search makes objects by the million and frees them by reference counting
+    # (a checker copy that leads to a state seen already is dropped, :func:`drop_checker`):
+    # the cyclic collector, which would traverse them all, waits till the end.
+    with long_lived():
+        return _explore_core(config, depth, name, core_type)
+
+
+def _explore_core(config: CoreConfig, depth: int, name: str,
+                  core_type: type[PlayerCore]) -> CoreExploration:
     root: Any = _tracing_class(core_type)(config)
     root.fired = []
     env = CoreEnv()
@@ -186,7 +200,7 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
     parents: dict[Any, tuple[Any, str] | None] = {key: None}
     frontier: list[tuple[PlayerCore, CoreEnv, TraceChecker, Any]] = [(root, env, checker, key)]
     reached = {("app", root.app.value), ("playback", root.playback.value)}
-    rows: set[TableRow] = set()
+    rows: set[tuple[str, str, str, str]] = set()  # (a TableRow's fields)
     found: dict[str, ShortestPath] = {}
     steps = 0
     # A refused action leaves every slot of the core as it was (or the step finds it did
@@ -198,12 +212,25 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
         for core, env, checker, key in frontier:
             options = list(inputs(core, env))
             last = len(options) - 1
+            # The refused actions of this state are fed to one spare copy of its core,
+            # snapshotted once: while each raises and leaves it as it was, the spare is
+            # as good as a fresh copy for the next (see :func:`refusal_kept`).
+            spare: Any = None
+            before: tuple[Any, ...] = ()
             for n, (label, event, index, used) in enumerate(options):
+                refused = label.endswith(" (refused)")
+                if refused and refusals_return:
+                    if spare is None:
+                        spare = _tracing(core)
+                        before = snapshot(spare)
+                    if refusal_kept(spare, cast(ev.Action, event), before):
+                        steps += 1
+                        continue  # back to the parent's state, seen already
+                    spare = None  # (changed, perhaps: the step is taken again, below)
                 child = _tracing(core)
                 # A refused action writes no record: the parent's checker serves. The
                 # last input (a kill, a relaunch or an answer: never a refused action)
                 # is the parent checker's last use: it is fed in place, not copied.
-                refused = label.endswith(" (refused)")
                 child_checker = checker if refused or n == last \
                     else clone_checker(checker, lazy=True)
                 new_env, _, findings = step(child, env, event, index, used, child_checker,
@@ -212,8 +239,8 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                 if refused and refusals_return and not findings:
                     continue
                 rows.update(child.fired)
-                reached.add(("app", child.app.value))
-                reached.add(("playback", child.playback.value))
+                reached.add(("app", child.app._value_))
+                reached.add(("playback", child.playback._value_))
                 for finding in findings:
                     if finding.rule_id not in found:
                         found[finding.rule_id] = ShortestPath(finding.rule_id, finding.message,
@@ -221,6 +248,8 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
                                                       f"core/{name}")
                 child_key = state_key(child, new_env, child_checker)
                 if child_key in parents:
+                    if child_checker is not checker:
+                        drop_checker(child_checker)  # (a copy no one holds: freed at once)
                     continue
                 parents[child_key] = (key, label)
                 following.append((child, new_env, child_checker, child_key))
@@ -229,7 +258,7 @@ def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
             break
     contract = found.pop(REFUSED_INPUT_UNCHANGED, None)
     return CoreExploration(name, depth, len(parents), steps, frozenset(reached),
-                           frozenset(rows), tuple(found.values()),
+                           frozenset(TableRow(*row) for row in rows), tuple(found.values()),
                            () if contract is None else (contract,))
 
 

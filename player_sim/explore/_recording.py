@@ -45,8 +45,8 @@ from ..rules import TraceChecker, Violation
 from ..trace import TraceRecord
 from ..world._device_base import _flatten
 
-__all__ = ["ANSWER_KINDS", "Recorder", "action_name", "clone_checker", "feed_lazily",
-           "finish_lazily"]
+__all__ = ["ANSWER_KINDS", "Recorder", "action_name", "clone_checker", "drop_checker",
+           "feed_lazily", "finish_lazily"]
 
 #: The device record written when each kind of answer arrives (timers write none:
 #: ``Device._heartbeat_due``).
@@ -218,6 +218,14 @@ def clone_checker(checker: TraceChecker, *, lazy: bool = False) -> TraceChecker:
     """
     del lazy
     return checker._fork()
+
+
+def drop_checker(checker: TraceChecker) -> None:
+    """Let reference counting free ``checker``, a copy that will not be used again,
+    as soon as its last reference goes: the monitors it forked refer back to it (a
+    cycle only the garbage collector would find), so its list of monitors is emptied
+    (the list is its own; the monitors it shares stay with the checkers holding them)."""
+    checker.monitors.clear()
 
 
 def feed_lazily(checker: TraceChecker, record: TraceRecord) -> list[Violation]:

@@ -69,7 +69,7 @@ from ..player import _events as ev
 from ..rules import CATALOGUE, CheckConfig, TraceChecker
 from ..trace import TraceRecord
 from ._coremodel import STEP, checker_key, clone_core, variant_key
-from ._recording import Recorder, clone_checker, feed_lazily, finish_lazily
+from ._recording import Recorder, clone_checker
 
 __all__ = ["ACCOUNT", "DEVICES", "SSM_CONFIG", "SYNC_UNJUDGED", "WORLD_ACTIONS", "WORLD_RULES",
            "WORLD_UNJUDGED", "ExploreHost", "WorldState", "world_checker", "world_inputs",
@@ -329,10 +329,10 @@ def world_step(state: WorldState, what: Input, *, last: bool = False
             devices[i] = _device_step(devices[i], DEVICES[i], kind, detail, now, server, host)
         except PlayerSimError as err:
             return state, [("core.accepts-inputs", f"the core raised {err!r}")]
-    violations = [v for record in host.records for v in feed_lazily(checker, record)]
+    violations = [v for record in host.records for v in checker.feed(record)]
     host.records = []
     # What a device owes in response to this input is due with it: close its window.
-    violations += finish_lazily(checker, now + STEP / 2)
+    violations += checker.finish(now + STEP / 2)
     return (WorldState(tuple(devices), server, host, checker),
             [(v.rule.id, v.message) for v in violations])
 
@@ -452,7 +452,10 @@ def _ordered_key(state: WorldState, order: tuple[int, int],
     def tok(token: str | None) -> str | None:
         if token is None:
             return None
-        return names.setdefault(token, f"k{len(names)}")
+        name = names.get(token)
+        if name is None:  # (a new name only for a token not met yet)
+            name = names[token] = f"k{len(names)}"
+        return name
 
     place = {DEVICES[i]: n for n, i in enumerate(order)}
     parts: list[Any] = []
