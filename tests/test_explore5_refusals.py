@@ -33,7 +33,10 @@ from player_sim.player import _events as ev
 def _one_copy_per_input(config: CoreConfig, depth: int, name: str,
                         core_type: type[PlayerCore]) -> CoreExploration:
     """The breadth-first search as ``explore_core`` ran it before the spare copy (main
-    at 1c725e7, line for line): a fresh core copy for every input, refused ones too."""
+    at 1c725e7), a fresh core copy for every input, refused ones too; but with a fresh
+    checker copy for every input too (main shared the parent's checker with a refused
+    input's child, which the parent's last input then fed: the bug
+    :func:`test_a_refusal_that_changed_the_core_keeps_its_own_checker` pins)."""
     root: Any = _tracing_class(core_type)(config)
     root.fired = []
     env, checker = CoreEnv(), core_checker(config)
@@ -48,12 +51,10 @@ def _one_copy_per_input(config: CoreConfig, depth: int, name: str,
     for _ in range(depth):
         following = []
         for core, env, checker, key in frontier:
-            options = list(inputs(core, env))
-            last = len(options) - 1
-            for n, (label, event, index, used) in enumerate(options):
+            for label, event, index, used in inputs(core, env):
                 child = _tracing(core)
                 refused = label.endswith(" (refused)")
-                child_checker = checker if refused or n == last else clone_checker(checker)
+                child_checker = clone_checker(checker)
                 new_env, _, findings = step(child, env, event, index, used, child_checker,
                                             accepted=not refused)
                 steps += 1
@@ -134,6 +135,17 @@ def test_the_spare_copy_finds_what_a_copy_per_input_finds(core_type: type[Player
         else:
             assert path.steps == ("Stop() (refused)",)
             assert "accepted although can() refused it" in path.message
+
+
+def test_a_refusal_that_changed_the_core_keeps_its_own_checker() -> None:
+    # A refused play that leaks ``ks`` leads to a state of its own. Its checker must be
+    # the parent's as it was then, not as the parent's last input (a kill) left it:
+    # else the leaked state's monitors judge it as if it had been killed, and report
+    # violations no input sequence makes.
+    for config in (CoreConfig(), CoreConfig(sync_ssm_setup_teardown=True)):
+        found = explore_core(config, 5, "c", core_type=LeakyRefusal)
+        assert found.violations == ()
+        assert found == _one_copy_per_input(config, 5, "c", LeakyRefusal)
 
 
 def test_a_plain_core_adds_nothing_to_the_state_key_and_a_variant_does() -> None:

@@ -252,6 +252,11 @@ def _explore_core(config: CoreConfig, depth: int, name: str,
                         drop_checker(child_checker)  # (a copy no one holds: freed at once)
                     continue
                 parents[child_key] = (key, label)
+                if refused:
+                    # A refusal that changed the core leads somewhere new, with the
+                    # parent's checker: a copy of it goes along, before the parent's last
+                    # input feeds that checker in place.
+                    child_checker = clone_checker(checker, lazy=True)
                 following.append((child, new_env, child_checker, child_key))
         frontier = following
         if not frontier:
