@@ -14,7 +14,7 @@ template for every playback: the device loads the played stream as the asset
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal, get_args
 
 import attrs
@@ -56,6 +56,12 @@ DRM_SCHEME_OF: Final = {wire: scheme for scheme, wire in WIRE_DRM_SCHEMES.items(
     "WIDEVINE": "widevine"}
 #: The network kit of a session provider that names no variant (a self-implemented one).
 _DOCUMENTED: Final = ProviderVariants.documented()
+
+
+def _formats(value: Iterable[str]) -> tuple[str, ...]:
+    """The formats asked for, as a tuple. (A function rather than ``tuple`` itself:
+    attrs reads a converter's signature, and a builtin's costs ~5 ms at import.)"""
+    return tuple(value)
 
 
 def _check_provider(_: object, __: attrs.Attribute[Any], value: object) -> None:
@@ -113,7 +119,7 @@ class PhoenixMediaProvider:
     asset_id: str | None = None
     reference_type: AssetReferenceType = attrs.field(default="media",
                                                      validator=_check_reference_type)
-    formats: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    formats: tuple[str, ...] = attrs.field(default=(), converter=_formats)
     session_provider: SessionProvider | None = attrs.field(default=None, eq=False,
                                                            validator=_check_provider)
     binding: Binding | None = attrs.field(default=None, eq=False, repr=False)
