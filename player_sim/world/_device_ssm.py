@@ -14,7 +14,13 @@ from .._messages import ContentToken, SsmAnswer
 from ..backends import LicenseVerdict
 from ..player import _events as ev
 from ..player._variants import CONTENT_TOKEN_POLL_INTERVAL, CONTENT_TOKEN_POLLS, RENEWAL_ENDPOINTS
-from ._device_base import _BACKGROUND, HeartbeatTimer, _DeviceBase, _HeartbeatStamps
+from ._device_base import (
+    _BACKGROUND,
+    _UNTRACED_STAMPS,
+    HeartbeatTimer,
+    _DeviceBase,
+    _HeartbeatStamps,
+)
 
 __all__: list[str] = []
 
@@ -33,7 +39,8 @@ class _SsmTraffic(_DeviceBase):
         timer = self._heartbeat_timer
         if timer[0].playback_id != effect.playback_id or timer[1] != self._launch:
             timer = self._heartbeat_timer = (ev.HeartbeatDue(effect.playback_id), self._launch,
-                                             _HeartbeatStamps())
+                                             _HeartbeatStamps() if self._trace_heartbeats
+                                             else _UNTRACED_STAMPS)
         self.world.schedule_after(effect.delay, self._heartbeat_due, timer)
 
     def _heartbeat_due(self, timer: HeartbeatTimer) -> None:

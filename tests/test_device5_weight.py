@@ -1,0 +1,120 @@
+"""What an idle playing device no longer holds of its own (issue 17, round 5): the
+config's empty mappings, the core's effects list between inputs, the heartbeat
+timer's trace stamps when heartbeats are untraced. Each is shared, and nothing a
+device does changes (the trace digests prove the traces unchanged)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+from typing import Any
+
+import attrs
+import pytest
+
+from player_sim import DeviceConfig, PlaybackState, World, WorldConfig
+from player_sim.explore._coremodel import clone_core
+from player_sim.player import PlayerCore
+from player_sim.player import _events as ev
+from player_sim.world._config import _NO_ENTRIES
+
+SSM = "https://ssm.example/"
+
+
+def _config(name: str = "d0", **fields: Any) -> DeviceConfig:
+    return DeviceConfig(name=name, account="a", ssm_server_url=SSM, **fields)
+
+
+def test_configs_not_given_mappings_share_one_empty_one() -> None:
+    one, two = _config("d0"), _config("d1")
+    assert one.request_timeouts is two.request_timeouts is _NO_ENTRIES
+    assert one.variants is two.variants is _NO_ENTRIES
+    assert one.variants == {} and one.request_timeouts == {} and not one.variants
+    assert one == attrs.evolve(_config("d0", variants={}, request_timeouts={}))
+    assert repr(one) == repr(_config("d0", variants={}, request_timeouts={}))
+    assert json.dumps(one.variants) == "{}"
+    assert attrs.asdict(one)["variants"] == {}
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: m.__setitem__("drm", "fairplay"),
+    lambda m: m.__delitem__("drm"),
+    lambda m: m.update(drm="fairplay"),
+    lambda m: m.setdefault("drm", "fairplay"),
+    lambda m: m.pop("drm"),
+    lambda m: m.popitem(),
+    lambda m: m.clear(),
+])
+def test_the_shared_empty_mapping_refuses_changes(change: Any) -> None:
+    config = _config()
+    with pytest.raises(TypeError, match="every DeviceConfig shares"):
+        change(config.variants)
+    with pytest.raises(TypeError):
+        config.request_timeouts |= {"setup": 1.0}  # type: ignore[misc]
+    assert _NO_ENTRIES == {} and _config("d1").variants is _NO_ENTRIES
+
+
+def test_the_shared_empty_mapping_pickles_and_copies_as_itself() -> None:
+    config = _config()
+    for again in (pickle.loads(pickle.dumps(config)), copy.deepcopy(config), copy.copy(config)):
+        assert again == config
+        assert again.variants is _NO_ENTRIES and again.request_timeouts is _NO_ENTRIES
+
+
+def test_a_mapping_given_is_kept_and_used() -> None:
+    timeouts = {"setup": 0.5}
+    variants = {"drm": "fairplay"}
+    config = _config(request_timeouts=timeouts, variants=variants)
+    assert config.request_timeouts is timeouts and config.variants is variants
+    world = World(WorldConfig(), seed=1)
+    device = world.add_device(config)
+    assert device._timeouts is timeouts
+    assert device.core.config.variants.drm == "fairplay"
+    with pytest.raises(Exception, match="no call"):  # still checked, shared default or not
+        _config(request_timeouts={"zap": 1.0})
+
+
+def test_a_core_holds_the_shared_empty_tuple_between_inputs() -> None:
+    one, two = PlayerCore(), PlayerCore()
+    assert one._effects == () and one._effects is two._effects
+    seen: list[object] = []
+
+    class Watching(PlayerCore):
+        __slots__ = ()
+
+        def _effects_since(self, app: Any, playback: Any) -> tuple[ev.Effect, ...]:
+            seen.append(type(self._effects))  # a list to gather in, during the input
+            return super()._effects_since(app, playback)
+
+    watching = Watching()
+    effects = watching.feed(ev.Play("channel-1"))
+    assert seen == [list] and effects and watching._effects is one._effects
+    assert one.feed(ev.Play("channel-1")) == effects  # the shared () never collected any
+
+
+def test_a_clone_and_its_original_gather_their_effects_apart() -> None:
+    core = PlayerCore()
+    core.feed(ev.Play("channel-1"))
+    clone = clone_core(core)
+    assert clone._effects is core._effects == ()
+    stopped = clone.feed(ev.Stop())
+    assert stopped and core._effects == () and clone._effects == ()
+    assert core.feed(ev.Stop()) == stopped  # the original, untouched by the clone's input
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_untraced_heartbeat_timers_share_stamps_never_filled(traced: bool) -> None:
+    world = World(WorldConfig(trace_heartbeats=traced), seed=1)
+    for index in range(3):
+        world.add_device(DeviceConfig(name=f"d{index}", account=f"a{index}",
+                                      ssm_server_url=SSM)).play("channel-1")
+    world.run_for(5)  # playing, the first heartbeat armed
+    stamps = [device._heartbeat_timer[2] for device in world.devices]
+    assert all(d.core.playback is PlaybackState.PLAYING for d in world.devices)
+    assert (len({id(s) for s in stamps}) == 1) is not traced
+    world.run_for(40)  # every device sent a heartbeat, answered
+    assert all(d._heartbeats_sent >= 1 for d in world.devices)
+    assert [device._heartbeat_timer[2] for device in world.devices] == stamps
+    assert all((s.trace is world.trace) is traced for s in stamps)
+    assert sum(r.kind == "heartbeat_sent" for r in world.trace) == (3 if traced else 0)
