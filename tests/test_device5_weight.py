@@ -118,3 +118,42 @@ def test_untraced_heartbeat_timers_share_stamps_never_filled(traced: bool) -> No
     assert [device._heartbeat_timer[2] for device in world.devices] == stamps
     assert all((s.trace is world.trace) is traced for s in stamps)
     assert sum(r.kind == "heartbeat_sent" for r in world.trace) == (3 if traced else 0)
+
+
+def _fleet(traced: bool) -> World:
+    """Four devices: two play on, one zaps, one is killed and relaunched to play again."""
+    world = World(WorldConfig(trace_heartbeats=traced), seed=3)
+    devices = [world.add_device(DeviceConfig(name=f"d{index}", account=f"a{index}",
+                                             ssm_server_url=SSM)) for index in range(4)]
+    for device in devices:
+        device.play("channel-1")
+    world.run_for(45)
+    devices[2].zap("channel-2")
+    devices[3].kill()
+    world.run_for(5)
+    devices[3].relaunch()
+    devices[3].play("channel-1")
+    world.run_for(100)
+    return world
+
+
+def test_untraced_devices_at_the_same_playback_share_one_heartbeat_timer() -> None:
+    world = _fleet(traced=False)
+    timers = [device._heartbeat_timer for device in world.devices]
+    assert timers[0] is timers[1]  # playback 1 of launch 0, both
+    assert timers[2] is not timers[0] and timers[2][0].playback_id == 2
+    assert timers[3] is not timers[0] and timers[3][1] == 1  # the relaunched app's
+    traced = [device._heartbeat_timer for device in _fleet(traced=True).devices]
+    assert len({id(timer) for timer in traced}) == 4  # a traced device's is its own
+    assert [t[:2] for t in traced] == [t[:2] for t in timers]
+
+
+def test_a_shared_timer_beats_as_a_device_s_own_did() -> None:
+    """Stale timers (the zapped playback's, the killed app's) still fire into nothing:
+    each device sends the heartbeats a traced one (timers of its own) sends."""
+    untraced, traced = _fleet(traced=False), _fleet(traced=True)
+    sent = [device._heartbeats_sent for device in untraced.devices]
+    assert sent == [device._heartbeats_sent for device in traced.devices]
+    assert sent == [sum(r.kind == "heartbeat_sent" and r.device == device.name
+                        for r in traced.trace) for device in traced.devices]
+    assert sent[0] >= 4 and sent[3] >= 3

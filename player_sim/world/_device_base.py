@@ -97,6 +97,30 @@ HeartbeatTimer: TypeAlias = tuple[ev.HeartbeatDue, int, _HeartbeatStamps]
 _UNTRACED_STAMPS: Final = _HeartbeatStamps()
 #: The heartbeat timer argument a device starts with: no playback has id 0.
 _NO_HEARTBEAT_TIMER: Final[HeartbeatTimer] = (ev.HeartbeatDue(0), 0, _UNTRACED_STAMPS)
+#: The heartbeat timers of untraced devices, one per (playback id, launch), at most
+#: _SHARED_TIMERS_MAX (then each is made anew, as a traced device's always is).
+_shared_timers: dict[tuple[int, int], HeartbeatTimer] = {}
+_SHARED_TIMERS_MAX: Final = 4096
+
+
+def new_heartbeat_timer(playback_id: int, launch: int, traced: bool) -> HeartbeatTimer:
+    """The heartbeat timer argument of playback ``playback_id`` of run ``launch`` of a
+    device's app, whose heartbeats are ``traced`` or not.
+
+    A traced device's has stamps of its own, filled as it writes. An untraced device's
+    is immutable, so devices at the same pair share it (a fleet's devices all play
+    playback 1 of launch 0: one timer, not 112 B each). A device still tells its
+    current timer from a stale one by identity: it never comes back to a pair (a
+    relaunch moves ``launch`` on), so its timer of another pair is another object."""
+    if traced:
+        return (ev.HeartbeatDue(playback_id), launch, _HeartbeatStamps())
+    key = (playback_id, launch)
+    timer = _shared_timers.get(key)
+    if timer is None:
+        timer = (ev.HeartbeatDue(playback_id), launch, _UNTRACED_STAMPS)
+        if len(_shared_timers) < _SHARED_TIMERS_MAX:
+            _shared_timers[key] = timer
+    return timer
 #: No request blocks the main thread (one shared empty frozenset: each is ~200 B).
 _NO_REQUESTS: Final[frozenset[int]] = frozenset()
 
