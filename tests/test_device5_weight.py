@@ -157,3 +157,32 @@ def test_a_shared_timer_beats_as_a_device_s_own_did() -> None:
     assert sent == [sum(r.kind == "heartbeat_sent" and r.device == device.name
                         for r in traced.trace) for device in traced.devices]
     assert sent[0] >= 4 and sent[3] >= 3
+
+
+@pytest.mark.parametrize("profile", ["documented", "ios", "android", "web"])
+def test_a_core_config_works_out_what_the_core_reads_of_its_variants(profile: str) -> None:
+    from player_sim.player import CoreConfig
+    from player_sim.player._variants import SsmVariants
+
+    for overrides in ({}, {"ssm_version": "v2", "after_heartbeat_error": "keep-heartbeating",
+                           "heartbeat_start": "after-license-answer"}):
+        variants = SsmVariants.of(profile, overrides)  # type: ignore[arg-type]
+        config = CoreConfig(variants=variants)
+        read = (config._keeps_heartbeating, config._skips_late_teardown,
+                config._heartbeat_after_license, config._error_numbering, config._v2)
+        assert read == (variants.after_heartbeat_error == "keep-heartbeating",
+                        variants.stop_during_setup == "skip-teardown",
+                        variants.heartbeat_start == "after-license-answer",
+                        variants.error_numbering, variants.ssm_version == "v2")
+        for again in (pickle.loads(pickle.dumps(config)), attrs.evolve(config, pip_enabled=True)):
+            assert (again._keeps_heartbeating, again._skips_late_teardown,
+                    again._heartbeat_after_license, again._error_numbering, again._v2) == read
+        assert repr(config).count("_v2") == 0 and config == CoreConfig(variants=variants)
+    assert attrs.evolve(CoreConfig(), variants=SsmVariants.of(profile, {"ssm_version": "v2"})
+                        )._v2 is True
+
+
+def test_a_core_keeps_no_slot_of_what_its_config_works_out() -> None:
+    derived = {"_keeps_heartbeating", "_skips_late_teardown", "_heartbeat_after_license",
+               "_error_numbering", "_v2"}
+    assert not derived & set(PlayerCore.__slots__)

@@ -108,6 +108,24 @@ class CoreConfig:
     has_session_provider: bool = False
     sdk: SdkModel | None = attrs.field(default=None, eq=False)
     variants: SsmVariants = attrs.field(factory=SsmVariants.of)
+    # What the core reads of ``variants`` at its branches, worked out once per config,
+    # which devices configured alike share (a slot per core was 40 B a device). Not
+    # arguments: ``__attrs_post_init__`` sets them from ``variants``.
+    _keeps_heartbeating: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    _skips_late_teardown: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    _heartbeat_after_license: bool = attrs.field(default=False, init=False, eq=False,
+                                                 repr=False)
+    _error_numbering: str = attrs.field(default="", init=False, eq=False, repr=False)
+    _v2: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        variants, set_ = self.variants, object.__setattr__
+        set_(self, "_keeps_heartbeating", variants.after_heartbeat_error == "keep-heartbeating")
+        set_(self, "_skips_late_teardown", variants.stop_during_setup == "skip-teardown")
+        set_(self, "_heartbeat_after_license",
+             variants.heartbeat_start == "after-license-answer")
+        set_(self, "_error_numbering", variants.error_numbering)
+        set_(self, "_v2", variants.ssm_version == "v2")
 
 
 # Actions fed as a plain trigger on one machine.
@@ -148,24 +166,19 @@ class PlayerCore:
     __slots__ = (
         "_effects",
         "_enforced",
-        "_error_numbering",
-        "_heartbeat_after_license",
         "_heartbeat_arm",
-        "_keeps_heartbeating",
         "_left_session",
         "_license_in_setup",
         "_pending_stream_value",
         "_retry_attempt",
         "_sdk",
         "_setup_token",
-        "_skips_late_teardown",
         "_stale_heartbeat",
         "_start_after_teardown",
         "_stash",
         "_streams_on_wire",
         "_teardown_playback_id",
         "_teardowns_sent",
-        "_v2",
         "app",
         "config",
         "drm_license_url",
@@ -186,12 +199,6 @@ class PlayerCore:
         # Each core reads its own copy: a model with state never shares it between
         # devices, runs, or the explorer's branches.
         self._sdk = None if self.config.sdk is None else self.config.sdk.copy()
-        variants = self.config.variants
-        self._keeps_heartbeating = variants.after_heartbeat_error == "keep-heartbeating"
-        self._skips_late_teardown = variants.stop_during_setup == "skip-teardown"
-        self._heartbeat_after_license = variants.heartbeat_start == "after-license-answer"
-        self._error_numbering = variants.error_numbering
-        self._v2 = variants.ssm_version == "v2"
         self.app = A.FOREGROUND
         self.playback = P.IDLE
         self._reset_playback_state()
@@ -376,12 +383,13 @@ class PlayerCore:
     def _on_setup_answered(self, event: ev.SetupAnswered) -> None:
         answer = event.answer
         stream = self._answered_stream(event.playback_id)
+        config = self.config
         if event.playback_id != self.playback_id or self.playback is not P.SSM_SETUP:
             # A setup answer for a playback that was stopped or zapped away from: release
             # the session it created, or it holds a slot until it expires. A client that
             # looked for a token at the stop and found none (iOS) skips it: the leak.
-            if answer.ok and answer.token is not None and not self._skips_late_teardown \
-                    and not self._v2:  # (V2 never tears down by itself)
+            if answer.ok and answer.token is not None and not config._skips_late_teardown \
+                    and not config._v2:  # (V2 never tears down by itself)
                 self._send_teardown(ev.SendSsmTeardown(event.playback_id, answer.token,
                                                        blocking=False, stream=stream))
             return
@@ -394,9 +402,9 @@ class PlayerCore:
                 self._retry_attempt = 0
                 self.heartbeat_period = self._sdk.heartbeat_period(self.heartbeat_period)
             self._enforced = False
-            if self.heartbeat_period > 0 and (self._v2 or not self._heartbeat_after_license):
+            if self.heartbeat_period > 0 and (config._v2 or not config._heartbeat_after_license):
                 self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
-            if self._v2:  # the setup was the license request: its answer granted the license
+            if config._v2:  # the setup was the license request: its answer granted the license
                 self._license_in_setup = True
                 self._fire(PLAYBACK_MACHINE, "ssm_setup_succeeded")
                 self._fire(PLAYBACK_MACHINE, "license_granted")
@@ -405,7 +413,7 @@ class PlayerCore:
         elif self._retried("setup", answer):
             self._streams_on_wire += ((event.playback_id, stream),)
             self._emit(ev.SendSsmSetup(event.playback_id, stream or "",
-                                       blocking=self._sync_setup(), in_license=self._v2))
+                                       blocking=self._sync_setup(), in_license=config._v2))
         else:
             self.ssm_error = True
             self._notify_ssm_error("ssm_setup_error", answer)
@@ -420,7 +428,7 @@ class PlayerCore:
                 # Enforced mode: the keep-alive is a license renewal, with this token.
                 self.ssm_token = event.session_token
                 self._enforced = True
-            if self._heartbeat_after_license and self.ssm_token is not None \
+            if self.config._heartbeat_after_license and self.ssm_token is not None \
                     and self.item_playback_id == event.playback_id and self.heartbeat_period > 0:
                 self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
             self._fire(PLAYBACK_MACHINE, "license_granted")
@@ -509,7 +517,7 @@ class PlayerCore:
         if self._retried("heartbeat", answer):
             return (ev.SendHeartbeat(event.playback_id, self.ssm_token, self._enforced),)
         self.ssm_error = True
-        if not self._keeps_heartbeating:
+        if not self.config._keeps_heartbeating:
             self.ssm_token = None  # the session is lost: no more heartbeats
         # else (iOS, web): the timer goes on with the same, now stale, token; the next
         # stop or zap tears down with it.
@@ -638,14 +646,14 @@ class PlayerCore:
             answer = self._sdk.error_notice(call, answer)
         fields = {"stream": stream, "http_status": answer.http_status,
                   "ssm_code": answer.ssm_code, "message": answer.message,
-                  **platform_fields(self._error_numbering, kind, answer.http_status,
+                  **platform_fields(self.config._error_numbering, kind, answer.http_status,
                                     answer.ssm_code, answer.message)}
         return ev.Notify(kind, tuple(sorted(fields.items())))
 
     # --- conditions (named in the tables) ----------------------------------------
 
     def _teardown_blocks(self) -> bool:
-        return self._sync_teardown() and self.ssm_token is not None and not self._v2 and (
+        return self._sync_teardown() and self.ssm_token is not None and not self.config._v2 and (
             self.config.release_item_on_stop or self._pending_stream_value is not None)
 
     def _has_session_provider(self) -> bool:
@@ -693,7 +701,7 @@ class PlayerCore:
         if self.ssm_token is None:
             return
         token, self.ssm_token = self.ssm_token, None
-        if self._v2:  # a zap leaves the old session too
+        if self.config._v2:  # a zap leaves the old session too
             self._left_session = ev.SendSsmTeardown(old_playback_id, token, blocking=False,
                                                     stream=self.item_stream)
             return
@@ -723,7 +731,7 @@ class PlayerCore:
             self._release_session(teardown_waits=True)
 
     def _release_item(self) -> None:
-        if self._v2:
+        if self.config._v2:
             self._app_tears_down()
         else:
             self._release_session(teardown_waits=False)
@@ -743,7 +751,7 @@ class PlayerCore:
         if self.ssm_token is None:
             return
         token, self.ssm_token = self.ssm_token, None
-        if self._v2:  # stop does not tear down: the session is left for the app
+        if self.config._v2:  # stop does not tear down: the session is left for the app
             self._left_session = ev.SendSsmTeardown(self.item_playback_id, token,
                                                     blocking=False, stream=self.item_stream)
             return
@@ -773,12 +781,12 @@ class PlayerCore:
             if self._sdk is None:
                 self._emit(ev.SendSsmSetup(pid, stream,
                                            blocking=self.config.sync_ssm_setup_teardown,
-                                           in_license=self._v2))
+                                           in_license=self.config._v2))
             else:
                 self._retry_attempt = 0
                 self._emit(ev.SendSsmSetup(pid, stream, blocking=self._sync_setup(),
-                                           in_license=self._v2))
-                if not self._sdk.license_waits_for_setup() and not self._v2:
+                                           in_license=self.config._v2))
+                if not self._sdk.license_waits_for_setup() and not self.config._v2:
                     self._emit(ev.SendLicenseRequest(pid, stream, None,
                                                      ssm_required=self._uses_ssm()))
         elif state is P.LICENSE_REQUEST and self._license_in_setup:
