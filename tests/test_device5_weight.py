@@ -186,3 +186,29 @@ def test_a_core_keeps_no_slot_of_what_its_config_works_out() -> None:
     derived = {"_keeps_heartbeating", "_skips_late_teardown", "_heartbeat_after_license",
                "_error_numbering", "_v2"}
     assert not derived & set(PlayerCore.__slots__)
+
+
+def test_state_changed_notices_are_made_once_per_move_and_shared() -> None:
+    one, two = PlayerCore(), PlayerCore()
+    first, second = one.feed(ev.Play("channel-1")), two.feed(ev.Play("channel-2"))
+    moved = [e for e in first if isinstance(e, ev.Notify) and e.kind == "state_changed"]
+    again = [e for e in second if isinstance(e, ev.Notify) and e.kind == "state_changed"]
+    assert moved and all(a is b for a, b in zip(moved, again, strict=True))
+    assert moved[0] == ev.Notify("state_changed", tuple(sorted({
+        "app": "foreground", "app_from": "foreground",
+        "playback": one.playback.value, "playback_from": "idle"}.items())))
+    stopped = one.feed(ev.Stop())
+    changed = [e for e in stopped if isinstance(e, ev.Notify) and e.kind == "state_changed"]
+    assert changed and changed[-1].payload()["playback"] == one.playback.value
+    assert changed[-1] is not moved[0]
+
+
+def test_the_device_added_variants_follow_each_device_s_own() -> None:
+    from player_sim.world._device_base import as_dict, variants_fields
+
+    plain = _config("d0").ssm_variants
+    ios = DeviceConfig(name="d1", account="a", profile="ios").ssm_variants
+    for variants in (plain, ios, ios, plain, ios):
+        fields = variants_fields(variants)
+        assert fields == as_dict(variants) and fields is not variants_fields(variants)
+    assert variants_fields(plain) != variants_fields(ios)

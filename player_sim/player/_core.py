@@ -139,6 +139,9 @@ _APP_ACTIONS: Final[dict[type, str]] = {
 #: The heartbeat arm a core starts with (no playback has id 0): one for every core, as
 #: ArmHeartbeat is frozen; a core builds its own at its first heartbeat.
 _NO_HEARTBEAT_ARM: Final = ev.ArmHeartbeat(0, 0.0)
+#: The ``state_changed`` notifications made so far, by (app, app from, playback, playback
+#: from) state values: at most one per pair of states of each machine.
+_STATE_CHANGED: dict[tuple[str, str, str, str], ev.Notify] = {}
 #: What a core holds in ``_effects`` between inputs: one shared empty tuple, not an
 #: empty list each (56 B a core). Typed as the list each input gathers its effects
 #: in, which ``feed`` and ``_feed_trigger`` set before anything is appended.
@@ -362,10 +365,15 @@ class PlayerCore:
         if self.app is not app or self.playback is not playback:
             # What _notify("state_changed", app_from=..., app=..., ...) builds, its fields
             # in sorted order already; ``_value_``: the states' strings, without the
-            # ``value`` property's call. Every play posts three of these.
-            self._effects.append(ev.Notify("state_changed", (
-                ("app", self.app._value_), ("app_from", app._value_),
-                ("playback", self.playback._value_), ("playback_from", playback._value_))))
+            # ``value`` property's call. Every play posts three of these, so each (frozen)
+            # is made once per move and shared (keyed by strings: an enum hashes slowly).
+            key = (self.app._value_, app._value_, self.playback._value_, playback._value_)
+            notice = _STATE_CHANGED.get(key)
+            if notice is None:
+                notice = _STATE_CHANGED[key] = ev.Notify("state_changed", (
+                    ("app", key[0]), ("app_from", key[1]), ("playback", key[2]),
+                    ("playback_from", key[3])))
+            self._effects.append(notice)
         effects = tuple(self._effects)
         self._effects = _NO_EFFECTS  # a core holds no effect between inputs (a fleet has many)
         return effects

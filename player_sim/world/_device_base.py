@@ -470,6 +470,9 @@ _variants_fields: dict[SsmVariants, dict[str, Any]] = {}
 def variants_fields(variants: SsmVariants) -> dict[str, Any]:
     """``as_dict(variants)``, as every ``device_added`` record carries it: a new dict
     each call, copied from the one built the first time these values were met."""
+    last = _last_variants
+    if last[0] is variants:  # a fleet's devices share theirs: no hash of all the fields
+        return dict(last[1])
     try:
         fields = _variants_fields.get(variants)
     except TypeError:  # a variant value that can't be hashed
@@ -478,7 +481,12 @@ def variants_fields(variants: SsmVariants) -> dict[str, Any]:
         fields = as_dict(variants)
         if len(_variants_fields) < _SHARED_CORE_CONFIGS_MAX:
             _variants_fields[variants] = fields
+    _last_variants[:] = (variants, fields)
     return dict(fields)
+
+
+#: The SsmVariants :func:`variants_fields` met last (a frozen instance), and its fields.
+_last_variants: list[Any] = [None, None]
 
 
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:
