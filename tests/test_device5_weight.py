@@ -212,3 +212,17 @@ def test_the_device_added_variants_follow_each_device_s_own() -> None:
         fields = variants_fields(variants)
         assert fields == as_dict(variants) and fields is not variants_fields(variants)
     assert variants_fields(plain) != variants_fields(ios)
+
+
+def test_a_device_reads_its_sdk_model_and_variants_from_its_configs() -> None:
+    from player_sim import SdkModel
+    from player_sim.world._device_base import _DeviceBase
+
+    assert not {"_sdk", "_variants"} & set(_DeviceBase.__slots__)
+    world = World(WorldConfig(), seed=1)
+    model = SdkModel()
+    plain = world.add_device(_config("d0"))
+    modelled = world.add_device(_config("d1", sdk=model, variants={"drm": "playready"}))
+    assert plain._sdk is None and modelled._sdk is model is modelled.config.sdk
+    assert modelled._variants is modelled.core.config.variants
+    assert modelled._variants.drm == "playready" and plain._variants.drm != "playready"

@@ -28,7 +28,7 @@ import attrs
 from .._errors import ConfigError, InvalidTransition
 from .._messages import SsmAnswer
 from ..backends import LicenseServer, SsmServer
-from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
+from ..player import AppState, CoreConfig, PlaybackState, PlayerCore, SdkModel
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ..player._variants import SsmVariants
@@ -243,10 +243,8 @@ class _DeviceBase:
         "_media_load_cancel",
         "_overdue_heartbeat",
         "_requests",
-        "_sdk",
         "_timeouts",
         "_trace_heartbeats",
-        "_variants",
         "_waiting",
         "config",
         "core",
@@ -265,7 +263,6 @@ class _DeviceBase:
         self.name = config.name
         self.core = PlayerCore(_shared_core_config(config))
         self.policy = config.policy
-        self._sdk = config.sdk
         self.killed = False
         # Which run of the app this is: a kill starts a new one, and what the dead
         # process sent or armed (answers, timers, app reactions) never reaches it.
@@ -275,7 +272,6 @@ class _DeviceBase:
         self._blocked_time = 0.0
         self._blocking = 0
         self._blocked_since = 0.0
-        self._variants = self.core.config.variants  # config.ssm_variants, built once
         # Blocking SSM requests not yet answered nor released by the client's cap: a
         # frozenset replaced on change (sync calls are rare; the empty one is shared).
         self._blocking_requests = _NO_REQUESTS
@@ -308,6 +304,19 @@ class _DeviceBase:
         self._media_load_cancel: Callable[[], None] | None = None
         self._bookmarks: PhoenixBookmarks | None = None
         self._loaded: tuple[str, str] | None = None
+
+    # Read from the config, not kept in a slot each (8 B a device apiece): a few times
+    # per playback, never on a heartbeat's fast path.
+
+    @property
+    def _sdk(self) -> SdkModel | None:
+        """``config.sdk``, the model the core copied its own from."""
+        return self.config.sdk
+
+    @property
+    def _variants(self) -> SsmVariants:
+        """The core's variants (``config.ssm_variants``, built once)."""
+        return self.core.config.variants
 
     # --- carried out by the other parts (see _device.py) --------------------------------
 
