@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import pytest
 
-from player_sim import DeviceConfig, PlaybackState, World, WorldConfig
+from player_sim import DeviceConfig, DocumentedAppPolicy, PlaybackState, World, WorldConfig
 from player_sim.explore._coremodel import clone_core
 from player_sim.player import PlayerCore
 from player_sim.player import _events as ev
@@ -22,17 +22,17 @@ from player_sim.world._config import _NO_ENTRIES
 SSM = "https://ssm.example/"
 
 
-def _config(name: str = "d0", **fields: Any) -> DeviceConfig:
+def _ssm_config(name: str = "d0", **fields: Any) -> DeviceConfig:
     return DeviceConfig(name=name, account="a", ssm_server_url=SSM, **fields)
 
 
 def test_configs_not_given_mappings_share_one_empty_one() -> None:
-    one, two = _config("d0"), _config("d1")
+    one, two = _ssm_config("d0"), _ssm_config("d1")
     assert one.request_timeouts is two.request_timeouts is _NO_ENTRIES
     assert one.variants is two.variants is _NO_ENTRIES
     assert one.variants == {} and one.request_timeouts == {} and not one.variants
-    assert one == attrs.evolve(_config("d0", variants={}, request_timeouts={}))
-    assert repr(one) == repr(_config("d0", variants={}, request_timeouts={}))
+    assert one == attrs.evolve(_ssm_config("d0", variants={}, request_timeouts={}))
+    assert repr(one) == repr(_ssm_config("d0", variants={}, request_timeouts={}))
     assert json.dumps(one.variants) == "{}"
     assert attrs.asdict(one)["variants"] == {}
 
@@ -47,16 +47,16 @@ def test_configs_not_given_mappings_share_one_empty_one() -> None:
     lambda m: m.clear(),
 ])
 def test_the_shared_empty_mapping_refuses_changes(change: Any) -> None:
-    config = _config()
+    config = _ssm_config()
     with pytest.raises(TypeError, match="every DeviceConfig shares"):
         change(config.variants)
     with pytest.raises(TypeError):
         config.request_timeouts |= {"setup": 1.0}  # type: ignore[misc]
-    assert _NO_ENTRIES == {} and _config("d1").variants is _NO_ENTRIES
+    assert _NO_ENTRIES == {} and _ssm_config("d1").variants is _NO_ENTRIES
 
 
 def test_the_shared_empty_mapping_pickles_and_copies_as_itself() -> None:
-    config = _config()
+    config = _ssm_config()
     for again in (pickle.loads(pickle.dumps(config)), copy.deepcopy(config), copy.copy(config)):
         assert again == config
         assert again.variants is _NO_ENTRIES and again.request_timeouts is _NO_ENTRIES
@@ -65,14 +65,14 @@ def test_the_shared_empty_mapping_pickles_and_copies_as_itself() -> None:
 def test_a_mapping_given_is_kept_and_used() -> None:
     timeouts = {"setup": 0.5}
     variants = {"drm": "fairplay"}
-    config = _config(request_timeouts=timeouts, variants=variants)
+    config = _ssm_config(request_timeouts=timeouts, variants=variants)
     assert config.request_timeouts is timeouts and config.variants is variants
     world = World(WorldConfig(), seed=1)
     device = world.add_device(config)
     assert device._timeouts is timeouts
     assert device.core.config.variants.drm == "fairplay"
     with pytest.raises(Exception, match="no call"):  # still checked, shared default or not
-        _config(request_timeouts={"zap": 1.0})
+        _ssm_config(request_timeouts={"zap": 1.0})
 
 
 def test_a_core_holds_the_shared_empty_tuple_between_inputs() -> None:
@@ -206,7 +206,7 @@ def test_state_changed_notices_are_made_once_per_move_and_shared() -> None:
 def test_the_device_added_variants_follow_each_device_s_own() -> None:
     from player_sim.world._device_base import as_dict, variants_fields
 
-    plain = _config("d0").ssm_variants
+    plain = _ssm_config("d0").ssm_variants
     ios = DeviceConfig(name="d1", account="a", profile="ios").ssm_variants
     for variants in (plain, ios, ios, plain, ios):
         fields = variants_fields(variants)
@@ -221,8 +221,57 @@ def test_a_device_reads_its_sdk_model_and_variants_from_its_configs() -> None:
     assert not {"_sdk", "_variants"} & set(_DeviceBase.__slots__)
     world = World(WorldConfig(), seed=1)
     model = SdkModel()
-    plain = world.add_device(_config("d0"))
-    modelled = world.add_device(_config("d1", sdk=model, variants={"drm": "playready"}))
+    plain = world.add_device(_ssm_config("d0"))
+    modelled = world.add_device(_ssm_config("d1", sdk=model, variants={"drm": "playready"}))
     assert plain._sdk is None and modelled._sdk is model is modelled.config.sdk
     assert modelled._variants is modelled.core.config.variants
     assert modelled._variants.drm == "playready" and plain._variants.drm != "playready"
+
+
+def test_the_documented_app_answers_unhooked_kinds_with_nothing() -> None:
+    """What lets a device skip asking it: every kind but the four hooked ones."""
+    from player_sim import signals
+    from player_sim.world._device_app import _HOOKED_KINDS
+
+    core = PlayerCore()
+    assert set(signals.ALL_SIGNALS) > _HOOKED_KINDS
+    for kind in set(signals.ALL_SIGNALS) - _HOOKED_KINDS:
+        assert DocumentedAppPolicy().on_notification(core, kind, {"stream": "s"}) == ()
+
+
+_ASKED: list[str] = []
+
+
+@attrs.frozen
+class _OnlyItsErrors(DocumentedAppPolicy):  # an error hook of its own: still not asked
+    def on_license_error(self, player: Any, payload: Any) -> tuple[ev.Action, ...]:
+        _ASKED.append("license_error")
+        return ()
+
+
+@attrs.frozen
+class _Counting(DocumentedAppPolicy):
+    def on_other_notification(self, player: Any, kind: str, payload: Any
+                              ) -> tuple[ev.Action, ...]:
+        _ASKED.append(kind)
+        return (ev.Stop(),) if kind == "playback_started" else ()
+
+
+def test_an_app_is_asked_unless_it_is_the_documented_one_on_those_kinds() -> None:
+    from player_sim.world._device_app import _quiet_on_unhooked_kinds
+
+    assert _quiet_on_unhooked_kinds(DocumentedAppPolicy)
+    assert _quiet_on_unhooked_kinds(_OnlyItsErrors)
+    assert not _quiet_on_unhooked_kinds(_Counting)
+    _ASKED.clear()
+    world = World(WorldConfig(), seed=1)
+    quiet = world.add_device(DeviceConfig(name="q", account="a0", ssm_server_url=SSM,
+                                          policy=_OnlyItsErrors()))
+    counting = world.add_device(DeviceConfig(name="c", account="a1", ssm_server_url=SSM,
+                                             policy=_Counting()))
+    quiet.play("channel-1")
+    counting.play("channel-1")
+    world.run_for(10)
+    assert _ASKED.count("state_changed") >= 3 and "playback_started" in _ASKED
+    assert quiet.core.playback is PlaybackState.PLAYING
+    assert counting.core.playback is not PlaybackState.PLAYING  # its answer was applied
