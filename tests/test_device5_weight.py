@@ -275,3 +275,21 @@ def test_an_app_is_asked_unless_it_is_the_documented_one_on_those_kinds() -> Non
     assert _ASKED.count("state_changed") >= 3 and "playback_started" in _ASKED
     assert quiet.core.playback is PlaybackState.PLAYING
     assert counting.core.playback is not PlaybackState.PLAYING  # its answer was applied
+
+
+def test_playback_started_notices_are_made_once_per_stream_and_shared() -> None:
+    def started(core: PlayerCore, stream: str) -> ev.Notify:
+        effects = core.feed(ev.Play(stream))
+        effects += core.feed(ev.LicenseAnswered(core.playback_id, True, 200))
+        [notice] = [e for e in effects if isinstance(e, ev.Notify)
+                    and e.kind == "playback_started"]
+        return notice
+
+    from player_sim.player import CoreConfig
+
+    # Without SSM nor a session provider, a play goes straight to the license request.
+    one, two, three = (PlayerCore(CoreConfig(uses_ssm=False)) for _ in range(3))
+    first, again = started(one, "channel-1"), started(two, "channel-1")
+    other = started(three, "channel-9")
+    assert first is again and first == ev.Notify("playback_started", (("stream", "channel-1"),))
+    assert other.payload() == {"stream": "channel-9"} and other is not first

@@ -142,6 +142,10 @@ _NO_HEARTBEAT_ARM: Final = ev.ArmHeartbeat(0, 0.0)
 #: The ``state_changed`` notifications made so far, by (app, app from, playback, playback
 #: from) state values: at most one per pair of states of each machine.
 _STATE_CHANGED: dict[tuple[str, str, str, str], ev.Notify] = {}
+#: The ``playback_started`` notifications made so far, by stream, at most
+#: _SHARED_NOTICES_MAX (then each is made anew).
+_PLAYBACK_STARTED: dict[str | None, ev.Notify] = {}
+_SHARED_NOTICES_MAX: Final = 1024
 #: What a core holds in ``_effects`` between inputs: one shared empty tuple, not an
 #: empty list each (56 B a core). Typed as the list each input gathers its effects
 #: in, which ``feed`` and ``_feed_trigger`` set before anything is appended.
@@ -808,7 +812,15 @@ class PlayerCore:
             self._stash = ()
 
     def _enter_playing(self) -> None:
-        self._notify("playback_started", stream=self.stream)
+        # _notify("playback_started", stream=...), made once per stream and shared
+        # (frozen): every device that starts to play posts one.
+        stream = self.stream
+        notice = _PLAYBACK_STARTED.get(stream)
+        if notice is None:
+            notice = ev.Notify("playback_started", (("stream", stream),))
+            if len(_PLAYBACK_STARTED) < _SHARED_NOTICES_MAX:
+                _PLAYBACK_STARTED[stream] = notice
+        self._effects.append(notice)
 
     def _enter_failed(self) -> None:
         # A failed playback's player item is released with its session, if any.
