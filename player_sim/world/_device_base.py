@@ -121,6 +121,8 @@ def new_heartbeat_timer(playback_id: int, launch: int, traced: bool) -> Heartbea
         if len(_shared_timers) < _SHARED_TIMERS_MAX:
             _shared_timers[key] = timer
     return timer
+
+
 #: No request blocks the main thread (one shared empty frozenset: each is ~200 B).
 _NO_REQUESTS: Final[frozenset[int]] = frozenset()
 
