@@ -82,4 +82,4 @@ def test_a_device_with_an_sdk_model_keeps_its_own_core_configuration() -> None:
 
 def test_an_idle_core_holds_no_effects() -> None:
     device = _world(1).devices[0]
-    assert device.core._effects == []
+    assert device.core._effects == ()  # the shared empty tuple, not a list of its own

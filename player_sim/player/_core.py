@@ -38,7 +38,7 @@ a heartbeat; a refused renewal is a heartbeat error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Final, Literal, get_args
+from typing import Any, ClassVar, Final, Literal, cast, get_args
 
 import attrs
 from transitions import Machine
@@ -108,6 +108,24 @@ class CoreConfig:
     has_session_provider: bool = False
     sdk: SdkModel | None = attrs.field(default=None, eq=False)
     variants: SsmVariants = attrs.field(factory=SsmVariants.of)
+    # What the core reads of ``variants`` at its branches, worked out once per config,
+    # which devices configured alike share (a slot per core was 40 B a device). Not
+    # arguments: ``__attrs_post_init__`` sets them from ``variants``.
+    _keeps_heartbeating: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    _skips_late_teardown: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    _heartbeat_after_license: bool = attrs.field(default=False, init=False, eq=False,
+                                                 repr=False)
+    _error_numbering: str = attrs.field(default="", init=False, eq=False, repr=False)
+    _v2: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        variants, set_ = self.variants, object.__setattr__
+        set_(self, "_keeps_heartbeating", variants.after_heartbeat_error == "keep-heartbeating")
+        set_(self, "_skips_late_teardown", variants.stop_during_setup == "skip-teardown")
+        set_(self, "_heartbeat_after_license",
+             variants.heartbeat_start == "after-license-answer")
+        set_(self, "_error_numbering", variants.error_numbering)
+        set_(self, "_v2", variants.ssm_version == "v2")
 
 
 # Actions fed as a plain trigger on one machine.
@@ -121,6 +139,17 @@ _APP_ACTIONS: Final[dict[type, str]] = {
 #: The heartbeat arm a core starts with (no playback has id 0): one for every core, as
 #: ArmHeartbeat is frozen; a core builds its own at its first heartbeat.
 _NO_HEARTBEAT_ARM: Final = ev.ArmHeartbeat(0, 0.0)
+#: The ``state_changed`` notifications made so far, by (app, app from, playback, playback
+#: from) state values: at most one per pair of states of each machine.
+_STATE_CHANGED: dict[tuple[str, str, str, str], ev.Notify] = {}
+#: The ``playback_started`` notifications made so far, by stream, at most
+#: _SHARED_NOTICES_MAX (then each is made anew).
+_PLAYBACK_STARTED: dict[str | None, ev.Notify] = {}
+_SHARED_NOTICES_MAX: Final = 1024
+#: What a core holds in ``_effects`` between inputs: one shared empty tuple, not an
+#: empty list each (56 B a core). Typed as the list each input gathers its effects
+#: in, which ``feed`` and ``_feed_trigger`` set before anything is appended.
+_NO_EFFECTS: Final = cast("list[ev.Effect]", ())
 #: Every action the core takes: which machine's trigger it fires. Whether it is
 #: accepted is decided from this table alone, before anything is written.
 _ACTION_TRIGGERS: Final[dict[type, tuple[Machine, str]]] = {
@@ -144,24 +173,19 @@ class PlayerCore:
     __slots__ = (
         "_effects",
         "_enforced",
-        "_error_numbering",
-        "_heartbeat_after_license",
         "_heartbeat_arm",
-        "_keeps_heartbeating",
         "_left_session",
         "_license_in_setup",
         "_pending_stream_value",
         "_retry_attempt",
         "_sdk",
         "_setup_token",
-        "_skips_late_teardown",
         "_stale_heartbeat",
         "_start_after_teardown",
         "_stash",
         "_streams_on_wire",
         "_teardown_playback_id",
         "_teardowns_sent",
-        "_v2",
         "app",
         "config",
         "drm_license_url",
@@ -182,16 +206,10 @@ class PlayerCore:
         # Each core reads its own copy: a model with state never shares it between
         # devices, runs, or the explorer's branches.
         self._sdk = None if self.config.sdk is None else self.config.sdk.copy()
-        variants = self.config.variants
-        self._keeps_heartbeating = variants.after_heartbeat_error == "keep-heartbeating"
-        self._skips_late_teardown = variants.stop_during_setup == "skip-teardown"
-        self._heartbeat_after_license = variants.heartbeat_start == "after-license-answer"
-        self._error_numbering = variants.error_numbering
-        self._v2 = variants.ssm_version == "v2"
         self.app = A.FOREGROUND
         self.playback = P.IDLE
         self._reset_playback_state()
-        self._effects: list[ev.Effect] = []
+        self._effects: list[ev.Effect] = _NO_EFFECTS  # a list during each input
         self._heartbeat_arm = _NO_HEARTBEAT_ARM  # see _on_heartbeat_due
 
     def _reset_playback_state(self) -> None:
@@ -351,12 +369,17 @@ class PlayerCore:
         if self.app is not app or self.playback is not playback:
             # What _notify("state_changed", app_from=..., app=..., ...) builds, its fields
             # in sorted order already; ``_value_``: the states' strings, without the
-            # ``value`` property's call. Every play posts three of these.
-            self._effects.append(ev.Notify("state_changed", (
-                ("app", self.app._value_), ("app_from", app._value_),
-                ("playback", self.playback._value_), ("playback_from", playback._value_))))
+            # ``value`` property's call. Every play posts three of these, so each (frozen)
+            # is made once per move and shared (keyed by strings: an enum hashes slowly).
+            key = (self.app._value_, app._value_, self.playback._value_, playback._value_)
+            notice = _STATE_CHANGED.get(key)
+            if notice is None:
+                notice = _STATE_CHANGED[key] = ev.Notify("state_changed", (
+                    ("app", key[0]), ("app_from", key[1]), ("playback", key[2]),
+                    ("playback_from", key[3])))
+            self._effects.append(notice)
         effects = tuple(self._effects)
-        self._effects.clear()  # a core holds no effect between inputs (a fleet has many)
+        self._effects = _NO_EFFECTS  # a core holds no effect between inputs (a fleet has many)
         return effects
 
     def _next_stream(self, stream: str) -> None:
@@ -372,12 +395,13 @@ class PlayerCore:
     def _on_setup_answered(self, event: ev.SetupAnswered) -> None:
         answer = event.answer
         stream = self._answered_stream(event.playback_id)
+        config = self.config
         if event.playback_id != self.playback_id or self.playback is not P.SSM_SETUP:
             # A setup answer for a playback that was stopped or zapped away from: release
             # the session it created, or it holds a slot until it expires. A client that
             # looked for a token at the stop and found none (iOS) skips it: the leak.
-            if answer.ok and answer.token is not None and not self._skips_late_teardown \
-                    and not self._v2:  # (V2 never tears down by itself)
+            if answer.ok and answer.token is not None and not config._skips_late_teardown \
+                    and not config._v2:  # (V2 never tears down by itself)
                 self._send_teardown(ev.SendSsmTeardown(event.playback_id, answer.token,
                                                        blocking=False, stream=stream))
             return
@@ -390,9 +414,9 @@ class PlayerCore:
                 self._retry_attempt = 0
                 self.heartbeat_period = self._sdk.heartbeat_period(self.heartbeat_period)
             self._enforced = False
-            if self.heartbeat_period > 0 and (self._v2 or not self._heartbeat_after_license):
+            if self.heartbeat_period > 0 and (config._v2 or not config._heartbeat_after_license):
                 self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
-            if self._v2:  # the setup was the license request: its answer granted the license
+            if config._v2:  # the setup was the license request: its answer granted the license
                 self._license_in_setup = True
                 self._fire(PLAYBACK_MACHINE, "ssm_setup_succeeded")
                 self._fire(PLAYBACK_MACHINE, "license_granted")
@@ -401,7 +425,7 @@ class PlayerCore:
         elif self._retried("setup", answer):
             self._streams_on_wire += ((event.playback_id, stream),)
             self._emit(ev.SendSsmSetup(event.playback_id, stream or "",
-                                       blocking=self._sync_setup(), in_license=self._v2))
+                                       blocking=self._sync_setup(), in_license=config._v2))
         else:
             self.ssm_error = True
             self._notify_ssm_error("ssm_setup_error", answer)
@@ -416,7 +440,7 @@ class PlayerCore:
                 # Enforced mode: the keep-alive is a license renewal, with this token.
                 self.ssm_token = event.session_token
                 self._enforced = True
-            if self._heartbeat_after_license and self.ssm_token is not None \
+            if self.config._heartbeat_after_license and self.ssm_token is not None \
                     and self.item_playback_id == event.playback_id and self.heartbeat_period > 0:
                 self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
             self._fire(PLAYBACK_MACHINE, "license_granted")
@@ -505,7 +529,7 @@ class PlayerCore:
         if self._retried("heartbeat", answer):
             return (ev.SendHeartbeat(event.playback_id, self.ssm_token, self._enforced),)
         self.ssm_error = True
-        if not self._keeps_heartbeating:
+        if not self.config._keeps_heartbeating:
             self.ssm_token = None  # the session is lost: no more heartbeats
         # else (iOS, web): the timer goes on with the same, now stale, token; the next
         # stop or zap tears down with it.
@@ -634,14 +658,14 @@ class PlayerCore:
             answer = self._sdk.error_notice(call, answer)
         fields = {"stream": stream, "http_status": answer.http_status,
                   "ssm_code": answer.ssm_code, "message": answer.message,
-                  **platform_fields(self._error_numbering, kind, answer.http_status,
+                  **platform_fields(self.config._error_numbering, kind, answer.http_status,
                                     answer.ssm_code, answer.message)}
         return ev.Notify(kind, tuple(sorted(fields.items())))
 
     # --- conditions (named in the tables) ----------------------------------------
 
     def _teardown_blocks(self) -> bool:
-        return self._sync_teardown() and self.ssm_token is not None and not self._v2 and (
+        return self._sync_teardown() and self.ssm_token is not None and not self.config._v2 and (
             self.config.release_item_on_stop or self._pending_stream_value is not None)
 
     def _has_session_provider(self) -> bool:
@@ -689,7 +713,7 @@ class PlayerCore:
         if self.ssm_token is None:
             return
         token, self.ssm_token = self.ssm_token, None
-        if self._v2:  # a zap leaves the old session too
+        if self.config._v2:  # a zap leaves the old session too
             self._left_session = ev.SendSsmTeardown(old_playback_id, token, blocking=False,
                                                     stream=self.item_stream)
             return
@@ -719,7 +743,7 @@ class PlayerCore:
             self._release_session(teardown_waits=True)
 
     def _release_item(self) -> None:
-        if self._v2:
+        if self.config._v2:
             self._app_tears_down()
         else:
             self._release_session(teardown_waits=False)
@@ -739,7 +763,7 @@ class PlayerCore:
         if self.ssm_token is None:
             return
         token, self.ssm_token = self.ssm_token, None
-        if self._v2:  # stop does not tear down: the session is left for the app
+        if self.config._v2:  # stop does not tear down: the session is left for the app
             self._left_session = ev.SendSsmTeardown(self.item_playback_id, token,
                                                     blocking=False, stream=self.item_stream)
             return
@@ -769,12 +793,12 @@ class PlayerCore:
             if self._sdk is None:
                 self._emit(ev.SendSsmSetup(pid, stream,
                                            blocking=self.config.sync_ssm_setup_teardown,
-                                           in_license=self._v2))
+                                           in_license=self.config._v2))
             else:
                 self._retry_attempt = 0
                 self._emit(ev.SendSsmSetup(pid, stream, blocking=self._sync_setup(),
-                                           in_license=self._v2))
-                if not self._sdk.license_waits_for_setup() and not self._v2:
+                                           in_license=self.config._v2))
+                if not self._sdk.license_waits_for_setup() and not self.config._v2:
                     self._emit(ev.SendLicenseRequest(pid, stream, None,
                                                      ssm_required=self._uses_ssm()))
         elif state is P.LICENSE_REQUEST and self._license_in_setup:
@@ -788,7 +812,15 @@ class PlayerCore:
             self._stash = ()
 
     def _enter_playing(self) -> None:
-        self._notify("playback_started", stream=self.stream)
+        # _notify("playback_started", stream=...), made once per stream and shared
+        # (frozen): every device that starts to play posts one.
+        stream = self.stream
+        notice = _PLAYBACK_STARTED.get(stream)
+        if notice is None:
+            notice = ev.Notify("playback_started", (("stream", stream),))
+            if len(_PLAYBACK_STARTED) < _SHARED_NOTICES_MAX:
+                _PLAYBACK_STARTED[stream] = notice
+        self._effects.append(notice)
 
     def _enter_failed(self) -> None:
         # A failed playback's player item is released with its session, if any.

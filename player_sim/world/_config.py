@@ -26,6 +26,30 @@ __all__ = ["LINKS", "TIMED_CALLS", "ZAP_ORDERS", "DeviceConfig", "Link", "Networ
 #: The app of every DeviceConfig not given one: frozen, so one serves them all.
 _DOCUMENTED_POLICY: Final = DocumentedAppPolicy()
 
+
+class _NoEntries(dict):  # type: ignore[type-arg]
+    """The empty mapping every DeviceConfig not given ``request_timeouts`` or ``variants``
+    holds: one shared instance (:data:`_NO_ENTRIES`), so a fleet of 100,000 configs does
+    not hold 200,000 empty dicts (64 B each). A ``dict`` to its readers (``== {}``,
+    ``repr`` ``{}``, JSON, ``attrs.asdict``, ``isinstance(..., dict)``), it refuses every
+    change, since every config shares it; it pickles and copies as itself."""
+
+    __slots__ = ()
+
+    def _refuse(self, *_: object, **__: object) -> Any:
+        raise TypeError("this is the empty mapping every DeviceConfig shares by default: "
+                        "give the config a dict of its own instead")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> str:
+        return "_NO_ENTRIES"  # the module's shared instance, by name
+
+
+#: See :class:`_NoEntries`.
+_NO_ENTRIES: Final[Mapping[str, Any]] = _NoEntries()
+
 #: The network links a device uses, one per backend.
 Link = Literal["ssm", "license", "ott", "ovp"]
 LINKS: Final[tuple[str, ...]] = get_args(Link)
@@ -199,7 +223,9 @@ class DeviceConfig:
     ``profile`` (``documented``, ``ios``, ``android``, ``web``) picks the value of
     every variant of :data:`~player_sim.player.VARIANTS` (where real clients
     differ); ``variants`` overrides single ones by name, e.g.
-    ``variants={"after_heartbeat_error": "keep-heartbeating"}``.
+    ``variants={"after_heartbeat_error": "keep-heartbeating"}``. Not given,
+    ``request_timeouts`` and ``variants`` are one empty mapping all configs share, which
+    equals ``{}`` and refuses changes; a mapping given is kept as it is.
 
     Every field is checked where the config is built, in ``__attrs_post_init__``: a
     subclass that defines its own calls ``super().__attrs_post_init__()``. A fleet of
@@ -225,11 +251,12 @@ class DeviceConfig:
                                                            validator=_check_provider)
     media: MediaSource | None = attrs.field(default=None, eq=False, validator=_check_media)
     sdk: SdkModel | None = attrs.field(default=None, eq=False, validator=_check_sdk)
-    request_timeouts: Mapping[str, float] = attrs.field(factory=dict, validator=_check_timeouts)
+    request_timeouts: Mapping[str, float] = attrs.field(default=_NO_ENTRIES,
+                                                        validator=_check_timeouts)
     content_token: ContentToken | None = None
     content_token_delay: float = attrs.field(default=0.0, validator=non_negative)
     profile: Profile = attrs.field(default="documented", validator=_check_profile)
-    variants: Mapping[str, object] = attrs.field(factory=dict, validator=_check_variants)
+    variants: Mapping[str, object] = attrs.field(default=_NO_ENTRIES, validator=_check_variants)
 
     def __attrs_post_init__(self) -> None:
         _check_device_config(self)
@@ -269,6 +296,8 @@ _by_value: Final = attrgetter(*(f.name for f in attrs.fields(DeviceConfig)
 #: config of any other shape is checked in full, as before).
 _checked_shapes: set[tuple[Any, ...]] = set()
 _CHECKED_SHAPES_MAX: Final = 1024
+#: The mappings _shape keys by their items: a plain dict, and the shared empty default.
+_PLAIN_MAPPINGS: Final = (dict, _NoEntries)
 
 
 def _shape(config: DeviceConfig) -> tuple[Any, ...] | None:
@@ -277,12 +306,12 @@ def _shape(config: DeviceConfig) -> tuple[Any, ...] | None:
     by its items and their classes, the app policy by its class alone (its check is an
     ``isinstance``). ``None`` when it can't stand for them: a session provider, media
     provider or SDK model set (objects of their own, checked every time), or a mapping
-    that is not a plain dict."""
+    that is not a plain dict (or the shared empty default)."""
     if config.session_provider is not None or config.media is not None \
             or config.sdk is not None:
         return None
     timeouts, variants = config.request_timeouts, config.variants
-    if type(timeouts) is not dict or type(variants) is not dict:
+    if type(timeouts) not in _PLAIN_MAPPINGS or type(variants) not in _PLAIN_MAPPINGS:
         return None
     values = _by_value(config)
     timed, varied = tuple(timeouts.items()), tuple(variants.items())

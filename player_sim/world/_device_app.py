@@ -14,7 +14,7 @@ from typing import Any, Final
 import attrs
 
 from .. import signals
-from ..player import AppState
+from ..player import AppState, DocumentedAppPolicy
 from ..player import _events as ev
 from ._device_base import _DeviceBase
 
@@ -24,6 +24,27 @@ _RESUME_KINDS: Final = frozenset({AppState.FOREGROUND.value, AppState.PIP.value}
 #: Every signal by name, looked up once: ``signals.signal`` checks the name each time, and
 #: every device posts four notifications as it starts to play.
 _SIGNALS: Final = {name: signals.signal(name) for name in signals.ALL_SIGNALS}
+
+
+#: The kinds :meth:`DocumentedAppPolicy.on_notification` hands to a hook of their own;
+#: it hands every other to :meth:`~DocumentedAppPolicy.on_other_notification`.
+_HOOKED_KINDS: Final = frozenset({"ssm_heartbeat_error", "ssm_setup_error",
+                                  "ssm_teardown_error", "license_error"})
+#: Per app policy class, what :func:`_quiet_on_unhooked_kinds` found.
+_quiet_classes: dict[type, bool] = {}
+
+
+def _quiet_on_unhooked_kinds(cls: type) -> bool:
+    """Whether an app of class ``cls`` answers every kind outside :data:`_HOOKED_KINDS`
+    with no action, so that a device need not ask it (four times per device that
+    starts to play): a :class:`DocumentedAppPolicy` (frozen, its hooks its class's)
+    whose ``on_notification`` and ``on_other_notification`` are the documented ones.
+    Any other app is asked every time."""
+    quiet = (issubclass(cls, DocumentedAppPolicy)
+             and cls.on_notification is DocumentedAppPolicy.on_notification
+             and cls.on_other_notification is DocumentedAppPolicy.on_other_notification)
+    _quiet_classes[cls] = quiet
+    return quiet
 
 
 @attrs.frozen
@@ -42,7 +63,7 @@ class _AppReactions(_DeviceBase):
     __slots__ = ()  # its state is in _DeviceBase
 
     def _notify(self, effect: ev.Notify) -> None:
-        payload = effect.payload()
+        payload = dict(effect.fields)  # effect.payload(), without the call
         kind = effect.kind
         self._record(kind, payload)
         if self._bookmarks is not None:  # (the only provider glue that listens)
@@ -52,7 +73,11 @@ class _AppReactions(_DeviceBase):
             signal.send(self, notification=Notification(self.world.now, self.name, kind,
                                                         payload))
         policy = self.policy
-        actions = policy.on_notification(self.core, kind, payload)
+        quiet = _quiet_classes.get(type(policy))
+        if quiet is None:
+            quiet = _quiet_on_unhooked_kinds(type(policy))
+        actions = () if quiet and kind not in _HOOKED_KINDS else \
+            policy.on_notification(self.core, kind, payload)
         if kind == "state_changed" and payload["app"] != payload["app_from"]:
             if payload["app"] == AppState.BACKGROUND.value:
                 actions = [*actions, *policy.on_background(self.core)]

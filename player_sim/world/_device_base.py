@@ -28,7 +28,7 @@ import attrs
 from .._errors import ConfigError, InvalidTransition
 from .._messages import SsmAnswer
 from ..backends import LicenseServer, SsmServer
-from ..player import AppState, CoreConfig, PlaybackState, PlayerCore
+from ..player import AppState, CoreConfig, PlaybackState, PlayerCore, SdkModel
 from ..player import _events as ev
 from ..player._actions import action_name as _action_name
 from ..player._variants import SsmVariants
@@ -91,8 +91,38 @@ _ANSWERED_FIELDS: Final = ("request_id", "http_status", "ssm_code", "message", "
 #: stamps of its heartbeats' records.
 HeartbeatTimer: TypeAlias = tuple[ev.HeartbeatDue, int, _HeartbeatStamps]
 
+#: The stamps of every heartbeat timer of a device whose heartbeats are not traced:
+#: they are read only when they are (``_trace_heartbeats``), so one never-filled
+#: instance serves them all (72 B and one tracked object less per device).
+_UNTRACED_STAMPS: Final = _HeartbeatStamps()
 #: The heartbeat timer argument a device starts with: no playback has id 0.
-_NO_HEARTBEAT_TIMER: Final[HeartbeatTimer] = (ev.HeartbeatDue(0), 0, _HeartbeatStamps())
+_NO_HEARTBEAT_TIMER: Final[HeartbeatTimer] = (ev.HeartbeatDue(0), 0, _UNTRACED_STAMPS)
+#: The heartbeat timers of untraced devices, one per (playback id, launch), at most
+#: _SHARED_TIMERS_MAX (then each is made anew, as a traced device's always is).
+_shared_timers: dict[tuple[int, int], HeartbeatTimer] = {}
+_SHARED_TIMERS_MAX: Final = 4096
+
+
+def new_heartbeat_timer(playback_id: int, launch: int, traced: bool) -> HeartbeatTimer:
+    """The heartbeat timer argument of playback ``playback_id`` of run ``launch`` of a
+    device's app, whose heartbeats are ``traced`` or not.
+
+    A traced device's has stamps of its own, filled as it writes. An untraced device's
+    is immutable, so devices at the same pair share it (a fleet's devices all play
+    playback 1 of launch 0: one timer, not 112 B each). A device still tells its
+    current timer from a stale one by identity: it never comes back to a pair (a
+    relaunch moves ``launch`` on), so its timer of another pair is another object."""
+    if traced:
+        return (ev.HeartbeatDue(playback_id), launch, _HeartbeatStamps())
+    key = (playback_id, launch)
+    timer = _shared_timers.get(key)
+    if timer is None:
+        timer = (ev.HeartbeatDue(playback_id), launch, _UNTRACED_STAMPS)
+        if len(_shared_timers) < _SHARED_TIMERS_MAX:
+            _shared_timers[key] = timer
+    return timer
+
+
 #: No request blocks the main thread (one shared empty frozenset: each is ~200 B).
 _NO_REQUESTS: Final[frozenset[int]] = frozenset()
 
@@ -215,10 +245,8 @@ class _DeviceBase:
         "_media_load_cancel",
         "_overdue_heartbeat",
         "_requests",
-        "_sdk",
         "_timeouts",
         "_trace_heartbeats",
-        "_variants",
         "_waiting",
         "config",
         "core",
@@ -237,7 +265,6 @@ class _DeviceBase:
         self.name = config.name
         self.core = PlayerCore(_shared_core_config(config))
         self.policy = config.policy
-        self._sdk = config.sdk
         self.killed = False
         # Which run of the app this is: a kill starts a new one, and what the dead
         # process sent or armed (answers, timers, app reactions) never reaches it.
@@ -247,7 +274,6 @@ class _DeviceBase:
         self._blocked_time = 0.0
         self._blocking = 0
         self._blocked_since = 0.0
-        self._variants = self.core.config.variants  # config.ssm_variants, built once
         # Blocking SSM requests not yet answered nor released by the client's cap: a
         # frozenset replaced on change (sync calls are rare; the empty one is shared).
         self._blocking_requests = _NO_REQUESTS
@@ -280,6 +306,19 @@ class _DeviceBase:
         self._media_load_cancel: Callable[[], None] | None = None
         self._bookmarks: PhoenixBookmarks | None = None
         self._loaded: tuple[str, str] | None = None
+
+    # Read from the config, not kept in a slot each (8 B a device apiece): a few times
+    # per playback, never on a heartbeat's fast path.
+
+    @property
+    def _sdk(self) -> SdkModel | None:
+        """``config.sdk``, the model the core copied its own from."""
+        return self.config.sdk
+
+    @property
+    def _variants(self) -> SsmVariants:
+        """The core's variants (``config.ssm_variants``, built once)."""
+        return self.core.config.variants
 
     # --- carried out by the other parts (see _device.py) --------------------------------
 
@@ -442,6 +481,9 @@ _variants_fields: dict[SsmVariants, dict[str, Any]] = {}
 def variants_fields(variants: SsmVariants) -> dict[str, Any]:
     """``as_dict(variants)``, as every ``device_added`` record carries it: a new dict
     each call, copied from the one built the first time these values were met."""
+    last = _last_variants
+    if last[0] is variants:  # a fleet's devices share theirs: no hash of all the fields
+        return dict(last[1])
     try:
         fields = _variants_fields.get(variants)
     except TypeError:  # a variant value that can't be hashed
@@ -450,7 +492,12 @@ def variants_fields(variants: SsmVariants) -> dict[str, Any]:
         fields = as_dict(variants)
         if len(_variants_fields) < _SHARED_CORE_CONFIGS_MAX:
             _variants_fields[variants] = fields
+    _last_variants[:] = (variants, fields)
     return dict(fields)
+
+
+#: The SsmVariants :func:`variants_fields` met last (a frozen instance), and its fields.
+_last_variants: list[Any] = [None, None]
 
 
 def _answer_fields(answer: SsmAnswer, request_id: int) -> dict[str, Any]:

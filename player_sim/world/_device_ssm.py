@@ -14,7 +14,7 @@ from .._messages import ContentToken, SsmAnswer
 from ..backends import LicenseVerdict
 from ..player import _events as ev
 from ..player._variants import CONTENT_TOKEN_POLL_INTERVAL, CONTENT_TOKEN_POLLS, RENEWAL_ENDPOINTS
-from ._device_base import _BACKGROUND, HeartbeatTimer, _DeviceBase, _HeartbeatStamps
+from ._device_base import _BACKGROUND, HeartbeatTimer, _DeviceBase, new_heartbeat_timer
 
 __all__: list[str] = []
 
@@ -29,11 +29,12 @@ class _SsmTraffic(_DeviceBase):
     def _arm_heartbeat(self, effect: ev.ArmHeartbeat) -> None:
         # Heartbeats are most of a large world's events: the timer's argument is
         # immutable, so one (HeartbeatDue, launch) pair serves every period of a
-        # playback instead of two new objects per heartbeat.
+        # playback instead of two new objects per heartbeat (and untraced devices
+        # share it: see new_heartbeat_timer).
         timer = self._heartbeat_timer
         if timer[0].playback_id != effect.playback_id or timer[1] != self._launch:
-            timer = self._heartbeat_timer = (ev.HeartbeatDue(effect.playback_id), self._launch,
-                                             _HeartbeatStamps())
+            timer = self._heartbeat_timer = new_heartbeat_timer(
+                effect.playback_id, self._launch, self._trace_heartbeats)
         self.world.schedule_after(effect.delay, self._heartbeat_due, timer)
 
     def _heartbeat_due(self, timer: HeartbeatTimer) -> None:
