@@ -247,7 +247,7 @@ class ProviderSpec(Value):
                 persist_session=self.persist_session)
             media: MediaSource = PhoenixMediaProvider(
                 reference_type=self.reference_type,  # type: ignore[arg-type]
-                formats=self.formats,  # type: ignore[arg-type]
+                formats=self.formats,
                 bookmark_period=BOOKMARK_PERIOD if self.bookmarks else None)
             return provider, media
         return ((self.provider_class or OvpSessionProvider)(self.base_url, self.partner_id,
