@@ -10,9 +10,10 @@ A few names are imported on first use rather than with the package (a module
 name; ``import player_sim`` and ``player-sim run`` just don't pay for them.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._collector import long_lived as _long_lived
+from ._lazy import lazy_names
 
 # Importing builds objects that live as long as the process: the collector keeps off
 # them meanwhile (and they join its oldest generation), instead of walking them again
@@ -138,16 +139,4 @@ if TYPE_CHECKING:
 _TIMELINE_NAMES = frozenset({"FailureMark", "render_timeline", "window_around"})
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name that is not imported with the package, on first use."""
-    if name not in _TIMELINE_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import _timeline
-
-    value = getattr(_timeline, name)
-    globals()[name] = value  # the next lookup finds it without calling this
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_TIMELINE_NAMES})
+__getattr__, __dir__ = lazy_names(__name__, "._timeline", _TIMELINE_NAMES, globals())

@@ -25,7 +25,7 @@ PACKAGE: Final = Path(__file__).resolve().parent.parent / "player_sim"
 #: below it, never from a layer above. The README's "Architecture" points here.
 LAYERS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"_errors", "_validators", "_keyed", "_durations", "_problems", "_limits",
-               "_collector"}),
+               "_collector", "_lazy"}),
     frozenset({"_messages", "_trace_kinds", "trace", "signals"}),  # wire values, trace, signals
     frozenset({"player"}),                           # tables, the pure core, app policies
     frozenset({"backends"}),                         # simulated SSM, license, OTT, OVP

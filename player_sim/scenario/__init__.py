@@ -29,8 +29,9 @@ The drawing names (:func:`html_report`, :func:`result_timeline`,
 as for ``player_sim``'s own: a run that draws nothing does not pay for them.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_names
 from ._discover import (
     SCENARIO_SUFFIXES,
     discover,
@@ -146,16 +147,4 @@ __all__ = [
 _DRAWING_NAMES = frozenset({"failure_marks", "html_report", "result_timeline"})
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name that is not imported with the package, on first use (PEP 562)."""
-    if name not in _DRAWING_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import _html
-
-    value = getattr(_html, name)
-    globals()[name] = value  # the next lookup finds it without calling this
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_DRAWING_NAMES})
+__getattr__, __dir__ = lazy_names(__name__, "._html", _DRAWING_NAMES, globals())
