@@ -293,3 +293,20 @@ def test_playback_started_notices_are_made_once_per_stream_and_shared() -> None:
     other = started(three, "channel-9")
     assert first is again and first == ev.Notify("playback_started", (("stream", "channel-1"),))
     assert other.payload() == {"stream": "channel-9"} and other is not first
+
+
+def test_heartbeating_cores_of_one_playback_share_one_heartbeat_arm() -> None:
+    world = World(WorldConfig(), seed=3)
+    devices = world.add_devices([DeviceConfig(name=f"d{i}", account=f"a{i}", ssm_server_url=SSM)
+                                 for i in range(3)], play="channel-1")
+    world.run_for(45)  # past each device's first heartbeat (a 30 s period)
+    arms = [d.core._heartbeat_arm for d in devices]
+    assert all(d.core.playback is PlaybackState.PLAYING for d in devices)
+    assert arms[0] is arms[1] is arms[2]
+    assert arms[0] == ev.ArmHeartbeat(devices[0].core.playback_id,
+                                      devices[0].core.heartbeat_period)
+    devices[0].zap("channel-1")  # a new playback id: its own arm, the others' unchanged
+    world.run_for(45)
+    assert devices[0].core._heartbeat_arm.playback_id == devices[0].core.playback_id
+    assert devices[0].core._heartbeat_arm is not arms[1]
+    assert devices[1].core._heartbeat_arm is arms[1]

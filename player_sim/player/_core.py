@@ -137,7 +137,7 @@ _APP_ACTIONS: Final[dict[type, str]] = {
     ev.EnterPip: "enter_pip", ev.LeavePip: "leave_pip", ev.ClosePip: "close_pip",
 }
 #: The heartbeat arm a core starts with (no playback has id 0): one for every core, as
-#: ArmHeartbeat is frozen; a core builds its own at its first heartbeat.
+#: ArmHeartbeat is frozen; at its first heartbeat a core takes its playback's.
 _NO_HEARTBEAT_ARM: Final = ev.ArmHeartbeat(0, 0.0)
 #: The ``state_changed`` notifications made so far, by (app, app from, playback, playback
 #: from) state values: at most one per pair of states of each machine.
@@ -145,7 +145,23 @@ _STATE_CHANGED: dict[tuple[str, str, str, str], ev.Notify] = {}
 #: The ``playback_started`` notifications made so far, by stream, at most
 #: _SHARED_NOTICES_MAX (then each is made anew).
 _PLAYBACK_STARTED: dict[str | None, ev.Notify] = {}
+#: The heartbeat arms made so far, by (playback id, period), at most _SHARED_NOTICES_MAX
+#: (see _heartbeat_arm).
+_HEARTBEAT_ARMS: dict[tuple[int, float], ev.ArmHeartbeat] = {}
 _SHARED_NOTICES_MAX: Final = 1024
+
+
+def _heartbeat_arm(playback_id: int, period: float) -> ev.ArmHeartbeat:
+    """``ArmHeartbeat(playback_id, period)``, one for every core (it is frozen): a
+    heartbeating core keeps its arm, and a fleet's cores share a few playback ids and
+    periods (56 B a device)."""
+    key = (playback_id, period)
+    arm = _HEARTBEAT_ARMS.get(key)
+    if arm is None:
+        arm = ev.ArmHeartbeat(playback_id, period)
+        if len(_HEARTBEAT_ARMS) < _SHARED_NOTICES_MAX:
+            _HEARTBEAT_ARMS[key] = arm
+    return arm
 #: What a core holds in ``_effects`` between inputs: one shared empty tuple, not an
 #: empty list each (56 B a core). Typed as the list each input gathers its effects
 #: in, which ``feed`` and ``_feed_trigger`` set before anything is appended.
@@ -415,7 +431,7 @@ class PlayerCore:
                 self.heartbeat_period = self._sdk.heartbeat_period(self.heartbeat_period)
             self._enforced = False
             if self.heartbeat_period > 0 and (config._v2 or not config._heartbeat_after_license):
-                self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
+                self._emit(_heartbeat_arm(event.playback_id, self.heartbeat_period))
             if config._v2:  # the setup was the license request: its answer granted the license
                 self._license_in_setup = True
                 self._fire(PLAYBACK_MACHINE, "ssm_setup_succeeded")
@@ -442,7 +458,7 @@ class PlayerCore:
                 self._enforced = True
             if self.config._heartbeat_after_license and self.ssm_token is not None \
                     and self.item_playback_id == event.playback_id and self.heartbeat_period > 0:
-                self._emit(ev.ArmHeartbeat(event.playback_id, self.heartbeat_period))
+                self._emit(_heartbeat_arm(event.playback_id, self.heartbeat_period))
             self._fire(PLAYBACK_MACHINE, "license_granted")
         else:
             self._notify("license_error", stream=self.stream, http_status=event.http_status,
@@ -506,7 +522,8 @@ class PlayerCore:
         # Effects are immutable: every period re-arms with the same ArmHeartbeat.
         arm = self._heartbeat_arm
         if arm.playback_id != event.playback_id or arm.delay != self.heartbeat_period:
-            arm = self._heartbeat_arm = ev.ArmHeartbeat(event.playback_id, self.heartbeat_period)
+            arm = self._heartbeat_arm = _heartbeat_arm(event.playback_id,
+                                                         self.heartbeat_period)
         sdk = self._sdk
         if sdk is not None:
             if not sdk.heartbeats_in(self.app.value):
