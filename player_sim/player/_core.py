@@ -162,6 +162,8 @@ def _heartbeat_arm(playback_id: int, period: float) -> ev.ArmHeartbeat:
         if len(_HEARTBEAT_ARMS) < _SHARED_NOTICES_MAX:
             _HEARTBEAT_ARMS[key] = arm
     return arm
+
+
 #: What a core holds in ``_effects`` between inputs: one shared empty tuple, not an
 #: empty list each (56 B a core). Typed as the list each input gathers its effects
 #: in, which ``feed`` and ``_feed_trigger`` set before anything is appended.

@@ -9,7 +9,7 @@ actions the app performs. The device shell applies them after the device's
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import attrs
 
@@ -22,6 +22,14 @@ __all__ = ["AppPolicy", "DocumentedAppPolicy", "PlayerView"]
 P = PlaybackState
 
 _ZAPPABLE = ACTIVE_PLAYBACK_STATES
+#: Each notification kind :meth:`DocumentedAppPolicy.on_notification` hands to a hook of
+#: its own, and the hook; every other kind goes to ``on_other_notification``.
+HOOKED_NOTIFICATIONS: Final[Mapping[str, str]] = {
+    "ssm_heartbeat_error": "on_ssm_heartbeat_error",
+    "ssm_setup_error": "on_ssm_setup_error",
+    "ssm_teardown_error": "on_ssm_teardown_error",
+    "license_error": "on_license_error",
+}
 
 
 class PlayerView(Protocol):
@@ -87,15 +95,12 @@ class DocumentedAppPolicy(AppPolicy):
 
     def on_notification(self, player: PlayerView, kind: str,
                         payload: Mapping[str, Any]) -> Sequence[ev.Action]:
-        """Dispatch ``kind`` to its hook (:meth:`on_ssm_heartbeat_error` ...)."""
-        if kind == "ssm_heartbeat_error":
-            return self.on_ssm_heartbeat_error(player, payload)
-        if kind == "ssm_setup_error":
-            return self.on_ssm_setup_error(player, payload)
-        if kind == "ssm_teardown_error":
-            return self.on_ssm_teardown_error(player, payload)
-        if kind == "license_error":
-            return self.on_license_error(player, payload)
+        """Dispatch ``kind`` to its hook (:meth:`on_ssm_heartbeat_error` ...:
+        :data:`HOOKED_NOTIFICATIONS`), any other to :meth:`on_other_notification`."""
+        hook = HOOKED_NOTIFICATIONS.get(kind)
+        if hook is not None:
+            actions: Sequence[ev.Action] = getattr(self, hook)(player, payload)
+            return actions
         return self.on_other_notification(player, kind, payload)
 
     def on_ssm_heartbeat_error(self, player: PlayerView,

@@ -16,6 +16,7 @@ import attrs
 from .. import signals
 from ..player import AppState, DocumentedAppPolicy
 from ..player import _events as ev
+from ..player._policy import HOOKED_NOTIFICATIONS
 from ._device_base import _DeviceBase
 
 __all__ = ["Notification"]
@@ -28,8 +29,7 @@ _SIGNALS: Final = {name: signals.signal(name) for name in signals.ALL_SIGNALS}
 
 #: The kinds :meth:`DocumentedAppPolicy.on_notification` hands to a hook of their own;
 #: it hands every other to :meth:`~DocumentedAppPolicy.on_other_notification`.
-_HOOKED_KINDS: Final = frozenset({"ssm_heartbeat_error", "ssm_setup_error",
-                                  "ssm_teardown_error", "license_error"})
+_HOOKED_KINDS: Final = frozenset(HOOKED_NOTIFICATIONS)
 #: Per app policy class, what :func:`_quiet_on_unhooked_kinds` found.
 _quiet_classes: dict[type, bool] = {}
 
