@@ -257,7 +257,24 @@ class _SsmTraffic(_DeviceBase):
         self.world.network.send(_LicenseCall(self, rid, effect))
 
 
-class _SsmCall:
+class _DeviceRequest:
+    """What an SSM call and a heartbeat on the wire share: the device that sent it as
+    request ``request_id`` of playback ``playback_id``, from run ``launch`` of its app,
+    and whether its answer is ``lost`` on the way back (set when it is served)."""
+
+    __slots__ = ("device", "launch", "lost", "playback_id", "request_id")
+    device: _SsmTraffic
+    launch: int
+    lost: bool
+    playback_id: int
+    request_id: int
+
+    @property
+    def sender(self) -> str:
+        return self.device.name
+
+
+class _SsmCall(_DeviceRequest):
     """An SSM setup or teardown on the wire (a :class:`~._network.Request`), sent by run
     ``launch`` of the app as request ``request_id``: one small object per request, not
     the four closures, the list cell and the :meth:`Network.request` wrapper it took
@@ -268,8 +285,7 @@ class _SsmCall:
     timeout; else :meth:`arrived`, which a timeout also calls, with its own answer.
     """
 
-    __slots__ = ("blocking", "device", "launch", "link", "lost", "playback_id",
-                 "request_id")
+    __slots__ = ("blocking", "link")
     endpoint = ""
 
     def __init__(self, device: _SsmTraffic, request_id: int, playback_id: int,
@@ -281,10 +297,6 @@ class _SsmCall:
         self.link = link
         self.launch = device._launch
         self.lost = False
-
-    @property
-    def sender(self) -> str:
-        return self.device.name
 
     def serve(self) -> SsmAnswer:
         """The server's answer (at the backend); whether it is lost on the way back is
@@ -393,7 +405,7 @@ class _LicenseCall:
             verdict.message, verdict.session_token), False, self.launch, self.request_id)
 
 
-class _HeartbeatRequest:
+class _HeartbeatRequest(_DeviceRequest):
     """One heartbeat on the wire (a :class:`~._network.Request`).
 
     Heartbeats are most of a large world's traffic: one small object per heartbeat
@@ -402,7 +414,7 @@ class _HeartbeatRequest:
     ``__init__`` in Python costs a call from C per heartbeat.)
     """
 
-    __slots__ = ("device", "launch", "lost", "playback_id", "request_id", "token")
+    __slots__ = ("token",)
     link = "ssm"
 
     def __init__(self, device: _SsmTraffic, token: str, playback_id: int,
@@ -413,10 +425,6 @@ class _HeartbeatRequest:
         self.request_id = request_id
         self.launch = device._launch
         self.lost = False
-
-    @property
-    def sender(self) -> str:
-        return self.device.name
 
     def serve(self) -> SsmAnswer | str:
         """The server's answer, a success as the new token alone (``SsmServer.rotate``);
