@@ -252,6 +252,8 @@ class SsmServer:
         # and whether the sweep is scheduled. None: one expiry check per session.
         self._expiry_order: dict[SsmSession, None] | None = {} if expiry_sweep else None
         self._sweeping = False
+        #: The per-session check, bound once: the host holds it for every live session.
+        self._check = self._check_expiry
 
     # --- queries ----------------------------------------------------------------
 
@@ -348,10 +350,11 @@ class SsmServer:
         new._lose = dict(self._lose)
         new.losing = self.losing
         new._sweeping = False
+        new._check = new._check_expiry
         if self._expiry_order is None:
             new._expiry_order = None
             for session in new._sessions.values():
-                host.schedule_at(session.expires_at, new._check_expiry, session)
+                host.schedule_at(session.expires_at, new._check, session)
         else:
             new._expiry_order = {copies[old]: None for old in self._expiry_order
                                  if old in copies}
@@ -424,7 +427,7 @@ class SsmServer:
         self._by_token[session.token] = session
         order = self._expiry_order
         if order is None:
-            host.schedule_at(session.expires_at, self._check_expiry, session)
+            host.schedule_at(session.expires_at, self._check, session)
         else:
             order[session] = None  # it expires last of all: the timeout is the same
             if not self._sweeping:
@@ -668,7 +671,7 @@ class SsmServer:
         if session.session_id not in self._sessions:
             return
         if session.expires_at > self._host.now:
-            self._host.schedule_at(session.expires_at, self._check_expiry, session)
+            self._host.schedule_at(session.expires_at, self._check, session)
             return
         self._end(session, "ssm_session_expired", session.device)
 
