@@ -331,7 +331,12 @@ class World:
         one, while ``trace`` is that trace and ``now`` a float (the SSM server writes
         its traced heartbeats so). ``None``: write them with :meth:`record` (a trace
         that takes no stamps, or a world whose ``record`` is overridden or replaced)."""
-        if type(self).record is not World.record or "record" in vars(self):
+        # (Not ``"record" in vars(self)``: on CPython 3.11 a world whose __dict__ was
+        # made an object stops its attribute loads from specialising, each a slow lookup.)
+        record = self.record
+        own = getattr(record, "__func__", None) is World.record \
+            and getattr(record, "__self__", None) is self
+        if not own:
             return None
         return self.trace.stamp(device, kind, None, None, None, names)
 
