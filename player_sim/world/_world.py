@@ -86,7 +86,7 @@ class World:
         self._queue: list[tuple[float, int, Callable[[Any], None], Any]] = []
         self._heads: list[_LaneEvent] = []
         self._lanes: dict[float, deque[_LaneEvent]] = {}
-        self._next_sequence = itertools.count().__next__
+        self._sequence = itertools.count()  # next(): a call CPython specialises
         self._ids = IdMint(seed)
         #: ``new_token(prefix, key)``: a token a backend issues to ``key`` (a device, else
         #: a user), drawn from that key's own stream, e.g. ``ssm-phone-3-9f0c11a2`` (see
@@ -178,7 +178,7 @@ class World:
 
     def schedule_at(self, time: float, callback: Callable[[Any], None], arg: Any) -> None:
         """Run ``callback(arg)`` at virtual ``time`` (not before ``now``)."""
-        _heappush(self._queue, (time, self._next_sequence(), callback, arg))
+        _heappush(self._queue, (time, next(self._sequence), callback, arg))
 
     def schedule_after(self, delay: float, callback: Callable[[Any], None], arg: Any) -> None:
         """``schedule_at(now + delay, callback, arg)``, for a delay that recurs (a
@@ -193,7 +193,7 @@ class World:
                 self.schedule_at(self.now + delay, callback, arg)
                 return
             lane = self._lanes[delay] = deque()
-        event = (self.now + delay, self._next_sequence(), callback, arg, lane)
+        event = (self.now + delay, next(self._sequence), callback, arg, lane)
         if not lane:
             _heappush(self._heads, event)
         lane.append(event)
