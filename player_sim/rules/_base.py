@@ -205,7 +205,7 @@ class ProviderView:
         """A copy that can be updated independently (its containers' values are
         replaced, never changed in place: they are shared)."""
         new = object.__new__(ProviderView)
-        fields = self.__dict__.copy()
+        fields = dict(self.__dict__)  # (not .copy(): see rules/_copying)
         fields["issued"] = self.issued.copy()
         fields["revoked"] = set(self.revoked)
         fields["ended"] = set(self.ended)
@@ -324,7 +324,7 @@ class DeviceView:
         """A copy that can be updated independently: its containers are copied (what
         they hold, records, tokens, deadlines, is immutable and shared)."""
         new = object.__new__(DeviceView)
-        fields = self.__dict__.copy()
+        fields = dict(self.__dict__)  # (not .copy(): see rules/_copying)
         fields["_chain"] = set(self._chain)
         fields["_known"] = set(self._known)
         fields["recent"] = deque(self.recent, maxlen=_EXCERPT)
@@ -561,7 +561,7 @@ class Monitor:
         """A copy of this monitor for ``checker`` (a copy of the checker running it):
         its own state copied, its open deadlines (immutable) shared."""
         new = object.__new__(type(self))
-        fields = self.__dict__.copy()
+        fields = dict(self.__dict__)  # (not .copy(): see rules/_copying)
         if len(fields) > len(_MONITOR_BASE_FIELDS):  # (most hold nothing but deadlines)
             memo: dict[int, Any] = {}
             for key, value in fields.items():

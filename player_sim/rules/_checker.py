@@ -219,7 +219,7 @@ class TraceChecker:
         falling due) copies it then; deadlines are immutable and shared for good.
         """
         new = TraceChecker.__new__(TraceChecker)
-        fields = self.__dict__.copy()
+        fields = dict(self.__dict__)  # (not .copy(): see rules/_copying)
         fields["monitors"] = list(self.monitors)
         fields["_devices"] = self._devices.copy()
         fields["_heap"] = self._heap.copy()
