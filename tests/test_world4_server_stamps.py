@@ -4,13 +4,12 @@ through ``World.record``, into whatever trace the world holds now."""
 
 from __future__ import annotations
 
-import dis
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from keeping_trace import KeepingTrace
+from specialising import SPECIALISED, load_after_warming
 
 from player_sim import DeviceConfig, SsmConfig, World, WorldConfig
 from player_sim.backends import SsmServer
@@ -146,7 +145,7 @@ def test_a_host_without_stamps_gets_the_records_by_record() -> None:
     assert host.records == ["ssm_session_created", "ssm_heartbeat"]
 
 
-@pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's specialising")
+
 def test_asking_a_world_for_stamps_leaves_its_attribute_loads_specialised() -> None:
     """``record_stamp`` must not make the world's ``__dict__`` an object (``vars(world)``):
     on CPython 3.11 such an object's attribute loads stop specialising for good, and a
@@ -158,8 +157,4 @@ def test_asking_a_world_for_stamps_leaves_its_attribute_loads_specialised() -> N
     def now_of(w: World) -> float:
         return w.now
 
-    for _ in range(1000):
-        now_of(world)
-    loads = [i.opname for i in dis.get_instructions(now_of, adaptive=True)
-             if i.opname.startswith("LOAD_ATTR")]
-    assert loads and loads[0] in ("LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_WITH_HINT"), loads
+    assert load_after_warming(now_of, world) in SPECIALISED
