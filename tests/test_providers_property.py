@@ -30,7 +30,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, example, find, given, settings
 from hypothesis import strategies as st
 
 from player_sim import World, WorldConfig
@@ -68,6 +68,8 @@ class Outcome:
     #: the invalid uses sent while a logout that revoked their KS was in flight
     during_logout: list[dict[str, Any]]
     invalid_answers: list[tuple[float, str, str]]
+    #: the invalid answers given while a logout that revoked their KS was in flight
+    answers_during_logout: list[tuple[float, str, str]]
     missing: int
     duplicated: int
     cleared: list[str]  # why the provider dropped a session without a logout
@@ -131,6 +133,7 @@ def run(history: list[tuple[str, Any]], backend: str = "ott", *,
         invalid_uses=[dict(r.data) for r in invalid],
         during_logout=[dict(r.data) for r in invalid if in_logout_window(world, r)],
         invalid_answers=invalid_answers,
+        answers_during_logout=[a for a in invalid_answers if _in_logout_window(world, *a)],
         missing=sum(1 for c in calls if c == 0),
         duplicated=sum(1 for c in calls if c > 1),
         cleared=[r.data["why"] for r in world.trace.of_kind("session_cleared")])
@@ -139,13 +142,19 @@ def run(history: list[tuple[str, Any]], backend: str = "ott", *,
 def in_logout_window(world: World, use: Any) -> bool:
     """Whether ``use`` (a ``ks_used`` record) left after a logout revoked its KS at the
     server and before that logout's answer reached the device (``session_ended``)."""
-    ks = use.data["ks"]
+    return _in_logout_window(world, use.t, use.data["ks"], use.data["status"])
+
+
+def _in_logout_window(world: World, t: float, ks: str, status: str) -> bool:
+    """Whether ``ks``, ``status`` at the server, was used or answered at ``t`` after a
+    logout revoked it and before that logout's answer reached the device: what an
+    ``active`` session (the documented variant) does while its logout is in flight."""
     revoked = [r.t for r in world.trace.of_kind("ks_revoked")
                if r.data["via"] == "ottUser/logout" and r.data["ks"] == ks]
     answered = [r.t for r in world.trace.of_kind("session_ended")
                 if r.data["server_call"] and r.data["ks"] == ks]
-    return use.data["status"] == "revoked" and any(t <= use.t for t in revoked) and \
-        any(t >= use.t for t in answered)
+    return status == "revoked" and any(at <= t for at in revoked) and \
+        any(at >= t for at in answered)
 
 
 # Random examples every run, no example database: the property holds for every history,
@@ -160,16 +169,33 @@ ENDING = attrs.evolve(ProviderVariants.documented(), during_logout="ending")
                           ("ott", "android", "ending"), ("ovp", "-", "-")])
 @PROPERTY_SETTINGS
 @given(history=histories)
+@example(history=[("logout", 0), ("advance", 0.02), ("request", 1)])  # (see below)
 def test_no_request_carries_an_expired_or_revoked_ks(backend: str, policy: str,
                                                      during_logout: str,
                                                      history: list[tuple[str, Any]]) -> None:
     margin = {"android": "android", "5m": RefreshPolicy.custom(300), "-": None}[policy]
     outcome = run(history, backend, refresh_policy=margin,
                   variant=ENDING if during_logout == "ending" else "documented")
-    allowed = outcome.during_logout if during_logout == "active" else []
+    # An active session answers and uses the KS its logout in flight already revoked
+    # (the Android source): allowed then, and only then.
+    active = during_logout == "active"
+    allowed = outcome.during_logout if active else []
     assert [u for u in outcome.invalid_uses if u not in allowed] == []
-    assert outcome.invalid_answers == []
+    allowed_answers = outcome.answers_during_logout if active else []
+    assert [a for a in outcome.invalid_answers if a not in allowed_answers] == []
     assert outcome.missing == 0 and outcome.duplicated == 0
+
+
+def test_an_active_session_answers_the_ks_its_logout_in_flight_revoked() -> None:
+    """Drawn by the property above once (OTT, ``active``): a token request 20 ms after
+    the logout left is answered with the KS the server has just revoked, as the Android
+    source does; an ``ending`` session refuses it instead."""
+    history = [("logout", 0), ("advance", 0.02), ("request", 1)]
+    active = run(history, "ott", refresh_policy="android")
+    assert active.invalid_answers != []
+    assert active.invalid_answers == active.answers_during_logout
+    ending = run(history, "ott", refresh_policy="android", variant=ENDING)
+    assert ending.invalid_answers == [] and ending.missing == 0
 
 
 @pytest.mark.parametrize("second", ["load", "logout"])
