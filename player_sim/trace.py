@@ -28,18 +28,21 @@ declarations. The same simulation and seed always give byte-identical JSONL.
 from __future__ import annotations
 
 import json
+import marshal
 import math
+import sys
+import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Final, TypeAlias, overload
+from typing import Any, ClassVar, Final, TypeAlias, overload
 
 import attrs
 
 from ._errors import PlayerSimError
 from ._trace_kinds import Field, Kind, Vantage
 
-__all__ = ["FORMAT", "VERSION", "Field", "Kind", "Trace", "TraceFormatError", "TraceRecord",
-           "Vantage", "check_record", "json_schema", "kinds_table"]
+__all__ = ["FORMAT", "VERSION", "CompressedTrace", "Field", "Kind", "Trace", "TraceFormatError",
+           "TraceRecord", "Vantage", "check_record", "json_schema", "kinds_table"]
 
 #: The ``format`` of a trace's header line.
 FORMAT: Final = "player_sim.trace"
@@ -47,6 +50,11 @@ FORMAT: Final = "player_sim.trace"
 VERSION: Final = 2
 
 _EMPTY: Mapping[str, Any] = {}
+
+#: How many records a sealed block of a :class:`CompressedTrace` holds.
+_BLOCK = 4096
+#: The block size of a trace that is not compressed: no block is ever sealed.
+_NEVER: Final = sys.maxsize
 
 
 _BY_VALUE: Final[dict[str, Kind]] = {k.value: k for k in Kind}
@@ -155,13 +163,18 @@ class Trace:
     per record that the garbage collector tracks, so a long traced run does not
     make it walk millions of records.
 
+    A :class:`CompressedTrace` keeps its records in compressed blocks: a few
+    bytes a record rather than a few dozen.
+
     Reading a record (iterating, indexing, :meth:`of_kind`) builds a new
     :class:`TraceRecord` and ``data`` dict, equal to what was written, field for
     field and in the same order: records read are values (compare them with
     ``==``, not ``is``, and changing one changes nothing in the trace; a value
-    in ``data`` is the very object written, but for a dict :meth:`_freeze`
-    keeps, which comes back as a new one, so a ``dict`` in it must be treated
-    as read-only, as the record's ``data`` itself). Devices and stamps are told
+    in ``data`` is the very object written (in a :class:`CompressedTrace`, once its
+    block is sealed, an equal one of the same type), but for a dict :meth:`_freeze` keeps,
+    which comes back as a new one, and a bytes-like value, which a sealed block
+    gives back as ``bytes``: a value in ``data`` must be treated as read-only, as
+    the record's ``data`` itself). Devices and stamps are told
     apart by equality, so a device, app or playback given as a ``str`` subclass
     may come back as an equal ``str`` (the same JSON). A record whose ``t`` is
     not a ``float``, whose ``data`` is not a ``dict``, or whose ``playback_id``
@@ -169,18 +182,28 @@ class Trace:
     writes) is kept whole, and reading it gives that very object.
     """
 
-    __slots__ = ("_device_numbers", "_device_of", "_devices", "_frozen", "_holding", "_index",
-                 "_stamp_of", "_stamped", "_stamps", "_starts", "_times", "_values",
-                 "vantages")
+    __slots__ = ("_block", "_blocks", "_decoded", "_device_numbers", "_device_of", "_devices",
+                 "_frozen", "_frozen_at", "_holding", "_index", "_stamp_of", "_stamped", "_stamps",
+                 "_starts", "_times", "_values", "vantages")
 
     def __init__(self, records: Iterable[TraceRecord] = (), *,
                  vantages: Iterable[Vantage] = (Vantage.DEVICE, Vantage.SERVER,
                                                 Vantage.HARNESS)) -> None:
-        #: The columns: each record's time, device number and stamp number.
+        #: How many records a sealed block holds (``_NEVER``: none is sealed).
+        self._block = _BLOCK if self.compressed else _NEVER
+        #: The blocks sealed (:meth:`_seal`), each of ``_block`` records, in order.
+        self._blocks: list[bytes | _Columns] = []
+        #: The last sealed block decoded (:meth:`_sealed`): its number, its columns,
+        #: where each of its records' values start.
+        self._decoded: tuple[int, _Columns, array[int]] | None = None
+        #: The open block's columns: each record's time, device number and stamp
+        #: number, and the records' values, one after the other.
         self._times = array("d")
         self._device_of = array("I")
         self._stamp_of = array("I")
         self._values: list[Any] = []
+        #: Where in ``_values`` a dict kept frozen is (compressed only: :meth:`_seal`).
+        self._frozen_at: list[int] = []
         #: Every device, by number, and its number, by the device (``None``: number 0).
         self._devices: list[str | None] = [None]
         self._device_numbers: dict[str | None, int] = {None: 0}
@@ -195,7 +218,7 @@ class Trace:
         self._holding: dict[tuple[Any, ...], int] = {}
         #: Each dict kept frozen, by its items and their types.
         self._frozen: dict[tuple[tuple[Any, ...], tuple[type, ...]], _Frozen] = {}
-        #: Where each record's values start: only for indexing, grown when it asks.
+        #: Where each open record's values start: only for indexing, grown when it asks.
         self._starts = array("q")
         self.vantages: frozenset[Vantage] = frozenset(vantages)
         for record in records:
@@ -234,11 +257,11 @@ class Trace:
             self._device_of.append(who)
             self._stamp_of.append(stamp)
             self._values.extend(values)
-            return
-        self._times.append(t)
-        self._device_of.append(who)
-        self._stamp_of.append(stamp)
-        self._values.extend(data.values())
+        else:
+            self._times.append(t)
+            self._device_of.append(who)
+            self._stamp_of.append(stamp)
+            self._values.extend(data.values())
 
     def stamp(self, device: str | None, kind: str, app: str | None, playback: str | None,
               playback_id: int | None, names: tuple[str, ...]) -> int | None:
@@ -252,7 +275,7 @@ class Trace:
         A producer writing many records of the same fields (a device's heartbeats) asks
         once and writes each with :meth:`write_stamped`, skipping the lookups.
         """
-        if type(self).write is not Trace.write or (
+        if type(self).write not in _STAMPING or (
                 playback_id is not None and type(playback_id) is not int):
             return None
         key = (kind, app, playback, playback_id, names)
@@ -332,8 +355,13 @@ class Trace:
             if key not in self._holding:
                 return stamp, data.values()
         held = self._stamps[stamp][5]  # type: ignore[index]  # numbered: not None
-        return stamp, [self._freeze(value) if name in held else value
-                       for name, value in data.items()]
+        values = [self._freeze(value) if name in held else value
+                  for name, value in data.items()]
+        if self.compressed:  # its blocks are sealed: note where the frozen dicts go
+            start = len(self._values)
+            self._frozen_at.extend(start + at for at, value in enumerate(values)
+                                   if type(value) is _Frozen)
+        return stamp, values
 
     def _freeze(self, value: Any) -> Any:
         """What the trace keeps of ``value``, a value of a field that may hold an object.
@@ -370,16 +398,83 @@ class Trace:
         self._stamp_of.append(_WHOLE)
         self._values.append(record)
 
+    def _seal(self) -> None:
+        """Seal the open block into one compressed block (kept as it is if one of its
+        values cannot be marshalled), and open an empty one.
+
+        A dict kept frozen (a :class:`_Frozen`, which ``marshal`` refuses, being a
+        ``tuple`` subclass) is written as a plain tuple, one for all its places in
+        the block, and made frozen again when the block is decoded (:meth:`_sealed`).
+        """
+        columns = (self._times, self._device_of, self._stamp_of, self._values)
+        frozen_at = self._frozen_at
+        values = columns[3]
+        if frozen_at:
+            values = values.copy()
+            plain: dict[int, tuple[Any, ...]] = {}
+            for at in frozen_at:
+                frozen = values[at]
+                values[at] = plain.setdefault(id(frozen), tuple(frozen))
+        block: bytes | _Columns
+        try:
+            block = zlib.compress(marshal.dumps((*columns[:3], values, frozen_at)), 1)
+        except ValueError:  # a value marshal cannot write
+            block = columns
+        self._blocks.append(block)
+        self._times, self._device_of, self._stamp_of = array("d"), array("I"), array("I")
+        self._values, self._frozen_at, self._starts = [], [], array("q")
+
+    def _sealed(self, number: int) -> tuple[_Columns, array[int]]:
+        """The columns of sealed block ``number``, and where each of its records'
+        values start."""
+        decoded = self._decoded
+        if decoded is not None and decoded[0] == number:
+            return decoded[1], decoded[2]
+        block = self._blocks[number]
+        if type(block) is bytes:
+            times, who_of, stamp_of, values, frozen_at = marshal.loads(zlib.decompress(block))
+            made: dict[int, _Frozen] = {}
+            for at in frozen_at:
+                plain = values[at]
+                frozen = made.get(id(plain))
+                if frozen is None:
+                    frozen = made[id(plain)] = _Frozen(plain)
+                values[at] = frozen
+            columns: _Columns = (array("d", times), array("I", who_of), array("I", stamp_of),
+                                 values)
+        else:
+            columns = block  # type: ignore[assignment]  # kept as it is
+        starts = _starts_of(self._stamps, columns[2], array("q"), 0)
+        self._decoded = (number, columns, starts)
+        return columns, starts
+
+    def _columns(self) -> Iterator[_Columns]:
+        """The columns of every block, in order, the open one last: also the blocks
+        sealed while the caller walks them, records written meanwhile included."""
+        number = 0
+        while True:
+            if number < len(self._blocks):
+                yield self._sealed(number)[0]
+            else:
+                yield self._times, self._device_of, self._stamp_of, self._values
+                if number >= len(self._blocks):  # not sealed while walked: the end
+                    return
+            number += 1
+
     def __iter__(self) -> Iterator[TraceRecord]:
-        devices, stamps, values = self._devices, self._stamps, self._values
-        start = 0
-        for t, who, number in zip(self._times, self._device_of, self._stamp_of, strict=True):
-            stamp = stamps[number]
-            yield _restore(t, devices[who], stamp, values, start)
-            start += 1 if stamp is None else len(stamp[4])
+        devices, stamps = self._devices, self._stamps
+        for times, who_of, stamp_of, values in self._columns():
+            start = 0
+            for t, who, number in zip(times, who_of, stamp_of, strict=True):
+                stamp = stamps[number]
+                yield _restore(t, devices[who], stamp, values, start)
+                start += 1 if stamp is None else len(stamp[4])
 
     def __len__(self) -> int:
-        return len(self._times)
+        return len(self._blocks) * self._block + len(self._times)
+
+    #: Whether the trace keeps its records in compressed blocks (:class:`CompressedTrace`).
+    compressed: ClassVar[bool] = False
 
     @overload
     def __getitem__(self, index: int) -> TraceRecord: ...
@@ -389,51 +484,46 @@ class Trace:
 
     def __getitem__(self, index: int | slice) -> TraceRecord | list[TraceRecord]:
         if isinstance(index, slice):
-            start, stop, step = index.indices(len(self._times))
+            start, stop, step = index.indices(len(self))
             if step != 1:
                 return [self[i] for i in range(start, stop, step)]
             return self._run_of(start, stop)
-        size = len(self._times)
+        size = len(self)
         if index < 0:
             index += size
         if not 0 <= index < size:
             raise IndexError("trace index out of range")
+        block, index = divmod(index, self._block)
+        (times, who_of, stamp_of, values), starts = self._columns_of(block)
+        return _restore(times[index], self._devices[who_of[index]], self._stamps[stamp_of[index]],
+                        values, starts[index])
+
+    def _columns_of(self, number: int) -> tuple[_Columns, array[int]]:
+        """The columns of block ``number`` (the open one if none is sealed under it),
+        and where each of its records' values start."""
+        if number < len(self._blocks):
+            return self._sealed(number)
         starts = self._starts
-        if index >= len(starts):
-            self._index_starts()
-        return _restore(self._times[index], self._devices[self._device_of[index]],
-                        self._stamps[self._stamp_of[index]], self._values, starts[index])
+        _starts_of(self._stamps, self._stamp_of, starts, len(starts))
+        return (self._times, self._device_of, self._stamp_of, self._values), starts
 
     def _run_of(self, start: int, stop: int) -> list[TraceRecord]:
         """The records ``start`` to ``stop`` (excluded; ``0 <= start``), in order: one
-        walk over the columns rather than one index each."""
-        if start >= stop:
-            return []
-        if start >= len(self._starts):
-            self._index_starts()
-        devices, stamps, values = self._devices, self._stamps, self._values
-        offset = self._starts[start]
+        walk over each block's columns rather than one index each."""
+        devices, stamps, size = self._devices, self._stamps, self._block
         records = []
-        for t, who, number in zip(self._times[start:stop], self._device_of[start:stop],
-                                  self._stamp_of[start:stop], strict=True):
-            stamp = stamps[number]
-            records.append(_restore(t, devices[who], stamp, values, offset))
-            offset += 1 if stamp is None else len(stamp[4])
+        while start < stop:
+            block, first = divmod(start, size)
+            (times, who_of, stamp_of, values), starts = self._columns_of(block)
+            last = min(stop - block * size, len(times))
+            offset = starts[first]
+            for t, who, number in zip(times[first:last], who_of[first:last],
+                                      stamp_of[first:last], strict=True):
+                stamp = stamps[number]
+                records.append(_restore(t, devices[who], stamp, values, offset))
+                offset += 1 if stamp is None else len(stamp[4])
+            start = block * size + last
         return records
-
-    def _index_starts(self) -> None:
-        """Note where the values of each record not yet indexed start."""
-        starts, stamps, stamp_of = self._starts, self._stamps, self._stamp_of
-        done = len(starts)
-        if done:
-            last = stamps[stamp_of[done - 1]]
-            start = starts[-1] + (1 if last is None else len(last[4]))
-        else:
-            start = 0
-        for number in stamp_of[done:]:
-            starts.append(start)
-            stamp = stamps[number]
-            start += 1 if stamp is None else len(stamp[4])
 
     def of_kind(self, *kinds: str, device: str | None = None) -> list[TraceRecord]:
         """The records of the given kinds (of one device when ``device`` is given)."""
@@ -442,13 +532,14 @@ class Trace:
     def seen_from(self, *vantages: Vantage) -> Trace:
         """The records a producer with only ``vantages`` would have written."""
         keep = frozenset(vantages)
-        return Trace(self._select(lambda kind: kind.vantage in keep), vantages=keep)
+        kept = CompressedTrace if self.compressed else Trace
+        return kept(self._select(lambda kind: kind.vantage in keep), vantages=keep)
 
     def _select(self, keep: Callable[[Kind], bool],
                 device: str | None = None) -> list[TraceRecord]:
         """The records of a kind ``keep`` accepts (asked once per stamp) and, unless
         ``device`` is ``None``, of a device equal to ``device``, in order."""
-        devices, stamps, values = self._devices, self._stamps, self._values
+        devices, stamps = self._devices, self._stamps
         kept_stamps = [stamp is not None and keep(stamp[0]) for stamp in stamps]
         if device is None:
             wanted = None
@@ -458,18 +549,19 @@ class Trace:
             except TypeError:  # unhashable: no device numbered is equal to it
                 wanted = -1
         kept = []
-        start = 0
-        for t, who, number in zip(self._times, self._device_of, self._stamp_of, strict=True):
-            stamp = stamps[number]
-            if stamp is None:  # kept whole: asked as it is
-                record: TraceRecord = values[start]
-                if keep(record.kind) and (device is None or record.device == device):
-                    kept.append(record)
-                start += 1
-                continue
-            if kept_stamps[number] and (wanted is None or who == wanted):
-                kept.append(_restore(t, devices[who], stamp, values, start))
-            start += len(stamp[4])
+        for times, who_of, stamp_of, values in self._columns():
+            start = 0
+            for t, who, number in zip(times, who_of, stamp_of, strict=True):
+                stamp = stamps[number]
+                if stamp is None:  # kept whole: asked as it is
+                    record: TraceRecord = values[start]
+                    if keep(record.kind) and (device is None or record.device == device):
+                        kept.append(record)
+                    start += 1
+                    continue
+                if kept_stamps[number] and (wanted is None or who == wanted):
+                    kept.append(_restore(t, devices[who], stamp, values, start))
+                start += len(stamp[4])
         return kept
 
     def to_jsonl(self) -> str:
@@ -493,14 +585,77 @@ class Trace:
         return cls(records, vantages=vantages)
 
 
+class CompressedTrace(Trace):
+    """A :class:`Trace` that keeps its records in compressed blocks: for the traces of
+    very large fleets (``WorldConfig(compress_trace=True)``).
+
+    Every 4,096 records, the columns and values written since the last block are
+    sealed into one block (``marshal``, then ``zlib`` at its fastest level): a
+    fleet's records repeat themselves (the same stamps, states, streams, sessions
+    numbered alike), so a sealed record costs a few bytes (a device's setup records
+    about 3, a traced heartbeat's about 10) rather than a few dozen, for about half
+    a microsecond more per record written. A block that holds a value ``marshal``
+    cannot write (an object of a class of its own, a ``str`` subclass) is kept as
+    it is instead. Reading a sealed record decodes its block (the last one decoded
+    is kept, so records read in order or near each other decode it once). Records
+    read are those a :class:`Trace` gives, but that a value read from a sealed
+    block is an equal new object of the same type (a bytes-like one comes back as
+    ``bytes``).
+    """
+
+    __slots__ = ()
+
+    compressed: ClassVar[bool] = True
+
+    def write(self, t: float, device: str | None, kind: str, app: str | None,
+              playback: str | None, data: Mapping[str, Any], playback_id: int | None) -> None:
+        Trace.write(self, t, device, kind, app, playback, data, playback_id)
+        if len(self._times) >= self._block:
+            self._seal()
+
+    def write_stamped(self, t: float, stamp: int, values: tuple[Any, ...]) -> None:
+        Trace.write_stamped(self, t, stamp, values)
+        if len(self._times) >= self._block:
+            self._seal()
+
+    def _keep(self, record: TraceRecord) -> None:
+        Trace._keep(self, record)
+        if len(self._times) >= self._block:
+            self._seal()
+
+
+#: The writes :meth:`Trace.stamp` serves: those that keep a stamped record as it is.
+_STAMPING: Final = (Trace.write, CompressedTrace.write)
+
+
 #: A record's *stamp*: everything but its time, its device and its data values (kind,
 #: app, playback, playback id, the names of its data fields, in order), and the names
 #: of those of its fields that may hold an object.
 _Stamp: TypeAlias = tuple[Kind, str | None, str | None, int | None, tuple[str, ...],
                           tuple[str, ...]]
 
+#: A block's columns: each record's time, device number and stamp number, and the
+#: records' values, one after the other.
+_Columns: TypeAlias = tuple["array[float]", "array[int]", "array[int]", list[Any]]
+
 #: The stamp number of a record kept whole (see :class:`Trace`).
 _WHOLE: Final = 0
+
+
+def _starts_of(stamps: list[_Stamp | None], stamp_of: array[int], starts: array[int],
+               done: int) -> array[int]:
+    """``starts``, where the values of each of a block's first ``done`` records start,
+    grown to every record of ``stamp_of``."""
+    if done:
+        last = stamps[stamp_of[done - 1]]
+        start = starts[-1] + (1 if last is None else len(last[4]))
+    else:
+        start = 0
+    for number in stamp_of[done:]:
+        starts.append(start)
+        stamp = stamps[number]
+        start += 1 if stamp is None else len(stamp[4])
+    return starts
 
 
 class _Frozen(tuple[tuple[str, Any], ...]):

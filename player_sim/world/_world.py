@@ -34,7 +34,7 @@ from .._errors import ConfigError, PlayerSimError, RunBudgetExceeded
 from .._keyed import IdMint
 from ..backends import ApiAnswer, LicenseServer, OttBackend, OvpBackend, SsmServer, SsmSession
 from ..providers import ApiLink, BackendPort, RefreshPolicy
-from ..trace import Trace
+from ..trace import CompressedTrace, Trace
 from ._config import DeviceConfig, WorldConfig
 from ._device import Device
 from ._device_base import variants_fields
@@ -78,7 +78,7 @@ class World:
         self.seed = seed
         self.max_events = max_events
         self.now = 0.0
-        self.trace = Trace()
+        self.trace = (CompressedTrace if self.config.compress_trace else Trace)()
         self.events_processed = 0
         self._running = False  # inside run_until: events are being processed
         # Two heaps (see the module docstring): events given to schedule_at, and the
