@@ -15,7 +15,9 @@ a. **creation**, at each size N: a world (heartbeats untraced, accounts of
    Targets: at most ``CREATION_RATIO_TARGET`` x SimPy's CPU time at every size, and
    linear: the CPU time per device at the largest size at most
    ``LINEAR_TARGET`` x the one at the smallest. Shown beside, no target: the same
-   devices added one by one (``add_device(config).play(...)``), and its ratio.
+   devices added one by one (``add_device(config).play(...)``), and the same
+   devices with the trace compressed (``WorldConfig(compress_trace=True)``), and
+   their ratios.
 b. **one account**, at the middle size: the same N devices all in one account (its
    limit raised to N) against accounts of ``DEVICES_PER_ACCOUNT``, CPU per device
    of each. Target: at most ``ONE_ACCOUNT_TARGET`` x (a setup that looks at every
@@ -24,9 +26,12 @@ c. **memory**, at the largest size: ``tracemalloc`` counts what the world holds
    after (a) beyond what it held empty (after ``gc.collect()``), per device: with
    the trace records the devices' setup wrote, then without them (the trace
    dropped), so the records' share shows; beside the SimPy peer's peak traced
-   memory over its own creation run, per device. Targets: at most
-   ``MEMORY_TARGET`` bytes per idle-playing device, records included, and at
-   most ``RECORD_TARGET`` bytes per setup record held (the records' bytes over
+   memory over its own creation run, per device. Measured twice: with the trace
+   compressed (``WorldConfig(compress_trace=True)``, what the README says to set
+   for a very large fleet, with ``trace_heartbeats=False``) and with the default,
+   plain trace. Targets, on the compressed one: at most ``MEMORY_TARGET`` bytes
+   per idle-playing device, records included; on both, at most
+   ``RECORD_TARGET`` bytes per setup record held (the records' bytes over
    their number), beside the same records held as one plain tuple each (the
    peer: ``(t, device, kind, app, playback, playback_id, *data values)``, its own
    ``t`` float; the values it shares with the trace are not counted again).
@@ -38,8 +43,9 @@ d. **heartbeat records**, at the smallest size: a world tracing its heartbeats
    first heartbeat), then ``HEARTBEAT_PERIODS`` more: what it holds more
    (``tracemalloc``, after ``gc.collect()``), over the records written meanwhile
    (three per heartbeat: the device's sent and answered, the server's; their
-   tokens are held by the trace alone once rotated), beside the same plain-tuple peer. Target: at
-   most ``RECORD_TARGET`` bytes per record.
+   tokens are held by the trace alone once rotated), beside the same plain-tuple peer; with
+   a plain trace and with a compressed one. Target: at most ``RECORD_TARGET`` bytes per
+   record, for each.
 
 ``--profile`` prints instead the top functions by self time (cProfile) of
 creating the largest quick size, so the next person sees where the time goes.
@@ -61,7 +67,7 @@ import attrs
 from _peers import simpy_creation
 from world_bench import HEARTBEAT_PERIOD, SSM_URL, device_config, fleet_config
 
-from player_sim import DeviceConfig, PlaybackState, World
+from player_sim import DeviceConfig, PlaybackState, World, WorldConfig
 from player_sim.trace import Trace
 
 CREATION_RATIO_TARGET = 2.0
@@ -74,19 +80,30 @@ SIZES = (10_000, 30_000, 100_000)
 QUICK_SIZES = (1_000, 3_000, 10_000)
 
 
+def config(traced: bool, compressed: bool = False) -> WorldConfig:
+    """``world_bench.fleet_config(traced)``, its trace compressed or not."""
+    return attrs.evolve(fleet_config(traced), compress_trace=compressed)
+
+
 @attrs.frozen
 class Creation:
     """N devices created by the world and by the SimPy peer: CPU seconds of each, and
-    the world's adding them one by one (``add_device``), shown beside."""
+    the world's adding them one by one (``add_device``), and with its trace
+    compressed, shown beside."""
 
     devices: int
     world_cpu: float
     simpy_cpu: float
     one_by_one_cpu: float
+    compressed_cpu: float
 
     @property
     def one_by_one_us(self) -> float:
         return self.one_by_one_cpu / self.devices * 1e6
+
+    @property
+    def compressed_us(self) -> float:
+        return self.compressed_cpu / self.devices * 1e6
 
     @property
     def world_us(self) -> float:
@@ -105,6 +122,7 @@ class Creation:
 class Memory:
     """Bytes per device: the world's with and without its records, and SimPy's."""
 
+    compressed: bool
     devices: int
     records: int
     world_bytes: float
@@ -131,6 +149,7 @@ class Memory:
 class HeartbeatRecords:
     """What a traced world holds more for its heartbeat records, and the peer."""
 
+    compressed: bool
     devices: int
     records: int
     trace_bytes: int
@@ -173,14 +192,13 @@ def populate(world: World, devices: int, *, one_account: bool = False,
     return [f"{not_playing} of {devices:,} devices are not playing"] if not_playing else []
 
 
-def world_creation(devices: int, *, one_account: bool = False,
-                   one_by_one: bool = False) -> tuple[float, list[str]]:
+def world_creation(devices: int, *, one_account: bool = False, one_by_one: bool = False,
+                   compressed: bool = False) -> tuple[float, list[str]]:
     """CPU seconds to create ``devices`` playing devices (the world made beforehand)."""
-    config = fleet_config(traced=False)
+    made = config(traced=False, compressed=compressed)
     if one_account:
-        config = attrs.evolve(config, ssm=attrs.evolve(config.ssm,
-                                                       max_sessions_per_account=devices))
-    world = World(config, seed=1)
+        made = attrs.evolve(made, ssm=attrs.evolve(made.ssm, max_sessions_per_account=devices))
+    world = World(made, seed=1)
     gc.collect()
     cpu = time.process_time()
     problems = populate(world, devices, one_account=one_account, one_by_one=one_by_one)
@@ -197,15 +215,18 @@ def creation(devices: int) -> tuple[Creation, list[str]]:
     gc.collect()
     one_by_one_cpu, more = world_creation(devices, one_by_one=True)
     gc.collect()
-    return Creation(devices, world_cpu, simpy_cpu, one_by_one_cpu), problems + more
+    compressed_cpu, most = world_creation(devices, compressed=True)
+    gc.collect()
+    return (Creation(devices, world_cpu, simpy_cpu, one_by_one_cpu, compressed_cpu),
+            problems + more + most)
 
 
-def memory(devices: int) -> tuple[Memory, list[str]]:
+def memory(devices: int, compressed: bool) -> tuple[Memory, list[str]]:
     """Traced bytes per device of the world (with, then without records) and SimPy."""
     gc.collect()
     tracemalloc.start()
     try:
-        world = World(fleet_config(traced=False), seed=1)
+        world = World(config(traced=False, compressed=compressed), seed=1)
         gc.collect()
         empty = tracemalloc.get_traced_memory()[0]
         problems = populate(world, devices)
@@ -230,18 +251,18 @@ def memory(devices: int) -> tuple[Memory, list[str]]:
         simpy_peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    return Memory(devices, records, (built - empty) / devices, (without - empty) / devices,
-                  (heartbeating - empty) / devices, (simpy_peak - before) / devices,
-                  peer_records / devices), problems
+    return Memory(compressed, devices, records, (built - empty) / devices,
+                  (without - empty) / devices, (heartbeating - empty) / devices,
+                  (simpy_peak - before) / devices, peer_records / devices), problems
 
 
-def heartbeat_records(devices: int) -> tuple[HeartbeatRecords, list[str]]:
+def heartbeat_records(devices: int, compressed: bool) -> tuple[HeartbeatRecords, list[str]]:
     """Traced bytes of the heartbeat records of ``devices`` playing devices over
     ``HEARTBEAT_PERIODS`` periods (after their first), and of the plain-tuple peer."""
     gc.collect()
     tracemalloc.start()
     try:
-        world = World(fleet_config(traced=True), seed=1)
+        world = World(config(traced=True, compressed=compressed), seed=1)
         problems = populate(world, devices)
         world.run_for(HEARTBEAT_PERIOD)  # each device's first heartbeat: its stamps made
         gc.collect()
@@ -259,7 +280,7 @@ def heartbeat_records(devices: int) -> tuple[HeartbeatRecords, list[str]]:
     expected = 3 * devices * HEARTBEAT_PERIODS
     if abs(records - expected) > devices:
         problems.append(f"expected about {expected:,} heartbeat records, got {records:,}")
-    return HeartbeatRecords(devices, records, after - before, peer_bytes), problems
+    return HeartbeatRecords(compressed, devices, records, after - before, peer_bytes), problems
 
 
 def profile(devices: int, top: int = 20) -> None:
@@ -267,7 +288,7 @@ def profile(devices: int, top: int = 20) -> None:
     import cProfile
     import pstats
 
-    world = World(fleet_config(traced=False), seed=1)
+    world = World(config(traced=False), seed=1)
     gc.collect()
     profiler = cProfile.Profile()
     profiler.enable()
@@ -301,14 +322,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems: list[str] = []
     runs = []
     print(f"{'devices':>8}  {'world us/dev':>12}  {'SimPy us/dev':>12}  {'ratio':>6}  target"
-          f"{'':>11}  one by one us/dev (ratio)")
+          f"{'':>11}  one by one us/dev (ratio)  trace compressed us/dev (ratio)")
     for size in sizes:
         run, more = creation(size)
         problems += more
         runs.append(run)
         print(f"{size:>8,}  {run.world_us:>12.1f}  {run.simpy_us:>12.1f}  {run.ratio:>6.2f}  "
               f"<= {CREATION_RATIO_TARGET:g} {verdict(run.ratio <= CREATION_RATIO_TARGET)}  "
-              f"{run.one_by_one_us:>10.1f} ({run.one_by_one_cpu / run.simpy_cpu:.2f})",
+              f"{run.one_by_one_us:>10.1f} ({run.one_by_one_cpu / run.simpy_cpu:.2f})"
+              f"{run.compressed_us:>21.1f} ({run.compressed_cpu / run.simpy_cpu:.2f})",
               flush=True)
     growth = runs[-1].world_us / runs[0].world_us
     simpy_growth = runs[-1].simpy_us / runs[0].simpy_us
@@ -326,35 +348,47 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"x{one_ratio:.2f} of accounts of 100 (target <= x{ONE_ACCOUNT_TARGET:g}) "
           f"{verdict(one_ok)}", flush=True)
 
-    mem, more = memory(sizes[-1])
-    problems += more
-    light = mem.world_bytes <= MEMORY_TARGET
-    small_records = mem.bytes_per_record <= RECORD_TARGET
     print()
-    print(f"memory per idle-playing device at {mem.devices:,} devices (tracemalloc):")
-    print(f"  world, with its {mem.records / mem.devices:g} setup records per device: "
-          f"{mem.world_bytes:,.0f} B  ({mem.world_bytes / mem.simpy_bytes:.2f}x SimPy; target "
-          f"<= {MEMORY_TARGET:,} B) {verdict(light)}")
-    print(f"  world, records dropped: {mem.without_records_bytes:,.0f} B "
-          f"({mem.without_records_bytes / mem.simpy_bytes:.2f}x SimPy); the records: "
-          f"{mem.record_bytes:,.0f} B ({mem.record_bytes / mem.world_bytes:.0%})")
-    record_ratio = mem.bytes_per_record / mem.peer_bytes_per_record
-    print(f"  per setup record held: {mem.bytes_per_record:,.0f} B, as plain tuples "
-          f"{mem.peer_bytes_per_record:,.0f} B ({record_ratio:.2f}x; target <= "
-          f"{RECORD_TARGET} B) {verdict(small_records)}")
-    print(f"  world, records dropped, once every device has sent a heartbeat: "
-          f"{mem.heartbeating_bytes:,.0f} B ({mem.heartbeating_bytes / mem.simpy_bytes:.2f}x "
-          "SimPy)")
+    print(f"memory per idle-playing device at {sizes[-1]:,} devices (tracemalloc):")
+    light = small_records = small_beats = True
+    for compressed in (True, False):
+        mem, more = memory(sizes[-1], compressed)
+        problems += more
+        small = mem.bytes_per_record <= RECORD_TARGET
+        small_records &= small
+        print(f"  {'trace compressed' if compressed else 'plain trace (the default)'}:")
+        if compressed:
+            light = mem.world_bytes <= MEMORY_TARGET
+            target = f"target <= {MEMORY_TARGET:,} B) {verdict(light)}"
+        else:
+            target = "no target)"
+        print(f"    world, with its {mem.records / mem.devices:g} setup records per device: "
+              f"{mem.world_bytes:,.0f} B  ({mem.world_bytes / mem.simpy_bytes:.2f}x SimPy; "
+              f"{target}")
+        print(f"    world, records dropped: {mem.without_records_bytes:,.0f} B "
+              f"({mem.without_records_bytes / mem.simpy_bytes:.2f}x SimPy); the records: "
+              f"{mem.record_bytes:,.0f} B ({mem.record_bytes / mem.world_bytes:.0%})")
+        record_ratio = mem.bytes_per_record / mem.peer_bytes_per_record
+        print(f"    per setup record held: {mem.bytes_per_record:,.1f} B, as plain tuples "
+              f"{mem.peer_bytes_per_record:,.0f} B ({record_ratio:.2f}x; target <= "
+              f"{RECORD_TARGET} B) {verdict(small)}")
+        print(f"    world, records dropped, once every device has sent a heartbeat: "
+              f"{mem.heartbeating_bytes:,.0f} B "
+              f"({mem.heartbeating_bytes / mem.simpy_bytes:.2f}x SimPy)")
     print(f"  SimPy, same bookkeeping (peak over its creation run): {mem.simpy_bytes:,.0f} B")
 
-    beats, more = heartbeat_records(sizes[0])
-    problems += more
-    small_beats = beats.bytes_per_record <= RECORD_TARGET
-    print(f"heartbeat records, {beats.devices:,} devices, {HEARTBEAT_PERIODS} traced periods "
-          f"({beats.records:,} records): {beats.bytes_per_record:,.0f} B per record held, as "
-          f"plain tuples {beats.peer_bytes_per_record:,.0f} B "
-          f"({beats.bytes_per_record / beats.peer_bytes_per_record:.2f}x; target <= "
-          f"{RECORD_TARGET} B) {verdict(small_beats)}")
+    for compressed in (True, False):
+        beats, more = heartbeat_records(sizes[0], compressed)
+        problems += more
+        small = beats.bytes_per_record <= RECORD_TARGET
+        small_beats &= small
+        print(f"heartbeat records, {beats.devices:,} devices, {HEARTBEAT_PERIODS} traced "
+              f"periods ({beats.records:,} records), "
+              f"{'trace compressed' if compressed else 'plain trace'}: "
+              f"{beats.bytes_per_record:,.1f} B per record held, as plain tuples "
+              f"{beats.peer_bytes_per_record:,.0f} B "
+              f"({beats.bytes_per_record / beats.peer_bytes_per_record:.2f}x; target <= "
+              f"{RECORD_TARGET} B) {verdict(small)}")
 
     for problem in problems:
         print(f"sanity check failed: {problem}")

@@ -13,11 +13,13 @@ a. **Bytes per record.** A fleet of 1,000 playing SSM devices, heartbeats traced
    they are next used. Its peer, in the same run: the same records as one plain tuple
    each, ``(t, device, kind, app, playback, playback_id, *data values)``, with their
    own ``t`` floats (a row per record can hardly be smaller), measured once the world
-   is gone (the peer alone holds the tokens). Target: at most 150 bytes.
+   is gone (the peer alone holds the tokens). Target: at most 150 bytes. Measured for the
+   default, plain trace and for a compressed one (``WorldConfig(compress_trace=True)``).
 b. **CPU of a traced hour.** The same fleet (1,000 and 10,000 devices) for one virtual
    hour through ``World.run_until``, heartbeats traced (every record kept) and not
    traced, beside ``_peers.simpy_fleet`` (SimPy doing the same heartbeat bookkeeping,
-   untraced) for the same devices and hour. CPU seconds (``time.process_time``: the
+   untraced) for the same devices and hour; and traced with the trace compressed (shown,
+   no target: what compressing costs). CPU seconds (``time.process_time``: the
    machine is shared), heartbeats per CPU-second, and the ratios: traced / untraced
    (what tracing costs) and traced / SimPy (target 1.0, judged once the heartbeat path
    is fused: see the README).
@@ -54,12 +56,13 @@ SIMPY_RATIO_TARGET = 1.0
 MEMORY_DEVICES = 1_000
 
 
-def fleet(devices: int, *, traced: bool) -> World:
+def fleet(devices: int, *, traced: bool, compressed: bool = False) -> World:
     """``devices`` playing SSM devices (accounts of DEVICES_PER_ACCOUNT, the session
     limit raised to fit), their heartbeats spread over a period, every setup answered."""
     ssm = SsmConfig(max_sessions_per_account=DEVICES_PER_ACCOUNT,
                     heartbeat_period=HEARTBEAT_PERIOD)
-    world = World(WorldConfig(ssm=ssm, trace_heartbeats=traced), seed=1)
+    world = World(WorldConfig(ssm=ssm, trace_heartbeats=traced, compress_trace=compressed),
+                  seed=1)
     stagger = HEARTBEAT_PERIOD / devices
     for index in range(devices):
         world.add_device(DeviceConfig(name=f"device-{index}",
@@ -122,9 +125,9 @@ class HourRun:
         return self.heartbeats / self.cpu_seconds
 
 
-def fleet_hour(devices: int, *, traced: bool) -> HourRun:
+def fleet_hour(devices: int, *, traced: bool, compressed: bool = False) -> HourRun:
     """The fleet's measured hour (its set-up not counted)."""
-    world = fleet(devices, traced=traced)
+    world = fleet(devices, traced=traced, compressed=compressed)
     before, records = heartbeats(world), len(world.trace)
     with gc_watch() as spent:
         cpu = time.process_time()
@@ -141,7 +144,7 @@ def fleet_hour(devices: int, *, traced: bool) -> HourRun:
     if traced and abs(records - 3 * sent) > devices:  # sent, at the server, answered
         problems.append(f"a traced heartbeat writes three records: {records:,} records for "
                         f"{sent:,} heartbeats")
-    name = f"world, {'traced' if traced else 'untraced'}"
+    name = f"world, {'traced' if traced else 'untraced'}{', compressed' if compressed else ''}"
     del world
     gc.collect()
     return HourRun(name, devices, cpu, sent, records, spent[0], tuple(problems))
@@ -174,7 +177,7 @@ def _current() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
-def trace_memory(devices: int) -> MemoryFigure:
+def trace_memory(devices: int, compressed: bool) -> MemoryFigure:
     """What the trace of a traced fleet hour holds (the world's growth over the hour),
     the plain-tuple peer's bytes for the same records, and the untraced world's growth."""
     tracemalloc.start()
@@ -184,7 +187,7 @@ def trace_memory(devices: int) -> MemoryFigure:
         world.run_until(world.now + HOUR)
         untraced_growth = _current() - before
         del world
-        world = fleet(devices, traced=True)
+        world = fleet(devices, traced=True, compressed=compressed)
         before, first = _current(), len(world.trace)
         world.run_until(world.now + HOUR)
         with_trace = _current()
@@ -215,29 +218,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdicts: list[bool] = []
     problems: list[str] = []
 
-    memory = trace_memory(MEMORY_DEVICES)
-    ok = memory.per_record <= BYTES_PER_RECORD_TARGET
-    verdicts.append(ok)
-    print(f"\n(a) trace memory, {MEMORY_DEVICES:,} devices traced for an hour "
-          f"({memory.records:,} records, tracemalloc):")
-    print(f"    the trace:                {memory.per_record:7.1f} bytes per record "
-          f"({memory.trace_bytes / 2**20:,.1f} MiB)")
-    print(f"    peer, a tuple per record: {memory.peer_per_record:7.1f} bytes per record "
-          f"({memory.peer_bytes / 2**20:,.1f} MiB)")
-    print(f"    the same world untraced grew by {memory.untraced_growth / 2**10:,.1f} KiB "
-          f"over the hour ({memory.untraced_growth / memory.records:.1f} bytes per record "
-          f"of the traced hour)")
-    print(f"    ratio trace / peer: {memory.per_record / memory.peer_per_record:.2f}; target "
-          f"<= {BYTES_PER_RECORD_TARGET} bytes per record {'PASS' if ok else 'FAIL'}",
-          flush=True)
+    for compressed in (False, True):
+        memory = trace_memory(MEMORY_DEVICES, compressed)
+        ok = memory.per_record <= BYTES_PER_RECORD_TARGET
+        verdicts.append(ok)
+        print(f"\n(a) trace memory, {MEMORY_DEVICES:,} devices traced for an hour "
+              f"({memory.records:,} records, tracemalloc), "
+              f"{'trace compressed' if compressed else 'plain trace (the default)'}:")
+        print(f"    the trace:                {memory.per_record:7.1f} bytes per record "
+              f"({memory.trace_bytes / 2**20:,.1f} MiB)")
+        print(f"    peer, a tuple per record: {memory.peer_per_record:7.1f} bytes per record "
+              f"({memory.peer_bytes / 2**20:,.1f} MiB)")
+        print(f"    the same world untraced grew by {memory.untraced_growth / 2**10:,.1f} KiB "
+              f"over the hour ({memory.untraced_growth / memory.records:.1f} bytes per "
+              f"record of the traced hour)")
+        print(f"    ratio trace / peer: {memory.per_record / memory.peer_per_record:.2f}; "
+              f"target <= {BYTES_PER_RECORD_TARGET} bytes per record "
+              f"{'PASS' if ok else 'FAIL'}", flush=True)
 
     for devices in sizes:
         traced = fleet_hour(devices, traced=True)
         untraced = fleet_hour(devices, traced=False)
         simpy = simpy_fleet(devices, 1.0)
-        problems += traced.problems + untraced.problems
+        compressed = fleet_hour(devices, traced=True, compressed=True)
+        problems += traced.problems + untraced.problems + compressed.problems
         print(f"\n(b) {devices:,} devices, one virtual hour (CPU seconds):")
-        print(_table([traced, untraced], simpy))
+        print(_table([traced, untraced, compressed], simpy))
         cost = traced.cpu_seconds / untraced.cpu_seconds * untraced.heartbeats / traced.heartbeats
         ratio = traced.heartbeats_per_cpu_second / simpy.heartbeats_per_cpu_second
         ok = ratio >= SIMPY_RATIO_TARGET
@@ -246,6 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"= {ratio:.2f} (untraced / SimPy = "
               f"{untraced.heartbeats_per_cpu_second / simpy.heartbeats_per_cpu_second:.2f}); "
               f"target traced >= {SIMPY_RATIO_TARGET} x SimPy {'PASS' if ok else 'FAIL'}")
+        print(f"    the trace compressed: {compressed.cpu_seconds / traced.cpu_seconds:.2f}x the "
+              f"traced hour's CPU, traced compressed / SimPy untraced = "
+              f"{compressed.heartbeats_per_cpu_second / simpy.heartbeats_per_cpu_second:.2f} "
+              f"(no target)")
         full = traced.gc.collections[2]
         ok = full == 0
         verdicts.append(ok)
