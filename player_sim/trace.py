@@ -194,7 +194,7 @@ class Trace:
         #: The blocks sealed (:meth:`_seal`), each of ``_block`` records, in order.
         self._blocks: list[bytes | _Columns] = []
         #: The last sealed block decoded (:meth:`_sealed`): its number, its columns,
-        #: where each of its records' values start.
+        #: where its records' values start (noted when indexing asks, as ``_starts``).
         self._decoded: tuple[int, _Columns, array[int]] | None = None
         #: The open block's columns: each record's time, device number and stamp
         #: number, and the records' values, one after the other.
@@ -257,11 +257,11 @@ class Trace:
             self._device_of.append(who)
             self._stamp_of.append(stamp)
             self._values.extend(values)
-        else:
-            self._times.append(t)
-            self._device_of.append(who)
-            self._stamp_of.append(stamp)
-            self._values.extend(data.values())
+            return
+        self._times.append(t)
+        self._device_of.append(who)
+        self._stamp_of.append(stamp)
+        self._values.extend(data.values())
 
     def stamp(self, device: str | None, kind: str, app: str | None, playback: str | None,
               playback_id: int | None, names: tuple[str, ...]) -> int | None:
@@ -425,8 +425,8 @@ class Trace:
         self._values, self._frozen_at, self._starts = [], [], array("q")
 
     def _sealed(self, number: int) -> tuple[_Columns, array[int]]:
-        """The columns of sealed block ``number``, and where each of its records'
-        values start."""
+        """The columns of sealed block ``number``, and where its records' values start,
+        as far as noted (see :meth:`_columns_of`)."""
         decoded = self._decoded
         if decoded is not None and decoded[0] == number:
             return decoded[1], decoded[2]
@@ -444,9 +444,8 @@ class Trace:
                                  values)
         else:
             columns = block  # type: ignore[assignment]  # kept as it is
-        starts = _starts_of(self._stamps, columns[2], array("q"), 0)
-        self._decoded = (number, columns, starts)
-        return columns, starts
+        self._decoded = (number, columns, array("q"))
+        return columns, self._decoded[2]
 
     def _columns(self) -> Iterator[_Columns]:
         """The columns of every block, in order, the open one last: also the blocks
@@ -502,10 +501,13 @@ class Trace:
         """The columns of block ``number`` (the open one if none is sealed under it),
         and where each of its records' values start."""
         if number < len(self._blocks):
-            return self._sealed(number)
-        starts = self._starts
-        _starts_of(self._stamps, self._stamp_of, starts, len(starts))
-        return (self._times, self._device_of, self._stamp_of, self._values), starts
+            columns, starts = self._sealed(number)
+        else:
+            columns = (self._times, self._device_of, self._stamp_of, self._values)
+            starts = self._starts
+        if len(starts) < len(columns[2]):
+            _note_starts(self._stamps, columns[2], starts)
+        return columns, starts
 
     def _run_of(self, start: int, stop: int) -> list[TraceRecord]:
         """The records ``start`` to ``stop`` (excluded; ``0 <= start``), in order: one
@@ -642,10 +644,10 @@ _Columns: TypeAlias = tuple["array[float]", "array[int]", "array[int]", list[Any
 _WHOLE: Final = 0
 
 
-def _starts_of(stamps: list[_Stamp | None], stamp_of: array[int], starts: array[int],
-               done: int) -> array[int]:
-    """``starts``, where the values of each of a block's first ``done`` records start,
-    grown to every record of ``stamp_of``."""
+def _note_starts(stamps: list[_Stamp | None], stamp_of: array[int], starts: array[int]) -> None:
+    """Grow ``starts``, where the values of each of a block's first records start, to
+    every record of the block (of stamps ``stamp_of``)."""
+    done = len(starts)
     if done:
         last = stamps[stamp_of[done - 1]]
         start = starts[-1] + (1 if last is None else len(last[4]))
@@ -655,7 +657,6 @@ def _starts_of(stamps: list[_Stamp | None], stamp_of: array[int], starts: array[
         starts.append(start)
         stamp = stamps[number]
         start += 1 if stamp is None else len(stamp[4])
-    return starts
 
 
 class _Frozen(tuple[tuple[str, Any], ...]):
