@@ -67,7 +67,7 @@ import attrs
 from _peers import simpy_creation
 from world_bench import HEARTBEAT_PERIOD, SSM_URL, device_config, fleet_config
 
-from player_sim import DeviceConfig, PlaybackState, World, WorldConfig
+from player_sim import DeviceConfig, PlaybackState, World
 from player_sim.trace import Trace
 
 CREATION_RATIO_TARGET = 2.0
@@ -78,11 +78,6 @@ RECORD_TARGET = 150  # bytes per trace record held
 HEARTBEAT_PERIODS = 4  # traced heartbeat periods measured in (d)
 SIZES = (10_000, 30_000, 100_000)
 QUICK_SIZES = (1_000, 3_000, 10_000)
-
-
-def config(traced: bool, compressed: bool = False) -> WorldConfig:
-    """``world_bench.fleet_config(traced)``, its trace compressed or not."""
-    return attrs.evolve(fleet_config(traced), compress_trace=compressed)
 
 
 @attrs.frozen
@@ -195,7 +190,7 @@ def populate(world: World, devices: int, *, one_account: bool = False,
 def world_creation(devices: int, *, one_account: bool = False, one_by_one: bool = False,
                    compressed: bool = False) -> tuple[float, list[str]]:
     """CPU seconds to create ``devices`` playing devices (the world made beforehand)."""
-    made = config(traced=False, compressed=compressed)
+    made = fleet_config(traced=False, compressed=compressed)
     if one_account:
         made = attrs.evolve(made, ssm=attrs.evolve(made.ssm, max_sessions_per_account=devices))
     world = World(made, seed=1)
@@ -226,7 +221,7 @@ def memory(devices: int, compressed: bool) -> tuple[Memory, list[str]]:
     gc.collect()
     tracemalloc.start()
     try:
-        world = World(config(traced=False, compressed=compressed), seed=1)
+        world = World(fleet_config(traced=False, compressed=compressed), seed=1)
         gc.collect()
         empty = tracemalloc.get_traced_memory()[0]
         problems = populate(world, devices)
@@ -262,7 +257,7 @@ def heartbeat_records(devices: int, compressed: bool) -> tuple[HeartbeatRecords,
     gc.collect()
     tracemalloc.start()
     try:
-        world = World(config(traced=True, compressed=compressed), seed=1)
+        world = World(fleet_config(traced=True, compressed=compressed), seed=1)
         problems = populate(world, devices)
         world.run_for(HEARTBEAT_PERIOD)  # each device's first heartbeat: its stamps made
         gc.collect()
@@ -288,7 +283,7 @@ def profile(devices: int, top: int = 20) -> None:
     import cProfile
     import pstats
 
-    world = World(config(traced=False), seed=1)
+    world = World(fleet_config(traced=False), seed=1)
     gc.collect()
     profiler = cProfile.Profile()
     profiler.enable()

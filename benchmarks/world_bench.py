@@ -105,11 +105,12 @@ class WorldRun:
 # --- (a) the fleets ---------------------------------------------------------------------
 
 
-def fleet_config(traced: bool) -> WorldConfig:
-    """Accounts of DEVICES_PER_ACCOUNT devices each, the session limit raised to fit."""
+def fleet_config(traced: bool, compressed: bool = False) -> WorldConfig:
+    """Accounts of DEVICES_PER_ACCOUNT devices each, the session limit raised to fit;
+    the trace compressed (``CompressedTrace``) or not."""
     ssm = SsmConfig(max_sessions_per_account=DEVICES_PER_ACCOUNT,
                     heartbeat_period=HEARTBEAT_PERIOD)
-    return WorldConfig(ssm=ssm, trace_heartbeats=traced)
+    return WorldConfig(ssm=ssm, trace_heartbeats=traced, compress_trace=compressed)
 
 
 def device_config(index: int, pip: bool = False) -> DeviceConfig:
@@ -130,10 +131,10 @@ def check_fleet(world: World, devices: int, heartbeats: int, hours: float) -> li
     return problems
 
 
-def playing_world(devices: int, traced: bool) -> World:
+def playing_world(devices: int, traced: bool, compressed: bool = False) -> World:
     """A world whose ``devices`` play, their heartbeats spread over one period, every
     setup and license answered."""
-    world = World(fleet_config(traced), seed=1)
+    world = World(fleet_config(traced, compressed), seed=1)
     stagger = HEARTBEAT_PERIOD / devices
     for index in range(devices):
         world.add_device(device_config(index)).play("channel-1")
