@@ -206,14 +206,17 @@ _NOT_PLAYING: Final = frozenset({"idle", "stopped", "failed"})
 def _starts_heartbeats(rec: TraceRecord, dev: DeviceView, granted: object) -> bool:
     """Whether ``rec`` (re)starts the heartbeat period of the session ``dev`` holds: a
     heartbeat, or the answer the client's ``heartbeat_start`` variant starts the timer at
-    (``granted``: a license answer's field of that name)."""
+    (``granted``: a license answer's field of that name), for the playback holding the
+    session: a late setup answer for a playback zapped away from starts nothing (the
+    player tears its session down)."""
     if rec.kind == "heartbeat_sent":
         return True
+    if rec.playback_id not in (None, dev.held_playback_id):
+        return False
     after_license = dev.variants.get("heartbeat_start") == "after-license-answer" \
         and not _leaves_sessions(dev)  # (V2: the setup answer is the license answer)
     if rec.kind == "license_answered":
-        return after_license and granted is True \
-            and rec.playback_id in (None, dev.held_playback_id)
+        return after_license and granted is True
     return rec.kind == "ssm_setup_answered" and not after_license
 
 
