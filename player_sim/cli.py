@@ -852,8 +852,9 @@ def proxy(faults: str | None, host: str, port: int, out: str) -> None:
               help="Random search: where counterexample scenario files are written.  "
                    "[default: counterexamples]")
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID",
-              help="Random search: look only for these rules broken (repeatable; the search "
-                   "stops once all are found; default: every rule).")
+              help="Look only for these rules broken (repeatable; default: every rule). "
+                   "The random search stops once all are found; the exhaustive explorer "
+                   "feeds only their monitors.")
 @click.option("--seeds", metavar="A:B", default=None,
               help="Random search: one search per seed A, A+1, ... B-1, in parallel; each rule's "
                    "counterexample is that of the lowest seed that found it.")
@@ -932,17 +933,23 @@ def explore(exhaustive: bool, depth: int | None, examples: int | None, seed: int
         raise click.UsageError("--seeds, --workers and --executor are for the random search, "
                                "not --exhaustive")
     given = [name for name, value in (("--examples", examples), ("--seed", seed),
-                                      ("--out", out), ("--rule", rule_ids or None),
+                                      ("--out", out),
                                       ("--profile", profile), ("--space", space_name))
              if value is not None]
     if given:
         raise click.UsageError(f"{given[0]} is for the random search; --exhaustive takes "
-                               "--depth")
+                               "--depth, --rule and --sdk")
     from .explore import explore_exhaustive, format_exhaustive
+    from .explore._exhaustive import selected_rules
 
     depth = 6 if depth is None else depth
     try:
-        report = explore_exhaustive(depth, sdk=None if variant is None else variant[0].sdk)
+        rules = selected_rules(rule_ids or None)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    try:
+        report = explore_exhaustive(depth, sdk=None if variant is None else variant[0].sdk,
+                                    rules=rules)
     except Exception as err:  # the variant's own code raised
         click.echo(f"error: the variant {sdk_ref} raised {type(err).__name__}: {err}",
                    err=True)

@@ -23,7 +23,7 @@ late-answer cousin) and the stale-token teardown race
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final, cast
 
 import attrs
@@ -42,7 +42,9 @@ from ..player import (
 from ..player import _events as ev
 from ..rules import CATALOGUE, TraceChecker
 from ._coremodel import (
+    CORE_RULES,
     REFUSED_INPUT_UNCHANGED,
+    UNJUDGED,
     CoreEnv,
     clone_core,
     core_checker,
@@ -54,7 +56,14 @@ from ._coremodel import (
     step,
 )
 from ._recording import clone_checker, drop_checker
-from ._smallworld import world_inputs, world_key, world_root, world_step
+from ._smallworld import (
+    WORLD_RULES,
+    WORLD_UNJUDGED,
+    world_inputs,
+    world_key,
+    world_root,
+    world_step,
+)
 
 __all__ = ["CORE_CONFIGS", "SHORTEST_PATHS", "WORLD_CONFIGS", "CoreExploration",
            "ExhaustiveReport", "ShortestPath", "TableRow", "WorldExploration", "explore_core",
@@ -175,27 +184,62 @@ def _path(parents: dict[Any, tuple[Any, str] | None], key: Any) -> list[str]:
     return out[::-1]
 
 
+def _judged(rules: Collection[str] | None, judges: tuple[str, ...],
+            unjudged: Mapping[str, str], explorer: str) -> tuple[str, ...]:
+    """The rules an explorer that judges ``judges`` judges of a selection ``rules``
+    (``None``: all of them), in catalogue order; a rule it cannot judge is refused
+    with the reason (``unjudged``)."""
+    if rules is None:
+        return judges
+    _known(rules)
+    for rule_id in rules:
+        if rule_id not in judges:
+            raise ValueError(f"the {explorer} does not judge {rule_id}: "
+                             f"{unjudged.get(rule_id, 'not among its rules')}")
+    return tuple(r for r in judges if r in rules)
+
+
+def _known(rules: Collection[str]) -> None:
+    if isinstance(rules, str):
+        raise TypeError(f"rules is a collection of rule ids, not the string {rules!r}")
+    unknown = sorted(set(rules) - set(CATALOGUE))
+    if unknown:
+        raise ValueError(f"no rule {unknown[0]!r} in the catalogue ('player-sim rules' "
+                         "lists them)")
+
+
 def explore_core(config: CoreConfig, depth: int, name: str = "core", *,
-                 core_type: type[PlayerCore] = PlayerCore) -> CoreExploration:
+                 core_type: type[PlayerCore] = PlayerCore,
+                 rules: Collection[str] | None = None) -> CoreExploration:
     """Breadth-first search of one core configuration up to ``depth`` inputs.
 
     ``core_type`` is the player core to explore: a subclass of
     :class:`~player_sim.PlayerCore` (an SDK variant, or a mutant) is explored
     through the same tables and checked against the same invariants.
+
+    ``rules``: the catalogue rules judged (default: every rule of
+    :data:`~player_sim.explore.CORE_RULES`). Fewer rules, fewer monitors to feed
+    and copy at each step; the same inputs and coverage, and perhaps fewer states
+    (those that differed only in what an unjudged rule's monitor awaited are one).
+    A rule's violations and the length of its shortest path do not depend on which
+    other rules are judged (tests hold it to that). ``ValueError`` names a rule not
+    in the catalogue, or one the core explorer does not judge
+    (:data:`~player_sim.explore.UNJUDGED`, with the reason).
     """
+    judged = _judged(rules, CORE_RULES, UNJUDGED, "core explorer")
     # The search makes objects by the million and frees them by reference counting
     # (a checker copy that leads to a state seen already is dropped, :func:`drop_checker`):
     # the cyclic collector, which would traverse them all, waits till the end.
     with long_lived():
-        return _explore_core(config, depth, name, core_type)
+        return _explore_core(config, depth, name, core_type, judged)
 
 
 def _explore_core(config: CoreConfig, depth: int, name: str,
-                  core_type: type[PlayerCore]) -> CoreExploration:
+                  core_type: type[PlayerCore], judged: tuple[str, ...]) -> CoreExploration:
     root: Any = _tracing_class(core_type)(config)
     root.fired = []
     env = CoreEnv()
-    checker = core_checker(config)
+    checker = core_checker(config, judged)
     key = state_key(root, env, checker)
     parents: dict[Any, tuple[Any, str] | None] = {key: None}
     frontier: list[tuple[PlayerCore, CoreEnv, TraceChecker, Any]] = [(root, env, checker, key)]
@@ -284,15 +328,22 @@ class WorldExploration:
 
 
 def explore_world(config: CoreConfig, depth: int, name: str = "world", *,
-                  core_type: type[PlayerCore] = PlayerCore) -> WorldExploration:
+                  core_type: type[PlayerCore] = PlayerCore,
+                  rules: Collection[str] | None = None) -> WorldExploration:
     """Breadth-first search of the small world (:mod:`._smallworld`: two cores of
     ``core_type`` on one account limited to one session, the real SSM server) up
     to ``depth`` inputs. Each violation of a catalogue rule is reported with the
     shortest input sequences that reach it: per rule and monitor message, every
     path of the shortest length found, up to :data:`SHORTEST_PATHS` (one race can
     have several shapes: the async zap race with the session held, or with a
-    setup answer that came late)."""
-    root = world_root(config, core_type)
+    setup answer that came late).
+
+    ``rules``: the catalogue rules judged (default: every rule of
+    :data:`~player_sim.explore.WORLD_RULES`), as in :func:`explore_core`;
+    ``ValueError`` names one the small world does not judge
+    (:data:`~player_sim.explore.WORLD_UNJUDGED`)."""
+    root = world_root(config, core_type,
+                      _judged(rules, WORLD_RULES, WORLD_UNJUDGED, "small world"))
     key = world_key(root)
     parents: dict[Any, tuple[Any, str] | None] = {key: None}
     frontier = [(root, key)]
@@ -340,6 +391,8 @@ class ExhaustiveReport:
     world_depth: int
     core: tuple[CoreExploration, ...]
     world: tuple[WorldExploration, ...]
+    #: The rules judged, when a selection was asked for (``None``: every rule).
+    rules: tuple[str, ...] | None = None
 
     @property
     def reached(self) -> frozenset[tuple[str, str]]:
@@ -377,7 +430,8 @@ def explore_exhaustive(depth: int, *, core_configs: Mapping[str, CoreConfig] | N
                        world_configs: Mapping[str, CoreConfig] | None = None,
                        world_depth: int | None = None,
                        core_type: type[PlayerCore] = PlayerCore,
-                       sdk: SdkModel | None = None) -> ExhaustiveReport:
+                       sdk: SdkModel | None = None,
+                       rules: Collection[str] | None = None) -> ExhaustiveReport:
     """Explore every core configuration to ``depth`` inputs, and the small world to
     ``world_depth`` (default ``depth + 2``: there a request reaching the server and
     its answer reaching the device are two steps).
@@ -387,9 +441,18 @@ def explore_exhaustive(depth: int, *, core_configs: Mapping[str, CoreConfig] | N
     the core. A variant's own state is copied for each branch and is part of the state
     key (:meth:`SdkModel.state <player_sim.SdkModel.state>`; a core subclass's own
     attributes), so a variant with state is neither reset nor shared between branches.
+
+    ``rules``: judge only these catalogue rules (default: all each explorer judges).
+    The cores judge those of :data:`~player_sim.explore.CORE_RULES` and the small world
+    those of :data:`~player_sim.explore.WORLD_RULES`; each still explores every state,
+    so coverage is reported whole. ``ValueError`` names a rule not in the catalogue,
+    or one neither explorer judges, with their reasons.
     """
     if depth < 1:
         raise ValueError(f"the exploration depth must be at least 1, not {depth}")
+    selection = selected_rules(rules)
+    in_core = None if selection is None else [r for r in selection if r in CORE_RULES]
+    in_small_world = None if selection is None else [r for r in selection if r in WORLD_RULES]
     cores = core_configs if core_configs is not None else CORE_CONFIGS
     worlds = world_configs if world_configs is not None else WORLD_CONFIGS
     if sdk is not None:
@@ -398,15 +461,33 @@ def explore_exhaustive(depth: int, *, core_configs: Mapping[str, CoreConfig] | N
     in_world = world_depth if world_depth is not None else depth + 2
     return ExhaustiveReport(
         depth, in_world,
-        tuple(explore_core(cfg, depth, name, core_type=core_type) for name, cfg in cores.items()),
-        tuple(explore_world(cfg, in_world, name, core_type=core_type)
-              for name, cfg in worlds.items()))
+        tuple(explore_core(cfg, depth, name, core_type=core_type, rules=in_core)
+              for name, cfg in cores.items()),
+        tuple(explore_world(cfg, in_world, name, core_type=core_type, rules=in_small_world)
+              for name, cfg in worlds.items()), selection)
+
+
+def selected_rules(rules: Collection[str] | None) -> tuple[str, ...] | None:
+    """A selection of rules for :func:`explore_exhaustive`, in catalogue order
+    (``None``: every rule); ``ValueError`` names a rule not in the catalogue, or one
+    neither explorer judges, with their reasons."""
+    if rules is None:
+        return None
+    _known(rules)
+    for rule_id in rules:
+        if rule_id not in CORE_RULES and rule_id not in WORLD_RULES:
+            core, world = UNJUDGED[rule_id], WORLD_UNJUDGED[rule_id]
+            raise ValueError(f"the exhaustive explorer does not judge {rule_id}: {core}"
+                             + ("" if world == core else f"; the small world: {world}"))
+    return tuple(r for r in CATALOGUE if r in set(rules))
 
 
 def format_exhaustive(report: ExhaustiveReport) -> str:
     """The report as text: per configuration, coverage, then each shortest violation."""
     out = [f"exhaustive exploration: cores to depth {report.depth}, "
            f"the small world to depth {report.world_depth}"]
+    if report.rules is not None:
+        out.append(f"judging only: {', '.join(report.rules)}")
     for c in report.core:
         out.append(f"  core/{c.config:<15} {c.states:>7} states {c.steps:>8} steps "
                    f"{len(c.violations)} violation{'s' if len(c.violations) != 1 else ''}")
