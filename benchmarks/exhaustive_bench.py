@@ -12,7 +12,12 @@ a. the core explorer, ``core/default`` to depth 7 (as ``benchmarks/explore_bench
 b. the small world, ``world/setup-first`` to depth 9, the same two ways;
 c. with ``--baseline DIR``, each exploration on the code checked out at ``DIR`` (say,
    ``git worktree add /tmp/main main``), in another process, in the same rounds: the
-   ratio against it is the speed-up of this checkout over that one.
+   ratio against it is the speed-up of this checkout over that one;
+d. judgement's share: ``core/default`` at (a)'s depth judging every rule, judging
+   :data:`ONE_RULE` alone (``rules=``, ``--rule``), and judging none (``rules=()``:
+   the search, the core's steps, their records and the state keys, without a monitor),
+   alternating. The last is the ceiling of the search in Python as it is built: no
+   work on the monitors takes the explorer past it. No target.
 
 States are the distinct states merged (``CoreExploration.states``), per CPU second of
 the whole exploration (successors, checker copies, state keys).
@@ -34,7 +39,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from player_sim import PlayerCore
 from player_sim.explore import (
@@ -51,6 +56,8 @@ from player_sim.explore._reference import MachineCore
 TARGET_STATES_PER_S = 50_000
 REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "data" / \
     "exhaustive_reference.json"
+#: The rule (d) judges alone.
+ONE_RULE = "ssm.license.carries-token"
 #: The recorded reference of each full-depth exploration (tests/test_explore_reference.py).
 RECORDED = {("core", 7): "bench-core-default-7", ("world", 9): "bench-world-setup-first-9"}
 
@@ -154,6 +161,37 @@ def compare(what: str, depth: int, rounds: int, baseline: str | None = None
     return rate[True], ok
 
 
+def judgement(depth: int, rounds: int) -> bool:
+    """(d): core/default judging every rule, :data:`ONE_RULE` alone and none, alternating;
+    print each rate beside the first; return whether the checks held (the one rule finds
+    what it finds among all; coverage is the same three ways)."""
+    ways: dict[str, tuple[str, ...] | None] = {"every rule": None, ONE_RULE: (ONE_RULE,),
+                                               "no rule (rules=())": ()}
+    best = dict.fromkeys(ways, float("inf"))
+    results: dict[str, CoreExploration] = {}
+    for _ in range(rounds):
+        for way, rules in ways.items():
+            result, seconds = _timed(lambda rules=rules: explore_core(
+                CORE_CONFIGS["default"], depth, "default", rules=rules))
+            results[way] = cast(CoreExploration, result)
+            best[way] = min(best[way], seconds)
+    every = results["every rule"]
+    ok = all((r.reached, r.rows) == (every.reached, every.rows) for r in results.values())
+    ok = ok and list(results[ONE_RULE].violations) == [
+        v for v in every.violations if v.rule_id == ONE_RULE]
+    ok = ok and not results["no rule (rules=())"].violations
+    print(f"core/default to depth {depth}, judging:")
+    print(f"   {'rules judged':<28} {'states':>7} {'CPU s':>7} {'states/s':>9} {'x every':>8}")
+    base = every.states / best["every rule"]
+    for way, result in results.items():
+        rate = result.states / best[way]
+        print(f"   {way:<28} {result.states:7d} {best[way]:7.2f} {rate:9.0f} "
+              f"{rate / base:8.2f}")
+    print(f"   same coverage, and the one rule's violations as among all: "
+          f"{'yes' if ok else 'NO'}")
+    return ok
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -168,11 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     core_depth, world_depth = (6, 7) if args.quick else (7, 9)
     core_rate, core_ok = compare("core", core_depth, args.rounds, args.baseline)
     _, world_ok = compare("world", world_depth, args.rounds, args.baseline)
+    judged_ok = judgement(core_depth, args.rounds)
     met = core_rate >= TARGET_STATES_PER_S
     print(f"target: the core explorer at least {TARGET_STATES_PER_S:,} states per "
           f"CPU second: {core_rate:,.0f} ({core_rate / TARGET_STATES_PER_S:.2f} of it), "
           f"{'met' if met else 'MISSED'}")
-    return 0 if met and core_ok and world_ok else 1
+    return 0 if met and core_ok and world_ok and judged_ok else 1
 
 
 if __name__ == "__main__":
