@@ -415,30 +415,54 @@ class _TeardownOnItemRelease(_ExpectRelease):
 
 
 class _ZapReplaces(Monitor):
+    """A zap from a playback holding a session tears it down at once and sets up the new
+    stream's session. With a session provider the setup waits for the new stream's KS and
+    media entry (the SDK cannot know before whether it is under SSM): it is due once the
+    media entry is loaded under SSM, however long the provider took (retries through a
+    backend outage); whether the provider completes is ``provider.*``'s to judge."""
+
     rule_id = "ssm.zap.replaces-session"
     kinds = frozenset({"action", "ssm_teardown_sent", "ssm_setup_sent", "ssm_heartbeat_error",
-                       "state_changed", "media_answered"})
+                       "state_changed", "media_answered", "app_killed"})
     reads = frozenset({"name"})
+
+    def __init__(self, checker: Checking) -> None:
+        super().__init__(checker)
+        #: device -> when it zapped, its setup waiting for the provider's media entry
+        self._after_media: dict[str, float] = {}
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
             return
         if dev.held_before and not dev.held:
             self.fulfil((dev.name, "teardown"))
-        if rec.kind == "ssm_setup_sent" or not dev.under_ssm \
+        if rec.kind == "ssm_setup_sent" or not dev.under_ssm or rec.kind == "app_killed" \
                 or rec.playback in ("failed", "stopped", "idle") \
                 or (rec.kind == "action" and rec.data.get("name") in ("play", "zap", "stop")):
             # Set up; or the new stream failed (KS, media) or is not under SSM; or the user
             # moved on (another zap, a stop) before it could be set up: no setup due.
             self.fulfil((dev.name, "setup"))
+            self._after_media.pop(dev.name, None)
+        elif rec.kind == "media_answered" and dev.name in self._after_media:
+            zapped = self._after_media.pop(dev.name)
+            self.expect((dev.name, "setup"), dev.name, self.config.reaction_window, line, rec,
+                        f"zap at {zapped:g}s sent no SSM setup for the new stream once its "
+                        "media entry was loaded")
         if rec.kind == "action" and rec.data.get("name") == "zap" and dev.held:
             self.observed()
             window = self.config.reaction_window
             if not _leaves_sessions(dev):
                 self.expect((dev.name, "teardown"), dev.name, window, line, rec,
                             "zap sent no teardown of the session the old stream held")
-            self.expect((dev.name, "setup"), dev.name, window, line, rec,
-                        "zap sent no SSM setup for the new stream")
+            if rec.playback in _AWAITING_PROVIDER:
+                self._after_media[dev.name] = rec.t
+            else:
+                self.expect((dev.name, "setup"), dev.name, window, line, rec,
+                            "zap sent no SSM setup for the new stream")
+
+
+#: Playback states in which the player waits for its session provider (KS, media entry).
+_AWAITING_PROVIDER: Final = frozenset({"obtaining_ks", "loading_media"})
 
 
 class _Answers204(Monitor):
