@@ -5,7 +5,9 @@ device on an OVP provider zaps while the OVP backend is down, so the new stream'
 entry loads only after retries, 37 s later, and the setup follows at once. The monitor
 wanted the setup within the reaction window of the zap, which no SDK can do: it does not
 know before the media entry whether the new stream is under SSM. The setup is due once
-the entry is loaded under SSM; an SDK that never sends it then is still reported.
+the entry is loaded under SSM; an SDK that never sends it then is still reported. Seeds
+1 to 16 found the sync cousin: there the zap first waits, blocked, for its teardown's
+answer (``stopping``), then for the KS and the entry.
 """
 
 from __future__ import annotations
@@ -34,9 +36,39 @@ steps:
 """
 
 
-def _run():  # the documented SDK, its records
-    result = run_scenario(load_scenario_text(SCENARIO, "zap.scenario.yaml"))
+#: Found by ``player-sim explore --seeds 1:17``: sync mode, an OTT provider.
+SYNC = """
+name: sync zap while the provider's backend is down
+world:
+  ssm: {max_sessions_per_account: 1, heartbeat_period: 30s, grace_period: 10s}
+  network: {latency: 20ms}
+  ott: {users: {alice: secret}, ks_validity: 1m5s, anonymous_ks_validity: 1m5s}
+devices:
+  phone: {account: alice, sync_setup_teardown: true,
+          session_provider: {backend: ott, partner_id: 3009, variant: android}}
+steps:
+  - login: {device: phone, username: alice, password: secret}
+  - wait: 1s
+  - play: {device: phone, stream: asset-1}
+  - wait: 1s
+  - outage: {backend: ott, for: 30s}
+  - zap: {device: phone, stream: asset-1}
+  - wait: 6m
+"""
+
+
+def _run(text: str = SCENARIO):  # the documented SDK, its records
+    result = run_scenario(load_scenario_text(text, "zap.scenario.yaml"))
     return result, list(result.trace)
+
+
+def test_a_sync_zap_waits_for_its_teardown_then_its_provider() -> None:
+    result, records = _run(SYNC)
+    assert result.passed, result.failures
+    zap = next(r for r in records if r.kind == "action" and r.data["name"] == "zap")
+    assert zap.playback == "stopping"  # (the premise: the sync teardown goes first)
+    setup = next(r.t for r in records if r.kind == "ssm_setup_sent" and r.t > zap.t)
+    assert setup - zap.t > 30
 
 
 def test_a_zap_whose_media_entry_loads_late_sets_up_when_it_loads() -> None:
@@ -58,6 +90,6 @@ def test_an_sdk_that_never_sets_up_after_the_late_entry_is_reported() -> None:
         "heartbeat_sent", "heartbeat_answered"))]
     found = check_trace(lost, CheckConfig(), rules=[RULE])
     assert [(v.rule.id, v.message) for v in found] == [
-        (RULE, f"zap at {zap:g}s sent no SSM setup for the new stream once its media "
-               "entry was loaded")]
+        (RULE, f"zap at {zap:g}s sent no SSM setup for the new stream once done waiting "
+               "for its media entry")]
     assert found[0].t > zap + 30  # (due from the entry, not from the zap)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 from ..backends import SsmErrorCode
@@ -416,20 +417,23 @@ class _TeardownOnItemRelease(_ExpectRelease):
 
 class _ZapReplaces(Monitor):
     """A zap from a playback holding a session tears it down at once and sets up the new
-    stream's session. With a session provider the setup waits for the new stream's KS and
-    media entry (the SDK cannot know before whether it is under SSM): it is due once the
-    media entry is loaded under SSM, however long the provider took (retries through a
-    backend outage); whether the provider completes is ``provider.*``'s to judge."""
+    stream's session. The setup may have to wait, on what the SDK cannot hurry: in sync
+    mode its teardown's answer (``stopping``), with a session provider the new stream's
+    KS and media entry (``obtaining_ks``, ``loading_media``: before the entry the SDK
+    cannot tell whether the stream is under SSM). It is due within the reaction window of
+    the zap, or of the record that shows the player done waiting, however long the wait
+    (a backend outage, retries, a slow link); whether the wait ends at all is for
+    ``ssm.sync.capped-wait`` and ``provider.ks.completes`` to judge."""
 
     rule_id = "ssm.zap.replaces-session"
     kinds = frozenset({"action", "ssm_teardown_sent", "ssm_setup_sent", "ssm_heartbeat_error",
                        "state_changed", "media_answered", "app_killed"})
-    reads = frozenset({"name"})
+    reads = frozenset({"name", "ok"})
 
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
-        #: device -> when it zapped, its setup waiting for the provider's media entry
-        self._after_media: dict[str, float] = {}
+        #: device -> (when it zapped, what it waits in) while its setup waits
+        self._waiting: dict[str, tuple[float, str]] = {}
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
@@ -442,27 +446,38 @@ class _ZapReplaces(Monitor):
             # Set up; or the new stream failed (KS, media) or is not under SSM; or the user
             # moved on (another zap, a stop) before it could be set up: no setup due.
             self.fulfil((dev.name, "setup"))
-            self._after_media.pop(dev.name, None)
-        elif rec.kind == "media_answered" and dev.name in self._after_media:
-            zapped = self._after_media.pop(dev.name)
-            self.expect((dev.name, "setup"), dev.name, self.config.reaction_window, line, rec,
-                        f"zap at {zapped:g}s sent no SSM setup for the new stream once its "
-                        "media entry was loaded")
+            self._waiting.pop(dev.name, None)
+        elif dev.name in self._waiting:
+            zapped, state = self._waiting[dev.name]
+            # (A media entry loaded under SSM ends the wait, whatever state the record shows.)
+            loaded = rec.kind == "media_answered" and rec.data.get("ok") is True
+            if loaded or (rec.playback is not None and rec.playback not in _SETUP_WAITS):
+                del self._waiting[dev.name]
+                waited = _SETUP_WAITS["loading_media" if loaded else state]
+                self.expect((dev.name, "setup"), dev.name, self.config.reaction_window, line,
+                            rec, f"zap at {zapped:g}s sent no SSM setup for the new stream "
+                                 f"once done waiting for {waited}")
+            elif rec.playback in _SETUP_WAITS:
+                self._waiting[dev.name] = (zapped, str(rec.playback))
         if rec.kind == "action" and rec.data.get("name") == "zap" and dev.held:
             self.observed()
             window = self.config.reaction_window
             if not _leaves_sessions(dev):
                 self.expect((dev.name, "teardown"), dev.name, window, line, rec,
                             "zap sent no teardown of the session the old stream held")
-            if rec.playback in _AWAITING_PROVIDER:
-                self._after_media[dev.name] = rec.t
+            if rec.playback in _SETUP_WAITS:
+                self._waiting[dev.name] = (rec.t, str(rec.playback))
             else:
                 self.expect((dev.name, "setup"), dev.name, window, line, rec,
                             "zap sent no SSM setup for the new stream")
 
 
-#: Playback states in which the player waits for its session provider (KS, media entry).
-_AWAITING_PROVIDER: Final = frozenset({"obtaining_ks", "loading_media"})
+#: Playback states in which a zap's setup waits, and on what.
+_SETUP_WAITS: Final[Mapping[str, str]] = {
+    "stopping": "its teardown's answer (sync)",
+    "obtaining_ks": "its KS",
+    "loading_media": "its media entry",
+}
 
 
 class _Answers204(Monitor):
