@@ -203,7 +203,10 @@ class OttSessionProvider(_Attachable):
     def recover_session(self, saved: SavedSession,
                         completion: KsCompletion | None = None) -> None:
         """Take a relaunched app's saved session and refresh it at once
-        (``recoverSession``); ``completion`` gets the new KS or the error."""
+        (``recoverSession``); ``completion`` gets the new KS or the error. The refresh is
+        in progress as any other: a token request meanwhile waits for it or, with
+        ``concurrent_refresh="overwrite-slot"`` (Android), takes ``completion``'s slot;
+        with ``each-sends`` (iOS) it sends its own."""
         self._begin()
         b = self.binding
         session = _OttSession(saved.ks, saved.refresh_token, "", False, saved.udid,
@@ -215,7 +218,16 @@ class OttSessionProvider(_Attachable):
             if completion is not None:
                 completion(result)
 
-        self._refresh(session, done)
+        if self.variants.concurrent_refresh == "each-sends":
+            self._refresh(session, done)
+            return
+        # The refresh raises the in-progress flag like any other (Android's netkit: the
+        # recovery's callback waits in the one slot), so that a token request meanwhile
+        # waits for it (queue) or takes its slot (overwrite-slot) rather than sending a
+        # second refresh of the same refresh token, which the backend refuses.
+        self._refreshing = True
+        self._waiters = [done]
+        self._refresh(session, None)
 
     def saved_session(self) -> SavedSession | None:
         """What the app persists to recover this session later (``None``: no session)."""

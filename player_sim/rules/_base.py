@@ -237,6 +237,11 @@ class ProviderView:
             self.had_session = True
             self.endpoints = []
             self._set_delta(data.get("ks"), rec.t, data.get("variant"))
+        elif kind == "session_recovered":
+            # A relaunched app gave the provider its saved session: it holds one again
+            # (refreshed at once; its ``session_started`` follows when that is answered).
+            self.session = {**data, "t": rec.t, "recovered": True}
+            self.had_session = True
         elif kind == "session_ended" and data.get("cleared") is False:
             pass  # an anonymous OTT session "ended": the provider keeps serving its KS
         elif kind in ("session_ended", "session_forgotten"):
@@ -264,8 +269,8 @@ class ProviderView:
 #: and refresh delta it had before.
 _PROVIDER_KINDS: Final = frozenset({
     "device_added", "ks_issued", "ks_revoked", "session_started", "session_ended",
-    "session_forgotten", "session_cleared", "ks_refreshed", "ks_renewed", "ks_used",
-    "ks_requested", "ks_answered"})
+    "session_forgotten", "session_cleared", "session_recovered", "ks_refreshed", "ks_renewed",
+    "ks_used", "ks_requested", "ks_answered"})
 
 
 class DeviceView:
