@@ -12,7 +12,7 @@ answer (``stopping``), then for the KS and the entry.
 
 from __future__ import annotations
 
-from player_sim.rules import CheckConfig, check_trace
+from player_sim.rules import CheckConfig, TraceChecker, check_trace
 from player_sim.scenario import load_scenario_text, run_scenario
 
 RULE = "ssm.zap.replaces-session"
@@ -93,3 +93,21 @@ def test_an_sdk_that_never_sets_up_after_the_late_entry_is_reported() -> None:
         (RULE, f"zap at {zap:g}s sent no SSM setup for the new stream once done waiting "
                "for its media entry")]
     assert found[0].t > zap + 30  # (due from the entry, not from the zap)
+
+
+def test_a_zap_waiting_on_its_provider_is_awaiting_in_the_state_key() -> None:
+    """The explorers merge states by what the monitors await: a zap whose setup waits
+    (no deadline open yet) must tell its state apart from one with nothing to wait for."""
+    _, records = _run()
+    checker = TraceChecker(CheckConfig(), rules=[RULE])
+    zap = next(r for r in records if r.kind == "action" and r.data["name"] == "zap")
+    torn = next(r for r in records if r.kind == "ssm_teardown_sent" and r.t >= zap.t)
+    loaded = next(r for r in records if r.kind == "media_answered" and r.t > zap.t)
+    awaited = {}
+    for record in records:
+        checker.feed(record)
+        awaited[id(record)] = checker._awaiting()
+    between = [awaited[id(r)] for r in records if torn.t <= r.t < loaded.t
+               and records.index(r) >= records.index(torn)]
+    assert between and set(between) == {(RULE,)}  # no deadline open: the wait itself
+    assert checker._awaiting() == ()  # the setup was sent

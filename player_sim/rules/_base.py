@@ -583,6 +583,15 @@ class Monitor:
         new.__dict__ = fields
         return new
 
+    #: Whether the monitor can wait for something before it opens a deadline (then
+    #: :meth:`awaits` says so), so that the explorers' state keys tell such waits apart.
+    waits_before_deadline: ClassVar[bool] = False
+
+    def awaits(self) -> bool:
+        """Whether this monitor awaits something: an open deadline (or a wait of its own,
+        in a monitor with :attr:`waits_before_deadline`)."""
+        return bool(self._pending)
+
     def active(self) -> bool:
         """Whether this monitor applies under the checker's configuration."""
         return True

@@ -240,10 +240,11 @@ class TraceChecker:
 
     def _awaiting(self) -> tuple[str, ...]:
         """The ids, sorted, of the rules whose monitors await something (an open
-        deadline): part of the explorers' state keys."""
+        deadline, or a wait of their own: :meth:`Monitor.awaits`): part of the explorers'
+        state keys."""
         monitors = self.monitors
-        return tuple([monitors[slot].rule_id for slot in self._by_rule
-                      if monitors[slot]._pending])
+        return tuple([m.rule_id for m in map(monitors.__getitem__, self._by_rule)
+                      if m._pending or (m.waits_before_deadline and m.awaits())])
 
     def _live(self, deadline: _Deadline) -> bool:
         """Whether ``deadline`` is still open (not fulfilled, replaced nor cancelled)."""

@@ -430,10 +430,15 @@ class _ZapReplaces(Monitor):
                        "state_changed", "media_answered", "app_killed"})
     reads = frozenset({"name", "ok"})
 
+    waits_before_deadline = True
+
     def __init__(self, checker: Checking) -> None:
         super().__init__(checker)
         #: device -> (when it zapped, what it waits in) while its setup waits
         self._waiting: dict[str, tuple[float, str]] = {}
+
+    def awaits(self) -> bool:
+        return bool(self._pending or self._waiting)
 
     def observe(self, line: int, rec: TraceRecord, dev: DeviceView | None) -> None:
         if dev is None:
