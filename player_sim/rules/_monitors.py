@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 from ..backends import SsmErrorCode
+from ..player._states import PlaybackState
 from ..player._variants import platform_fields
 from ..trace import TraceRecord, Vantage
 from ._base import _EPS, ACTIVE, Checking, DeviceView, Monitor, _Deadline, _ok
@@ -458,7 +459,7 @@ class _ZapReplaces(Monitor):
             loaded = rec.kind == "media_answered" and rec.data.get("ok") is True
             if loaded or (rec.playback is not None and rec.playback not in _SETUP_WAITS):
                 del self._waiting[dev.name]
-                waited = _SETUP_WAITS["loading_media" if loaded else state]
+                waited = _SETUP_WAITS[PlaybackState.LOADING_MEDIA.value if loaded else state]
                 self.expect((dev.name, "setup"), dev.name, self.config.reaction_window, line,
                             rec, f"zap at {zapped:g}s sent no SSM setup for the new stream "
                                  f"once done waiting for {waited}")
@@ -479,9 +480,9 @@ class _ZapReplaces(Monitor):
 
 #: Playback states in which a zap's setup waits, and on what.
 _SETUP_WAITS: Final[Mapping[str, str]] = {
-    "stopping": "its teardown's answer (sync)",
-    "obtaining_ks": "its KS",
-    "loading_media": "its media entry",
+    PlaybackState.STOPPING.value: "its teardown's answer (sync)",
+    PlaybackState.OBTAINING_KS.value: "its KS",
+    PlaybackState.LOADING_MEDIA.value: "its media entry",
 }
 
 
