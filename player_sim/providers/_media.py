@@ -84,7 +84,7 @@ def _ready(provider: PhoenixMediaProvider | OvpMediaProvider, what: str,
 def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, endpoint: str,
           call: Callable[[str], ApiAnswer],
           entry_of: Callable[[ApiAnswer], MediaEntry | ErrorElement],
-          completion: MediaCompletion) -> None:
+          completion: MediaCompletion, cancelled: Callable[[], bool] | None) -> None:
     def got_ks(result: PrimitiveResult) -> None:
         if not result.ok or result.value is None:
             assert result.error is not None
@@ -102,7 +102,7 @@ def _load(session_provider: SessionProvider, binding: Binding, link: ApiLink, en
 
         variants = getattr(session_provider, "variants", None)
         send(binding, variants if isinstance(variants, ProviderVariants) else _DOCUMENTED,
-             link, endpoint, lambda: call(ks), answered, ks=ks or None)
+             link, endpoint, lambda: call(ks), answered, ks=ks or None, cancelled=cancelled)
 
     session_provider.get_ks(got_ks)
 
@@ -135,10 +135,12 @@ class PhoenixMediaProvider:
         return attrs.evolve(self, asset_id=asset_id, session_provider=session_provider,
                             binding=Binding(port, device))
 
-    def load(self, completion: MediaCompletion) -> None:
+    def load(self, completion: MediaCompletion,
+             cancelled: Callable[[], bool] | None = None) -> None:
         """Obtain a KS, then ONE multirequest: ``ottUser/anonymousLogin`` if the KS is
         empty, ``asset/getPlaybackContext`` and ``asset/get``; ``completion`` gets the
-        entry."""
+        entry. ``cancelled``: whether the load was cancelled since (superseded by a new
+        one): the network kit then retries its call no more."""
         provider, b, asset_id = _ready(self, "an asset_id", self.asset_id)
         udid = getattr(provider, "udid", None) or b.device
         ref, formats, pid = self.reference_type, self.formats, provider.partner_id
@@ -168,7 +170,7 @@ class PhoenixMediaProvider:
             return ApiAnswer(value={**context.value, "asset": asset.value}) if asset.ok \
                 else asset
 
-        _load(provider, b, "ott", _PHOENIX_LOAD, serve, entry_of, completion)
+        _load(provider, b, "ott", _PHOENIX_LOAD, serve, entry_of, completion, cancelled)
 
 
 @attrs.frozen
@@ -190,10 +192,12 @@ class OvpMediaProvider:
         return attrs.evolve(self, entry_id=asset_id, session_provider=session_provider,
                             binding=Binding(port, device))
 
-    def load(self, completion: MediaCompletion) -> None:
+    def load(self, completion: MediaCompletion,
+             cancelled: Callable[[], bool] | None = None) -> None:
         """Obtain a KS, then ONE multirequest (WIRE.md): ``session/startWidgetSession`` if
         the KS is empty, ``baseEntry/list``, ``baseEntry/getPlaybackContext`` and
-        ``metadata/list``; ``completion`` gets the entry."""
+        ``metadata/list``; ``completion`` gets the entry. ``cancelled``: as in
+        :meth:`PhoenixMediaProvider.load`."""
         provider, b, entry_id = _ready(self, "an entry_id", self.entry_id)
         widget_id = f"_{provider.partner_id}"
 
@@ -216,7 +220,7 @@ class OvpMediaProvider:
                 merged.update(part.value)
             return ApiAnswer(value=merged)
 
-        _load(provider, b, "ovp", _OVP_LOAD, serve, entry_of, completion)
+        _load(provider, b, "ovp", _OVP_LOAD, serve, entry_of, completion, cancelled)
 
 
 #: A media provider a device can be configured with.

@@ -36,19 +36,27 @@ def multirequest(*actions: str) -> str:
 
 def send(binding: Binding, variants: ProviderVariants, link: ApiLink, endpoint: str,
          serve: Callable[[], ApiAnswer], deliver: Callable[[ApiAnswer], None], *,
-         ks: str | None = None) -> None:
-    """Send one API call as ``variants``' network kit does; ``deliver`` gets one answer."""
+         ks: str | None = None, cancelled: Callable[[], bool] | None = None) -> None:
+    """Send one API call as ``variants``' network kit does; ``deliver`` gets one answer.
+
+    ``cancelled``: asked before each retry; once it says so the kit sends the call no
+    more and delivers nothing (netkit's ``cancelAction``: a cancelled request is not
+    retried, e.g. a media load superseded by a new one)."""
     delays = variants.http_retry_delays
     if not delays and variants.read_timeout is None and variants.connect_timeout is None:
         binding.call(link, endpoint, serve, deliver, ks=ks)  # the plain path: no timers
         return
 
     def attempt(number: int) -> None:
+        if number and cancelled is not None and cancelled():
+            return  # cancelled while waiting to retry
         done = False
         sent = binding.port.now
 
         def finish(answer: ApiAnswer) -> None:
             if number < len(delays) and answer.http_status >= 400:
+                if cancelled is not None and cancelled():
+                    return  # cancelled: no retry, and no one to deliver to
                 delay = delays[number]
                 binding.record("request_retried", {
                     "backend": link, "endpoint": endpoint, "attempt": number + 1,

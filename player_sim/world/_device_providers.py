@@ -181,7 +181,8 @@ class _ProviderGlue(_DeviceBase):
         # request, not a second one (DOMAIN.md: "A media provider asks its session
         # provider for a token first")
         obtained = _Obtained(provider, effect.ks)
-        media.for_playback(effect.stream, obtained, world.backend_port, self.name).load(done)
+        media.for_playback(effect.stream, obtained, world.backend_port, self.name).load(
+            done, lambda: finished)  # (once superseded, its call is retried no more)
 
     def _answered_now(self, packed: tuple[str, ev.Answer, int]) -> None:
         self._answered(packed[0], packed[1], False, packed[2])
